@@ -1,0 +1,40 @@
+# The one entry point: `make test` (lint + types + tests), `make run` (the main program).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LINT_PATHS := $(wildcard src tests bench examples)
+
+.PHONY: test run lint types unit bench bench-deps clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+test: $(STAMP) lint types unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+run: $(STAMP)
+	$(BIN)/pipework serve
+
+bench-deps: $(STAMP)
+	$(BIN)/pip install -q -e '.[test,bench]'
+
+bench: bench-deps
+	$(BIN)/python bench/patterns.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

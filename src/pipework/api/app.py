@@ -1,0 +1,242 @@
+"""The ASGI application: AWS requests to the served APIs, plus Pipework's own routes under ``/_pipework/``.
+
+`AwsGateway` is the hot path (a raw ASGI callable: route, decode, validate, call the service, encode); `build_app`
+wraps it in a Starlette app whose lifespan starts and stops the `Pipework` instance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any
+
+import botocore.session
+from botocore.model import ServiceModel
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Receive, Scope, Send
+
+from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, Headers, internal_failure, render_error
+from pipework.api.protocols import Operation, RestRouter, ServedApi, decode_json_body, parse_query
+from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
+from pipework.services.base import RequestContext, Service, ServiceError
+
+if TYPE_CHECKING:
+    from pipework.app import Pipework
+
+log = logging.getLogger(__name__)
+
+
+# Modules adding Pipework's own HTTP routes (dead letters, tail, admin); a module not written yet is skipped.
+EXTENSION_MODULES = ("pipework.api.extensions",)
+
+QUERY_PROTOCOL_MESSAGE = (
+    "Pipework serves {service} over AWS's JSON protocol only; the query protocol (Action=...) is not supported. "
+    "Use a current AWS SDK or CLI, which send JSON."
+)
+
+
+@functools.cache
+def load_service_model(name: str) -> ServiceModel:
+    """botocore's model of a service (loaded once per process)."""
+    return _botocore_session().get_service_model(name)
+
+
+@functools.cache
+def _botocore_session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+class AwsGateway:
+    """Routes AWS requests to services by their protocol, and turns results and errors into AWS responses.
+
+    Parameters: `services`, the served APIs (each ``name`` a botocore service name); `region` and `account`, the
+    defaults put in each `RequestContext` (the region comes from the SigV4 credential scope when there is one).
+    """
+
+    def __init__(self, services: Iterable[Service], *, region: str, account: str) -> None:
+        self.region = region
+        self.account = account
+        self.apis: dict[str, ServedApi] = {}
+        self._by_target: dict[str, ServedApi] = {}
+        self._rest = RestRouter(())
+        for service in services:
+            self.register(service, rebuild=False)
+        self._rebuild()
+
+    def register(self, service: Service, *, rebuild: bool = True) -> None:
+        api = ServedApi(service, load_service_model(service.name))
+        self.apis[api.name] = api
+        if rebuild:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        self._by_target = {api.target_prefix: api for api in self.apis.values() if api.target_prefix}
+        self._rest = RestRouter(self.apis.values())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        request_id = str(uuid.uuid4())
+        status, response_headers, payload = await self.respond(scope, headers, body, request_id)
+        response_headers.append((b"x-amzn-requestid", request_id.encode()))
+        response_headers.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def respond(
+        self, scope: Scope, headers: dict[str, str], body: bytes, request_id: str
+    ) -> tuple[int, Headers, bytes]:
+        """Answer one request: (status, headers, body). Never raises."""
+        target = headers.get("x-amz-target")
+        api: ServedApi | None = None
+        error_style = JSON_ERRORS if target else REST_JSON_ERRORS
+        try:
+            query = parse_query(scope.get("query_string", b""))
+            auth = parse_authorization(headers.get("authorization", "")) or parse_presigned_query(query)
+            if target:
+                prefix, _, name = target.rpartition(".")
+                api = self._api_for_target(prefix, target)
+                error_style = api.error_style
+                operation = api.operation(name)
+                if operation is None:
+                    raise ServiceError("UnknownOperationException", f"Unknown operation {target}", 400)
+                params = decode_json_body(body)
+            elif _is_query_protocol(headers, body, query):
+                return _query_protocol_error(auth)
+            else:
+                api, operation, params = self._route_rest(scope, headers, body, query, auth)
+                error_style = api.error_style
+            decoded = operation.decode(params)
+            ctx = RequestContext(
+                service=api.name,
+                operation=operation.name,
+                region=auth.region if auth and auth.region else self.region,
+                account=self.account,
+                request_id=request_id,
+                access_key=auth.access_key if auth else None,
+                host=headers.get("host", "localhost"),
+                headers=headers,
+            )
+            result = await api.service.handle(operation.name, decoded, ctx)
+            if operation.rest is not None:
+                return operation.rest.encode(api.content_type, result or {})
+            return api.encode_json(operation, result or {})
+        except ServiceError as error:
+            return render_error(error_style, error)
+        except Exception:
+            where = f"{api.name} {target or scope.get('path')}" if api else scope.get("path")
+            log.exception("internal failure in %s (request %s)", where, request_id)
+            return render_error(error_style, internal_failure())
+
+    def _api_for_target(self, prefix: str, target: str) -> ServedApi:
+        api = self._by_target.get(prefix)
+        if api is None:
+            raise ServiceError(
+                "UnknownServiceException",
+                f"No served API has the target prefix '{prefix}' (X-Amz-Target: {target}); "
+                f"Pipework serves: {', '.join(sorted(self.apis))}.",
+                400,
+            )
+        return api
+
+    def _route_rest(
+        self,
+        scope: Scope,
+        headers: dict[str, str],
+        body: bytes,
+        query: dict[str, list[str]],
+        auth: Authorization | None,
+    ) -> tuple[ServedApi, Operation, dict[str, Any]]:
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        path = path.split("?", 1)[0]
+        found = self._rest.route(scope["method"], path, query, auth.service if auth else None)
+        if found is None:
+            if auth is not None and auth.service not in {api.signing_name for api in self.apis.values()}:
+                raise ServiceError(
+                    "UnknownServiceException",
+                    f"Pipework does not serve '{auth.service}'; it serves: {', '.join(sorted(self.apis))}.",
+                    400,
+                )
+            raise ServiceError(
+                "UnknownOperationException", f"No operation serves {scope['method']} {scope['path']}", 404
+            )
+        route, labels = found
+        operation = route.api.operation(route.operation)
+        assert operation is not None and operation.rest is not None
+        return route.api, operation, operation.rest.gather(labels, query, headers, body)
+
+
+def _is_query_protocol(headers: dict[str, str], body: bytes, query: dict[str, list[str]]) -> bool:
+    if "Action" in query:
+        return True
+    content_type = headers.get("content-type", "")
+    return content_type.startswith("application/x-www-form-urlencoded") and b"Action=" in body
+
+
+def _query_protocol_error(auth: Authorization | None) -> tuple[int, Headers, bytes]:
+    """An error in the query protocol's XML shape, so old clients show the reason instead of a parse failure."""
+    message = QUERY_PROTOCOL_MESSAGE.format(service=auth.service if auth else "this service")
+    body = (
+        '<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>'
+        f"<Message>{message}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
+    )
+    return 400, [(b"content-type", b"text/xml")], body.encode()
+
+
+async def _read_body(receive: Receive) -> bytes:
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body"):
+        return body
+    chunks = [body]
+    while message.get("more_body"):
+        message = await receive()
+        chunks.append(message.get("body", b""))
+    return b"".join(chunks)
+
+
+def build_app(pipework: Pipework) -> Starlette:
+    """The one ASGI app of a Pipework instance: its lifespan starts and stops `pipework`."""
+    gateway = AwsGateway(
+        pipework.services.values(), region=pipework.settings.region, account=pipework.settings.account
+    )
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "services": sorted(gateway.apis)})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await pipework.start()
+        try:
+            yield
+        finally:
+            await pipework.stop()
+
+    routes: list[BaseRoute] = [Route("/_pipework/health", health)]
+    routes += extension_routes(pipework)
+    routes.append(Mount("", app=gateway))  # everything else is an AWS request
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def extension_routes(pipework: Pipework) -> list[BaseRoute]:
+    """Pipework's own routes (under ``/_pipework/``) from `EXTENSION_MODULES`, each ``routes(pipework)``."""
+    found: list[BaseRoute] = []
+    for module_name in EXTENSION_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        found.extend(module.routes(pipework))
+    return found

@@ -1,0 +1,72 @@
+"""AWS error shapes on the wire: a `ServiceError` becomes the body, headers and status each protocol's clients read.
+
+JSON protocols answer ``{"__type": code, "message": ...}``; restJson1 adds the ``X-Amzn-ErrorType`` header; services
+that moved from the query protocol (SQS) also send ``x-amzn-query-error: <query code>;Sender|Receiver``, from which
+botocore takes ``Error.Code`` while the exception class comes from ``__type``, exactly as against AWS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from pipework.services.base import ServiceError
+
+INTERNAL_FAILURE_MESSAGE = "We encountered an internal error. Please try again."
+
+# SQS's JSON codes whose query-protocol code (still sent in x-amzn-query-error) differs.
+QUERY_ERROR_CODES = {
+    "InvalidParameterValueException": "InvalidParameterValue",
+    "MissingRequiredParameterException": "MissingParameter",
+    "AccessDeniedException": "AccessDenied",
+    "QueueDoesNotExist": "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueNameExists": "QueueAlreadyExists",
+    "BatchEntryIdsNotDistinct": "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+    "BatchRequestTooLong": "AWS.SimpleQueueService.BatchRequestTooLong",
+    "EmptyBatchRequest": "AWS.SimpleQueueService.EmptyBatchRequest",
+    "InvalidBatchEntryId": "AWS.SimpleQueueService.InvalidBatchEntryId",
+    "MessageNotInflight": "AWS.SimpleQueueService.MessageNotInflight",
+    "PurgeQueueInProgress": "AWS.SimpleQueueService.PurgeQueueInProgress",
+    "QueueDeletedRecently": "AWS.SimpleQueueService.QueueDeletedRecently",
+    "TooManyEntriesInBatchRequest": "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+    "UnsupportedOperation": "AWS.SimpleQueueService.UnsupportedOperation",
+}
+# ... and the reverse, so a service may raise either form and clients still get the right exception class.
+JSON_ERROR_CODES = {query: json for json, query in QUERY_ERROR_CODES.items()}
+
+Headers = list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorStyle:
+    """How one served API writes its errors."""
+
+    content_type: bytes = b"application/x-amz-json-1.0"
+    rest: bool = False  # restJson1: the code also goes in the X-Amzn-ErrorType header
+    query_compatible: bool = False  # send x-amzn-query-error (SQS)
+    type_namespace: str = ""  # "com.amazonaws.sqs#" for SQS's __type
+
+
+JSON_ERRORS = ErrorStyle()
+REST_JSON_ERRORS = ErrorStyle(content_type=b"application/json", rest=True)
+
+
+def internal_failure() -> ServiceError:
+    return ServiceError("InternalFailure", INTERNAL_FAILURE_MESSAGE, 500, sender_fault=False)
+
+
+def render_error(style: ErrorStyle, error: ServiceError) -> tuple[int, Headers, bytes]:
+    """The status, headers and body for `error` in `style`."""
+    code = error.code
+    headers: Headers = [(b"content-type", style.content_type)]
+    if style.query_compatible:
+        code = JSON_ERROR_CODES.get(code, code)
+        fault = "Sender" if error.sender_fault else "Receiver"
+        headers.append((b"x-amzn-query-error", f"{QUERY_ERROR_CODES.get(code, code)};{fault}".encode()))
+    if style.rest:
+        headers.append((b"x-amzn-errortype", code.encode()))
+    body: dict[str, object] = {"__type": style.type_namespace + code, "message": error.message}
+    for name, value in error.extra.items():
+        body.setdefault(name, value)
+    return error.status, headers, orjson.dumps(body)

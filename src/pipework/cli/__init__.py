@@ -1,0 +1,1 @@
+"""The `pipework` command line."""

@@ -1,0 +1,142 @@
+"""`pipework serve`: run one Pipework instance (store + served APIs) behind uvicorn until SIGINT or SIGTERM.
+
+Once listening it prints the endpoint URL, an ``AWS_ENDPOINT_URL`` export line and a boto3 one-liner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from pipework import __version__
+from pipework.app import Pipework, Settings
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the server (AWS APIs on one port)",
+        description="Serve the AWS APIs (SQS, EventBridge, ...) over AWS's wire protocols on one port. "
+        "Stops gracefully on SIGINT or SIGTERM.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=4566, help="port to listen on; 0 picks a free one (default: 4566)"
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path(".pipework"), help="data directory (default: ./.pipework)"
+    )
+    parser.add_argument(
+        "--memory", action="store_true", help="keep everything in memory; nothing is persisted"
+    )
+    parser.add_argument("--region", default="us-east-1", help="default region (default: us-east-1)")
+    parser.add_argument(
+        "--account", default="000000000000", help="account id in ARNs (default: 000000000000)"
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(default: info)"
+    )
+    parser.set_defaults(func=run)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, announcing where it listens once the socket is bound (so ``--port 0`` shows the port)."""
+
+    def __init__(self, config: uvicorn.Config, pipework: Pipework) -> None:
+        super().__init__(config)
+        self.pipework = pipework
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            port = self.pipework.settings.port
+            for server in self.servers:
+                for sock in server.sockets:
+                    port = sock.getsockname()[1]
+            print(banner(self.pipework, port), flush=True)
+
+
+_EXAMPLE_CALLS = (("sqs", "list_queues"), ("events", "list_event_buses"), ("scheduler", "list_schedules"))
+
+
+def banner(pipework: Pipework, port: int) -> str:
+    settings = pipework.settings
+    url = Settings(host=settings.host, port=port).endpoint_url
+    where = "in memory" if settings.memory else f"data in {settings.data_dir}"
+    services = ", ".join(sorted(pipework.services)) or "no services"
+    # A call that works against whichever API is served (SQS first: the quickest to try).
+    example = next(
+        ((svc, call) for svc, call in _EXAMPLE_CALLS if svc in pipework.services), _EXAMPLE_CALLS[0]
+    )
+    client = (
+        f"boto3.client('{example[0]}', endpoint_url='{url}', region_name='{settings.region}', "
+        "aws_access_key_id='test', aws_secret_access_key='test')"
+    )
+    return "\n".join(
+        [
+            f"Pipework {__version__} listening on {url} ({where}; region {settings.region}; "
+            f"account {settings.account})",
+            f"Serving: {services}",
+            "",
+            "Point AWS SDKs and the AWS CLI at it:",
+            f"  export AWS_ENDPOINT_URL={url}",
+            "Or from Python:",
+            f'  python -c "import boto3; print({client}.{example[1]}())"',
+            "",
+            "Press Ctrl+C to stop.",
+        ]
+    )
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived and uvicorn has already shut down."""
+
+
+def _stop_after_shutdown(signum: int, frame: object) -> None:
+    raise _Stopped
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings(
+        data_dir=args.data,
+        memory=args.memory,
+        region=args.region,
+        account=args.account,
+        host=args.host,
+        port=args.port,
+    )
+    pipework = Pipework(settings)
+    config = uvicorn.Config(
+        pipework.asgi_app(),
+        host=args.host,
+        port=args.port,
+        lifespan="on",
+        access_log=False,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=10,
+    )
+    server = _Server(config, pipework)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found; make that
+    # handler end the process normally (exit 0) instead of dying by the signal.
+    previous = signal.signal(signal.SIGTERM, _stop_after_shutdown)
+    try:
+        server.run()
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    # uvicorn exits without raising when startup fails (port taken, store cannot open).
+    if not server.started:
+        print("pipework: the server failed to start (see the log above)", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,41 @@
+"""The pytest plugin (registered as ``pipework`` through the ``pytest11`` entry point).
+
+Fixtures:
+- ``pipework_server``: a Pipework server in the test process on a free port, in-memory, started for each test
+  that uses it; ``AWS_ENDPOINT_URL`` and dummy credentials are set for the test, so ``boto3.client("events")``
+  talks to it with no other configuration. Its ``.client(service)`` gives ready boto3 clients.
+- ``pipework_functions``: register local functions (``handler(event, context)``) before the server starts:
+  ``pipework_functions["notify"] = handler`` makes ``arn:aws:lambda:us-east-1:000000000000:function:notify``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pipework.app import Pipework, Settings
+from pipework.testing import RunningServer, serve_in_thread
+
+
+@pytest.fixture
+def pipework_functions() -> dict[str, Callable[[Any, Any], Any]]:
+    return {}
+
+
+@pytest.fixture
+def pipework_server(
+    monkeypatch: pytest.MonkeyPatch, pipework_functions: dict[str, Callable[[Any, Any], Any]]
+) -> Iterator[RunningServer]:
+    pipework = Pipework(Settings(memory=True))
+    events = pipework.services.get("events")
+    if events is not None:
+        for name, handler in pipework_functions.items():
+            events.functions.register(name, handler)  # type: ignore[attr-defined]
+    with serve_in_thread(pipework) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", pipework.settings.region)
+        yield server

@@ -1,0 +1,417 @@
+"""The EventBridge API (``AWSEvents.*``): buses, rules, targets, PutEvents and TestEventPattern.
+
+Definitions live in the store (resources) and, for routing, in the `Router`; the service keeps both in step.
+PutEvents commits the events' archive copies and one delivery per matched target in a single store commit before
+it answers, so an acknowledged event is never lost (the dispatcher delivers it, at least once).
+Archives and replays are in `archives.py`, connections and API destinations in `connections.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import orjson
+
+from pipework.engine.router import Delivery
+from pipework.patterns import InvalidEventError, InvalidPatternError, compile_pattern
+from pipework.patterns.parse import load_json
+from pipework.services.base import RequestContext, ServiceError
+from pipework.store.base import Batch
+
+from . import model
+from .archives import ArchiveOperations
+from .connections import ConnectionOperations
+from .entries import build_event, bus_name, check_request_size, format_time, validate_entry
+from .errors import already_exists, invalid_pattern, limit_exceeded, not_found, validation
+from .model import page as _page
+from .targets import validate_targets
+
+JSON = dict[str, Any]
+MAX_TARGETS_PER_RULE = 5
+
+
+class EventsService(ArchiveOperations, ConnectionOperations):
+    """EventBridge operations over a store, with the router that PutEvents uses (see `EventsState`)."""
+
+    name = "events"
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Load the definitions from the store and make sure the ``default`` bus exists."""
+        for kind, target in (
+            (model.KIND_BUS, self.buses),
+            (model.KIND_ARCHIVE, self.archives),
+            (model.KIND_REPLAY, self.replays),
+            (model.KIND_CONNECTION, self.connections),
+            (model.KIND_API_DESTINATION, self.api_destinations),
+        ):
+            for resource in await self._all(kind):
+                target[resource["Name"] if "Name" in resource else resource["ArchiveName"]] = resource
+        for rule in await self._all(model.KIND_RULE):
+            self.rules[(rule["EventBusName"], rule["Name"])] = rule
+            self.router.set_rule(rule["EventBusName"], rule)
+        if "default" not in self.buses:
+            await self._save_bus(self._new_bus("default", {}))
+
+    async def _all(self, kind: str) -> list[JSON]:
+        out: list[JSON] = []
+        token: str | None = None
+        while True:
+            page = await self.store.list_resources(kind, limit=1000, next_token=token)
+            out.extend(r.body for r in page.items)
+            token = page.next_token
+            if token is None:
+                return out
+
+    async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+        method = getattr(self, f"op_{operation}", None)
+        if method is None:
+            raise ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
+        result: dict[str, Any] = await method(params)
+        return result
+
+    # -- buses -------------------------------------------------------------------------------------------------
+    def _new_bus(self, name: str, params: JSON) -> JSON:
+        now = self.clock.now()
+        bus: JSON = {"Name": name, "Arn": self.arns.bus(name), "CreationTime": now, "LastModifiedTime": now}
+        for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig"):
+            if key in params:
+                bus[key] = params[key]
+        bus["Tags"] = {t["Key"]: t["Value"] for t in params.get("Tags", [])}
+        return bus
+
+    async def op_CreateEventBus(self, params: JSON) -> JSON:
+        name = params["Name"]
+        if name in self.buses:
+            raise already_exists(f"Event bus {name} already exists.")
+        if name == "default" or ("/" in name and not params.get("EventSourceName")):
+            raise validation(
+                "Event bus name must not contain '/'." if "/" in name else "Invalid event bus name."
+            )
+        bus = self._new_bus(name, params)
+        await self._save_bus(bus)
+        out: JSON = {"EventBusArn": bus["Arn"]}
+        for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig"):
+            if key in bus:
+                out[key] = bus[key]
+        return out
+
+    async def op_DescribeEventBus(self, params: JSON) -> JSON:
+        bus = self.bus(params.get("Name"))
+        return {k: v for k, v in bus.items() if k != "Tags"}
+
+    async def op_UpdateEventBus(self, params: JSON) -> JSON:
+        bus = dict(self.bus(params.get("Name")))
+        for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig"):
+            if key in params:
+                bus[key] = params[key]
+        bus["LastModifiedTime"] = self.clock.now()
+        await self._save_bus(bus)
+        out: JSON = {k: bus[k] for k in ("Arn", "Name") if k in bus}
+        out.update(
+            {
+                k: bus[k]
+                for k in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig")
+                if k in bus
+            }
+        )
+        return out
+
+    async def op_ListEventBuses(self, params: JSON) -> JSON:
+        prefix = params.get("NamePrefix", "")
+        names = sorted(n for n in self.buses if n.startswith(prefix))
+        page, token = _page(names, params.get("NextToken"), params.get("Limit"))
+        out: JSON = {
+            "EventBuses": [
+                {
+                    k: v
+                    for k, v in self.buses[n].items()
+                    if k in ("Name", "Arn", "Description", "CreationTime", "LastModifiedTime")
+                }
+                for n in page
+            ]
+        }
+        if token:
+            out["NextToken"] = token
+        return out
+
+    async def op_DeleteEventBus(self, params: JSON) -> JSON:
+        name = params["Name"]
+        if name == "default":
+            raise validation("Cannot delete event bus default.")
+        if name not in self.buses:
+            return {}  # AWS: deleting a bus that does not exist succeeds
+        for bus, rule in list(self.rules):
+            if bus == name:
+                await self._delete_rule(bus, rule)
+        await self.store.delete_resource(model.KIND_BUS, name)
+        del self.buses[name]
+        self.router.remove_bus(name)
+        return {}
+
+    # -- rules -------------------------------------------------------------------------------------------------
+    async def op_PutRule(self, params: JSON) -> JSON:
+        bus = self.bus(params.get("EventBusName"))["Name"]
+        name = params["Name"]
+        pattern = params.get("EventPattern")
+        schedule = params.get("ScheduleExpression")
+        if not pattern and not schedule:
+            raise validation("Parameter(s) EventPattern or ScheduleExpression must be specified.")
+        if schedule and bus != "default":
+            raise validation("ScheduleExpression is supported only on the default event bus.")
+        if pattern:
+            try:
+                compile_pattern(pattern)
+            except InvalidPatternError as exc:
+                raise invalid_pattern(exc.message) from None
+        existing = self.rules.get((bus, name))
+        if existing is not None and existing.get("ManagedBy"):
+            raise ServiceError(
+                "ManagedRuleException", f"Rule {name} is managed by {existing['ManagedBy']}.", 400
+            )
+        # PutRule replaces the rule: omitted fields are reset (AWS); targets and tags are kept.
+        rule: JSON = {
+            "Name": name,
+            "Arn": self.arns.rule(bus, name),
+            "EventBusName": bus,
+            "State": params.get("State", "ENABLED"),
+            "Targets": existing["Targets"] if existing else [],
+            "Tags": dict(existing["Tags"]) if existing else {},
+            "CreatedBy": self.account,
+        }
+        for key in ("EventPattern", "ScheduleExpression", "Description", "RoleArn"):
+            if params.get(key) is not None:
+                rule[key] = params[key]
+        rule["Tags"].update({t["Key"]: t["Value"] for t in params.get("Tags", [])})
+        await self.save_rule(rule)
+        return {"RuleArn": rule["Arn"]}
+
+    @staticmethod
+    def _describe(rule: JSON) -> JSON:
+        return {k: v for k, v in rule.items() if k not in ("Targets", "Tags")}
+
+    async def op_DescribeRule(self, params: JSON) -> JSON:
+        bus = self.bus(params.get("EventBusName"))["Name"]
+        return self._describe(self.rule(bus, params["Name"]))
+
+    async def op_ListRules(self, params: JSON) -> JSON:
+        bus = self.bus(params.get("EventBusName"))["Name"]
+        prefix = params.get("NamePrefix", "")
+        names = sorted(n for b, n in self.rules if b == bus and n.startswith(prefix))
+        page, token = _page(names, params.get("NextToken"), params.get("Limit"))
+        out: JSON = {
+            "Rules": [
+                {k: v for k, v in self._describe(self.rules[(bus, n)]).items() if k != "CreatedBy"}
+                for n in page
+            ]
+        }
+        if token:
+            out["NextToken"] = token
+        return out
+
+    async def _set_state(self, params: JSON, state: str) -> JSON:
+        bus = self.bus(params.get("EventBusName"))["Name"]
+        rule = dict(self.rule(bus, params["Name"]))
+        rule["State"] = state
+        await self.save_rule(rule)
+        return {}
+
+    async def op_EnableRule(self, params: JSON) -> JSON:
+        return await self._set_state(params, "ENABLED")
+
+    async def op_DisableRule(self, params: JSON) -> JSON:
+        return await self._set_state(params, "DISABLED")
+
+    async def op_DeleteRule(self, params: JSON) -> JSON:
+        bus = self.bus(params.get("EventBusName"))["Name"]
+        rule = self.rules.get((bus, params["Name"]))
+        if rule is None:
+            return {}  # AWS: deleting a rule that does not exist succeeds
+        if rule.get("ManagedBy") and not params.get("Force"):
+            raise ServiceError(
+                "ManagedRuleException", f"Rule {rule['Name']} is managed by {rule['ManagedBy']}.", 400
+            )
+        if rule.get("Targets"):
+            raise validation("Rule can't be deleted since it has targets.")
+        await self._delete_rule(bus, rule["Name"])
+        return {}
+
+    async def op_ListRuleNamesByTarget(self, params: JSON) -> JSON:
+        bus = self.bus(params.get("EventBusName"))["Name"]
+        arn = params["TargetArn"]
+        names = sorted(
+            n
+            for (b, n), rule in self.rules.items()
+            if b == bus and any(t["Arn"] == arn for t in rule["Targets"])
+        )
+        page, token = _page(names, params.get("NextToken"), params.get("Limit"))
+        out: JSON = {"RuleNames": page}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    # -- targets -----------------------------------------------------------------------------------------------
+    async def op_PutTargets(self, params: JSON) -> JSON:
+        bus = self.bus(params.get("EventBusName"))["Name"]
+        rule = dict(self.rule(bus, params["Rule"]))
+        if rule.get("ManagedBy"):
+            raise ServiceError(
+                "ManagedRuleException", f"Rule {rule['Name']} is managed by {rule['ManagedBy']}.", 400
+            )
+        validate_targets(params["Targets"])
+        targets = {t["Id"]: t for t in rule["Targets"]}
+        for target in params["Targets"]:
+            targets[target["Id"]] = target
+        if len(targets) > MAX_TARGETS_PER_RULE:
+            raise limit_exceeded()
+        rule["Targets"] = list(targets.values())
+        await self.save_rule(rule)
+        return {"FailedEntryCount": 0, "FailedEntries": []}
+
+    async def op_RemoveTargets(self, params: JSON) -> JSON:
+        bus = self.bus(params.get("EventBusName"))["Name"]
+        rule = dict(self.rule(bus, params["Rule"]))
+        ids = set(params["Ids"])
+        rule["Targets"] = [t for t in rule["Targets"] if t["Id"] not in ids]
+        await self.save_rule(rule)
+        return {"FailedEntryCount": 0, "FailedEntries": []}
+
+    async def op_ListTargetsByRule(self, params: JSON) -> JSON:
+        bus = self.bus(params.get("EventBusName"))["Name"]
+        rule = self.rule(bus, params["Rule"])
+        page, token = _page(rule["Targets"], params.get("NextToken"), params.get("Limit"))
+        out: JSON = {"Targets": page}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    # -- events ------------------------------------------------------------------------------------------------
+    async def op_PutEvents(self, params: JSON) -> JSON:
+        entries = params["Entries"]
+        check_request_size(entries)
+        now = self.clock.now()
+        batch = self.store.batch()
+        results: list[JSON] = []
+        failed = 0
+        routed: list[tuple[str, JSON]] = []
+        for entry in entries:
+            detail, error = validate_entry(entry)
+            if error is not None or detail is None:
+                failed += 1
+                results.append(error.as_result() if error else {"ErrorCode": "InternalFailure"})
+                continue
+            event = build_event(entry, detail, now=now, region=self.region, account=self.account)
+            results.append({"EventId": event["id"]})
+            bus = bus_name(entry.get("EventBusName"))
+            if bus not in self.buses:
+                continue  # AWS-observed: an entry for a bus that does not exist succeeds and is dropped
+            when = entry.get("Time")
+            event_time = when.timestamp() if isinstance(when, dt.datetime) else float(when) if when else now
+            self.route_into(batch, bus, event, ingested=now, event_time=event_time)
+            routed.append((bus, event))
+        if len(batch):
+            # The outbox: archive copies and deliveries are durable before the EventIds are returned.
+            await self.store.commit(batch)
+        for bus, event in routed:
+            for listener in self.listeners:
+                listener(bus, event)
+        return {"FailedEntryCount": failed, "Entries": results}
+
+    def route_into(
+        self,
+        batch: Batch,
+        bus: str,
+        event: JSON,
+        *,
+        ingested: float,
+        event_time: float,
+        replay: str | None = None,
+        only: frozenset[str] | None = None,
+    ) -> list[Delivery]:
+        """Add to ``batch`` what routing ``event`` on ``bus`` produces; return the deliveries."""
+        _rules, deliveries = self.router.route(bus, event, only=only)
+        payload_event: bytes | None = None
+        for delivery in deliveries:
+            archive = delivery.target.get("ArchiveName")
+            if archive is not None:
+                payload_event = payload_event or orjson.dumps(event)
+                batch.append(model.archive_log(archive), payload_event, time=event_time, key=event["id"])
+                continue
+            payload: JSON = {
+                "event": event,
+                "bus": bus,
+                "rule": delivery.rule_name,
+                "rule_arn": delivery.rule_arn,
+                "target": delivery.target,
+                "ingested": ingested,
+            }
+            if replay is not None:
+                payload["replay"] = replay
+            batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload))
+        return deliveries
+
+    async def put_event_on_bus(self, bus: str, event: JSON) -> None:
+        """Route an already-built event on ``bus`` (an event-bus target); unknown buses drop it, as AWS does."""
+        if bus not in self.buses:
+            raise ServiceError("ResourceNotFoundException", f"Event bus {bus} does not exist.", 400)
+        batch = self.store.batch()
+        now = self.clock.now()
+        self.route_into(batch, bus, event, ingested=now, event_time=now)
+        if len(batch):
+            await self.store.commit(batch)
+        for listener in self.listeners:
+            listener(bus, event)
+
+    async def op_TestEventPattern(self, params: JSON) -> JSON:
+        try:
+            pattern = compile_pattern(params["EventPattern"])
+        except InvalidPatternError as exc:
+            raise invalid_pattern(exc.message) from None
+        try:
+            event = load_json(params["Event"])
+        except (ValueError, InvalidEventError):
+            raise validation("Parameter Event is not valid.") from None
+        required = ("id", "account", "source", "time", "region", "resources", "detail-type")
+        if not isinstance(event, dict) or any(k not in event for k in required):
+            raise validation("Parameter Event is not valid.")
+        return {"Result": pattern.matches(event)}
+
+    # -- tags --------------------------------------------------------------------------------------------------
+    async def _tagged(self, arn: str) -> tuple[str, JSON]:
+        """The resource an ARN names, as (kind, body)."""
+        for bus in self.buses.values():
+            if bus["Arn"] == arn:
+                return model.KIND_BUS, bus
+        for rule in self.rules.values():
+            if rule["Arn"] == arn:
+                return model.KIND_RULE, rule
+        raise not_found(f"Resource {arn} does not exist.")
+
+    async def _save_tagged(self, kind: str, body: JSON) -> None:
+        if kind == model.KIND_BUS:
+            await self._save_bus(body)
+        else:
+            await self.save_rule(body)
+
+    async def op_TagResource(self, params: JSON) -> JSON:
+        kind, body = await self._tagged(params["ResourceARN"])
+        body = dict(body)
+        body["Tags"] = {**body.get("Tags", {}), **{t["Key"]: t["Value"] for t in params["Tags"]}}
+        await self._save_tagged(kind, body)
+        return {}
+
+    async def op_UntagResource(self, params: JSON) -> JSON:
+        kind, body = await self._tagged(params["ResourceARN"])
+        body = dict(body)
+        body["Tags"] = {k: v for k, v in body.get("Tags", {}).items() if k not in set(params["TagKeys"])}
+        await self._save_tagged(kind, body)
+        return {}
+
+    async def op_ListTagsForResource(self, params: JSON) -> JSON:
+        _kind, body = await self._tagged(params["ResourceARN"])
+        return {"Tags": [{"Key": k, "Value": v} for k, v in sorted(body.get("Tags", {}).items())]}
+
+
+__all__ = ["EventsService", "format_time"]

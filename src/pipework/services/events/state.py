@@ -1,0 +1,76 @@
+"""The state every EventBridge operation shares: definitions in memory, kept in step with the store."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pipework.clock import Clock
+from pipework.engine.router import Router
+from pipework.store.base import Store
+
+from . import model
+from .entries import bus_name
+from .errors import not_found
+
+JSON = dict[str, Any]
+
+
+class EventsState:
+    """Buses, rules, archives, replays, connections and API destinations of one server, and the router.
+
+    Parameters:
+        store: where definitions, archives and pending deliveries live.
+        clock: the time source (events' ``time``, retention, replays).
+        region, account: used in ARNs and in the events' envelope.
+    """
+
+    def __init__(self, store: Store, clock: Clock, *, region: str, account: str) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+        self.account = account
+        self.arns = model.Arns(region, account)
+        self.router = Router()
+        self.buses: dict[str, JSON] = {}
+        self.rules: dict[tuple[str, str], JSON] = {}
+        self.archives: dict[str, JSON] = {}
+        self.replays: dict[str, JSON] = {}
+        self.connections: dict[str, JSON] = {}
+        self.api_destinations: dict[str, JSON] = {}
+        self.listeners: list[Callable[[str, JSON], None]] = []  # `pipework tail`: called with (bus, event)
+        self.on_replay_started: Callable[[str], Awaitable[None]] | None = None
+
+    @staticmethod
+    def archive_log(name: str) -> str:
+        """The store log holding an archive's events."""
+        return model.archive_log(name)
+
+    async def _save_bus(self, bus: JSON) -> None:
+        await self.store.put_resource(model.KIND_BUS, bus["Name"], bus)
+        self.buses[bus["Name"]] = bus
+
+    def bus(self, name_or_arn: str | None) -> JSON:
+        name = bus_name(name_or_arn)
+        bus = self.buses.get(name)
+        if bus is None:
+            raise not_found(f"Event bus {name} does not exist.")
+        return bus
+
+    def rule(self, bus: str, name: str) -> JSON:
+        rule = self.rules.get((bus, name))
+        if rule is None:
+            raise not_found(f"Rule {name} does not exist on EventBus {bus}.")
+        return rule
+
+    async def save_rule(self, rule: JSON) -> None:
+        await self.store.put_resource(
+            model.KIND_RULE, model.rule_key(rule["EventBusName"], rule["Name"]), rule
+        )
+        self.rules[(rule["EventBusName"], rule["Name"])] = rule
+        self.router.set_rule(rule["EventBusName"], rule)
+
+    async def _delete_rule(self, bus: str, name: str) -> None:
+        await self.store.delete_resource(model.KIND_RULE, model.rule_key(bus, name))
+        self.rules.pop((bus, name), None)
+        self.router.remove_rule(bus, name)

@@ -1,0 +1,42 @@
+"""The store's exceptions: one hierarchy, raised by every backend for the same conditions.
+
+Services translate these into AWS errors (e.g. `StaleLease` on DeleteMessage is silently ignored, as SQS does).
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class of every error the store raises on purpose."""
+
+
+class StoreClosed(StoreError):
+    """The store was closed; no more reads or commits are accepted."""
+
+
+class Conflict(StoreError):
+    """An optimistic-concurrency precondition failed (expected version or revision did not match)."""
+
+
+class VersionConflict(Conflict):
+    """`put_resource` / `delete_resource` with an `expected_version` that is not the current one."""
+
+
+class RevisionConflict(Conflict):
+    """`kv_put` / `kv_delete` with an `expected_revision` that is not the current one (0 = must not exist)."""
+
+
+class DuplicateItem(StoreError):
+    """An item with this id already exists in the target queue (or dead-letter set)."""
+
+
+class ItemNotFound(StoreError):
+    """No item with this id in the queue (acked, moved, expired, purged, or never there)."""
+
+
+class StaleLease(StoreError):
+    """The lease token is not the item's most recent one: it was leased again since (or never leased)."""
+
+
+class NotInFlight(StoreError):
+    """`change_visibility(..., require_in_flight=True)` on an item whose visibility timeout already expired."""

@@ -1,0 +1,127 @@
+"""Running Pipework inside a test process: a real server on a free port, in a background thread, with an
+in-memory store. Used by the pytest plugin (`pipework.pytest_plugin`) and by Pipework's own tests.
+
+    with serve_in_thread(Pipework(Settings(memory=True))) as server:
+        boto3.client("sqs", endpoint_url=server.endpoint_url, ...)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from pipework.app import Pipework
+
+START_TIMEOUT = 20.0
+_sessions: list[Any] = []  # one boto3 session: clients are much cheaper to make from a shared one
+
+
+def make_client(endpoint_url: str, service: str, *, region: str = "us-east-1", **config: Any) -> Any:
+    """A boto3 client for ``service`` at ``endpoint_url``: dummy credentials, no retries; ``config`` goes to
+    botocore's ``Config`` (e.g. ``parameter_validation=False``)."""
+    import boto3
+    from botocore.config import Config
+
+    options: dict[str, Any] = {"retries": {"total_max_attempts": 1}}
+    options.update(config)
+    if not _sessions:
+        _sessions.append(boto3.session.Session())
+    return _sessions[0].client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(**options),
+    )
+
+
+class _QuickServer(uvicorn.Server):
+    """uvicorn, minus the 0.1 s polls in its main loop and shutdown: tests start and stop many servers."""
+
+    async def main_loop(self) -> None:
+        while not await self.on_tick(0):
+            await asyncio.sleep(0.002)
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        for listener in self.servers:
+            listener.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        deadline = time.monotonic() + START_TIMEOUT
+        while (self.server_state.connections or self.server_state.tasks) and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
+        await self.lifespan.shutdown()
+
+
+class RunningServer:
+    """A Pipework instance served by uvicorn in a background thread.
+
+    Attributes: `endpoint_url`; `pipework` (the instance, e.g. to reach its store, clock or services); `loop`
+    (the server's event loop: `run(coro)` runs a coroutine there and returns its result).
+    """
+
+    def __init__(self, pipework: Pipework) -> None:
+        self.pipework = pipework
+        self.loop = asyncio.new_event_loop()
+        config = uvicorn.Config(
+            pipework.asgi_app(),
+            host="127.0.0.1",
+            port=0,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+        )
+        self._server = _QuickServer(config)
+        self._thread = threading.Thread(target=self._serve, name="pipework-server", daemon=True)
+        self._clients: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+        self.endpoint_url = ""
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._server.serve())
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the Pipework server did not start")
+            time.sleep(0.002)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.endpoint_url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=START_TIMEOUT)
+        self.loop.close()
+
+    def client(self, service: str, **config: Any) -> Any:
+        """A boto3 client for ``service`` (cached per service and config); see `make_client`."""
+        key = (service, tuple(sorted((k, repr(v)) for k, v in config.items())))
+        if key not in self._clients:
+            self._clients[key] = make_client(
+                self.endpoint_url, service, region=self.pipework.settings.region, **config
+            )
+        return self._clients[key]
+
+    def run(self, coroutine: Any, timeout: float = 10.0) -> Any:
+        """Run ``coroutine`` on the server's event loop (where the store and services live); return its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+
+@contextlib.contextmanager
+def serve_in_thread(pipework: Pipework) -> Iterator[RunningServer]:
+    """Serve ``pipework`` for the duration of the block."""
+    running = RunningServer(pipework)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()

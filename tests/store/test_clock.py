@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pipework.clock import ManualClock, SystemClock
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_manual_clock_wakes_sleepers_whose_deadline_passed_in_deadline_order() -> None:
+    clock = ManualClock(start=100.0)
+    woken: list[str] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        woken.append(name)
+
+    tasks = [asyncio.create_task(sleeper("late", 10)), asyncio.create_task(sleeper("early", 5))]
+    await asyncio.sleep(0)
+    assert clock.sleepers == 2
+    clock.advance(4.9)
+    await asyncio.sleep(0)
+    assert woken == []
+    clock.advance(5.1)
+    await asyncio.gather(*tasks)
+    assert woken == ["early", "late"]
+    assert clock.now() == 110.0
+    assert clock.monotonic() == 10.0
+
+
+async def test_manual_clock_drops_cancelled_sleepers_and_refuses_going_backwards() -> None:
+    clock = ManualClock()
+    task = asyncio.create_task(clock.sleep(1))
+    await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.sleep(0)
+    assert clock.sleepers == 0
+    clock.advance(2)  # must not fail on the cancelled future
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+
+
+async def test_system_clock_sleep_zero_returns_and_time_moves_forward() -> None:
+    clock = SystemClock()
+    before = clock.monotonic()
+    await clock.sleep(0)
+    assert clock.monotonic() >= before
+    assert clock.now() > 1_600_000_000
