@@ -145,7 +145,11 @@ def _random_value(rng: random.Random):
 
 def _random_event(rng: random.Random):
     def leaf():
-        return [_random_value(rng) for _ in range(rng.randint(0, 3))] if rng.random() < 0.2 else _random_value(rng)
+        return (
+            [_random_value(rng) for _ in range(rng.randint(0, 3))]
+            if rng.random() < 0.2
+            else _random_value(rng)
+        )
 
     event: dict = {}
     for key in ("a", "b"):

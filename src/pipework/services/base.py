@@ -38,7 +38,9 @@ class ServiceError(Exception):
 class RequestContext:
     """What a service knows about the request besides its parameters."""
 
-    service: str  # botocore service name: "sqs", "events", "pipes", "scheduler", "dynamodb", "dynamodbstreams"
+    service: (
+        str  # botocore service name: "sqs", "events", "pipes", "scheduler", "dynamodb", "dynamodbstreams"
+    )
     operation: str  # botocore operation name, e.g. "SendMessage"
     region: str
     account: str
