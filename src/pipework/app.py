@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipework.clock import Clock, SystemClock
+from pipework.connectors.targets.function import Functions, load_functions
 from pipework.services.base import Service
 
 if TYPE_CHECKING:
@@ -44,6 +45,9 @@ class Settings:
         memory: keep everything in memory (tests, throwaway runs); nothing survives `stop()`.
         region, account: what ARNs and queue URLs carry, and the region a request gets without a SigV4 scope.
         host, port: where `pipework serve` listens (used to build URLs such as SQS queue URLs).
+        functions: modules or files whose ``handler(event, context)`` functions become local Lambda-style
+            targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
+        function_timeout: seconds a local function may run before its invocation fails.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".pipework"))
@@ -52,6 +56,8 @@ class Settings:
     account: str = "000000000000"
     host: str = "127.0.0.1"
     port: int = 4566
+    functions: tuple[str, ...] = ()
+    function_timeout: float = 3.0
 
     @property
     def endpoint_url(self) -> str:
@@ -82,6 +88,11 @@ class Pipework:
     ) -> None:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
+        # Local functions are shared by every service that invokes them (rule targets, pipes, schedules).
+        self.functions = Functions(timeout=self.settings.function_timeout)
+        for module_spec in self.settings.functions:
+            for fn_name, handler in load_functions(module_spec).items():
+                self.functions.register(fn_name, handler)
         self.services: dict[str, Service] = {}
         self._store: Store | None = None
         self._started: list[Any] = []

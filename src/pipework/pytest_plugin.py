@@ -29,10 +29,8 @@ def pipework_server(
     monkeypatch: pytest.MonkeyPatch, pipework_functions: dict[str, Callable[[Any, Any], Any]]
 ) -> Iterator[RunningServer]:
     pipework = Pipework(Settings(memory=True))
-    events = pipework.services.get("events")
-    if events is not None:
-        for name, handler in pipework_functions.items():
-            events.functions.register(name, handler)  # type: ignore[attr-defined]
+    for name, handler in pipework_functions.items():
+        pipework.functions.register(name, handler)
     with serve_in_thread(pipework) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")

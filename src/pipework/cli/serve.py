@@ -41,6 +41,17 @@ def register(subparsers: Any) -> None:
         "--account", default="000000000000", help="account id in ARNs (default: 000000000000)"
     )
     parser.add_argument(
+        "--functions",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_FILE",
+        help="load local functions (each top-level handler(event, context)) from a module or .py file; "
+        "repeatable; addressed as arn:aws:lambda:<region>:<account>:function:<name>",
+    )
+    parser.add_argument(
+        "--function-timeout", type=float, default=3.0, help="seconds a function may run (default: 3)"
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(default: info)"
     )
     parser.set_defaults(func=run)
@@ -114,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         account=args.account,
         host=args.host,
         port=args.port,
+        functions=tuple(args.functions),
+        function_timeout=args.function_timeout,
     )
     pipework = Pipework(settings)
     config = uvicorn.Config(

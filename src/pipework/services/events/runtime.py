@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import orjson
 
-from pipework.connectors.targets.function import Functions, load_functions
+from pipework.connectors.targets.function import Functions
 from pipework.connectors.targets.http import HttpTarget, RateLimiter
 from pipework.connectors.targets.log import LogTarget
 from pipework.engine.dispatcher import Dispatcher
@@ -36,11 +36,7 @@ class EventBridge:
 
     def __init__(self, pipework: Pipework) -> None:
         self.pipework = pipework
-        settings = pipework.settings
-        self.functions = Functions(timeout=float(getattr(settings, "function_timeout", 3.0)))
-        for spec in getattr(settings, "functions", ()) or ():
-            for fn_name, handler in load_functions(spec).items():
-                self.functions.register(fn_name, handler)
+        self.functions: Functions = pipework.functions
         self.service: EventsService | None = None
         self.dispatcher: Dispatcher | None = None
         self.replayer: Replayer | None = None
