@@ -55,7 +55,9 @@ class Dispatcher:
             payload reached a dead-letter queue (for the metrics). The item then moves to the queue's dead-letter
             set with the full payload, from where it can be redriven.
         policy_of: the RetryPolicy of a payload.
-        concurrency: deliveries in flight at once; visibility: seconds a lease lasts (longer than any target call).
+        concurrency: deliveries in flight at once; visibility: seconds a lease lasts. A running delivery renews
+            its lease every visibility / 2 seconds, so a long target call keeps it, while a crashed process's
+            deliveries become due again within `visibility` seconds of a restart.
     """
 
     def __init__(
@@ -68,7 +70,7 @@ class Dispatcher:
         dead_letter: DeadLetter,
         policy_of: Callable[[JSON], RetryPolicy],
         concurrency: int = 64,
-        visibility: float = 60.0,
+        visibility: float = 10.0,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -149,6 +151,7 @@ class Dispatcher:
     async def _deliver(self, item: QueueItem) -> None:
         assert item.lease_token is not None
         payload: JSON = orjson.loads(item.payload)
+        keeper = asyncio.create_task(self._keep_lease(item))
         try:
             await self.invoke(payload)
         except TargetError as exc:
@@ -158,12 +161,24 @@ class Dispatcher:
             log.exception("delivery raised")
             await self._failed(item, payload, TargetError("INTERNAL_FAILURE", f"{type(exc).__name__}: {exc}"))
             return
+        finally:
+            keeper.cancel()
         self.metrics["Invocations"] += 1
         try:
             await self.store.ack(self.queue, item.id, item.lease_token)
         except StoreError:
             # The lease expired and another worker took the item: it will be delivered again (at-least-once).
             self.metrics["DuplicateRisk"] += 1
+
+    async def _keep_lease(self, item: QueueItem) -> None:
+        """Renew the lease of a delivery in progress until cancelled."""
+        assert item.lease_token is not None
+        while True:
+            await self.clock.sleep(self.visibility / 2)
+            try:
+                await self.store.change_visibility(self.queue, item.id, item.lease_token, self.visibility)
+            except StoreError:
+                return  # the lease is gone; the outcome is then decided by whoever holds the item
 
     async def _failed(self, item: QueueItem, payload: JSON, error: TargetError) -> None:
         self.metrics["FailedInvocations"] += 1

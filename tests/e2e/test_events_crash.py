@@ -1,0 +1,74 @@
+"""At-least-once across a crash: every event PutEvents acknowledged is delivered, even when the server is killed
+with SIGKILL while producers run and deliveries are in flight."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+LOG_GROUP = "arn:aws:logs:us-east-1:000000000000:log-group:crash"
+
+
+def delivered_ids(data_dir: Path) -> set[str]:
+    path = data_dir / "logs" / "crash.jsonl"
+    if not path.exists():
+        return set()
+    ids = set()
+    for line in path.read_bytes().splitlines():
+        if line.strip():
+            ids.add(json.loads(json.loads(line)["message"])["id"])
+    return ids
+
+
+@pytest.mark.slow
+def test_no_acknowledged_event_is_lost_across_sigkill(server_process, tmp_path: Path) -> None:
+    first = server_process(tmp_path)
+    events = first.client("events")
+    events.put_rule(Name="all", EventPattern=json.dumps({"source": ["crash-test"]}))
+    events.put_targets(Rule="all", Targets=[{"Id": "log", "Arn": LOG_GROUP}])
+
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def produce(worker: int) -> None:
+        client = first.client("events")
+        n = 0
+        while not stop.is_set():
+            entries = [
+                {"Source": "crash-test", "DetailType": "t", "Detail": json.dumps({"w": worker, "n": n + i})}
+                for i in range(10)
+            ]
+            n += 10
+            try:
+                answer = client.put_events(Entries=entries)
+            except Exception:
+                return  # the server died mid-call: this batch was not acknowledged
+            acknowledged.extend(e["EventId"] for e in answer["Entries"] if "EventId" in e)
+
+    producers = [threading.Thread(target=produce, args=(w,)) for w in range(3)]
+    for thread in producers:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(acknowledged) < 300 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.kill()
+    stop.set()
+    for thread in producers:
+        thread.join(10)
+    assert len(acknowledged) >= 300, "the producers made too little progress to test anything"
+    assert set(acknowledged) - delivered_ids(tmp_path), (
+        "the kill came after every delivery: nothing was tested"
+    )
+
+    second = server_process(tmp_path)
+    deadline = time.monotonic() + 40  # in-flight leases expire within the dispatcher's visibility (10 s)
+    missing = set(acknowledged) - delivered_ids(tmp_path)
+    while missing and time.monotonic() < deadline:
+        time.sleep(0.2)
+        missing = set(acknowledged) - delivered_ids(tmp_path)
+    assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged events were never delivered"
+    second.stop()
