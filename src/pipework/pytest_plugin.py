@@ -4,8 +4,9 @@ Fixtures:
 - ``pipework_server``: a Pipework server in the test process on a free port, in-memory, started for each test
   that uses it; ``AWS_ENDPOINT_URL`` and dummy credentials are set for the test, so ``boto3.client("events")``
   talks to it with no other configuration. Its ``.client(service)`` gives ready boto3 clients.
-- ``pipework_functions``: register local functions (``handler(event, context)``) before the server starts:
-  ``pipework_functions["notify"] = handler`` makes ``arn:aws:lambda:us-east-1:000000000000:function:notify``.
+- ``pipework_functions``: the server's local functions, as a dict: ``pipework_functions["notify"] = handler``
+  makes ``arn:aws:lambda:us-east-1:000000000000:function:notify`` callable (``handler(event, context)``), at any
+  time during the test.
 """
 
 from __future__ import annotations
@@ -20,20 +21,17 @@ from pipework.testing import RunningServer, serve_in_thread
 
 
 @pytest.fixture
-def pipework_functions() -> dict[str, Callable[[Any, Any], Any]]:
-    return {}
-
-
-@pytest.fixture
-def pipework_server(
-    monkeypatch: pytest.MonkeyPatch, pipework_functions: dict[str, Callable[[Any, Any], Any]]
-) -> Iterator[RunningServer]:
+def pipework_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
     pipework = Pipework(Settings(memory=True))
-    for name, handler in pipework_functions.items():
-        pipework.functions.register(name, handler)
     with serve_in_thread(pipework) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
         monkeypatch.setenv("AWS_DEFAULT_REGION", pipework.settings.region)
         yield server
+
+
+@pytest.fixture
+def pipework_functions(pipework_server: RunningServer) -> dict[str, Callable[[Any, Any], Any]]:
+    # The registry's own dict: functions are looked up when invoked, so entries added later count.
+    return pipework_server.pipework.functions.functions
