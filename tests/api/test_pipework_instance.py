@@ -9,7 +9,7 @@ import types
 
 import httpx
 import pytest
-from fake_service import FakeService
+from support.fake_service import FakeService
 
 from pipework.app import Pipework, Settings
 from pipework.clock import ManualClock

@@ -11,7 +11,7 @@ import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
-from fake_service import FakeService
+from support.fake_service import FakeService
 
 from pipework.services.base import ServiceError
 

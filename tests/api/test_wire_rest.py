@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from botocore.exceptions import ClientError
-from fake_service import FakeService
+from support.fake_service import FakeService
 
 SCHEDULE_GROUP_ARN = "arn:aws:scheduler:us-east-1:000000000000:schedule-group/night-jobs"
 PIPE_ARN = "arn:aws:pipes:us-east-1:000000000000:pipe/orders"

@@ -4,7 +4,9 @@ and a live tail of a bus's events. JSON in, JSON out; AWS operations are never c
     GET  /_pipework/health                       the served APIs
     GET  /_pipework/events/dead-letters?rule=R&target=T&bus=B&limit=N
     POST /_pipework/events/dead-letters/redrive  {"Ids": [...], "Rule": "R", "TargetId": "T"} -> {"Redriven": n}
-    GET  /_pipework/events/tail/{bus}            newline-delimited JSON, one line per event put on the bus
+    GET  /_pipework/events/tail/{bus}[?matched=1] newline-delimited JSON, one line per event put on the bus:
+                                                 {"Event": {...}, "MatchedRules": [...]}; matched=1 keeps
+                                                 only events that matched at least one rule
 """
 
 from __future__ import annotations
@@ -67,11 +69,14 @@ def routes(pipework: Pipework) -> list[Route]:
         bus = request.path_params["bus"]
         if bus not in runtime.events.buses:
             return _error("ResourceNotFoundException", f"Event bus {bus} does not exist.", 404)
+        only_matched = request.query_params.get("matched") in ("1", "true")
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
 
-        def listener(event_bus: str, event: dict[str, Any]) -> None:
-            if event_bus == bus and not queue.full():  # a slow reader loses lines, never slows PutEvents
-                queue.put_nowait(event)
+        def listener(event_bus: str, event: dict[str, Any], rules: list[str]) -> None:
+            if event_bus != bus or (only_matched and not rules):
+                return
+            if not queue.full():  # a slow reader loses lines, never slows PutEvents
+                queue.put_nowait({"Event": event, "MatchedRules": rules})
 
         async def lines() -> AsyncIterator[bytes]:
             runtime.events.listeners.append(listener)

@@ -71,8 +71,13 @@ def register(subparsers: Any) -> None:
     _add_endpoint(put)
     put.set_defaults(func=run_put_events)
 
-    tail = subparsers.add_parser("tail", help="print the events put on a bus, live (Ctrl+C to stop)")
+    tail = subparsers.add_parser(
+        "tail",
+        help="print the events put on a bus and the rules each matched, live (Ctrl+C to stop)",
+    )
     tail.add_argument("bus")
+    tail.add_argument("--all", action="store_true", help="also events that matched no rule")
+    tail.add_argument("--json", action="store_true", help="one JSON object per line instead of a summary")
     _add_endpoint(tail)
     tail.set_defaults(func=run_tail)
 
@@ -142,15 +147,28 @@ def run_put_events(args: argparse.Namespace) -> int:
 
 def run_tail(args: argparse.Namespace) -> int:
     try:
-        with urllib.request.urlopen(_endpoint(args) + f"/_pipework/events/tail/{args.bus}") as response:
+        query = "" if args.all else "?matched=1"
+        url = _endpoint(args) + f"/_pipework/events/tail/{args.bus}{query}"
+        with urllib.request.urlopen(url) as response:
             for line in response:
                 if line.strip():
-                    print(line.decode().rstrip(), flush=True)
+                    print(line.decode().rstrip() if args.json else _tail_line(json.loads(line)), flush=True)
     except KeyboardInterrupt:
         return 0
     except urllib.error.URLError as exc:
         return _fail(exc)
     return 0
+
+
+def _tail_line(item: dict[str, Any]) -> str:
+    event = item["Event"]
+    rules = ",".join(item["MatchedRules"]) or "-"
+    detail = json.dumps(event.get("detail"), separators=(",", ":"))
+    if len(detail) > 120:
+        detail = detail[:117] + "..."
+    return (
+        f"{event['time']}  {event['id']}  {event['source']}  {event['detail-type']}  rules={rules}  {detail}"
+    )
 
 
 def _dead_letters(args: argparse.Namespace) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ timeout, a per-destination rate limit, and EventBridge's retry rules (only 429, 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,7 @@ class HttpTarget:
         self.client = client
         self.limiter = limiter
         self._tokens: dict[str, tuple[str, float]] = {}
+        self._token_locks: dict[str, asyncio.Lock] = {}
 
     async def invoke(
         self, destination: JSON, connection: JSON, body: str, http_parameters: JSON | None
@@ -138,9 +140,17 @@ class HttpTarget:
         return {"Authorization": "Bearer " + await self._oauth_token(connection, refresh=refresh)}
 
     async def _oauth_token(self, connection: JSON, *, refresh: bool) -> str:
-        cached = self._tokens.get(connection["ConnectionArn"])
-        if cached and not refresh and cached[1] > time.monotonic():
-            return cached[0]
+        arn = connection["ConnectionArn"]
+        seen = self._tokens.get(arn)
+        # One fetch per connection at a time: concurrent deliveries wait for it and share the token.
+        async with self._token_locks.setdefault(arn, asyncio.Lock()):
+            cached = self._tokens.get(arn)
+            fresh = cached is not None and cached[1] > time.monotonic()
+            if fresh and cached is not None and (not refresh or cached is not seen):
+                return cached[0]
+            return await self._fetch_token(connection)
+
+    async def _fetch_token(self, connection: JSON) -> str:
         oauth = connection["AuthParameters"]["OAuthParameters"]
         client = oauth["ClientParameters"]
         pair = f"{client['ClientID']}:{client.get('ClientSecret', '')}".encode()

@@ -295,7 +295,7 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         batch = self.store.batch()
         results: list[JSON] = []
         failed = 0
-        routed: list[tuple[str, JSON]] = []
+        routed: list[tuple[str, JSON, list[str]]] = []
         for entry in entries:
             detail, error = validate_entry(entry)
             if error is not None or detail is None:
@@ -309,14 +309,14 @@ class EventsService(ArchiveOperations, ConnectionOperations):
                 continue  # AWS-observed: an entry for a bus that does not exist succeeds and is dropped
             when = entry.get("Time")
             event_time = when.timestamp() if isinstance(when, dt.datetime) else float(when) if when else now
-            self.route_into(batch, bus, event, ingested=now, event_time=event_time)
-            routed.append((bus, event))
+            rules, _ = self.route_into(batch, bus, event, ingested=now, event_time=event_time)
+            routed.append((bus, event, rules))
         if len(batch):
             # The outbox: archive copies and deliveries are durable before the EventIds are returned.
             await self.store.commit(batch)
-        for bus, event in routed:
+        for bus, event, rules in routed:
             for listener in self.listeners:
-                listener(bus, event)
+                listener(bus, event, rules)
         return {"FailedEntryCount": failed, "Entries": results}
 
     def route_into(
@@ -329,9 +329,10 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         event_time: float,
         replay: str | None = None,
         only: frozenset[str] | None = None,
-    ) -> list[Delivery]:
-        """Add to ``batch`` what routing ``event`` on ``bus`` produces; return the deliveries."""
-        _rules, deliveries = self.router.route(bus, event, only=only)
+    ) -> tuple[list[str], list[Delivery]]:
+        """Add to ``batch`` what routing ``event`` on ``bus`` produces; return the names of the user rules it
+        matched (archives' managed rules left out) and the deliveries."""
+        rules, deliveries = self.router.route(bus, event, only=only)
         payload_event: bytes | None = None
         for delivery in deliveries:
             archive = delivery.target.get("ArchiveName")
@@ -350,7 +351,8 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             if replay is not None:
                 payload["replay"] = replay
             batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload))
-        return deliveries
+        names = sorted(rule["Name"] for rule in rules if not rule.get("ManagedBy"))
+        return names, deliveries
 
     async def put_event_on_bus(self, bus: str, event: JSON) -> None:
         """Route an already-built event on ``bus`` (an event-bus target); unknown buses drop it, as AWS does."""
@@ -358,11 +360,11 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             raise ServiceError("ResourceNotFoundException", f"Event bus {bus} does not exist.", 400)
         batch = self.store.batch()
         now = self.clock.now()
-        self.route_into(batch, bus, event, ingested=now, event_time=now)
+        rules, _ = self.route_into(batch, bus, event, ingested=now, event_time=now)
         if len(batch):
             await self.store.commit(batch)
         for listener in self.listeners:
-            listener(bus, event)
+            listener(bus, event, rules)
 
     async def op_TestEventPattern(self, params: JSON) -> JSON:
         try:

@@ -38,7 +38,8 @@ class EventsState:
         self.replays: dict[str, JSON] = {}
         self.connections: dict[str, JSON] = {}
         self.api_destinations: dict[str, JSON] = {}
-        self.listeners: list[Callable[[str, JSON], None]] = []  # `pipework tail`: called with (bus, event)
+        # `pipework tail`: called after each commit with (bus, event, names of the rules it matched)
+        self.listeners: list[Callable[[str, JSON, list[str]], None]] = []
         self.on_replay_started: Callable[[str], Awaitable[None]] | None = None
 
     @staticmethod
