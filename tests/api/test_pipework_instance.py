@@ -9,10 +9,10 @@ import types
 
 import httpx
 import pytest
-from support.fake_service import FakeService
 
 from pipework.app import Pipework, Settings
 from pipework.clock import ManualClock
+from support.fake_service import FakeService
 
 
 def test_a_missing_service_module_is_skipped_with_a_warning(caplog):

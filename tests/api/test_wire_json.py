@@ -11,9 +11,9 @@ import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
-from support.fake_service import FakeService
 
 from pipework.services.base import ServiceError
+from support.fake_service import FakeService
 
 
 @pytest.fixture

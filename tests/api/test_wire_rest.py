@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+
 from support.fake_service import FakeService
 
 SCHEDULE_GROUP_ARN = "arn:aws:scheduler:us-east-1:000000000000:schedule-group/night-jobs"
