@@ -204,10 +204,12 @@ class Store(abc.ABC):
         """Dead letters of `queue` in the order they were dead-lettered, seq > `after_seq`, at most `limit`."""
 
     @abc.abstractmethod
-    async def wait_for_due(self, queue: str, *, timeout: float) -> bool:
+    async def wait_for_due(self, queue: str, *, timeout: float, fifo: bool = False) -> bool:
         """Wait until an item of `queue` may be due: returns True at once if one is due, or when a commit of this
         store touches the queue or the earliest future due time (delay, visibility deadline) passes; False after
-        `timeout` seconds of clock time. A True return is a hint: a concurrent `lease` may take the item first."""
+        `timeout` seconds of clock time. A True return is a hint: a concurrent `lease` may take the item first.
+        `fifo`: due items that `lease(fifo=True)` would skip (their group has an earlier item in flight or not yet
+        due) do not count as due, so a FIFO consumer waits instead of spinning on a blocked group."""
 
     # ── kv ──
 
@@ -216,8 +218,21 @@ class Store(abc.ABC):
         """The live entry (not expired at clock.now()), or None."""
 
     @abc.abstractmethod
-    async def kv_list(self, bucket: str, *, prefix: str = "", limit: int = 1000) -> list[KvEntry]:
-        """Live entries of `bucket` whose key starts with `prefix`, ordered by key, at most `limit`."""
+    async def kv_list(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        limit: int = 1000,
+        start: str | None = None,
+        end: str | None = None,
+        reverse: bool = False,
+    ) -> list[KvEntry]:
+        """Live entries of `bucket` whose key starts with `prefix`, ordered by key, at most `limit`.
+
+        Range reads (DynamoDB Query/Scan pages): only keys with `start` <= key < `end` (either bound optional);
+        `reverse` returns them in descending key order (the `limit` entries with the highest keys). Keys compare
+        by code point, which for UTF-8 text is byte order; `k + "\\0"` is the smallest key greater than `k`."""
 
     # ── one-write helpers (each is a batch of one; see the `Batch` method of the same name) ──
 

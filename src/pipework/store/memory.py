@@ -549,11 +549,17 @@ class MemoryStore(Store):
         )
         return [replace(d, attributes=copy.deepcopy(d.attributes)) for d in dead[:limit]]
 
-    async def wait_for_due(self, queue: str, *, timeout: float) -> bool:
+    async def wait_for_due(self, queue: str, *, timeout: float, fifo: bool = False) -> bool:
         self._check_open()
         future = self._notifier.future(queue_key(queue))
         now = self.clock.now()
-        next_due = min((i.due_at for i in self._items.get(queue, {}).values()), default=None)
+        items = self._items.get(queue, {}).values()
+        if fifo:
+            if self._fifo_candidates(sorted(items, key=lambda i: i.seq), now):
+                return True
+            next_due = min((i.due_at for i in items if i.due_at > now), default=None)
+        else:
+            next_due = min((i.due_at for i in items), default=None)
         if next_due is not None and next_due <= now:
             return True
         wait = timeout if next_due is None else min(timeout, next_due - now)
@@ -591,9 +597,28 @@ class MemoryStore(Store):
         self._check_open()
         return self._live(bucket, key, self.clock.now())
 
-    async def kv_list(self, bucket: str, *, prefix: str = "", limit: int = 1000) -> list[KvEntry]:
+    async def kv_list(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        limit: int = 1000,
+        start: str | None = None,
+        end: str | None = None,
+        reverse: bool = False,
+    ) -> list[KvEntry]:
         self._check_open()
         now = self.clock.now()
-        keys = sorted(k for (b, k) in self._kv if b == bucket and k.startswith(prefix))
+        keys = sorted(
+            (
+                k
+                for (b, k) in self._kv
+                if b == bucket
+                and k.startswith(prefix)
+                and (start is None or k >= start)
+                and (end is None or k < end)
+            ),
+            reverse=reverse,
+        )
         live = (self._live(bucket, k, now) for k in keys)
         return [e for e in live if e is not None][:limit]

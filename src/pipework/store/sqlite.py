@@ -340,11 +340,26 @@ class SqliteStore(Store):
             for r in rows
         ]
 
-    async def wait_for_due(self, queue: str, *, timeout: float) -> bool:
+    async def wait_for_due(self, queue: str, *, timeout: float, fifo: bool = False) -> bool:
         future = self._notifier.future(queue_key(queue))
-        rows = await self._read("SELECT min(due_at) FROM items WHERE queue = ?", (queue,))
-        next_due = rows[0][0]
         now = self.clock.now()
+        if fifo:
+            # As `lease(fifo=True)` walks the queue: a group's first pending item decides for the whole group.
+            rows = await self._read(
+                "SELECT group_id, due_at FROM items WHERE queue = ? ORDER BY seq", (queue,)
+            )
+            blocked: set[str] = set()
+            next_due = None
+            for group_id, due_at in rows:
+                if due_at > now:
+                    next_due = due_at if next_due is None else min(next_due, due_at)
+                    if group_id is not None:
+                        blocked.add(group_id)
+                elif group_id is None or group_id not in blocked:
+                    return True
+        else:
+            rows = await self._read("SELECT min(due_at) FROM items WHERE queue = ?", (queue,))
+            next_due = rows[0][0]
         if next_due is not None and next_due <= now:
             return True
         wait = timeout if next_due is None else min(timeout, next_due - now)
@@ -359,11 +374,29 @@ class SqliteStore(Store):
         )
         return KvEntry(rows[0][0], rows[0][1], bytes(rows[0][2]), rows[0][3], rows[0][4]) if rows else None
 
-    async def kv_list(self, bucket: str, *, prefix: str = "", limit: int = 1000) -> list[KvEntry]:
+    async def kv_list(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        limit: int = 1000,
+        start: str | None = None,
+        end: str | None = None,
+        reverse: bool = False,
+    ) -> list[KvEntry]:
+        # Both bounds as key ranges so the primary key index serves the scan in either direction.
+        low = prefix if start is None or start < prefix else start
+        high = prefix + "\U0010ffff" if prefix else None
+        if end is not None and (high is None or end < high):
+            high = end
         rows = await self._read(
-            "SELECT bucket, key, value, revision, expires_at FROM kv WHERE bucket = ? AND key >= ? AND key < ? "
-            "AND (expires_at IS NULL OR expires_at > ?) ORDER BY key LIMIT ?",
-            (bucket, prefix, prefix + "\U0010ffff", self.clock.now(), limit),
+            "SELECT bucket, key, value, revision, expires_at FROM kv WHERE bucket = ? AND key >= ? "
+            + ("AND key < ? " if high is not None else "AND ? IS NULL ")
+            + "AND substr(key, 1, ?) = ? "
+            "AND (expires_at IS NULL OR expires_at > ?) ORDER BY key "
+            + ("DESC" if reverse else "ASC")
+            + " LIMIT ?",
+            (bucket, low, high, len(prefix), prefix, self.clock.now(), limit),
         )
         return [KvEntry(r[0], r[1], bytes(r[2]), r[3], r[4]) for r in rows]
 

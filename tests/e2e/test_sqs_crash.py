@@ -1,0 +1,95 @@
+"""Crash safety of queues: SIGKILL `pipework serve` while producers send and consumers receive and delete, restart
+it on the same data directory, and check that every message whose SendMessageBatch returned was either deleted
+(its DeleteMessageBatch returned) before the kill or is still in the queue after the restart."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+VISIBILITY = 3  # seconds: messages received before the kill but not deleted come back this long after it
+
+
+@pytest.mark.slow
+def test_no_acknowledged_message_is_lost_across_sigkill(server_process: Any, tmp_path: Path) -> None:
+    first = server_process(tmp_path)
+    url = first.client("sqs").create_queue(QueueName="crash")["QueueUrl"]
+
+    sent: set[str] = set()  # SendMessageBatch returned: the server acknowledged these
+    deleted: set[str] = set()  # DeleteMessageBatch returned: these are gone for good
+    maybe_deleted: set[str] = set()  # a delete was on the wire when the server died: gone or not
+    failures: list[Any] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def produce(worker: int) -> None:
+        client = first.client("sqs")
+        n = 0
+        while not stop.is_set():
+            entries = [{"Id": str(i), "MessageBody": f"{worker}-{n + i}"} for i in range(10)]
+            n += 10
+            try:
+                answer = client.send_message_batch(QueueUrl=url, Entries=entries)
+            except Exception:
+                return  # the server died mid-call: this batch was not acknowledged
+            with lock:
+                sent.update(e["MessageId"] for e in answer["Successful"])
+
+    def consume() -> None:
+        client = first.client("sqs")
+        while not stop.is_set():
+            try:
+                messages = client.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=VISIBILITY
+                ).get("Messages", [])
+            except Exception:
+                return
+            if not messages:
+                continue
+            ids = {m["MessageId"] for m in messages}
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            try:
+                answer = client.delete_message_batch(QueueUrl=url, Entries=entries)
+            except Exception:
+                with lock:
+                    maybe_deleted.update(ids)
+                return
+            with lock:
+                failures.extend(answer.get("Failed", []))
+                deleted.update(ids)
+
+    threads = [threading.Thread(target=produce, args=(w,)) for w in range(2)]
+    threads += [threading.Thread(target=consume) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 20
+    while (len(sent) < 1000 or len(deleted) < 300) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first.kill()
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+    assert len(sent) >= 1000 and len(deleted) >= 300, "too little traffic before the kill to test anything"
+    assert not failures
+    expected = sent - deleted - maybe_deleted
+    assert expected, "everything sent was deleted before the kill: nothing was tested"
+
+    second = server_process(tmp_path)
+    client = second.client("sqs")
+    url = client.get_queue_url(QueueName="crash")["QueueUrl"]
+    found: set[str] = set()
+    deadline = time.monotonic() + VISIBILITY + 15
+    while not expected <= found and time.monotonic() < deadline:
+        messages = client.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=300
+        ).get("Messages", [])
+        found.update(m["MessageId"] for m in messages)
+    lost = expected - found
+    assert not lost, f"{len(lost)} of {len(sent)} acknowledged messages were lost"
+    # And a delete that returned is durable too: none of those messages came back.
+    assert not (deleted & found), f"{len(deleted & found)} deleted messages came back after the restart"
+    second.stop()

@@ -1,0 +1,75 @@
+"""Fixtures for the SQS tests: a real server with a ManualClock (time moves only when a test says so), its boto3
+`sqs` client, and helpers to create queues and move time on the server's event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from pipework.clock import ManualClock
+from pipework.testing import RunningServer
+
+START = 1_800_000_000.0
+
+
+class Sqs:
+    """The server, its clock, and a boto3 client (`client`), with shortcuts used across the SQS tests."""
+
+    def __init__(self, server: RunningServer, clock: ManualClock) -> None:
+        self.server = server
+        self.clock = clock
+        self.client = server.client("sqs")
+
+    def advance(self, seconds: float) -> None:
+        """Move the server's clock forward, on its event loop (ManualClock is not thread-safe)."""
+
+        async def advance() -> None:
+            self.clock.advance(seconds)
+
+        self.server.run(advance())
+
+    def sleepers(self) -> int:
+        async def count() -> int:
+            return self.clock.sleepers
+
+        return int(self.server.run(count()))
+
+    def create(self, name: str, **attributes: Any) -> str:
+        url: str = self.client.create_queue(
+            QueueName=name, Attributes={k: str(v) for k, v in attributes.items()}
+        )["QueueUrl"]
+        return url
+
+    def arn(self, url: str) -> str:
+        arn: str = self.client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        return arn
+
+    def attributes(self, url: str, *names: str) -> dict[str, str]:
+        found: dict[str, str] = self.client.get_queue_attributes(
+            QueueUrl=url, AttributeNames=list(names) or ["All"]
+        ).get("Attributes", {})
+        return found
+
+    def receive(self, url: str, **params: Any) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = self.client.receive_message(QueueUrl=url, **params).get(
+            "Messages", []
+        )
+        return messages
+
+    def bodies(self, url: str, **params: Any) -> list[str]:
+        return [m["Body"] for m in self.receive(url, **params)]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(start=START)
+
+
+@pytest.fixture
+def sqs(make_server: Callable[..., RunningServer], clock: ManualClock) -> Sqs:
+    """SQS only (no other services), on a ManualClock."""
+    return Sqs(make_server(clock=clock, factories=["pipework.services.sqs:create_service"]), clock)
