@@ -1,0 +1,255 @@
+"""`DynamoDB`: the served ``dynamodb`` API of one Pipework instance — tables in memory as a cache of their store
+resources, item writes through `ItemWriter`, and the background sweep (TTL expiry, stream retention)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from pipework.services.base import RequestContext, ServiceError
+from pipework.store import Store
+
+from . import errors, items, reads, tables
+from .model import STREAM, TABLE, Table, index_bucket, ttl_bucket
+from .records import TTL_IDENTITY
+from .values import Item
+from .writes import Change, Current, ItemWriter
+
+if TYPE_CHECKING:
+    from pipework.app import Pipework
+    from pipework.clock import Clock
+
+log = logging.getLogger(__name__)
+
+OPERATIONS = {**tables.OPERATIONS, **items.OPERATIONS, **reads.OPERATIONS}
+SWEEP_INTERVAL = 1.0  # seconds of clock time between TTL / retention sweeps
+SWEEP_BATCH = 100
+
+
+class DynamoDB:
+    """The ``dynamodb`` service.
+
+    Parameters: `pipework`, the instance (its store, clock, region and account are used once started);
+    `sweep_interval`, seconds of clock time between sweeps that expire TTL'd items and trim stream records older
+    than their retention.
+    """
+
+    name = "dynamodb"
+
+    def __init__(self, pipework: Pipework, *, sweep_interval: float = SWEEP_INTERVAL) -> None:
+        self.pipework = pipework
+        self.sweep_interval = sweep_interval
+        self.tables: dict[str, Table] = {}
+        self._writer: ItemWriter | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    @property
+    def store(self) -> Store:
+        return self.pipework.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.pipework.clock
+
+    @property
+    def region(self) -> str:
+        return self.pipework.settings.region
+
+    @property
+    def account(self) -> str:
+        return self.pipework.settings.account
+
+    @property
+    def writer(self) -> ItemWriter:
+        if self._writer is None:
+            raise ServiceError(
+                "ServiceUnavailable", "The dynamodb service is not started.", 503, sender_fault=False
+            )
+        return self._writer
+
+    async def start(self) -> None:
+        self._writer = ItemWriter(self.store, self.clock, self.region)
+        token: str | None = None
+        while True:
+            page = await self.store.list_resources(TABLE, limit=500, next_token=token)
+            for resource in page.items:
+                self.tables[resource.name] = Table.from_body(resource.body)
+            token = page.next_token
+            if token is None:
+                break
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="dynamodb-sweeper")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._sweeper, *self._background) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+        handler = OPERATIONS.get(operation)
+        if handler is None:
+            raise ServiceError(
+                "UnknownOperationException", f"Pipework does not implement DynamoDB's {operation} yet", 400
+            )
+        return await handler(self, params, ctx)
+
+    # ── tables ──
+
+    def require(self, name: str, *, not_found: ServiceError | None = None) -> Table:
+        table = self.tables.get(name)
+        if table is None:
+            raise not_found or errors.table_not_found(name)
+        return table
+
+    async def save(self, table: Table) -> None:
+        await self.store.put_resource(TABLE, table.name, table.to_body())
+        self.tables[table.name] = table
+
+    async def count_items(self, table: Table) -> tuple[int, int]:
+        count = size = 0
+        after: str | None = None
+        while True:
+            page = await self.store.kv_list(table.items_bucket, start=after, limit=1000)
+            count += len(page)
+            size += sum(len(e.value) for e in page)
+            if len(page) < 1000:
+                return count, size
+            after = page[-1].key + "\x00"
+
+    async def close_stream(self, table: Table, region: str, account: str, batch: Any) -> None:
+        arn = table.stream_arn(region, account)
+        if arn is None:
+            return
+        resource = await self.store.get_resource(STREAM, arn)
+        if resource is not None:
+            body = {**resource.body, "status": "DISABLED", "closed_at": self.clock.now()}
+            batch.put_resource(STREAM, arn, body)
+
+    def forget(self, table: Table) -> None:
+        """Delete a dropped table's items and index entries in the background (the table is already gone)."""
+        buckets = [table.items_bucket, ttl_bucket(table.table_id)]
+        buckets += [index_bucket(table.table_id, i.name) for i in table.indexes]
+        task = asyncio.create_task(self._purge(buckets))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _purge(self, buckets: list[str]) -> None:
+        for bucket in buckets:
+            while True:
+                page = await self.store.kv_list(bucket, limit=500)
+                if not page:
+                    break
+                batch = self.store.batch()
+                for entry in page:
+                    batch.kv_delete(bucket, entry.key)
+                await self.store.commit(batch)
+
+    async def index_ttl(self, table: Table) -> None:
+        """Backfill the TTL index of a table whose TTL was just enabled."""
+        attribute = table.ttl_attribute
+        assert attribute is not None
+        from .keys import ttl_part
+
+        after: str | None = None
+        while True:
+            page = await self.store.kv_list(table.items_bucket, start=after, limit=500)
+            batch = self.store.batch()
+            for entry in page:
+                item = orjson.loads(entry.value)
+                part = ttl_part(item.get(attribute))
+                if part is not None:
+                    batch.kv_put(ttl_bucket(table.table_id), part + "/" + entry.key, entry.key.encode())
+            if len(batch):
+                await self.store.commit(batch)
+            if len(page) < 500:
+                return
+            after = page[-1].key + "\x00"
+
+    # ── background: TTL expiry and stream retention ──
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await self.clock.sleep(self.sweep_interval)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dynamodb sweep failed")
+
+    async def sweep(self) -> tuple[int, int]:
+        """One sweep: delete items whose TTL passed (REMOVE records by the DynamoDB service identity) and trim
+        stream records past their retention. Returns (items expired, records trimmed)."""
+        expired = 0
+        for table in list(self.tables.values()):
+            if table.ttl_enabled:
+                expired += await self._expire(table)
+        return expired, await self._trim()
+
+    async def _expire(self, table: Table) -> int:
+        now = self.clock.now()
+        bucket = ttl_bucket(table.table_id)
+        entries = await self.store.kv_list(bucket, end=f"{int(now):020d}", limit=SWEEP_BATCH)
+        count = 0
+        for entry in entries:
+            store_key = entry.value.decode()
+            stored = await self.store.kv_get(table.items_bucket, store_key)
+            if stored is None:
+                await self.store.kv_delete(bucket, entry.key)
+                continue
+            key = table.keys.key_of(orjson.loads(stored.value))
+            attribute = table.ttl_attribute
+
+            def decide(current: Current, table: Table = table, attribute: Any = attribute) -> Change | None:
+                item: Item | None = current.item
+                if item is None or attribute is None:
+                    return None
+                from .keys import ttl_part
+
+                part = ttl_part(item.get(attribute))
+                if part is None or part >= f"{int(self.clock.now()):020d}":
+                    return None  # rewritten since: no longer expired
+                return Change(
+                    table, current.key, current.store_key, item, None, current.revision, TTL_IDENTITY
+                )
+
+            _, change = await self.writer.write(table, key, decide)
+            if change is not None:
+                count += 1
+            else:
+                current = await self.writer.read(table, key)
+                if current.item is None:
+                    await self.store.kv_delete(bucket, entry.key)
+        return count
+
+    async def _trim(self) -> int:
+        now = self.clock.now()
+        trimmed = 0
+        token: str | None = None
+        while True:
+            page = await self.store.list_resources(STREAM, limit=500, next_token=token)
+            for resource in page.items:
+                body = resource.body
+                table = self.tables.get(body["table"])
+                retention = (
+                    table.retention_seconds
+                    if table is not None and table.table_id == body["table_id"]
+                    else body.get("retention_seconds", 86400.0)
+                )
+                trimmed += await self.store.trim_log(body["log"], before=now - retention)
+                closed = body.get("closed_at")
+                if closed is not None and closed < now - retention:
+                    batch = self.store.batch()
+                    batch.delete_log(body["log"])
+                    batch.delete_resource(STREAM, resource.name)
+                    await self.store.commit(batch)
+            token = page.next_token
+            if token is None:
+                return trimmed

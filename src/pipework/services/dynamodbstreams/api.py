@@ -1,0 +1,192 @@
+"""`DynamoDBStreams`: the served ``dynamodbstreams`` API — ListStreams, DescribeStream, GetShardIterator and
+GetRecords over the streams the ``dynamodb`` service writes (one shard per stream; its log position is the
+sequence number)."""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from pipework.services.base import RequestContext, ServiceError
+from pipework.services.dynamodb import errors
+from pipework.services.dynamodb.model import STREAM
+from pipework.services.dynamodb.records import position_of, sequence_number, with_sequence
+from pipework.store import Resource, Store
+
+from .subscription import Subscription, subscribe
+
+if TYPE_CHECKING:
+    from pipework.app import Pipework
+    from pipework.clock import Clock
+
+ITERATOR_LIFETIME = 15 * 60.0  # shard iterators expire after 15 minutes, as in AWS
+MAX_RECORDS = 1000
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+
+class DynamoDBStreams:
+    """The ``dynamodbstreams`` service; also the entry point of the internal `subscribe` API (see there)."""
+
+    name = "dynamodbstreams"
+
+    def __init__(self, pipework: Pipework) -> None:
+        self.pipework = pipework
+
+    @property
+    def store(self) -> Store:
+        return self.pipework.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.pipework.clock
+
+    def subscribe(self, stream_arn: str, **options: Any) -> Subscription:
+        """See `pipework.services.dynamodbstreams.subscription.subscribe`; the store and clock are this instance's."""
+        return subscribe(self.store, stream_arn, **options)
+
+    async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+        handler = {
+            "ListStreams": self.list_streams,
+            "DescribeStream": self.describe_stream,
+            "GetShardIterator": self.get_shard_iterator,
+            "GetRecords": self.get_records,
+        }.get(operation)
+        if handler is None:
+            raise ServiceError("UnknownOperationException", f"Unknown operation {operation}", 400)
+        return await handler(params)
+
+    async def _stream(self, arn: str) -> Resource:
+        resource = await self.store.get_resource(STREAM, arn)
+        if resource is None:
+            raise errors.stream_not_found(arn)
+        return resource
+
+    async def list_streams(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = params.get("TableName")
+        streams: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = await self.store.list_resources(STREAM, limit=500, next_token=token)
+            for resource in page.items:
+                body = resource.body
+                if table is None or body["table"] == table:
+                    streams.append(
+                        {"StreamArn": body["arn"], "TableName": body["table"], "StreamLabel": body["label"]}
+                    )
+            token = page.next_token
+            if token is None:
+                break
+        if table is not None and not streams and table not in self._tables():
+            raise errors.table_not_found(table)
+        start = params.get("ExclusiveStartStreamArn")
+        if start is not None:
+            streams = [s for s in streams if s["StreamArn"] > start]
+        limit = params.get("Limit", 100)
+        out: dict[str, Any] = {"Streams": streams[:limit]}
+        if len(streams) > limit:
+            out["LastEvaluatedStreamArn"] = streams[limit - 1]["StreamArn"]
+        return out
+
+    def _tables(self) -> dict[str, Any]:
+        service = self.pipework.services.get("dynamodb")
+        return getattr(service, "tables", {})
+
+    async def describe_stream(self, params: dict[str, Any]) -> dict[str, Any]:
+        resource = await self._stream(params["StreamArn"])
+        body = resource.body
+        stats = await self.store.log_stats(body["log"])
+        sequence_range: dict[str, Any] = {
+            "StartingSequenceNumber": sequence_number(stats.first_position or stats.last_position + 1)
+        }
+        if body["status"] != "ENABLED":
+            sequence_range["EndingSequenceNumber"] = sequence_number(stats.last_position)
+        description = {
+            "StreamArn": body["arn"],
+            "StreamLabel": body["label"],
+            "StreamStatus": body["status"],
+            "StreamViewType": body["view_type"],
+            "CreationRequestDateTime": body["created"],
+            "TableName": body["table"],
+            "KeySchema": body["key_schema"],
+            "Shards": [{"ShardId": body["shard_id"], "SequenceNumberRange": sequence_range}],
+        }
+        return {"StreamDescription": description}
+
+    async def get_shard_iterator(self, params: dict[str, Any]) -> dict[str, Any]:
+        resource = await self._stream(params["StreamArn"])
+        body = resource.body
+        if params["ShardId"] != body["shard_id"]:
+            raise ServiceError(
+                "ResourceNotFoundException",
+                f"Requested resource not found: Shard does not exist: {params['ShardId']}",
+                400,
+            )
+        kind = params["ShardIteratorType"]
+        stats = await self.store.log_stats(body["log"])
+        sequence = params.get("SequenceNumber")
+        if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+            if sequence is None:
+                raise errors.validation(f"SequenceNumber is required for ShardIteratorType {kind}")
+            try:
+                position = position_of(sequence)
+            except ValueError:
+                raise errors.validation(f"Invalid SequenceNumber: {sequence}") from None
+            if position > stats.last_position:
+                raise errors.validation(
+                    f"StartingSequenceNumber {sequence} used in GetShardIterator on shard {body['shard_id']} "
+                    "is not in the shard's sequence number range"
+                )
+            if stats.first_position and position < stats.first_position:
+                raise errors.trimmed_data(
+                    f"Attempted to access data beyond the trim horizon: sequence number {sequence}"
+                )
+            after = position - 1 if kind == "AT_SEQUENCE_NUMBER" else position
+        elif kind == "LATEST":
+            after = stats.last_position
+        else:  # TRIM_HORIZON
+            after = max(stats.first_position - 1, 0) if stats.first_position else stats.last_position
+        return {"ShardIterator": self._iterator(body["arn"], body["shard_id"], after)}
+
+    def _iterator(self, arn: str, shard: str, after: int) -> str:
+        token = orjson.dumps({"a": arn, "s": shard, "p": after, "t": self.clock.now()})
+        return arn + "|" + base64.urlsafe_b64encode(token).decode("ascii")
+
+    def _parse_iterator(self, iterator: str) -> dict[str, Any]:
+        try:
+            state: dict[str, Any] = orjson.loads(base64.urlsafe_b64decode(iterator.rpartition("|")[2]))
+            state["a"], state["s"], state["p"], state["t"]
+        except Exception:
+            raise errors.validation("Invalid ShardIterator") from None
+        return state
+
+    async def get_records(self, params: dict[str, Any]) -> dict[str, Any]:
+        state = self._parse_iterator(params["ShardIterator"])
+        if self.clock.now() - state["t"] > ITERATOR_LIFETIME:
+            raise errors.expired_iterator(
+                "Iterator expired. The iterator was created at time " + str(state["t"])
+            )
+        resource = await self._stream(state["a"])
+        body = resource.body
+        limit = params.get("Limit", MAX_RECORDS)
+        after = state["p"]
+        stats = await self.store.log_stats(body["log"])
+        if stats.first_position and after + 1 < stats.first_position:
+            raise errors.trimmed_data(
+                "The operation attempted to read past the oldest stream record in a shard."
+            )
+        stored = await self.store.read_log(body["log"], after=after, limit=limit)
+        records: list[dict[str, Any]] = []
+        size = 0
+        for entry in stored:
+            size += len(entry.payload)
+            if records and size > MAX_RESPONSE_BYTES:
+                break
+            records.append(with_sequence(entry.payload, entry.position))
+            after = entry.position
+        out: dict[str, Any] = {"Records": records}
+        closed = body["status"] != "ENABLED"
+        if not (closed and after >= stats.last_position):
+            out["NextShardIterator"] = self._iterator(body["arn"], body["shard_id"], after)
+        return out
