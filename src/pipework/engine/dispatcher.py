@@ -58,6 +58,8 @@ class Dispatcher:
         concurrency: deliveries in flight at once; visibility: seconds a lease lasts. A running delivery renews
             its lease every visibility / 2 seconds, so a long target call keeps it, while a crashed process's
             deliveries become due again within `visibility` seconds of a restart.
+        attempt_key: if set, each payload gets ``payload[attempt_key] = n`` (1 = the first try) before ``invoke``
+            (the scheduler's ``<aws.scheduler.attempt-number>``).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class Dispatcher:
         visibility: float = 10.0,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
+        attempt_key: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -84,6 +87,7 @@ class Dispatcher:
         self.visibility = visibility
         self.backoff = backoff or Backoff()
         self.rng = rng or random.Random()
+        self.attempt_key = attempt_key
         self.metrics: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(concurrency)
@@ -151,6 +155,8 @@ class Dispatcher:
     async def _deliver(self, item: QueueItem) -> None:
         assert item.lease_token is not None
         payload: JSON = orjson.loads(item.payload)
+        if self.attempt_key is not None:
+            payload[self.attempt_key] = item.attempts
         keeper = asyncio.create_task(self._keep_lease(item))
         try:
             await self.invoke(payload)

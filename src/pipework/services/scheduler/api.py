@@ -1,0 +1,471 @@
+"""The Scheduler API (restJson1): schedules, schedule groups and tags, and the schedule state machine behind them.
+
+Definitions live in the store (resources) and in memory. Every change to a schedule and to its tick (the work-queue
+item due at its next occurrence) is one store commit, made under one lock shared with the ticker's `fire`, so a
+schedule and its tick never disagree: an update replaces the tick, a deletion removes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from pipework.clock import Clock
+from pipework.engine.retry import RetryPolicy
+from pipework.engine.scheduler import catch_up
+from pipework.services.base import RequestContext, ServiceError
+from pipework.store.base import Batch, QueueItem, Store
+from pipework.store.errors import StoreError
+
+from . import model
+from .errors import conflict, not_found, validation
+from .expressions import ExpressionError, Timing
+from .targets import validate_target
+
+log = logging.getLogger("pipework.scheduler")
+JSON = dict[str, Any]
+
+#: AWS: a StartDate may lie at most 5 minutes in the past.
+START_DATE_GRACE = 300.0
+DEFAULT_RETRY_POLICY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+
+
+def _epoch(value: Any) -> float | None:
+    if value is None:
+        return None
+    return value.timestamp() if isinstance(value, datetime) else float(value)
+
+
+class SchedulerService:
+    """Scheduler operations over a store.
+
+    Parameters:
+        store, clock: where definitions, ticks and invocations live, and time.
+        region, account: for ARNs. rng: the flexible windows' randomness (seeded in tests).
+    """
+
+    def __init__(
+        self, store: Store, clock: Clock, *, region: str, account: str, rng: random.Random | None = None
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+        self.account = account
+        self.arns = model.Arns(region, account)
+        self.rng = rng or random.Random()
+        self.groups: dict[str, JSON] = {}
+        self.schedules: dict[str, JSON] = {}  # "<group>/<name>" -> stored body
+        self.lock = asyncio.Lock()
+        self.metrics: Counter[str] = Counter()
+        self._timings: dict[str, tuple[int, Timing]] = {}
+        self.on_fired: Callable[[JSON], Awaitable[None]] | None = None  # tests and the bench observe firing
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Load definitions; create the ``default`` group. Ticks are already in the store (nothing to rebuild)."""
+        for kind, target in ((model.KIND_GROUP, self.groups), (model.KIND_SCHEDULE, self.schedules)):
+            token: str | None = None
+            while True:
+                page = await self.store.list_resources(kind, limit=1000, next_token=token)
+                for resource in page.items:
+                    target[resource.name] = resource.body
+                token = page.next_token
+                if token is None:
+                    break
+        if model.DEFAULT_GROUP not in self.groups:
+            await self._put_group(self._new_group(model.DEFAULT_GROUP, {}))
+
+    async def handle(self, operation: str, params: JSON, ctx: RequestContext) -> JSON:
+        method = getattr(self, f"op_{operation}", None)
+        if method is None:
+            raise ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
+        result: JSON = await method(params)
+        return result
+
+    # -- timing ------------------------------------------------------------------------------------------------
+    def timing(self, body: JSON) -> Timing:
+        cached = self._timings.get(body["Arn"])
+        if cached is not None and cached[0] == body["_generation"]:
+            return cached[1]
+        timing = Timing.of(
+            body["ScheduleExpression"],
+            body.get("ScheduleExpressionTimezone"),
+            start=body.get("StartDate"),
+            end=body.get("EndDate"),
+            created=body["_anchor"],
+        )
+        self._timings[body["Arn"]] = (body["_generation"], timing)
+        return timing
+
+    def first_fire(self, body: JSON, now: float) -> float | None:
+        """The first occurrence of a new or changed schedule: a one-time schedule keeps its time even if it
+        has passed (the ticker then applies the retry-age rule); a recurring one starts now."""
+        timing = self.timing(body)
+        if timing.one_time:
+            return timing.expression.next_after(float("-inf"), timing.tz)
+        return timing.next_after(now - 0.001)
+
+    # -- validation --------------------------------------------------------------------------------------------
+    def _group(self, name: str | None) -> str:
+        group = name or model.DEFAULT_GROUP
+        if group not in self.groups:
+            raise not_found(f"Schedule group {group} does not exist.")
+        return group
+
+    def _build(self, params: JSON, group: str, now: float, created: float) -> JSON:
+        name = params["Name"]
+        start, end = _epoch(params.get("StartDate")), _epoch(params.get("EndDate"))
+        timezone = params.get("ScheduleExpressionTimezone", "UTC")
+        try:
+            timing = Timing.of(params["ScheduleExpression"], timezone, start=start, end=end, created=now)
+        except ExpressionError as exc:
+            raise validation(str(exc)) from None
+        if not timing.one_time:
+            if start is not None and start < now - START_DATE_GRACE:
+                raise validation(
+                    "The StartDate you specify cannot be earlier than 5 minutes prior to the current time."
+                )
+            if end is not None and end <= now:
+                raise validation("The EndDate you specify cannot be earlier than the current time.")
+            if start is not None and end is not None and end <= start:
+                raise validation("The StartDate must be before the EndDate.")
+        window = params["FlexibleTimeWindow"]
+        if window["Mode"] == "FLEXIBLE" and "MaximumWindowInMinutes" not in window:
+            raise validation("MaximumWindowInMinutes must be provided when Mode is FLEXIBLE.")
+        if window["Mode"] == "OFF" and "MaximumWindowInMinutes" in window:
+            raise validation("MaximumWindowInMinutes must not be provided when Mode is OFF.")
+        target = dict(params["Target"])
+        validate_target(target)
+        target["RetryPolicy"] = {**DEFAULT_RETRY_POLICY, **target.get("RetryPolicy", {})}
+        body: JSON = {
+            "Arn": self.arns.schedule(group, name),
+            "Name": name,
+            "GroupName": group,
+            "ScheduleExpression": params["ScheduleExpression"],
+            "ScheduleExpressionTimezone": timezone,
+            "State": params.get("State", "ENABLED"),
+            "Target": target,
+            "FlexibleTimeWindow": window,
+            "ActionAfterCompletion": params.get("ActionAfterCompletion", "NONE"),
+            "CreationDate": created,
+            "LastModificationDate": now,
+            "_anchor": now,
+        }
+        for field in ("Description", "KmsKeyArn"):
+            if field in params:
+                body[field] = params[field]
+        if start is not None:
+            body["StartDate"] = start
+        if end is not None:
+            body["EndDate"] = end
+        return body
+
+    # -- schedules ---------------------------------------------------------------------------------------------
+    async def op_CreateSchedule(self, params: JSON) -> JSON:
+        group = self._group(params.get("GroupName"))
+        key = model.key(group, params["Name"])
+        token = params.get("ClientToken")
+        async with self.lock:
+            existing = self.schedules.get(key)
+            if existing is not None:
+                if token is not None and existing.get("_create_token") == token:
+                    return {"ScheduleArn": existing["Arn"]}  # a retried request: same answer
+                raise conflict(f"Schedule {params['Name']} already exists.")
+            now = self.clock.now()
+            body = self._build(params, group, now, now)
+            body["_generation"] = 1
+            if token is not None:
+                body["_create_token"] = token
+            await self._save(key, body, now)
+        return {"ScheduleArn": body["Arn"]}
+
+    async def op_UpdateSchedule(self, params: JSON) -> JSON:
+        group = self._group(params.get("GroupName"))
+        key = model.key(group, params["Name"])
+        token = params.get("ClientToken")
+        async with self.lock:
+            existing = self._schedule(key)
+            if token is not None and existing.get("_update_token") == token:
+                return {"ScheduleArn": existing["Arn"]}
+            now = self.clock.now()
+            # UpdateSchedule replaces the definition: omitted optional fields return to their defaults (AWS).
+            body = self._build(params, group, now, existing["CreationDate"])
+            body["_generation"] = existing["_generation"] + 1
+            if "_create_token" in existing:
+                body["_create_token"] = existing["_create_token"]
+            if token is not None:
+                body["_update_token"] = token
+            await self._save(key, body, now, previous=existing)
+        return {"ScheduleArn": body["Arn"]}
+
+    async def op_GetSchedule(self, params: JSON) -> JSON:
+        group = self._group(params.get("GroupName"))
+        return model.public(self._schedule(model.key(group, params["Name"])))
+
+    async def op_DeleteSchedule(self, params: JSON) -> JSON:
+        group = self._group(params.get("GroupName"))
+        key = model.key(group, params["Name"])
+        token = params.get("ClientToken")
+        async with self.lock:
+            if key not in self.schedules and token is not None:
+                seen = await self.store.kv_get(model.TOKENS, token)
+                if seen is not None and seen.value == key.encode():
+                    return {}  # a retried deletion
+            body = self._schedule(key)
+            batch = self.store.batch()
+            await self._remove(batch, key, body)
+            if token is not None:
+                batch.kv_put(model.TOKENS, token, key.encode(), ttl=model.TOKEN_TTL)
+            await self.store.commit(batch)
+            self._forget(key)
+        return {}
+
+    async def op_ListSchedules(self, params: JSON) -> JSON:
+        group = params.get("GroupName")
+        if group is not None:
+            self._group(group)
+        prefix = params.get("NamePrefix", "")
+        state = params.get("State")
+        chosen = sorted(
+            (b for b in self.schedules.values() if group is None or b["GroupName"] == group),
+            key=lambda b: (b["GroupName"], b["Name"]),
+        )
+        chosen = [
+            b for b in chosen if b["Name"].startswith(prefix) and (state is None or b["State"] == state)
+        ]
+        items, token = model.page(chosen, params.get("NextToken"), params.get("MaxResults"))
+        out: JSON = {"Schedules": [model.summary(b) for b in items]}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    def _schedule(self, key: str) -> JSON:
+        body = self.schedules.get(key)
+        if body is None:
+            raise not_found(f"Schedule {key.split('/', 1)[1]} does not exist.")
+        return body
+
+    async def _save(self, key: str, body: JSON, now: float, *, previous: JSON | None = None) -> None:
+        """Store the schedule and replace its tick, in one commit (call with the lock held)."""
+        batch = self.store.batch()
+        batch.put_resource(model.KIND_SCHEDULE, key, body)
+        if previous is not None:
+            await self._remove_tick(batch, key, previous)
+        if body["State"] == "ENABLED":
+            first = self.first_fire(body, now)
+            if first is not None:
+                batch.enqueue(
+                    model.TICKS,
+                    model.tick_id(key, body["_generation"]),
+                    orjson.dumps({"key": key, "generation": body["_generation"]}),
+                    due_at=first,
+                    attributes={"at": first},
+                )
+        await self.store.commit(batch)
+        self.schedules[key] = body
+
+    async def _remove_tick(self, batch: Batch, key: str, body: JSON) -> None:
+        tick = model.tick_id(key, body["_generation"])
+        # The store has no plain delete: dead-letter the tick and drop the dead letter, in the same batch.
+        if await self.store.get_item(model.TICKS, tick) is not None:
+            batch.dead_letter(model.TICKS, tick)
+            batch.delete_dead_letters(model.TICKS, [tick])
+
+    async def _remove(self, batch: Batch, key: str, body: JSON) -> None:
+        batch.delete_resource(model.KIND_SCHEDULE, key)
+        await self._remove_tick(batch, key, body)
+
+    def _forget(self, key: str) -> None:
+        body = self.schedules.pop(key, None)
+        if body is not None:
+            self._timings.pop(body["Arn"], None)
+
+    # -- groups ------------------------------------------------------------------------------------------------
+    def _new_group(self, name: str, params: JSON) -> JSON:
+        now = self.clock.now()
+        group: JSON = {
+            "Arn": self.arns.group(name),
+            "Name": name,
+            "State": "ACTIVE",
+            "CreationDate": now,
+            "LastModificationDate": now,
+            "Tags": {t["Key"]: t["Value"] for t in params.get("Tags", [])},
+        }
+        if params.get("ClientToken"):
+            group["_create_token"] = params["ClientToken"]
+        return group
+
+    async def _put_group(self, group: JSON) -> None:
+        await self.store.put_resource(model.KIND_GROUP, group["Name"], group)
+        self.groups[group["Name"]] = group
+
+    async def op_CreateScheduleGroup(self, params: JSON) -> JSON:
+        name = params["Name"]
+        existing = self.groups.get(name)
+        if existing is not None:
+            if params.get("ClientToken") and existing.get("_create_token") == params["ClientToken"]:
+                return {"ScheduleGroupArn": existing["Arn"]}
+            raise conflict(f"Schedule group {name} already exists.")
+        group = self._new_group(name, params)
+        await self._put_group(group)
+        return {"ScheduleGroupArn": group["Arn"]}
+
+    async def op_GetScheduleGroup(self, params: JSON) -> JSON:
+        return model.public(self.groups[self._group(params["Name"])])
+
+    async def op_ListScheduleGroups(self, params: JSON) -> JSON:
+        prefix = params.get("NamePrefix", "")
+        names = sorted(n for n in self.groups if n.startswith(prefix))
+        items, token = model.page(names, params.get("NextToken"), params.get("MaxResults"))
+        out: JSON = {"ScheduleGroups": [model.public(self.groups[n]) for n in items]}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    async def op_DeleteScheduleGroup(self, params: JSON) -> JSON:
+        name = params["Name"]
+        if name == model.DEFAULT_GROUP:
+            raise validation("You cannot delete the default group.")
+        token = params.get("ClientToken")
+        async with self.lock:
+            if name not in self.groups and token is not None:
+                seen = await self.store.kv_get(model.TOKENS, token)
+                if seen is not None and seen.value == f"group:{name}".encode():
+                    return {}
+            self._group(name)
+            # AWS deletes a group's schedules with it (eventually; here in the same commit).
+            batch = self.store.batch()
+            doomed = [k for k, b in self.schedules.items() if b["GroupName"] == name]
+            for key in doomed:
+                await self._remove(batch, key, self.schedules[key])
+            batch.delete_resource(model.KIND_GROUP, name)
+            if token is not None:
+                batch.kv_put(model.TOKENS, token, f"group:{name}".encode(), ttl=model.TOKEN_TTL)
+            await self.store.commit(batch)
+            for key in doomed:
+                self._forget(key)
+            del self.groups[name]
+        return {}
+
+    # -- tags (schedule groups are the taggable resource) ------------------------------------------------------
+    def _tagged(self, arn: str) -> JSON:
+        name = self.arns.group_name(arn)
+        if name is None:
+            if ":schedule/" in arn:
+                raise validation("Tags are supported for schedule groups only.")
+            raise not_found(f"Resource {arn} does not exist.")
+        group = self.groups.get(name)
+        if group is None:
+            raise not_found(f"Schedule group {name} does not exist.")
+        return group
+
+    async def op_TagResource(self, params: JSON) -> JSON:
+        group = dict(self._tagged(params["ResourceArn"]))
+        group["Tags"] = {**group["Tags"], **{t["Key"]: t["Value"] for t in params["Tags"]}}
+        await self._put_group(group)
+        return {}
+
+    async def op_UntagResource(self, params: JSON) -> JSON:
+        group = dict(self._tagged(params["ResourceArn"]))
+        group["Tags"] = {k: v for k, v in group["Tags"].items() if k not in set(params["TagKeys"])}
+        await self._put_group(group)
+        return {}
+
+    async def op_ListTagsForResource(self, params: JSON) -> JSON:
+        group = self._tagged(params["ResourceArn"])
+        return {"Tags": [{"Key": k, "Value": v} for k, v in group["Tags"].items()]}
+
+    # -- the engine side: firing ticks and completing one-time schedules ----------------------------------------
+    async def fire(self, items: list[QueueItem]) -> None:
+        """Turn due ticks into invocations: for each, enqueue the occurrence (catch-up rules applied) and move the
+        tick to the next occurrence, all in one commit, so each occurrence is enqueued once."""
+        async with self.lock:
+            batch = self.store.batch()
+            fired: list[JSON] = []
+            finished: list[str] = []
+            now = self.clock.now()
+            for item in items:
+                invocation, done = self._fire_one(batch, item, now)
+                if invocation is not None:
+                    fired.append(invocation)
+                if done is not None:
+                    finished.append(done)
+            try:
+                await self.store.commit(batch)
+            except StoreError:
+                # Should not happen (the lock keeps ticks and schedules in step); the ticks' leases expire and
+                # they are handled again, so nothing is lost; an occurrence may then be enqueued late.
+                log.exception("firing %d ticks failed", len(items))
+                return
+            for key in finished:
+                self._forget(key)
+        self.metrics["InvocationsEnqueued"] += len(fired)
+        if self.on_fired is not None:
+            for invocation in fired:
+                await self.on_fired(invocation)
+
+    def _fire_one(self, batch: Batch, item: QueueItem, now: float) -> tuple[JSON | None, str | None]:
+        assert item.lease_token is not None
+        tick = orjson.loads(item.payload)
+        key = tick["key"]
+        body = self.schedules.get(key)
+        if body is None or body["_generation"] != tick["generation"] or body["State"] != "ENABLED":
+            batch.ack(model.TICKS, item.id, item.lease_token)  # a tick that outlived its schedule
+            return None, None
+        timing = self.timing(body)
+        target = body["Target"]
+        max_age = RetryPolicy.from_api(target.get("RetryPolicy")).maximum_event_age
+        plan = catch_up(timing.next_after, float(item.attributes["at"]), now, max_age)
+        self.metrics["MissedInvocations"] += plan.missed
+        delete_after = body.get("ActionAfterCompletion") == "DELETE" and plan.next is None
+        invocation: JSON | None = None
+        if plan.fire is not None:
+            due = plan.fire
+            window = body["FlexibleTimeWindow"]
+            if window["Mode"] == "FLEXIBLE":
+                due += self.rng.uniform(0, window["MaximumWindowInMinutes"] * 60)
+            execution_id = str(uuid.uuid4())
+            invocation = {
+                "schedule": key,
+                "arn": body["Arn"],
+                "generation": body["_generation"],
+                "target": target,
+                "scheduled": plan.fire,
+                "execution_id": execution_id,
+                "ingested": due,  # the event age of retries counts from the intended invocation time
+                "delete_after": delete_after,
+            }
+            batch.enqueue(model.INVOCATIONS, execution_id, orjson.dumps(invocation), due_at=due)
+        if plan.next is not None:
+            batch.retry(
+                model.TICKS, item.id, item.lease_token, due_at=plan.next, attributes={"at": plan.next}
+            )
+            return invocation, None
+        batch.ack(model.TICKS, item.id, item.lease_token)
+        if delete_after and invocation is None:
+            batch.delete_resource(
+                model.KIND_SCHEDULE, key
+            )  # its last occurrence was missed: nothing to wait for
+            return None, key
+        return invocation, None
+
+    async def completed(self, invocation: JSON) -> None:
+        """The last invocation of a DELETE-after-completion schedule ended (delivered or dead-lettered): delete
+        the schedule, unless it was changed since (then it lives on as updated)."""
+        key = invocation["schedule"]
+        async with self.lock:
+            body = self.schedules.get(key)
+            if body is None or body["_generation"] != invocation["generation"]:
+                return
+            batch = self.store.batch()
+            await self._remove(batch, key, body)
+            await self.store.commit(batch)
+            self._forget(key)
