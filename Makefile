@@ -27,14 +27,20 @@ types: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+# The server with the power-dispatch example loaded (see examples/power-dispatch/README.md).
 run: $(STAMP)
-	$(BIN)/pipework serve
+	$(BIN)/pipework serve --functions examples/power-dispatch/functions.py --load examples/power-dispatch/setup.py
 
 bench-deps: $(STAMP)
 	$(BIN)/pip install -q -e '.[test,bench]'
 
 bench: bench-deps
 	$(BIN)/python bench/patterns.py
+	$(BIN)/python bench/queues.py
+	$(BIN)/python bench/tables.py
+	$(BIN)/python bench/bus.py
+	$(BIN)/python bench/pipes.py
+	$(BIN)/python bench/scheduler.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

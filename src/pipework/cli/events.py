@@ -92,10 +92,13 @@ def register(subparsers: Any) -> None:
         sub.add_argument("--bus")
         _add_endpoint(sub)
         sub.set_defaults(func=run_dlq_list if name == "list" else run_dlq_show)
-    redrive = dlq_commands.add_parser("redrive", help="send dead letters back to the target they failed on")
+    redrive = dlq_commands.add_parser(
+        "redrive", help="send dead letters back to the target they failed on (or back through a pipe)"
+    )
     redrive.add_argument("ids", nargs="*", help="dead letter ids (default: all that match the filters)")
     redrive.add_argument("--rule")
     redrive.add_argument("--target")
+    redrive.add_argument("--pipe", help="redrive a pipe's dead-lettered records through the pipe")
     _add_endpoint(redrive)
     redrive.set_defaults(func=run_dlq_redrive)
 
@@ -216,8 +219,11 @@ def run_dlq_show(args: argparse.Namespace) -> int:
 
 def run_dlq_redrive(args: argparse.Namespace) -> int:
     body = {"Ids": args.ids or None, "Rule": args.rule, "TargetId": args.target}
+    path = "/_pipework/events/dead-letters/redrive"
+    if args.pipe:
+        body, path = {"Pipe": args.pipe, "Ids": args.ids or None}, "/_pipework/pipes/dead-letters/redrive"
     try:
-        result = _http(args, "/_pipework/events/dead-letters/redrive", body)
+        result = _http(args, path, body)
     except (urllib.error.URLError, OSError) as exc:
         return _fail(exc)
     print(f"redriven: {result['Redriven']}")

@@ -10,7 +10,13 @@ import importlib
 import sys
 
 # Modules that register command groups, in help order. A missing module (a feature not built) is skipped.
-COMMAND_MODULES = ("pipework.cli.serve", "pipework.cli.events", "pipework.cli.patterns")
+COMMAND_MODULES = (
+    "pipework.cli.serve",
+    "pipework.cli.events",
+    "pipework.cli.patterns",
+    "pipework.cli.schedules",
+    "pipework.cli.pipes",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

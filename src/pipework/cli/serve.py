@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import runpy
 import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,14 @@ def register(subparsers: Any) -> None:
         "--function-timeout", type=float, default=3.0, help="seconds a function may run (default: 3)"
     )
     parser.add_argument(
+        "--load",
+        action="append",
+        default=[],
+        metavar="SCRIPT",
+        help="once listening, run this Python script (with AWS_ENDPOINT_URL set to the server) to create "
+        "definitions, e.g. examples/power-dispatch/setup.py; repeatable",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(default: info)"
     )
     parser.set_defaults(func=run)
@@ -60,9 +71,10 @@ def register(subparsers: Any) -> None:
 class _Server(uvicorn.Server):
     """uvicorn's server, announcing where it listens once the socket is bound (so ``--port 0`` shows the port)."""
 
-    def __init__(self, config: uvicorn.Config, pipework: Pipework) -> None:
+    def __init__(self, config: uvicorn.Config, pipework: Pipework, load: list[str] | None = None) -> None:
         super().__init__(config)
         self.pipework = pipework
+        self.load = load or []
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -72,6 +84,19 @@ class _Server(uvicorn.Server):
                 for sock in server.sockets:
                     port = sock.getsockname()[1]
             print(banner(self.pipework, port), flush=True)
+            if self.load:
+                url = Settings(host=self.pipework.settings.host, port=port).endpoint_url
+                threading.Thread(target=_run_scripts, args=(self.load, url), daemon=True).start()
+
+
+def _run_scripts(paths: list[str], endpoint_url: str) -> None:
+    """`--load`: run each script as ``__main__`` with AWS_ENDPOINT_URL pointing here (a failure is reported)."""
+    os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    for path in paths:
+        try:
+            runpy.run_path(path, run_name="__main__")
+        except BaseException:
+            logging.getLogger("pipework.serve").exception("--load %s failed", path)
 
 
 _EXAMPLE_CALLS = (("sqs", "list_queues"), ("events", "list_event_buses"), ("scheduler", "list_schedules"))
@@ -138,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         timeout_graceful_shutdown=10,
     )
-    server = _Server(config, pipework)
+    server = _Server(config, pipework, args.load)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found; make that
     # handler end the process normally (exit 0) instead of dying by the signal.
     previous = signal.signal(signal.SIGTERM, _stop_after_shutdown)

@@ -57,7 +57,9 @@ class HttpTarget:
 
     async def invoke(
         self, destination: JSON, connection: JSON, body: str, http_parameters: JSON | None
-    ) -> None:
+    ) -> httpx.Response:
+        """Call the destination (rate limit, auth, parameters applied); the response on 2xx, else `TargetError`
+        (retryable for 429 / 5xx / network errors, with any Retry-After)."""
         await self.limiter.acquire(
             destination["ApiDestinationArn"], destination.get("InvocationRateLimitPerSecond", 300)
         )
@@ -68,6 +70,7 @@ class HttpTarget:
         ):
             response = await self._send(destination, connection, body, http_parameters or {}, refresh=True)
         self._check(response)
+        return response
 
     @staticmethod
     def _check(response: httpx.Response) -> None:

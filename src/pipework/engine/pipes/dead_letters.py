@@ -1,0 +1,73 @@
+"""A pipe's dead letters: records that exhausted their retries or record age, kept in full (beyond AWS, whose
+stream DLQ message holds only pointers to the stream) in the store, one item per record, with the error.
+
+The dead-letter set belongs to the pipe's redrive queue (`redrive_queue`): redriving moves records back into
+that queue, and the pipe's runner sends them through the filter, enrichment and target again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from pipework.store.base import Store
+
+JSON = dict[str, Any]
+
+
+def redrive_queue(pipe_name: str) -> str:
+    """The store work queue (and dead-letter set) of a pipe's dead letters and redriven records."""
+    return f"pipes/{pipe_name}/redrive"
+
+
+@dataclass(frozen=True)
+class DeadLetterReason:
+    """Why records were given up: the error and the exhausted condition (MaximumRetryAttempts,
+    MaximumRecordAgeInSeconds, or "" for an error retries cannot fix)."""
+
+    code: str
+    message: str
+    condition: str
+    attempts: int
+
+    def attributes(self, pipe_arn: str) -> dict[str, str]:
+        return {
+            "PIPE_ARN": pipe_arn,
+            "ERROR_CODE": self.code,
+            "ERROR_MESSAGE": self.message[:1024],
+            "EXHAUSTED_RETRY_CONDITION": self.condition,
+            "RETRY_ATTEMPTS": str(self.attempts),
+        }
+
+
+#: Sends the dead letters to the pipe's DeadLetterConfig queue (the service implements it with the SQS service).
+Notify = Callable[[list[JSON], DeadLetterReason], Awaitable[None]]
+
+
+class DeadLetters:
+    """Dead-letters records of one pipe: first into the store (durable, full records), then to the
+    DeadLetterConfig queue if any (best effort: the store copy is what redrive uses)."""
+
+    def __init__(self, store: Store, pipe_name: str, pipe_arn: str, notify: Notify | None = None) -> None:
+        self.store = store
+        self.queue = redrive_queue(pipe_name)
+        self.pipe_arn = pipe_arn
+        self.notify = notify
+
+    async def add(self, records: list[JSON], reason: DeadLetterReason) -> None:
+        if not records:
+            return
+        batch = self.store.batch()
+        error = reason.attributes(self.pipe_arn)
+        for record in records:
+            item_id = str(uuid.uuid4())
+            batch.enqueue(self.queue, item_id, orjson.dumps(record), attributes={"pipe": self.pipe_arn})
+            batch.dead_letter(self.queue, item_id, error=error)
+        # One commit: each record appears in the dead-letter set with its error, or none does.
+        await self.store.commit(batch)
+        if self.notify is not None:
+            await self.notify(records, reason)

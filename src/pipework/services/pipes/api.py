@@ -1,0 +1,276 @@
+"""The Pipes API (restJson1): CreatePipe, DescribePipe, UpdatePipe, DeletePipe, ListPipes, StartPipe, StopPipe and
+tags. Definitions are store resources; the runtime (`runtime.Pipes`) starts and stops a runner per pipe.
+
+Create/Update/Delete/Start/Stop answer with the transitional state AWS answers with (CREATING, UPDATING, DELETING,
+STARTING, STOPPING); Pipework settles the pipe before answering, so the next Describe shows RUNNING or STOPPED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pipework.clock import Clock
+from pipework.services.base import RequestContext, ServiceError
+from pipework.store.base import Store
+
+from . import model
+from .errors import conflict, not_found, validation
+from .validation import validate_pipe
+
+JSON = dict[str, Any]
+UPDATABLE = (
+    "Description",
+    "DesiredState",
+    "SourceParameters",
+    "Enrichment",
+    "EnrichmentParameters",
+    "Target",
+    "TargetParameters",
+    "RoleArn",
+    "LogConfiguration",
+    "KmsKeyIdentifier",
+)
+#: Source parameters UpdatePipe may not change (AWS: they are fixed at creation).
+FIXED_SOURCE_PARAMETERS = ("StartingPosition",)
+
+#: Called after a definition or state change: (name, stored body or None when deleted).
+Apply = Callable[[str, JSON | None], Awaitable[None]]
+
+
+class PipesApi:
+    """The operations over the store; `apply` makes the runtime follow each change."""
+
+    def __init__(self, store: Store, clock: Clock, *, region: str, account: str, apply: Apply) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+        self.account = account
+        self.apply = apply
+        self.pipes: dict[str, JSON] = {}
+
+    async def load(self) -> list[JSON]:
+        token: str | None = None
+        while True:
+            page = await self.store.list_resources(model.KIND_PIPE, limit=1000, next_token=token)
+            for resource in page.items:
+                self.pipes[resource.name] = resource.body
+            token = page.next_token
+            if token is None:
+                return list(self.pipes.values())
+
+    async def handle(self, operation: str, params: JSON, ctx: RequestContext) -> JSON:
+        method = getattr(self, f"op_{operation}", None)
+        if method is None:
+            raise ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
+        result: JSON = await method(params)
+        return result
+
+    def pipe(self, name: str) -> JSON:
+        body = self.pipes.get(name)
+        if body is None:
+            raise not_found(name)
+        return body
+
+    async def save(self, body: JSON) -> None:
+        await self.store.put_resource(model.KIND_PIPE, body["Name"], body)
+        self.pipes[body["Name"]] = body
+
+    async def set_state(self, name: str, current: str, *, reason: str | None = None) -> JSON | None:
+        """Record a pipe's CurrentState (and StateReason; None clears it)."""
+        body = self.pipes.get(name)
+        if body is None:
+            return None
+        body = {**body, "CurrentState": current}
+        if reason:
+            body["StateReason"] = reason[:512]
+        else:
+            body.pop("StateReason", None)
+        await self.save(body)
+        return body
+
+    def _answer(self, body: JSON, transitional: str) -> JSON:
+        out = model.select(body, model.STATE_MEMBERS)
+        out["CurrentState"] = transitional
+        return out
+
+    # -- operations ----------------------------------------------------------------------------------------------
+    async def op_CreatePipe(self, params: JSON) -> JSON:
+        name = params["Name"]
+        if name in self.pipes:
+            raise conflict(name, f"Pipe {name} already exists.")
+        now = self.clock.now()
+        body: JSON = {
+            "Name": name,
+            "Arn": model.pipe_arn(self.region, self.account, name),
+            "DesiredState": params.get("DesiredState", "RUNNING"),
+            "CurrentState": "CREATING",
+            "Source": params["Source"],
+            "SourceParameters": params.get("SourceParameters") or {},
+            "Target": params["Target"],
+            "TargetParameters": params.get("TargetParameters") or {},
+            "RoleArn": params["RoleArn"],
+            "Tags": dict(params.get("Tags") or {}),
+            "CreationTime": now,
+            "LastModifiedTime": now,
+        }
+        for key in (
+            "Description",
+            "Enrichment",
+            "EnrichmentParameters",
+            "LogConfiguration",
+            "KmsKeyIdentifier",
+        ):
+            if params.get(key) is not None:
+                body[key] = params[key]
+        validate_pipe(body)
+        await self.save(body)
+        await self.apply(name, body)
+        return self._answer(body, "CREATING")
+
+    async def op_DescribePipe(self, params: JSON) -> JSON:
+        body = self.pipe(params["Name"])
+        out = model.select(body, model.DESCRIBE_MEMBERS)
+        out.setdefault("EnrichmentParameters", {})
+        return out
+
+    async def op_UpdatePipe(self, params: JSON) -> JSON:
+        name = params["Name"]
+        current = self.pipe(name)
+        self._check_settled(current)
+        body = dict(current)
+        for key in UPDATABLE:
+            if key not in params:
+                continue
+            if key == "SourceParameters":
+                body[key] = self._merge_source_parameters(current, params[key])
+            else:
+                body[key] = params[key]
+        if params.get("Enrichment") == "":
+            body.pop("Enrichment", None)
+        body["LastModifiedTime"] = self.clock.now()
+        validate_pipe(body)
+        body["CurrentState"] = "UPDATING"
+        await self.save(body)
+        await self.apply(name, body)
+        return self._answer(body, "UPDATING")
+
+    @staticmethod
+    def _merge_source_parameters(current: JSON, update: JSON) -> JSON:
+        """UpdatePipe's source parameters: given members replace the stored ones, except those fixed at creation;
+        FilterCriteria given (even empty) replaces the filters."""
+        merged: JSON = dict(current.get("SourceParameters") or {})
+        for key, value in update.items():
+            if key == "FilterCriteria":
+                merged[key] = value
+                continue
+            stored = dict(merged.get(key) or {})
+            for fixed in FIXED_SOURCE_PARAMETERS:
+                if fixed in value and stored.get(fixed) not in (None, value[fixed]):
+                    raise validation(f"{key}.{fixed} cannot be updated.")
+            stored.update(value)
+            merged[key] = stored
+        return merged
+
+    async def op_DeletePipe(self, params: JSON) -> JSON:
+        name = params["Name"]
+        body = self.pipe(name)
+        await self.store.delete_resource(model.KIND_PIPE, name)
+        del self.pipes[name]
+        await self.apply(name, None)
+        out = self._answer(body, "DELETING")
+        out["DesiredState"] = "DELETED"
+        return out
+
+    async def op_ListPipes(self, params: JSON) -> JSON:
+        def wanted(body: JSON) -> bool:
+            return bool(
+                body["Name"].startswith(params.get("NamePrefix", ""))
+                and body["Source"].startswith(params.get("SourcePrefix", ""))
+                and body["Target"].startswith(params.get("TargetPrefix", ""))
+                and params.get("DesiredState", body["DesiredState"]) == body["DesiredState"]
+                and params.get("CurrentState", body["CurrentState"]) == body["CurrentState"]
+            )
+
+        names = sorted(n for n, b in self.pipes.items() if wanted(b))
+        token = params.get("NextToken")
+        start = int(token) if token and token.isdigit() else 0
+        if token and not token.isdigit():
+            raise validation("The NextToken is not valid.")
+        limit = params.get("Limit") or 100
+        page = names[start : start + limit]
+        out: JSON = {"Pipes": [model.select(self.pipes[n], model.SUMMARY_MEMBERS) for n in page]}
+        if start + limit < len(names):
+            out["NextToken"] = str(start + limit)
+        return out
+
+    async def op_StartPipe(self, params: JSON) -> JSON:
+        name = params["Name"]
+        body = self.pipe(name)
+        self._check_settled(body)
+        if body["CurrentState"] == "RUNNING":
+            return model.select(body, model.STATE_MEMBERS)
+        body = {
+            **body,
+            "DesiredState": "RUNNING",
+            "CurrentState": "STARTING",
+            "LastModifiedTime": self.clock.now(),
+        }
+        body.pop("StateReason", None)
+        await self.save(body)
+        await self.apply(name, body)
+        return self._answer(body, "STARTING")
+
+    async def op_StopPipe(self, params: JSON) -> JSON:
+        name = params["Name"]
+        body = self.pipe(name)
+        self._check_settled(body)
+        if body["CurrentState"] == "STOPPED" and body["DesiredState"] == "STOPPED":
+            return model.select(body, model.STATE_MEMBERS)
+        body = {
+            **body,
+            "DesiredState": "STOPPED",
+            "CurrentState": "STOPPING",
+            "LastModifiedTime": self.clock.now(),
+        }
+        body["StateReason"] = "USER_INITIATED"
+        await self.save(body)
+        await self.apply(name, body)
+        return self._answer(body, "STOPPING")
+
+    @staticmethod
+    def _check_settled(body: JSON) -> None:
+        if body["CurrentState"] not in (
+            "RUNNING",
+            "STOPPED",
+            "CREATE_FAILED",
+            "UPDATE_FAILED",
+            "START_FAILED",
+        ):
+            raise conflict(
+                body["Name"], f"Pipe {body['Name']} is {body['CurrentState']}; try again when it settles."
+            )
+
+    # -- tags ----------------------------------------------------------------------------------------------------
+    def _by_arn(self, arn: str) -> JSON:
+        for body in self.pipes.values():
+            if body["Arn"] == arn:
+                return body
+        raise not_found(arn.rsplit("/", 1)[-1])
+
+    async def op_TagResource(self, params: JSON) -> JSON:
+        body = self._by_arn(params["resourceArn"])
+        tags = {**body.get("Tags", {}), **params["tags"]}
+        if len(tags) > 50:
+            raise validation("A pipe may have at most 50 tags.")
+        await self.save({**body, "Tags": tags})
+        return {}
+
+    async def op_UntagResource(self, params: JSON) -> JSON:
+        body = self._by_arn(params["resourceArn"])
+        tags = {k: v for k, v in body.get("Tags", {}).items() if k not in set(params["tagKeys"])}
+        await self.save({**body, "Tags": tags})
+        return {}
+
+    async def op_ListTagsForResource(self, params: JSON) -> JSON:
+        return {"tags": dict(self._by_arn(params["resourceArn"]).get("Tags", {}))}

@@ -1,0 +1,176 @@
+"""Pipes resources: ARNs, the kinds of sources, enrichments and targets Pipework runs, AWS's defaults, and the
+stored definition compiled into the engine's `PipeDefinition`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipework.engine.pipes import QUEUE, STREAM, PipeDefinition
+from pipework.patterns import compile_pattern
+
+JSON = dict[str, Any]
+
+KIND_PIPE = "pipes/pipe"  # store resources, named by pipe name
+
+#: Source kinds: (engine kind, the SourceParameters member that configures it, the records' eventSource).
+SOURCES = {
+    "dynamodb": (STREAM, "DynamoDBStreamParameters", "aws:dynamodb"),
+    "sqs": (QUEUE, "SqsQueueParameters", "aws:sqs"),
+}
+DEFAULT_BATCH_SIZE = {"dynamodb": 100, "sqs": 10}
+#: The most records one target call takes (CreatePipe checks an explicit BatchSize against it).
+TARGET_MAX_BATCH = {"event-bus": 10, "sqs": 10, "logs": 10_000}
+
+#: Output members of Create/Update/Delete/Start/Stop.
+STATE_MEMBERS = ("Arn", "Name", "DesiredState", "CurrentState", "CreationTime", "LastModifiedTime")
+SUMMARY_MEMBERS = (
+    "Name",
+    "Arn",
+    "DesiredState",
+    "CurrentState",
+    "StateReason",
+    "CreationTime",
+    "LastModifiedTime",
+    "Source",
+    "Target",
+    "Enrichment",
+)
+DESCRIBE_MEMBERS = (
+    "Arn",
+    "Name",
+    "Description",
+    "DesiredState",
+    "CurrentState",
+    "StateReason",
+    "Source",
+    "SourceParameters",
+    "Enrichment",
+    "EnrichmentParameters",
+    "Target",
+    "TargetParameters",
+    "RoleArn",
+    "Tags",
+    "CreationTime",
+    "LastModifiedTime",
+    "LogConfiguration",
+    "KmsKeyIdentifier",
+)
+
+
+def pipe_arn(region: str, account: str, name: str) -> str:
+    return f"arn:aws:pipes:{region}:{account}:pipe/{name}"
+
+
+def arn_service(arn: str) -> str:
+    parts = arn.split(":", 5)
+    return parts[2] if len(parts) == 6 and parts[0] == "arn" else ""
+
+
+def source_kind(arn: str) -> str | None:
+    """``dynamodb`` (a table's stream), ``sqs`` (a queue), or None for sources Pipework does not run."""
+    service = arn_service(arn)
+    if service == "dynamodb" and "/stream/" in arn:
+        return "dynamodb"
+    if service == "sqs":
+        return "sqs"
+    return None
+
+
+def target_kind(arn: str) -> str | None:
+    """``event-bus``, ``api-destination``, ``sqs``, ``lambda`` or ``logs``; None if Pipework cannot deliver there."""
+    service = arn_service(arn)
+    resource = arn.split(":", 5)[5] if service else ""
+    if service == "events":
+        if resource.startswith("event-bus/"):
+            return "event-bus"
+        if resource.startswith("api-destination/"):
+            return "api-destination"
+        return None
+    if service == "sqs":
+        return "sqs"
+    if service == "lambda" and resource.startswith("function:"):
+        return "lambda"
+    if service == "logs" and resource.startswith("log-group:"):
+        return "logs"
+    return None
+
+
+def enrichment_kind(arn: str) -> str | None:
+    kind = target_kind(arn)
+    return kind if kind in ("lambda", "api-destination") else None
+
+
+def source_parameters(body: JSON) -> JSON:
+    """The kind-specific SourceParameters member (e.g. DynamoDBStreamParameters) of a stored pipe."""
+    kind = source_kind(body["Source"])
+    if kind is None:
+        return {}
+    member = SOURCES[kind][1]
+    value: JSON = (body.get("SourceParameters") or {}).get(member) or {}
+    return value
+
+
+def batch_size(body: JSON) -> int:
+    kind = source_kind(body["Source"]) or "sqs"
+    given = source_parameters(body).get("BatchSize")
+    if given is not None:
+        return int(given)
+    # Without an explicit BatchSize, the default is capped at what the target takes in one call.
+    target_max = TARGET_MAX_BATCH.get(target_kind(body["Target"]) or "", 10_000)
+    return min(DEFAULT_BATCH_SIZE[kind], target_max)
+
+
+def compile_definition(body: JSON, *, log_directory: Path) -> PipeDefinition:
+    """The engine's view of a stored (already validated) pipe."""
+    kind = source_kind(body["Source"])
+    assert kind is not None
+    engine_kind, _, event_source = SOURCES[kind]
+    params = source_parameters(body)
+    filters = tuple(
+        compile_pattern(f["Pattern"])
+        for f in ((body.get("SourceParameters") or {}).get("FilterCriteria") or {}).get("Filters", [])
+        if f.get("Pattern")
+    )
+    logging: JSON = body.get("LogConfiguration") or {}
+    return PipeDefinition(
+        name=body["Name"],
+        arn=body["Arn"],
+        source=body["Source"],
+        source_kind=engine_kind,
+        event_source=event_source,
+        target=body["Target"],
+        filters=filters,
+        enrichment=body.get("Enrichment") or None,
+        enrichment_parameters=body.get("EnrichmentParameters") or {},
+        target_parameters=body.get("TargetParameters") or {},
+        batch_size=batch_size(body),
+        batching_window=float(params.get("MaximumBatchingWindowInSeconds", 0)),
+        starting_position=params.get("StartingPosition", "TRIM_HORIZON"),
+        maximum_retry_attempts=int(params.get("MaximumRetryAttempts", -1)),
+        maximum_record_age=int(params.get("MaximumRecordAgeInSeconds", -1)),
+        bisect=params.get("OnPartialBatchItemFailure") == "AUTOMATIC_BISECT",
+        parallelization=int(params.get("ParallelizationFactor", 1)),
+        dead_letter_arn=(params.get("DeadLetterConfig") or {}).get("Arn"),
+        log_level=logging.get("Level", "OFF"),
+        include_execution_data="ALL" in (logging.get("IncludeExecutionData") or []),
+        log_group=log_path(body, log_directory),
+    )
+
+
+def log_path(body: JSON, directory: Path) -> str | None:
+    """Where a pipe's execution log is written: the CloudWatch log group's file (as the log target names it),
+    or ``pipes/<name>.jsonl`` when the configuration names another destination (S3, Firehose)."""
+    logging: JSON = body.get("LogConfiguration") or {}
+    if logging.get("Level", "OFF") == "OFF":
+        return None
+    group = (logging.get("CloudwatchLogsLogDestination") or {}).get("LogGroupArn")
+    if group:
+        from pipework.connectors.targets.log import LogTarget
+
+        return str(LogTarget(directory).path(group))
+    return str(directory / "pipes" / f"{body['Name']}.jsonl")
+
+
+def select(body: JSON, members: tuple[str, ...]) -> JSON:
+    return {k: body[k] for k in members if k in body and body[k] is not None}

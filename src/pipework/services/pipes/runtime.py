@@ -1,0 +1,280 @@
+"""`Pipes`: the served ``pipes`` API and its runners — one `PipeRunner` per running pipe — plus Pipework's own
+operations beyond AWS: invoke a pipe with given records, read its metrics, list and redrive its dead letters.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+
+from pipework.connectors.sources.base import Source
+from pipework.connectors.targets.http import HttpTarget, RateLimiter
+from pipework.connectors.targets.log import LogTarget
+from pipework.engine.pipes import (
+    DeadLetterReason,
+    DeadLetters,
+    Execution,
+    ExecutionLog,
+    PipeDefinition,
+    PipeMetrics,
+    PipeRunner,
+    redrive_queue,
+)
+from pipework.engine.retry import Backoff
+from pipework.services.base import RequestContext, ServiceError
+
+from . import model
+from .api import PipesApi
+from .errors import validation
+from .stages import PipeStages
+
+if TYPE_CHECKING:
+    from pipework.app import Pipework
+
+log = logging.getLogger("pipework.pipes")
+JSON = dict[str, Any]
+
+
+class Pipes:
+    """The ``pipes`` service of a `Pipework` instance.
+
+    Parameters: `pipework`, the instance; `backoff`, the delays between retries of failing stream batches
+    (tests pass a small one).
+    """
+
+    name = "pipes"
+
+    def __init__(self, pipework: Pipework, *, backoff: Backoff | None = None) -> None:
+        self.pipework = pipework
+        self.backoff = backoff
+        self.api: PipesApi | None = None
+        self.stages: PipeStages | None = None
+        self.runners: dict[str, PipeRunner] = {}
+        self.executions: dict[str, Execution] = {}
+        self.metrics: dict[str, PipeMetrics] = {}
+        self._http: httpx.AsyncClient | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+    def log_directory(self) -> Path:
+        settings = self.pipework.settings
+        if settings.memory:
+            return Path(tempfile.gettempdir()) / "pipework-logs"
+        return Path(settings.data_dir) / "logs"
+
+    async def start(self) -> None:
+        pipework = self.pipework
+        settings = pipework.settings
+        events: Any = pipework.services.get("events")
+        sqs = pipework.services.get("sqs")
+        queues = None
+        if sqs is not None:
+            from pipework.services.events.delivery import QueueSender
+
+            queues = QueueSender(sqs, region=settings.region, account=settings.account)
+        self._http = httpx.AsyncClient()
+        self.stages = PipeStages(
+            events,
+            queues,
+            functions=pipework.functions,
+            http=HttpTarget(self._http, RateLimiter(pipework.clock.now, pipework.clock.sleep)),
+            logs=LogTarget(self.log_directory()),
+            now=pipework.clock.now,
+        )
+        self.api = PipesApi(
+            pipework.store, pipework.clock, region=settings.region, account=settings.account, apply=self.apply
+        )
+        for body in await self.api.load():
+            await self.apply(body["Name"], body)
+
+    async def stop(self) -> None:
+        for name in list(self.runners):
+            await self._stop_runner(name)
+        if self.stages is not None:
+            await self.stages.close()
+        if self._http is not None:
+            await self._http.aclose()
+
+    @property
+    def pipes_api(self) -> PipesApi:
+        if self.api is None:
+            raise ServiceError(
+                "ServiceUnavailable", "The pipes service is not started.", 503, sender_fault=False
+            )
+        return self.api
+
+    async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+        return await self.pipes_api.handle(operation, params, ctx)
+
+    # -- following definitions -----------------------------------------------------------------------------------
+    async def apply(self, name: str, body: JSON | None) -> None:
+        """Make the runner of `name` match its stored definition (None: the pipe was deleted)."""
+        await self._stop_runner(name)
+        if body is None:
+            self.executions.pop(name, None)
+            self.metrics.pop(name, None)
+            return
+        pipe = self.definition(body)
+        self.executions[name] = self._execution(pipe)
+        state = body["CurrentState"]
+        # A state an interrupted transition left behind settles like the transition would have.
+        if state in ("STOPPING", "STOPPED") or (state == "CREATING" and body["DesiredState"] == "STOPPED"):
+            if state != "STOPPED":
+                await self.pipes_api.set_state(name, "STOPPED", reason=body.get("StateReason"))
+            return
+        if state in ("UPDATING", "CREATING") and body["DesiredState"] == "STOPPED":
+            await self.pipes_api.set_state(name, "STOPPED", reason=body.get("StateReason"))
+            return
+        if state not in ("RUNNING", "CREATING", "UPDATING", "STARTING"):
+            return  # a failed state stays until the user acts
+        try:
+            source = self._source(pipe)
+        except LookupError as exc:
+            failed = {"CREATING": "CREATE_FAILED", "UPDATING": "UPDATE_FAILED", "STARTING": "START_FAILED"}
+            await self.pipes_api.set_state(name, failed.get(state, "STOPPED"), reason=str(exc))
+            return
+        runner = PipeRunner(
+            pipe,
+            source,
+            self.executions[name],
+            DeadLetters(self.pipework.store, name, pipe.arn, self._notify_dead_letters(pipe)),
+            store=self.pipework.store,
+            clock=self.pipework.clock,
+            on_stopped=lambda reason: self._stopped_itself(name, reason),
+            backoff=self.backoff,
+        )
+        self.runners[name] = runner
+        if state != "RUNNING":
+            await self.pipes_api.set_state(name, "RUNNING")
+        runner.start()
+
+    def definition(self, body: JSON) -> PipeDefinition:
+        return model.compile_definition(body, log_directory=self.log_directory())
+
+    def _execution(self, pipe: PipeDefinition) -> Execution:
+        assert self.stages is not None
+        metrics = self.metrics.setdefault(pipe.name, PipeMetrics())
+        path = Path(pipe.log_group) if pipe.log_group else None
+        log_ = ExecutionLog(
+            pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.pipework.clock.now
+        )
+        return Execution(pipe, self.stages, self.pipework.clock, metrics, log_)
+
+    def _source(self, pipe: PipeDefinition) -> Source:
+        kind = model.source_kind(pipe.source)
+        if kind == "sqs":
+            sqs = self.pipework.services.get("sqs")
+            if sqs is None:
+                raise LookupError("Queues are not served by this server.")
+            from pipework.connectors.sources.queue import QueueSource
+
+            return QueueSource(sqs, pipe.source, region=self.pipework.settings.region)
+        from pipework.connectors.sources.table_stream import TableStreamSource
+
+        return TableStreamSource(
+            self.pipework.store,
+            pipe.source,
+            consumer=pipe.arn,
+            start=pipe.starting_position,
+            batch_size=pipe.batch_size,
+        )
+
+    async def _stop_runner(self, name: str) -> None:
+        runner = self.runners.pop(name, None)
+        if runner is not None:
+            await runner.stop()
+
+    async def _stopped_itself(self, name: str, reason: str) -> None:
+        runner = self.runners.pop(name, None)
+        await self.pipes_api.set_state(name, "STOPPED", reason=reason)
+        if runner is not None:
+            await runner.stop()  # called from one of the runner's tasks, which stop() leaves to end by itself
+
+    def _notify_dead_letters(self, pipe: PipeDefinition) -> Any:
+        arn = pipe.dead_letter_arn
+        if not arn or self.stages is None or self.stages.queues is None:
+            return None
+        queues = self.stages.queues
+
+        async def notify(records: list[JSON], reason: DeadLetterReason) -> None:
+            # AWS's stream DLQ message (batch info) plus the full records, which AWS does not keep.
+            ids = [((r.get("dynamodb") or {}).get("SequenceNumber")) for r in records]
+            body = {
+                "requestContext": {"pipeArn": pipe.arn, "condition": reason.condition or "NonRetryableError"},
+                "responseContext": {"errorCode": reason.code, "errorMessage": reason.message},
+                "version": "1.0",
+                "timestamp": self.pipework.clock.now(),
+                "DDBStreamBatchInfo": {
+                    "streamArn": pipe.source,
+                    "startSequenceNumber": ids[0],
+                    "endSequenceNumber": ids[-1],
+                    "batchSize": len(records),
+                },
+                "records": records,
+            }
+            attributes = {
+                k: {"DataType": "String", "StringValue": v}
+                for k, v in reason.attributes(pipe.arn).items()
+                if v
+            }
+            try:
+                await queues.send(arn, orjson.dumps(body).decode(), attributes=attributes)
+            except Exception as exc:  # the store keeps the records for redrive whatever happens here
+                log.warning("pipe %s: cannot send dead letters to %s: %s", pipe.name, arn, exc)
+
+        return notify
+
+    # -- Pipework extensions (beyond AWS) ------------------------------------------------------------------------
+    def _existing(self, name: str) -> JSON:
+        return self.pipes_api.pipe(name)
+
+    async def invoke(self, name: str, records: list[Any]) -> JSON:
+        """Push `records` through the pipe's filter, enrichment and target once (no retries, no dead letters)
+        and report each stage."""
+        self._existing(name)
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise validation("Records must be a list of JSON objects.")
+        execution = self.executions[name]
+        outcome = await execution.run(records, trace=True)
+        return outcome.to_json()
+
+    def pipe_metrics(self, name: str) -> JSON:
+        body = self._existing(name)
+        metrics = self.metrics.setdefault(name, PipeMetrics())
+        return {"PipeName": name, "PipeArn": body["Arn"], "Metrics": metrics.snapshot()}
+
+    async def dead_letters(self, name: str | None = None, *, limit: int = 1000) -> list[JSON]:
+        """Dead-lettered records (full) of one pipe, or of every pipe, in the order they were dead-lettered."""
+        names = [name] if name is not None else sorted(self.pipes_api.pipes)
+        if name is not None:
+            self._existing(name)
+        out: list[JSON] = []
+        for pipe_name in names:
+            after = 0
+            while len(out) < limit:
+                page = await self.pipework.store.list_dead_letters(
+                    redrive_queue(pipe_name), after_seq=after, limit=500
+                )
+                if not page:
+                    break
+                for dead in page:
+                    out.append(
+                        {
+                            "Id": dead.id,
+                            "PipeName": pipe_name,
+                            "Error": dead.error,
+                            "DeadLetteredAt": dead.dead_lettered_at,
+                            "Record": orjson.loads(dead.payload),
+                        }
+                    )
+                after = page[-1].seq
+        return out[:limit]
+
+    async def redrive(self, name: str, ids: list[str] | None = None) -> int:
+        """Send dead-lettered records (the given ids, or all) back through the pipe; it retries them anew."""
+        self._existing(name)
+        return await self.pipework.store.redrive(redrive_queue(name), ids)

@@ -1,0 +1,608 @@
+"""EventBridge Pipes through boto3 over real HTTP: the control plane (states, validation, listing, tags), a
+table's stream and a queue as sources, enrichment, partial batch failures, AUTOMATIC_BISECT, record age expiry to
+the dead letters with full records, redrive, invoke, auto-stop, logging and metrics, and the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from botocore.exceptions import ClientError
+
+from pipework.clock import ManualClock
+from pipework.engine.retry import Backoff
+from support.http import wait_for
+
+ACCOUNT = "000000000000"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/pipe"
+FN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:"
+FAST = Backoff(base=0.005, cap=0.02)
+
+
+# ── helpers ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def quick_retries(server: Any) -> None:
+    server.pipework.services["pipes"].backoff = FAST
+
+
+def make_table(server: Any, name: str = "Powers") -> str:
+    ddb = server.client("dynamodb")
+    table = ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "subjectId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "subjectId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    return str(table["TableDescription"]["LatestStreamArn"])
+
+
+def put_powers(server: Any, table: str, *ids: str) -> None:
+    ddb = server.client("dynamodb")
+    for subject in ids:
+        ddb.put_item(TableName=table, Item={"subjectId": {"S": subject}, "mw": {"N": "5"}})
+
+
+def make_queue(server: Any, name: str, **attributes: str) -> tuple[str, str]:
+    sqs = server.client("sqs")
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def receive_all(server: Any, url: str, expected: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    sqs = server.client("sqs")
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(messages) < expected and time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        for message in got:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        messages.extend(got)
+    return messages
+
+
+def stream_params(**extra: Any) -> dict[str, Any]:
+    return {"DynamoDBStreamParameters": {"StartingPosition": "TRIM_HORIZON", **extra}}
+
+
+def extension(server: Any, path: str, body: Any = None) -> Any:
+    import urllib.request
+
+    request = urllib.request.Request(
+        server.endpoint_url + path,
+        data=orjson.dumps(body) if body is not None else None,
+        method="POST" if body is not None else "GET",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return orjson.loads(response.read())
+
+
+def dead_letters(server: Any, pipe: str) -> list[dict[str, Any]]:
+    return list(extension(server, f"/_pipework/pipes/dead-letters?pipe={pipe}")["DeadLetters"])
+
+
+class Recorder:
+    """A local function that records the batches it gets and fails as told."""
+
+    def __init__(self, fail: Any = None) -> None:
+        self.batches: list[list[Any]] = []
+        self.fail = fail
+        self.lock = threading.Lock()
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        with self.lock:
+            self.batches.append(event)
+        if self.fail is not None:
+            return self.fail(event)
+        return None
+
+    @property
+    def items(self) -> list[Any]:
+        return [item for batch in self.batches for item in batch]
+
+
+def subject(record: Any) -> str:
+    return str(record["dynamodb"]["NewImage"]["subjectId"]["S"])
+
+
+# ── control plane ────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_pipe_lifecycle_states_listing_and_tags(server):
+    pipes = server.client("pipes")
+    stream = make_table(server)
+    _, queue_arn = make_queue(server, "out")
+    created = pipes.create_pipe(
+        Name="p1",
+        Source=stream,
+        Target=queue_arn,
+        RoleArn=ROLE,
+        SourceParameters=stream_params(),
+        Tags={"team": "grid"},
+    )
+    assert created["CurrentState"] == "CREATING" and created["DesiredState"] == "RUNNING"
+    assert created["Arn"] == f"arn:aws:pipes:us-east-1:{ACCOUNT}:pipe/p1"
+    described = pipes.describe_pipe(Name="p1")
+    assert described["CurrentState"] == "RUNNING"
+    assert described["SourceParameters"]["DynamoDBStreamParameters"]["StartingPosition"] == "TRIM_HORIZON"
+    assert described["Tags"] == {"team": "grid"}
+
+    assert pipes.stop_pipe(Name="p1")["CurrentState"] == "STOPPING"
+    stopped = pipes.describe_pipe(Name="p1")
+    assert (stopped["CurrentState"], stopped["DesiredState"]) == ("STOPPED", "STOPPED")
+    assert pipes.start_pipe(Name="p1")["CurrentState"] == "STARTING"
+    assert pipes.describe_pipe(Name="p1")["CurrentState"] == "RUNNING"
+
+    updated = pipes.update_pipe(
+        Name="p1",
+        RoleArn=ROLE,
+        Description="dispatches",
+        SourceParameters={"DynamoDBStreamParameters": {"BatchSize": 5}},
+    )
+    assert updated["CurrentState"] == "UPDATING"
+    described = pipes.describe_pipe(Name="p1")
+    assert described["Description"] == "dispatches"
+    assert described["SourceParameters"]["DynamoDBStreamParameters"] == {
+        "StartingPosition": "TRIM_HORIZON",
+        "BatchSize": 5,
+    }
+
+    for i in range(3):
+        pipes.create_pipe(
+            Name=f"q{i}",
+            Source=stream,
+            Target=queue_arn,
+            RoleArn=ROLE,
+            SourceParameters=stream_params(),
+            DesiredState="STOPPED",
+        )
+    assert pipes.describe_pipe(Name="q0")["CurrentState"] == "STOPPED"
+    assert [p["Name"] for p in pipes.list_pipes(NamePrefix="q")["Pipes"]] == ["q0", "q1", "q2"]
+    assert [p["Name"] for p in pipes.list_pipes(CurrentState="RUNNING")["Pipes"]] == ["p1"]
+    page = pipes.list_pipes(Limit=2)
+    assert len(page["Pipes"]) == 2 and "NextToken" in page
+    rest = pipes.list_pipes(Limit=2, NextToken=page["NextToken"])
+    assert [p["Name"] for p in page["Pipes"] + rest["Pipes"]] == ["p1", "q0", "q1", "q2"]
+    assert "NextToken" not in rest
+
+    arn = created["Arn"]
+    pipes.tag_resource(resourceArn=arn, tags={"env": "dev"})
+    assert pipes.list_tags_for_resource(resourceArn=arn)["tags"] == {"team": "grid", "env": "dev"}
+    pipes.untag_resource(resourceArn=arn, tagKeys=["team"])
+    assert pipes.list_tags_for_resource(resourceArn=arn)["tags"] == {"env": "dev"}
+
+    deleted = pipes.delete_pipe(Name="p1")
+    assert (deleted["CurrentState"], deleted["DesiredState"]) == ("DELETING", "DELETED")
+    with pytest.raises(ClientError) as exc:
+        pipes.describe_pipe(Name="p1")
+    assert exc.value.response["Error"]["Code"] == "NotFoundException"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "message"),
+    [
+        ({"Source": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/s"}, "ValidationException", "not supported"),
+        ({"Target": f"arn:aws:sns:us-east-1:{ACCOUNT}:topic"}, "ValidationException", "not supported"),
+        ({"SourceParameters": {}}, "ValidationException", "StartingPosition"),
+        (
+            {
+                "SourceParameters": {
+                    **stream_params(),
+                    "FilterCriteria": {"Filters": [{"Pattern": '{"a": 1}'}]},
+                }
+            },
+            "ValidationException",
+            "Pattern is invalid",
+        ),
+        ({"SourceParameters": stream_params(BatchSize=50)}, "ValidationException", "maximum batch size"),
+        ({"TargetParameters": {"InputTemplate": '{"a": <$.x'}}, "ValidationException", "InputTemplate"),
+        ({"SourceParameters": {"SqsQueueParameters": {}}}, "ValidationException", "does not apply"),
+    ],
+    ids=[
+        "kinesis-source",
+        "sns-target",
+        "no-starting-position",
+        "bad-filter",
+        "batch-over-target",
+        "bad-template",
+        "wrong-source-params",
+    ],
+)
+def test_create_pipe_rejects_what_cannot_run(server, change, code, message):
+    pipes = server.client("pipes")
+    stream = make_table(server)
+    _, queue_arn = make_queue(server, "out")
+    params = {
+        "Name": "bad",
+        "Source": stream,
+        "Target": queue_arn,
+        "RoleArn": ROLE,
+        "SourceParameters": stream_params(),
+    }
+    params.update(change)
+    with pytest.raises(ClientError) as exc:
+        pipes.create_pipe(**params)
+    assert exc.value.response["Error"]["Code"] == code
+    assert message in exc.value.response["Error"]["Message"]
+
+
+def test_create_existing_pipe_conflicts(server):
+    pipes = server.client("pipes")
+    stream = make_table(server)
+    _, queue_arn = make_queue(server, "out")
+    pipes.create_pipe(
+        Name="p", Source=stream, Target=queue_arn, RoleArn=ROLE, SourceParameters=stream_params()
+    )
+    with pytest.raises(ClientError) as exc:
+        pipes.create_pipe(
+            Name="p", Source=stream, Target=queue_arn, RoleArn=ROLE, SourceParameters=stream_params()
+        )
+    assert exc.value.response["Error"]["Code"] == "ConflictException"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+
+
+# ── runtime ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_stream_to_bus_filters_deletions_and_reshapes_records(server):
+    pipes, events = server.client("pipes"), server.client("events")
+    stream = make_table(server)
+    bus = events.create_event_bus(Name="power-events")["EventBusArn"]
+    url, queue_arn = make_queue(server, "updates")
+    events.put_rule(
+        Name="dispatches", EventBusName="power-events", EventPattern='{"source": ["energy.dispatch"]}'
+    )
+    events.put_targets(
+        Rule="dispatches", EventBusName="power-events", Targets=[{"Id": "q", "Arn": queue_arn}]
+    )
+    pipes.create_pipe(
+        Name="powers",
+        Source=stream,
+        Target=bus,
+        RoleArn=ROLE,
+        SourceParameters={
+            **stream_params(),
+            "FilterCriteria": {"Filters": [{"Pattern": '{"eventName": ["INSERT", "MODIFY"]}'}]},
+        },
+        TargetParameters={
+            "InputTemplate": '{"subjectId": <$.dynamodb.NewImage.subjectId.S>, "pipe": <aws.pipes.pipe-name>}',
+            "EventBridgeEventBusParameters": {"Source": "energy.dispatch", "DetailType": "$.eventName"},
+        },
+    )
+    ddb = server.client("dynamodb")
+    put_powers(server, "Powers", "s1", "s2")
+    ddb.delete_item(TableName="Powers", Key={"subjectId": {"S": "s1"}})
+    ddb.update_item(
+        TableName="Powers",
+        Key={"subjectId": {"S": "s2"}},
+        UpdateExpression="SET mw = :v",
+        ExpressionAttributeValues={":v": {"N": "7"}},
+    )
+    messages = receive_all(server, url, 3)
+    events_seen = [json.loads(m["Body"]) for m in messages]
+    assert [(e["detail-type"], e["detail"]) for e in events_seen] == [
+        ("INSERT", {"subjectId": "s1", "pipe": "powers"}),
+        ("INSERT", {"subjectId": "s2", "pipe": "powers"}),
+        ("MODIFY", {"subjectId": "s2", "pipe": "powers"}),
+    ]
+    assert {e["source"] for e in events_seen} == {"energy.dispatch"}
+    metrics = extension(server, "/_pipework/pipes/powers/metrics")["Metrics"]
+    assert metrics["EventCount"]["Sum"] == 4 and metrics["FilteredOut"]["Sum"] == 1
+
+
+def test_queue_source_with_python_enrichment_notifies_orders(server):
+    """The retailer's order notifications: orders on a queue, enriched with the customer, sent to a queue."""
+    customers = {"c1": "ada@example.com", "c2": "bob@example.com"}
+
+    def add_customer(batch: list[Any], context: Any) -> list[Any]:
+        return [{"order": r["body"]["orderId"], "email": customers[r["body"]["customer"]]} for r in batch]
+
+    server.pipework.functions.register("add-customer", add_customer)
+    in_url, in_arn = make_queue(server, "orders")
+    out_url, out_arn = make_queue(server, "notifications")
+    server.client("pipes").create_pipe(
+        Name="order-notifications",
+        Source=in_arn,
+        Target=out_arn,
+        RoleArn=ROLE,
+        SourceParameters={
+            "SqsQueueParameters": {"BatchSize": 10},
+            "FilterCriteria": {"Filters": [{"Pattern": '{"body": {"status": ["PLACED"]}}'}]},
+        },
+        Enrichment=FN + "add-customer",
+        EnrichmentParameters={"InputTemplate": '{"body": <$.body>}'},
+        TargetParameters={"InputTemplate": "Order <$.order> confirmed for <$.email>"},
+    )
+    sqs = server.client("sqs")
+    sqs.send_message(
+        QueueUrl=in_url, MessageBody=json.dumps({"orderId": "o1", "customer": "c1", "status": "PLACED"})
+    )
+    sqs.send_message(
+        QueueUrl=in_url, MessageBody=json.dumps({"orderId": "o2", "customer": "c2", "status": "DRAFT"})
+    )
+    sqs.send_message(QueueUrl=in_url, MessageBody="not json")
+    sqs.send_message(
+        QueueUrl=in_url, MessageBody=json.dumps({"orderId": "o3", "customer": "c2", "status": "PLACED"})
+    )
+    bodies = sorted(m["Body"] for m in receive_all(server, out_url, 2))
+    assert bodies == ["Order o1 confirmed for ada@example.com", "Order o3 confirmed for bob@example.com"]
+
+    def source_empty() -> bool:
+        attributes = sqs.get_queue_attributes(QueueUrl=in_url, AttributeNames=["All"])["Attributes"]
+        return (
+            attributes["ApproximateNumberOfMessages"] == "0"
+            and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+        )
+
+    # Filtered-out messages (a draft, a plain-text body) are deleted from the queue, as AWS does.
+    wait_for(source_empty)
+
+
+def test_queue_source_leaves_failed_messages_to_the_queue_redrive_policy(server):
+    server.pipework.functions.register("broken", lambda event, context: 1 / 0)
+    dlq_url, dlq_arn = make_queue(server, "orders-dlq")
+    in_url, in_arn = make_queue(
+        server,
+        "orders",
+        VisibilityTimeout="0",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
+    )
+    server.client("pipes").create_pipe(Name="p", Source=in_arn, Target=FN + "broken", RoleArn=ROLE)
+    server.client("sqs").send_message(QueueUrl=in_url, MessageBody='{"orderId": "o1"}')
+    moved = receive_all(server, dlq_url, 1)
+    assert [m["Body"] for m in moved] == ['{"orderId": "o1"}']
+
+
+def test_partial_batch_failures_retry_only_the_failed_records(server):
+    quick_retries(server)
+    seen_fail = set()
+
+    def fail_s2_once(batch: list[Any]) -> Any:
+        failures = []
+        for record in batch:
+            if subject(record) == "s2" and "s2" not in seen_fail:
+                seen_fail.add("s2")
+                failures.append({"itemIdentifier": record["eventID"]})
+        return {"batchItemFailures": failures}
+
+    target = Recorder(fail_s2_once)
+    server.pipework.functions.register("target", target)
+    stream = make_table(server)
+    put_powers(server, "Powers", "s1", "s2", "s3")
+    server.client("pipes").create_pipe(
+        Name="p",
+        Source=stream,
+        Target=FN + "target",
+        RoleArn=ROLE,
+        SourceParameters=stream_params(BatchSize=3),
+    )
+    wait_for(lambda: len(target.batches) >= 2)
+    assert [[subject(r) for r in b] for b in target.batches] == [["s1", "s2", "s3"], ["s2"]]
+    metrics = extension(server, "/_pipework/pipes/p/metrics")["Metrics"]
+    assert metrics["ExecutionPartiallyFailed"]["Sum"] == 1 and metrics["Retries"]["Sum"] == 1
+
+
+def test_automatic_bisect_isolates_a_poison_record_and_dead_letters_it(server):
+    quick_retries(server)
+
+    def poison(batch: list[Any]) -> Any:
+        if any(subject(r) == "s3" for r in batch):
+            raise ValueError("cannot dispatch s3")
+        return None
+
+    target = Recorder(poison)
+    server.pipework.functions.register("target", target)
+    stream = make_table(server)
+    put_powers(server, "Powers", "s1", "s2", "s3", "s4")
+    server.client("pipes").create_pipe(
+        Name="p",
+        Source=stream,
+        Target=FN + "target",
+        RoleArn=ROLE,
+        SourceParameters=stream_params(
+            BatchSize=4, OnPartialBatchItemFailure="AUTOMATIC_BISECT", MaximumRetryAttempts=1
+        ),
+    )
+    letters = wait_for(lambda: dead_letters(server, "p"))
+    calls = [[subject(r) for r in b] for b in target.batches]
+    assert calls == [["s1", "s2", "s3", "s4"], ["s1", "s2"], ["s3", "s4"], ["s3"], ["s3"], ["s4"]]
+    assert [subject(d["Record"]) for d in letters] == ["s3"]
+    assert letters[0]["Error"]["ERROR_CODE"] == "FUNCTION_ERROR"
+    assert letters[0]["Error"]["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
+
+
+def test_expired_records_reach_the_dead_letters_in_full_and_redrive_delivers_them(make_server):
+    clock = ManualClock()
+    server = make_server(clock=clock)
+    healthy = threading.Event()
+
+    def flaky(batch: list[Any]) -> Any:
+        if not healthy.is_set():
+            raise RuntimeError("dispatch service down")
+        return None
+
+    target = Recorder(flaky)
+    server.pipework.functions.register("target", target)
+    dlq_url, dlq_arn = make_queue(server, "pipe-dlq")
+    stream = make_table(server)
+    put_powers(server, "Powers", "s1", "s2")
+    server.client("pipes").create_pipe(
+        Name="p",
+        Source=stream,
+        Target=FN + "target",
+        RoleArn=ROLE,
+        SourceParameters=stream_params(MaximumRecordAgeInSeconds=60, DeadLetterConfig={"Arn": dlq_arn}),
+    )
+    wait_for(lambda: target.batches)
+
+    def advance() -> list[dict[str, Any]]:
+        server.loop.call_soon_threadsafe(clock.advance, 5.0)
+        time.sleep(0.005)
+        return dead_letters(server, "p")
+
+    letters = wait_for(advance)
+    assert [subject(d["Record"]) for d in letters] == ["s1", "s2"]
+    assert letters[0]["Record"]["dynamodb"]["NewImage"] == {"subjectId": {"S": "s1"}, "mw": {"N": "5"}}
+    assert letters[0]["Error"]["EXHAUSTED_RETRY_CONDITION"] == "MaximumRecordAgeInSeconds"
+    # The DeadLetterConfig queue gets AWS's batch info plus the full records.
+    message = json.loads(receive_all(server, dlq_url, 1)[0]["Body"])
+    assert [subject(r) for r in message["records"]] == ["s1", "s2"]
+    assert message["DDBStreamBatchInfo"]["batchSize"] == 2
+
+    # The stream moved on: a new record is delivered once the target works again.
+    healthy.set()
+    put_powers(server, "Powers", "s3")
+    wait_for(lambda: "s3" in [subject(r) for r in target.items])
+    redriven = extension(server, "/_pipework/pipes/dead-letters/redrive", {"Pipe": "p"})
+    assert redriven == {"Redriven": 2}
+    wait_for(lambda: {"s1", "s2"} <= {subject(r) for r in target.items})
+    assert dead_letters(server, "p") == []
+
+
+def test_invoke_reports_each_stage(server):
+    def enrich(batch: list[Any], context: Any) -> list[Any]:
+        return [{**r, "region": "north"} for r in batch]
+
+    target = Recorder()
+    server.pipework.functions.register("enrich", enrich)
+    server.pipework.functions.register("target", target)
+    stream = make_table(server)
+    server.client("pipes").create_pipe(
+        Name="p",
+        Source=stream,
+        Target=FN + "target",
+        RoleArn=ROLE,
+        DesiredState="STOPPED",
+        SourceParameters={
+            **stream_params(),
+            "FilterCriteria": {"Filters": [{"Pattern": '{"eventName": ["INSERT"]}'}]},
+        },
+        Enrichment=FN + "enrich",
+        EnrichmentParameters={"InputTemplate": '{"id": <$.dynamodb.Keys.subjectId.S>}'},
+        TargetParameters={"InputTemplate": '{"subject": <$.id>, "region": <$.region>}'},
+    )
+    record = {"eventID": "e1", "eventName": "INSERT", "dynamodb": {"Keys": {"subjectId": {"S": "s9"}}}}
+    result = extension(server, "/_pipework/pipes/p/invoke", {"Records": [record]})
+    assert result["Status"] == "SUCCEEDED"
+    stages = {s["Stage"]: s for s in result["Stages"]}
+    assert stages["FILTER"]["Output"] == {"Matched": 1, "FilteredOut": 0}
+    assert stages["ENRICHMENT"]["Input"] == [{"id": "s9"}]
+    assert stages["ENRICHMENT"]["Output"] == [{"id": "s9", "region": "north"}]
+    assert stages["TARGET"]["Input"] == [{"subject": "s9", "region": "north"}]
+    assert target.batches == [[{"subject": "s9", "region": "north"}]]
+
+    removed = extension(server, "/_pipework/pipes/p/invoke", {"Records": [{**record, "eventName": "REMOVE"}]})
+    assert removed["Status"] == "FILTERED"
+
+
+def test_pipe_stops_itself_when_its_target_keeps_failing_with_a_permission_error(server):
+    quick_retries(server)
+    pipes, events = server.client("pipes"), server.client("events")
+    stream = make_table(server)
+    bus = events.create_event_bus(Name="gone")["EventBusArn"]
+    pipes.create_pipe(Name="p", Source=stream, Target=bus, RoleArn=ROLE, SourceParameters=stream_params())
+    events.delete_event_bus(Name="gone")
+    put_powers(server, "Powers", "s1")
+    stopped = wait_for(lambda: (d := pipes.describe_pipe(Name="p"))["CurrentState"] == "STOPPED" and d)
+    assert stopped["DesiredState"] == "RUNNING"
+    assert "NO_RESOURCE" in stopped["StateReason"]
+    assert dead_letters(server, "p") == []  # not dead-lettered: the records wait for the pipe to be fixed
+
+
+def test_execution_log_levels_write_json_lines(server, tmp_path):
+    target = Recorder()
+    server.pipework.functions.register("target", target)
+    stream = make_table(server)
+    group = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/pipes/test-{time.monotonic_ns()}"
+    server.client("pipes").create_pipe(
+        Name="logged",
+        Source=stream,
+        Target=FN + "target",
+        RoleArn=ROLE,
+        SourceParameters=stream_params(),
+        LogConfiguration={
+            "Level": "INFO",
+            "IncludeExecutionData": ["ALL"],
+            "CloudwatchLogsLogDestination": {"LogGroupArn": group},
+        },
+    )
+    put_powers(server, "Powers", "s1")
+    service = server.pipework.services["pipes"]
+    path = Path(service.definition(service.pipes_api.pipe("logged")).log_group)
+
+    def finished() -> list[dict[str, Any]]:
+        lines = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+        return lines if any(line["messageType"] == "ExecutionSucceeded" for line in lines) else []
+
+    lines = wait_for(finished)
+    types = [line["messageType"] for line in lines]
+    assert types[0] == "ExecutionStarted" and "TargetStageSucceeded" in types
+    assert "TargetInvocationStarted" not in types  # TRACE only
+    assert "payload" in lines[0] and lines[0]["resourceArn"].endswith(":pipe/logged")
+    path.unlink()
+
+
+# ── CLI ──────────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def cli(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pipework.cli.main", *args, "--endpoint-url", server.endpoint_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_lists_describes_invokes_reads_metrics_and_redrives(server, tmp_path):
+    quick_retries(server)
+    target = Recorder(
+        lambda batch: (_ for _ in ()).throw(RuntimeError("down")) if not healthy.is_set() else None
+    )
+    healthy = threading.Event()
+    server.pipework.functions.register("target", target)
+    stream = make_table(server)
+    server.client("pipes").create_pipe(
+        Name="cli-pipe",
+        Source=stream,
+        Target=FN + "target",
+        RoleArn=ROLE,
+        SourceParameters=stream_params(MaximumRetryAttempts=0),
+    )
+    listed = cli(server, "pipes", "list")
+    assert listed.returncode == 0 and "cli-pipe" in listed.stdout and "RUNNING" in listed.stdout
+    described = cli(server, "pipes", "describe", "cli-pipe")
+    assert json.loads(described.stdout)["Name"] == "cli-pipe"
+
+    put_powers(server, "Powers", "s1")
+    wait_for(lambda: dead_letters(server, "cli-pipe"))
+    healthy.set()
+    record = tmp_path / "record.json"
+    record.write_text(
+        json.dumps(
+            {"eventID": "x", "eventName": "INSERT", "dynamodb": {"NewImage": {"subjectId": {"S": "s7"}}}}
+        )
+    )
+    invoked = cli(server, "pipes", "invoke", "cli-pipe", "--record", f"@{record}")
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout)["Status"] == "SUCCEEDED"
+    metrics = cli(server, "pipes", "metrics", "cli-pipe")
+    assert "Invocations" in metrics.stdout
+
+    redriven = cli(server, "dlq", "redrive", "--pipe", "cli-pipe")
+    assert redriven.returncode == 0, redriven.stderr
+    assert "redriven: 1" in redriven.stdout
+    wait_for(
+        lambda: "s1" in [subject(r) for r in target.items if "dynamodb" in r and "Keys" in r["dynamodb"]]
+    )
