@@ -40,16 +40,23 @@ class SerializationError(Exception):
 Decoder = Callable[[Any, str, list[Problem]], Any]
 
 
+#: Services whose enums AWS does not enforce at the edge. SQS (a query-protocol service later given JSON) accepts
+#: message system attribute names in ReceiveMessage.AttributeNames although the model's enum lists only queue
+#: attributes, and answers unknown attribute names with its own InvalidAttributeName error.
+ENUMS_CHECKED_BY_SERVICE = frozenset({"sqs"})
+
+
 def compile_input(
-    shape: StructureShape | None,
+    shape: StructureShape | None, *, enforce_enums: bool = True
 ) -> Callable[[dict[str, Any]], tuple[dict[str, Any], list[Problem]]]:
     """Compile an operation's input shape; the result decodes a request's params and lists its problems.
 
-    A missing input shape accepts any params as an empty structure.
+    A missing input shape accepts any params as an empty structure. With `enforce_enums` False, enum members
+    are checked as plain strings (for services that check their enums themselves; see `ENUMS_CHECKED_BY_SERVICE`).
     """
     if shape is None:
         return lambda params: ({}, [])
-    decode = _Compiler().compile(shape)
+    decode = _Compiler(enforce_enums=enforce_enums).compile(shape)
 
     def decode_input(params: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
         problems: list[Problem] = []
@@ -131,8 +138,9 @@ def _compile_pattern(pattern: str) -> Callable[[str], bool] | None:
 class _Compiler:
     """Builds one decoder per shape name; recursive shapes (DynamoDB's AttributeValue) resolve through a cell."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, enforce_enums: bool = True) -> None:
         self._decoders: dict[str, Decoder] = {}
+        self._enforce_enums = enforce_enums
 
     def compile(self, shape: Shape) -> Decoder:
         known = self._decoders.get(shape.name)
@@ -270,7 +278,7 @@ class _Compiler:
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
         pattern = shape.metadata.get("pattern")
         matches = _compile_pattern(pattern) if pattern else None
-        enum = tuple(shape.enum) if shape.enum else ()
+        enum = tuple(shape.enum) if shape.enum and self._enforce_enums else ()
         enum_set = frozenset(enum)
         enum_text = "[" + ", ".join(enum) + "]"
         if not (low is not None or high is not None or matches or enum):

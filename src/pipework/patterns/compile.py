@@ -200,6 +200,19 @@ def load_event(event: str | bytes | dict[str, Any]) -> Any:
         return load_json(event)
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidEventError(f"Event is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidEventError(_TOO_DEEP) from None
+
+
+_TOO_DEEP = "Event is nested too deeply"
+
+
+def event_leaves(trie: PathTrie, event: dict[str, Any]) -> Leaves:
+    """The leaves of ``event`` at the trie's paths; an event nested deeper than Python's stack is invalid."""
+    try:
+        return trie.leaves(event)
+    except RecursionError:
+        raise InvalidEventError(_TOO_DEEP) from None
 
 
 class CompiledPattern:
@@ -216,7 +229,7 @@ class CompiledPattern:
         obj = load_event(event)
         if type(obj) is not dict:
             return False
-        leaves = self.trie.leaves(obj)
+        leaves = event_leaves(self.trie, obj)
         return any(evaluate(sub, leaves) for sub in self.subrules)
 
     @property

@@ -36,9 +36,20 @@ def as_ip(value: str) -> IPAddress | None:
         return None
 
 
+def _lower_char(c: str) -> str:
+    folded = c.lower()
+    return folded if len(folded) == 1 else c
+
+
 def lower(value: str) -> str:
-    """Case folding for equals-ignore-case: lower-case per character, as event-ruler does (not full folding)."""
-    return value.lower()
+    """Case folding for equals-ignore-case: lower-case per character, as event-ruler does (not full folding).
+
+    ``str.lower`` alone would turn one character into two ("İ" -> "i̇") and lower a final sigma by context; the
+    ruler maps each Java char on its own, so such characters keep their form here.
+    """
+    if value.isascii():
+        return value.lower()
+    return "".join(map(_lower_char, value))
 
 
 class Glob:

@@ -28,6 +28,7 @@ from .conditions import (
     Wildcard,
     as_ip,
     as_number,
+    lower,
 )
 
 # How selective a condition usually is; fields of a subrule are ordered by it, so the machine branches on the
@@ -287,7 +288,7 @@ class ValueIndex:
             if self.suffixes.lengths:
                 self.suffixes.lookup(value, out)
             if self.lowered:
-                folded = value.lower()
+                folded = lower(value)
                 found = self.ic_strings.get(folded)
                 if found:
                     out.update(found)

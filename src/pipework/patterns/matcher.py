@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .compile import CompiledPattern, Leaves, PathTrie, compile_pattern, evaluate, load_event
+from .compile import CompiledPattern, Leaves, PathTrie, compile_pattern, evaluate, event_leaves, load_event
 from .conditions import Field
 from .index import ValueIndex, selectivity
 from .parse import Subrule
@@ -157,7 +157,7 @@ class Matcher:
         obj = load_event(event)
         if type(obj) is not dict or not self._rules:
             return []
-        return self.match_leaves(self._trie.leaves(obj))
+        return self.match_leaves(event_leaves(self._trie, obj))
 
     def match_leaves(self, leaves: Leaves) -> list[str]:
         """The names of the rules matched by an event's leaves (as `PathTrie.leaves` collects them)."""

@@ -69,6 +69,28 @@ def load_json(text: str | bytes) -> Any:
         return json.loads(text, parse_constant=_reject_constant)
 
 
+def _length(text: str | bytes) -> int:
+    """The length in characters (the limit counts characters, not UTF-8 bytes)."""
+    if isinstance(text, str):
+        return len(text)
+    try:
+        return len(text.decode())
+    except UnicodeDecodeError:
+        return len(text)
+
+
+def _dumped_length(obj: dict[str, Any]) -> int:
+    """The length of a pattern given as a dict, as compact JSON text."""
+    try:
+        return len(orjson.dumps(obj).decode())
+    except (TypeError, orjson.JSONEncodeError):
+        pass  # integers beyond 64 bits, which the standard encoder writes
+    try:
+        return len(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+    except (TypeError, ValueError, RecursionError):
+        raise InvalidPatternError("Filter is not valid JSON") from None
+
+
 @dataclass(frozen=True, slots=True)
 class _Or:
     alternatives: tuple[tuple[Field | _Or, ...], ...]
@@ -92,7 +114,7 @@ def parse(
 def _parse(pattern: Any, max_length: int | None) -> list[Subrule]:
     if isinstance(pattern, (str, bytes, bytearray, memoryview)):
         text = bytes(pattern) if isinstance(pattern, (bytearray, memoryview)) else pattern
-        if max_length is not None and len(text) > max_length:
+        if max_length is not None and _length(text) > max_length:
             raise InvalidPatternError(f"Event pattern is longer than the limit of {max_length} characters")
         try:
             obj = load_json(text)
@@ -100,15 +122,8 @@ def _parse(pattern: Any, max_length: int | None) -> list[Subrule]:
             raise InvalidPatternError(f"Filter is not valid JSON: {exc}") from None
     else:
         obj = pattern
-        if max_length is not None and isinstance(obj, dict):
-            try:
-                size = len(orjson.dumps(obj).decode())
-            except (TypeError, orjson.JSONEncodeError):
-                raise InvalidPatternError("Filter is not valid JSON") from None
-            if size > max_length:
-                raise InvalidPatternError(
-                    f"Event pattern is longer than the limit of {max_length} characters"
-                )
+        if max_length is not None and isinstance(obj, dict) and _dumped_length(obj) > max_length:
+            raise InvalidPatternError(f"Event pattern is longer than the limit of {max_length} characters")
     if not isinstance(obj, dict):
         raise InvalidPatternError("Filter is not an object")
     parts = _parse_object(obj, "")

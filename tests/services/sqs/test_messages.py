@@ -81,11 +81,6 @@ def test_receive_accepts_the_legacy_attribute_names_all(sqs: Sqs) -> None:
     assert message["Attributes"]["ApproximateReceiveCount"] == "1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the wire layer checks ReceiveMessage.AttributeNames against QueueAttributeName's enum; AWS accepts "
-    "message system attribute names there (pipework.api.validation, not the SQS service)",
-)
 def test_receive_accepts_message_system_attribute_names_in_the_legacy_attribute_names(sqs: Sqs) -> None:
     url = sqs.create("q")
     sqs.client.send_message(QueueUrl=url, MessageBody="x")
