@@ -121,6 +121,7 @@ def test_set_queue_attributes_changes_them_and_the_modified_time(sqs: Sqs) -> No
         ({"ReceiveMessageWaitTimeSeconds": "21"}, "InvalidAttributeValue", "Invalid value for the parameter ReceiveMessageWaitTimeSeconds."),
         ({"VisibilityTimeout": "soon"}, "InvalidAttributeValue", "Invalid value for the parameter VisibilityTimeout."),
         ({"ContentBasedDeduplication": "true"}, "InvalidAttributeName", "Unknown Attribute ContentBasedDeduplication."),
+        ({"Bogus": "1"}, "InvalidAttributeName", "Unknown Attribute Bogus."),
     ],
 )  # fmt: skip
 def test_invalid_queue_attributes_are_rejected_with_aws_codes(
