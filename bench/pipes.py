@@ -1,29 +1,36 @@
 """Pipes benchmark: table writes → stream → pipe (filter + template) → bus → rule → queue, through boto3 against
-an in-process server with the SQLite store. Prints events/s and write-to-delivery latency p50/p99 at 1, 10 and
-100 pipes (one table per pipe, writes spread over the tables, paced at --rate writes/s).
+`pipework serve` (SQLite store, fsync-safe) pinned to CPU 0. Writers are client processes on the other CPU(s),
+paced at --rate writes/s in total (PutItem, or BatchWriteItem of --batch items); readers long-poll the queue.
+Prints offered writes/s, delivered events/s, write-to-delivery latency p50/p99 (time the write was sent, carried in
+the item, to ReceiveMessage) and the server's CPU use, at 1, 10 and 100 pipes (one table per pipe, writes spread
+over the tables).
 
-    .venv/bin/python bench/pipes.py [--writes 3000] [--rate 1000] [--pipes 1,10,100]
+    .venv/bin/python bench/pipes.py [--seconds 5] [--rate 1000] [--pipes 1,10,100] [--batch 1] [--runs 1]
+    .venv/bin/python bench/pipes.py --smoke
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import os
 import statistics
-import tempfile
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from pipework.app import Pipework, Settings
-from pipework.testing import serve_in_thread
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _peers import Peer, make_client, start
 
 ROLE = "arn:aws:iam::000000000000:role/bench"
 
 
-def setup(server: Any, pipes: int) -> str:
-    ddb, events, sqs, client = (server.client(s) for s in ("dynamodb", "events", "sqs", "pipes"))
+def setup(peer: Peer, pipes: int) -> str:
+    ddb, events, sqs, client = (peer.client(s) for s in ("dynamodb", "events", "sqs", "pipes"))
     bus = events.create_event_bus(Name="bench")["EventBusArn"]
     url = sqs.create_queue(QueueName="delivered")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -51,36 +58,57 @@ def setup(server: Any, pipes: int) -> str:
                 "EventBridgeEventBusParameters": {"Source": "bench", "DetailType": "write"},
             },
         )
+    # Pipes start asynchronously: wait until every one is RUNNING before writing (LATEST starts from then).
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        states = [p["CurrentState"] for p in client.list_pipes(Limit=100)["Pipes"]]
+        if len(states) >= min(pipes, 100) and all(s == "RUNNING" for s in states):
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
     return str(url)
 
 
-def run(pipes: int, writes: int, rate: float, writers: int = 8, readers: int = 4) -> dict[str, float]:
-    with (
-        tempfile.TemporaryDirectory() as data,
-        serve_in_thread(Pipework(Settings(data_dir=Path(data)))) as server,
-    ):
-        url = setup(server, pipes)
+def _writer(url: str, worker: int, workers: int, writes: int, rate: float, pipes: int, batch: int) -> float:
+    """Write items worker, worker+workers, ... paced so that all workers together make `rate` writes/s; returns
+    the seconds the worker's writes took (from its first due time)."""
+    ddb = make_client(url, "dynamodb", parameter_validation=False)
+    ddb.list_tables()  # connect and load the model before the clock starts
+    mine = list(range(worker, writes, workers))
+    start = time.perf_counter() + 0.2
+    for n in range(0, len(mine), batch):
+        due = start + n * workers / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        chunk = mine[n : n + batch]
+        if batch == 1:
+            i = chunk[0]
+            ddb.put_item(TableName=f"T{i % pipes}", Item={"id": {"S": str(i)}, "t": {"N": repr(time.time())}})
+            continue
+        requests: dict[str, list[Any]] = {}
+        now = repr(time.time())
+        for i in chunk:
+            requests.setdefault(f"T{i % pipes}", []).append(
+                {"PutRequest": {"Item": {"id": {"S": str(i)}, "t": {"N": now}}}}
+            )
+        while requests:
+            requests = ddb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
+    return time.perf_counter() - start
+
+
+def run(
+    pipes: int, seconds: float, rate: float, batch: int, writers: int = 3, readers: int = 3
+) -> dict[str, float]:
+    writes = int(rate * seconds)
+    with start("pipework", cpus={0} if CLIENT_CPUS else None) as peer:
+        url = setup(peer, pipes)
         latencies: list[float] = []
         lock = threading.Lock()
         done = threading.Event()
 
-        def write(worker: int) -> None:
-            ddb = server.client("dynamodb")
-            start = time.perf_counter()
-            mine = range(worker, writes, writers)
-            for n, i in enumerate(mine):
-                due = start + n * writers / rate
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                ddb.put_item(
-                    TableName=f"T{i % pipes}", Item={"id": {"S": str(i)}, "t": {"N": repr(time.time())}}
-                )
-
         def read() -> None:
-            from pipework.testing import make_client
-
-            sqs = make_client(server.endpoint_url, "sqs")
+            sqs = make_client(peer.endpoint_url, "sqs", parameter_validation=False)
             while not done.is_set():
                 got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
                     "Messages", []
@@ -101,15 +129,18 @@ def run(pipes: int, writes: int, rate: float, writers: int = 8, readers: int = 4
         reader_threads = [threading.Thread(target=read, daemon=True) for _ in range(readers)]
         for t in reader_threads:
             t.start()
-        began = time.perf_counter()
-        writer_threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
-        for t in writer_threads:
-            t.start()
-        for t in writer_threads:
-            t.join()
-        wrote = time.perf_counter() - began
+        with concurrent.futures.ProcessPoolExecutor(writers) as pool:
+            list(pool.map(_warm, range(writers)))
+            cpu_before = peer.cpu_seconds()
+            began = time.perf_counter()
+            futures = [
+                pool.submit(_writer, peer.endpoint_url, w, writers, writes, rate, pipes, batch)
+                for w in range(writers)
+            ]
+            wrote = max(f.result() for f in futures)
         done.wait(timeout=60)
         elapsed = time.perf_counter() - began
+        cpu = peer.cpu_seconds() - cpu_before
         for t in reader_threads:
             t.join(timeout=5)
         ordered = sorted(latencies)
@@ -118,25 +149,50 @@ def run(pipes: int, writes: int, rate: float, writers: int = 8, readers: int = 4
             "writes_per_s": writes / wrote,
             "events_per_s": len(ordered) / elapsed,
             "delivered": len(ordered),
+            "written": writes,
             "p50_ms": 1000 * statistics.median(ordered) if ordered else float("nan"),
             "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))] if ordered else float("nan"),
+            "server_busy": cpu / elapsed,
         }
+
+
+def _warm(_: int) -> None:
+    import boto3  # noqa: F401
+
+
+CLIENT_CPUS = set(range(1, os.cpu_count() or 1)) if hasattr(os, "sched_setaffinity") else set()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--writes", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds of writes per measurement")
     parser.add_argument("--rate", type=float, default=1000.0, help="target table writes per second")
     parser.add_argument("--pipes", default="1,10,100")
+    parser.add_argument(
+        "--batch", type=int, default=1, help="items per write call (1: PutItem; more: BatchWriteItem)"
+    )
+    parser.add_argument("--runs", type=int, default=1, help="runs per pipe count (medians)")
+    parser.add_argument("--smoke", action="store_true", help="a few seconds: 1 and 10 pipes, 1 s each")
     args = parser.parse_args()
-    print(f"{'pipes':>5}  {'writes/s':>9}  {'events/s':>9}  {'delivered':>9}  {'p50 ms':>7}  {'p99 ms':>7}")
+    if args.smoke:
+        args.seconds, args.pipes, args.runs = 1.0, "1,10", 1
+    if CLIENT_CPUS:
+        os.sched_setaffinity(0, CLIENT_CPUS)
+    call = "PutItem" if args.batch == 1 else f"BatchWriteItem x{args.batch}"
+    print(f"target {args.rate:g} writes/s for {args.seconds:g} s via {call}; medians of {args.runs} run(s)\n")
+    print("| pipes | writes/s | events/s | delivered | p50 ms | p99 ms | server CPU busy |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for count in (int(p) for p in args.pipes.split(",")):
-        r = run(count, args.writes, args.rate)
+        runs = [run(count, args.seconds, args.rate, args.batch) for _ in range(args.runs)]
+        for r in runs:
+            print(f"  {r}", file=sys.stderr, flush=True)
+        m = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
         print(
-            f"{r['pipes']:>5}  {r['writes_per_s']:>9.0f}  {r['events_per_s']:>9.0f}  {r['delivered']:>9.0f}  "
-            f"{r['p50_ms']:>7.1f}  {r['p99_ms']:>7.1f}",
+            f"| {count} | {m['writes_per_s']:,.0f} | {m['events_per_s']:,.0f} | "
+            f"{m['delivered']:,.0f}/{m['written']:,.0f} | {m['p50_ms']:.1f} | {m['p99_ms']:.1f} | "
+            f"{m['server_busy']:.2f} |",
             flush=True,
         )
 

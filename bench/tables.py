@@ -4,7 +4,9 @@
     python bench/tables.py --smoke    # a few seconds: one short run, Pipework only if moto is missing
 
 Pipework runs as `pipework serve` (SQLite, durable: every acknowledged write is fsynced) and moto as `moto_server`,
-both on loopback. Throughput uses several client threads (one boto3 client each); stream lag is the time from
+both on loopback, the server pinned to CPU 0 and the client processes (several boto3 threads each) to the other
+CPUs; besides throughput it reports the server's CPU time per write and how busy its CPU was (near 1.0: the
+server set the pace, not the clients). Stream lag is the time from
 sending PutItem to the record being returned by a GetRecords poll (and, for Pipework, by the internal
 subscription API, in process).
 """
@@ -14,21 +16,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _peers import Peer, available, make_client, start
 
 TABLE = "bench"
 
@@ -36,86 +37,24 @@ TABLE = "bench"
 # ───────────────────────────────────────────── peers ─────────────────────────────────────────────
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+SERVER_CPUS = {0}  # the server under test gets one CPU; the client processes get the others
 
 
-class Peer:
-    """A server process answering boto3 on loopback."""
-
-    def __init__(self, name: str, command: list[str], port: int, health: str) -> None:
-        self.name = name
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + health, timeout=1):
-                    return
-            except OSError as error:
-                if getattr(error, "code", None) is not None:
-                    return  # an HTTP error answer still means it is up
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError(f"{name} did not start") from None
-                time.sleep(0.05)
-
-    def client(self, service: str) -> Any:
-        return _client(self.url, service)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+def client_cpus() -> set[int] | None:
+    count = os.cpu_count() or 1
+    return set(range(1, count)) if count > 1 and hasattr(os, "sched_setaffinity") else None
 
 
 def _client(url: str, service: str) -> Any:
-    return boto3.session.Session().client(
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"total_max_attempts": 1}, max_pool_connections=32),
-    )
-
-
-def start_pipework(data_dir: str) -> Peer:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "pipework.cli.main",
-        "serve",
-        "--port",
-        str(port),
-        "--data",
-        data_dir,
-        "--log-level",
-        "warning",
-    ]
-    return Peer("pipework", command, port, "/_pipework/health")
-
-
-def start_moto() -> Peer | None:
-    moto = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
-    if not os.path.exists(moto):
-        return None
-    port = free_port()
-    return Peer("moto", [moto, "-p", str(port)], port, "/moto-api/")
+    # No client-side parameter validation: it is the client's CPU, not the server's, and the server validates.
+    return make_client(url, service, max_pool_connections=32, parameter_validation=False)
 
 
 # ───────────────────────────────────────────── workloads ─────────────────────────────────────────────
 
 
 def create_table(peer: Peer, name: str = TABLE) -> str:
-    ddb = peer.client("dynamodb")
+    ddb = _client(peer.endpoint_url, "dynamodb")
     ddb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -127,22 +66,38 @@ def create_table(peer: Peer, name: str = TABLE) -> str:
     return arn
 
 
-def throughput(peer: Peer, kind: str, seconds: float, threads: int, run: int, processes: int = 2) -> float:
-    """Operations per second with `processes` x `threads` clients writing for `seconds` (client processes, so the
-    clients' own CPU (boto3 is not cheap) is spread over the cores instead of one GIL)."""
+def throughput(
+    peer: Peer, kind: str, seconds: float, threads: int, run: int, processes: int = 3
+) -> tuple[float, float, float]:
+    """(operations/s, server CPU seconds per operation, server CPU utilisation) with `processes` x `threads`
+    clients writing for `seconds`. The clients are processes (boto3 is not cheap: one GIL would cap the offered
+    load) pinned away from the server's CPU; a utilisation near 1.0 means the server, not the clients, set the
+    pace."""
     with concurrent.futures.ProcessPoolExecutor(processes) as pool:
+        list(pool.map(_warm, range(processes)))  # imports done before the clock starts
+        cpu_before = peer.cpu_seconds()
         futures = [
-            pool.submit(_client_process, peer.url, kind, seconds, threads, f"{run}-{p}")
+            pool.submit(_client_process, peer.endpoint_url, kind, seconds, threads, f"{run}-{p}")
             for p in range(processes)
         ]
         results = [f.result() for f in futures]
-    return sum(count for count, _ in results) / max(elapsed for _, elapsed in results)
+        cpu = peer.cpu_seconds() - cpu_before
+    count = sum(n for n, _ in results)
+    elapsed = max(e for _, e in results)
+    return count / elapsed, cpu / max(count, 1), cpu / elapsed
+
+
+def _warm(_: int) -> None:
+    import boto3  # noqa: F401
 
 
 def _client_process(url: str, kind: str, seconds: float, threads: int, tag: str) -> tuple[int, float]:
     counts = [0] * threads
     stop = threading.Event()
     clients = [_client(url, "dynamodb") for _ in range(threads)]
+    for ddb in clients:  # connect and load the models before the clock starts
+        with contextlib.suppress(Exception):
+            ddb.describe_table(TableName=TABLE)
 
     def work(i: int) -> None:
         ddb = clients[i]
@@ -182,7 +137,7 @@ def _client_process(url: str, kind: str, seconds: float, threads: int, tag: str)
 
 def get_records_lag(peer: Peer, stream_arn: str, samples: int) -> list[float]:
     """Seconds from sending PutItem to its record being returned by GetRecords (tight polling)."""
-    ddb, streams = peer.client("dynamodb"), peer.client("dynamodbstreams")
+    ddb, streams = _client(peer.endpoint_url, "dynamodb"), _client(peer.endpoint_url, "dynamodbstreams")
     shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][-1]["ShardId"]
     iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="LATEST")[
         "ShardIterator"
@@ -254,31 +209,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of one throughput run")
     parser.add_argument("--threads", type=int, default=4, help="client threads per client process")
-    parser.add_argument("--processes", type=int, default=2, help="client processes for throughput")
+    parser.add_argument("--processes", type=int, default=3, help="client processes for throughput")
     parser.add_argument("--samples", type=int, default=300, help="writes per stream-lag measurement")
     parser.add_argument("--no-moto", action="store_true", help="Pipework only")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.runs, args.seconds, args.samples = 1, 0.5, 30
-    data = tempfile.mkdtemp(prefix="pipework-bench-")
-    peers: list[Peer] = []
-    results: dict[str, dict[str, Any]] = {}
-    try:
-        peers.append(start_pipework(data))
-        moto = None if args.no_moto else start_moto()
-        if moto is None and not args.no_moto:
+        args.runs, args.seconds, args.samples = 1, 1.0, 30
+    names = ["pipework"]
+    if not args.no_moto:
+        if available("moto"):
+            names.append("moto")
+        else:
             print(
                 "moto_server not found (pip install 'moto[server]'); measuring Pipework only", file=sys.stderr
             )
-        if moto is not None:
-            peers.append(moto)
-        for peer in peers:
+    clients = client_cpus()
+    if clients:
+        os.sched_setaffinity(0, clients)  # this process and its client processes stay off the server's CPU
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        with start(name, cpus=SERVER_CPUS if clients else None) as peer:
             arn = create_table(peer)
             row: dict[str, Any] = {}
             for kind in ("PutItem", "UpdateItem"):
-                row[kind] = statistics.median(
+                runs = [
                     throughput(peer, kind, args.seconds, args.threads, run, args.processes)
                     for run in range(args.runs)
+                ]
+                for i, key in enumerate(("", " cpu", " busy")):
+                    row[kind + key] = statistics.median(r[i] for r in runs)
+                print(
+                    f"  {name} {kind}: {[f'{r[0]:.0f}/s {r[1] * 1e6:.0f} us {r[2]:.0%}' for r in runs]}",
+                    file=sys.stderr,
+                    flush=True,
                 )
             lags = [
                 lag
@@ -286,11 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                 for lag in get_records_lag(peer, arn, args.samples // args.runs or 1)
             ]
             row["lag_p50"], row["lag_p99"] = percentile(lags, 50), percentile(lags, 99)
-            results[peer.name] = row
-    finally:
-        for peer in peers:
-            peer.stop()
-        shutil.rmtree(data, ignore_errors=True)
+            results[name] = row
     sub_lags = subscription_lag(args.samples)
     print_table(results, sub_lags, args)
     return 0
@@ -298,21 +257,25 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(results: dict[str, dict[str, Any]], sub_lags: list[float], args: argparse.Namespace) -> None:
     print(
-        f"\nTables: {args.processes} client processes x {args.threads} boto3 threads, median of {args.runs} run(s) x {args.seconds:g} s; "
-        f"stream lag over {args.samples} writes (send PutItem -> record returned)\n"
+        f"\nTables: server pinned to CPU 0, {args.processes} client processes x {args.threads} boto3 threads on the "
+        f"other CPU(s), median of {args.runs} run(s) x {args.seconds:g} s; server CPU per write and server CPU "
+        f"busy (1.0 = the server's CPU was the limit); stream lag over {args.samples} writes\n"
     )
-    header = f"{'server':<10} {'PutItem/s':>10} {'UpdateItem/s':>13} {'GetRecords lag p50':>19} {'p99':>9}"
-    print(header)
-    print("-" * len(header))
+    print(
+        "| server | PutItem/s | CPU/PutItem | busy | UpdateItem/s | CPU/UpdateItem | busy | GetRecords lag p50 | p99 |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, row in results.items():
         print(
-            f"{name:<10} {row['PutItem']:>10.0f} {row['UpdateItem']:>13.0f} {row['lag_p50'] * 1000:>16.1f} ms "
-            f"{row['lag_p99'] * 1000:>6.1f} ms"
+            f"| {name} | {row['PutItem']:,.0f} | {row['PutItem cpu'] * 1e6:,.0f} us | {row['PutItem busy']:.2f} "
+            f"| {row['UpdateItem']:,.0f} | {row['UpdateItem cpu'] * 1e6:,.0f} us | {row['UpdateItem busy']:.2f} "
+            f"| {row['lag_p50'] * 1000:.1f} ms | {row['lag_p99'] * 1000:.1f} ms |"
         )
     if "moto" in results and "pipework" in results:
         p, m = results["pipework"], results["moto"]
         print(
-            f"{'ratio':<10} {p['PutItem'] / m['PutItem']:>9.1f}x {p['UpdateItem'] / m['UpdateItem']:>12.1f}x"
+            f"| ratio | {p['PutItem'] / m['PutItem']:.1f}x | {m['PutItem cpu'] / p['PutItem cpu']:.1f}x less | "
+            f"| {p['UpdateItem'] / m['UpdateItem']:.1f}x | {m['UpdateItem cpu'] / p['UpdateItem cpu']:.1f}x less | | | |"
         )
     print(
         f"\npipework internal subscription lag: p50 {percentile(sub_lags, 50) * 1000:.1f} ms, "

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import itertools
 import logging
-import uuid
+import os
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,7 @@ class AwsGateway:
             return
         body = await _read_body(receive)
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-        request_id = str(uuid.uuid4())
+        request_id = next_request_id()
         status, response_headers, payload = await self.respond(scope, headers, body, request_id)
         response_headers.append((b"x-amzn-requestid", request_id.encode()))
         response_headers.append((b"content-length", str(len(payload)).encode()))
@@ -176,6 +177,17 @@ class AwsGateway:
         return route.api, operation, operation.rest.gather(labels, query, headers, body)
 
 
+_REQUEST_ID_PREFIX = os.urandom(10).hex()
+_request_numbers = itertools.count(int.from_bytes(os.urandom(4), "big") << 16)
+
+
+def next_request_id() -> str:
+    """A request id shaped like AWS's (a UUID): a random per-process prefix and a counter, so ids are unique without
+    the cost of `uuid.uuid4()` on every request."""
+    prefix, number = _REQUEST_ID_PREFIX, next(_request_numbers) & 0xFFFFFFFFFFFF
+    return f"{prefix[:8]}-{prefix[8:12]}-4{prefix[12:15]}-{prefix[15:19]}-{number:012x}"
+
+
 def _is_query_protocol(headers: dict[str, str], body: bytes, query: dict[str, list[str]]) -> bool:
     if "Action" in query:
         return True
@@ -225,7 +237,26 @@ def build_app(pipework: Pipework) -> Starlette:
     routes: list[BaseRoute] = [Route("/_pipework/health", health)]
     routes += extension_routes(pipework)
     routes.append(Mount("", app=gateway))  # everything else is an AWS request
-    return Starlette(routes=routes, lifespan=lifespan)
+    return _PipeworkApp(gateway, routes=routes, lifespan=lifespan)
+
+
+class _PipeworkApp(Starlette):
+    """Starlette for the lifespan and Pipework's own routes; AWS requests (every path outside ``/_pipework/``) go
+    straight to the gateway, which never raises and answers every error itself, so they skip the middleware and
+    routing layers (a measurable share of a request's CPU)."""
+
+    def __init__(self, gateway: AwsGateway, **options: Any) -> None:
+        super().__init__(**options)
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(OWN_PATH_PREFIX):
+            await self.gateway(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+OWN_PATH_PREFIX = "/_pipework"
 
 
 def extension_routes(pipework: Pipework) -> list[BaseRoute]:

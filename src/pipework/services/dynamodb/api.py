@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -102,10 +103,11 @@ class DynamoDB:
 
     # ── tables ──
 
-    def require(self, name: str, *, not_found: ServiceError | None = None) -> Table:
+    def require(self, name: str, *, not_found: Callable[[], ServiceError] | None = None) -> Table:
+        """The table `name`, or the error `not_found()` builds (built only when needed: this is on every request)."""
         table = self.tables.get(name)
         if table is None:
-            raise not_found or errors.table_not_found(name)
+            raise not_found() if not_found is not None else errors.table_not_found(name)
         return table
 
     async def save(self, table: Table) -> None:

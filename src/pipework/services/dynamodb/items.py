@@ -83,7 +83,7 @@ class Prepared:
 
 def prepare(svc: DynamoDB, kind: str, params: dict[str, Any]) -> Prepared:
     reject_legacy(params)
-    table = svc.require(params["TableName"], not_found=errors.non_existent_table())
+    table = svc.require(params["TableName"], not_found=errors.non_existent_table)
     exprs = expressions_of(params)
     on_failure = params.get("ReturnValuesOnConditionCheckFailure", "NONE") == "ALL_OLD"
     if kind == "Put":
@@ -170,7 +170,7 @@ async def update_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext
 
 
 async def get_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-    table = svc.require(params["TableName"], not_found=errors.non_existent_table())
+    table = svc.require(params["TableName"], not_found=errors.non_existent_table)
     exprs = expressions_of(params)
     key = check_item(params["Key"])
     table.keys.check_key(key)
@@ -234,7 +234,7 @@ async def batch_get(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) 
         raise errors.validation("Too many items requested for the BatchGetItem call")
     responses: dict[str, list[Item]] = {}
     for name, request in requests.items():
-        table = svc.require(name, not_found=errors.table_not_found())
+        table = svc.require(name, not_found=errors.table_not_found)
         exprs = expressions_of(request)
         paths = projection_of(exprs, request)
         exprs.finish()

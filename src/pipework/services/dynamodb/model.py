@@ -3,6 +3,7 @@ described as DynamoDB describes it; where a table's items, index entries and str
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -77,7 +78,7 @@ class Table:
     deletion_protection: bool = False
     status: str = "ACTIVE"
 
-    @property
+    @functools.cached_property
     def keys(self) -> KeySchema:
         return schema_of(self.key_schema, self.attribute_definitions)
 

@@ -74,7 +74,7 @@ class _Target:
 
 
 def _target(svc: DynamoDB, params: dict[str, Any]) -> _Target:
-    table = svc.require(params["TableName"], not_found=errors.non_existent_table())
+    table = svc.require(params["TableName"], not_found=errors.non_existent_table)
     index = None
     name = params.get("IndexName")
     if name is not None:

@@ -130,7 +130,7 @@ async def update_ttl(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext)
 
 
 async def describe_ttl(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-    table = svc.require(params["TableName"], not_found=errors.table_not_found(params["TableName"]))
+    table = svc.require(params["TableName"], not_found=lambda: errors.table_not_found(params["TableName"]))
     description: dict[str, Any] = {"TimeToLiveStatus": "ENABLED" if table.ttl_enabled else "DISABLED"}
     if table.ttl_enabled:
         description["AttributeName"] = table.ttl_attribute

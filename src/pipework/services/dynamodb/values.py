@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import decimal
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +36,11 @@ def type_of(value: Value) -> str:
 # ───────────────────────────────────────────────── numbers ─────────────────────────────────────────────────
 
 
+_WIDE = decimal.Context(prec=1000)
+# A plain integer of at most 38 digits without leading zeros is already DynamoDB's canonical text (and in range).
+_CANONICAL_INTEGER = re.compile(r"-?[1-9][0-9]{0,37}|0")
+
+
 def parse_number(text: str) -> Decimal:
     """A number attribute's text as a Decimal, checked against DynamoDB's range and precision."""
     try:
@@ -49,7 +55,7 @@ def parse_number(text: str) -> Decimal:
 def check_number(number: Decimal) -> Decimal:
     if number.is_zero():
         return Decimal(0)
-    digits = number.normalize(decimal.Context(prec=1000)).as_tuple().digits
+    digits = number.normalize(_WIDE).as_tuple().digits
     if len(digits) > 38:
         raise ValidationError("Attempting to store more than 38 significant digits in a Number")
     magnitude = abs(number)
@@ -68,12 +74,14 @@ def format_number(number: Decimal) -> str:
     """DynamoDB's canonical text: no exponent, no leading or trailing zeros ("1.50" -> "1.5", "1e2" -> "100")."""
     if number.is_zero():
         return "0"
-    normal = number.normalize(decimal.Context(prec=1000))
+    normal = number.normalize(_WIDE)
     text = format(normal, "f")
     return text
 
 
 def canonical_number(text: str) -> str:
+    if type(text) is str and _CANONICAL_INTEGER.fullmatch(text):
+        return text
     return format_number(parse_number(text))
 
 

@@ -105,21 +105,21 @@ class Subscription:
         """The next batch; with `wait` (seconds of clock time), wait that long for records to arrive before
         returning None. Woken by commits of this process's store, so the wait costs no polling."""
         log_name, after = await self._open()
-        stats = await self.store.log_stats(log_name)
-        if stats.first_position and after + 1 < stats.first_position:
-            # Retention trimmed records this reader never saw: skip to the oldest one left (AWS loses them too).
+        # One store read when records are waiting (the common case under load); waiting costs a wake-up, not polling.
+        stored = await self.store.read_log(log_name, after=after, limit=self.batch_size)
+        if not stored and wait and await self.store.wait_for_log(log_name, after=after, timeout=wait):
+            stored = await self.store.read_log(log_name, after=after, limit=self.batch_size)
+        if not stored:
+            return None
+        if stored[0].position > after + 1:
+            # Positions are consecutive, so a gap is records retention trimmed before this reader saw them (AWS
+            # loses them too); reading after `after` already skipped to the oldest one left.
             log.warning(
                 "stream %s: records %d..%d expired before being read",
                 self.stream_arn,
                 after + 1,
-                stats.first_position - 1,
+                stored[0].position - 1,
             )
-            after = self._after = stats.first_position - 1
-        if wait and stats.last_position <= after:
-            await self.store.wait_for_log(log_name, after=after, timeout=wait)
-        stored = await self.store.read_log(log_name, after=after, limit=self.batch_size)
-        if not stored:
-            return None
         records = []
         for entry in stored:
             records.append(as_event(with_sequence(entry.payload, entry.position), self.stream_arn))
