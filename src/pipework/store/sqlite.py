@@ -228,6 +228,13 @@ class SqliteStore(Store):
 
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
+    def _read_point(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """A lookup by primary key, run on the calling (event-loop) thread: it takes microseconds in WAL mode,
+        where readers never wait for the writer, so the hop to a reader thread would cost more than the read."""
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        return self._reader().execute(sql, params).fetchall()
+
     async def get_resource(self, kind: str, name: str) -> Resource | None:
         rows = await self._read(
             "SELECT kind, name, body, version, created, updated FROM resources WHERE kind = ? AND name = ?",
@@ -367,7 +374,7 @@ class SqliteStore(Store):
         return notified or wait < timeout
 
     async def kv_get(self, bucket: str, key: str) -> KvEntry | None:
-        rows = await self._read(
+        rows = self._read_point(
             "SELECT bucket, key, value, revision, expires_at FROM kv WHERE bucket = ? AND key = ? "
             "AND (expires_at IS NULL OR expires_at > ?)",
             (bucket, key, self.clock.now()),
