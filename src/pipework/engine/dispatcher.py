@@ -4,6 +4,10 @@
 At-least-once: a delivery is acked only after its target succeeded. If the process dies between the target's
 success and the ack, the lease expires and the delivery runs again (a duplicate the target must tolerate, as on
 AWS). A delivery is never removed without either success or a dead-letter record holding the full payload.
+
+The fire path is batch-oriented: a lease takes up to MAX_LEASE items in one store round trip; the acks of the
+deliveries that succeed while one ack commit is in flight go together in the next commit; one renewer task
+renews, in one commit, every lease of a long delivery (none runs while nothing is in flight).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from pipework.store.errors import StoreError
 from .retry import Backoff, GiveUp, RetryPolicy, decide
 
 log = logging.getLogger("pipework.dispatcher")
+#: Items leased per store round trip.
+MAX_LEASE = 256
 JSON = dict[str, Any]
 
 
@@ -93,6 +99,13 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
+        # Deliveries whose target is running, by item id: the item and its lease deadline (clock time).
+        self._in_flight: dict[str, tuple[QueueItem, float]] = {}
+        self._renewer: asyncio.Task[None] | None = None
+        # Successful deliveries waiting for their ack: the next batch and the future its commit resolves.
+        self._acks: list[QueueItem] = []
+        self._acked: asyncio.Future[None] | None = None
+        self._acker: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._runner = asyncio.create_task(self.run(), name=f"dispatcher:{self.queue}")
@@ -108,6 +121,14 @@ class Dispatcher:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+        # Acks already handed to the acker finish (fewer duplicates after a restart); it never waits on a target.
+        if self._acker is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._acker
 
     async def run(self) -> None:
         while not self._stopping:
@@ -125,7 +146,7 @@ class Dispatcher:
         self._slots.release()
         free = self._free()
         items = await self.store.lease(
-            self.queue, max_items=min(free, 100), visibility_timeout=self.visibility
+            self.queue, max_items=min(free, MAX_LEASE), visibility_timeout=self.visibility
         )
         if not items:
             if wait:
@@ -133,9 +154,12 @@ class Dispatcher:
             return 0
         for item in items:
             await self._slots.acquire()
+            self._in_flight[item.id] = (item, item.due_at)  # a leased item's due_at is its lease deadline
             task = asyncio.create_task(self._deliver(item))
             self._tasks.add(task)
             task.add_done_callback(self._done)
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_leases(), name=f"renewer:{self.queue}")
         return len(items)
 
     def _free(self) -> int:
@@ -154,37 +178,122 @@ class Dispatcher:
 
     async def _deliver(self, item: QueueItem) -> None:
         assert item.lease_token is not None
-        payload: JSON = orjson.loads(item.payload)
-        if self.attempt_key is not None:
-            payload[self.attempt_key] = item.attempts
-        keeper = asyncio.create_task(self._keep_lease(item))
         try:
-            await self.invoke(payload)
-        except TargetError as exc:
-            await self._failed(item, payload, exc)
-            return
-        except Exception as exc:  # a bug in a connector is a retryable internal failure, never a lost event
-            log.exception("delivery raised")
-            await self._failed(item, payload, TargetError("INTERNAL_FAILURE", f"{type(exc).__name__}: {exc}"))
-            return
-        finally:
-            keeper.cancel()
-        self.metrics["Invocations"] += 1
-        try:
-            await self.store.ack(self.queue, item.id, item.lease_token)
-        except StoreError:
-            # The lease expired and another worker took the item: it will be delivered again (at-least-once).
-            self.metrics["DuplicateRisk"] += 1
-
-    async def _keep_lease(self, item: QueueItem) -> None:
-        """Renew the lease of a delivery in progress until cancelled."""
-        assert item.lease_token is not None
-        while True:
-            await self.clock.sleep(self.visibility / 2)
+            payload: JSON = orjson.loads(item.payload)
+            if self.attempt_key is not None:
+                payload[self.attempt_key] = item.attempts
             try:
-                await self.store.change_visibility(self.queue, item.id, item.lease_token, self.visibility)
+                await self.invoke(payload)
+            except TargetError as exc:
+                await self._failed(item, payload, exc)
+                return
+            except Exception as exc:
+                # A bug in a connector is a retryable internal failure, never a lost event.
+                log.exception("delivery raised")
+                error = TargetError("INTERNAL_FAILURE", f"{type(exc).__name__}: {exc}")
+                await self._failed(item, payload, error)
+                return
+        finally:
+            # From here the outcome (ack, retry, dead letter) is committed well within the lease's remaining half.
+            self._in_flight.pop(item.id, None)
+            if not self._in_flight and self._renewer is not None:
+                self._renewer.cancel()  # nothing left to renew: no timer runs while the dispatcher is idle
+                self._renewer = None
+        self.metrics["Invocations"] += 1
+        # Waits for the commit that acks a whole batch of deliveries; cancelling this wait leaves the ack queued.
+        await asyncio.shield(self._ack_later(item))
+
+    # -- acks: one commit for every delivery that succeeded meanwhile ----------------------------------------------
+
+    def _ack_later(self, item: QueueItem) -> asyncio.Future[None]:
+        """Queue `item`'s ack for the next batch; the future resolves once that batch's commit is done."""
+        if self._acked is None:
+            self._acked = asyncio.get_running_loop().create_future()
+        self._acks.append(item)
+        if self._acker is None or self._acker.done():
+            self._acker = asyncio.create_task(self._ack_batches(), name=f"acker:{self.queue}")
+        return self._acked
+
+    async def _ack_batches(self) -> None:
+        # Acks queued while one batch commits form the next batch: batches grow with the load, never wait idly.
+        while self._acks:
+            items, done = self._acks, self._acked
+            self._acks, self._acked = [], None
+            try:
+                await self._ack_all(items)
+            finally:
+                if done is not None and not done.done():
+                    done.set_result(None)
+
+    async def _ack_all(self, items: list[QueueItem]) -> None:
+        batch = self.store.batch()
+        for item in items:
+            assert item.lease_token is not None
+            batch.ack(self.queue, item.id, item.lease_token)
+        try:
+            await self.store.commit(batch)
+            return
+        except StoreError:
+            pass  # one stale lease fails the whole batch: ack the items one by one to find it
+        except Exception:
+            # Nothing was acked: the leases expire and these deliveries run again (a duplicate, never a loss).
+            log.exception("acking %d deliveries failed", len(items))
+            self.metrics["DuplicateRisk"] += len(items)
+            return
+        for item in items:
+            assert item.lease_token is not None
+            try:
+                await self.store.ack(self.queue, item.id, item.lease_token)
             except StoreError:
-                return  # the lease is gone; the outcome is then decided by whoever holds the item
+                # The lease expired and another worker took the item: it will be delivered again (at-least-once).
+                self.metrics["DuplicateRisk"] += 1
+            except Exception:
+                log.exception("ack failed")  # not acked: the lease expires and it runs again (a duplicate)
+                self.metrics["DuplicateRisk"] += 1
+
+    # -- leases: one renewer for every delivery in flight ----------------------------------------------------------
+
+    async def _renew_leases(self) -> None:
+        """While deliveries are in flight, renew (in one commit) every lease with less than half of `visibility`
+        left, so a long target call keeps its item; exits when nothing is in flight (no timer while idle)."""
+        while self._in_flight:
+            await self.clock.sleep(self.visibility / 4)
+            now = self.clock.now()
+            half = self.visibility / 2
+            due = [(item, deadline) for item, deadline in self._in_flight.values() if deadline - now <= half]
+            if not due:
+                continue
+            try:
+                await self._renew(due, now)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Not renewed: a lease that then expires lets its delivery run again (a duplicate, never a loss).
+                log.exception("renewing %d leases failed", len(due))
+
+    async def _renew(self, due: list[tuple[QueueItem, float]], now: float) -> None:
+        batch = self.store.batch()
+        for item, _ in due:
+            assert item.lease_token is not None
+            batch.change_visibility(self.queue, item.id, item.lease_token, self.visibility)
+        try:
+            await self.store.commit(batch)
+            renewed = [item for item, _ in due]
+        except StoreError:
+            # One lease is gone (acked or expired meanwhile) and failed the batch: renew the others one by one.
+            renewed = []
+            for item, _ in due:
+                assert item.lease_token is not None
+                try:
+                    await self.store.change_visibility(self.queue, item.id, item.lease_token, self.visibility)
+                except StoreError:
+                    # The lease is gone; the outcome is then decided by whoever holds the item.
+                    self._in_flight.pop(item.id, None)
+                    continue
+                renewed.append(item)
+        for item in renewed:
+            if item.id in self._in_flight:
+                self._in_flight[item.id] = (item, now + self.visibility)
 
     async def _failed(self, item: QueueItem, payload: JSON, error: TargetError) -> None:
         self.metrics["FailedInvocations"] += 1

@@ -1,5 +1,6 @@
-"""The schedule ticker: one work-queue item ("tick") per active schedule, due at its next fire time; the ticker
-leases what is due, hands the batch to the scheduler service, and sleeps until the next due time.
+"""The schedule ticker: one work-queue item ("tick") per active schedule, due shortly before its next fire time
+(the service decides how long: it enqueues the invocation due at the fire time itself); the ticker leases what is
+due, hands the batch to the scheduler service (one commit per batch), and sleeps until the next due time.
 
 Cost grows with the schedules that are due, not with all schedules: the store's queue index (due_at) is the timer
 wheel, and `Store.wait_for_due` sleeps until the earliest due item or a commit touching the queue (a new or
@@ -75,7 +76,7 @@ class Ticker:
 
     Parameters:
         store, clock: where the ticks live, and time.
-        queue: the work queue of ticks (one item per active schedule, due at its next occurrence).
+        queue: the work queue of ticks (one item per active schedule, due at or shortly before its next occurrence).
         fire: ``await fire(items)``; must retry each item to its next due time, or ack it, in the same store
             commit that enqueues the invocations (so an occurrence is enqueued exactly once, or the tick's lease
             expires and it is tried again).

@@ -1,8 +1,9 @@
 """The Scheduler API (restJson1): schedules, schedule groups and tags, and the schedule state machine behind them.
 
 Definitions live in the store (resources) and in memory. Every change to a schedule and to its tick (the work-queue
-item due at its next occurrence) is one store commit, made under one lock shared with the ticker's `fire`, so a
-schedule and its tick never disagree: an update replaces the tick, a deletion removes it.
+item due `model.FIRE_AHEAD` seconds before its next occurrence) is one store commit, made under one lock shared with
+the ticker's `fire`, so a schedule and its tick never disagree: an update replaces the tick, a deletion removes it,
+and either withdraws an invocation fired ahead for an occurrence that has not come yet.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class SchedulerService:
         self.lock = asyncio.Lock()
         self.metrics: Counter[str] = Counter()
         self._timings: dict[str, tuple[int, Timing]] = {}
+        # Invocations enqueued ahead of their occurrence, by schedule key: (execution id, scheduled time).
+        self._ahead: dict[str, tuple[str, float]] = {}
         self.on_fired: Callable[[JSON], Awaitable[None]] | None = None  # tests and the bench observe firing
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -82,6 +85,14 @@ class SchedulerService:
                     break
         if model.DEFAULT_GROUP not in self.groups:
             await self._put_group(self._new_group(model.DEFAULT_GROUP, {}))
+        # Invocations enqueued ahead of an occurrence before a restart can still be withdrawn by a change.
+        now, after = self.clock.now(), 0
+        while items := await self.store.peek(model.INVOCATIONS, after_seq=after, limit=1000):
+            for item in items:
+                invocation = orjson.loads(item.payload)
+                if item.attempts == 0 and invocation["scheduled"] > now:
+                    self._ahead[invocation["schedule"]] = (item.id, invocation["scheduled"])
+            after = items[-1].seq
 
     async def handle(self, operation: str, params: JSON, ctx: RequestContext) -> JSON:
         method = getattr(self, f"op_{operation}", None)
@@ -224,6 +235,7 @@ class SchedulerService:
             await self._remove(batch, key, body)
             if token is not None:
                 batch.kv_put(model.TOKENS, token, key.encode(), ttl=model.TOKEN_TTL)
+            self._withdraw_ahead(batch, key)
             await self.store.commit(batch)
             self._forget(key)
         return {}
@@ -266,10 +278,13 @@ class SchedulerService:
                     model.TICKS,
                     model.tick_id(key, body["_generation"]),
                     orjson.dumps({"key": key, "generation": body["_generation"]}),
-                    due_at=first,
+                    due_at=first - model.FIRE_AHEAD,
                     attributes={"at": first},
                 )
+        if previous is not None:
+            self._withdraw_ahead(batch, key)
         await self.store.commit(batch)
+        self._ahead.pop(key, None)
         self.schedules[key] = body
 
     async def _remove_tick(self, batch: Batch, key: str, body: JSON) -> None:
@@ -283,7 +298,20 @@ class SchedulerService:
         batch.delete_resource(model.KIND_SCHEDULE, key)
         await self._remove_tick(batch, key, body)
 
+    def _withdraw_ahead(self, batch: Batch, key: str) -> None:
+        """Remove the invocation a schedule's tick enqueued ahead of an occurrence that has not come yet: the
+        changed (or deleted) schedule decides about that occurrence now. Call right before the commit, with no
+        await in between: an invocation whose occurrence is still ahead of this `now` is not due, so no lease can
+        have taken it before this commit (leases read their `now` earlier and commit in order) — the occurrence is
+        then fired once by the new definition (its first fire is the next occurrence after now), never twice.
+        An occurrence that has come already stays enqueued, and the new definition starts after it."""
+        ahead = self._ahead.get(key)
+        if ahead is not None and ahead[1] > self.clock.now():
+            batch.dead_letter(model.INVOCATIONS, ahead[0])
+            batch.delete_dead_letters(model.INVOCATIONS, [ahead[0]])
+
     def _forget(self, key: str) -> None:
+        self._ahead.pop(key, None)
         body = self.schedules.pop(key, None)
         if body is not None:
             self._timings.pop(body["Arn"], None)
@@ -349,6 +377,8 @@ class SchedulerService:
             batch.delete_resource(model.KIND_GROUP, name)
             if token is not None:
                 batch.kv_put(model.TOKENS, token, f"group:{name}".encode(), ttl=model.TOKEN_TTL)
+            for key in doomed:
+                self._withdraw_ahead(batch, key)
             await self.store.commit(batch)
             for key in doomed:
                 self._forget(key)
@@ -407,6 +437,12 @@ class SchedulerService:
                 return
             for key in finished:
                 self._forget(key)
+            for invocation in fired:
+                if invocation["scheduled"] > now:
+                    self._ahead[invocation["schedule"]] = (
+                        invocation["execution_id"],
+                        invocation["scheduled"],
+                    )
         self.metrics["InvocationsEnqueued"] += len(fired)
         if self.on_fired is not None:
             for invocation in fired:
@@ -443,10 +479,15 @@ class SchedulerService:
                 "ingested": due,  # the event age of retries counts from the intended invocation time
                 "delete_after": delete_after,
             }
+            # Due at the occurrence (the tick comes FIRE_AHEAD earlier): the dispatcher leases it on time.
             batch.enqueue(model.INVOCATIONS, execution_id, orjson.dumps(invocation), due_at=due)
         if plan.next is not None:
             batch.retry(
-                model.TICKS, item.id, item.lease_token, due_at=plan.next, attributes={"at": plan.next}
+                model.TICKS,
+                item.id,
+                item.lease_token,
+                due_at=plan.next - model.FIRE_AHEAD,
+                attributes={"at": plan.next},
             )
             return invocation, None
         batch.ack(model.TICKS, item.id, item.lease_token)

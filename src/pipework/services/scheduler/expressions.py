@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -301,6 +302,7 @@ def parse_expression(expression: str) -> Expression:
     raise invalid(expression)
 
 
+@functools.lru_cache(maxsize=256)  # invocations of one burst share their scheduled time
 def format_time(when: float) -> str:
     """``2022-03-22T18:59:43Z`` (the scheduled-time context attribute's format)."""
     return dt.datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

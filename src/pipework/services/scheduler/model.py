@@ -8,8 +8,13 @@ JSON = dict[str, Any]
 
 KIND_SCHEDULE = "scheduler/schedule"  # name: "<group>/<schedule>"
 KIND_GROUP = "scheduler/group"
-#: One item per active schedule, due at its next occurrence (the ticker's timer wheel).
+#: One item per active schedule, due FIRE_AHEAD seconds before its next occurrence (the ticker's timer wheel); its
+#: attributes["at"] is the occurrence.
 TICKS = "scheduler/ticks"
+#: How long before an occurrence the ticker turns its tick into an invocation (due at the occurrence itself), so a
+#: burst of occurrences (cron schedules share minute boundaries) costs the ticker nothing at the due time and the
+#: dispatcher starts on time. A change to the schedule inside this window withdraws the invocation again.
+FIRE_AHEAD = 3.0
 #: Invocations to run (the dispatcher's queue: retries, backoff, dead-lettering).
 INVOCATIONS = "scheduler/invocations"
 #: Client tokens of deletions (creations and updates keep theirs in the resource).
