@@ -19,22 +19,10 @@ from botocore.exceptions import ClientError
 
 from pipework.clock import ManualClock
 from support.http import Endpoint, wait_for
+from support.queues import receive_all
 
 ACCOUNT = "000000000000"
 FN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:"
-
-
-def receive_all(sqs: Any, url: str, expected: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while len(messages) < expected and time.monotonic() < deadline:
-        got = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
-        ).get("Messages", [])
-        for message in got:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        messages.extend(got)
-    return messages
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from pipework.clock import ManualClock
 from pipework.engine.retry import Backoff
 from support.http import wait_for
+from support.queues import make_queue, receive_all
 
 ACCOUNT = "000000000000"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/pipe"
@@ -50,25 +51,6 @@ def put_powers(server: Any, table: str, *ids: str) -> None:
     ddb = server.client("dynamodb")
     for subject in ids:
         ddb.put_item(TableName=table, Item={"subjectId": {"S": subject}, "mw": {"N": "5"}})
-
-
-def make_queue(server: Any, name: str, **attributes: str) -> tuple[str, str]:
-    sqs = server.client("sqs")
-    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return url, arn
-
-
-def receive_all(server: Any, url: str, expected: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-    sqs = server.client("sqs")
-    messages: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while len(messages) < expected and time.monotonic() < deadline:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-        for message in got:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        messages.extend(got)
-    return messages
 
 
 def stream_params(**extra: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import pytest
 
 from pipework.engine.retry import Backoff
 from support.http import Endpoint, wait_for
+from support.queues import make_queue, receive_all
 
 ACCOUNT = "000000000000"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/pipe"
@@ -84,25 +85,6 @@ def api_destination(server: Any, name: str, url: str) -> str:
         HttpMethod="POST",
     )
     return str(destination["ApiDestinationArn"])
-
-
-def make_queue(server: Any, name: str) -> tuple[str, str]:
-    sqs = server.client("sqs")
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return url, arn
-
-
-def receive_all(server: Any, url: str, expected: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-    sqs = server.client("sqs")
-    messages: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while len(messages) < expected and time.monotonic() < deadline:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-        for message in got:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        messages.extend(got)
-    return messages
 
 
 def queue_empty(server: Any, url: str) -> bool:

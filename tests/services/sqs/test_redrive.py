@@ -4,10 +4,11 @@ by the ManualClock), redrive policy checks, ListDeadLetterSourceQueues, and mess
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from botocore.exceptions import ClientError
+
+from support.http import wait_for
 
 from .conftest import Sqs
 from .test_queues import error_of
@@ -20,13 +21,6 @@ def with_dlq(sqs: Sqs, max_receive_count: int = 2, fifo: bool = False) -> tuple[
     policy = json.dumps({"deadLetterTargetArn": sqs.arn(dlq), "maxReceiveCount": max_receive_count})
     source = sqs.create("work" + suffix, VisibilityTimeout=10, RedrivePolicy=policy, **extra)
     return source, dlq
-
-
-def wait_for(condition: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
 
 
 def test_a_message_received_more_than_max_receive_count_times_moves_to_the_dlq(sqs: Sqs) -> None:
