@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,9 +40,11 @@ class Context:
     invoked_function_arn: str
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     timeout: float = 3.0
+    started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
-        return int(self.timeout * 1000)
+        """Milliseconds left before the invocation times out (0 once it has)."""
+        return max(0, int((self.timeout - (time.monotonic() - self.started)) * 1000))
 
 
 def load_functions(spec: str) -> dict[str, Handler]:
