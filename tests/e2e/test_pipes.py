@@ -375,6 +375,41 @@ def test_partial_batch_failures_retry_only_the_failed_records(server):
     assert metrics["ExecutionPartiallyFailed"]["Sum"] == 1 and metrics["Retries"]["Sum"] == 1
 
 
+def test_parallelization_factor_runs_lanes_concurrently_and_keeps_each_items_order(server):
+    in_flight = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    def slow(batch: list[Any]) -> None:
+        with lock:
+            in_flight["now"] += 1
+            in_flight["max"] = max(in_flight["max"], in_flight["now"])
+        time.sleep(0.05)
+        with lock:
+            in_flight["now"] -= 1
+
+    target = Recorder(slow)
+    server.pipework.functions.register("target", target)
+    stream = make_table(server)
+    ddb = server.client("dynamodb")
+    subjects = [f"s{n}" for n in range(8)]
+    for version in range(5):
+        for name in subjects:
+            ddb.put_item(TableName="Powers", Item={"subjectId": {"S": name}, "mw": {"N": str(version)}})
+    server.client("pipes").create_pipe(
+        Name="p",
+        Source=stream,
+        Target=FN + "target",
+        RoleArn=ROLE,
+        SourceParameters=stream_params(BatchSize=2, ParallelizationFactor=4),
+    )
+    wait_for(lambda: len(target.items) == 40, timeout=20)
+    by_subject: dict[str, list[str]] = {}
+    for record in target.items:
+        by_subject.setdefault(subject(record), []).append(record["dynamodb"]["NewImage"]["mw"]["N"])
+    assert by_subject == {name: ["0", "1", "2", "3", "4"] for name in subjects}  # per-item order kept
+    assert in_flight["max"] > 1  # lanes ran at the same time
+
+
 def test_automatic_bisect_isolates_a_poison_record_and_dead_letters_it(server):
     quick_retries(server)
 
