@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from pipework.clock import ManualClock
 from pipework.engine.retry import Backoff
 from support.http import wait_for
-from support.queues import make_queue, receive_all
+from support.queues import make_queue, queue_empty, receive_all
 
 ACCOUNT = "000000000000"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/pipe"
@@ -623,3 +623,43 @@ def test_cli_lists_describes_invokes_reads_metrics_and_redrives(server, tmp_path
     wait_for(
         lambda: "s1" in [subject(r) for r in target.items if "dynamodb" in r and "Keys" in r["dynamodb"]]
     )
+
+
+def test_queue_target_parameters_set_group_and_deduplication_ids_from_the_record(server):
+    source_url, source_arn = make_queue(server, "incoming")
+    target_url, target_arn = make_queue(server, "ordered.fifo", FifoQueue="true")
+    server.client("pipes").create_pipe(
+        Name="p",
+        Source=source_arn,
+        Target=target_arn,
+        RoleArn=ROLE,
+        TargetParameters={
+            "InputTemplate": '{"order": <$.body.id>}',
+            "SqsQueueParameters": {
+                "MessageGroupId": "$.body.customer",
+                "MessageDeduplicationId": "$.body.id",
+            },
+        },
+    )
+    sqs = server.client("sqs")
+    for order_id, customer in (("o-1", "c-1"), ("o-2", "c-2"), ("o-1", "c-1")):  # the third is a duplicate
+        sqs.send_message(QueueUrl=source_url, MessageBody=json.dumps({"id": order_id, "customer": customer}))
+    wait_for(lambda: queue_empty(server, source_url))
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(got) < 3:
+        answer = sqs.receive_message(
+            QueueUrl=target_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=1,
+            MessageSystemAttributeNames=["All"],
+        )
+        for message in answer.get("Messages", []):
+            sqs.delete_message(QueueUrl=target_url, ReceiptHandle=message["ReceiptHandle"])
+            got.append(message)
+        if len(got) == 2:
+            break
+    orders = {json.loads(m["Body"])["order"]: m["Attributes"] for m in got}
+    assert sorted(orders) == ["o-1", "o-2"] and len(got) == 2
+    assert orders["o-1"]["MessageGroupId"] == "c-1" and orders["o-1"]["MessageDeduplicationId"] == "o-1"
+    assert orders["o-2"]["MessageGroupId"] == "c-2"

@@ -17,7 +17,7 @@ import pytest
 
 from pipework.engine.retry import Backoff
 from support.http import Endpoint, wait_for
-from support.queues import make_queue, receive_all
+from support.queues import make_queue, queue_empty, receive_all
 
 ACCOUNT = "000000000000"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/pipe"
@@ -85,14 +85,6 @@ def api_destination(server: Any, name: str, url: str) -> str:
         HttpMethod="POST",
     )
     return str(destination["ApiDestinationArn"])
-
-
-def queue_empty(server: Any, url: str) -> bool:
-    attributes = server.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    return bool(
-        attributes["ApproximateNumberOfMessages"] == "0"
-        and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
-    )
 
 
 def make_table(server: Any, name: str) -> str:

@@ -29,3 +29,12 @@ def receive_all(sqs: Any, url: str, expected: int, timeout: float = 10.0) -> lis
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         messages.extend(got)
     return messages
+
+
+def queue_empty(server: Any, url: str) -> bool:
+    """Whether the queue holds no message, visible or in flight."""
+    attributes = server.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return bool(
+        attributes["ApproximateNumberOfMessages"] == "0"
+        and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+    )

@@ -37,7 +37,13 @@ class QueueSender:
         self.account = account
 
     async def send(
-        self, arn: str, body: str, *, attributes: JSON | None = None, group_id: str | None = None
+        self,
+        arn: str,
+        body: str,
+        *,
+        attributes: JSON | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
     ) -> None:
         name = arn.rsplit(":", 1)[-1]
         params: JSON = {"QueueUrl": f"http://localhost/{arn.split(':')[4]}/{name}", "MessageBody": body}
@@ -45,8 +51,10 @@ class QueueSender:
             params["MessageAttributes"] = attributes
         if group_id is not None:
             params["MessageGroupId"] = group_id
-            if name.endswith(".fifo"):
-                params.setdefault("MessageDeduplicationId", str(uuid.uuid4()))
+        if name.endswith(".fifo"):
+            # Without an explicit id each delivery is its own message: a retried delivery may then arrive twice,
+            # as with AWS's at-least-once targets.
+            params["MessageDeduplicationId"] = deduplication_id or str(uuid.uuid4())
         ctx = RequestContext("sqs", "SendMessage", self.region, self.account, str(uuid.uuid4()))
         try:
             await self.sqs.handle("SendMessage", params, ctx)

@@ -137,9 +137,14 @@ class PipeStages:
         failed: list[int] = []
         last_error: TargetError | None = None
         for index, (item, event) in enumerate(zip(items, events, strict=True)):
-            group = resolve_parameters(params, event).get("MessageGroupId")
+            resolved = resolve_parameters(params, event)
             try:
-                await self.queues.send(pipe.target, _text(item), group_id=_string(group))
+                await self.queues.send(
+                    pipe.target,
+                    _text(item),
+                    group_id=_string(resolved.get("MessageGroupId")),
+                    deduplication_id=_string(resolved.get("MessageDeduplicationId")),
+                )
             except TargetError as exc:
                 if not exc.retryable:
                     raise
