@@ -50,3 +50,30 @@ def test_a_missing_function_is_not_retryable() -> None:
     with pytest.raises(TargetError) as raised:
         asyncio.run(Functions().invoke(ARN + "nope", {}))
     assert (raised.value.code, raised.value.retryable) == ("NO_RESOURCE", False)
+
+
+def test_request_ids_are_unique_and_uuid_shaped() -> None:
+    def handler(event: Any, context: Any) -> str:
+        return str(context.aws_request_id)
+
+    functions = Functions({"f": handler})
+
+    async def many() -> list[str]:
+        return list(await asyncio.gather(*(functions.invoke(ARN + "f", {}) for _ in range(50))))
+
+    ids = asyncio.run(many())
+    assert len(set(ids)) == 50
+    assert all(len(i) == 36 and [len(p) for p in i.split("-")] == [8, 4, 4, 4, 12] for i in ids)
+
+
+def test_cancelling_the_caller_is_a_cancellation_not_a_timeout() -> None:
+    functions = Functions({"f": lambda event, context: time.sleep(0.3)}, timeout=5.0)
+
+    async def cancelled() -> None:
+        task = asyncio.create_task(functions.invoke(ARN + "f", {}))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled())

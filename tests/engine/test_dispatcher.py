@@ -5,13 +5,14 @@ keeps a timer once the dispatcher is idle."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import orjson
 import pytest
 
 from pipework.clock import ManualClock
-from pipework.engine.dispatcher import Dispatcher, Failure
+from pipework.engine.dispatcher import GC_THRESHOLD, Dispatcher, Failure, tune_gc
 from pipework.engine.retry import RetryPolicy
 from pipework.store.base import Ack, Batch, CommitResult
 from pipework.store.memory import MemoryStore
@@ -126,3 +127,16 @@ async def test_one_renewer_keeps_the_leases_of_long_deliveries_and_stops_when_id
     assert d.metrics["Invocations"] == 3 and d.metrics["DuplicateRisk"] == 0
     assert await store.peek(QUEUE) == []
     assert d._renewer is None  # no timer left while nothing is in flight
+
+
+def test_tune_gc_raises_only_the_interpreter_default_threshold() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        tune_gc()
+        assert gc.get_threshold() == (GC_THRESHOLD, 10, 10)
+        gc.set_threshold(2000, 5, 5)  # an application's own choice is kept
+        tune_gc()
+        assert gc.get_threshold() == (2000, 5, 5)
+    finally:
+        gc.set_threshold(*before)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipework.clock import ManualClock, SystemClock
-from pipework.store import QueueCounts, StaleLease, Store, VersionConflict
+from pipework.store import ItemNotFound, QueueCounts, StaleLease, Store, VersionConflict
 from pipework.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.anyio
@@ -211,3 +211,33 @@ async def test_open_store_picks_the_backend_from_the_url(tmp_path: Path, url: st
         assert await store.append("l", b"x") == 1
     finally:
         await store.close()
+
+
+async def test_a_batch_of_acks_is_all_or_nothing_with_the_error_of_the_failing_ack(store: Store) -> None:
+    # SQLite runs a run of acks as one statement; a stale, unknown or repeated ack must still fail the batch
+    # with the error a single ack raises, and leave every item in place.
+    for name in "abcd":
+        await store.enqueue("q", name, b"")
+    leased = {
+        item.id: item.lease_token or "" for item in await store.lease("q", max_items=4, visibility_timeout=30)
+    }
+    for bad, error in (("stale", StaleLease), ("ghost", ItemNotFound), ("repeat", ItemNotFound)):
+        batch = store.batch()
+        for name in "abc":
+            batch.ack("q", name, leased[name])
+        if bad == "stale":
+            batch.ack("q", "d", "never-issued")
+        elif bad == "ghost":
+            batch.ack("q", "nope", "token")
+        else:
+            batch.ack("q", "a", leased["a"])
+        with pytest.raises(error):
+            await store.commit(batch)
+        assert [await store.get_item("q", name) is not None for name in "abcd"] == [True] * 4
+    batch = store.batch()
+    for name in "abcd":
+        batch.ack("q", name, leased[name])
+    batch.put_resource("rule", "r", {})
+    result = await store.commit(batch)
+    assert result.results[:4] == (None, None, None, None)
+    assert (await store.counts("q")) == QueueCounts(0, 0, 0, 0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import random
 from collections import Counter
@@ -33,6 +34,8 @@ from .retry import Backoff, GiveUp, RetryPolicy, decide
 log = logging.getLogger("pipework.dispatcher")
 #: Items leased per store round trip.
 MAX_LEASE = 256
+#: The young-generation GC threshold while dispatchers run (CPython's default is 700; see `tune_gc`).
+GC_THRESHOLD = 50_000
 JSON = dict[str, Any]
 
 
@@ -47,6 +50,22 @@ class Failure:
 
 
 Invoke = Callable[[JSON], Awaitable[None]]
+
+
+def tune_gc() -> None:
+    """Raise the young-generation GC threshold from CPython's default (700 allocations) to `GC_THRESHOLD`.
+
+    A delivery lives for milliseconds (lease batch, target call, ack commit), longer than 700 allocations, so under a
+    burst nearly every delivery's objects were promoted to the oldest generation, and CPython runs a full collection
+    whenever those promotions exceed a quarter of the long-lived objects: 4 full collections of ~35 ms each inside
+    one 10,000-invocation burst (measured with gc.callbacks), ~14 % of the burst. With the higher threshold they die
+    young and full collections stop during bursts. A threshold an embedding application set itself is kept.
+    """
+    first, *rest = gc.get_threshold()
+    if first == 700:
+        gc.set_threshold(GC_THRESHOLD, *rest)
+
+
 DeadLetter = Callable[[JSON, Failure], Awaitable[bool]]
 
 
@@ -108,6 +127,7 @@ class Dispatcher:
         self._acker: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        tune_gc()
         self._runner = asyncio.create_task(self.run(), name=f"dispatcher:{self.queue}")
 
     async def stop(self) -> None:

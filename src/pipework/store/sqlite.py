@@ -192,7 +192,7 @@ class SqliteStore(Store):
         writes = list(batch.writes)
 
         def run(writer: SqliteWriter) -> CommitResult:
-            return CommitResult(tuple(writer.apply(write, now) for write in writes))
+            return CommitResult(writer.apply_all(writes, now))
 
         return await self._write(run)
 

@@ -122,6 +122,41 @@ class SqliteWriter:
         handler = getattr(self, "_w_" + type(write).__name__)
         return handler(write, now)
 
+    def apply_all(self, writes: list[base.Write], now: float) -> tuple[Any, ...]:
+        """The results of `writes` applied in order. A run of two or more acks is one DELETE statement run with
+        `executemany` (the dispatcher acks a whole batch of deliveries in one commit)."""
+        results: list[Any] = []
+        i, count = 0, len(writes)
+        while i < count:
+            end = i
+            while end < count and type(writes[end]) is base.Ack:
+                end += 1
+            if end - i >= 2:
+                self._ack_many(writes[i:end], now)  # type: ignore[arg-type]
+                results.extend([None] * (end - i))
+                i = end
+                continue
+            results.append(self.apply(writes[i], now))
+            i += 1
+        return tuple(results)
+
+    def _ack_many(self, acks: list[base.Ack], now: float) -> None:
+        # The lease token check is part of the DELETE. If any ack deletes nothing (a stale token, a missing or
+        # repeated item), the run is undone and replayed one by one to raise exactly the error `_w_Ack` would.
+        self.conn.execute("SAVEPOINT acks")
+        cursor = self.conn.executemany(
+            "DELETE FROM items WHERE queue = ? AND id = ? AND lease_token = ?",
+            [(w.queue, w.item_id, w.lease_token) for w in acks],
+        )
+        if cursor.rowcount != len(acks):
+            self.conn.execute("ROLLBACK TO acks")
+            self.conn.execute("RELEASE acks")
+            for w in acks:
+                self._w_Ack(w, now)
+            return
+        self.conn.execute("RELEASE acks")
+        self.touched.update({queue_key(w.queue) for w in acks})
+
     # ── resources ──
 
     def _resource_version(self, kind: str, name: str) -> tuple[int, float | None]:
@@ -372,6 +407,7 @@ class SqliteWriter:
         blocked: set[str] = set()
         cursor: tuple[float, int] = (float("-inf"), 0)
         chunk = max(16, max_items * 2)
+        updates: list[tuple[Any, ...]] = []
         while len(leased) < max_items:
             if fifo:
                 # FIFO walks the queue in seq order: a group's first pending item decides for the whole group.
@@ -408,13 +444,16 @@ class SqliteWriter:
                     continue
                 token = secrets.token_hex(16)
                 first = now if row[9] is None else row[9]
-                self.conn.execute(
-                    "UPDATE items SET attempts = attempts + 1, first_leased_at = ?, due_at = ?, lease_token = ? "
-                    "WHERE queue = ? AND id = ?",
-                    (first, now + visibility_timeout, token, queue, row[1]),
-                )
+                updates.append((first, now + visibility_timeout, token, queue, row[1]))
                 updated = (*row[:7], now + visibility_timeout, row[8] + 1, first, token)
                 leased.append(item_from_row(updated, now, token, leased=visibility_timeout > 0))
+            # The chunk's rows were read in full above, so their UPDATEs can run together.
+            self.conn.executemany(
+                "UPDATE items SET attempts = attempts + 1, first_leased_at = ?, due_at = ?, lease_token = ? "
+                "WHERE queue = ? AND id = ?",
+                updates,
+            )
+            updates.clear()
         if leased:
             self.touched.add(queue_key(queue))
         return leased
