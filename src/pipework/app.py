@@ -143,6 +143,7 @@ class Pipework:
         if self._store is not None:
             store, self._store = self._store, None
             await store.close()
+        self.functions.shutdown()
 
     def _build_service(self, spec: str) -> Service | None:
         module_name, _, factory_name = spec.partition(":")

@@ -77,3 +77,61 @@ def test_cancelling_the_caller_is_a_cancellation_not_a_timeout() -> None:
             await task
 
     asyncio.run(cancelled())
+
+
+def test_a_burst_gets_every_outcome_to_its_own_caller() -> None:
+    """Outcomes are handed back to the loop in batches; each caller still gets exactly its own result or error."""
+
+    def handler(event: int, context: Any) -> int:
+        if event % 7 == 0:
+            raise ValueError(f"bad {event}")
+        return event * 2
+
+    functions = Functions({"f": handler})
+
+    async def burst() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                *(functions.invoke(ARN + "f", n) for n in range(2000)), return_exceptions=True
+            )
+        )
+
+    results = asyncio.run(burst())
+    for n, result in enumerate(results):
+        if n % 7 == 0:
+            assert isinstance(result, TargetError) and result.message == f"ValueError: bad {n}"
+        else:
+            assert result == n * 2
+    functions.shutdown()
+
+
+def test_handlers_run_concurrently_on_several_threads() -> None:
+    functions = Functions({"f": lambda event, context: time.sleep(0.2)}, timeout=5.0)
+
+    async def four() -> float:
+        started = time.monotonic()
+        await asyncio.gather(*(functions.invoke(ARN + "f", {}) for _ in range(4)))
+        return time.monotonic() - started
+
+    assert asyncio.run(four()) < 0.6  # one thread would take 0.8 s
+    functions.shutdown()
+
+
+def test_system_exit_in_a_handler_fails_that_call_only() -> None:
+    def handler(event: Any, context: Any) -> None:
+        raise SystemExit(3)
+
+    functions = Functions({"f": handler, "g": lambda event, context: "fine"})
+    with pytest.raises(TargetError) as raised:
+        asyncio.run(functions.invoke(ARN + "f", {}))
+    assert raised.value.code == "FUNCTION_ERROR"
+    assert asyncio.run(functions.invoke(ARN + "g", {})) == "fine"
+
+
+def test_after_shutdown_the_next_invocation_starts_workers_again() -> None:
+    functions = Functions({"f": lambda event, context: event})
+    assert asyncio.run(functions.invoke(ARN + "f", 1)) == 1
+    functions.shutdown()
+    # Each run is a new event loop: outcomes go to the loop that asked.
+    assert asyncio.run(functions.invoke(ARN + "f", 2)) == 2
+    assert asyncio.run(functions.invoke(ARN + "f", 3)) == 3

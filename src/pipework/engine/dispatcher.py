@@ -121,9 +121,8 @@ class Dispatcher:
         # Deliveries whose target is running, by item id: the item and its lease deadline (clock time).
         self._in_flight: dict[str, tuple[QueueItem, float]] = {}
         self._renewer: asyncio.Task[None] | None = None
-        # Successful deliveries waiting for their ack: the next batch and the future its commit resolves.
+        # Successful deliveries waiting for their ack (the next batch commit).
         self._acks: list[QueueItem] = []
-        self._acked: asyncio.Future[None] | None = None
         self._acker: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -190,11 +189,18 @@ class Dispatcher:
         self._slots.release()
 
     async def drain(self) -> None:
-        """Deliver everything due now and wait for it (tests drive the dispatcher with this and the clock)."""
+        """Deliver everything due now and wait for it, acks included (tests drive the dispatcher with this and the
+        clock)."""
         while await self.run_once():
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.acked()
+
+    async def acked(self) -> None:
+        """Wait until every ack queued so far is committed (or has failed and been counted)."""
+        while self._acker is not None and not self._acker.done():
+            await asyncio.shield(self._acker)
 
     async def _deliver(self, item: QueueItem) -> None:
         assert item.lease_token is not None
@@ -220,30 +226,23 @@ class Dispatcher:
                 self._renewer.cancel()  # nothing left to renew: no timer runs while the dispatcher is idle
                 self._renewer = None
         self.metrics["Invocations"] += 1
-        # Waits for the commit that acks a whole batch of deliveries; cancelling this wait leaves the ack queued.
-        await asyncio.shield(self._ack_later(item))
+        # The ack joins the next batch commit; the delivery's slot is free now (its target call is over), so a burst
+        # keeps the target busy instead of waiting for bookkeeping. `drain` and `stop` wait for the acks.
+        self._ack_later(item)
 
     # -- acks: one commit for every delivery that succeeded meanwhile ----------------------------------------------
 
-    def _ack_later(self, item: QueueItem) -> asyncio.Future[None]:
-        """Queue `item`'s ack for the next batch; the future resolves once that batch's commit is done."""
-        if self._acked is None:
-            self._acked = asyncio.get_running_loop().create_future()
+    def _ack_later(self, item: QueueItem) -> None:
+        """Queue `item`'s ack for the next batch commit."""
         self._acks.append(item)
         if self._acker is None or self._acker.done():
             self._acker = asyncio.create_task(self._ack_batches(), name=f"acker:{self.queue}")
-        return self._acked
 
     async def _ack_batches(self) -> None:
         # Acks queued while one batch commits form the next batch: batches grow with the load, never wait idly.
         while self._acks:
-            items, done = self._acks, self._acked
-            self._acks, self._acked = [], None
-            try:
-                await self._ack_all(items)
-            finally:
-                if done is not None and not done.done():
-                    done.set_result(None)
+            items, self._acks = self._acks, []
+            await self._ack_all(items)
 
     async def _ack_all(self, items: list[QueueItem]) -> None:
         batch = self.store.batch()

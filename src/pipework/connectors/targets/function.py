@@ -12,13 +12,14 @@ import importlib
 import importlib.util
 import inspect
 import itertools
+import logging
 import os
+import queue
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,30 +85,119 @@ def load_functions(spec: str) -> dict[str, Handler]:
     }
 
 
+log = logging.getLogger("pipework.functions")
+
+
+class HandlerPool:
+    """Worker threads that run handlers and hand their outcomes back to the event loop in batches.
+
+    `run_in_executor` costs, per call, a concurrent future chained to an asyncio future and one wake-up of the loop
+    (a write to its self-pipe) per completion. Here a call is one tuple on a `queue.SimpleQueue`, and a completion
+    wakes the loop only if no wake-up is pending yet: under a burst, one wake-up resolves every outcome that arrived
+    meanwhile. Threads start on first use and are daemons (a handler still running at exit does not block it).
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0  # workers waiting for a job (read without the lock: a hint for starting one more)
+        self._lock = threading.Lock()
+        # Outcomes waiting for their loop: (future, ok, value) by loop; a loop's key exists iff a wake-up is pending.
+        self._outcomes: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+
+    def submit(self, handler: Handler, event: Any, context: Any) -> asyncio.Future[Any]:
+        """Run ``handler(event, context)`` on a worker; the future (of the running loop) gets its outcome."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if self._idle == 0 and len(self._threads) < self.workers:
+            self._start_thread()
+        self._jobs.put((loop, future, handler, event, context))
+        return future
+
+    def _start_thread(self) -> None:
+        with self._lock:
+            if len(self._threads) < self.workers:
+                thread = threading.Thread(
+                    target=self._work, name=f"pipework-function-{len(self._threads)}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def _work(self) -> None:
+        try:
+            self._serve()
+        finally:
+            with self._lock:
+                if threading.current_thread() in self._threads:
+                    self._threads.remove(threading.current_thread())
+
+    def _serve(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            job = self._jobs.get()
+            with self._lock:
+                self._idle -= 1
+            if job is None:
+                return
+            loop, future, handler, event, context = job
+            if future.cancelled():  # timed out (or its caller gone) before it started
+                continue
+            try:
+                outcome = (future, True, handler(event, context))
+            except BaseException as exc:  # delivered to the caller, whatever it is
+                outcome = (future, False, exc)
+            with self._lock:
+                pending = self._outcomes.get(loop)
+                if pending is not None:
+                    pending.append(outcome)
+                    continue
+                self._outcomes[loop] = [outcome]
+            try:
+                loop.call_soon_threadsafe(self._resolve, loop)
+            except RuntimeError:  # the loop is closed: nobody waits for these outcomes any more
+                with self._lock:
+                    self._outcomes.pop(loop, None)
+
+    def _resolve(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            outcomes = self._outcomes.pop(loop, [])
+        for future, ok, value in outcomes:
+            if future.done():  # cancelled on timeout: the outcome has nobody to go to
+                continue
+            if ok:
+                future.set_result(value)
+            elif isinstance(value, Exception):
+                future.set_exception(value)
+            else:  # SystemExit or KeyboardInterrupt in a handler: a failure of that call, not of the server
+                future.set_exception(RuntimeError(f"handler raised {type(value).__name__}"))
+
+    def shutdown(self) -> None:
+        """Let the workers finish their current handler and exit (the next `submit` starts new ones)."""
+        for _ in range(len(self._threads)):
+            self._jobs.put(None)
+
+
 class Functions:
     """The registered functions and how to invoke them.
 
-    Handlers run on a thread pool of their own (not the event loop's default executor), entered with
-    `run_in_executor`: no coroutine or task wraps the thread hop, which matters when a burst of schedules fires.
+    Handlers run on a `HandlerPool` of their own (not the event loop's default executor): no coroutine, task or
+    concurrent future wraps the thread hop, which matters when a burst of schedules fires.
     """
 
     def __init__(self, functions: dict[str, Handler] | None = None, *, timeout: float = 3.0) -> None:
         self.functions: dict[str, Handler] = dict(functions or {})
         self.timeout = timeout
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        # The size asyncio gives its default executor.
+        self._pool = HandlerPool(min(32, (os.cpu_count() or 1) + 4))
 
     def register(self, name: str, handler: Handler) -> None:
         self.functions[name] = handler
 
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            with self._pool_lock:
-                if self._pool is None:
-                    # The size asyncio gives its default executor.
-                    workers = min(32, (os.cpu_count() or 1) + 4)
-                    self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pipework-function")
-        return self._pool
+    def shutdown(self) -> None:
+        """Stop the worker threads once their current handler returns (a later `invoke` starts new ones)."""
+        self._pool.shutdown()
 
     async def invoke(self, arn: str, event: Any) -> Any:
         """Run the function with ``event``; its result, or `TargetError` (missing, raised, timed out)."""
@@ -117,7 +207,7 @@ class Functions:
             raise TargetError("NO_RESOURCE", f"Function not found: {arn}", retryable=False)
         context = Context(name, arn, timeout=self.timeout)
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor(), handler, event, context)
+        future = self._pool.submit(handler, event, context)
         # A thread cannot be killed: on timeout the call is abandoned (its future cancelled) and runs to its end.
         timed_out = False
 
