@@ -6,7 +6,10 @@
 Pipework runs as `pipework serve` (SQLite, durable: every acknowledged write is fsynced) and moto as `moto_server`,
 both on loopback, the server pinned to CPU 0 and the client processes (several boto3 threads each) to the other
 CPUs; besides throughput it reports the server's CPU time per write and how busy its CPU was (near 1.0: the
-server set the pace, not the clients). Stream lag is the time from
+server set the pace, not the clients). boto3 costs its clients several hundred microseconds of CPU per call, so on a
+2-core machine the clients' one CPU can cap the offered load below what the server takes; a second measure, server
+capacity, replays the same writes as boto3's own signed requests (prepared before the clock starts) from a light
+client, so the server is the limit for both peers (bench/_replay.py). Stream lag is the time from
 sending PutItem to the record being returned by a GetRecords poll (and, for Pipework, by the internal
 subscription API, in process).
 """
@@ -30,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _peers import Peer, available, make_client, start
+from _replay import prepare, replay
 
 TABLE = "bench"
 
@@ -133,6 +137,44 @@ def _client_process(url: str, kind: str, seconds: float, threads: int, tag: str)
     for w in workers:
         w.join()
     return sum(counts), time.perf_counter() - started
+
+
+def write_calls(kind: str, count: int, tag: str) -> Any:
+    """The (operation, params) of `count` writes like the boto3 clients' (PutItem: new keys; UpdateItem: counters)."""
+    for n in range(count):
+        if kind == "PutItem":
+            item = {
+                "pk": {"S": f"w{tag}-{n}"},
+                "name": {"S": "widget"},
+                "qty": {"N": str(n)},
+                "tags": {"SS": ["a", "b"]},
+            }
+            yield "put_item", {"TableName": TABLE, "Item": item}
+        else:
+            yield (
+                "update_item",
+                {
+                    "TableName": TABLE,
+                    "Key": {"pk": {"S": f"counter-{tag}-{n % 200}"}},
+                    "UpdateExpression": "SET #n = :n ADD qty :one",
+                    "ExpressionAttributeNames": {"#n": "name"},
+                    "ExpressionAttributeValues": {":n": {"S": "widget"}, ":one": {"N": "1"}},
+                },
+            )
+
+
+def replay_throughput(
+    peer: Peer, kind: str, seconds: float, run: int, connections: int
+) -> tuple[float, float, float]:
+    """Like `throughput`, but the writes are boto3's own prepared requests replayed by a light client (see
+    bench/_replay.py), so the server's CPU is the limit: (writes/s, server CPU s per write, server CPU busy)."""
+    requests = prepare(peer.endpoint_url, "dynamodb", write_calls(kind, int(seconds * 6000), f"replay{run}"))
+    cpu_before = peer.cpu_seconds()
+    ok, failed, elapsed = replay(peer.endpoint_url, requests, seconds, connections)
+    cpu = peer.cpu_seconds() - cpu_before
+    if failed:
+        raise RuntimeError(f"{peer.name}: {failed} of {ok + failed} replayed {kind} requests failed")
+    return ok / elapsed, cpu / max(ok, 1), cpu / elapsed
 
 
 def get_records_lag(peer: Peer, stream_arn: str, samples: int) -> list[float]:
@@ -243,6 +285,17 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
+                replays = [
+                    replay_throughput(peer, kind, args.seconds, run, args.processes * args.threads)
+                    for run in range(args.runs)
+                ]
+                for i, key in enumerate((" replay", " replay cpu", " replay busy")):
+                    row[kind + key] = statistics.median(r[i] for r in replays)
+                print(
+                    f"  {name} {kind} replayed: {[f'{r[0]:.0f}/s {r[1] * 1e6:.0f} us {r[2]:.0%}' for r in replays]}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             lags = [
                 lag
                 for _ in range(args.runs)
@@ -276,6 +329,24 @@ def print_table(results: dict[str, dict[str, Any]], sub_lags: list[float], args:
         print(
             f"| ratio | {p['PutItem'] / m['PutItem']:.1f}x | {m['PutItem cpu'] / p['PutItem cpu']:.1f}x less | "
             f"| {p['UpdateItem'] / m['UpdateItem']:.1f}x | {m['UpdateItem cpu'] / p['UpdateItem cpu']:.1f}x less | | | |"
+        )
+    print(
+        "\nServer capacity: the same writes as boto3's own signed requests, prepared before the clock starts and "
+        f"replayed over {args.processes * args.threads} keep-alive connections (as many as boto3 clients) by a light "
+        "client (bench/_replay.py), so the server sets the pace\n"
+    )
+    print("| server | PutItem/s | busy | UpdateItem/s | busy |")
+    print("|---|---:|---:|---:|---:|")
+    for name, row in results.items():
+        print(
+            f"| {name} | {row['PutItem replay']:,.0f} | {row['PutItem replay busy']:.2f} "
+            f"| {row['UpdateItem replay']:,.0f} | {row['UpdateItem replay busy']:.2f} |"
+        )
+    if "moto" in results and "pipework" in results:
+        p, m = results["pipework"], results["moto"]
+        print(
+            f"| ratio | {p['PutItem replay'] / m['PutItem replay']:.1f}x | "
+            f"| {p['UpdateItem replay'] / m['UpdateItem replay']:.1f}x | |"
         )
     print(
         f"\npipework internal subscription lag: p50 {percentile(sub_lags, 50) * 1000:.1f} ms, "
