@@ -33,7 +33,7 @@ from .retry import Backoff, GiveUp, RetryPolicy, decide
 
 log = logging.getLogger("pipework.dispatcher")
 #: Items leased per store round trip.
-MAX_LEASE = 256
+MAX_LEASE = 512
 #: The young-generation GC threshold while dispatchers run (CPython's default is 700; see `tune_gc`).
 GC_THRESHOLD = 50_000
 JSON = dict[str, Any]

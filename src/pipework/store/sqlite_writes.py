@@ -406,7 +406,10 @@ class SqliteWriter:
         leased: list[QueueItem] = []
         blocked: set[str] = set()
         cursor: tuple[float, int] = (float("-inf"), 0)
-        chunk = max(16, max_items * 2)
+        # FIFO skips blocked groups, so it reads ahead; otherwise every due row read is leased (or moved to the DLQ).
+        chunk = max(16, max_items * 2) if fifo else max_items
+        # One random prefix per call, a counter per item: as unguessable, without a system call per item.
+        prefix = secrets.token_hex(12)
         updates: list[tuple[Any, ...]] = []
         while len(leased) < max_items:
             if fifo:
@@ -442,7 +445,7 @@ class SqliteWriter:
                 ):
                     self.move_row(tuple(row), dead_letter_queue, now, reset_attempts=False)
                     continue
-                token = secrets.token_hex(16)
+                token = f"{prefix}{len(leased):08x}"
                 first = now if row[9] is None else row[9]
                 updates.append((first, now + visibility_timeout, token, queue, row[1]))
                 updated = (*row[:7], now + visibility_timeout, row[8] + 1, first, token)

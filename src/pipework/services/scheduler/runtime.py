@@ -37,7 +37,7 @@ class Scheduler:
     name = "scheduler"
 
     def __init__(
-        self, pipework: Pipework, *, rng: random.Random | None = None, concurrency: int = 256
+        self, pipework: Pipework, *, rng: random.Random | None = None, concurrency: int = 1024
     ) -> None:
         self.pipework = pipework
         self.rng = rng or random.Random()
