@@ -135,3 +135,18 @@ def test_after_shutdown_the_next_invocation_starts_workers_again() -> None:
     # Each run is a new event loop: outcomes go to the loop that asked.
     assert asyncio.run(functions.invoke(ARN + "f", 2)) == 2
     assert asyncio.run(functions.invoke(ARN + "f", 3)) == 3
+
+
+def test_a_call_right_after_shutdown_still_runs() -> None:
+    """Exit requests queued by shutdown may reach the new workers first; a call made after it never strands."""
+    functions = Functions({"f": lambda event, context: event}, timeout=2.0)
+
+    async def burst_then_call() -> list[Any]:
+        await asyncio.gather(*(functions.invoke(ARN + "f", n) for n in range(50)))  # several workers started
+        out = []
+        for n in range(20):
+            functions.shutdown()
+            out.append(await functions.invoke(ARN + "f", n))
+        return out
+
+    assert asyncio.run(burst_then_call()) == list(range(20))

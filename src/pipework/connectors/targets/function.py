@@ -12,7 +12,6 @@ import importlib
 import importlib.util
 import inspect
 import itertools
-import logging
 import os
 import queue
 import sys
@@ -85,7 +84,12 @@ def load_functions(spec: str) -> dict[str, Handler]:
     }
 
 
-log = logging.getLogger("pipework.functions")
+class _Crew:
+    """The worker threads started since the last `HandlerPool.shutdown`, and how many of them wait for a job."""
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+        self.idle = 0
 
 
 class HandlerPool:
@@ -94,15 +98,15 @@ class HandlerPool:
     `run_in_executor` costs, per call, a concurrent future chained to an asyncio future and one wake-up of the loop
     (a write to its self-pipe) per completion. Here a call is one tuple on a `queue.SimpleQueue`, and a completion
     wakes the loop only if no wake-up is pending yet: under a burst, one wake-up resolves every outcome that arrived
-    meanwhile. Threads start on first use and are daemons (a handler still running at exit does not block it).
+    meanwhile. Threads start when a call finds none idle (up to `workers`) and are daemons (a handler still running
+    at exit does not block it).
     """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._idle = 0  # workers waiting for a job (read without the lock: a hint for starting one more)
         self._lock = threading.Lock()
+        self._crew = _Crew()
         # Outcomes waiting for their loop: (future, ok, value) by loop; a loop's key exists iff a wake-up is pending.
         self._outcomes: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
 
@@ -110,35 +114,39 @@ class HandlerPool:
         """Run ``handler(event, context)`` on a worker; the future (of the running loop) gets its outcome."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        if self._idle == 0 and len(self._threads) < self.workers:
+        crew = self._crew
+        if crew.idle == 0 and len(crew.threads) < self.workers:  # read without the lock: a hint
             self._start_thread()
         self._jobs.put((loop, future, handler, event, context))
         return future
 
     def _start_thread(self) -> None:
         with self._lock:
-            if len(self._threads) < self.workers:
+            crew = self._crew
+            if len(crew.threads) < self.workers:
                 thread = threading.Thread(
-                    target=self._work, name=f"pipework-function-{len(self._threads)}", daemon=True
+                    target=self._work,
+                    args=(crew,),
+                    name=f"pipework-function-{len(crew.threads)}",
+                    daemon=True,
                 )
+                crew.threads.append(thread)
                 thread.start()
-                self._threads.append(thread)
 
-    def _work(self) -> None:
+    def _work(self, crew: _Crew) -> None:
         try:
-            self._serve()
+            self._serve(crew)
         finally:
             with self._lock:
-                if threading.current_thread() in self._threads:
-                    self._threads.remove(threading.current_thread())
+                crew.threads.remove(threading.current_thread())
 
-    def _serve(self) -> None:
+    def _serve(self, crew: _Crew) -> None:
         while True:
             with self._lock:
-                self._idle += 1
+                crew.idle += 1
             job = self._jobs.get()
             with self._lock:
-                self._idle -= 1
+                crew.idle -= 1
             if job is None:
                 return
             loop, future, handler, event, context = job
@@ -174,8 +182,11 @@ class HandlerPool:
                 future.set_exception(RuntimeError(f"handler raised {type(value).__name__}"))
 
     def shutdown(self) -> None:
-        """Let the workers finish their current handler and exit (the next `submit` starts new ones)."""
-        for _ in range(len(self._threads)):
+        """Ask the running workers to exit once their current handler returns. A call made afterwards starts a new
+        crew, so it always has a worker, whichever threads the exit requests reach first."""
+        with self._lock:
+            crew, self._crew = self._crew, _Crew()
+        for _ in range(len(crew.threads)):
             self._jobs.put(None)
 
 
