@@ -278,24 +278,12 @@ def main(argv: list[str] | None = None) -> int:
                     throughput(peer, kind, args.seconds, args.threads, run, args.processes)
                     for run in range(args.runs)
                 ]
-                for i, key in enumerate(("", " cpu", " busy")):
-                    row[kind + key] = statistics.median(r[i] for r in runs)
-                print(
-                    f"  {name} {kind}: {[f'{r[0]:.0f}/s {r[1] * 1e6:.0f} us {r[2]:.0%}' for r in runs]}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                record(row, f"{name} {kind}", kind, runs)
                 replays = [
                     replay_throughput(peer, kind, args.seconds, run, args.processes * args.threads)
                     for run in range(args.runs)
                 ]
-                for i, key in enumerate((" replay", " replay cpu", " replay busy")):
-                    row[kind + key] = statistics.median(r[i] for r in replays)
-                print(
-                    f"  {name} {kind} replayed: {[f'{r[0]:.0f}/s {r[1] * 1e6:.0f} us {r[2]:.0%}' for r in replays]}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                record(row, f"{name} {kind} replayed", kind + " replay", replays)
             lags = [
                 lag
                 for _ in range(args.runs)
@@ -306,6 +294,17 @@ def main(argv: list[str] | None = None) -> int:
     sub_lags = subscription_lag(args.samples)
     print_table(results, sub_lags, args)
     return 0
+
+
+def record(row: dict[str, Any], label: str, key: str, runs: list[tuple[float, float, float]]) -> None:
+    """Store the medians of (writes/s, CPU per write, busy) runs under `key`, and print the runs."""
+    for i, suffix in enumerate(("", " cpu", " busy")):
+        row[key + suffix] = statistics.median(r[i] for r in runs)
+    print(
+        f"  {label}: {[f'{r[0]:.0f}/s {r[1] * 1e6:.0f} us {r[2]:.0%}' for r in runs]}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def print_table(results: dict[str, dict[str, Any]], sub_lags: list[float], args: argparse.Namespace) -> None:
