@@ -254,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=3, help="client processes for throughput")
     parser.add_argument("--samples", type=int, default=300, help="writes per stream-lag measurement")
     parser.add_argument("--no-moto", action="store_true", help="Pipework only")
+    parser.add_argument(
+        "--shared-cpus", action="store_true", help="no pinning: the server and its clients share every CPU"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.runs, args.seconds, args.samples = 1, 1.0, 30
@@ -265,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 "moto_server not found (pip install 'moto[server]'); measuring Pipework only", file=sys.stderr
             )
-    clients = client_cpus()
+    clients = None if args.shared_cpus else client_cpus()
     if clients:
         os.sched_setaffinity(0, clients)  # this process and its client processes stay off the server's CPU
     results: dict[str, dict[str, Any]] = {}

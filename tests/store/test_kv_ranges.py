@@ -1,9 +1,11 @@
-"""kv range reads (start/end/reverse), used by tables for Query and Scan pages, against both backends."""
+"""kv range reads (start/end/reverse) and counts, used by tables for Query and Scan pages and DescribeTable, against both
+backends."""
 
 from __future__ import annotations
 
 import pytest
 
+from pipework.clock import ManualClock
 from pipework.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -53,3 +55,15 @@ async def test_kv_list_orders_by_code_point_like_utf8_bytes(store: Store) -> Non
 async def test_kv_list_range_bounds(store: Store, kwargs: dict[str, object], expected: list[str]) -> None:
     await _fill(store)
     assert [e.key for e in await store.kv_list("t", **kwargs)] == expected  # type: ignore[arg-type]
+
+
+async def test_kv_stats_counts_live_entries_and_their_bytes(store: Store, clock: ManualClock) -> None:
+    assert await store.kv_stats("t") == (0, 0)
+    await _fill(store)
+    assert await store.kv_stats("t") == (len(KEYS), sum(len(k.encode()) for k in KEYS))
+    assert await store.kv_stats("other") == (1, 1)
+    await store.kv_put("t", "short-lived", b"12345", ttl=10)
+    assert await store.kv_stats("t") == (len(KEYS) + 1, sum(len(k.encode()) for k in KEYS) + 5)
+    clock.advance(10)
+    await store.kv_delete("t", "a")
+    assert await store.kv_stats("t") == (len(KEYS) - 1, sum(len(k.encode()) for k in KEYS) - 1)

@@ -234,6 +234,11 @@ class Store(abc.ABC):
         `reverse` returns them in descending key order (the `limit` entries with the highest keys). Keys compare
         by code point, which for UTF-8 text is byte order; `k + "\\0"` is the smallest key greater than `k`."""
 
+    @abc.abstractmethod
+    async def kv_stats(self, bucket: str) -> tuple[int, int]:
+        """(number of live entries, total bytes of their values) of `bucket`, counted by the store without reading
+        the entries out (DynamoDB's DescribeTable ItemCount and TableSizeBytes)."""
+
     # ── one-write helpers (each is a batch of one; see the `Batch` method of the same name) ──
 
     async def _one(self, add: Any, *args: Any, **kwargs: Any) -> Any:

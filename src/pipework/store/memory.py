@@ -622,3 +622,9 @@ class MemoryStore(Store):
         )
         live = (self._live(bucket, k, now) for k in keys)
         return [e for e in live if e is not None][:limit]
+
+    async def kv_stats(self, bucket: str) -> tuple[int, int]:
+        self._check_open()
+        now = self.clock.now()
+        live = [e for (b, k) in self._kv if b == bucket if (e := self._live(b, k, now)) is not None]
+        return len(live), sum(len(e.value) for e in live)

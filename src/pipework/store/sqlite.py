@@ -407,6 +407,14 @@ class SqliteStore(Store):
         )
         return [KvEntry(r[0], r[1], bytes(r[2]), r[3], r[4]) for r in rows]
 
+    async def kv_stats(self, bucket: str) -> tuple[int, int]:
+        rows = await self._read(
+            "SELECT count(*), coalesce(sum(length(value)), 0) FROM kv WHERE bucket = ? "
+            "AND (expires_at IS NULL OR expires_at > ?)",
+            (bucket, self.clock.now()),
+        )
+        return int(rows[0][0]), int(rows[0][1])
+
 
 def _resource(row: tuple[Any, ...]) -> Resource:
     kind, name, body, version, created, updated = row
