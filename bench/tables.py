@@ -2,10 +2,11 @@
 
     python bench/tables.py            # 3 runs per measure, medians
     python bench/tables.py --smoke    # a few seconds: one short run, Pipework only if moto is missing
+    python bench/tables.py --shared-cpus   # no pinning: the server and the clients share every CPU
 
 Pipework runs as `pipework serve` (SQLite, durable: every acknowledged write is fsynced) and moto as `moto_server`,
 both on loopback, the server pinned to CPU 0 and the client processes (several boto3 threads each) to the other
-CPUs; besides throughput it reports the server's CPU time per write and how busy its CPU was (near 1.0: the
+CPUs (or, with --shared-cpus, all of them on every CPU, as the OS schedules them); besides throughput it reports the server's CPU time per write and how busy its CPU was (near 1.0: the
 server set the pace, not the clients). boto3 costs its clients several hundred microseconds of CPU per call, so on a
 2-core machine the clients' one CPU can cap the offered load below what the server takes; a second measure, server
 capacity, replays the same writes as boto3's own signed requests (prepared before the clock starts) from a light
@@ -311,9 +312,14 @@ def record(row: dict[str, Any], label: str, key: str, runs: list[tuple[float, fl
 
 
 def print_table(results: dict[str, dict[str, Any]], sub_lags: list[float], args: argparse.Namespace) -> None:
+    clients = f"{args.processes} client processes x {args.threads} boto3 threads"
+    placement = (
+        f"server and {clients} sharing every CPU"
+        if args.shared_cpus
+        else f"server pinned to CPU 0, {clients} on the other CPU(s)"
+    )
     print(
-        f"\nTables: server pinned to CPU 0, {args.processes} client processes x {args.threads} boto3 threads on the "
-        f"other CPU(s), median of {args.runs} run(s) x {args.seconds:g} s; server CPU per write and server CPU "
+        f"\nTables: {placement}, median of {args.runs} run(s) x {args.seconds:g} s; server CPU per write and server CPU "
         f"busy (1.0 = the server's CPU was the limit); stream lag over {args.samples} writes\n"
     )
     print(
