@@ -87,7 +87,7 @@ class MemoryStore(Store):
         self._logs: dict[str, _Log] = {}
         self._items: dict[str, dict[str, _Item]] = {}
         self._dead: dict[str, dict[str, DeadLetter]] = {}
-        self._kv: dict[tuple[str, str], KvEntry] = {}
+        self._kv: dict[str, dict[str, KvEntry]] = {}  # bucket -> key -> entry
         self._seq = 0
         self._revision = 0
         self._notifier = Notifier()
@@ -569,7 +569,7 @@ class MemoryStore(Store):
     # ── kv ──
 
     def _live(self, bucket: str, key: str, now: float) -> KvEntry | None:
-        entry = self._kv.get((bucket, key))
+        entry = self._kv.get(bucket, {}).get(key)
         if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
             return None
         return entry
@@ -581,7 +581,7 @@ class MemoryStore(Store):
             raise RevisionConflict(f"key {w.key!r} in bucket {w.bucket!r} is at revision {revision}")
         self._revision += 1
         entry = KvEntry(w.bucket, w.key, w.value, self._revision, None if w.ttl is None else now + w.ttl)
-        self._set(self._kv, (w.bucket, w.key), entry)
+        self._set(self._kv.setdefault(w.bucket, {}), w.key, entry)
         return entry
 
     def _w_KvDelete(self, w: base.KvDelete, now: float) -> bool:
@@ -589,8 +589,8 @@ class MemoryStore(Store):
         revision = current.revision if current else 0
         if w.expected_revision is not None and w.expected_revision != revision:
             raise RevisionConflict(f"key {w.key!r} in bucket {w.bucket!r} is at revision {revision}")
-        if (w.bucket, w.key) in self._kv:
-            self._pop(self._kv, (w.bucket, w.key))
+        if w.key in self._kv.get(w.bucket, {}):
+            self._pop(self._kv[w.bucket], w.key)
         return current is not None
 
     async def kv_get(self, bucket: str, key: str) -> KvEntry | None:
@@ -612,11 +612,8 @@ class MemoryStore(Store):
         keys = sorted(
             (
                 k
-                for (b, k) in self._kv
-                if b == bucket
-                and k.startswith(prefix)
-                and (start is None or k >= start)
-                and (end is None or k < end)
+                for k in self._kv.get(bucket, {})
+                if k.startswith(prefix) and (start is None or k >= start) and (end is None or k < end)
             ),
             reverse=reverse,
         )
@@ -626,5 +623,5 @@ class MemoryStore(Store):
     async def kv_stats(self, bucket: str) -> tuple[int, int]:
         self._check_open()
         now = self.clock.now()
-        live = [e for (b, k) in self._kv if b == bucket if (e := self._live(b, k, now)) is not None]
+        live = [e for k in self._kv.get(bucket, {}) if (e := self._live(bucket, k, now)) is not None]
         return len(live), sum(len(e.value) for e in live)
