@@ -65,17 +65,23 @@ def parse_time(text: str) -> float:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def burst_rates(fired: list[tuple[float, float]]) -> list[float]:
-    """Invocations per second of each cron burst (the occurrences due on one minute boundary)."""
+def cron_bursts(fired: list[tuple[float, float]]) -> dict[float, list[float]]:
+    """When the target got each invocation due on a minute boundary (a cron burst), by its scheduled time."""
     bursts: dict[float, list[float]] = {}
     for at, when in fired:
         if at % 60 == 0:
             bursts.setdefault(at, []).append(when)
-    return [
-        len(times) / (max(times) - min(times))
-        for times in bursts.values()
-        if len(times) >= 100 and max(times) > min(times)
-    ]
+    return {at: times for at, times in bursts.items() if len(times) >= 100}
+
+
+def burst_rates(bursts: dict[float, list[float]]) -> list[float]:
+    """Invocations per second of each burst, from its first invocation to its last."""
+    return [len(times) / (max(times) - min(times)) for times in bursts.values() if max(times) > min(times)]
+
+
+def burst_starts(bursts: dict[float, list[float]]) -> list[float]:
+    """Lateness of each burst's first invocation."""
+    return [min(times) - at for at, times in bursts.items()]
 
 
 async def run(
@@ -155,7 +161,8 @@ async def run(
             after = items[-1].seq
     await pipework.stop()
     ordered = sorted(when - at for at, when in fired)
-    rates = burst_rates(fired)
+    bursts = cron_bursts(fired)
+    rates, starts = burst_rates(bursts), burst_starts(bursts)
     quantile = statistics.quantiles(ordered, n=100) if len(ordered) > 1 else ordered * 99
     return {
         "schedules": count,
@@ -166,6 +173,8 @@ async def run(
         "lateness max (s)": ordered[-1] if ordered else float("nan"),
         "scheduled-time disagreements": disagree,
         "burst invocations/s (median)": statistics.median(rates) if rates else float("nan"),
+        "burst first invocation lateness (s, median)": statistics.median(starts) if starts else float("nan"),
+        "burst first invocation lateness (s, max)": max(starts, default=float("nan")),
         "idle CPU before (% core)": idle_before,
         "idle CPU after (% core)": idle_after,
     }
