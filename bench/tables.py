@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -311,6 +312,41 @@ def record(row: dict[str, Any], label: str, key: str, runs: list[tuple[float, fl
     )
 
 
+#: A table column: (title, key in a result row, format, ratio row: "x" = Pipework / moto, "less" = moto / Pipework).
+Column = tuple[str, str, Callable[[float], str], str | None]
+
+
+def _rate(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def _us(v: float) -> str:
+    return f"{v * 1e6:,.0f} us"
+
+
+def _busy(v: float) -> str:
+    return f"{v:.2f}"
+
+
+def _ms(v: float) -> str:
+    return f"{v * 1000:.1f} ms"
+
+
+def print_markdown(results: dict[str, dict[str, Any]], columns: list[Column]) -> None:
+    """A markdown table of `columns`, a row per server, and a ratio row when both servers ran."""
+    print("| server | " + " | ".join(title for title, *_ in columns) + " |")
+    print("|---|" + "---:|" * len(columns))
+    for name, row in results.items():
+        print(f"| {name} | " + " | ".join(fmt(row[key]) for _, key, fmt, _ in columns) + " |")
+    if "moto" in results and "pipework" in results:
+        p, m = results["pipework"], results["moto"]
+        cells = [
+            f"{p[key] / m[key]:.1f}x" if ratio == "x" else f"{m[key] / p[key]:.1f}x less" if ratio else ""
+            for _, key, _, ratio in columns
+        ]
+        print("| ratio | " + " | ".join(cells) + " |")
+
+
 def print_table(results: dict[str, dict[str, Any]], sub_lags: list[float], args: argparse.Namespace) -> None:
     clients = f"{args.processes} client processes x {args.threads} boto3 threads"
     placement = (
@@ -322,40 +358,33 @@ def print_table(results: dict[str, dict[str, Any]], sub_lags: list[float], args:
         f"\nTables: {placement}, median of {args.runs} run(s) x {args.seconds:g} s; server CPU per write and server CPU "
         f"busy (1.0 = the server's CPU was the limit); stream lag over {args.samples} writes\n"
     )
-    print(
-        "| server | PutItem/s | CPU/PutItem | busy | UpdateItem/s | CPU/UpdateItem | busy | GetRecords lag p50 | p99 |"
+    print_markdown(
+        results,
+        [
+            ("PutItem/s", "PutItem", _rate, "x"),
+            ("CPU/PutItem", "PutItem cpu", _us, "less"),
+            ("busy", "PutItem busy", _busy, None),
+            ("UpdateItem/s", "UpdateItem", _rate, "x"),
+            ("CPU/UpdateItem", "UpdateItem cpu", _us, "less"),
+            ("busy", "UpdateItem busy", _busy, None),
+            ("GetRecords lag p50", "lag_p50", _ms, None),
+            ("p99", "lag_p99", _ms, None),
+        ],
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, row in results.items():
-        print(
-            f"| {name} | {row['PutItem']:,.0f} | {row['PutItem cpu'] * 1e6:,.0f} us | {row['PutItem busy']:.2f} "
-            f"| {row['UpdateItem']:,.0f} | {row['UpdateItem cpu'] * 1e6:,.0f} us | {row['UpdateItem busy']:.2f} "
-            f"| {row['lag_p50'] * 1000:.1f} ms | {row['lag_p99'] * 1000:.1f} ms |"
-        )
-    if "moto" in results and "pipework" in results:
-        p, m = results["pipework"], results["moto"]
-        print(
-            f"| ratio | {p['PutItem'] / m['PutItem']:.1f}x | {m['PutItem cpu'] / p['PutItem cpu']:.1f}x less | "
-            f"| {p['UpdateItem'] / m['UpdateItem']:.1f}x | {m['UpdateItem cpu'] / p['UpdateItem cpu']:.1f}x less | | | |"
-        )
     print(
         "\nServer capacity: the same writes as boto3's own signed requests, prepared before the clock starts and "
         f"replayed over {args.processes * args.threads} keep-alive connections (as many as boto3 clients) by a light "
         "client (bench/_replay.py), so the server sets the pace\n"
     )
-    print("| server | PutItem/s | busy | UpdateItem/s | busy |")
-    print("|---|---:|---:|---:|---:|")
-    for name, row in results.items():
-        print(
-            f"| {name} | {row['PutItem replay']:,.0f} | {row['PutItem replay busy']:.2f} "
-            f"| {row['UpdateItem replay']:,.0f} | {row['UpdateItem replay busy']:.2f} |"
-        )
-    if "moto" in results and "pipework" in results:
-        p, m = results["pipework"], results["moto"]
-        print(
-            f"| ratio | {p['PutItem replay'] / m['PutItem replay']:.1f}x | "
-            f"| {p['UpdateItem replay'] / m['UpdateItem replay']:.1f}x | |"
-        )
+    print_markdown(
+        results,
+        [
+            ("PutItem/s", "PutItem replay", _rate, "x"),
+            ("busy", "PutItem replay busy", _busy, None),
+            ("UpdateItem/s", "UpdateItem replay", _rate, "x"),
+            ("busy", "UpdateItem replay busy", _busy, None),
+        ],
+    )
     print(
         f"\npipework internal subscription lag: p50 {percentile(sub_lags, 50) * 1000:.1f} ms, "
         f"p99 {percentile(sub_lags, 99) * 1000:.1f} ms"

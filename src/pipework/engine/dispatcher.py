@@ -145,9 +145,8 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
         # Acks already handed to the acker finish (fewer duplicates after a restart); it never waits on a target.
-        if self._acker is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._acker
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.acked()
 
     async def run(self) -> None:
         while not self._stopping:

@@ -623,5 +623,5 @@ class MemoryStore(Store):
     async def kv_stats(self, bucket: str) -> tuple[int, int]:
         self._check_open()
         now = self.clock.now()
-        live = [e for k in self._kv.get(bucket, {}) if (e := self._live(bucket, k, now)) is not None]
+        live = [e for e in self._kv.get(bucket, {}).values() if e.expires_at is None or e.expires_at > now]
         return len(live), sum(len(e.value) for e in live)
