@@ -64,17 +64,7 @@ class QueueOperations(SqsState):
 
     async def op_ListQueues(self, params: JSON, ctx: RequestContext) -> JSON:
         prefix: str = params.get("QueueNamePrefix") or ""
-        limit: int | None = params.get("MaxResults")
-        if limit is not None and not 1 <= limit <= 1000:
-            raise errors.invalid_value(
-                "MaxResults", limit, "MaxResults must be an integer between 1 and 1000."
-            )
-        after = ""
-        if params.get("NextToken"):
-            try:
-                after = base64.urlsafe_b64decode(params["NextToken"]).decode()
-            except ValueError:
-                raise errors.invalid_parameter("Invalid NextToken value.") from None
+        limit, after = _paging(params)
         names = sorted(
             q.name
             for q in self.queues.values()
@@ -198,19 +188,15 @@ class QueueOperations(SqsState):
 
     async def op_ListDeadLetterSourceQueues(self, params: JSON, ctx: RequestContext) -> JSON:
         target = self.queue_for_url(params["QueueUrl"])
+        limit, after = _paging(params)
         sources = sorted(
-            q.name
-            for q in self.queues.values()
-            if (policy := q.redrive_policy) is not None and policy.dead_letter_target_arn == target.arn
+            (q for q in self.queues.values() if _dead_letter_target(q) == target.arn and q.name > after),
+            key=lambda q: q.name,
         )
-        limit = params.get("MaxResults") or 1000
-        after = base64.urlsafe_b64decode(params["NextToken"]).decode() if params.get("NextToken") else ""
-        sources = [n for n in sources if n > after]
-        out: JSON = {
-            "queueUrls": [self.queues[f"{target.account}/{n}"].url(ctx.host) for n in sources[:limit]]
-        }
-        if params.get("MaxResults") and len(sources) > limit:
-            out["NextToken"] = base64.urlsafe_b64encode(sources[limit - 1].encode()).decode()
+        page = sources[: limit or 1000]
+        out: JSON = {"queueUrls": [q.url(ctx.host) for q in page]}
+        if limit is not None and len(sources) > limit:
+            out["NextToken"] = base64.urlsafe_b64encode(page[-1].name.encode()).decode()
         return out
 
     # ── tags and permissions ──
@@ -274,6 +260,25 @@ class QueueOperations(SqsState):
     async def _save_policy(self, queue: Queue, policy: JSON | None) -> None:
         text = orjson.dumps(policy).decode() if policy else ""
         await self.save_queue(queue.with_attributes({"Policy": text}, self.clock.now()))
+
+
+def _paging(params: JSON) -> tuple[int | None, str]:
+    """A list call's MaxResults (1 to 1000, or None) and the queue name its NextToken continues after."""
+    limit: int | None = params.get("MaxResults")
+    if limit is not None and not 1 <= limit <= 1000:
+        raise errors.invalid_value("MaxResults", limit, "MaxResults must be an integer between 1 and 1000.")
+    after = ""
+    if params.get("NextToken"):
+        try:
+            after = base64.urlsafe_b64decode(params["NextToken"]).decode()
+        except ValueError:  # not base64 (binascii.Error) or not UTF-8 (UnicodeDecodeError)
+            raise errors.invalid_parameter("Invalid NextToken value.") from None
+    return limit, after
+
+
+def _dead_letter_target(queue: Queue) -> str | None:
+    policy = queue.redrive_policy
+    return policy.dead_letter_target_arn if policy else None
 
 
 def _default(attribute: str) -> str:
