@@ -49,7 +49,7 @@ def test_get_queue_attributes_all_reports_aws_defaults(sqs: Sqs) -> None:
     attributes = sqs.attributes(url)
     assert attributes == {
         "VisibilityTimeout": "30",
-        "MaximumMessageSize": "262144",
+        "MaximumMessageSize": "1048576",
         "MessageRetentionPeriod": "345600",
         "ApproximateNumberOfMessages": "0",
         "ApproximateNumberOfMessagesNotVisible": "0",
@@ -91,6 +91,12 @@ def test_approximate_counts_follow_visible_in_flight_and_delayed_messages(sqs: S
     }
 
 
+def test_maximum_message_size_goes_from_1_kib_to_1_mib(sqs: Sqs) -> None:
+    url = sqs.create("q", MaximumMessageSize=1024)
+    sqs.client.set_queue_attributes(QueueUrl=url, Attributes={"MaximumMessageSize": "1048576"})
+    assert sqs.attributes(url, "MaximumMessageSize") == {"MaximumMessageSize": "1048576"}
+
+
 def test_set_queue_attributes_changes_them_and_the_modified_time(sqs: Sqs) -> None:
     url = sqs.create("q")
     sqs.advance(5)
@@ -116,7 +122,7 @@ def test_set_queue_attributes_changes_them_and_the_modified_time(sqs: Sqs) -> No
     [
         ({"VisibilityTimeout": "43201"}, "InvalidAttributeValue", "Invalid value for the parameter VisibilityTimeout."),
         ({"DelaySeconds": "-1"}, "InvalidAttributeValue", "Invalid value for the parameter DelaySeconds."),
-        ({"MaximumMessageSize": "262145"}, "InvalidAttributeValue", "Invalid value for the parameter MaximumMessageSize."),
+        ({"MaximumMessageSize": "1048577"}, "InvalidAttributeValue", "Invalid value for the parameter MaximumMessageSize."),
         ({"MessageRetentionPeriod": "59"}, "InvalidAttributeValue", "Invalid value for the parameter MessageRetentionPeriod."),
         ({"ReceiveMessageWaitTimeSeconds": "21"}, "InvalidAttributeValue", "Invalid value for the parameter ReceiveMessageWaitTimeSeconds."),
         ({"VisibilityTimeout": "soon"}, "InvalidAttributeValue", "Invalid value for the parameter VisibilityTimeout."),
