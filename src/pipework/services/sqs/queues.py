@@ -80,7 +80,7 @@ class QueueOperations(SqsState):
 
     async def op_DeleteQueue(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             await self.store.delete_resource("sqs.queue", queue.key)
             del self.queues[queue.key]
             # The definition goes first: from here the queue does not exist, so no new message can land in it.
@@ -100,7 +100,7 @@ class QueueOperations(SqsState):
             await self.store.commit(batch)
 
     async def op_PurgeQueue(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"])
+        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
         now = self.clock.now()
         last = self._purged_at.get(queue.key)
         if last is not None and now - last < PURGE_INTERVAL:
@@ -112,7 +112,7 @@ class QueueOperations(SqsState):
     # ── attributes ──
 
     async def op_GetQueueAttributes(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"])
+        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
         wanted = list(params.get("AttributeNames") or [])
         names = ALL_ATTRIBUTES if "All" in wanted else wanted
         out: dict[str, str] = {}
@@ -160,7 +160,7 @@ class QueueOperations(SqsState):
     async def op_SetQueueAttributes(self, params: JSON, ctx: RequestContext) -> JSON:
         given = {k: str(v) for k, v in (params.get("Attributes") or {}).items()}
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             changes = normalize_attributes(given, fifo=queue.fifo, creating=False)
             updated = queue.with_attributes(changes, self.clock.now())
             self._check_redrive(updated)
@@ -187,7 +187,7 @@ class QueueOperations(SqsState):
             )
 
     async def op_ListDeadLetterSourceQueues(self, params: JSON, ctx: RequestContext) -> JSON:
-        target = self.queue_for_url(params["QueueUrl"])
+        target = self.queue_for_url(params["QueueUrl"], ctx.account)
         limit, after = _paging(params)
         sources = sorted(
             (q for q in self.queues.values() if _dead_letter_target(q) == target.arn and q.name > after),
@@ -203,7 +203,7 @@ class QueueOperations(SqsState):
 
     async def op_TagQueue(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             tags = {**queue.tags, **(params.get("Tags") or {})}
             if len(tags) > 50:
                 raise errors.invalid_parameter("Too many tags added for queue " + queue.name + ".")
@@ -212,7 +212,7 @@ class QueueOperations(SqsState):
 
     async def op_UntagQueue(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             removed = set(params.get("TagKeys") or [])
             await self.save_queue(
                 _replace_tags(queue, {k: v for k, v in queue.tags.items() if k not in removed})
@@ -220,12 +220,12 @@ class QueueOperations(SqsState):
         return {}
 
     async def op_ListQueueTags(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"])
+        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
         return {"Tags": dict(queue.tags)} if queue.tags else {}
 
     async def op_AddPermission(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             policy = _policy(queue)
             label = params["Label"]
             if any(s.get("Sid") == label for s in policy["Statement"]):
@@ -248,7 +248,7 @@ class QueueOperations(SqsState):
 
     async def op_RemovePermission(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             policy = _policy(queue)
             kept = [s for s in policy["Statement"] if s.get("Sid") != params["Label"]]
             if len(kept) == len(policy["Statement"]):
