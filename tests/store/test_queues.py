@@ -316,7 +316,8 @@ async def test_zero_visibility_timeout_leases_items_due_earlier_once_per_call(
     store: Store, clock: ManualClock
 ) -> None:
     await enqueue_many(store, "q", ["a", "b"])
-    clock.advance(1)  # leased with a zero timeout, they are due again at now: after where they were due before
+    # Leased with a zero timeout, they are due again at now: later than they were due before.
+    clock.advance(1)
     leased = await store.lease("q", max_items=10, visibility_timeout=0)
     assert [i.id for i in leased] == ["a", "b"]
     assert [i.id for i in await store.lease("q", max_items=10, visibility_timeout=0)] == ["a", "b"]

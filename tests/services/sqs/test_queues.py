@@ -45,7 +45,8 @@ def test_a_bare_queue_name_is_accepted_as_queue_url_by_every_operation(sqs: Sqs)
     first, second = c.receive_message(QueueUrl="orders", MaxNumberOfMessages=2)["Messages"]
     c.change_message_visibility(QueueUrl="orders", ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=60)
     c.change_message_visibility_batch(
-        QueueUrl="orders", Entries=[{"Id": "a", "ReceiptHandle": second["ReceiptHandle"], "VisibilityTimeout": 60}]
+        QueueUrl="orders",
+        Entries=[{"Id": "a", "ReceiptHandle": second["ReceiptHandle"], "VisibilityTimeout": 60}],
     )
     c.delete_message(QueueUrl="orders", ReceiptHandle=first["ReceiptHandle"])
     c.delete_message_batch(QueueUrl="orders", Entries=[{"Id": "a", "ReceiptHandle": second["ReceiptHandle"]}])

@@ -108,7 +108,9 @@ def test_list_dead_letter_source_queues_pages(sqs: Sqs) -> None:
     urls = [sqs.create(name, RedrivePolicy=policy) for name in ("a", "b", "c")]
     first = sqs.client.list_dead_letter_source_queues(QueueUrl=dlq, MaxResults=2)
     assert first["queueUrls"] == urls[:2]
-    second = sqs.client.list_dead_letter_source_queues(QueueUrl=dlq, MaxResults=2, NextToken=first["NextToken"])
+    second = sqs.client.list_dead_letter_source_queues(
+        QueueUrl=dlq, MaxResults=2, NextToken=first["NextToken"]
+    )
     assert second["queueUrls"] == urls[2:] and "NextToken" not in second
 
 
