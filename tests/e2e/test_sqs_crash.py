@@ -93,3 +93,44 @@ def test_no_acknowledged_message_is_lost_across_sigkill(server_process: Any, tmp
     # And a delete that returned is durable too: none of those messages came back.
     assert not (deleted & found), f"{len(deleted & found)} deleted messages came back after the restart"
     second.stop()
+
+
+@pytest.mark.slow
+def test_a_message_move_task_resumes_after_sigkill(server_process: Any, tmp_path: Path) -> None:
+    first = server_process(tmp_path)
+    sqs = first.client("sqs")
+    dlq = sqs.create_queue(QueueName="dead")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": 1}}'
+    source = sqs.create_queue(QueueName="work", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    bodies = ["a", "b", "c"]
+    for body in bodies:
+        sqs.send_message(QueueUrl=source, MessageBody=body)
+    assert (
+        len(sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"])
+        == 3
+    )
+    assert "Messages" not in sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10)  # all dead-lettered
+    sqs.start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=1)
+
+    def moved(client: Any) -> int:
+        (task,) = client.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+        return int(task["ApproximateNumberOfMessagesMoved"])
+
+    deadline = time.monotonic() + 10
+    while moved(sqs) == 0:  # one message a second: the first moves at once, the next a second later
+        assert time.monotonic() < deadline, "the task did not start moving"
+        time.sleep(0.01)
+    first.kill()
+
+    second = server_process(tmp_path)
+    client = second.client("sqs")
+    deadline = time.monotonic() + 15
+    while (task := client.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0])["Status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the resumed task did not complete"
+        time.sleep(0.05)
+    assert (task["Status"], task["ApproximateNumberOfMessagesMoved"]) == ("COMPLETED", 3)
+    received = client.receive_message(QueueUrl=source, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in received) == bodies
+    assert "Messages" not in client.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)
+    second.stop()

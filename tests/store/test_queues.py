@@ -310,3 +310,14 @@ async def test_wait_for_due_times_out_on_an_empty_queue(store: Store, clock: Man
     assert await asyncio.wait_for(waiter, 5) is False
     await store.enqueue("q", "a", b"")
     assert await store.wait_for_due("q", timeout=20) is True
+
+
+async def test_zero_visibility_timeout_leases_items_due_earlier_once_per_call(
+    store: Store, clock: ManualClock
+) -> None:
+    await enqueue_many(store, "q", ["a", "b"])
+    # Leased with a zero timeout, they are due again at now: later than they were due before.
+    clock.advance(1)
+    leased = await store.lease("q", max_items=10, visibility_timeout=0)
+    assert [i.id for i in leased] == ["a", "b"]
+    assert [i.id for i in await store.lease("q", max_items=10, visibility_timeout=0)] == ["a", "b"]

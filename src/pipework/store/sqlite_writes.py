@@ -401,9 +401,11 @@ class SqliteWriter:
         max_receive_count: int | None,
         dead_letter_queue: str | None,
     ) -> list[QueueItem]:
-        """See `Store.lease`. Candidates are read in chunks; the cursor (not re-querying) makes a zero visibility
-        timeout safe, since a just-leased item is still due."""
+        """See `Store.lease`. Candidates are read in chunks in (due_at, seq) order. A zero visibility timeout makes
+        a leased item due again at `now`, after the cursor when it was due earlier: `taken` keeps it from being
+        leased twice in one call."""
         leased: list[QueueItem] = []
+        taken: set[str] = set()
         blocked: set[str] = set()
         cursor: tuple[float, int] = (float("-inf"), 0)
         # FIFO skips blocked groups, so it reads ahead; otherwise every due row read is leased (or moved to the DLQ).
@@ -431,6 +433,8 @@ class SqliteWriter:
                 if len(leased) >= max_items:
                     break
                 group_id, due_at = row[4], row[7]
+                if row[1] in taken:
+                    continue
                 if fifo:
                     if group_id is not None and group_id in blocked:
                         continue
@@ -446,6 +450,7 @@ class SqliteWriter:
                     self.move_row(tuple(row), dead_letter_queue, now, reset_attempts=False)
                     continue
                 token = f"{prefix}{len(leased):08x}"
+                taken.add(row[1])
                 first = now if row[9] is None else row[9]
                 updates.append((first, now + visibility_timeout, token, queue, row[1]))
                 updated = (*row[:7], now + visibility_timeout, row[8] + 1, first, token)

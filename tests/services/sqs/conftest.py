@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipework.app import Pipework, Settings
 from pipework.clock import ManualClock
 from pipework.testing import RunningServer
 
@@ -73,3 +75,24 @@ def clock() -> ManualClock:
 def sqs(make_server: Callable[..., RunningServer], clock: ManualClock) -> Sqs:
     """SQS only (no other services), on a ManualClock."""
     return Sqs(make_server(clock=clock, factories=["pipework.services.sqs:create_service"]), clock)
+
+
+@pytest.fixture
+def durable_sqs(tmp_path: Path, clock: ManualClock) -> Iterator[Callable[[], Sqs]]:
+    """``durable_sqs()`` starts an SQS server on the SQLite store in `tmp_path` (the same directory each time, so
+    a second one is the first restarted) and the test's ManualClock; ``sqs.server.stop()`` shuts one down."""
+    started: list[RunningServer] = []
+
+    def start() -> Sqs:
+        pipework = Pipework(
+            Settings(data_dir=tmp_path), clock=clock, services=["pipework.services.sqs:create_service"]
+        )
+        server = RunningServer(pipework)
+        started.append(server)
+        server.start()
+        return Sqs(server, clock)
+
+    yield start
+    for server in started:
+        if not server.loop.is_closed():
+            server.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .conftest import Sqs
@@ -102,3 +103,16 @@ def test_several_waiting_receives_share_the_messages(sqs: Sqs) -> None:
     for thread, _ in waiters:
         thread.join(5)
     assert sorted(m["Body"] for _, out in waiters for m in out[0]) == ["0", "1", "2"]
+
+
+def test_a_zero_visibility_timeout_returns_each_message_once_per_receive(
+    durable_sqs: Callable[[], Sqs],
+) -> None:
+    sqs = durable_sqs()  # the SQLite store
+    url = sqs.create("q")
+    sent = [sqs.client.send_message(QueueUrl=url, MessageBody=body)["MessageId"] for body in ("a", "b")]
+    sqs.advance(1)  # sent before the receive, so due before it
+    received = sqs.receive(url, VisibilityTimeout=0, WaitTimeSeconds=20, MaxNumberOfMessages=10)
+    assert [m["MessageId"] for m in received] == sent
+    again = sqs.receive(url, VisibilityTimeout=0, WaitTimeSeconds=20, MaxNumberOfMessages=10)
+    assert [m["MessageId"] for m in again] == sent  # visible again at once, still once each

@@ -288,8 +288,8 @@ def test_change_message_visibility_batch_reports_each_entry(sqs: Sqs) -> None:
          "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", "Id a repeated."),
         ([{"Id": "a b", "MessageBody": "x"}], "InvalidBatchEntryId", "AWS.SimpleQueueService.InvalidBatchEntryId",
          "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."),
-        ([{"Id": "a", "MessageBody": "x" * 200_000}, {"Id": "b", "MessageBody": "y" * 70_000}], "BatchRequestTooLong",
-         "AWS.SimpleQueueService.BatchRequestTooLong", "Batch requests cannot be longer than 262144 bytes. You have sent 270000 bytes."),
+        ([{"Id": "a", "MessageBody": "x" * 800_000}, {"Id": "b", "MessageBody": "y" * 300_000}], "BatchRequestTooLong",
+         "AWS.SimpleQueueService.BatchRequestTooLong", "Batch requests cannot be longer than 1048576 bytes. You have sent 1100000 bytes."),
     ],
 )  # fmt: skip
 def test_bad_batches_are_rejected_whole(
@@ -304,10 +304,10 @@ def test_bad_batches_are_rejected_whole(
 @pytest.mark.parametrize(
     ("params", "code", "message"),
     [
-        ({"MessageBody": "x" * 262_145}, "InvalidParameterValue",
-         "One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes."),
-        ({"MessageBody": "x" * 262_140, "MessageAttributes": {"abc": {"DataType": "String", "StringValue": "def"}}},
-         "InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes."),
+        ({"MessageBody": "x" * 1_048_577}, "InvalidParameterValue",
+         "One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes."),
+        ({"MessageBody": "x" * 1_048_570, "MessageAttributes": {"abc": {"DataType": "String", "StringValue": "def"}}},
+         "InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes."),
         ({"MessageBody": "bad \x00 char"}, "InvalidMessageContents",
          "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"),
         ({"MessageBody": ""}, "MissingParameter", "The request must contain the parameter MessageBody."),
@@ -338,8 +338,8 @@ def test_bad_messages_are_rejected_with_aws_codes_and_messages(
 
 def test_a_message_of_exactly_the_maximum_size_is_accepted(sqs: Sqs) -> None:
     url = sqs.create("q")
-    sqs.client.send_message(QueueUrl=url, MessageBody="x" * 262_144)
-    assert len(sqs.bodies(url)[0]) == 262_144
+    sqs.client.send_message(QueueUrl=url, MessageBody="x" * 1_048_576)
+    assert len(sqs.bodies(url)[0]) == 1_048_576
 
 
 def test_maximum_message_size_attribute_lowers_the_limit(sqs: Sqs) -> None:

@@ -28,6 +28,47 @@ def test_queue_urls_resolve_by_path_whatever_the_host(sqs: Sqs) -> None:
     assert sqs.bodies(sqs.client.get_queue_url(QueueName="orders")["QueueUrl"]) == ["x"]
 
 
+def test_a_bare_queue_name_is_accepted_as_queue_url_by_every_operation(sqs: Sqs) -> None:
+    c = sqs.client
+    url = sqs.create("orders")
+    dlq = sqs.create("orders-dlq")
+    c.set_queue_attributes(
+        QueueUrl="orders",
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": sqs.arn(dlq), "maxReceiveCount": 5})},
+    )
+    assert c.list_dead_letter_source_queues(QueueUrl="orders-dlq")["queueUrls"] == [url]
+    assert c.get_queue_attributes(QueueUrl="orders", AttributeNames=["QueueArn"])["Attributes"] == {
+        "QueueArn": "arn:aws:sqs:us-east-1:000000000000:orders"
+    }
+    c.send_message(QueueUrl="orders", MessageBody="one")
+    c.send_message_batch(QueueUrl="orders", Entries=[{"Id": "a", "MessageBody": "two"}])
+    first, second = c.receive_message(QueueUrl="orders", MaxNumberOfMessages=2)["Messages"]
+    c.change_message_visibility(QueueUrl="orders", ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=60)
+    c.change_message_visibility_batch(
+        QueueUrl="orders",
+        Entries=[{"Id": "a", "ReceiptHandle": second["ReceiptHandle"], "VisibilityTimeout": 60}],
+    )
+    c.delete_message(QueueUrl="orders", ReceiptHandle=first["ReceiptHandle"])
+    c.delete_message_batch(QueueUrl="orders", Entries=[{"Id": "a", "ReceiptHandle": second["ReceiptHandle"]}])
+    assert sqs.attributes(url, "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible") == {
+        "ApproximateNumberOfMessages": "0",
+        "ApproximateNumberOfMessagesNotVisible": "0",
+    }
+    c.tag_queue(QueueUrl="orders", Tags={"team": "a", "x": "y"})
+    c.untag_queue(QueueUrl="orders", TagKeys=["x"])
+    assert c.list_queue_tags(QueueUrl="orders")["Tags"] == {"team": "a"}
+    c.add_permission(QueueUrl="orders", Label="l", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+    c.remove_permission(QueueUrl="orders", Label="l")
+    c.send_message(QueueUrl=url, MessageBody="three")
+    c.purge_queue(QueueUrl="orders")
+    assert sqs.bodies(url) == []
+    c.delete_queue(QueueUrl="orders")
+    with pytest.raises(c.exceptions.QueueDoesNotExist):
+        c.get_queue_url(QueueName="orders")
+    with pytest.raises(c.exceptions.QueueDoesNotExist):
+        c.send_message(QueueUrl="orders", MessageBody="x")
+
+
 def test_create_queue_is_idempotent_with_the_same_attributes(sqs: Sqs) -> None:
     first = sqs.create("q", VisibilityTimeout=60)
     assert sqs.create("q", VisibilityTimeout=60) == first
@@ -49,7 +90,7 @@ def test_get_queue_attributes_all_reports_aws_defaults(sqs: Sqs) -> None:
     attributes = sqs.attributes(url)
     assert attributes == {
         "VisibilityTimeout": "30",
-        "MaximumMessageSize": "262144",
+        "MaximumMessageSize": "1048576",
         "MessageRetentionPeriod": "345600",
         "ApproximateNumberOfMessages": "0",
         "ApproximateNumberOfMessagesNotVisible": "0",
@@ -91,6 +132,12 @@ def test_approximate_counts_follow_visible_in_flight_and_delayed_messages(sqs: S
     }
 
 
+def test_maximum_message_size_goes_from_1_kib_to_1_mib(sqs: Sqs) -> None:
+    url = sqs.create("q", MaximumMessageSize=1024)
+    sqs.client.set_queue_attributes(QueueUrl=url, Attributes={"MaximumMessageSize": "1048576"})
+    assert sqs.attributes(url, "MaximumMessageSize") == {"MaximumMessageSize": "1048576"}
+
+
 def test_set_queue_attributes_changes_them_and_the_modified_time(sqs: Sqs) -> None:
     url = sqs.create("q")
     sqs.advance(5)
@@ -116,7 +163,7 @@ def test_set_queue_attributes_changes_them_and_the_modified_time(sqs: Sqs) -> No
     [
         ({"VisibilityTimeout": "43201"}, "InvalidAttributeValue", "Invalid value for the parameter VisibilityTimeout."),
         ({"DelaySeconds": "-1"}, "InvalidAttributeValue", "Invalid value for the parameter DelaySeconds."),
-        ({"MaximumMessageSize": "262145"}, "InvalidAttributeValue", "Invalid value for the parameter MaximumMessageSize."),
+        ({"MaximumMessageSize": "1048577"}, "InvalidAttributeValue", "Invalid value for the parameter MaximumMessageSize."),
         ({"MessageRetentionPeriod": "59"}, "InvalidAttributeValue", "Invalid value for the parameter MessageRetentionPeriod."),
         ({"ReceiveMessageWaitTimeSeconds": "21"}, "InvalidAttributeValue", "Invalid value for the parameter ReceiveMessageWaitTimeSeconds."),
         ({"VisibilityTimeout": "soon"}, "InvalidAttributeValue", "Invalid value for the parameter VisibilityTimeout."),

@@ -102,6 +102,47 @@ def test_list_dead_letter_source_queues(sqs: Sqs) -> None:
     assert sqs.client.list_dead_letter_source_queues(QueueUrl=source)["queueUrls"] == []
 
 
+def test_list_dead_letter_source_queues_pages(sqs: Sqs) -> None:
+    dlq = sqs.create("dead")
+    policy = json.dumps({"deadLetterTargetArn": sqs.arn(dlq), "maxReceiveCount": 2})
+    urls = [sqs.create(name, RedrivePolicy=policy) for name in ("a", "b", "c")]
+    first = sqs.client.list_dead_letter_source_queues(QueueUrl=dlq, MaxResults=2)
+    assert first["queueUrls"] == urls[:2]
+    second = sqs.client.list_dead_letter_source_queues(
+        QueueUrl=dlq, MaxResults=2, NextToken=first["NextToken"]
+    )
+    assert second["queueUrls"] == urls[2:] and "NextToken" not in second
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"NextToken": "a"},  # not base64 (bad padding)
+        {"NextToken": "_w=="},  # base64 of b"\xff": not UTF-8
+        {"NextToken": "%%%garbage%%%"},
+        {"MaxResults": -1},
+        {"MaxResults": 0},
+        {"MaxResults": 1001},
+    ],
+)
+def test_list_dead_letter_source_queues_rejects_bad_paging(sqs: Sqs, params: dict[str, object]) -> None:
+    dlq = sqs.create("dead")
+    policy = json.dumps({"deadLetterTargetArn": sqs.arn(dlq), "maxReceiveCount": 2})
+    sqs.create("a", RedrivePolicy=policy)
+    with pytest.raises(ClientError) as excinfo:
+        sqs.client.list_dead_letter_source_queues(QueueUrl=dlq, **params)
+    code, message = error_of(excinfo)
+    assert code == "InvalidParameterValue"
+    if "MaxResults" in params:
+        assert message == (
+            f"Value {params['MaxResults']} for parameter MaxResults is invalid. "
+            "Reason: MaxResults must be an integer between 1 and 1000."
+        )
+    else:
+        assert message == "Invalid NextToken value."
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
 def dead_letter(sqs: Sqs, source: str, bodies: list[str]) -> None:
     for body in bodies:
         sqs.client.send_message(QueueUrl=source, MessageBody=body)

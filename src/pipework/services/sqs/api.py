@@ -22,6 +22,7 @@ class SqsService(QueueOperations, MessageOperations, MoveOperations):
 
     async def start(self) -> None:
         await self.load_queues()
+        await self.load_moves()
 
     async def stop(self) -> None:
         await self.stop_moves()

@@ -17,7 +17,7 @@ from .errors import invalid_attribute_name, invalid_attribute_value, invalid_par
 JSON = dict[str, Any]
 
 KIND_QUEUE = "sqs.queue"  # store resources: one per queue, named "<account>/<queue name>"
-MAX_MESSAGE_SIZE = 262_144  # 256 KiB: the most a message (body + attributes) or a whole batch may weigh
+MAX_MESSAGE_SIZE = 1_048_576  # 1 MiB (formerly 256 KiB): the most a message or a whole batch may weigh
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _FIFO_NAME = re.compile(r"[A-Za-z0-9_-]{1,75}\.fifo")

@@ -1,8 +1,10 @@
 """Dead-letter queue redrive: StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask.
 
 A task moves the messages of a dead-letter queue to a destination queue (by default each message's original
-source queue) in store batches; each batch is one commit, so a message is always in exactly one of the two queues.
-Tasks live in memory: a restart ends them (messages already moved stay moved; the rest stay in the DLQ).
+source queue) in store batches. Tasks are store resources: each batch of moves commits together with the task's
+progress, so a message is always in exactly one of the two queues and the count moved matches what moved, and a
+task running (or cancelling) when the server stopped resumes when it starts again. As on AWS, the last 10 tasks of a
+source queue stay listed for 14 days.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,14 +20,20 @@ from typing import Any
 import orjson
 
 from pipework.services.base import RequestContext
+from pipework.store.base import Batch
 from pipework.store.errors import StoreError
 
 from . import errors
 from .model import Queue
 from .state import SqsState
 
+log = logging.getLogger(__name__)
+
 JSON = dict[str, Any]
+KIND_MOVE_TASK = "sqs.move-task"  # store resources: one per task, named "<account>/<source queue>/<task id>"
 MOVE_BATCH = 100
+TASKS_KEPT = 10  # per source queue, newest first (AWS lists at most the last 10)
+TASK_RETENTION = 14 * 86_400.0  # seconds a task stays listed after it started
 RUNNING, COMPLETED, CANCELLING, CANCELLED, FAILED = (
     "RUNNING",
     "COMPLETED",
@@ -32,12 +41,18 @@ RUNNING, COMPLETED, CANCELLING, CANCELLED, FAILED = (
     "CANCELLED",
     "FAILED",
 )
+ACTIVE = (RUNNING, CANCELLING)
 
 
-@dataclass
+@dataclass(eq=False)
 class MoveTask:
-    """One message move task and its progress."""
+    """One message move task and its progress. `after` is the source queue position the task has walked to.
 
+    Its state changes only through `MoveOperations._save`, under `lock`, which writes the task as it is at commit
+    time: a change made while another write awaits the store (a cancel during a batch) is never overwritten.
+    """
+
+    name: str  # the store resource's name
     handle: str
     source_arn: str
     destination_arn: str | None
@@ -47,6 +62,8 @@ class MoveTask:
     moved: int = 0
     status: str = RUNNING
     failure: str | None = None
+    after: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     runner: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def describe(self) -> JSON:
@@ -67,9 +84,41 @@ class MoveTask:
             out["FailureReason"] = self.failure
         return out
 
+    def to_json(self, **changes: Any) -> JSON:
+        body: JSON = {
+            "handle": self.handle,
+            "sourceArn": self.source_arn,
+            "destinationArn": self.destination_arn,
+            "rate": self.rate,
+            "started": self.started,
+            "toMove": self.to_move,
+            "moved": self.moved,
+            "status": self.status,
+            "failure": self.failure,
+            "after": self.after,
+        }
+        body.update(changes)  # moved, status, failure, after: named alike in both
+        return body
+
+    @classmethod
+    def from_json(cls, name: str, body: JSON) -> MoveTask:
+        return cls(
+            name,
+            body["handle"],
+            body["sourceArn"],
+            body.get("destinationArn"),
+            body.get("rate"),
+            body["started"],
+            body["toMove"],
+            body.get("moved", 0),
+            body.get("status", RUNNING),
+            body.get("failure"),
+            body.get("after", 0),
+        )
+
 
 class MoveOperations(SqsState):
-    """Message move tasks, newest last per source queue ARN."""
+    """Message move tasks, oldest first per source queue ARN (`SqsState.move_tasks`)."""
 
     async def op_StartMessageMoveTask(self, params: JSON, ctx: RequestContext) -> JSON:
         source_arn: str = params["SourceArn"]
@@ -93,21 +142,38 @@ class MoveOperations(SqsState):
             raise errors.invalid_value(
                 "MaxNumberOfMessagesPerSecond", rate, "Must be between 1 and 500, if provided."
             )
+        counts = await self.store.counts(source.store_queue)
+        # Checked and claimed with no await in between: two concurrent starts cannot both pass the check.
         history = self.move_tasks.setdefault(source.arn, [])
-        if any(t.status in (RUNNING, CANCELLING) for t in history):
+        if any(t.status in ACTIVE for t in history):
             raise errors.invalid_parameter(
                 "There is already a task running. Only one active task is allowed for a source queue arn at a "
                 "given time."
             )
-        counts = await self.store.counts(source.store_queue)
-        handle = base64.b64encode(
-            orjson.dumps({"taskId": str(uuid.uuid4()), "sourceArn": source.arn})
-        ).decode("ascii")
+        task_id = str(uuid.uuid4())
+        handle = base64.b64encode(orjson.dumps({"taskId": task_id, "sourceArn": source.arn})).decode("ascii")
         task = MoveTask(
-            handle, source.arn, destination_arn, rate, self.clock.now(), counts.visible + counts.delayed
+            f"{source.key}/{task_id}",
+            handle,
+            source.arn,
+            destination_arn,
+            rate,
+            self.clock.now(),
+            counts.visible + counts.delayed,
         )
         history.append(task)
-        task.runner = asyncio.get_running_loop().create_task(self._run_move(task, source))
+        dropped = self._prune(history)
+        batch = self.store.batch()
+        batch.put_resource(KIND_MOVE_TASK, task.name, task.to_json())
+        for old in dropped:
+            batch.delete_resource(KIND_MOVE_TASK, old.name)
+        try:
+            await self.store.commit(batch)
+        except BaseException:
+            history.remove(task)
+            history[:0] = dropped
+            raise
+        task.runner = asyncio.get_running_loop().create_task(self._run_move(task))
         return {"TaskHandle": handle}
 
     async def op_ListMessageMoveTasks(self, params: JSON, ctx: RequestContext) -> JSON:
@@ -119,19 +185,64 @@ class MoveOperations(SqsState):
         limit = params.get("MaxResults", 1)
         if not 1 <= limit <= 10:
             raise errors.invalid_value("MaxResults", limit, "Must be between 1 and 10, if provided.")
-        history = self.move_tasks.get(source.arn, [])
-        return {"Results": [t.describe() for t in reversed(history[-limit:])]}
+        oldest = self.clock.now() - TASK_RETENTION
+        listed = [t for t in self.move_tasks.get(source.arn, []) if t.started >= oldest]
+        return {"Results": [t.describe() for t in reversed(listed[-limit:])]}
 
     async def op_CancelMessageMoveTask(self, params: JSON, ctx: RequestContext) -> JSON:
         handle = params["TaskHandle"]
+        task = next((t for h in self.move_tasks.values() for t in h if t.handle == handle), None)
+        if task is None:
+            raise errors.resource_not_found("Task does not exist.")
+        async with task.lock:  # after any batch in flight: the CANCELLING written cannot be overwritten by it
+            if task.status != RUNNING:
+                raise errors.resource_not_found("Task does not exist.")
+            await self._save_locked(task, status=CANCELLING)
+            return {"ApproximateNumberOfMessagesMoved": task.moved}
+
+    # ── lifecycle ──
+
+    async def load_moves(self) -> None:
+        """Read the stored tasks (after the queues), forget those past retention, and resume the active ones."""
+        loaded: list[MoveTask] = []
+        token: str | None = None
+        while True:
+            page = await self.store.list_resources(KIND_MOVE_TASK, limit=1000, next_token=token)
+            loaded.extend(MoveTask.from_json(r.name, r.body) for r in page.items)
+            token = page.next_token
+            if token is None:
+                break
+        loaded.sort(key=lambda t: t.started)
+        for task in loaded:
+            self.move_tasks.setdefault(task.source_arn, []).append(task)
+        batch = self.store.batch()
+        for history in self.move_tasks.values():
+            for old in self._prune(history):
+                batch.delete_resource(KIND_MOVE_TASK, old.name)
+        if len(batch):
+            await self.store.commit(batch)
+        loop = asyncio.get_running_loop()
         for history in self.move_tasks.values():
             for task in history:
-                if task.handle == handle and task.status == RUNNING:
-                    task.status = CANCELLING
-                    return {"ApproximateNumberOfMessagesMoved": task.moved}
-        raise errors.resource_not_found("Task does not exist.")
+                if task.status in ACTIVE:
+                    task.runner = loop.create_task(self._run_move(task))
+
+    def _prune(self, history: list[MoveTask]) -> list[MoveTask]:
+        """Drop (and return) the tasks of one source that are no longer listed: past the last `TASKS_KEPT`, or
+        started more than `TASK_RETENTION` ago. Active tasks stay."""
+        oldest = self.clock.now() - TASK_RETENTION
+        keep = [
+            t
+            for i, t in enumerate(history)
+            if t.status in ACTIVE or (i >= len(history) - TASKS_KEPT and t.started >= oldest)
+        ]
+        kept = set(map(id, keep))
+        dropped = [t for t in history if id(t) not in kept]
+        history[:] = keep
+        return dropped
 
     async def stop_moves(self) -> None:
+        """Stop the runners; the tasks stay active in the store and resume at the next start."""
         runners = [t.runner for h in self.move_tasks.values() for t in h if t.runner and not t.runner.done()]
         for runner in runners:
             runner.cancel()
@@ -139,47 +250,73 @@ class MoveOperations(SqsState):
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
 
-    async def _run_move(self, task: MoveTask, source: Queue) -> None:
-        try:
-            await self._move_messages(task, source)
-        except StoreError as error:
-            task.status, task.failure = FAILED, f"{type(error).__name__}: {error}"
+    # ── the runner ──
 
-    async def _move_messages(self, task: MoveTask, source: Queue) -> None:
-        after = 0
-        while task.moved < task.to_move:
+    async def _save_locked(self, task: MoveTask, batch: Batch | None = None, **changes: Any) -> None:
+        """Commit `batch` (if any) with the task as it is now plus `changes`, then apply them in memory. The
+        caller holds `task.lock`."""
+        batch = batch if batch is not None else self.store.batch()
+        batch.put_resource(KIND_MOVE_TASK, task.name, task.to_json(**changes))
+        await self.store.commit(batch)
+        for name, value in changes.items():
+            setattr(task, name, value)
+
+    async def _save(self, task: MoveTask, batch: Batch | None = None, **changes: Any) -> None:
+        async with task.lock:
+            await self._save_locked(task, batch, **changes)
+
+    async def _run_move(self, task: MoveTask) -> None:
+        try:
+            await self._move_messages(task)
+        except StoreError as error:
+            log.warning("message move task %s failed: %s", task.name, error)
+            with contextlib.suppress(StoreError):
+                await self._save(task, status=FAILED, failure=f"{type(error).__name__}: {error}")
+
+    async def _move_messages(self, task: MoveTask) -> None:
+        batch_size = min(MOVE_BATCH, task.rate) if task.rate is not None else MOVE_BATCH
+        while True:
             if task.status == CANCELLING:
-                task.status = CANCELLED
+                await self._save(task, status=CANCELLED)
                 return
-            if self.queues.get(source.key) is None:
-                task.status, task.failure = FAILED, "AWS.SimpleQueueService.NonExistentQueue"
+            if task.moved >= task.to_move:
+                break
+            source = self.queue_for_arn(task.source_arn)
+            if source is None:
+                await self._save(task, status=FAILED, failure="AWS.SimpleQueueService.NonExistentQueue")
                 return
-            items = await self.store.peek(source.store_queue, after_seq=after, limit=MOVE_BATCH)
+            items = await self.store.peek(
+                source.store_queue, after_seq=task.after, limit=min(batch_size, task.to_move - task.moved)
+            )
             if not items:
                 break
-            after = items[-1].seq
             batch = self.store.batch()
-            for item in items[: task.to_move - task.moved]:
+            failure = None
+            for item in items:
                 if item.in_flight:
                     continue  # being processed by a consumer: left where it is
-                arn = task.destination_arn or item.attributes.get("src")
-                destination = self.queue_for_arn(arn) if arn else None
-                if destination is None or destination.key == source.key:
-                    task.status = FAILED
-                    task.failure = "AWS.SimpleQueueService.NonExistentQueue"
+                destination = self._destination(task, item.attributes.get("src"), source)
+                if destination is None:
+                    failure = "AWS.SimpleQueueService.NonExistentQueue"
                     break
-                # One commit moves the batch: each message is in the source or the destination, never both.
+                # One commit moves the batch and records it: each message is in the source or the destination,
+                # never both, and the task's count says what moved even after a crash.
                 batch.move(source.store_queue, item.id, destination.store_queue, reset_attempts=True)
-            if len(batch):
-                await self.store.commit(batch)
-                task.moved += len(batch)
-            if task.status == FAILED:
+            moved = len(batch)
+            changes: JSON = {"moved": task.moved + moved, "after": items[-1].seq}
+            if failure is not None:
+                changes.update(status=FAILED, failure=failure)
+            await self._save(task, batch, **changes)
+            if failure is not None:
                 return
-            if task.rate is not None and len(batch):
-                await self.clock.sleep(len(batch) / task.rate)
+            if task.rate is not None and moved:
+                await self.clock.sleep(moved / task.rate)
             else:
                 await asyncio.sleep(0)
-        if task.status == CANCELLING:
-            task.status = CANCELLED
-        elif task.status == RUNNING:
-            task.status = COMPLETED
+        async with task.lock:
+            await self._save_locked(task, status=CANCELLED if task.status == CANCELLING else COMPLETED)
+
+    def _destination(self, task: MoveTask, origin: str | None, source: Queue) -> Queue | None:
+        arn = task.destination_arn or origin
+        destination = self.queue_for_arn(arn) if arn else None
+        return None if destination is None or destination.key == source.key else destination

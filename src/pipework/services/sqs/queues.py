@@ -64,17 +64,7 @@ class QueueOperations(SqsState):
 
     async def op_ListQueues(self, params: JSON, ctx: RequestContext) -> JSON:
         prefix: str = params.get("QueueNamePrefix") or ""
-        limit: int | None = params.get("MaxResults")
-        if limit is not None and not 1 <= limit <= 1000:
-            raise errors.invalid_value(
-                "MaxResults", limit, "MaxResults must be an integer between 1 and 1000."
-            )
-        after = ""
-        if params.get("NextToken"):
-            try:
-                after = base64.urlsafe_b64decode(params["NextToken"]).decode()
-            except ValueError:
-                raise errors.invalid_parameter("Invalid NextToken value.") from None
+        limit, after = _paging(params)
         names = sorted(
             q.name
             for q in self.queues.values()
@@ -90,7 +80,7 @@ class QueueOperations(SqsState):
 
     async def op_DeleteQueue(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             await self.store.delete_resource("sqs.queue", queue.key)
             del self.queues[queue.key]
             # The definition goes first: from here the queue does not exist, so no new message can land in it.
@@ -110,7 +100,7 @@ class QueueOperations(SqsState):
             await self.store.commit(batch)
 
     async def op_PurgeQueue(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"])
+        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
         now = self.clock.now()
         last = self._purged_at.get(queue.key)
         if last is not None and now - last < PURGE_INTERVAL:
@@ -122,7 +112,7 @@ class QueueOperations(SqsState):
     # ── attributes ──
 
     async def op_GetQueueAttributes(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"])
+        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
         wanted = list(params.get("AttributeNames") or [])
         names = ALL_ATTRIBUTES if "All" in wanted else wanted
         out: dict[str, str] = {}
@@ -170,7 +160,7 @@ class QueueOperations(SqsState):
     async def op_SetQueueAttributes(self, params: JSON, ctx: RequestContext) -> JSON:
         given = {k: str(v) for k, v in (params.get("Attributes") or {}).items()}
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             changes = normalize_attributes(given, fifo=queue.fifo, creating=False)
             updated = queue.with_attributes(changes, self.clock.now())
             self._check_redrive(updated)
@@ -197,27 +187,23 @@ class QueueOperations(SqsState):
             )
 
     async def op_ListDeadLetterSourceQueues(self, params: JSON, ctx: RequestContext) -> JSON:
-        target = self.queue_for_url(params["QueueUrl"])
+        target = self.queue_for_url(params["QueueUrl"], ctx.account)
+        limit, after = _paging(params)
         sources = sorted(
-            q.name
-            for q in self.queues.values()
-            if (policy := q.redrive_policy) is not None and policy.dead_letter_target_arn == target.arn
+            (q for q in self.queues.values() if _dead_letter_target(q) == target.arn and q.name > after),
+            key=lambda q: q.name,
         )
-        limit = params.get("MaxResults") or 1000
-        after = base64.urlsafe_b64decode(params["NextToken"]).decode() if params.get("NextToken") else ""
-        sources = [n for n in sources if n > after]
-        out: JSON = {
-            "queueUrls": [self.queues[f"{target.account}/{n}"].url(ctx.host) for n in sources[:limit]]
-        }
-        if params.get("MaxResults") and len(sources) > limit:
-            out["NextToken"] = base64.urlsafe_b64encode(sources[limit - 1].encode()).decode()
+        page = sources[: limit or 1000]
+        out: JSON = {"queueUrls": [q.url(ctx.host) for q in page]}
+        if limit is not None and len(sources) > limit:
+            out["NextToken"] = base64.urlsafe_b64encode(page[-1].name.encode()).decode()
         return out
 
     # ── tags and permissions ──
 
     async def op_TagQueue(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             tags = {**queue.tags, **(params.get("Tags") or {})}
             if len(tags) > 50:
                 raise errors.invalid_parameter("Too many tags added for queue " + queue.name + ".")
@@ -226,7 +212,7 @@ class QueueOperations(SqsState):
 
     async def op_UntagQueue(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             removed = set(params.get("TagKeys") or [])
             await self.save_queue(
                 _replace_tags(queue, {k: v for k, v in queue.tags.items() if k not in removed})
@@ -234,12 +220,12 @@ class QueueOperations(SqsState):
         return {}
 
     async def op_ListQueueTags(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"])
+        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
         return {"Tags": dict(queue.tags)} if queue.tags else {}
 
     async def op_AddPermission(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             policy = _policy(queue)
             label = params["Label"]
             if any(s.get("Sid") == label for s in policy["Statement"]):
@@ -262,7 +248,7 @@ class QueueOperations(SqsState):
 
     async def op_RemovePermission(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"])
+            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
             policy = _policy(queue)
             kept = [s for s in policy["Statement"] if s.get("Sid") != params["Label"]]
             if len(kept) == len(policy["Statement"]):
@@ -274,6 +260,25 @@ class QueueOperations(SqsState):
     async def _save_policy(self, queue: Queue, policy: JSON | None) -> None:
         text = orjson.dumps(policy).decode() if policy else ""
         await self.save_queue(queue.with_attributes({"Policy": text}, self.clock.now()))
+
+
+def _paging(params: JSON) -> tuple[int | None, str]:
+    """A list call's MaxResults (1 to 1000, or None) and the queue name its NextToken continues after."""
+    limit: int | None = params.get("MaxResults")
+    if limit is not None and not 1 <= limit <= 1000:
+        raise errors.invalid_value("MaxResults", limit, "MaxResults must be an integer between 1 and 1000.")
+    after = ""
+    if params.get("NextToken"):
+        try:
+            after = base64.urlsafe_b64decode(params["NextToken"]).decode()
+        except ValueError:  # not base64 (binascii.Error) or not UTF-8 (UnicodeDecodeError)
+            raise errors.invalid_parameter("Invalid NextToken value.") from None
+    return limit, after
+
+
+def _dead_letter_target(queue: Queue) -> str | None:
+    policy = queue.redrive_policy
+    return policy.dead_letter_target_arn if policy else None
 
 
 def _default(attribute: str) -> str:

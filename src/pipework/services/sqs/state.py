@@ -60,8 +60,14 @@ class SqsState:
             if token is None:
                 return
 
-    def queue_for_url(self, url: str) -> Queue:
-        """The queue a QueueUrl names (by its ``/<account>/<name>`` path, whatever the host), or QueueDoesNotExist."""
+    def queue_for_url(self, url: str, account: str) -> Queue:
+        """The queue a QueueUrl names, or QueueDoesNotExist: by the URL's ``/<account>/<name>`` path whatever the
+        host, or, as AWS also accepts, by a bare queue name in the caller's `account`."""
+        if "/" not in url:
+            queue = self.queues.get(f"{account}/{url}")
+            if queue is None:
+                raise queue_does_not_exist()
+            return queue
         key = self._keys_by_url.get(url, "")
         if key == "":
             parsed = parse_queue_url(url)
