@@ -4,14 +4,19 @@ leased tick before `fire` takes the lock)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from pipework.clock import ManualClock
+from pipework.services.base import ServiceError
 from pipework.services.scheduler import model
 from pipework.services.scheduler.api import SchedulerService
+from pipework.store import open_store
 from pipework.store.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
@@ -83,3 +88,65 @@ async def test_a_tick_whose_writes_fail_does_not_hold_back_the_others() -> None:
     await service.fire(leased)
     assert await enqueued_for(store) == ["default/s0", "default/s2"]
     assert service.metrics["InvocationsEnqueued"] == 2
+
+
+# ── concurrent requests on the durable store (its commits yield to the event loop) ──
+
+
+@pytest.fixture
+async def durable(tmp_path: Path) -> AsyncIterator[SchedulerService]:
+    clock = ManualClock(start=START)
+    store = await open_store(str(tmp_path), clock)
+    service = SchedulerService(store, clock, region="us-east-1", account="000000000000")
+    await service.start()
+    yield service
+    await store.close()
+
+
+async def test_concurrent_tag_requests_keep_every_tag(durable: SchedulerService) -> None:
+    arn = (await durable.op_CreateScheduleGroup({"Name": "g"}))["ScheduleGroupArn"]
+    await asyncio.gather(
+        durable.op_TagResource({"ResourceArn": arn, "Tags": [{"Key": "a", "Value": "1"}]}),
+        durable.op_TagResource({"ResourceArn": arn, "Tags": [{"Key": "b", "Value": "2"}]}),
+        durable.op_UntagResource({"ResourceArn": arn, "TagKeys": ["a"]}),
+    )
+    assert durable.groups["g"]["Tags"] == {"b": "2"}
+    stored = await durable.store.get_resource(model.KIND_GROUP, "g")
+    assert stored is not None and stored.body["Tags"] == {"b": "2"}
+
+
+async def test_tagging_a_group_while_it_is_deleted_does_not_bring_it_back(durable: SchedulerService) -> None:
+    arn = (await durable.op_CreateScheduleGroup({"Name": "g"}))["ScheduleGroupArn"]
+    deleted, tagged = await asyncio.gather(
+        durable.op_DeleteScheduleGroup({"Name": "g"}),
+        durable.op_TagResource({"ResourceArn": arn, "Tags": [{"Key": "a", "Value": "1"}]}),
+        return_exceptions=True,
+    )
+    assert deleted == {}
+    assert isinstance(tagged, ServiceError) and tagged.code == "ResourceNotFoundException"
+    assert "g" not in durable.groups
+    assert await durable.store.get_resource(model.KIND_GROUP, "g") is None
+
+
+async def test_a_schedule_created_while_its_group_is_deleted_is_refused(durable: SchedulerService) -> None:
+    await durable.op_CreateScheduleGroup({"Name": "g"})
+    deleted, created = await asyncio.gather(
+        durable.op_DeleteScheduleGroup({"Name": "g"}),
+        durable.op_CreateSchedule({**params("s"), "GroupName": "g"}),
+        return_exceptions=True,
+    )
+    assert deleted == {}
+    assert isinstance(created, ServiceError) and created.code == "ResourceNotFoundException"
+    assert not [key for key in durable.schedules if key.startswith("g/")]
+    assert (await durable.store.list_resources(model.KIND_SCHEDULE, prefix="g/")).items == []
+
+
+async def test_creating_a_group_twice_at_once_conflicts(durable: SchedulerService) -> None:
+    results = await asyncio.gather(
+        durable.op_CreateScheduleGroup({"Name": "g", "Tags": [{"Key": "first", "Value": "1"}]}),
+        durable.op_CreateScheduleGroup({"Name": "g", "Tags": [{"Key": "second", "Value": "2"}]}),
+        return_exceptions=True,
+    )
+    conflicts = [r for r in results if isinstance(r, ServiceError) and r.code == "ConflictException"]
+    assert len(conflicts) == 1
+    assert durable.groups["g"]["Tags"] == {"first": "1"}

@@ -1,6 +1,6 @@
 """The Scheduler API (restJson1): schedules, schedule groups and tags, and the schedule state machine behind them.
 
-Definitions live in the store (resources) and in memory. Every change to a schedule and to its tick (the work-queue
+Definitions live in the store (resources) and in memory. Every change to a schedule or group and to a tick (the work-queue
 item due `model.FIRE_AHEAD` seconds before its next occurrence) is one store commit, made under one lock shared with
 the ticker's `fire`, so a schedule and its tick never disagree: an update replaces the tick, a deletion removes it,
 and either withdraws an invocation fired ahead for an occurrence that has not come yet.
@@ -193,10 +193,10 @@ class SchedulerService:
 
     # -- schedules ---------------------------------------------------------------------------------------------
     async def op_CreateSchedule(self, params: JSON) -> JSON:
-        group = self._group(params.get("GroupName"))
-        key = model.key(group, params["Name"])
         token = params.get("ClientToken")
         async with self.lock:
+            group = self._group(params.get("GroupName"))  # under the lock: a group deletion may be under way
+            key = model.key(group, params["Name"])
             existing = self.schedules.get(key)
             if existing is not None:
                 if token is not None and existing.get("_create_token") == token:
@@ -211,10 +211,10 @@ class SchedulerService:
         return {"ScheduleArn": body["Arn"]}
 
     async def op_UpdateSchedule(self, params: JSON) -> JSON:
-        group = self._group(params.get("GroupName"))
-        key = model.key(group, params["Name"])
         token = params.get("ClientToken")
         async with self.lock:
+            group = self._group(params.get("GroupName"))
+            key = model.key(group, params["Name"])
             existing = self._schedule(key)
             if token is not None and existing.get("_update_token") == token:
                 return {"ScheduleArn": existing["Arn"]}
@@ -234,10 +234,10 @@ class SchedulerService:
         return model.public(self._schedule(model.key(group, params["Name"])))
 
     async def op_DeleteSchedule(self, params: JSON) -> JSON:
-        group = self._group(params.get("GroupName"))
-        key = model.key(group, params["Name"])
         token = params.get("ClientToken")
         async with self.lock:
+            group = self._group(params.get("GroupName"))
+            key = model.key(group, params["Name"])
             if key not in self.schedules and token is not None:
                 seen = await self.store.kv_get(model.TOKENS, token)
                 if seen is not None and seen.value == key.encode():
@@ -344,18 +344,20 @@ class SchedulerService:
         return group
 
     async def _put_group(self, group: JSON) -> None:
+        """Store a group (call with the lock held: changes read the group, await the store, then write it)."""
         await self.store.put_resource(model.KIND_GROUP, group["Name"], group)
         self.groups[group["Name"]] = group
 
     async def op_CreateScheduleGroup(self, params: JSON) -> JSON:
         name = params["Name"]
-        existing = self.groups.get(name)
-        if existing is not None:
-            if params.get("ClientToken") and existing.get("_create_token") == params["ClientToken"]:
-                return {"ScheduleGroupArn": existing["Arn"]}
-            raise conflict(f"Schedule group {name} already exists.")
-        group = self._new_group(name, params)
-        await self._put_group(group)
+        async with self.lock:
+            existing = self.groups.get(name)
+            if existing is not None:
+                if params.get("ClientToken") and existing.get("_create_token") == params["ClientToken"]:
+                    return {"ScheduleGroupArn": existing["Arn"]}
+                raise conflict(f"Schedule group {name} already exists.")
+            group = self._new_group(name, params)
+            await self._put_group(group)
         return {"ScheduleGroupArn": group["Arn"]}
 
     async def op_GetScheduleGroup(self, params: JSON) -> JSON:
@@ -410,15 +412,17 @@ class SchedulerService:
         return group
 
     async def op_TagResource(self, params: JSON) -> JSON:
-        group = dict(self._tagged(params["ResourceArn"]))
-        group["Tags"] = {**group["Tags"], **{t["Key"]: t["Value"] for t in params["Tags"]}}
-        await self._put_group(group)
+        async with self.lock:
+            group = dict(self._tagged(params["ResourceArn"]))
+            group["Tags"] = {**group["Tags"], **{t["Key"]: t["Value"] for t in params["Tags"]}}
+            await self._put_group(group)
         return {}
 
     async def op_UntagResource(self, params: JSON) -> JSON:
-        group = dict(self._tagged(params["ResourceArn"]))
-        group["Tags"] = {k: v for k, v in group["Tags"].items() if k not in set(params["TagKeys"])}
-        await self._put_group(group)
+        async with self.lock:
+            group = dict(self._tagged(params["ResourceArn"]))
+            group["Tags"] = {k: v for k, v in group["Tags"].items() if k not in set(params["TagKeys"])}
+            await self._put_group(group)
         return {}
 
     async def op_ListTagsForResource(self, params: JSON) -> JSON:
