@@ -1,8 +1,8 @@
 """The Scheduler API (restJson1): schedules, schedule groups and tags, and the schedule state machine behind them.
 
-Definitions live in the store (resources) and in memory. Every change to a schedule or group and to a tick (the work-queue
-item due `model.FIRE_AHEAD` seconds before its next occurrence) is one store commit, made under one lock shared with
-the ticker's `fire`, so a schedule and its tick never disagree: an update replaces the tick, a deletion removes it,
+Definitions live in the store (resources) and in memory. Every change to a group, a schedule and its tick (the
+work-queue item due `model.FIRE_AHEAD` seconds before its next occurrence) is one store commit, made under one lock
+shared with the ticker's `fire`, so a schedule and its tick never disagree: an update replaces the tick, a deletion removes it,
 and either withdraws an invocation fired ahead for an occurrence that has not come yet.
 """
 
