@@ -2,8 +2,8 @@
 
 Definitions live in the store (resources) and in memory. Every change to a group, a schedule and its tick (the
 work-queue item due `model.FIRE_AHEAD` seconds before its next occurrence) is one store commit, made under one lock
-shared with the ticker's `fire`, so a schedule and its tick never disagree: an update replaces the tick, a deletion removes it,
-and either withdraws an invocation fired ahead for an occurrence that has not come yet.
+shared with the ticker's `fire`, so a schedule and its tick never disagree: an update replaces the tick, a deletion
+removes it, and either withdraws an invocation fired ahead for an occurrence that has not come yet.
 """
 
 from __future__ import annotations
