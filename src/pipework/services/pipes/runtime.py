@@ -105,8 +105,9 @@ class Pipes:
         self.api = PipesApi(
             pipework.store, pipework.clock, region=settings.region, account=settings.account, apply=self.apply
         )
-        for body in await self.api.load():
-            await self.apply(body["Name"], body)
+        async with self.api.lock:
+            for body in await self.api.load():
+                await self.apply(body["Name"], body)
 
     async def stop(self) -> None:
         for name in list(self.runners):
@@ -129,7 +130,8 @@ class Pipes:
 
     # -- following definitions -----------------------------------------------------------------------------------
     async def apply(self, name: str, body: JSON | None) -> None:
-        """Make the runner of `name` match its stored definition (None: the pipe was deleted)."""
+        """Make the runner of `name` match its stored definition (None: the pipe was deleted); call with the API's
+        lock held."""
         await self._stop_runner(name)
         if body is None:
             self.executions.pop(name, None)
@@ -161,7 +163,7 @@ class Pipes:
             DeadLetters(self.pipework.store, name, pipe.arn, self._notify_dead_letters(pipe)),
             store=self.pipework.store,
             clock=self.pipework.clock,
-            on_stopped=lambda reason: self._stopped_itself(name, reason),
+            on_stopped=lambda reason: self._stopped_itself(name, runner, reason),
             backoff=self.backoff,
         )
         self.runners[name] = runner
@@ -205,11 +207,13 @@ class Pipes:
         if runner is not None:
             await runner.stop()
 
-    async def _stopped_itself(self, name: str, reason: str) -> None:
-        runner = self.runners.pop(name, None)
-        await self.pipes_api.set_state(name, "STOPPED", reason=reason)
-        if runner is not None:
-            await runner.stop()  # called from one of the runner's tasks, which stop() leaves to end by itself
+    async def _stopped_itself(self, name: str, runner: PipeRunner, reason: str) -> None:
+        async with self.pipes_api.lock:
+            if self.runners.get(name) is not runner:
+                return  # a change replaced or stopped this runner meanwhile: the pipe is as that change left it
+            del self.runners[name]
+            await self.pipes_api.set_state(name, "STOPPED", reason=reason)
+        await runner.stop()  # called from one of the runner's tasks, which stop() leaves to end by itself
 
     def _notify_dead_letters(self, pipe: PipeDefinition) -> Any:
         arn = pipe.dead_letter_arn
