@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 from typing import Any
 
+from pipework.clock import ManualClock
 from pipework.engine.retry import Backoff
 from support.http import wait_for
 from support.pipes import (
@@ -24,7 +26,7 @@ from support.pipes import (
     stream_params,
     subject,
 )
-from support.queues import make_queue, receive_all
+from support.queues import make_queue, queue_empty, receive_all
 
 ISO_MILLISECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -123,3 +125,28 @@ def test_a_redrive_that_fails_again_is_counted_once_and_reaches_the_queue_again(
     # ... and counted: one record redriven, one retry, one more dead letter.
     after = counters(server, "p")
     assert (after["Redriven"], after["Retries"], after["DeadLettered"]) == (1, 2, 2)
+
+
+def test_a_redriven_record_whose_age_runs_out_again_is_dead_lettered_for_its_record_age(make_server):
+    clock = ManualClock()
+    server = make_server(clock=clock)
+    _, dlq_url, _ = failing_pipe(server, ("s1",), MaximumRecordAgeInSeconds=60)
+
+    def advanced(condition: Any) -> Any:
+        def step() -> Any:
+            server.loop.call_soon_threadsafe(clock.advance, 5.0)
+            time.sleep(0.005)
+            return condition()
+
+        return wait_for(step)
+
+    advanced(lambda: not queue_empty(server, dlq_url))
+    (first,) = receive_all(server, dlq_url, 1)
+    assert json.loads(first["Body"])["requestContext"]["condition"] == "RecordAgeExceeded"
+    extension(server, "/_pipework/pipes/dead-letters/redrive", {"Pipe": "p"})
+    advanced(lambda: not queue_empty(server, dlq_url))  # the age counts anew from the redrive
+    (again,) = receive_all(server, dlq_url, 1)
+    assert json.loads(again["Body"])["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert attributes_of(again)["EXHAUSTED_RETRY_CONDITION"] == "MaximumRecordAgeInSeconds"
+    (letter,) = dead_letters(server, "p")
+    assert letter["Error"]["EXHAUSTED_RETRY_CONDITION"] == "MaximumRecordAgeInSeconds"

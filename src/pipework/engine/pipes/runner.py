@@ -40,6 +40,7 @@ AUTO_STOP_AFTER = 5
 PERMISSION_CODES = frozenset({"NO_PERMISSIONS", "NO_RESOURCE", "ACCESS_DENIED"})
 #: Errors no retry can fix and that do not stop the pipe: the records go to the dead letters at once.
 UNFIXABLE_CODES = frozenset({"INVALID_JSON"})
+AGE_CONDITIONS = {"MaximumEventAgeInSeconds": "MaximumRecordAgeInSeconds"}
 RECEIVE_WAIT = 5.0  # seconds (clock time) a receive waits for records before the loop checks again
 REDRIVE_VISIBILITY = 60.0
 
@@ -346,7 +347,9 @@ class PipeRunner:
                 rng=self.rng,
             )
             if isinstance(decision, GiveUp):
-                reason = DeadLetterReason(error.code, error.message, decision.condition, item.attempts - 1)
+                # A pipe's age limit is MaximumRecordAgeInSeconds (the retry policy calls it the event age).
+                condition = AGE_CONDITIONS.get(decision.condition, decision.condition)
+                reason = DeadLetterReason(error.code, error.message, condition, item.attempts - 1)
                 batch.dead_letter(
                     queue, item.id, lease_token=item.lease_token, error=reason.attributes(self.pipe.arn)
                 )
