@@ -213,7 +213,9 @@ class Pipes:
                 return  # a change replaced or stopped this runner meanwhile: the pipe is as that change left it
             del self.runners[name]
             await self.pipes_api.set_state(name, "STOPPED", reason=reason)
-        await runner.stop()  # called from one of the runner's tasks, which stop() leaves to end by itself
+            # Called from one of the runner's tasks, which stop() leaves to end by itself; its other tasks may be
+            # waiting for the lock here too: they are cancelled.
+            await runner.stop()
 
     def _notify_dead_letters(self, pipe: PipeDefinition) -> Any:
         arn = pipe.dead_letter_arn
