@@ -1,6 +1,7 @@
 """The schedule ticker: one work-queue item ("tick") per active schedule, due shortly before its next fire time
 (the service decides how long: it enqueues the invocation due at the fire time itself); the ticker leases what is
-due, hands the batch to the scheduler service (one commit per batch), and sleeps until the next due time.
+due, hands the batch to the scheduler service (one commit per batch; per tick if that fails), and sleeps until
+the next due time.
 
 Cost grows with the schedules that are due, not with all schedules: the store's queue index (due_at) is the timer
 wheel, and `Store.wait_for_due` sleeps until the earliest due item or a commit touching the queue (a new or

@@ -35,13 +35,18 @@ class DeadLetterReason:
     attempts: int
 
     def attributes(self, pipe_arn: str) -> dict[str, str]:
-        return {
+        """The error as AWS's dead-letter message attributes; EXHAUSTED_RETRY_CONDITION only when a retry limit
+        ran out (an error retries cannot fix exhausts nothing, and SQS has no empty attribute values)."""
+        out = {
             "PIPE_ARN": pipe_arn,
             "ERROR_CODE": self.code,
             "ERROR_MESSAGE": self.message[:1024],
             "EXHAUSTED_RETRY_CONDITION": self.condition,
             "RETRY_ATTEMPTS": str(self.attempts),
         }
+        if not self.condition:
+            del out["EXHAUSTED_RETRY_CONDITION"]
+        return out
 
 
 #: Sends the dead letters to the pipe's DeadLetterConfig queue (the service implements it with the SQS service).
@@ -69,5 +74,10 @@ class DeadLetters:
             batch.dead_letter(self.queue, item_id, error=error)
         # One commit: each record appears in the dead-letter set with its error, or none does.
         await self.store.commit(batch)
-        if self.notify is not None:
+        await self.notified(records, reason)
+
+    async def notified(self, records: list[JSON], reason: DeadLetterReason) -> None:
+        """Tell the DeadLetterConfig queue (if any) about records just dead-lettered, first time or again after a
+        redrive."""
+        if self.notify is not None and records:
             await self.notify(records, reason)

@@ -129,6 +129,11 @@ class Execution:
         self.metrics = metrics
         self.log = log
 
+    def detached(self) -> Execution:
+        """The same pipe, stages and log, counting into metrics of its own: a manual invocation (``pipes invoke``)
+        is not one of the pipe's executions, so it stays out of the pipe's metrics."""
+        return Execution(self.pipe, self.stages, self.clock, PipeMetrics(), self.log)
+
     def filter(self, records: list[JSON]) -> list[JSON]:
         """The records that pass the FilterCriteria (the others are dropped: deleted / checkpointed)."""
         if not self.pipe.filters:

@@ -40,6 +40,7 @@ AUTO_STOP_AFTER = 5
 PERMISSION_CODES = frozenset({"NO_PERMISSIONS", "NO_RESOURCE", "ACCESS_DENIED"})
 #: Errors no retry can fix and that do not stop the pipe: the records go to the dead letters at once.
 UNFIXABLE_CODES = frozenset({"INVALID_JSON"})
+AGE_CONDITIONS = {"MaximumEventAgeInSeconds": "MaximumRecordAgeInSeconds"}
 RECEIVE_WAIT = 5.0  # seconds (clock time) a receive waits for records before the loop checks again
 REDRIVE_VISIBILITY = 60.0
 
@@ -319,9 +320,9 @@ class PipeRunner:
 
     async def redrive_items(self, items: list[QueueItem]) -> None:
         """Send redriven records through the pipe: ack what succeeded, retry the rest with backoff, and
-        dead-letter again what runs out of attempts or age (counted from the redrive)."""
+        dead-letter again what runs out of attempts or age (counted from the redrive), telling the DeadLetterConfig
+        queue as the first time. (`Redriven` is counted when records are redriven, not on each attempt here.)"""
         records = [orjson.loads(item.payload) for item in items]
-        self.metrics.count("Redriven", len(items))
         outcome = await self.execution.run(records)
         self._note_permission(outcome)
         failed = {id(r) for r in outcome.failed}
@@ -329,6 +330,8 @@ class PipeRunner:
         queue = self.dead_letters.queue
         batch = self.store.batch()
         now = self.clock.now()
+        given_up: dict[DeadLetterReason, list[JSON]] = {}
+        retried = False
         for item, record in zip(items, records, strict=True):
             assert item.lease_token is not None
             if id(record) not in failed:
@@ -344,15 +347,27 @@ class PipeRunner:
                 rng=self.rng,
             )
             if isinstance(decision, GiveUp):
-                reason = DeadLetterReason(error.code, error.message, decision.condition, item.attempts - 1)
+                # A pipe's age limit is MaximumRecordAgeInSeconds (the retry policy calls it the event age).
+                condition = AGE_CONDITIONS.get(decision.condition, decision.condition)
+                reason = DeadLetterReason(error.code, error.message, condition, item.attempts - 1)
                 batch.dead_letter(
                     queue, item.id, lease_token=item.lease_token, error=reason.attributes(self.pipe.arn)
                 )
-                self.metrics.count("DeadLettered")
+                given_up.setdefault(reason, []).append(record)
             else:
                 batch.retry(queue, item.id, item.lease_token, due_at=decision.at)
+                retried = True
         try:
             await self.store.commit(batch)
         except StoreError:
             # A lease expired during a slow execution: the records run again (at-least-once).
             log.warning("pipe %s: a redriven record's lease expired; it will run again", self.pipe.name)
+            return
+        if retried:
+            self.metrics.count("Retries")  # as on the stream path: one per failed execution sent again
+            self.execution.log.write(outcome.execution_id, "ExecutionRetried")
+        for reason, dead in given_up.items():
+            self.metrics.count("DeadLettered", len(dead))
+            self.execution.log.write("-", "ExecutionDeadLettered", error=reason.attributes(self.pipe.arn))
+            # Only after the commit: a record whose commit failed runs again instead (no message for it yet).
+            await self.dead_letters.notified(dead, reason)

@@ -152,7 +152,8 @@ class RuleDelivery:
             "TARGET_ARN": payload["target"]["Arn"],
             "ERROR_CODE": failure.code,
             "ERROR_MESSAGE": failure.message[:256],
-            "EXHAUSTED_RETRY_CONDITION": failure.condition or "None",
+            # Empty (left out below) for an error no retry can fix: no retry limit was exhausted.
+            "EXHAUSTED_RETRY_CONDITION": failure.condition,
             "RETRY_ATTEMPTS": str(failure.attempts),
         }
         message_attributes = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v}

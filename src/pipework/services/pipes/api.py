@@ -3,10 +3,13 @@ tags. Definitions are store resources; the runtime (`runtime.Pipes`) starts and 
 
 Create/Update/Delete/Start/Stop answer with the transitional state AWS answers with (CREATING, UPDATING, DELETING,
 STARTING, STOPPING); Pipework settles the pipe before answering, so the next Describe shows RUNNING or STOPPED.
+Every change (the operations, and the runtime's state changes) reads, saves and applies a pipe under one lock, so
+none writes a stale copy of a pipe back over another change made while it awaited the store.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +37,9 @@ UPDATABLE = (
 #: Source parameters UpdatePipe may not change (AWS: they are fixed at creation).
 FIXED_SOURCE_PARAMETERS = ("StartingPosition",)
 
+#: Operations that change nothing (they run without the lock).
+READS = frozenset({"DescribePipe", "ListPipes", "ListTagsForResource"})
+
 #: Called after a definition or state change: (name, stored body or None when deleted).
 Apply = Callable[[str, JSON | None], Awaitable[None]]
 
@@ -48,6 +54,8 @@ class PipesApi:
         self.account = account
         self.apply = apply
         self.pipes: dict[str, JSON] = {}
+        #: Held by every change to a pipe, from reading it to saving and applying it.
+        self.lock = asyncio.Lock()
 
     async def load(self) -> list[JSON]:
         token: str | None = None
@@ -63,7 +71,11 @@ class PipesApi:
         method = getattr(self, f"op_{operation}", None)
         if method is None:
             raise ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
-        result: JSON = await method(params)
+        if operation in READS:
+            result: JSON = await method(params)
+            return result
+        async with self.lock:
+            result = await method(params)
         return result
 
     def pipe(self, name: str) -> JSON:
@@ -73,11 +85,12 @@ class PipesApi:
         return body
 
     async def save(self, body: JSON) -> None:
+        """Store a pipe (with the lock held)."""
         await self.store.put_resource(model.KIND_PIPE, body["Name"], body)
         self.pipes[body["Name"]] = body
 
     async def set_state(self, name: str, current: str, *, reason: str | None = None) -> JSON | None:
-        """Record a pipe's CurrentState (and StateReason; None clears it)."""
+        """Record a pipe's CurrentState (and StateReason; None clears it), with the lock held."""
         body = self.pipes.get(name)
         if body is None:
             return None

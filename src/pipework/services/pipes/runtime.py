@@ -4,8 +4,10 @@ operations beyond AWS: invoke a pipe with given records, read its metrics, list 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import tempfile
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,7 @@ from pipework.engine.pipes import (
 )
 from pipework.engine.retry import Backoff
 from pipework.services.base import RequestContext, ServiceError
+from pipework.services.dynamodb.model import STREAM
 
 from . import model
 from .api import PipesApi
@@ -38,6 +41,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pipework.pipes")
 JSON = dict[str, Any]
+
+#: The on-failure message's `condition` for each exhausted retry limit (Lambda's stream names); an error no retry
+#: can fix has Pipework's own "NonRetryableError".
+CONDITIONS = {
+    "MaximumRetryAttempts": "RetryAttemptsExhausted",
+    "MaximumRecordAgeInSeconds": "RecordAgeExceeded",
+}
+
+
+def _iso(epoch: float, *, milliseconds: bool = False) -> str:
+    moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
+    if milliseconds:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Pipes:
@@ -88,8 +105,9 @@ class Pipes:
         self.api = PipesApi(
             pipework.store, pipework.clock, region=settings.region, account=settings.account, apply=self.apply
         )
-        for body in await self.api.load():
-            await self.apply(body["Name"], body)
+        async with self.api.lock:
+            for body in await self.api.load():
+                await self.apply(body["Name"], body)
 
     async def stop(self) -> None:
         for name in list(self.runners):
@@ -112,7 +130,8 @@ class Pipes:
 
     # -- following definitions -----------------------------------------------------------------------------------
     async def apply(self, name: str, body: JSON | None) -> None:
-        """Make the runner of `name` match its stored definition (None: the pipe was deleted)."""
+        """Make the runner of `name` match its stored definition (None: the pipe was deleted); call with the API's
+        lock held."""
         await self._stop_runner(name)
         if body is None:
             self.executions.pop(name, None)
@@ -144,7 +163,7 @@ class Pipes:
             DeadLetters(self.pipework.store, name, pipe.arn, self._notify_dead_letters(pipe)),
             store=self.pipework.store,
             clock=self.pipework.clock,
-            on_stopped=lambda reason: self._stopped_itself(name, reason),
+            on_stopped=lambda reason: self._stopped_itself(name, runner, reason),
             backoff=self.backoff,
         )
         self.runners[name] = runner
@@ -188,11 +207,15 @@ class Pipes:
         if runner is not None:
             await runner.stop()
 
-    async def _stopped_itself(self, name: str, reason: str) -> None:
-        runner = self.runners.pop(name, None)
-        await self.pipes_api.set_state(name, "STOPPED", reason=reason)
-        if runner is not None:
-            await runner.stop()  # called from one of the runner's tasks, which stop() leaves to end by itself
+    async def _stopped_itself(self, name: str, runner: PipeRunner, reason: str) -> None:
+        async with self.pipes_api.lock:
+            if self.runners.get(name) is not runner:
+                return  # a change replaced or stopped this runner meanwhile: the pipe is as that change left it
+            del self.runners[name]
+            await self.pipes_api.set_state(name, "STOPPED", reason=reason)
+            # Called from one of the runner's tasks, which stop() leaves to end by itself; its other tasks may be
+            # waiting for the lock here too: they are cancelled.
+            await runner.stop()
 
     def _notify_dead_letters(self, pipe: PipeDefinition) -> Any:
         arn = pipe.dead_letter_arn
@@ -201,21 +224,7 @@ class Pipes:
         queues = self.stages.queues
 
         async def notify(records: list[JSON], reason: DeadLetterReason) -> None:
-            # AWS's stream DLQ message (batch info) plus the full records, which AWS does not keep.
-            ids = [((r.get("dynamodb") or {}).get("SequenceNumber")) for r in records]
-            body = {
-                "requestContext": {"pipeArn": pipe.arn, "condition": reason.condition or "NonRetryableError"},
-                "responseContext": {"errorCode": reason.code, "errorMessage": reason.message},
-                "version": "1.0",
-                "timestamp": self.pipework.clock.now(),
-                "DDBStreamBatchInfo": {
-                    "streamArn": pipe.source,
-                    "startSequenceNumber": ids[0],
-                    "endSequenceNumber": ids[-1],
-                    "batchSize": len(records),
-                },
-                "records": records,
-            }
+            body = await self._dead_letter_message(pipe, records, reason)
             attributes = {
                 k: {"DataType": "String", "StringValue": v}
                 for k, v in reason.attributes(pipe.arn).items()
@@ -228,17 +237,48 @@ class Pipes:
 
         return notify
 
+    async def _dead_letter_message(
+        self, pipe: PipeDefinition, records: list[JSON], reason: DeadLetterReason
+    ) -> JSON:
+        """AWS's on-failure message for a stream batch (Lambda's and Pipes' shape: request and response context,
+        ISO-8601 times, the shard and sequence range) plus the full records, which AWS does not keep."""
+        images = [r.get("dynamodb") or {} for r in records]
+        arrivals = [a for i in images if isinstance(a := i.get("ApproximateCreationDateTime"), int | float)]
+        stream = await self.pipework.store.get_resource(STREAM, pipe.source)
+        batch_info: JSON = {
+            "shardId": stream.body.get("shard_id") if stream is not None else None,
+            "startSequenceNumber": images[0].get("SequenceNumber"),
+            "endSequenceNumber": images[-1].get("SequenceNumber"),
+            "approximateArrivalOfFirstRecord": _iso(min(arrivals)) if arrivals else None,
+            "approximateArrivalOfLastRecord": _iso(max(arrivals)) if arrivals else None,
+            "batchSize": len(records),
+            "streamArn": pipe.source,
+        }
+        return {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "pipeArn": pipe.arn,
+                "condition": CONDITIONS.get(reason.condition, "NonRetryableError"),
+                "approximateInvokeCount": reason.attempts + 1,
+            },
+            "responseContext": {"errorCode": reason.code, "errorMessage": reason.message},
+            "version": "1.0",
+            "timestamp": _iso(self.pipework.clock.now(), milliseconds=True),
+            "DDBStreamBatchInfo": {k: v for k, v in batch_info.items() if v is not None},
+            "records": records,
+        }
+
     # -- Pipework extensions (beyond AWS) ------------------------------------------------------------------------
     def _existing(self, name: str) -> JSON:
         return self.pipes_api.pipe(name)
 
     async def invoke(self, name: str, records: list[Any]) -> JSON:
         """Push `records` through the pipe's filter, enrichment and target once (no retries, no dead letters)
-        and report each stage."""
+        and report each stage. Not counted in the pipe's metrics (see `Execution.detached`)."""
         self._existing(name)
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise validation("Records must be a list of JSON objects.")
-        execution = self.executions[name]
+        execution = self.executions[name].detached()
         outcome = await execution.run(records, trace=True)
         return outcome.to_json()
 
@@ -275,6 +315,9 @@ class Pipes:
         return out[:limit]
 
     async def redrive(self, name: str, ids: list[str] | None = None) -> int:
-        """Send dead-lettered records (the given ids, or all) back through the pipe; it retries them anew."""
+        """Send dead-lettered records (the given ids, or all) back through the pipe; it retries them anew.
+        Counts them as `Redriven` (records redriven, whatever their retries do next)."""
         self._existing(name)
-        return await self.pipework.store.redrive(redrive_queue(name), ids)
+        redriven = await self.pipework.store.redrive(redrive_queue(name), ids)
+        self.metrics.setdefault(name, PipeMetrics()).count("Redriven", redriven)
+        return redriven

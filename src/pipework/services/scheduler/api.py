@@ -1,9 +1,9 @@
 """The Scheduler API (restJson1): schedules, schedule groups and tags, and the schedule state machine behind them.
 
-Definitions live in the store (resources) and in memory. Every change to a schedule and to its tick (the work-queue
-item due `model.FIRE_AHEAD` seconds before its next occurrence) is one store commit, made under one lock shared with
-the ticker's `fire`, so a schedule and its tick never disagree: an update replaces the tick, a deletion removes it,
-and either withdraws an invocation fired ahead for an occurrence that has not come yet.
+Definitions live in the store (resources) and in memory. Every change to a group, a schedule and its tick (the
+work-queue item due `model.FIRE_AHEAD` seconds before its next occurrence) is one store commit, made under one lock
+shared with the ticker's `fire`, so a schedule and its tick never disagree: an update replaces the tick, a deletion
+removes it, and either withdraws an invocation fired ahead for an occurrence that has not come yet.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,17 @@ JSON = dict[str, Any]
 #: AWS: a StartDate may lie at most 5 minutes in the past.
 START_DATE_GRACE = 300.0
 DEFAULT_RETRY_POLICY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+
+
+@dataclass(slots=True)
+class _Firing:
+    """What firing one tick writes (`batch`) and, once committed, what it did."""
+
+    tick: str
+    batch: Batch
+    invocation: JSON | None = None
+    missed: int = 0
+    finished: str | None = None  # a schedule deleted with its tick (its last occurrence was missed)
 
 
 def _epoch(value: Any) -> float | None:
@@ -181,10 +193,10 @@ class SchedulerService:
 
     # -- schedules ---------------------------------------------------------------------------------------------
     async def op_CreateSchedule(self, params: JSON) -> JSON:
-        group = self._group(params.get("GroupName"))
-        key = model.key(group, params["Name"])
         token = params.get("ClientToken")
         async with self.lock:
+            group = self._group(params.get("GroupName"))  # under the lock: a group deletion may be under way
+            key = model.key(group, params["Name"])
             existing = self.schedules.get(key)
             if existing is not None:
                 if token is not None and existing.get("_create_token") == token:
@@ -199,10 +211,10 @@ class SchedulerService:
         return {"ScheduleArn": body["Arn"]}
 
     async def op_UpdateSchedule(self, params: JSON) -> JSON:
-        group = self._group(params.get("GroupName"))
-        key = model.key(group, params["Name"])
         token = params.get("ClientToken")
         async with self.lock:
+            group = self._group(params.get("GroupName"))
+            key = model.key(group, params["Name"])
             existing = self._schedule(key)
             if token is not None and existing.get("_update_token") == token:
                 return {"ScheduleArn": existing["Arn"]}
@@ -222,10 +234,10 @@ class SchedulerService:
         return model.public(self._schedule(model.key(group, params["Name"])))
 
     async def op_DeleteSchedule(self, params: JSON) -> JSON:
-        group = self._group(params.get("GroupName"))
-        key = model.key(group, params["Name"])
         token = params.get("ClientToken")
         async with self.lock:
+            group = self._group(params.get("GroupName"))
+            key = model.key(group, params["Name"])
             if key not in self.schedules and token is not None:
                 seen = await self.store.kv_get(model.TOKENS, token)
                 if seen is not None and seen.value == key.encode():
@@ -332,18 +344,20 @@ class SchedulerService:
         return group
 
     async def _put_group(self, group: JSON) -> None:
+        """Store a group (call with the lock held: changes read the group, await the store, then write it)."""
         await self.store.put_resource(model.KIND_GROUP, group["Name"], group)
         self.groups[group["Name"]] = group
 
     async def op_CreateScheduleGroup(self, params: JSON) -> JSON:
         name = params["Name"]
-        existing = self.groups.get(name)
-        if existing is not None:
-            if params.get("ClientToken") and existing.get("_create_token") == params["ClientToken"]:
-                return {"ScheduleGroupArn": existing["Arn"]}
-            raise conflict(f"Schedule group {name} already exists.")
-        group = self._new_group(name, params)
-        await self._put_group(group)
+        async with self.lock:
+            existing = self.groups.get(name)
+            if existing is not None:
+                if params.get("ClientToken") and existing.get("_create_token") == params["ClientToken"]:
+                    return {"ScheduleGroupArn": existing["Arn"]}
+                raise conflict(f"Schedule group {name} already exists.")
+            group = self._new_group(name, params)
+            await self._put_group(group)
         return {"ScheduleGroupArn": group["Arn"]}
 
     async def op_GetScheduleGroup(self, params: JSON) -> JSON:
@@ -398,15 +412,17 @@ class SchedulerService:
         return group
 
     async def op_TagResource(self, params: JSON) -> JSON:
-        group = dict(self._tagged(params["ResourceArn"]))
-        group["Tags"] = {**group["Tags"], **{t["Key"]: t["Value"] for t in params["Tags"]}}
-        await self._put_group(group)
+        async with self.lock:
+            group = dict(self._tagged(params["ResourceArn"]))
+            group["Tags"] = {**group["Tags"], **{t["Key"]: t["Value"] for t in params["Tags"]}}
+            await self._put_group(group)
         return {}
 
     async def op_UntagResource(self, params: JSON) -> JSON:
-        group = dict(self._tagged(params["ResourceArn"]))
-        group["Tags"] = {k: v for k, v in group["Tags"].items() if k not in set(params["TagKeys"])}
-        await self._put_group(group)
+        async with self.lock:
+            group = dict(self._tagged(params["ResourceArn"]))
+            group["Tags"] = {k: v for k, v in group["Tags"].items() if k not in set(params["TagKeys"])}
+            await self._put_group(group)
         return {}
 
     async def op_ListTagsForResource(self, params: JSON) -> JSON:
@@ -416,51 +432,69 @@ class SchedulerService:
     # -- the engine side: firing ticks and completing one-time schedules ----------------------------------------
     async def fire(self, items: list[QueueItem]) -> None:
         """Turn due ticks into invocations: for each, enqueue the occurrence (catch-up rules applied) and move the
-        tick to the next occurrence, all in one commit, so each occurrence is enqueued once."""
-        async with self.lock:
-            batch = self.store.batch()
-            fired: list[JSON] = []
-            finished: list[str] = []
-            now = self.clock.now()
-            for item in items:
-                invocation, done = self._fire_one(batch, item, now)
-                if invocation is not None:
-                    fired.append(invocation)
-                if done is not None:
-                    finished.append(done)
-            try:
-                await self.store.commit(batch)
-            except StoreError:
-                # Should not happen (the lock keeps ticks and schedules in step); the ticks' leases expire and
-                # they are handled again, so nothing is lost; an occurrence may then be enqueued late.
-                log.exception("firing %d ticks failed", len(items))
-                return
-            for key in finished:
-                self._forget(key)
-            for invocation in fired:
-                if invocation["scheduled"] > now:
-                    self._ahead[invocation["schedule"]] = (
-                        invocation["execution_id"],
-                        invocation["scheduled"],
-                    )
-        self.metrics["InvocationsEnqueued"] += len(fired)
-        if self.on_fired is not None:
-            for invocation in fired:
-                await self.on_fired(invocation)
+        tick to the next occurrence in the same commit, so each occurrence is enqueued once.
 
-    def _fire_one(self, batch: Batch, item: QueueItem, now: float) -> tuple[JSON | None, str | None]:
+        The ticks are committed together; if that commit fails, each tick is committed on its own, so a tick whose
+        writes fail (its lease went stale, or it vanished) stays behind alone, to come back when its lease expires,
+        and never delays the others."""
+        async with self.lock:
+            now = self.clock.now()
+            firings = [f for item in items if (f := await self._fire_one(item, now)) is not None]
+            done = await self._commit_firings(firings, now)
+        self.metrics["InvocationsEnqueued"] += sum(f.invocation is not None for f in done)
+        if self.on_fired is not None:
+            for firing in done:
+                if firing.invocation is not None:
+                    await self.on_fired(firing.invocation)
+
+    async def _commit_firings(self, firings: list[_Firing], now: float) -> list[_Firing]:
+        """Commit the firings (call with the lock held), together if possible, else one by one; return those
+        committed, with their effects on memory applied."""
+        if not firings:
+            return []
+        together = self.store.batch()
+        for firing in firings:
+            together.writes.extend(firing.batch.writes)
+        try:
+            await self.store.commit(together)
+            done = firings
+        except StoreError:
+            done = []
+            for firing in firings:
+                try:
+                    await self.store.commit(firing.batch)
+                except StoreError:
+                    # Its lease expires and the tick is handled again: nothing is lost (an occurrence may fire late).
+                    log.exception("firing the tick %s failed", firing.tick)
+                else:
+                    done.append(firing)
+        for firing in done:
+            self.metrics["MissedInvocations"] += firing.missed
+            if firing.finished is not None:
+                self._forget(firing.finished)
+            invocation = firing.invocation
+            if invocation is not None and invocation["scheduled"] > now:
+                self._ahead[invocation["schedule"]] = (invocation["execution_id"], invocation["scheduled"])
+        return done
+
+    async def _fire_one(self, item: QueueItem, now: float) -> _Firing | None:
+        """The writes that fire one leased tick (call with the lock held); None if there is nothing to write."""
         assert item.lease_token is not None
+        batch = self.store.batch()
         tick = orjson.loads(item.payload)
         key = tick["key"]
         body = self.schedules.get(key)
         if body is None or body["_generation"] != tick["generation"] or body["State"] != "ENABLED":
-            batch.ack(model.TICKS, item.id, item.lease_token)  # a tick that outlived its schedule
-            return None, None
+            # A tick that outlived its schedule. The change that did it usually removed the tick already, even
+            # though the ticker held it leased (the ticker leases outside the lock): then there is nothing to ack.
+            if await self.store.get_item(model.TICKS, item.id) is None:
+                return None
+            batch.ack(model.TICKS, item.id, item.lease_token)
+            return _Firing(item.id, batch)
         timing = self.timing(body)
         target = body["Target"]
         max_age = RetryPolicy.from_api(target.get("RetryPolicy")).maximum_event_age
         plan = catch_up(timing.next_after, float(item.attributes["at"]), now, max_age)
-        self.metrics["MissedInvocations"] += plan.missed
         delete_after = body.get("ActionAfterCompletion") == "DELETE" and plan.next is None
         invocation: JSON | None = None
         if plan.fire is not None:
@@ -489,14 +523,13 @@ class SchedulerService:
                 due_at=plan.next - model.FIRE_AHEAD,
                 attributes={"at": plan.next},
             )
-            return invocation, None
+            return _Firing(item.id, batch, invocation, missed=plan.missed)
         batch.ack(model.TICKS, item.id, item.lease_token)
         if delete_after and invocation is None:
-            batch.delete_resource(
-                model.KIND_SCHEDULE, key
-            )  # its last occurrence was missed: nothing to wait for
-            return None, key
-        return invocation, None
+            # Its last occurrence was missed: nothing to wait for.
+            batch.delete_resource(model.KIND_SCHEDULE, key)
+            return _Firing(item.id, batch, None, missed=plan.missed, finished=key)
+        return _Firing(item.id, batch, invocation, missed=plan.missed)
 
     async def completed(self, invocation: JSON) -> None:
         """The last invocation of a DELETE-after-completion schedule ended (delivered or dead-lettered): delete
