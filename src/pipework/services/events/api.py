@@ -30,6 +30,8 @@ from .targets import validate_targets
 
 JSON = dict[str, Any]
 MAX_TARGETS_PER_RULE = 5
+#: Operations that change no definition, besides Describe* and List*: they run without the definitions' lock.
+_READS = frozenset({"PutEvents", "TestEventPattern"})
 
 
 class EventsService(ArchiveOperations, ConnectionOperations):
@@ -40,15 +42,15 @@ class EventsService(ArchiveOperations, ConnectionOperations):
     # -- lifecycle ---------------------------------------------------------------------------------------------
     async def start(self) -> None:
         """Load the definitions from the store and make sure the ``default`` bus exists."""
-        for kind, target in (
-            (model.KIND_BUS, self.buses),
-            (model.KIND_ARCHIVE, self.archives),
-            (model.KIND_REPLAY, self.replays),
-            (model.KIND_CONNECTION, self.connections),
-            (model.KIND_API_DESTINATION, self.api_destinations),
+        for kind, key, target in (
+            (model.KIND_BUS, "Name", self.buses),
+            (model.KIND_ARCHIVE, "ArchiveName", self.archives),
+            (model.KIND_REPLAY, "ReplayName", self.replays),
+            (model.KIND_CONNECTION, "Name", self.connections),
+            (model.KIND_API_DESTINATION, "Name", self.api_destinations),
         ):
             for resource in await self._all(kind):
-                target[resource["Name"] if "Name" in resource else resource["ArchiveName"]] = resource
+                target[resource[key]] = resource
         for rule in await self._all(model.KIND_RULE):
             self.rules[(rule["EventBusName"], rule["Name"])] = rule
             self.router.set_rule(rule["EventBusName"], rule)
@@ -69,7 +71,12 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         method = getattr(self, f"op_{operation}", None)
         if method is None:
             raise ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
-        result: dict[str, Any] = await method(params)
+        result: dict[str, Any]
+        if operation in _READS or operation.startswith(("Describe", "List")):
+            result = await method(params)
+        else:
+            async with self.lock:  # read, check, write and remember one change at a time (see `EventsState`)
+                result = await method(params)
         return result
 
     # -- buses -------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from pipework.patterns import InvalidPatternError, compile_pattern
+from pipework.store.base import Batch
 
 from . import model
 from .errors import already_exists, illegal_status, invalid_pattern, limit_exceeded, not_found, validation
@@ -147,8 +148,11 @@ class ArchiveOperations(EventsState):
             raise not_found(f"Replay {name} does not exist.")
         return replay
 
-    async def save_replay(self, replay: JSON) -> None:
-        await self.store.put_resource(model.KIND_REPLAY, replay["ReplayName"], replay)
+    async def save_replay(self, replay: JSON, batch: Batch | None = None) -> None:
+        """Store ``replay``, in one commit with ``batch``'s writes if given (a replayed batch's deliveries)."""
+        batch = batch if batch is not None else self.store.batch()
+        batch.put_resource(model.KIND_REPLAY, replay["ReplayName"], replay)
+        await self.store.commit(batch)
         self.replays[replay["ReplayName"]] = replay
 
     async def op_StartReplay(self, params: JSON) -> JSON:

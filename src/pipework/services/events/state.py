@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +42,9 @@ class EventsState:
         # `pipework tail`: called after each commit with (bus, event, names of the rules it matched)
         self.listeners: list[Callable[[str, JSON, list[str]], None]] = []
         self.on_replay_started: Callable[[str], Awaitable[None]] | None = None
+        # Held by every change to a definition, from reading the current record to updating memory after the store
+        # write: a change that awaits the store never overwrites one made meanwhile with a stale copy.
+        self.lock = asyncio.Lock()
 
     @staticmethod
     def archive_log(name: str) -> str:
