@@ -97,6 +97,21 @@ def test_put_rule_and_test_event_pattern_report_aws_pattern_errors(server):
     assert exc.value.response["Error"]["Message"] == "Parameter Event is not valid."
 
 
+@pytest.mark.parametrize(
+    "expression", ["rate(garbage)", "rate(0 minutes)", "cron(* * * * *)", "at(2030-01-01T00:00:00)"]
+)
+def test_put_rule_rejects_a_schedule_expression_rules_cannot_run(server, expression):
+    events = server.client("events")
+    with pytest.raises(ClientError) as exc:
+        events.put_rule(Name="bad", ScheduleExpression=expression)
+    assert exc.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "Parameter ScheduleExpression is not valid.",
+    }
+    events.put_rule(Name="good", ScheduleExpression="rate(5 minutes)")
+    events.put_rule(Name="good", ScheduleExpression="cron(0 12 * * ? *)")
+
+
 def test_put_events_limits(server):
     events = server.client("events")
     with pytest.raises(ClientError) as exc:
@@ -111,6 +126,30 @@ def test_put_events_limits(server):
     assert result["FailedEntryCount"] == 1
     assert result["Entries"][0]["ErrorCode"] == "MalformedDetail"
     assert "EventId" in result["Entries"][1]
+
+
+def test_put_events_fails_only_the_entry_whose_detail_holds_a_lone_surrogate(server):
+    events = server.client("events")
+    bus_arn = events.describe_event_bus()["Arn"]
+    events.create_archive(ArchiveName="all", EventSourceArn=bus_arn)
+    events.put_rule(Name="all", EventPattern=json.dumps({"source": ["s"]}))
+    events.put_targets(
+        Rule="all", Targets=[{"Id": "log", "Arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:g"}]
+    )
+    valid = {"Source": "s", "DetailType": "t", "Detail": '{"a": "ok"}'}
+    result = events.put_events(
+        Entries=[
+            valid,
+            {**valid, "Detail": '{"a": "\\ud800"}'},
+            {**valid, "Detail": '{"\\udfff": 1}'},
+            {**valid, "Detail": '{"a": "\\ud83d\\ude00"}'},  # a surrogate pair is one character
+        ]
+    )
+    assert result["FailedEntryCount"] == 2
+    malformed = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    assert result["Entries"][1] == malformed and result["Entries"][2] == malformed
+    assert "EventId" in result["Entries"][0] and "EventId" in result["Entries"][3]
+    assert events.describe_archive(ArchiveName="all")["EventCount"] == 2
 
 
 def test_events_reach_a_queue_with_input_transformer(server):

@@ -345,6 +345,18 @@ async def test_definitions_survive_a_restart_of_the_service(engine: Engine):
     assert again.router.matching_rules("b", {"source": "x"})[0]["Name"] == "r"
 
 
+async def test_an_archive_rule_stored_in_an_older_shape_is_rewritten_at_start(engine: Engine):
+    bus_arn = engine.events.buses["default"]["Arn"]
+    archive = await engine.call("CreateArchive", ArchiveName="a", EventSourceArn=bus_arn)
+    old = dict(engine.events.rules[("default", "Events-Archive-a")])
+    old["Targets"] = [{"Id": "Events-Archive", "Arn": archive["ArchiveArn"], "ArchiveName": "a"}]
+    await engine.store.put_resource(model.KIND_RULE, model.rule_key("default", old["Name"]), old)
+    again = EventsService(engine.store, engine.clock, region="us-east-1", account="000000000000")
+    await again.start()
+    stored = await engine.store.get_resource(model.KIND_RULE, model.rule_key("default", old["Name"]))
+    assert stored is not None and [t["Id"] for t in stored.body["Targets"]] == ["Events-Archive-a"]
+
+
 async def test_slow_function_times_out(engine: Engine):
     engine.functions.timeout = 0.05
     engine.functions.register("slow", lambda event, context: __import__("time").sleep(0.3))

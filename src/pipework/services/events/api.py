@@ -18,6 +18,7 @@ from pipework.engine.router import Delivery
 from pipework.patterns import InvalidEventError, InvalidPatternError, compile_pattern
 from pipework.patterns.parse import load_json
 from pipework.services.base import RequestContext, ServiceError
+from pipework.services.scheduler.expressions import At, parse_expression
 from pipework.store.base import Batch
 
 from . import model
@@ -32,6 +33,16 @@ JSON = dict[str, Any]
 MAX_TARGETS_PER_RULE = 5
 #: Operations that change no definition, besides Describe* and List*: they run without the definitions' lock.
 _READS = frozenset({"PutEvents", "TestEventPattern"})
+
+
+def _check_schedule(expression: str) -> None:
+    """A rule's ScheduleExpression: ``rate(...)`` or ``cron(...)`` (``at(...)`` is the Scheduler's alone)."""
+    try:
+        parsed = parse_expression(expression)
+    except ValueError:
+        parsed = None
+    if parsed is None or isinstance(parsed, At):
+        raise validation("Parameter ScheduleExpression is not valid.")
 
 
 class EventsService(ArchiveOperations, ConnectionOperations):
@@ -52,8 +63,12 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             for resource in await self._all(kind):
                 target[resource[key]] = resource
         for rule in await self._all(model.KIND_RULE):
-            self.rules[(rule["EventBusName"], rule["Name"])] = rule
-            self.router.set_rule(rule["EventBusName"], rule)
+            self.remember_rule(rule)
+        for archive in self.archives.values():
+            # Archives stored by an earlier version have a rule of another shape: write the current one.
+            rule = self.archive_rule(archive)
+            if self.rules.get((rule["EventBusName"], rule["Name"])) != rule:
+                await self.save_rule(rule)
         if "default" not in self.buses:
             await self._save_bus(self._new_bus("default", {}))
 
@@ -168,6 +183,8 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             raise validation("Parameter(s) EventPattern or ScheduleExpression must be specified.")
         if schedule and bus != "default":
             raise validation("ScheduleExpression is supported only on the default event bus.")
+        if schedule:
+            _check_schedule(schedule)
         if pattern:
             try:
                 compile_pattern(pattern)

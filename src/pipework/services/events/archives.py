@@ -26,28 +26,31 @@ def _epoch(value: Any) -> float:
 class ArchiveOperations(EventsState):
     """Mixed into `EventsService`."""
 
-    async def _save_archive(self, archive: JSON) -> None:
-        await self.store.put_resource(model.KIND_ARCHIVE, archive["ArchiveName"], archive)
-        self.archives[archive["ArchiveName"]] = archive
+    def archive_rule(self, archive: JSON) -> JSON:
+        """The managed rule that feeds ``archive``, as AWS shows it (`model.archive_target`)."""
         bus = model.name_from_arn(archive["EventSourceArn"])
-        rule: JSON = {
-            "Name": model.ARCHIVE_RULE_PREFIX + archive["ArchiveName"],
-            "Arn": self.arns.rule(bus, model.ARCHIVE_RULE_PREFIX + archive["ArchiveName"]),
+        name = model.ARCHIVE_RULE_PREFIX + archive["ArchiveName"]
+        return {
+            "Name": name,
+            "Arn": self.arns.rule(bus, name),
             "EventBusName": bus,
             "EventPattern": model.archive_rule_pattern(archive.get("EventPattern")),
             "State": "ENABLED" if archive["State"] == "ENABLED" else "DISABLED",
-            "ManagedBy": "prod.vhs.events.aws.internal",
+            "ManagedBy": model.ARCHIVE_RULE_MANAGER,
             "Description": f"Managed rule of archive {archive['ArchiveName']}",
-            "Targets": [
-                {
-                    "Id": model.ARCHIVE_TARGET_ID,
-                    "Arn": archive["ArchiveArn"],
-                    "ArchiveName": archive["ArchiveName"],
-                }
-            ],
+            "Targets": [model.archive_target(self.region, archive["ArchiveName"])],
             "Tags": {},
         }
-        await self.save_rule(rule)
+
+    async def _save_archive(self, archive: JSON) -> None:
+        # The archive and its rule in one commit: a crash never leaves an archive that nothing feeds.
+        rule = self.archive_rule(archive)
+        batch = self.store.batch()
+        batch.put_resource(model.KIND_ARCHIVE, archive["ArchiveName"], archive)
+        batch.put_resource(model.KIND_RULE, model.rule_key(rule["EventBusName"], rule["Name"]), rule)
+        await self.store.commit(batch)
+        self.archives[archive["ArchiveName"]] = archive
+        self.remember_rule(rule)
 
     def _archive(self, name: str) -> JSON:
         archive = self.archives.get(name)

@@ -72,6 +72,10 @@ class EventsState:
         await self.store.put_resource(
             model.KIND_RULE, model.rule_key(rule["EventBusName"], rule["Name"]), rule
         )
+        self.remember_rule(rule)
+
+    def remember_rule(self, rule: JSON) -> None:
+        """Make a stored rule the one PutEvents routes by."""
         self.rules[(rule["EventBusName"], rule["Name"])] = rule
         self.router.set_rule(rule["EventBusName"], rule)
 
