@@ -223,6 +223,27 @@ async def test_missing_function_is_not_retried(engine: Engine):
     assert dead[0].error["RETRY_ATTEMPTS"] == "0"
 
 
+async def test_an_object_inside_a_string_of_a_json_template_is_dead_lettered_not_delivered(engine: Engine):
+    fn = engine.function("f")
+    await engine.call("PutRule", Name="r", EventPattern=json.dumps({"source": ["orders"]}))
+    in_string = {
+        "InputPathsMap": {"p": "$.detail.payload"},
+        "InputTemplate": '{"path": "users/<p>", "body": <p>}',
+    }
+    plain = {"InputPathsMap": {"p": "$.detail.payload"}, "InputTemplate": "Payload of <p>"}
+    targets = [
+        {"Id": "json", "Arn": fn, "InputTransformer": in_string},
+        {"Id": "text", "Arn": fn, "InputTransformer": plain},
+    ]
+    await engine.call("PutTargets", Rule="r", Targets=targets)
+    await engine.put({"payload": {"acc_id": "0a78", "sf_id": "baz"}})
+    await engine.dispatcher.drain()
+    assert engine.calls["f"] == ["Payload of {acc_id:0a78,sf_id:baz}"]
+    dead = await engine.store.list_dead_letters(model.DELIVERIES)
+    assert [orjson.loads(d.payload)["target"]["Id"] for d in dead] == ["json"]
+    assert dead[0].error["ERROR_CODE"] == "INVALID_JSON" and dead[0].error["RETRY_ATTEMPTS"] == "0"
+
+
 async def test_log_target_appends_json_lines(engine: Engine, tmp_path: Path):
     arn = "arn:aws:logs:us-east-1:000000000000:log-group:/pipework/orders"
     await engine.call("PutRule", Name="r", EventPattern=json.dumps({"source": ["orders"]}))
