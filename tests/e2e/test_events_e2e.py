@@ -335,6 +335,23 @@ def test_retries_follow_the_injected_clock(make_server):
     assert dead[0]["Error"]["RETRY_ATTEMPTS"] == "3"
 
 
+def test_archived_events_older_than_the_retention_are_trimmed(make_server):
+    clock = ManualClock(start=1_800_000_000.0)
+    srv = make_server(clock=clock)
+    events = srv.client("events")
+    bus_arn = events.describe_event_bus()["Arn"]
+    events.create_archive(ArchiveName="week", EventSourceArn=bus_arn, RetentionDays=7)
+    events.create_archive(ArchiveName="forever", EventSourceArn=bus_arn)
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
+    srv.run(_advance(clock, 6 * 86_400))
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
+    counts = {"week": 2, "forever": 2}
+    assert {n: events.describe_archive(ArchiveName=n)["EventCount"] for n in counts} == counts
+    srv.run(_advance(clock, 2 * 86_400))  # the first event is 8 days old, the second 2
+    wait_for(lambda: events.describe_archive(ArchiveName="week")["EventCount"] == 1)
+    assert events.describe_archive(ArchiveName="forever")["EventCount"] == 2
+
+
 async def _advance(clock: ManualClock, seconds: float) -> None:
     clock.advance(seconds)
     await asyncio.sleep(0)

@@ -144,6 +144,19 @@ class ArchiveOperations(EventsState):
         del self.archives[archive["ArchiveName"]]
         return {}
 
+    async def trim_archives(self) -> int:
+        """Delete archived events older than their archive's RetentionDays (0 keeps them forever); returns how
+        many went. Age is counted from the event's time, the time replays select by."""
+        now = self.clock.now()
+        trimmed = 0
+        for archive in list(self.archives.values()):
+            days = archive.get("RetentionDays") or 0
+            if days > 0:
+                trimmed += await self.store.trim_log(
+                    model.archive_log(archive["ArchiveName"]), before=now - days * 86_400
+                )
+        return trimmed
+
     # -- replays -----------------------------------------------------------------------------------------------
     def _replay(self, name: str) -> JSON:
         replay = self.replays.get(name)
