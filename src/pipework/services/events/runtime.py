@@ -50,6 +50,8 @@ class EventBridge:
         self.replayer: Replayer | None = None
         self._http: httpx.AsyncClient | None = None
         self._retention: asyncio.Task[None] | None = None
+        # One redrive at a time: each reads the dead letters, then commits; two overlapping would both send them.
+        self._redriving = asyncio.Lock()
 
     @property
     def events(self) -> EventsService:
@@ -162,6 +164,10 @@ class EventBridge:
     ) -> int:
         """Send dead-lettered deliveries back to the one target each failed on, with fresh retries (a new event
         age and attempt count); other targets of the rule do not get the event again."""
+        async with self._redriving:
+            return await self._redrive(ids, rule=rule, target=target)
+
+    async def _redrive(self, ids: list[str] | None, *, rule: str | None, target: str | None) -> int:
         store = self.pipework.store
         chosen = [
             d for d in await self.dead_letters(rule=rule, target=target) if ids is None or d["Id"] in ids
