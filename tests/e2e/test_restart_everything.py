@@ -436,21 +436,10 @@ def test_every_resource_is_listed_and_described_as_before_the_kill(restarted: An
         k: v for k, v in before.items() if k not in replays
     }
     assert after["events replay completed"] == before["events replay completed"]
+    same = ("ReplayArn", "EventSourceArn", "Destination", "EventStartTime", "EventEndTime", "ReplayStartTime")
     for name in ("running", "cancelling"):  # the same replay; its state is the subject of the next test
-        kept = {
-            k: v
-            for k, v in before[f"events replay {name}"].items()
-            if k
-            in (
-                "ReplayArn",
-                "EventSourceArn",
-                "Destination",
-                "EventStartTime",
-                "EventEndTime",
-                "ReplayStartTime",
-            )
-        }
-        assert {k: after[f"events replay {name}"][k] for k in kept} == kept
+        kept = {k: before[f"events replay {name}"][k] for k in same}
+        assert {k: after[f"events replay {name}"][k] for k in same} == kept
 
 
 def test_a_replay_running_at_the_kill_resumes_and_a_cancelled_one_ends_cancelled(restarted: Any) -> None:

@@ -67,8 +67,8 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         for archive in self.archives.values():
             # Archives stored by an earlier version have a rule of another shape: write the current one.
             rule = self.archive_rule(archive)
-            key = (rule["EventBusName"], rule["Name"])
-            if rule["EventBusName"] in self.buses and key in self.rules and self.rules[key] != rule:
+            stored = self.rules.get((rule["EventBusName"], rule["Name"]))
+            if rule["EventBusName"] in self.buses and stored is not None and stored != rule:
                 await self.save_rule(rule)
         if "default" not in self.buses:
             await self._save_bus(self._new_bus("default", {}))
