@@ -97,6 +97,21 @@ def test_put_rule_and_test_event_pattern_report_aws_pattern_errors(server):
     assert exc.value.response["Error"]["Message"] == "Parameter Event is not valid."
 
 
+@pytest.mark.parametrize(
+    "expression", ["rate(garbage)", "rate(0 minutes)", "cron(* * * * *)", "at(2030-01-01T00:00:00)"]
+)
+def test_put_rule_rejects_a_schedule_expression_rules_cannot_run(server, expression):
+    events = server.client("events")
+    with pytest.raises(ClientError) as exc:
+        events.put_rule(Name="bad", ScheduleExpression=expression)
+    assert exc.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "Parameter ScheduleExpression is not valid.",
+    }
+    events.put_rule(Name="good", ScheduleExpression="rate(5 minutes)")
+    events.put_rule(Name="good", ScheduleExpression="cron(0 12 * * ? *)")
+
+
 def test_put_events_limits(server):
     events = server.client("events")
     with pytest.raises(ClientError) as exc:
@@ -111,6 +126,30 @@ def test_put_events_limits(server):
     assert result["FailedEntryCount"] == 1
     assert result["Entries"][0]["ErrorCode"] == "MalformedDetail"
     assert "EventId" in result["Entries"][1]
+
+
+def test_put_events_fails_only_the_entry_whose_detail_holds_a_lone_surrogate(server):
+    events = server.client("events")
+    bus_arn = events.describe_event_bus()["Arn"]
+    events.create_archive(ArchiveName="all", EventSourceArn=bus_arn)
+    events.put_rule(Name="all", EventPattern=json.dumps({"source": ["s"]}))
+    events.put_targets(
+        Rule="all", Targets=[{"Id": "log", "Arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:g"}]
+    )
+    valid = {"Source": "s", "DetailType": "t", "Detail": '{"a": "ok"}'}
+    result = events.put_events(
+        Entries=[
+            valid,
+            {**valid, "Detail": '{"a": "\\ud800"}'},
+            {**valid, "Detail": '{"\\udfff": 1}'},
+            {**valid, "Detail": '{"a": "\\ud83d\\ude00"}'},  # a surrogate pair is one character
+        ]
+    )
+    assert result["FailedEntryCount"] == 2
+    malformed = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    assert result["Entries"][1] == malformed and result["Entries"][2] == malformed
+    assert "EventId" in result["Entries"][0] and "EventId" in result["Entries"][3]
+    assert events.describe_archive(ArchiveName="all")["EventCount"] == 2
 
 
 def test_events_reach_a_queue_with_input_transformer(server):
@@ -294,6 +333,23 @@ def test_retries_follow_the_injected_clock(make_server):
     assert all(b >= a for a, b in itertools.pairwise(calls))
     dead = wait_for(lambda: srv.run(runtime.dead_letters()))
     assert dead[0]["Error"]["RETRY_ATTEMPTS"] == "3"
+
+
+def test_archived_events_older_than_the_retention_are_trimmed(make_server):
+    clock = ManualClock(start=1_800_000_000.0)
+    srv = make_server(clock=clock)
+    events = srv.client("events")
+    bus_arn = events.describe_event_bus()["Arn"]
+    events.create_archive(ArchiveName="week", EventSourceArn=bus_arn, RetentionDays=7)
+    events.create_archive(ArchiveName="forever", EventSourceArn=bus_arn)
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
+    srv.run(_advance(clock, 6 * 86_400))
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
+    counts = {"week": 2, "forever": 2}
+    assert {n: events.describe_archive(ArchiveName=n)["EventCount"] for n in counts} == counts
+    srv.run(_advance(clock, 2 * 86_400))  # the first event is 8 days old, the second 2
+    wait_for(lambda: events.describe_archive(ArchiveName="week")["EventCount"] == 1)
+    assert events.describe_archive(ArchiveName="forever")["EventCount"] == 2
 
 
 async def _advance(clock: ManualClock, seconds: float) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html
 import importlib
 import itertools
 import logging
@@ -105,14 +106,20 @@ class AwsGateway:
             auth = parse_authorization(headers.get("authorization", "")) or parse_presigned_query(query)
             if target:
                 prefix, _, name = target.rpartition(".")
-                api = self._api_for_target(prefix, target)
+                api = self._api_for_target(prefix, target, auth)
                 error_style = api.error_style
                 operation = api.operation(name)
                 if operation is None:
                     raise ServiceError("UnknownOperationException", f"Unknown operation {target}", 400)
                 params = decode_json_body(body)
             elif _is_query_protocol(headers, body, query):
-                return _query_protocol_error(auth)
+                if auth is not None and not self._serves(auth.service):
+                    return _query_protocol_error(
+                        "UnknownServiceException", self._not_served(auth.service).message
+                    )
+                return _query_protocol_error(
+                    "InvalidAction", QUERY_PROTOCOL_MESSAGE.format(service=_named(auth))
+                )
             else:
                 api, operation, params = self._route_rest(scope, headers, body, query, auth)
                 error_style = api.error_style
@@ -138,13 +145,25 @@ class AwsGateway:
             log.exception("internal failure in %s (request %s)", where, request_id)
             return render_error(error_style, internal_failure())
 
-    def _api_for_target(self, prefix: str, target: str) -> ServedApi:
+    def _serves(self, signing_name: str) -> bool:
+        return signing_name in {api.signing_name for api in self.apis.values()}
+
+    def _not_served(self, service: str) -> ServiceError:
+        return ServiceError(
+            "UnknownServiceException",
+            f"Pipework does not serve '{service}'; it serves: {', '.join(sorted(self.apis))}.",
+            400,
+        )
+
+    def _api_for_target(self, prefix: str, target: str, auth: Authorization | None) -> ServedApi:
         api = self._by_target.get(prefix)
         if api is None:
+            if auth is not None and not self._serves(auth.service):
+                raise self._not_served(auth.service)
             raise ServiceError(
                 "UnknownServiceException",
-                f"No served API has the target prefix '{prefix}' (X-Amz-Target: {target}); "
-                f"Pipework serves: {', '.join(sorted(self.apis))}.",
+                f"Pipework serves no API with the target prefix '{prefix}' (X-Amz-Target: {target}); "
+                f"it serves: {', '.join(sorted(self.apis))}.",
                 400,
             )
         return api
@@ -162,12 +181,8 @@ class AwsGateway:
         path = path.split("?", 1)[0]
         found = self._rest.route(scope["method"], path, query, auth.service if auth else None)
         if found is None:
-            if auth is not None and auth.service not in {api.signing_name for api in self.apis.values()}:
-                raise ServiceError(
-                    "UnknownServiceException",
-                    f"Pipework does not serve '{auth.service}'; it serves: {', '.join(sorted(self.apis))}.",
-                    400,
-                )
+            if auth is not None and not self._serves(auth.service):
+                raise self._not_served(auth.service)
             raise ServiceError(
                 "UnknownOperationException", f"No operation serves {scope['method']} {scope['path']}", 404
             )
@@ -195,12 +210,15 @@ def _is_query_protocol(headers: dict[str, str], body: bytes, query: dict[str, li
     return content_type.startswith("application/x-www-form-urlencoded") and b"Action=" in body
 
 
-def _query_protocol_error(auth: Authorization | None) -> tuple[int, Headers, bytes]:
-    """An error in the query protocol's XML shape, so old clients show the reason instead of a parse failure."""
-    message = QUERY_PROTOCOL_MESSAGE.format(service=auth.service if auth else "this service")
+def _named(auth: Authorization | None) -> str:
+    return auth.service if auth else "this service"
+
+
+def _query_protocol_error(code: str, message: str) -> tuple[int, Headers, bytes]:
+    """An error in the query protocol's XML shape, so its clients show the reason instead of a parse failure."""
     body = (
-        '<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>'
-        f"<Message>{message}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
+        f'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>'
+        f"<Message>{html.escape(message)}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
     )
     return 400, [(b"content-type", b"text/xml")], body.encode()
 

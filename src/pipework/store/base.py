@@ -146,10 +146,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def read_log_window(
-        self, log: str, start: float, end: float, *, after: int = 0, limit: int = 1000
+        self, log: str, start: float, end: float, *, after: tuple[float, int] | None = None, limit: int = 1000
     ) -> list[LogRecord]:
-        """Records with `start` <= time < `end` and position > `after`, ascending by position, at most `limit`
-        (page through a window by passing the last position seen as `after`)."""
+        """Records with `start` <= time < `end`, ascending by (time, position), at most `limit`; page through a
+        window by passing the (time, position) of the last record seen as `after`. Read through a time index: the
+        cost follows the records returned, not the window's length."""
 
     @abc.abstractmethod
     async def log_stats(self, log: str) -> LogStats:

@@ -7,6 +7,7 @@ the undo log back, so a batch is all-or-nothing exactly as a SQLite transaction 
 from __future__ import annotations
 
 import copy
+import heapq
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -246,13 +247,15 @@ class MemoryStore(Store):
         return [r for r in state.records if r.position > after][:limit]
 
     async def read_log_window(
-        self, log: str, start: float, end: float, *, after: int = 0, limit: int = 1000
+        self, log: str, start: float, end: float, *, after: tuple[float, int] | None = None, limit: int = 1000
     ) -> list[LogRecord]:
         self._check_open()
         state = self._logs.get(log)
         if state is None:
             return []
-        return [r for r in state.records if r.position > after and start <= r.time < end][:limit]
+        cursor = after if after is not None else (start, 0)
+        found = [r for r in state.records if start <= r.time < end and (r.time, r.position) > cursor]
+        return heapq.nsmallest(limit, found, key=lambda r: (r.time, r.position))
 
     async def log_stats(self, log: str) -> LogStats:
         self._check_open()

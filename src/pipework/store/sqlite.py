@@ -263,12 +263,14 @@ class SqliteStore(Store):
         return [LogRecord(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
 
     async def read_log_window(
-        self, log: str, start: float, end: float, *, after: int = 0, limit: int = 1000
+        self, log: str, start: float, end: float, *, after: tuple[float, int] | None = None, limit: int = 1000
     ) -> list[LogRecord]:
+        # A range on the (log, time) index; only records sharing one time are sorted by position.
+        after_time, after_position = after if after is not None else (start, 0)
         rows = await self._read(
-            "SELECT log, position, time, key, payload FROM log_records WHERE log = ? AND position > ? "
-            "AND time >= ? AND time < ? ORDER BY position LIMIT ?",
-            (log, after, start, end, limit),
+            "SELECT log, position, time, key, payload FROM log_records WHERE log = ? AND time >= ? AND time < ? "
+            "AND (time > ? OR position > ?) ORDER BY time, position LIMIT ?",
+            (log, max(start, after_time), end, after_time, after_position, limit),
         )
         return [LogRecord(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
 

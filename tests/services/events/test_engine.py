@@ -223,6 +223,27 @@ async def test_missing_function_is_not_retried(engine: Engine):
     assert dead[0].error["RETRY_ATTEMPTS"] == "0"
 
 
+async def test_an_object_inside_a_string_of_a_json_template_is_dead_lettered_not_delivered(engine: Engine):
+    fn = engine.function("f")
+    await engine.call("PutRule", Name="r", EventPattern=json.dumps({"source": ["orders"]}))
+    in_string = {
+        "InputPathsMap": {"p": "$.detail.payload"},
+        "InputTemplate": '{"path": "users/<p>", "body": <p>}',
+    }
+    plain = {"InputPathsMap": {"p": "$.detail.payload"}, "InputTemplate": "Payload of <p>"}
+    targets = [
+        {"Id": "json", "Arn": fn, "InputTransformer": in_string},
+        {"Id": "text", "Arn": fn, "InputTransformer": plain},
+    ]
+    await engine.call("PutTargets", Rule="r", Targets=targets)
+    await engine.put({"payload": {"acc_id": "0a78", "sf_id": "baz"}})
+    await engine.dispatcher.drain()
+    assert engine.calls["f"] == ["Payload of {acc_id:0a78,sf_id:baz}"]
+    dead = await engine.store.list_dead_letters(model.DELIVERIES)
+    assert [orjson.loads(d.payload)["target"]["Id"] for d in dead] == ["json"]
+    assert dead[0].error["ERROR_CODE"] == "INVALID_JSON" and dead[0].error["RETRY_ATTEMPTS"] == "0"
+
+
 async def test_log_target_appends_json_lines(engine: Engine, tmp_path: Path):
     arn = "arn:aws:logs:us-east-1:000000000000:log-group:/pipework/orders"
     await engine.call("PutRule", Name="r", EventPattern=json.dumps({"source": ["orders"]}))
@@ -343,6 +364,18 @@ async def test_definitions_survive_a_restart_of_the_service(engine: Engine):
     again = EventsService(engine.store, engine.clock, region="us-east-1", account="000000000000")
     await again.start()
     assert again.router.matching_rules("b", {"source": "x"})[0]["Name"] == "r"
+
+
+async def test_an_archive_rule_stored_in_an_older_shape_is_rewritten_at_start(engine: Engine):
+    bus_arn = engine.events.buses["default"]["Arn"]
+    archive = await engine.call("CreateArchive", ArchiveName="a", EventSourceArn=bus_arn)
+    old = dict(engine.events.rules[("default", "Events-Archive-a")])
+    old["Targets"] = [{"Id": "Events-Archive", "Arn": archive["ArchiveArn"], "ArchiveName": "a"}]
+    await engine.store.put_resource(model.KIND_RULE, model.rule_key("default", old["Name"]), old)
+    again = EventsService(engine.store, engine.clock, region="us-east-1", account="000000000000")
+    await again.start()
+    stored = await engine.store.get_resource(model.KIND_RULE, model.rule_key("default", old["Name"]))
+    assert stored is not None and [t["Id"] for t in stored.body["Targets"]] == ["Events-Archive-a"]
 
 
 async def test_slow_function_times_out(engine: Engine):

@@ -6,6 +6,9 @@ also resumes deliveries that were in flight when the process stopped (their leas
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import tempfile
 import uuid
 from pathlib import Path
@@ -20,6 +23,7 @@ from pipework.connectors.targets.log import LogTarget
 from pipework.engine.dispatcher import Dispatcher
 from pipework.engine.replay import Replayer
 from pipework.services.base import RequestContext, ServiceError
+from pipework.store.errors import StoreError
 
 from . import model
 from .api import EventsService
@@ -27,6 +31,10 @@ from .delivery import QueueSender, RuleDelivery
 
 if TYPE_CHECKING:
     from pipework.app import Pipework
+
+log = logging.getLogger("pipework.events")
+#: Seconds of clock time between two trims of the archives to their RetentionDays.
+RETENTION_SWEEP = 3600.0
 
 
 class EventBridge:
@@ -41,6 +49,9 @@ class EventBridge:
         self.dispatcher: Dispatcher | None = None
         self.replayer: Replayer | None = None
         self._http: httpx.AsyncClient | None = None
+        self._retention: asyncio.Task[None] | None = None
+        # One redrive at a time: each reads the dead letters, then commits; two overlapping would both send them.
+        self._redriving = asyncio.Lock()
 
     @property
     def events(self) -> EventsService:
@@ -85,8 +96,23 @@ class EventBridge:
         self.replayer = Replayer(self.service)
         await self.replayer.start()
         self.dispatcher.start()
+        self._retention = asyncio.create_task(self._keep_retention(), name="events:archive-retention")
+
+    async def _keep_retention(self) -> None:
+        """Trim the archives to their RetentionDays now and every `RETENTION_SWEEP` seconds of clock time."""
+        assert self.service is not None
+        while True:
+            try:
+                await self.service.trim_archives()
+            except StoreError:
+                log.exception("trimming the archives failed; trying again at the next sweep")
+            await self.pipework.clock.sleep(RETENTION_SWEEP)
 
     async def stop(self) -> None:
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         if self.replayer is not None:
@@ -138,6 +164,10 @@ class EventBridge:
     ) -> int:
         """Send dead-lettered deliveries back to the one target each failed on, with fresh retries (a new event
         age and attempt count); other targets of the rule do not get the event again."""
+        async with self._redriving:
+            return await self._redrive(ids, rule=rule, target=target)
+
+    async def _redrive(self, ids: list[str] | None, *, rule: str | None, target: str | None) -> int:
         store = self.pipework.store
         chosen = [
             d for d in await self.dead_letters(rule=rule, target=target) if ids is None or d["Id"] in ids
