@@ -26,7 +26,6 @@ ACCOUNT = "000000000000"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/everything"
 LOG_GROUP = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:everything"
 FAR = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
-MOVE_TASKS_XFAIL = "needs durable move tasks (sqs branch)"
 
 
 # ── creating one of everything ────────────────────────────────────────────────────────────────────────────────
@@ -455,7 +454,6 @@ def test_a_replay_running_at_the_kill_resumes_and_a_cancelled_one_ends_cancelled
     assert "ReplayEndTime" in cancelled
 
 
-@pytest.mark.xfail(reason=MOVE_TASKS_XFAIL, strict=True)
 def test_message_move_tasks_are_listed_as_before_the_kill(restarted: Any) -> None:
     _, _, server, urls, tasks_before = restarted
     assert tasks_before["done-dlq"][0][1] == "COMPLETED" and tasks_before["busy-dlq"][0][1] == "RUNNING"
