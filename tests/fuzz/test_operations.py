@@ -18,6 +18,8 @@ from support.badinput import (
     oversized_cases,
 )
 
+pytestmark = pytest.mark.fuzz
+
 THOROUGH = EXAMPLES is not None
 
 #: 5xx and hangs found by this test and not fixed yet. Each entry is one defect; the test fails when an entry no

@@ -13,6 +13,7 @@ for the longer `make fuzz` runs. Operations join automatically as their service 
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import logging
 import os
@@ -146,7 +147,7 @@ class Wire:
             wire_name = member.serialization.get("name", name)
             if location == "uri":
                 greedy = "{" + wire_name + "+}" in template
-                text = quote(_text(value), safe="/" if greedy else "")
+                text = quote(_text(value).encode("utf-8", "surrogatepass"), safe="/" if greedy else "")
                 template = template.replace("{" + wire_name + "+}", text).replace("{" + wire_name + "}", text)
             elif location == "querystring":
                 values = value if isinstance(value, list) else [value]
@@ -155,7 +156,9 @@ class Wire:
                 headers[wire_name] = _text(value).encode("utf-8", "replace").decode("latin-1")
         path = re.sub(r"\{[^}]+\}", "", template)  # a label left unset: an empty segment
         parts = [literal_query] if literal_query else []
-        parts += [f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query]
+        parts += [
+            f"{quote(k, safe='')}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}" for k, v in query
+        ]
         if parts:
             path += "?" + "&".join(parts)
         if case.body is not None:
@@ -172,6 +175,27 @@ class Wire:
         method, path, headers, body = self.request(case)
         started = time.monotonic()
         response = self.client.request(method, path, headers=headers, content=body, timeout=REQUEST_TIMEOUT)
+        return Answer(response.status_code, response.headers, response.content, time.monotonic() - started)
+
+
+class OwnRoutes:
+    """Requests to Pipework's own routes under ``/_pipework/``: a `Case`'s operation is ``"METHOD /path?query"``,
+    its params (if any) the JSON body. Answers are checked with the ``own`` protocol (JSON errors)."""
+
+    name = "pipework"
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def send(self, case: Case) -> Answer:
+        method, _, path = case.operation.partition(" ")
+        body = (
+            case.body if case.body is not None else None if case.params is None else _json_bytes(case.params)
+        )
+        started = time.monotonic()
+        # One connection per request: a server error may close the connection, failing the next request with it.
+        headers = {"Connection": "close"}
+        response = self.client.request(method, path, content=body, headers=headers, timeout=REQUEST_TIMEOUT)
         return Answer(response.status_code, response.headers, response.content, time.monotonic() - started)
 
 
@@ -738,26 +762,38 @@ class Findings:
     new: list[str] = field(default_factory=list)
     seen_known: set[Known] = field(default_factory=set)
     sent: int = 0
+    slowest: list[tuple[float, str]] = field(default_factory=list)  # the 5 slowest answers (seconds, case)
+    statuses: collections.Counter[str] = field(
+        default_factory=collections.Counter
+    )  # "Operation status" counts
 
-    def check(self, wire: Wire, case: Case, protocol: str | None = None) -> None:
+    def check(self, wire: Wire | OwnRoutes, case: Case, protocol: str | None = None) -> Answer | None:
+        """Send `case`; record what is wrong with the answer. Returns the answer (None after a hang)."""
         self.sent += 1
+        answer: Answer | None = None
         try:
             answer = wire.send(case)
         except httpx.TimeoutException:
             problem: str | None = f"no answer within {REQUEST_TIMEOUT} s (a hang)"
+        except httpx.TransportError as error:
+            problem = f"no answer: {type(error).__name__}: {error}"
         else:
-            problem = problem_with(answer, protocol or wire.model.protocol)
+            self.statuses[f"{case.operation} {answer.status}"] += 1
+            self.slowest = sorted([*self.slowest, (answer.seconds, case.describe()[:200])], reverse=True)[:5]
+            expected = protocol or ("own" if isinstance(wire, OwnRoutes) else wire.model.protocol)
+            problem = problem_with(answer, expected)
             cause = INTERNAL_FAILURES.causes.pop(answer.headers.get("x-amzn-requestid", ""), None)
             if problem is not None and cause is not None:
                 problem += f"\n    cause: {cause}"
         if problem is None:
-            return
+            return answer
         failure = f"{wire.name} {case.describe()}\n    -> {problem}"
         covering = next((k for k in self.known if k.covers(wire.name, case, failure)), None)
         if covering is not None:
             self.seen_known.add(covering)
-            return
-        self.new.append(failure)
+        else:
+            self.new.append(failure)
+        return answer
 
     def report(self, services: tuple[str, ...], *, strict: bool = True) -> str:
         """What is wrong: new failures, and (with `strict`) known ones of `services` that no longer fail."""
