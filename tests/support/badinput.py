@@ -441,9 +441,10 @@ def bad_values(
             yield "null value", {"k": None}
     elif kind == "structure":
         yield "unknown member", {UNKNOWN_MEMBER: 1}
+        # {"M": {"M": ...}} is an AttributeValue map holding one under the key "M": 900 JSON levels are 450
+        # AttributeValues (and still under the JSON decoder's 1,024 levels).
         yield "nested 400 deep", _nested({"S": "a"}, 400, "M")
-        if thorough:
-            yield "nested 900 deep", _nested({"S": "a"}, 900, "M")
+        yield "nested 900 deep", _nested({"S": "a"}, 900, "M")
     elif kind == "timestamp":
         yield "unparseable date", "yesterday"
         yield "far future", 1e20
@@ -562,9 +563,17 @@ def raw_body_cases(operation: str, *, json_protocol: bool, thorough: bool = Fals
         yield Case(operation, "XML content type", body=b"<a/>", headers={"Content-Type": "application/xml"})
 
 
-def model_cases(wire: Wire, operation_name: str, *, thorough: bool = False) -> Iterator[Case]:
+#: Operations that remove or stop a whole resource: their valid params never name the hinted resources.
+DESTRUCTIVE = re.compile(r"(Delete(?!Item|Message)|Purge|Deactivate|Stop|Disable|Remove|Untag|Cancel)[A-Z]")
+
+
+def model_cases(
+    wire: Wire, operation_name: str, *, thorough: bool = False, hints: dict[str, Any] | None = None
+) -> Iterator[Case]:
     """The fixed set of bad requests for one operation (see the module docstring). The bounded set looks three
-    structures deep; `thorough` looks five deep and tries more values of each kind."""
+    structures deep; `thorough` looks five deep and tries more values of each kind. `hints` give top-level members
+    valid values naming existing resources (``{"TableName": "t", "Key": {...}}``), so that each defect is met by
+    the service's own checks rather than stopped at "no such resource"."""
     operation = wire.operation(operation_name)
     shape = operation.input_shape
     yield from raw_body_cases(operation_name, json_protocol=not wire.rest, thorough=thorough)
@@ -572,6 +581,8 @@ def model_cases(wire: Wire, operation_name: str, *, thorough: bool = False) -> I
         yield Case(operation_name, "unknown member", params={UNKNOWN_MEMBER: 1})
         return
     base = minimal(shape)
+    if hints and not DESTRUCTIVE.match(operation_name):
+        base |= {name: value for name, value in hints.items() if name in shape.members}
     yield Case(operation_name, "minimal valid params", params=base)
     yield Case(operation_name, "no params", params={})
     yield Case(operation_name, "unknown member", params={**base, UNKNOWN_MEMBER: {"a": 1}})
