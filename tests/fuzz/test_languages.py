@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipework.testing import RunningServer
@@ -43,6 +43,13 @@ def fuzz(default_examples: int) -> Callable[[Any], Any]:
 #: 5xx and hangs the grammar fuzzing finds that are not fixed yet (see test_operations.KNOWN_5XX). The examples
 #: drawn depend on PIPEWORK_FUZZ_EXAMPLES, so an entry is not required to fail in every run.
 KNOWN_5XX: tuple[Known, ...] = (
+    Known(
+        "events",
+        "PutEvents",
+        r"TypeError: str is not valid UTF-8",
+        'issue 13 #9: a lone surrogate escaped in Detail (\'{"a": "\\ud800"}\') of an entry matching a rule '
+        "-> TypeError (orjson) -> 500 for the whole request",
+    ),
     Known(
         "dynamodb",
         r"Query|Scan|GetItem|UpdateItem|PutItem|DeleteItem|TransactWriteItems",
@@ -151,6 +158,9 @@ def test_input_transformers_and_input_paths(http: httpx.Client, scratch: Scratch
 
     @fuzz(120)
     @given(transformer=transformers, detail=g.JSON_VALUES, slot=st.integers(0, 1))
+    @example(
+        transformer={"InputPath": "$.detail"}, detail="\ud800", slot=0
+    )  # a lone surrogate in a matched event
     def run(transformer: dict[str, Any], detail: Any, slot: int) -> None:
         before = len(findings.new)
         target = {"Id": f"fuzz-{slot}", "Arn": scratch.queue_arn, **transformer}
