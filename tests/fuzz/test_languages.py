@@ -44,13 +44,6 @@ def fuzz(default_examples: int) -> Callable[[Any], Any]:
 #: drawn depend on PIPEWORK_FUZZ_EXAMPLES, so an entry is not required to fail in every run.
 KNOWN_5XX: tuple[Known, ...] = (
     Known(
-        "events",
-        "PutEvents",
-        r"TypeError: str is not valid UTF-8",
-        'issue 13 #9: a lone surrogate escaped in Detail (\'{"a": "\\ud800"}\') of an entry matching a rule '
-        "-> TypeError (orjson) -> 500 for the whole request",
-    ),
-    Known(
         "dynamodb",
         r"Query|Scan|GetItem|UpdateItem|PutItem|DeleteItem|TransactWriteItems",
         r"RecursionError",
@@ -335,15 +328,8 @@ def test_queue_attributes(http: httpx.Client, scratch: Scratch) -> None:
     finish(findings, "sqs")
 
 
-#: Pipework's own routes (issue 13 #11): known to answer a plain-text 500 to a `limit` that is not a number.
-KNOWN_OWN_5XX = (
-    Known(
-        "pipework",
-        r"GET /_pipework/(events|pipes)/dead-letters\?limit=.*",
-        r"answered 500",
-        "issue 13 #11: a non-numeric or out-of-range limit -> plain-text 500",
-    ),
-)
+#: Pipework's own routes that are known to answer a 5xx to bad input (none since issue 13 #11 was fixed).
+KNOWN_OWN_5XX: tuple[Known, ...] = ()
 
 
 def test_own_routes_answer_bad_input_with_json_errors(http: httpx.Client) -> None:

@@ -56,13 +56,6 @@ KNOWN_5XX: tuple[Known, ...] = (
         "issue 13 #7: Scan with an ExclusiveStartKey missing the table's key attribute -> KeyError in "
         "services/dynamodb/keys.py -> 500",
     ),
-    Known(
-        "sqs",
-        "ListDeadLetterSourceQueues",
-        r"IndexError|UnicodeDecodeError|Incorrect padding|binascii",
-        "issue 13 #10: ListDeadLetterSourceQueues with a NextToken that is not base64/UTF-8, or MaxResults -1 "
-        "-> 500 in services/sqs/queues.py",
-    ),
 )
 
 
