@@ -259,6 +259,16 @@ def compare(a: Value | None, b: Value | None) -> int | None:
     return int((x > y) - (x < y))
 
 
+def member_key(kind: str, member: Any) -> Any:
+    """A set member as a hashable key equal for members DynamoDB holds equal (numbers numerically), so set
+    operations stay linear."""
+    if kind == "NS":
+        return Decimal(member)
+    if kind == "BS":
+        return binary(member)
+    return member
+
+
 def contains_member(collection: list[Any], kind: str, member: Value) -> bool:
     """Whether a set of `kind` holds `member` (numbers compared numerically)."""
     element_kind = kind[0]
