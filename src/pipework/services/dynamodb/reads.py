@@ -72,7 +72,9 @@ class _Target:
         key = check_item(raw)
         schemas = [self.table.keys] if self.index is None else [self.table.keys, self.keys]
         expected = {name: kind for schema in schemas for name, kind in schema.typed()}
-        if key.keys() != expected.keys() or any(type_of(key[name]) != kind for name, kind in expected.items()):
+        if key.keys() != expected.keys() or any(
+            type_of(key[name]) != kind for name, kind in expected.items()
+        ):
             raise errors.validation(INVALID_START)
         table_key = self.table.keys.store_key(key)
         if self.index is None:
@@ -382,15 +384,16 @@ async def _read(
             ):
                 continue
             item: Item = orjson.loads(entry.value)
+            full = item
             if from_table:
                 stored = await svc.store.kv_get(target.table.items_bucket, entry.key.partition("\x00")[2])
                 if stored is not None:
-                    item = orjson.loads(stored.value)
+                    full = orjson.loads(stored.value)
             scanned += 1
-            scanned_bytes += item_size(item)
+            scanned_bytes += item_size(full)
             last = item
-            if filter_ is None or evaluate(filter_, item):
-                items.append(item)
+            if filter_ is None or evaluate(filter_, full):
+                items.append(full if select != "ALL_PROJECTED_ATTRIBUTES" else item)
             if (limit is not None and scanned >= limit) or scanned_bytes >= PAGE_BYTES:
                 stopped = True
                 break

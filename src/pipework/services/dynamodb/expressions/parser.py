@@ -480,10 +480,14 @@ class Expressions:
             raise ValidationError(detected + "ExpressionAttributeValues must not be empty")
         for key in names or ():
             if not _NAME_KEY.fullmatch(key):
-                raise ValidationError(f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"')
+                raise ValidationError(
+                    f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"'
+                )
         for key in values or ():
             if not _VALUE_KEY.fullmatch(key):
-                raise ValidationError(f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"')
+                raise ValidationError(
+                    f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"'
+                )
         self.names = names or {}
         self.values = values or {}
         self.used_names: set[str] = set()
@@ -558,14 +562,16 @@ class Expressions:
         unused_names = sorted(set(self.names) - self.used_names)
         if unused_names:
             raise ValidationError(
-                self.detected + "Value provided in ExpressionAttributeNames unused in expressions: keys: {"
+                self.detected
+                + "Value provided in ExpressionAttributeNames unused in expressions: keys: {"
                 + ", ".join(unused_names)
                 + "}"
             )
         unused_values = sorted(set(self.values) - self.used_values)
         if unused_values:
             raise ValidationError(
-                self.detected + "Value provided in ExpressionAttributeValues unused in expressions: keys: {"
+                self.detected
+                + "Value provided in ExpressionAttributeValues unused in expressions: keys: {"
                 + ", ".join(unused_values)
                 + "}"
             )
