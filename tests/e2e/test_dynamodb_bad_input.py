@@ -327,3 +327,59 @@ def test_an_update_cannot_set_an_index_key_past_its_limit_or_type(server: Any) -
         "IndexName: by-city",
     )
     assert "Item" not in ddb.get_item(TableName="orders", Key=key)
+
+
+# ── tables ──
+
+
+def test_create_table_without_key_schema_or_attribute_definitions_is_a_validation_error(server: Any) -> None:
+    ddb = server.client("dynamodb")
+    common = {"TableName": "t", "BillingMode": "PAY_PER_REQUEST"}
+    assert error_of(ddb.create_table, **common, KeySchema=[{"AttributeName": "a", "KeyType": "HASH"}]) == (
+        "ValidationException",
+        "1 validation error detected: Value null at 'attributeDefinitions' failed to satisfy constraint: "
+        "Member must not be null",
+    )
+    assert error_of(ddb.create_table, **common)[1].startswith(
+        "2 validation errors detected: Value null at 'keySchema'"
+    )
+    assert ddb.list_tables()["TableNames"] == []
+
+
+@pytest.mark.parametrize(
+    ("table_keys", "index_keys", "message"),
+    [
+        (
+            ["pk"],
+            ["pk", "at"],
+            "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex",
+        ),
+        (["pk", "sk"], ["pk"], "Index KeySchema does not have a range key for index: local"),
+        (
+            ["pk", "sk"],
+            ["at", "sk"],
+            "Index KeySchema does not have the same leading hash key as table KeySchema for index: local. index hash "
+            "key: at, table hash key: pk",
+        ),
+    ],
+    ids=["table-without-range", "index-without-range", "other-hash-key"],
+)
+def test_a_local_index_must_share_the_hash_key_and_have_a_range_key(
+    server: Any, table_keys: list[str], index_keys: list[str], message: str
+) -> None:
+    ddb = server.client("dynamodb")
+
+    def schema(names: list[str]) -> list[dict[str, str]]:
+        return [{"AttributeName": n, "KeyType": t} for n, t in zip(names, ("HASH", "RANGE"))]
+
+    names = sorted(set(table_keys) | set(index_keys))
+    assert error_of(
+        ddb.create_table,
+        TableName="t",
+        KeySchema=schema(table_keys),
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in names],
+        LocalSecondaryIndexes=[
+            {"IndexName": "local", "KeySchema": schema(index_keys), "Projection": {"ProjectionType": "ALL"}}
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    ) == ("ValidationException", "One or more parameter values were invalid: " + message)
