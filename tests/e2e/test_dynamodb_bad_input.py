@@ -383,3 +383,30 @@ def test_a_local_index_must_share_the_hash_key_and_have_a_range_key(
         ],
         BillingMode="PAY_PER_REQUEST",
     ) == ("ValidationException", "One or more parameter values were invalid: " + message)
+
+
+# ── numbers ──
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "1e999999999",
+            "Number overflow. Attempting to store a number with magnitude larger than supported range",
+        ),
+        (
+            "1e-999999999",
+            "Number underflow. Attempting to store a number with magnitude smaller than supported range",
+        ),
+        ("1_000", "A value provided cannot be converted into a number"),
+        ("\u0661\u0662", "A value provided cannot be converted into a number"),  # Arabic-Indic digits
+    ],
+    ids=["huge-exponent", "tiny-exponent", "underscores", "non-ascii-digits"],
+)
+def test_numbers_python_reads_but_dynamodb_does_not_are_rejected(ddb: Any, text: str, message: str) -> None:
+    assert error_of(ddb.put_item, TableName="orders", Item={**KEY, "n": {"N": text}}) == (
+        "ValidationException",
+        message,
+    )
+    still_healthy(ddb)
