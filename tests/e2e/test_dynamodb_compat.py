@@ -137,6 +137,15 @@ def test_select_messages_name_the_parameters_sent(ddb: Any, params: dict[str, An
     )
 
 
+def test_an_unknown_select_lists_the_values_in_aws_order(server: Any, ddb: Any) -> None:
+    scan = server.client("dynamodb", parameter_validation=False).scan
+    assert error_of(scan, TableName="orders", Select="SOME") == (
+        "ValidationException",
+        "1 validation error detected: Value 'SOME' at 'select' failed to satisfy constraint: Member must satisfy "
+        "enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]",
+    )
+
+
 # ── table ARNs (item 20) ──
 
 

@@ -49,6 +49,11 @@ Decoder = Callable[[Any, str, list[Problem]], Any]
 #: attributes, and answers unknown attribute names with its own InvalidAttributeName error.
 ENUMS_CHECKED_BY_SERVICE = frozenset({"sqs"})
 
+#: Enum shapes whose values AWS's messages list in another order than botocore's model does.
+AWS_ENUM_ORDER = {
+    "Select": ("SPECIFIC_ATTRIBUTES", "COUNT", "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES"),  # DynamoDB
+}
+
 
 def compile_input(
     shape: StructureShape | None, *, enforce_enums: bool = True
@@ -297,7 +302,8 @@ class _Compiler:
         matches = _compile_pattern(pattern) if pattern else None
         enum = tuple(shape.enum) if shape.enum and self._enforce_enums else ()
         enum_set = frozenset(enum)
-        enum_text = "[" + ", ".join(enum) + "]"
+        listed = AWS_ENUM_ORDER.get(shape.name, enum)
+        enum_text = "[" + ", ".join(listed if set(listed) == enum_set else enum) + "]"
         if not (low is not None or high is not None or matches or enum):
 
             def decode_plain_string(value: Any, path: str, problems: list[Problem]) -> str:
