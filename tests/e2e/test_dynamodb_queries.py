@@ -93,12 +93,12 @@ def test_arithmetic_keeps_38_digits(ddb: Any) -> None:
         (
             "SET a = :v, a.b = :v",
             {":v": {"S": "b"}},
-            "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [a], path two: [a, b]",
+            "1 validation error detected: Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [a], path two: [a, b]",
         ),
         (
             "SET a = :v SET b = :v",
             {":v": {"S": "b"}},
-            'Invalid UpdateExpression: The "SET" section can only be used once in an update expression;',
+            '1 validation error detected: Invalid UpdateExpression: The "SET" section can only be used once in an update expression;',
         ),
         (
             "ADD a :v",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import re
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 OPERATIONS = {**tables.OPERATIONS, **items.OPERATIONS, **reads.OPERATIONS}
 SWEEP_INTERVAL = 1.0  # seconds of clock time between TTL / retention sweeps
 SWEEP_BATCH = 100
+_TABLE_ARN = re.compile(r"arn:aws[a-z-]*:dynamodb:(?P<region>[^:]*):(?P<account>[^:]*):table/(?P<name>[^/]+)")
 
 
 class DynamoDB:
@@ -103,11 +104,16 @@ class DynamoDB:
 
     # ── tables ──
 
-    def require(self, name: str, *, not_found: Callable[[], ServiceError] | None = None) -> Table:
-        """The table `name`, or the error `not_found()` builds (built only when needed: this is on every request)."""
-        table = self.tables.get(name)
+    def require(self, ref: str, *, named: bool = True) -> Table:
+        """The table `ref` names (by its name or, as DynamoDB accepts wherever a table name goes, its ARN), or
+        ResourceNotFoundException: table operations name the table in the message (`named`), item operations not."""
+        table = self.tables.get(ref)
+        if table is None and ref.startswith("arn:"):
+            found = _TABLE_ARN.fullmatch(ref)
+            if found is not None and found["region"] == self.region and found["account"] == self.account:
+                table = self.tables.get(found["name"])
         if table is None:
-            raise not_found() if not_found is not None else errors.table_not_found(name)
+            raise errors.table_not_found(ref if named else None)
         return table
 
     async def save(self, table: Table) -> None:

@@ -194,12 +194,43 @@ def check_key_schema(key_schema: list[dict[str, str]], definitions: dict[str, st
         )
 
 
+_REQUIRED = (("KeySchema", "keySchema"), ("AttributeDefinitions", "attributeDefinitions"))
+
+
+def _check_local_index(spec: dict[str, Any], table_keys: list[str]) -> None:
+    """A local secondary index shares the table's partition key and needs a sort key; so does the table."""
+    name = spec["IndexName"]
+    keys = [k["AttributeName"] for k in spec["KeySchema"]]
+    if len(table_keys) < 2:
+        raise invalid_parameter(
+            "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex"
+        )
+    if len(keys) < 2:
+        raise invalid_parameter(f"Index KeySchema does not have a range key for index: {name}")
+    if keys[0] != table_keys[0]:
+        raise invalid_parameter(
+            f"Index KeySchema does not have the same leading hash key as table KeySchema for index: {name}. "
+            f"index hash key: {keys[0]}, table hash key: {table_keys[0]}"
+        )
+
+
 def new_table(params: dict[str, Any], now: float) -> Table:
     """A Table from CreateTable's parameters, validated as DynamoDB validates them."""
+    # botocore's model no longer marks these required; DynamoDB still requires them for a new table.
+    missing = [label for name, label in _REQUIRED if name not in params]
+    if missing:
+        raise ValidationError(
+            f"{len(missing)} validation error{'s' if len(missing) > 1 else ''} detected: "
+            + "; ".join(
+                f"Value null at '{label}' failed to satisfy constraint: Member must not be null"
+                for label in missing
+            )
+        )
     definitions = {d["AttributeName"]: d["AttributeType"] for d in params["AttributeDefinitions"]}
     if len(definitions) != len(params["AttributeDefinitions"]):
         raise invalid_parameter("Duplicate AttributeName in AttributeDefinitions")
     check_key_schema(params["KeySchema"], definitions)
+    table_keys = [k["AttributeName"] for k in params["KeySchema"]]
     used = {k["AttributeName"] for k in params["KeySchema"]}
     indexes: list[Index] = []
     for local, spec_list in (
@@ -208,6 +239,8 @@ def new_table(params: dict[str, Any], now: float) -> Table:
     ):
         for spec in spec_list or ():
             check_key_schema(spec["KeySchema"], definitions)
+            if local:
+                _check_local_index(spec, table_keys)
             if any(i.name == spec["IndexName"] for i in indexes):
                 raise invalid_parameter(f"Duplicate index name: {spec['IndexName']}")
             used |= {k["AttributeName"] for k in spec["KeySchema"]}

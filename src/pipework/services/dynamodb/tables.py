@@ -31,9 +31,7 @@ async def create_table(svc: DynamoDB, params: dict[str, Any], ctx: RequestContex
 
 
 async def describe(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-    table = svc.tables.get(params["TableName"])
-    if table is None:
-        raise errors.table_not_found(params["TableName"])
+    table = svc.require(params["TableName"])
     count, size = await svc.count_items(table)
     return {"Table": describe_table(table, ctx.region, ctx.account, item_count=count, size_bytes=size)}
 
@@ -130,7 +128,7 @@ async def update_ttl(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext)
 
 
 async def describe_ttl(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-    table = svc.require(params["TableName"], not_found=lambda: errors.table_not_found(params["TableName"]))
+    table = svc.require(params["TableName"])
     description: dict[str, Any] = {"TimeToLiveStatus": "ENABLED" if table.ttl_enabled else "DISABLED"}
     if table.ttl_enabled:
         description["AttributeName"] = table.ttl_attribute
