@@ -42,14 +42,7 @@ def fuzz(default_examples: int) -> Callable[[Any], Any]:
 
 #: 5xx and hangs the grammar fuzzing finds that are not fixed yet (see test_operations.KNOWN_5XX). The examples
 #: drawn depend on PIPEWORK_FUZZ_EXAMPLES, so an entry is not required to fail in every run.
-KNOWN_5XX: tuple[Known, ...] = (
-    Known(
-        "dynamodb",
-        r"Query|Scan|GetItem|UpdateItem|PutItem|DeleteItem|TransactWriteItems",
-        r"RecursionError",
-        "issue 13 #5: expressions nested deeply (parentheses, NOT, size(), long AND chains) -> RecursionError -> 500",
-    ),
-)
+KNOWN_5XX: tuple[Known, ...] = ()
 
 
 @dataclass

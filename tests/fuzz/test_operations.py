@@ -27,36 +27,7 @@ THOROUGH = EXAMPLES is not None
 
 #: 5xx and hangs found by this test and not fixed yet. Each entry is one defect; the test fails when an entry no
 #: longer fails (remove it then), so the table only shrinks.
-KNOWN_5XX: tuple[Known, ...] = (
-    Known(
-        "dynamodb",
-        "CreateTable",
-        r"KeyError: '(AttributeDefinitions|KeySchema)'",
-        "CreateTable without AttributeDefinitions or KeySchema (optional in the model since on-demand "
-        "warm throughput): KeyError in services/dynamodb/model.py new_table -> 500; AWS answers ValidationException",
-    ),
-    Known(
-        "dynamodb",
-        "TransactWriteItems",
-        r"ValueError: not enough values to unpack",
-        "issue 13 #8: a TransactItem with none of Put/Update/Delete/ConditionCheck ({}) -> ValueError in "
-        "services/dynamodb/items.py -> 500",
-    ),
-    Known(
-        "dynamodb",
-        ".*",
-        r"RecursionError: .* at pipework/api/validation\.py",
-        "issue 13 #6: an AttributeValue nested ~450 levels ({'M': {'M': ...}} 900 JSON levels) in any member "
-        "holding AttributeValues -> RecursionError in api/validation.py -> 500",
-    ),
-    Known(
-        "dynamodb",
-        "Scan",
-        r"KeyError: 'pk'",
-        "issue 13 #7: Scan with an ExclusiveStartKey missing the table's key attribute -> KeyError in "
-        "services/dynamodb/keys.py -> 500",
-    ),
-)
+KNOWN_5XX: tuple[Known, ...] = ()
 
 
 @pytest.fixture(scope="module")
