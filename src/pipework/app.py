@@ -123,7 +123,12 @@ class Pipework:
         from pipework.store import open_store
 
         if self._store is None:
-            self._store = await open_store(self.settings.store_url, self.clock)
+            self._store = await open_store(
+                self.settings.store_url,
+                self.clock,
+                region=self.settings.region,
+                account=self.settings.account,
+            )
         for service in self.services.values():
             start = getattr(service, "start", None)
             if start is not None:

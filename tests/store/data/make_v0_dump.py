@@ -48,25 +48,34 @@ def main() -> None:
         east.send_message(QueueUrl=orders, MessageBody="delayed", DelaySeconds=600)
 
         dlq = east.create_queue(QueueName="jobs-dlq")["QueueUrl"]
-        dlq_arn = east.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = east.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         jobs = east.create_queue(
             QueueName="jobs",
             Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})},
         )["QueueUrl"]
         for body in ("job 1", "job 2"):
             east.send_message(QueueUrl=jobs, MessageBody=body)
-        assert len(east.receive_message(QueueUrl=jobs, MaxNumberOfMessages=10, VisibilityTimeout=1)["Messages"]) == 2
+        assert (
+            len(east.receive_message(QueueUrl=jobs, MaxNumberOfMessages=10, VisibilityTimeout=1)["Messages"])
+            == 2
+        )
         advance(2)
         assert "Messages" not in east.receive_message(QueueUrl=jobs, MaxNumberOfMessages=10)  # both redriven
         east.start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=1)
         for _ in range(200):  # the task moves one message, then sleeps on the (manual) clock
-            if east.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]["ApproximateNumberOfMessagesMoved"]:
+            if east.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0][
+                "ApproximateNumberOfMessagesMoved"
+            ]:
                 break
         task = east.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]
         assert (task["Status"], task["ApproximateNumberOfMessagesMoved"]) == ("RUNNING", 1), task
 
         fifo = eu.create_queue(QueueName="events.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
-        sent = eu.send_message(QueueUrl=fifo, MessageBody="first", MessageGroupId="g", MessageDeduplicationId="d1")
+        sent = eu.send_message(
+            QueueUrl=fifo, MessageBody="first", MessageGroupId="g", MessageDeduplicationId="d1"
+        )
         eu_only = eu.create_queue(QueueName="eu-only")["QueueUrl"]
         eu.send_message(QueueUrl=eu_only, MessageBody="hello from eu")
 
