@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from pipework.store.base import Store
+    from pipework.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class Pipework:
                 self.functions.register(fn_name, handler)
         self.services: dict[str, Service] = {}
         self._store: Store | None = None
+        # Why the store could not be opened (e.g. data of a newer version), for `pipework serve` to say so.
+        self.store_error: StoreError | None = None
         self._started: list[Any] = []
         for spec in SERVICE_FACTORIES if services is None else services:
             service = self._build_service(spec)
@@ -120,15 +123,19 @@ class Pipework:
 
     async def start(self) -> None:
         """Open the store, then start the services that have background work (their optional ``start()``)."""
-        from pipework.store import open_store
+        from pipework.store import StoreError, open_store
 
         if self._store is None:
-            self._store = await open_store(
-                self.settings.store_url,
-                self.clock,
-                region=self.settings.region,
-                account=self.settings.account,
-            )
+            try:
+                self._store = await open_store(
+                    self.settings.store_url,
+                    self.clock,
+                    region=self.settings.region,
+                    account=self.settings.account,
+                )
+            except StoreError as error:
+                self.store_error = error
+                raise
         for service in self.services.values():
             start = getattr(service, "start", None)
             if start is not None:
