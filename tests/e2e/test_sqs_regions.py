@@ -16,12 +16,12 @@ from typing import Any
 import orjson
 import pytest
 from botocore.exceptions import ClientError
-from tests.support.http import wait_for
 
 from pipework.app import Pipework, Settings
 from pipework.clock import ManualClock
 from pipework.store.migrations import MIGRATIONS, SCHEMA_BUCKET, SCHEMA_KEY
 from pipework.testing import RunningServer
+from support.http import wait_for
 
 SQS_ONLY = ["pipework.services.sqs:create_service"]
 EAST, EU = "us-east-1", "eu-central-1"
