@@ -147,3 +147,20 @@ async def test_a_kv_entry_is_not_renamed_over_a_live_one_and_the_batch_is_undone
         await store.commit(batch)
     assert await store.get_resource("k", "r") is not None and await store.get_resource("k2", "r") is None
     assert [(e.key, e.value) for e in await store.kv_list("b")] == [("x", b"x"), ("y", b"y")]
+
+
+async def test_a_renamed_bucket_keeps_every_entry_as_it_was(store: Store, clock: ManualClock) -> None:
+    kept = await store.kv_put("dynamodb-items/t1", "a", b"1")
+    expiring = await store.kv_put("dynamodb-items/t1", "b", b"2", ttl=60)
+    await store.kv_put("dynamodb-items/t2", "c", b"3")
+    assert await one(store, "rename_bucket", "dynamodb-items/t1", "dynamodb/item/t1") == 2
+    assert await store.kv_list("dynamodb/item/t1") == [
+        type(kept)("dynamodb/item/t1", "a", b"1", kept.revision, None),
+        type(kept)("dynamodb/item/t1", "b", b"2", expiring.revision, expiring.expires_at),
+    ]
+    assert await store.kv_stats("dynamodb/item/t1") == (2, 2)
+    assert await store.kv_list("dynamodb-items/t1") == []
+    assert [e.key for e in await store.kv_list("dynamodb-items/t2")] == ["c"]
+    with pytest.raises(Conflict):
+        await one(store, "rename_bucket", "dynamodb-items/t2", "dynamodb/item/t1")
+    assert await one(store, "rename_bucket", "absent", "dynamodb/item/t3") == 0

@@ -21,9 +21,11 @@ Namespaces (one convention for every service; `pipework.store.migrations` moves 
   ``prefix=f"{account}/{region}/"`` lists one region. A nested resource adds its parent's name first
   (``<account>/<region>/<bus>/<rule>``). No part contains ``/``: a name that may (EventBridge partner bus
   names) has each ``/`` written as ``%2F`` in its part.
-- A log or work queue that belongs to a resource is named ``<service>/<kind>/<key>``, with the resource's
-  key and a kind naming what it holds (``sqs/message/<account>/<region>/<queue>`` holds a queue's messages,
-  ``events/archive/<account>/<region>/<archive>`` an archive's events). One the server shares across accounts
+- A log, work queue or kv bucket that belongs to one resource is named ``<service>/<kind>/<key>``, with the
+  resource's key and a kind naming what it holds (``sqs/message/<account>/<region>/<queue>`` holds a queue's
+  messages, ``events/archive/<account>/<region>/<archive>`` an archive's events); where a name can be reused while
+  the old resource's data is still being removed, the resource's immutable id stands for its key (a DynamoDB
+  table's items: ``dynamodb/item/<TableId>``). One the server shares across accounts
   and regions (a dispatcher's delivery queue, the scheduler's ticks) is named ``<service>/<kind>`` alone, and
   its items carry the account and region of what they belong to.
 - Region and account come from the request (`RequestContext`), never from the server's settings, except for
@@ -63,6 +65,7 @@ from pipework.store.batch import (
     Purge,
     PutResource,
     Redrive,
+    RenameBucket,
     RenameLog,
     RenameQueue,
     RenameResource,
@@ -110,6 +113,7 @@ __all__ = [
     "QueueCounts",
     "QueueItem",
     "Redrive",
+    "RenameBucket",
     "RenameLog",
     "RenameQueue",
     "RenameResource",

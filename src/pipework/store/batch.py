@@ -178,6 +178,12 @@ class KvRename:
     to_key: str
 
 
+@dataclass(frozen=True, slots=True)
+class RenameBucket:
+    bucket: str
+    to_bucket: str
+
+
 Write = (
     PutResource
     | DeleteResource
@@ -201,6 +207,7 @@ Write = (
     | RenameLog
     | RenameQueue
     | KvRename
+    | RenameBucket
 )
 
 
@@ -378,3 +385,9 @@ class Batch:
         """Give the live entry `key` of `bucket` the place `to_key` of `to_bucket`, keeping its value, revision
         and expiry. `RevisionConflict` if a live entry is there. Result: True if renamed, False if none was live."""
         return self._add(KvRename(bucket, key, to_bucket, to_key))
+
+    def rename_bucket(self, bucket: str, to_bucket: str) -> int:
+        """Give every entry of `bucket` (expired ones too) to `to_bucket`, keeping keys, values, revisions and
+        expiry: one statement however large the bucket. `Conflict` if `to_bucket` has entries. Result: entries
+        renamed."""
+        return self._add(RenameBucket(bucket, to_bucket))

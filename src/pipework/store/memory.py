@@ -650,6 +650,16 @@ class MemoryStore(Store):
         self._set(self._kv.setdefault(w.to_bucket, {}), w.to_key, moved)
         return True
 
+    def _w_RenameBucket(self, w: base.RenameBucket, now: float) -> int:
+        if self._kv.get(w.to_bucket):
+            raise Conflict(f"bucket {w.to_bucket!r} has entries")
+        entries = self._kv.get(w.bucket)
+        if not entries:
+            return 0
+        self._pop(self._kv, w.bucket)
+        self._set(self._kv, w.to_bucket, {k: replace(e, bucket=w.to_bucket) for k, e in entries.items()})
+        return len(entries)
+
     async def kv_get(self, bucket: str, key: str) -> KvEntry | None:
         self._check_open()
         return self._live(bucket, key, self.clock.now())

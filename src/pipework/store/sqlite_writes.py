@@ -545,3 +545,10 @@ class SqliteWriter:
             (w.to_bucket, w.to_key, w.bucket, w.key),
         )
         return True
+
+    def _w_RenameBucket(self, w: base.RenameBucket, now: float) -> int:
+        if self.conn.execute("SELECT 1 FROM kv WHERE bucket = ? LIMIT 1", (w.to_bucket,)).fetchone():
+            raise Conflict(f"bucket {w.to_bucket!r} has entries")
+        return int(
+            self.conn.execute("UPDATE kv SET bucket = ? WHERE bucket = ?", (w.to_bucket, w.bucket)).rowcount
+        )
