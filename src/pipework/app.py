@@ -44,7 +44,8 @@ class Settings:
     Parameters:
         data_dir: where the SQLite store lives (ignored with `memory`).
         memory: keep everything in memory (tests, throwaway runs); nothing survives `stop()`.
-        region, account: what ARNs and queue URLs carry, and the region a request gets without a SigV4 scope.
+        region: the region of requests without a SigV4 credential scope (a signed request's scope names its own),
+            and of data an older version stored without one. account: the account every request acts as.
         host, port: where `pipework serve` listens (used to build URLs such as SQS queue URLs).
         functions: modules or files whose ``handler(event, context)`` functions become local Lambda-style
             targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
