@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from pipework.store.base import Store
+    from pipework.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ class Settings:
     Parameters:
         data_dir: where the SQLite store lives (ignored with `memory`).
         memory: keep everything in memory (tests, throwaway runs); nothing survives `stop()`.
-        region, account: what ARNs and queue URLs carry, and the region a request gets without a SigV4 scope.
+        region: the region of requests without a SigV4 credential scope (a signed request's scope names its own),
+            and of data an older version stored without one. account: the account every request acts as.
         host, port: where `pipework serve` listens (used to build URLs such as SQS queue URLs).
         functions: modules or files whose ``handler(event, context)`` functions become local Lambda-style
             targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
@@ -95,6 +97,8 @@ class Pipework:
                 self.functions.register(fn_name, handler)
         self.services: dict[str, Service] = {}
         self._store: Store | None = None
+        # Why the store could not be opened (e.g. data of a newer version), for `pipework serve` to say so.
+        self.store_error: StoreError | None = None
         self._started: list[Any] = []
         for spec in SERVICE_FACTORIES if services is None else services:
             service = self._build_service(spec)
@@ -120,10 +124,19 @@ class Pipework:
 
     async def start(self) -> None:
         """Open the store, then start the services that have background work (their optional ``start()``)."""
-        from pipework.store import open_store
+        from pipework.store import StoreError, open_store
 
         if self._store is None:
-            self._store = await open_store(self.settings.store_url, self.clock)
+            try:
+                self._store = await open_store(
+                    self.settings.store_url,
+                    self.clock,
+                    region=self.settings.region,
+                    account=self.settings.account,
+                )
+            except StoreError as error:
+                self.store_error = error
+                raise
         for service in self.services.values():
             start = getattr(service, "start", None)
             if start is not None:

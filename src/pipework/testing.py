@@ -80,7 +80,7 @@ class RunningServer:
         )
         self._server = _QuickServer(config)
         self._thread = threading.Thread(target=self._serve, name="pipework-server", daemon=True)
-        self._clients: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+        self._clients: dict[tuple[str, str, tuple[tuple[str, str], ...]], Any] = {}
         self.endpoint_url = ""
 
     def _serve(self) -> None:
@@ -102,13 +102,13 @@ class RunningServer:
         self._thread.join(timeout=START_TIMEOUT)
         self.loop.close()
 
-    def client(self, service: str, **config: Any) -> Any:
-        """A boto3 client for ``service`` (cached per service and config); see `make_client`."""
-        key = (service, tuple(sorted((k, repr(v)) for k, v in config.items())))
+    def client(self, service: str, *, region: str | None = None, **config: Any) -> Any:
+        """A boto3 client for ``service`` signing for `region` (default: the server's), cached per service, region
+        and config; see `make_client`."""
+        region = region or self.pipework.settings.region
+        key = (service, region, tuple(sorted((k, repr(v)) for k, v in config.items())))
         if key not in self._clients:
-            self._clients[key] = make_client(
-                self.endpoint_url, service, region=self.pipework.settings.region, **config
-            )
+            self._clients[key] = make_client(self.endpoint_url, service, region=region, **config)
         return self._clients[key]
 
     def run(self, coroutine: Any, timeout: float = 10.0) -> Any:

@@ -184,3 +184,21 @@ def test_an_unknown_path_is_unknown_operation(running):
 def test_health_lists_the_served_apis(running):
     response = httpx.get(running.endpoint_url + "/_pipework/health")
     assert response.json() == {"status": "ok", "services": ["lambda", "pipes", "scheduler"]}
+
+
+def test_region_comes_from_the_credential_scope_for_rest_apis_too(running, scheduler, pipes):
+    scheduler.answers["ListSchedules"] = {"Schedules": []}
+    pipes.answers["ListPipes"] = {"Pipes": []}
+    running.client("scheduler", region="eu-central-1").list_schedules()
+    running.client("pipes", region="ap-southeast-2").list_pipes()
+    assert scheduler.last.ctx.region == "eu-central-1"
+    assert pipes.last.ctx.region == "ap-southeast-2"
+
+
+def test_region_comes_from_a_presigned_url_s_credential_and_defaults_without_one(running, scheduler):
+    scheduler.answers["ListSchedules"] = {"Schedules": []}
+    credential = "AKID%2F20240501%2Fsa-east-1%2Fscheduler%2Faws4_request"
+    httpx.get(f"{running.endpoint_url}/schedules?X-Amz-Credential={credential}&X-Amz-Signature=x")
+    assert scheduler.last.ctx.region == "sa-east-1"
+    httpx.get(f"{running.endpoint_url}/schedules")
+    assert scheduler.last.ctx.region == running.pipework.settings.region

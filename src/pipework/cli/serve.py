@@ -167,14 +167,20 @@ def run(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found; make that
     # handler end the process normally (exit 0) instead of dying by the signal.
     previous = signal.signal(signal.SIGTERM, _stop_after_shutdown)
+    failed = 1
     try:
         server.run()
     except (KeyboardInterrupt, _Stopped):
         pass
+    except SystemExit as exit:
+        if server.started:
+            raise
+        failed = exit.code if isinstance(exit.code, int) else 1  # uvicorn's 3: the app's startup failed
     finally:
         signal.signal(signal.SIGTERM, previous)
-    # uvicorn exits without raising when startup fails (port taken, store cannot open).
+    # uvicorn returns (port taken) or exits (the store cannot open) when startup fails.
     if not server.started:
-        print("pipework: the server failed to start (see the log above)", file=sys.stderr)
-        return 1
+        reason = pipework.store_error or "the server failed to start (see the log above)"
+        print(f"pipework: {reason}", file=sys.stderr)
+        return failed
     return 0

@@ -25,6 +25,7 @@ from pipework.store.errors import (
     ItemNotFound,
     NotInFlight,
     RevisionConflict,
+    SchemaTooNew,
     StaleLease,
     StoreClosed,
     StoreError,
@@ -47,6 +48,7 @@ __all__ = [
     "Resource",
     "ResourcePage",
     "RevisionConflict",
+    "SchemaTooNew",
     "StaleLease",
     "Store",
     "StoreClosed",
@@ -56,15 +58,31 @@ __all__ = [
 ]
 
 
-async def open_store(url: str, clock: Clock | None = None) -> Store:
-    """Open a store: `memory://` for the in-memory backend; `sqlite:///dir`, `sqlite://dir` or a bare directory
-    path for the SQLite backend (the file is `<dir>/pipework.db`)."""
+async def open_store(
+    url: str, clock: Clock | None = None, *, region: str = "us-east-1", account: str = "000000000000"
+) -> Store:
+    """Open a store and bring it to the current namespaces (`pipework.store.migrations`): `memory://` for the
+    in-memory backend; `sqlite:///dir`, `sqlite://dir` or a bare directory path for the SQLite backend (the file is
+    `<dir>/pipework.db`). `region` and `account` (the server's defaults) are where data written before records
+    carried them is migrated to. Raises `SchemaTooNew` (with the store closed) for data of a newer Pipework."""
+    from pipework.store.migrations import Defaults, migrate
+
     clock = clock or SystemClock()
+    store: Store
     if url.startswith("memory:"):
         from pipework.store.memory import MemoryStore
 
-        return MemoryStore(clock)
-    from pipework.store.sqlite import SqliteStore
+        store = MemoryStore(clock)
+        where = "the in-memory store"
+    else:
+        from pipework.store.sqlite import SqliteStore
 
-    path = url.removeprefix("sqlite://")
-    return await SqliteStore.open(path, clock)
+        path = url.removeprefix("sqlite://")
+        store = await SqliteStore.open(path, clock)
+        where = f"The data directory {path}"
+    try:
+        await migrate(store, Defaults(region, account), where=where)
+    except BaseException:
+        await store.close()
+        raise
+    return store
