@@ -32,14 +32,40 @@ async def test_manual_clock_wakes_sleepers_whose_deadline_passed_in_deadline_ord
 
 async def test_manual_clock_drops_cancelled_sleepers_and_refuses_going_backwards() -> None:
     clock = ManualClock()
-    task = asyncio.create_task(clock.sleep(1))
-    await asyncio.sleep(0)
-    task.cancel()
+    sleeper = clock.sleep(1)
+    sleeper.cancel()
     await asyncio.sleep(0)
     assert clock.sleepers == 0
     clock.advance(2)  # must not fail on the cancelled future
     with pytest.raises(ValueError):
         clock.advance(-1)
+
+
+async def test_manual_clock_registers_a_sleeper_when_sleep_is_called_not_when_it_is_first_awaited() -> None:
+    clock = ManualClock(start=100.0)
+    sleeper = clock.sleep(5)  # not awaited yet
+    assert clock.sleepers == 1
+    clock.advance(5)
+    await asyncio.wait_for(sleeper, 1)
+    assert clock.sleep_until(100.0).done() is False  # a past deadline still yields once
+    await clock.sleep_until(100.0)
+
+
+async def test_set_moves_the_clock_forward_to_an_epoch_time_and_wakes_sleepers() -> None:
+    clock = ManualClock(start=100.0)
+    sleeper = clock.sleep_until(150.0)
+    clock.set(200.0)
+    await asyncio.wait_for(sleeper, 1)
+    assert (clock.now(), clock.monotonic()) == (200.0, 100.0)
+    with pytest.raises(ValueError):
+        clock.set(199.0)
+
+
+async def test_system_clock_sleep_until_an_absolute_deadline() -> None:
+    clock = SystemClock()
+    await asyncio.wait_for(clock.sleep_until(clock.now() + 0.001), 1)
+    cancelled = clock.sleep_until(clock.now() + 60)
+    cancelled.cancel()
 
 
 async def test_system_clock_sleep_zero_returns_and_time_moves_forward() -> None:
