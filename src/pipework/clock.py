@@ -163,7 +163,8 @@ class ManualClock:
 
     @property
     def sleepers(self) -> int:
-        """How many tasks are currently sleeping on this clock (cancelled ones excluded)."""
+        """How many sleepers are pending (cancelled ones excluded). A store wait holds one, or two when the next
+        due time lies past its bound (see `pipework.store.waiting.wait_until_due`)."""
         return len(self._deadlines)
 
     def next_timer(self) -> float | None:
@@ -254,7 +255,7 @@ class ManualClock:
     def _parked(self, future: asyncio.Future[object], depth: int) -> bool:
         if future.done() or depth > 20:
             return False
-        deadline = self._deadlines.get(future)  # type: ignore[call-overload]
+        deadline = self._deadlines.get(future)  # type: ignore[arg-type]
         if deadline is not None:
             return deadline > self._now
         if isinstance(future, asyncio.Task):

@@ -20,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from pipework.clock import ManualClock
+
 if TYPE_CHECKING:
     from pipework.app import Pipework
 
@@ -78,7 +80,13 @@ def routes(pipework: Pipework) -> list[Route]:
             if not queue.full():  # a slow reader loses lines, never slows PutEvents
                 queue.put_nowait({"Event": event, "MatchedRules": rules})
 
+        request_task = asyncio.current_task()
+
         async def lines() -> AsyncIterator[bytes]:
+            if isinstance(
+                pipework.clock, ManualClock
+            ):  # an open tail is not work time travel should wait for
+                pipework.clock.ignore(t for t in (request_task, asyncio.current_task()) if t is not None)
             runtime.events.listeners.append(listener)
             try:
                 yield b""  # send the headers at once

@@ -70,10 +70,18 @@ async def wait_until_due(
     if next_due is not None and next_due <= now:
         return True
     limit = now + timeout
-    if next_due is not None and next_due <= limit:
+    if next_due is None:
+        return await wait_either(future, clock, limit, timer=False)
+    if next_due <= limit:
         await wait_either(future, clock, next_due, timer=True)
         return True
-    return await wait_either(future, clock, limit, timer=False)
+    # The due time lies past this wait's bound, but it is still a timer: time travel must stop there (the waiter,
+    # woken at that stop by its bound, then finds the item due) instead of jumping over it.
+    alarm = clock.sleep_until(next_due, timer=True)
+    try:
+        return await wait_either(future, clock, limit, timer=False)
+    finally:
+        alarm.cancel()
 
 
 def log_key(log: str) -> str:
