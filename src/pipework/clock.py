@@ -85,9 +85,9 @@ class SystemClock:
 class ClockNotSettled(TimeoutError):
     """`ManualClock.travel_to` gave up waiting for background work to settle; `now` is where the clock stopped."""
 
-    def __init__(self, now: float, busy: list[str]) -> None:
+    def __init__(self, now: float, busy: list[str], timeout: float = SETTLE_TIMEOUT) -> None:
         super().__init__(
-            f"Background work did not settle within {SETTLE_TIMEOUT:g} s at clock time {now}; "
+            f"Background work did not settle within {timeout:g} s at clock time {now}; "
             f"still busy: {', '.join(busy) or 'unknown'}"
         )
         self.now = now
@@ -98,7 +98,7 @@ class ManualClock:
     """A clock that only moves when told; sleepers wake when their deadline has passed.
 
     `advance` and `set` move time at once (tests then let woken tasks run); `travel_to` moves it timer by timer
-    and waits, after each stop, until background work has settled (see `settled`).
+    and waits, after each stop, until background work has settled (see `busy_tasks`).
 
     Parameters:
         start: the initial `now()` in epoch seconds (monotonic time starts at 0 and moves in step).
@@ -129,6 +129,11 @@ class ManualClock:
         loop = asyncio.get_running_loop()
         if deadline <= self._now:
             return _soon(loop)  # still yield once, so loops that sleep(0) do not starve the loop
+        if len(self._sleepers) > 2 * len(self._deadlines) + 64:
+            # Cancelled sleepers (store waits a commit ended early) stay in the heap until their deadline: drop
+            # them now and then, so a clock that does not move does not keep them all.
+            self._sleepers = [entry for entry in self._sleepers if not entry[2].done()]
+            heapq.heapify(self._sleepers)
         future: asyncio.Future[None] = loop.create_future()
         heapq.heappush(self._sleepers, (deadline, next(self._counter), future, timer))
         self._deadlines[future] = deadline
@@ -203,7 +208,7 @@ class ManualClock:
     async def _travel(self, target: float, timeout: float) -> float:
         if target < self._now:
             raise ValueError("a clock cannot go backwards")
-        give_up = time.monotonic() + timeout
+        give_up = (time.monotonic() + timeout, timeout)
         await self._settle(give_up)
         while (step := self.next_timer()) is not None and step <= target:
             self._move(step)
@@ -217,7 +222,7 @@ class ManualClock:
             self._lock = asyncio.Lock()
         return self._lock
 
-    async def _settle(self, give_up: float) -> None:
+    async def _settle(self, give_up: tuple[float, float]) -> None:
         idle_turns = 0
         while True:
             busy = self.busy_tasks()
@@ -228,8 +233,8 @@ class ManualClock:
                 await asyncio.sleep(0)
                 continue
             idle_turns = 0
-            if time.monotonic() > give_up:
-                raise ClockNotSettled(self._now, sorted(task.get_name() for task in busy))
+            if time.monotonic() > give_up[0]:
+                raise ClockNotSettled(self._now, sorted(task.get_name() for task in busy), give_up[1])
             # Busy tasks may be waiting for a thread or a socket: give them real time, not a hot spin.
             await asyncio.sleep(0.0005)
 
