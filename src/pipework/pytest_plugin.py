@@ -16,18 +16,18 @@ from typing import Any
 
 import pytest
 
-from pipework.app import Pipework, Settings
+from pipework.app import Settings
 from pipework.testing import RunningServer, serve_in_thread
 
 
 @pytest.fixture
 def pipework_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    pipework = Pipework(Settings(memory=True))
-    with serve_in_thread(pipework) as server:
+    settings = Settings(memory=True)
+    with serve_in_thread(settings) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-        monkeypatch.setenv("AWS_DEFAULT_REGION", pipework.settings.region)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", settings.region)
         yield server
 
 

@@ -32,7 +32,7 @@ FAST = Backoff(base=0.005, cap=0.02)
 
 
 def quick_retries(server: Any) -> None:
-    server.pipework.services["pipes"].backoff = FAST
+    server.pipework.pipes.backoff = FAST
 
 
 def make_table(server: Any, name: str = "Powers") -> str:
@@ -555,7 +555,7 @@ def test_execution_log_levels_write_json_lines(server, tmp_path):
         },
     )
     put_powers(server, "Powers", "s1")
-    service = server.pipework.services["pipes"]
+    service = server.pipework.pipes
     path = Path(service.definition(service.pipes_api.pipe("logged")).log_group)
 
     def finished() -> list[dict[str, Any]]:

@@ -225,7 +225,7 @@ def test_api_destination_enrichment_object_answer_feeds_the_target_template(serv
 def test_api_destination_target_gets_each_record_with_its_http_parameters(server, endpoint):
     """A table's stream to an API destination: one request per record, the body from the InputTemplate, the
     path, query and headers from JSONPaths into the record, the connection's API key; a 503 is retried."""
-    server.pipework.services["pipes"].backoff = FAST
+    server.pipework.pipes.backoff = FAST
     stream = make_table(server, "Dispatches")
     destination = api_destination(server, "dispatch", endpoint.url + "/dispatch/*")
     endpoint.script = [(503, {}, 0.0)]  # the first call fails; the pipe retries it
@@ -269,7 +269,7 @@ def test_api_destination_target_gets_each_record_with_its_http_parameters(server
 def test_api_destination_target_client_error_sends_the_full_record_to_the_dead_letters(server, endpoint):
     """A 400 does not succeed on retry: after MaximumRetryAttempts the full record is dead-lettered with the
     error, and the stream moves on to the next record."""
-    server.pipework.services["pipes"].backoff = FAST
+    server.pipework.pipes.backoff = FAST
     stream = make_table(server, "Rejects")
     destination = api_destination(server, "strict", endpoint.url)
     endpoint.script = [(400, {}, 0.0), (400, {}, 0.0)]

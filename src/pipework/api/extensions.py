@@ -12,7 +12,7 @@ and a live tail of a bus's events. JSON in, JSON out; AWS operations are never c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -32,14 +32,11 @@ def _error(code: str, message: str, status: int) -> Response:
     return _json({"__type": code, "message": message}, status)
 
 
-def routes(pipework: Pipework) -> list[Route]:
-    def events_runtime() -> Any:
-        return pipework.services.get("events")
+def routes(current: Callable[[], Pipework]) -> list[Route]:
+    """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
 
     async def dead_letters(request: Request) -> Response:
-        runtime = events_runtime()
-        if runtime is None:
-            return _error("ResourceNotFoundException", "The events service is not served.", 404)
+        runtime = current().events
         q = request.query_params
         items = await runtime.dead_letters(
             rule=q.get("rule"), target=q.get("target"), bus=q.get("bus"), limit=int(q.get("limit", "1000"))
@@ -47,9 +44,7 @@ def routes(pipework: Pipework) -> list[Route]:
         return _json({"DeadLetters": items})
 
     async def redrive(request: Request) -> Response:
-        runtime = events_runtime()
-        if runtime is None:
-            return _error("ResourceNotFoundException", "The events service is not served.", 404)
+        runtime = current().events
         try:
             body = orjson.loads(await request.body() or b"{}")
         except orjson.JSONDecodeError:
@@ -63,9 +58,7 @@ def routes(pipework: Pipework) -> list[Route]:
         return _json({"Redriven": count})
 
     async def tail(request: Request) -> Response:
-        runtime = events_runtime()
-        if runtime is None:
-            return _error("ResourceNotFoundException", "The events service is not served.", 404)
+        runtime = current().events
         bus = request.path_params["bus"]
         if bus not in runtime.events.buses:
             return _error("ResourceNotFoundException", f"Event bus {bus} does not exist.", 404)

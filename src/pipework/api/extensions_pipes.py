@@ -15,6 +15,7 @@ out, errors in AWS's shape (``__type``, ``message``); the AWS operations are nev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -26,6 +27,7 @@ from pipework.services.base import ServiceError
 
 if TYPE_CHECKING:
     from pipework.app import Pipework
+    from pipework.services.pipes import Pipes
 
 
 def _json(value: Any, status: int = 200) -> Response:
@@ -46,12 +48,11 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def routes(pipework: Pipework) -> list[Route]:
-    def pipes() -> Any:
-        service = pipework.services.get("pipes")
-        if service is None:
-            raise ServiceError("ResourceNotFoundException", "The pipes service is not served.", 404)
-        return service
+def routes(current: Callable[[], Pipework]) -> list[Route]:
+    """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
+
+    def pipes() -> Pipes:
+        return current().pipes
 
     def guarded(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -64,7 +65,7 @@ def routes(pipework: Pipework) -> list[Route]:
 
     async def invoke(request: Request) -> Any:
         body = await _body(request)
-        records = body.get("Records")
+        records: Any = body.get("Records")
         if records is None and "Record" in body:
             records = [body["Record"]]
         return await pipes().invoke(request.path_params["name"], records)

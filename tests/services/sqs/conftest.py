@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,9 @@ class Sqs:
         self.server = server
         self.clock = clock
         self.client = server.client("sqs")
+        # The other services' background loops sleep on the clock too (the server runs them all); once started
+        # they stay asleep while the clock stands still, so what SQS adds is counted from here.
+        self._idle = self._count(settle=True)
 
     def advance(self, seconds: float) -> None:
         """Move the server's clock forward, on its event loop (ManualClock is not thread-safe)."""
@@ -31,7 +35,14 @@ class Sqs:
         self.server.run(advance())
 
     def sleepers(self) -> int:
+        """Sleepers on the clock beyond those of the other services' idle loops: SQS's waiting receives and
+        move tasks."""
+        return self._count() - self._idle
+
+    def _count(self, *, settle: bool = False) -> int:
         async def count() -> int:
+            for _ in range(20 if settle else 0):
+                await asyncio.sleep(0)  # a loop started a moment ago reaches its sleep within a few turns
             return self.clock.sleepers
 
         return int(self.server.run(count()))
@@ -72,4 +83,4 @@ def clock() -> ManualClock:
 @pytest.fixture
 def sqs(make_server: Callable[..., RunningServer], clock: ManualClock) -> Sqs:
     """SQS only (no other services), on a ManualClock."""
-    return Sqs(make_server(clock=clock, factories=["pipework.services.sqs:create_service"]), clock)
+    return Sqs(make_server(clock=clock), clock)

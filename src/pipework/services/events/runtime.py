@@ -1,79 +1,44 @@
 """`EventBridge`: the served ``events`` API and its background work (delivery and replays) for one instance.
 
-Built before the store opens; `start()` loads the definitions, resumes replays, and starts the dispatcher, which
-also resumes deliveries that were in flight when the process stopped (their leases expire and they run again).
+Built by the composition root on the open store; `start()` loads the definitions, resumes replays, and starts the
+dispatcher, which also resumes deliveries that were in flight when the process stopped (their leases expire and
+they run again).
 """
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import httpx
 import orjson
 
-from pipework.connectors.targets.function import Functions
-from pipework.connectors.targets.http import HttpTarget, RateLimiter
-from pipework.connectors.targets.log import LogTarget
+from pipework.clock import Clock
+from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Dispatcher
 from pipework.engine.replay import Replayer
-from pipework.services.base import RequestContext, ServiceError
+from pipework.services.base import RequestContext
+from pipework.store.base import Store
 
 from . import model
 from .api import EventsService
-from .delivery import QueueSender, RuleDelivery
-
-if TYPE_CHECKING:
-    from pipework.app import Pipework
+from .delivery import RuleDelivery
 
 
 class EventBridge:
-    """The ``events`` service of a `Pipework` instance (see `EventsService` for the operations)."""
+    """The ``events`` service of an instance (see `EventsService` for the operations).
+
+    Parameters:
+        events: the buses, rules, archives, connections and API destinations (built first: targets reach them).
+        store, clock: the instance's. targets: where deliveries go.
+    """
 
     name = "events"
 
-    def __init__(self, pipework: Pipework) -> None:
-        self.pipework = pipework
-        self.functions: Functions = pipework.functions
-        self.service: EventsService | None = None
-        self.dispatcher: Dispatcher | None = None
-        self.replayer: Replayer | None = None
-        self._http: httpx.AsyncClient | None = None
-
-    @property
-    def events(self) -> EventsService:
-        if self.service is None:
-            raise ServiceError(
-                "ServiceUnavailable", "The events service is not started.", 503, sender_fault=False
-            )
-        return self.service
-
-    def log_directory(self) -> Path:
-        settings = self.pipework.settings
-        if getattr(settings, "memory", False):
-            return Path(tempfile.gettempdir()) / "pipework-logs"
-        return Path(settings.data_dir) / "logs"
-
-    async def start(self) -> None:
-        pipework = self.pipework
-        store, clock = pipework.store, pipework.clock
-        settings = pipework.settings
-        self.service = EventsService(store, clock, region=settings.region, account=settings.account)
-        await self.service.start()
-        sqs = pipework.services.get("sqs")
-        queues = (
-            QueueSender(sqs, region=settings.region, account=settings.account) if sqs is not None else None
-        )
-        self._http = httpx.AsyncClient()
-        delivery = RuleDelivery(
-            self.service,
-            queues,
-            functions=self.functions,
-            logs=LogTarget(self.log_directory()),
-            http=HttpTarget(self._http, RateLimiter(clock.now, clock.sleep)),
-        )
+    def __init__(self, events: EventsService, store: Store, clock: Clock, *, targets: Targets) -> None:
+        self.events = events
+        self.store = store
+        self.clock = clock
+        delivery = RuleDelivery(targets)
         self.dispatcher = Dispatcher(
             store,
             clock,
@@ -82,17 +47,16 @@ class EventBridge:
             dead_letter=delivery.dead_letter,
             policy_of=delivery.policy_of,
         )
-        self.replayer = Replayer(self.service)
+        self.replayer = Replayer(events)
+
+    async def start(self) -> None:
+        await self.events.start()
         await self.replayer.start()
         self.dispatcher.start()
 
     async def stop(self) -> None:
-        if self.dispatcher is not None:
-            await self.dispatcher.stop()
-        if self.replayer is not None:
-            await self.replayer.stop()
-        if self._http is not None:
-            await self._http.aclose()
+        await self.dispatcher.stop()
+        await self.replayer.stop()
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         return await self.events.handle(operation, params, ctx)
@@ -102,7 +66,7 @@ class EventBridge:
         self, *, rule: str | None = None, target: str | None = None, bus: str | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]:
         """Deliveries that exhausted their retries, newest last: the full event, the rule, target and error."""
-        store = self.pipework.store
+        store = self.store
         out: list[dict[str, Any]] = []
         after = 0
         while len(out) < limit:
@@ -138,7 +102,7 @@ class EventBridge:
     ) -> int:
         """Send dead-lettered deliveries back to the one target each failed on, with fresh retries (a new event
         age and attempt count); other targets of the rule do not get the event again."""
-        store = self.pipework.store
+        store = self.store
         chosen = [
             d for d in await self.dead_letters(rule=rule, target=target) if ids is None or d["Id"] in ids
         ]
@@ -146,7 +110,7 @@ class EventBridge:
             return 0
         wanted = {d["Id"] for d in chosen}
         batch = store.batch()
-        now = self.pipework.clock.now()
+        now = self.clock.now()
         after = 0
         while True:
             page = await store.list_dead_letters(model.DELIVERIES, after_seq=after, limit=500)

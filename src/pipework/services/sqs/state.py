@@ -14,8 +14,6 @@ from .errors import queue_does_not_exist
 from .model import KIND_QUEUE, Queue, parse_arn, parse_queue_url
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
-
     from .moves import MoveTask
 
 _URL_CACHE_LIMIT = 10_000
@@ -27,14 +25,14 @@ class SqsState:
     """Queues of one server, keyed ``"<account>/<name>"``; definitions are written through to the store.
 
     Parameters:
-        pipework: the instance (its store, clock, region and account).
+        store, clock: the instance's. region, account: what queue ARNs and URLs carry.
     """
 
-    def __init__(self, pipework: Pipework) -> None:
-        self.pipework = pipework
-        self.clock: Clock = pipework.clock
-        self.region = pipework.settings.region
-        self.account = pipework.settings.account
+    def __init__(self, store: Store, clock: Clock, *, region: str, account: str) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+        self.account = account
         self.queues: dict[str, Queue] = {}
         self._keys_by_url: dict[str, str | None] = {}
         # Serializes definition changes (create/delete/set attributes), so two CreateQueue calls agree.
@@ -44,10 +42,6 @@ class SqsState:
         self._last_sequence = 0
         self.move_tasks: dict[str, list[MoveTask]] = {}  # by source queue ARN, oldest first
         self._next_expiry: dict[str, float] = {}
-
-    @property
-    def store(self) -> Store:
-        return self.pipework.store
 
     async def load_queues(self) -> None:
         token: str | None = None
