@@ -85,7 +85,7 @@ class BusTarget:
             if message.detail_type is not None:
                 entry["DetailType"] = message.detail_type
             if message.time is not None:
-                entry["Time"] = message.time
+                entry["Time"] = message.time.timestamp()  # as the wire carries it: epoch seconds
             entries.append((index, entry))
         responses: dict[int, JSON] = {}
         for start in range(0, len(entries), PUT_EVENTS_MAX):
