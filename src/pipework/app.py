@@ -148,14 +148,16 @@ class Pipework:
         """
         settings = settings or Settings()
         clock = clock or SystemClock()
-        store = await open_store(settings.store_url, clock)
         region, account = settings.region, settings.account
         local = Functions(timeout=settings.function_timeout)
-        for module_spec in settings.functions:
+        for (
+            module_spec
+        ) in settings.functions:  # before the store opens: a module that fails to load leaks nothing
             for name, handler in load_functions(module_spec).items():
                 local.register(name, handler)
         for name, handler in (functions or {}).items():
             local.register(name, handler)
+        store = await open_store(settings.store_url, clock)
 
         # Services that depend on nothing but the store come first; the targets reach them through ports.
         sqs = SqsService(store, clock, region=region, account=account)
