@@ -23,11 +23,12 @@ from typing import Any
 
 import pytest
 
-from pipework.app import Pipework, Settings
+from pipework.api.app import gateway_app
+from pipework.app import Settings
 from pipework.clock import Clock
+from pipework.connectors.targets.function import Handler
 from pipework.services.base import Service
-from pipework.testing import RunningServer, make_client
-from pipework.testing import serve_in_thread as serving
+from pipework.testing import RunningServer, make_client, serve_app, serve_in_thread
 
 START_TIMEOUT = 20.0
 
@@ -37,27 +38,24 @@ MakeServer = Callable[..., RunningServer]
 
 @pytest.fixture
 def make_server() -> Iterator[MakeServer]:
-    """Start in-memory servers: ``make_server(clock=..., services=[...], factories=None, region=..., account=...)``.
-
-    `services` are Service objects registered in addition to those built from `factories` (``None`` = the default
-    `SERVICE_FACTORIES`, ``()`` = none). Every server started is stopped at teardown.
+    """Start in-memory servers: ``make_server(clock=..., functions={...}, region=..., account=...)`` builds an
+    instance with `Pipework.open`, as ``pipework serve`` does; ``make_server(fakes=[...])`` serves only the given
+    services (wire-layer tests), with no instance behind them. Every server started is stopped at teardown.
     """
     stack = contextlib.ExitStack()
 
     def start(
         *,
         clock: Clock | None = None,
-        services: Iterable[Service] = (),
-        factories: Iterable[str] | None = None,
+        functions: dict[str, Handler] | None = None,
+        fakes: Iterable[Service] | None = None,
         region: str = "us-east-1",
         account: str = "000000000000",
     ) -> RunningServer:
-        pipework = Pipework(
-            Settings(memory=True, region=region, account=account), clock=clock, services=factories
-        )
-        for service in services:
-            pipework.register(service)
-        return stack.enter_context(serving(pipework))
+        if fakes is not None:
+            return stack.enter_context(serve_app(gateway_app(fakes, region=region, account=account)))
+        settings = Settings(memory=True, region=region, account=account)
+        return stack.enter_context(serve_in_thread(settings, clock=clock, functions=functions))
 
     with stack:
         yield start

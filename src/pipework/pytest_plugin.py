@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pipework.app import Pipework, Settings
+from pipework.app import Settings
 from pipework.clock import Clock, ManualClock
 from pipework.testing import RunningServer, serve_in_thread
 
@@ -46,12 +46,11 @@ def pipework_server(
     if options.get("manual_clock"):
         start = options.get("start")
         clock = ManualClock(start=time.time() if start is None else float(start))
-    pipework = Pipework(Settings(memory=True), clock=clock)
-    with serve_in_thread(pipework) as server:
+    with serve_in_thread(Settings(memory=True), clock=clock) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-        monkeypatch.setenv("AWS_DEFAULT_REGION", pipework.settings.region)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", server.region)
         yield server
 
 

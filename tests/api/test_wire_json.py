@@ -28,7 +28,7 @@ def events():
 
 @pytest.fixture
 def running(make_server, sqs, events):
-    return make_server(factories=(), services=[sqs, events])
+    return make_server(fakes=[sqs, events])
 
 
 def test_json_1_0_routes_by_target_to_the_service_with_decoded_params(running, sqs):

@@ -34,7 +34,7 @@ def lambda_():
 
 @pytest.fixture
 def running(make_server, scheduler, pipes, lambda_):
-    return make_server(factories=(), services=[scheduler, pipes, lambda_])
+    return make_server(fakes=[scheduler, pipes, lambda_])
 
 
 def test_path_labels_and_query_members_become_params(running, scheduler):
@@ -168,7 +168,7 @@ def test_blob_payload_headers_and_status_code_members(running, lambda_):
 
 
 def test_an_unserved_service_is_named_in_the_error(make_server):
-    running = make_server(factories=())
+    running = make_server(fakes=())
     with pytest.raises(ClientError) as raised:
         running.client("pipes").describe_pipe(Name="p")
     assert raised.value.response["Error"]["Code"] == "UnknownServiceException"

@@ -401,7 +401,7 @@ def test_ttl_expiry_deletes_items_with_the_injected_clock(make_server: Any) -> N
     ddb.put_item(TableName="orders", Item={"pk": {"S": "soon"}, "exp": {"N": str(1_700_000_010)}})
     ddb.put_item(TableName="orders", Item={"pk": {"S": "later"}, "exp": {"N": str(1_700_000_500)}})
     ddb.put_item(TableName="orders", Item={"pk": {"S": "never"}, "exp": {"S": "not a number"}})
-    service = server.pipework.services["dynamodb"]
+    service = server.pipework.dynamodb
     assert server.run(service.sweep())[0] == 0
     server.advance(11)  # returns once the background sweep, woken on the way, has run
     left = sorted(i["pk"]["S"] for i in ddb.scan(TableName="orders")["Items"])

@@ -189,7 +189,6 @@ def test_failing_target_goes_to_the_dlq_with_aws_attributes_and_redrive_delivers
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    runtime = server.pipework.services["events"]
     outcomes: list[str] = []
 
     def flaky(event: Any, context: Any) -> None:
@@ -197,7 +196,7 @@ def test_failing_target_goes_to_the_dlq_with_aws_attributes_and_redrive_delivers
         if len(outcomes) == 1:
             raise RuntimeError("boom")
 
-    runtime.functions.register("flaky", flaky)
+    server.pipework.functions.register("flaky", flaky)
     events.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
     events.put_targets(
         Rule="r",
@@ -300,7 +299,7 @@ def test_api_destination_4xx_is_not_retried(server, endpoint):
     events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
     wait_for(lambda: endpoint.requests)
     assert endpoint.requests[0]["headers"]["Authorization"] == "Basic dTpw"
-    runtime = server.pipework.services["events"]
+    runtime = server.pipework.events
     dead = wait_for(lambda: server.run(runtime.dead_letters()))
     assert dead[0]["Error"]["ERROR_CODE"] == "INVALID_PARAMETER"
     assert len(endpoint.requests) == 1
@@ -310,14 +309,14 @@ def test_retries_follow_the_injected_clock(make_server):
     clock = ManualClock(start=1_800_000_000.0)
     srv = make_server(clock=clock)
     events = srv.client("events")
-    runtime = srv.pipework.services["events"]
+    runtime = srv.pipework.events
     calls: list[float] = []
 
     def failing(event: Any, context: Any) -> None:
         calls.append(clock.now())
         raise RuntimeError("down")
 
-    runtime.functions.register("failing", failing)
+    srv.pipework.functions.register("failing", failing)
     events.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
     policy = {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 86400}
     events.put_targets(Rule="r", Targets=[{"Id": "f", "Arn": FN + "failing", "RetryPolicy": policy}])

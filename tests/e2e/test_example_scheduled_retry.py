@@ -8,8 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from pipework.clock import ManualClock
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scheduled-retry" / "consumer.py"
@@ -27,8 +25,6 @@ def test_failing_message_is_retried_by_schedules_with_backoff_then_dead_lettered
     example = load_example()
     clock = ManualClock(start=1_800_000_000.0)
     srv = make_server(clock=clock)
-    if "sqs" not in srv.pipework.services:
-        pytest.skip("the sqs service is not served yet")
     sqs, scheduler = srv.client("sqs"), srv.client("scheduler")
     queues = example.setup(sqs)
     sqs.send_message(QueueUrl=queues["url"], MessageBody=json.dumps({"payload": {"order": 42}, "attempt": 1}))

@@ -587,7 +587,7 @@ def test_execution_log_levels_write_json_lines(server, tmp_path):
         },
     )
     put_powers(server, "Powers", "s1")
-    service = server.pipework.services["pipes"]
+    service = server.pipework.pipes
     path = Path(service.definition(service.pipes_api.pipe("logged")).log_group)
 
     def finished() -> list[dict[str, Any]]:

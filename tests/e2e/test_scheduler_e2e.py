@@ -60,9 +60,6 @@ class Harness:
         )["ScheduleArn"]
         return arn
 
-    def has(self, service: str) -> bool:
-        return service in self.srv.pipework.services
-
 
 @pytest.fixture
 def h(make_server: Any) -> Harness:
@@ -305,8 +302,6 @@ def _receive(sqs: Any, url: str, count: int) -> list[dict[str, Any]]:
 
 
 def test_exhausted_retries_go_to_the_dead_letter_queue_with_aws_attributes(h: Harness) -> None:
-    if not h.has("sqs"):
-        pytest.skip("the sqs service is not served yet")
     sqs, dlq_url, dlq_arn = _queue(h, "schedule-dlq")
     fn = h.function("down", fail=100)
     arn = h.create(
@@ -333,8 +328,6 @@ def test_exhausted_retries_go_to_the_dead_letter_queue_with_aws_attributes(h: Ha
 
 
 def test_queue_bus_and_universal_targets(h: Harness) -> None:
-    if not h.has("sqs"):
-        pytest.skip("the sqs service is not served yet")
     sqs, url, queue_arn = _queue(h, "scheduled")
     events = h.srv.client("events")
     events.put_rule(Name="from-scheduler", EventPattern='{"source": ["billing"]}')
@@ -376,8 +369,6 @@ def test_queue_bus_and_universal_targets(h: Harness) -> None:
 
 
 def test_universal_target_puts_a_dynamodb_item(h: Harness) -> None:
-    if not h.has("dynamodb"):
-        pytest.skip("the dynamodb service is not served")
     ddb = h.srv.client("dynamodb")
     ddb.create_table(
         TableName="runs",

@@ -17,13 +17,12 @@ import orjson
 import pytest
 from botocore.exceptions import ClientError
 
-from pipework.app import Pipework, Settings
+from pipework.app import Settings, asgi_app
 from pipework.clock import ManualClock
 from pipework.store.migrations import MIGRATIONS, SCHEMA_BUCKET, SCHEMA_KEY
 from pipework.testing import RunningServer
 from support.http import wait_for
 
-SQS_ONLY = ["pipework.services.sqs:create_service"]
 EAST, EU = "us-east-1", "eu-central-1"
 ACCOUNT = "000000000000"
 V0 = Path(__file__).parent.parent / "store" / "data"
@@ -31,7 +30,7 @@ V0 = Path(__file__).parent.parent / "store" / "data"
 
 @pytest.fixture
 def sqs_server(make_server: Callable[..., RunningServer]) -> RunningServer:
-    return make_server(factories=SQS_ONLY)
+    return make_server()
 
 
 def arn_of(client: Any, url: str) -> str:
@@ -123,7 +122,7 @@ def test_a_queue_of_another_region_is_not_a_dead_letter_queue_or_move_task_sourc
 def test_an_unsigned_request_uses_the_server_s_default_region(
     make_server: Callable[..., RunningServer],
 ) -> None:
-    server = make_server(factories=SQS_ONLY, region="ap-south-1")
+    server = make_server(region="ap-south-1")
     request = urllib.request.Request(
         server.endpoint_url,
         data=orjson.dumps({"QueueName": "plain"}),
@@ -151,8 +150,7 @@ def restore_v0(directory: Path) -> dict[str, Any]:
 def test_a_data_directory_of_an_older_version_serves_each_queue_in_its_region(tmp_path: Path) -> None:
     facts = restore_v0(tmp_path / "data")
     clock = ManualClock(start=facts["clock"])
-    pipework = Pipework(Settings(data_dir=tmp_path / "data"), clock=clock, services=SQS_ONLY)
-    server = RunningServer(pipework)
+    server = RunningServer(asgi_app(Settings(data_dir=tmp_path / "data"), clock=clock))
     server.start()
     try:
         east, eu = server.client("sqs", region=EAST), server.client("sqs", region=EU)

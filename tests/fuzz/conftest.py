@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pipework.app import Pipework, Settings
+from pipework.app import Settings
 from pipework.testing import RunningServer, serve_in_thread
 from support.http import wait_for
 
@@ -95,7 +95,7 @@ class KeptResources:
 
 @pytest.fixture(scope="session")
 def fuzz_server() -> Iterator[RunningServer]:
-    with serve_in_thread(Pipework(Settings(memory=True))) as server:
+    with serve_in_thread(Settings(memory=True)) as server:
         yield server
 
 

@@ -1,7 +1,7 @@
 """The ASGI application: AWS requests to the served APIs, plus Pipework's own routes under ``/_pipework/``.
 
 `AwsGateway` is the hot path (a raw ASGI callable: route, decode, validate, call the service, encode); `build_app`
-wraps it in a Starlette app whose lifespan starts and stops the `Pipework` instance.
+wraps it in a Starlette app whose lifespan opens and closes the `Pipework` instance.
 """
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import html
-import importlib
 import itertools
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
@@ -21,7 +20,7 @@ from botocore.model import ServiceModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, Headers, internal_failure, render_error
@@ -34,13 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-# Modules adding Pipework's own HTTP routes (dead letters, tail, admin); a module not written yet is skipped.
-EXTENSION_MODULES = (
-    "pipework.api.extensions",
-    "pipework.api.extensions_pipes",
-    "pipework.api.extensions_clock",
-)
 
 QUERY_PROTOCOL_MESSAGE = (
     "Pipework serves {service} over AWS's JSON protocol only; the query protocol (Action=...) is not supported. "
@@ -239,57 +231,81 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def build_app(pipework: Pipework) -> Starlette:
-    """The one ASGI app of a Pipework instance: its lifespan starts and stops `pipework`."""
-    gateway = AwsGateway(
-        pipework.services.values(), region=pipework.settings.region, account=pipework.settings.account
-    )
+def build_app(open_instance: Callable[[], Awaitable[Pipework]]) -> PipeworkApp:
+    """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
+    serves its APIs and Pipework's own routes, and closes it."""
+    from pipework.api import extensions, extensions_clock, extensions_pipes
 
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "services": sorted(gateway.apis)})
+    app: PipeworkApp
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await pipework.start()
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            pipework = await open_instance()
+        except Exception as error:
+            app.startup_error = error  # `pipework serve` says why the server did not start
+            raise
+        app.attach(pipework)
         try:
             yield
         finally:
-            await pipework.stop()
+            await pipework.close()
 
-    routes: list[BaseRoute] = [Route("/_pipework/health", health)]
-    routes += extension_routes(pipework)
-    routes.append(Mount("", app=gateway))  # everything else is an AWS request
-    return _PipeworkApp(gateway, routes=routes, lifespan=lifespan)
+    def current() -> Pipework:
+        assert app.pipework is not None, (
+            "the app serves requests only once its lifespan has opened the instance"
+        )
+        return app.pipework
+
+    routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway))]
+    routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
+    app = PipeworkApp(routes=routes, lifespan=lifespan)
+    return app
 
 
-class _PipeworkApp(Starlette):
+def gateway_app(services: Iterable[Service], *, region: str, account: str) -> PipeworkApp:
+    """An ASGI app serving only `services` (no instance, no store): for tests of the wire layer."""
+    app = PipeworkApp()
+    app.gateway = AwsGateway(services, region=region, account=account)
+    app.router.routes.append(Route("/_pipework/health", _health(lambda: app.gateway)))
+    return app
+
+
+def _health(gateway: Callable[[], AwsGateway | None]) -> Callable[[Request], Awaitable[JSONResponse]]:
+    async def health(request: Request) -> JSONResponse:
+        served = gateway()
+        return JSONResponse({"status": "ok", "services": sorted(served.apis) if served else []})
+
+    return health
+
+
+class PipeworkApp(Starlette):
     """Starlette for the lifespan and Pipework's own routes; AWS requests (every path outside ``/_pipework/``) go
     straight to the gateway, which never raises and answers every error itself, so they skip the middleware and
-    routing layers (a measurable share of a request's CPU)."""
+    routing layers (a measurable share of a request's CPU).
 
-    def __init__(self, gateway: AwsGateway, **options: Any) -> None:
+    Attributes: `pipework`, the instance once the lifespan opened it; `gateway`, the AWS APIs it serves;
+    `startup_error`, why opening the instance failed.
+    """
+
+    def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.gateway = gateway
+        self.pipework: Pipework | None = None
+        self.gateway: AwsGateway | None = None
+        self.startup_error: Exception | None = None
+
+    def attach(self, pipework: Pipework) -> None:
+        """Serve `pipework`'s APIs."""
+        self.pipework = pipework
+        settings = pipework.settings
+        self.gateway = AwsGateway(pipework.served, region=settings.region, account=settings.account)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope["path"].startswith(OWN_PATH_PREFIX):
+            assert self.gateway is not None, "uvicorn serves requests only after the lifespan started"
             await self.gateway(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
 
 OWN_PATH_PREFIX = "/_pipework"
-
-
-def extension_routes(pipework: Pipework) -> list[BaseRoute]:
-    """Pipework's own routes (under ``/_pipework/``) from `EXTENSION_MODULES`, each ``routes(pipework)``."""
-    found: list[BaseRoute] = []
-    for module_name in EXTENSION_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        found.extend(module.routes(pipework))
-    return found

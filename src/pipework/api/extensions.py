@@ -12,7 +12,7 @@ and a live tail of a bus's events. JSON in, JSON out; AWS operations are never c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -28,15 +28,11 @@ if TYPE_CHECKING:
     from pipework.app import Pipework
 
 
-def routes(pipework: Pipework) -> list[Route]:
-    def events_runtime() -> Any:
-        runtime = pipework.services.get("events")
-        if runtime is None:
-            raise ServiceError("ResourceNotFoundException", "The events service is not served.", 404)
-        return runtime
+def routes(current: Callable[[], Pipework]) -> list[Route]:
+    """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
 
     async def dead_letters(request: Request) -> Any:
-        runtime = events_runtime()
+        runtime = current().events
         q = request.query_params
         limit = query_limit(request)
         items = await runtime.dead_letters(
@@ -45,13 +41,13 @@ def routes(pipework: Pipework) -> list[Route]:
         return {"DeadLetters": items}
 
     async def redrive(request: Request) -> Any:
-        runtime = events_runtime()
+        runtime = current().events
         body = await json_body(request)
         ids, rule, target = optional_ids(body), optional_text(body, "Rule"), optional_text(body, "TargetId")
         return {"Redriven": await runtime.redrive(ids, rule=rule, target=target)}
 
     async def tail(request: Request) -> Any:
-        runtime = events_runtime()
+        runtime = current().events
         bus = request.path_params["bus"]
         if bus not in runtime.events.buses:
             raise ServiceError("ResourceNotFoundException", f"Event bus {bus} does not exist.", 404)
@@ -67,10 +63,9 @@ def routes(pipework: Pipework) -> list[Route]:
         request_task = asyncio.current_task()
 
         async def lines() -> AsyncIterator[bytes]:
-            if isinstance(
-                pipework.clock, ManualClock
-            ):  # an open tail is not work time travel should wait for
-                pipework.clock.ignore(t for t in (request_task, asyncio.current_task()) if t is not None)
+            clock = current().clock
+            if isinstance(clock, ManualClock):  # an open tail is not work time travel should wait for
+                clock.ignore(t for t in (request_task, asyncio.current_task()) if t is not None)
             runtime.events.listeners.append(listener)
             try:
                 yield b""  # send the headers at once

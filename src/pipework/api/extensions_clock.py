@@ -13,6 +13,7 @@ clock stopped at (``Now``) and the background tasks still busy in the message.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -41,12 +42,15 @@ def _seconds(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def routes(pipework: Pipework) -> list[Route]:
+def routes(current: Callable[[], Pipework]) -> list[Route]:
+    """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
+
     async def read(request: Request) -> Response:
-        return _json({"Now": pipework.clock.now(), "Manual": isinstance(pipework.clock, ManualClock)})
+        clock = current().clock
+        return _json({"Now": clock.now(), "Manual": isinstance(clock, ManualClock)})
 
     async def move(request: Request) -> Response:
-        clock = pipework.clock
+        clock = current().clock
         if not isinstance(clock, ManualClock):
             return _invalid(
                 "The server's clock is not manual: start it with `pipework serve --manual-clock`."

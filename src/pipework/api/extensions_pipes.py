@@ -15,28 +15,28 @@ out, errors in AWS's shape (``__type``, ``message``); the AWS operations are nev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.routing import Route
 
 from pipework.api.extensions_http import guarded, json_body, optional_ids, query_limit, validation
-from pipework.services.base import ServiceError
 
 if TYPE_CHECKING:
     from pipework.app import Pipework
+    from pipework.services.pipes import Pipes
 
 
-def routes(pipework: Pipework) -> list[Route]:
-    def pipes() -> Any:
-        service = pipework.services.get("pipes")
-        if service is None:
-            raise ServiceError("ResourceNotFoundException", "The pipes service is not served.", 404)
-        return service
+def routes(current: Callable[[], Pipework]) -> list[Route]:
+    """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
+
+    def pipes() -> Pipes:
+        return current().pipes
 
     async def invoke(request: Request) -> Any:
         body = await json_body(request)
-        records = body.get("Records")
+        records: Any = body.get("Records")
         if records is None and "Record" in body:
             records = [body["Record"]]
         return await pipes().invoke(request.path_params["name"], records)

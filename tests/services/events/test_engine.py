@@ -7,57 +7,37 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
+from pipework.app import Pipework, Settings
 from pipework.clock import ManualClock
-from pipework.connectors.targets.function import Functions
-from pipework.connectors.targets.http import HttpTarget, RateLimiter
-from pipework.connectors.targets.log import LogTarget
-from pipework.engine.dispatcher import Dispatcher
-from pipework.engine.replay import Replayer
 from pipework.services.base import RequestContext, ServiceError
 from pipework.services.events import model
 from pipework.services.events.api import EventsService
-from pipework.services.events.delivery import RuleDelivery
-from pipework.store.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
 FN = "arn:aws:lambda:us-east-1:000000000000:function:"
 
 
 class Engine:
-    def __init__(self, tmp_path: Path) -> None:
-        self.clock = ManualClock(start=1_800_000_000.0)
-        self.store = MemoryStore(self.clock)
-        self.events = EventsService(self.store, self.clock, region="us-east-1", account="000000000000")
+    """An instance built as the server builds it (`Pipework.open`), in memory, on a ManualClock; tests drive its
+    events dispatcher with `drain()` and the clock."""
+
+    def __init__(self, pipework: Pipework, clock: ManualClock) -> None:
+        self.pipework = pipework
+        self.clock = clock
+        self.store = pipework.store
+        self.events = pipework.events.events
+        self.dispatcher = pipework.events.dispatcher
+        self.replayer = pipework.events.replayer
+        self.functions = pipework.functions
         self.calls: dict[str, list[Any]] = {}
         self.failures: dict[str, int] = {}
-        self.functions = Functions(timeout=2.0)
-        self.logs = LogTarget(tmp_path / "logs")
-        self.http_client = httpx.AsyncClient()
-        delivery = RuleDelivery(
-            self.events,
-            None,
-            functions=self.functions,
-            logs=self.logs,
-            http=HttpTarget(self.http_client, RateLimiter(self.clock.now, self.clock.sleep)),
-        )
-        self.dispatcher = Dispatcher(
-            self.store,
-            self.clock,
-            queue=model.DELIVERIES,
-            invoke=delivery.invoke,
-            dead_letter=delivery.dead_letter,
-            policy_of=delivery.policy_of,
-            rng=random.Random(1),
-        )
-        self.replayer = Replayer(self.events)
 
     def function(self, name: str, fail_times: int = 0) -> str:
         self.calls[name] = []
@@ -74,7 +54,7 @@ class Engine:
 
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:
         ctx = RequestContext("events", operation, "us-east-1", "000000000000", "req")
-        return await self.events.handle(operation, params, ctx)
+        return await self.pipework.events.handle(operation, params, ctx)
 
     async def put(self, detail: dict[str, Any], **entry: Any) -> dict[str, Any]:
         base = {"Source": "orders", "DetailType": "OrderPlaced", "Detail": json.dumps(detail)}
@@ -83,13 +63,12 @@ class Engine:
 
 
 @pytest.fixture
-async def engine(tmp_path: Path):
-    e = Engine(tmp_path)
-    await e.events.start()
-    await e.replayer.start()
-    yield e
-    await e.replayer.stop()
-    await e.http_client.aclose()
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    clock = ManualClock(start=1_800_000_000.0)
+    settings = Settings(memory=True, function_timeout=2.0, log_dir=tmp_path / "logs")
+    pipework = await Pipework.open(settings, clock=clock)
+    yield Engine(pipework, clock)
+    await pipework.close()
 
 
 async def test_put_events_delivers_to_every_target_of_every_matching_rule(engine: Engine):

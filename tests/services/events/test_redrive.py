@@ -18,14 +18,9 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_overlapping_redrives_send_each_dead_letter_back_once(tmp_path: Path):
-    pipework = Pipework(
-        Settings(data_dir=tmp_path),
-        clock=ManualClock(start=1_800_000_000.0),
-        services=["pipework.services.events:create_service"],
-    )
-    await pipework.start()
+    pipework = await Pipework.open(Settings(data_dir=tmp_path), clock=ManualClock(start=1_800_000_000.0))
     try:
-        runtime: Any = pipework.services["events"]
+        runtime = pipework.events
 
         async def call(operation: str, **params: Any) -> dict[str, Any]:
             ctx = RequestContext("events", operation, "us-east-1", "000000000000", "req")
@@ -45,4 +40,4 @@ async def test_overlapping_redrives_send_each_dead_letter_back_once(tmp_path: Pa
         assert sorted(counts) == [0, 3]
         assert (await pipework.store.counts(model.DELIVERIES)).visible == 3
     finally:
-        await pipework.stop()
+        await pipework.close()

@@ -67,7 +67,7 @@ def test_a_cancel_while_a_batch_commits_is_not_overwritten(durable_sqs: Callable
     sqs = durable_sqs()
     source, dlq = with_dlq(sqs)
     dead_letter(sqs, source, [str(i) for i in range(5)])
-    service: Any = sqs.server.pipework.services["sqs"]
+    service: Any = sqs.server.pipework.sqs
     store = sqs.server.pipework.store
     commit, cancel = store.commit, service.op_CancelMessageMoveTask
     gate = asyncio.Event()

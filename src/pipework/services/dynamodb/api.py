@@ -21,7 +21,6 @@ from .values import Item
 from .writes import Change, Current, ItemWriter
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
     from pipework.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -35,47 +34,27 @@ _TABLE_ARN = re.compile(r"arn:aws[a-z-]*:dynamodb:(?P<region>[^:]*):(?P<account>
 class DynamoDB:
     """The ``dynamodb`` service.
 
-    Parameters: `pipework`, the instance (its store, clock, region and account are used once started);
-    `sweep_interval`, seconds of clock time between sweeps that expire TTL'd items and trim stream records older
-    than their retention.
+    Parameters: `store` and `clock`, the instance's; `region` and `account`, what ARNs carry; `sweep_interval`,
+    seconds of clock time between sweeps that expire TTL'd items and trim stream records older than their
+    retention.
     """
 
     name = "dynamodb"
 
-    def __init__(self, pipework: Pipework, *, sweep_interval: float = SWEEP_INTERVAL) -> None:
-        self.pipework = pipework
+    def __init__(
+        self, store: Store, clock: Clock, *, region: str, account: str, sweep_interval: float = SWEEP_INTERVAL
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+        self.account = account
         self.sweep_interval = sweep_interval
         self.tables: dict[str, Table] = {}
-        self._writer: ItemWriter | None = None
+        self.writer = ItemWriter(store, clock, region)
         self._sweeper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
-    @property
-    def store(self) -> Store:
-        return self.pipework.store
-
-    @property
-    def clock(self) -> Clock:
-        return self.pipework.clock
-
-    @property
-    def region(self) -> str:
-        return self.pipework.settings.region
-
-    @property
-    def account(self) -> str:
-        return self.pipework.settings.account
-
-    @property
-    def writer(self) -> ItemWriter:
-        if self._writer is None:
-            raise ServiceError(
-                "ServiceUnavailable", "The dynamodb service is not started.", 503, sender_fault=False
-            )
-        return self._writer
-
     async def start(self) -> None:
-        self._writer = ItemWriter(self.store, self.clock, self.region)
         token: str | None = None
         while True:
             page = await self.store.list_resources(TABLE, limit=500, next_token=token)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipework.services.base import RequestContext, ServiceError
-from pipework.services.dynamodb import errors
+from pipework.services.dynamodb import DynamoDB, errors
 from pipework.services.dynamodb.model import STREAM
 from pipework.services.dynamodb.records import position_of, sequence_number, with_sequence
 from pipework.store import Resource, Store
@@ -18,7 +18,6 @@ from pipework.store import Resource, Store
 from .subscription import Subscription, subscribe
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
     from pipework.clock import Clock
 
 ITERATOR_LIFETIME = 15 * 60.0  # shard iterators expire after 15 minutes, as in AWS
@@ -27,24 +26,35 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 
 
 class DynamoDBStreams:
-    """The ``dynamodbstreams`` service; also the entry point of the internal `subscribe` API (see there)."""
+    """The ``dynamodbstreams`` service; also the entry point of the internal `subscribe` API (see there), which
+    implements the connectors' `TableStreams` port.
+
+    Parameters: `store` and `clock`, the instance's; `dynamodb`, the tables whose streams these are.
+    """
 
     name = "dynamodbstreams"
 
-    def __init__(self, pipework: Pipework) -> None:
-        self.pipework = pipework
+    def __init__(self, store: Store, clock: Clock, *, dynamodb: DynamoDB) -> None:
+        self.store = store
+        self.clock = clock
+        self.dynamodb = dynamodb
 
-    @property
-    def store(self) -> Store:
-        return self.pipework.store
+    async def start(self) -> None:
+        return None
 
-    @property
-    def clock(self) -> Clock:
-        return self.pipework.clock
+    async def stop(self) -> None:
+        return None
 
-    def subscribe(self, stream_arn: str, **options: Any) -> Subscription:
-        """See `pipework.services.dynamodbstreams.subscription.subscribe`; the store and clock are this instance's."""
-        return subscribe(self.store, stream_arn, **options)
+    def subscribe(
+        self,
+        stream_arn: str,
+        *,
+        consumer: str | None = None,
+        start: str = "TRIM_HORIZON",
+        batch_size: int = 100,
+    ) -> Subscription:
+        """See `pipework.services.dynamodbstreams.subscription.subscribe`; the store is this instance's."""
+        return subscribe(self.store, stream_arn, consumer=consumer, start=start, batch_size=batch_size)
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         handler = {
@@ -90,8 +100,7 @@ class DynamoDBStreams:
         return out
 
     def _tables(self) -> dict[str, Any]:
-        service = self.pipework.services.get("dynamodb")
-        return getattr(service, "tables", {})
+        return self.dynamodb.tables
 
     async def describe_stream(self, params: dict[str, Any]) -> dict[str, Any]:
         resource = await self._stream(params["StreamArn"])

@@ -379,10 +379,15 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         names = sorted(rule["Name"] for rule in rules if not rule.get("ManagedBy"))
         return names, deliveries
 
-    async def put_event_on_bus(self, bus: str, event: JSON) -> None:
-        """Route an already-built event on ``bus`` (an event-bus target); unknown buses drop it, as AWS does."""
+    # -- ports for the targets (`pipework.connectors.ports.EventBuses`) -----------------------------------------
+    def has_bus(self, name: str) -> bool:
+        return name in self.buses
+
+    async def forward(self, bus: str, event: JSON) -> bool:
+        """Route an already-built event on ``bus`` (an event-bus target), keeping its id; False if there is no
+        such bus."""
         if bus not in self.buses:
-            raise ServiceError("ResourceNotFoundException", f"Event bus {bus} does not exist.", 400)
+            return False
         batch = self.store.batch()
         now = self.clock.now()
         rules, _ = self.route_into(batch, bus, event, ingested=now, event_time=now)
@@ -390,6 +395,7 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             await self.store.commit(batch)
         for listener in self.listeners:
             listener(bus, event, rules)
+        return True
 
     async def op_TestEventPattern(self, params: JSON) -> JSON:
         try:

@@ -15,8 +15,6 @@ from .errors import queue_does_not_exist
 from .model import KIND_QUEUE, Queue, parse_arn, parse_queue_url, queue_key
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
-
     from .moves import MoveTask
 
 _URL_CACHE_LIMIT = 10_000
@@ -29,12 +27,14 @@ class SqsState:
     definitions are written through to the store. A request sees the queues of its account and region only.
 
     Parameters:
-        pipework: the instance (its store and clock).
+        store, clock: the instance's. region, account: the defaults (a request's own region and account scope what it sees).
     """
 
-    def __init__(self, pipework: Pipework) -> None:
-        self.pipework = pipework
-        self.clock: Clock = pipework.clock
+    def __init__(self, store: Store, clock: Clock, *, region: str, account: str) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+        self.account = account
         self.queues: dict[str, Queue] = {}
         # QueueUrl -> (account, name) from its path, or None if it names no queue; the region is the request's.
         self._owners_by_url: dict[str, tuple[str, str] | None] = {}
@@ -45,10 +45,6 @@ class SqsState:
         self._last_sequence = 0
         self.move_tasks: dict[str, list[MoveTask]] = {}  # by source queue ARN, oldest first
         self._next_expiry: dict[str, float] = {}
-
-    @property
-    def store(self) -> Store:
-        return self.pipework.store
 
     async def load_queues(self) -> None:
         token: str | None = None
