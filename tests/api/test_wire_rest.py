@@ -201,4 +201,4 @@ def test_region_comes_from_a_presigned_url_s_credential_and_defaults_without_one
     httpx.get(f"{running.endpoint_url}/schedules?X-Amz-Credential={credential}&X-Amz-Signature=x")
     assert scheduler.last.ctx.region == "sa-east-1"
     httpx.get(f"{running.endpoint_url}/schedules")
-    assert scheduler.last.ctx.region == running.pipework.settings.region
+    assert scheduler.last.ctx.region == running.region
