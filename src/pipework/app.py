@@ -6,6 +6,7 @@ The server (`pipework serve`), tests and the in-process API all build a `Pipewor
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import Iterable
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipework.clock import Clock, SystemClock
+from pipework.clock import Clock, ManualClock, SystemClock
 from pipework.connectors.targets.function import Functions, load_functions
 from pipework.services.base import Service
 
@@ -126,6 +127,10 @@ class Pipework:
         """Open the store, then start the services that have background work (their optional ``start()``)."""
         from pipework.store import StoreError, open_store
 
+        if isinstance(self.clock, ManualClock):
+            # The tasks running now are the server's own (uvicorn's loop, the lifespan): time travel never waits
+            # for them; everything started from here on is background work it lets settle.
+            self.clock.ignore(asyncio.all_tasks())
         if self._store is None:
             try:
                 self._store = await open_store(

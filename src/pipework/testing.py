@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 
 from pipework.app import Pipework
+from pipework.clock import SETTLE_TIMEOUT, ManualClock
 
 START_TIMEOUT = 20.0
 _sessions: list[Any] = []  # one boto3 session: clients are much cheaper to make from a shared one
@@ -64,7 +65,8 @@ class RunningServer:
     """A Pipework instance served by uvicorn in a background thread.
 
     Attributes: `endpoint_url`; `pipework` (the instance, e.g. to reach its store, clock or services); `loop`
-    (the server's event loop: `run(coro)` runs a coroutine there and returns its result).
+    (the server's event loop: `run(coro)` runs a coroutine there and returns its result). On a `ManualClock`,
+    `advance(seconds)` and `set_time(epoch)` move time and return once the work it started has settled.
     """
 
     def __init__(self, pipework: Pipework) -> None:
@@ -114,6 +116,30 @@ class RunningServer:
     def run(self, coroutine: Any, timeout: float = 10.0) -> Any:
         """Run ``coroutine`` on the server's event loop (where the store and services live); return its result."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    @property
+    def clock(self) -> ManualClock:
+        """The server's manual clock (a server started with ``ManualClock``, e.g. ``pipework(manual_clock=True)``)."""
+        clock = self.pipework.clock
+        if not isinstance(clock, ManualClock):
+            raise RuntimeError(
+                "this server runs on the system clock: start it with a ManualClock to move time"
+            )
+        return clock
+
+    def now(self) -> float:
+        """The server's clock time, in epoch seconds."""
+        return self.pipework.clock.now()
+
+    def advance(self, seconds: float) -> float:
+        """Move the server's manual clock forward by ``seconds`` and return the new time, once every timer due by
+        then has run and the work it started has settled (schedules fired, deliveries made or failed and
+        committed, retries and visibility timeouts due); see `pipework.clock.ManualClock.travel_to`."""
+        return float(self.run(self.clock.travel(seconds), timeout=SETTLE_TIMEOUT + 5))
+
+    def set_time(self, epoch_seconds: float) -> float:
+        """Move the server's manual clock forward to ``epoch_seconds``, as `advance` does."""
+        return float(self.run(self.clock.travel_to(epoch_seconds), timeout=SETTLE_TIMEOUT + 5))
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ archives and replays, and the CLI wrappers.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import subprocess
@@ -323,15 +322,12 @@ def test_retries_follow_the_injected_clock(make_server):
     policy = {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 86400}
     events.put_targets(Rule="r", Targets=[{"Id": "f", "Arn": FN + "failing", "RetryPolicy": policy}])
     events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
-    wait_for(lambda: len(calls) == 1)
-    for _ in range(40):
-        srv.run(_advance(clock, 30))
-        if len(calls) == 4:
-            break
-        time.sleep(0.01)
-    wait_for(lambda: len(calls) == 4)
+    srv.advance(0)
+    assert calls == [clock.now()]
+    srv.advance(1200)  # three retries with exponential backoff (at most 1 + 2 + 4 s before jitter)
+    assert len(calls) == 4
     assert all(b >= a for a, b in itertools.pairwise(calls))
-    dead = wait_for(lambda: srv.run(runtime.dead_letters()))
+    dead = srv.run(runtime.dead_letters())
     assert dead[0]["Error"]["RETRY_ATTEMPTS"] == "3"
 
 
@@ -343,18 +339,13 @@ def test_archived_events_older_than_the_retention_are_trimmed(make_server):
     events.create_archive(ArchiveName="week", EventSourceArn=bus_arn, RetentionDays=7)
     events.create_archive(ArchiveName="forever", EventSourceArn=bus_arn)
     events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
-    srv.run(_advance(clock, 6 * 86_400))
+    srv.advance(6 * 86_400)
     events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
     counts = {"week": 2, "forever": 2}
     assert {n: events.describe_archive(ArchiveName=n)["EventCount"] for n in counts} == counts
-    srv.run(_advance(clock, 2 * 86_400))  # the first event is 8 days old, the second 2
-    wait_for(lambda: events.describe_archive(ArchiveName="week")["EventCount"] == 1)
+    srv.advance(2 * 86_400)  # the first event is 8 days old, the second 2
+    assert events.describe_archive(ArchiveName="week")["EventCount"] == 1
     assert events.describe_archive(ArchiveName="forever")["EventCount"] == 2
-
-
-async def _advance(clock: ManualClock, seconds: float) -> None:
-    clock.advance(seconds)
-    await asyncio.sleep(0)
 
 
 def test_archive_and_replay_through_boto3_and_the_cli(server):

@@ -36,7 +36,11 @@ log = logging.getLogger(__name__)
 
 
 # Modules adding Pipework's own HTTP routes (dead letters, tail, admin); a module not written yet is skipped.
-EXTENSION_MODULES = ("pipework.api.extensions", "pipework.api.extensions_pipes")
+EXTENSION_MODULES = (
+    "pipework.api.extensions",
+    "pipework.api.extensions_pipes",
+    "pipework.api.extensions_clock",
+)
 
 QUERY_PROTOCOL_MESSAGE = (
     "Pipework serves {service} over AWS's JSON protocol only; the query protocol (Action=...) is not supported. "

@@ -21,6 +21,7 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from pipework.api.extensions_http import guarded, json_body, optional_ids, optional_text, query_limit
+from pipework.clock import ManualClock
 from pipework.services.base import ServiceError
 
 if TYPE_CHECKING:
@@ -63,7 +64,13 @@ def routes(pipework: Pipework) -> list[Route]:
             if not queue.full():  # a slow reader loses lines, never slows PutEvents
                 queue.put_nowait({"Event": event, "MatchedRules": rules})
 
+        request_task = asyncio.current_task()
+
         async def lines() -> AsyncIterator[bytes]:
+            if isinstance(
+                pipework.clock, ManualClock
+            ):  # an open tail is not work time travel should wait for
+                pipework.clock.ignore(t for t in (request_task, asyncio.current_task()) if t is not None)
             runtime.events.listeners.append(listener)
             try:
                 yield b""  # send the headers at once

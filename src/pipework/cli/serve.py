@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import uvicorn
 
 from pipework import __version__
 from pipework.app import Pipework, Settings
+from pipework.clock import ManualClock
 
 
 def register(subparsers: Any) -> None:
@@ -61,6 +63,19 @@ def register(subparsers: Any) -> None:
         metavar="SCRIPT",
         help="once listening, run this Python script (with AWS_ENDPOINT_URL set to the server) to create "
         "definitions, e.g. examples/power-dispatch/setup.py; repeatable",
+    )
+    parser.add_argument(
+        "--manual-clock",
+        action="store_true",
+        help='run on a clock that moves only when told (POST /_pipework/clock {"Advance": SECONDS} or '
+        '{"Set": EPOCH_SECONDS}): schedules, retries, visibility timeouts and long polls wait for it',
+    )
+    parser.add_argument(
+        "--clock-start",
+        type=float,
+        default=None,
+        metavar="EPOCH_SECONDS",
+        help="with --manual-clock, the time the clock starts at (default: the real time at start)",
     )
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(default: info)"
@@ -106,6 +121,8 @@ def banner(pipework: Pipework, port: int) -> str:
     settings = pipework.settings
     url = Settings(host=settings.host, port=port).endpoint_url
     where = "in memory" if settings.memory else f"data in {settings.data_dir}"
+    if isinstance(pipework.clock, ManualClock):
+        where += '; manual clock: POST /_pipework/clock {"Advance": SECONDS} moves it'
     services = ", ".join(sorted(pipework.services)) or "no services"
     # A call that works against whichever API is served (SQS first: the quickest to try).
     example = next(
@@ -153,7 +170,13 @@ def run(args: argparse.Namespace) -> int:
         functions=tuple(args.functions),
         function_timeout=args.function_timeout,
     )
-    pipework = Pipework(settings)
+    if args.clock_start is not None and not args.manual_clock:
+        print("pipework: --clock-start needs --manual-clock", file=sys.stderr)
+        return 2
+    clock = None
+    if args.manual_clock:
+        clock = ManualClock(start=time.time() if args.clock_start is None else args.clock_start)
+    pipework = Pipework(settings, clock=clock)
     config = uvicorn.Config(
         pipework.asgi_app(),
         host=args.host,

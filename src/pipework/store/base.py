@@ -188,7 +188,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def wait_for_log(self, log: str, *, after: int, timeout: float) -> bool:
         """Wait until `log` has a record with position > `after` (True) or `timeout` seconds of clock time pass
-        (False). Woken by commits of this store instance, not by polling; returns at once if already true."""
+        (False). Woken by commits of this store instance, not by polling; returns at once if already true. The
+        timeout bounds the wait (a safety net, not a timer): time travel may end it at a later stop."""
 
     # ── work queues ──
 
@@ -238,6 +239,8 @@ class Store(abc.ABC):
         """Wait until an item of `queue` may be due: returns True at once if one is due, or when a commit of this
         store touches the queue or the earliest future due time (delay, visibility deadline) passes; False after
         `timeout` seconds of clock time. A True return is a hint: a concurrent `lease` may take the item first.
+        Due times are timers for time travel (`ManualClock.travel_to` stops at them); the timeout only bounds the
+        wait and may end it at a later stop.
         `fifo`: due items that `lease(fifo=True)` would skip (their group has an earlier item in flight or not yet
         due) do not count as due, so a FIFO consumer waits instead of spinning on a blocked group."""
 

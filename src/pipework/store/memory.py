@@ -39,7 +39,7 @@ from pipework.store.errors import (
     StoreClosed,
     VersionConflict,
 )
-from pipework.store.waiting import Notifier, log_key, queue_key, wait_either
+from pipework.store.waiting import Notifier, log_key, queue_key, wait_either, wait_until_due
 
 
 @dataclass
@@ -269,9 +269,10 @@ class MemoryStore(Store):
     async def wait_for_log(self, log: str, *, after: int, timeout: float) -> bool:
         self._check_open()
         future = self._notifier.future(log_key(log))
+        deadline = self.clock.now() + timeout  # absolute: time that passes while reading counts
         if (await self.log_stats(log)).last_position > after:
             return True
-        await wait_either(future, self.clock, timeout)
+        await wait_either(future, self.clock, deadline, timer=False)
         return (await self.log_stats(log)).last_position > after
 
     # ── work queues: writes ──
@@ -564,11 +565,7 @@ class MemoryStore(Store):
             next_due = min((i.due_at for i in items if i.due_at > now), default=None)
         else:
             next_due = min((i.due_at for i in items), default=None)
-        if next_due is not None and next_due <= now:
-            return True
-        wait = timeout if next_due is None else min(timeout, next_due - now)
-        notified = await wait_either(future, self.clock, wait)
-        return notified or wait < timeout
+        return await wait_until_due(future, self.clock, now=now, timeout=timeout, next_due=next_due)
 
     # ── kv ──
 
