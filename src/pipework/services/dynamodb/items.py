@@ -90,7 +90,9 @@ def check_index_keys(table: Table, item: Item) -> None:
         index.keys.check_index_keys(item, index.name)
 
 
-def prepare(svc: DynamoDB, kind: str, params: dict[str, Any], *, detected: str = "") -> Prepared:
+def prepare(
+    svc: DynamoDB, ctx: RequestContext, kind: str, params: dict[str, Any], *, detected: str = ""
+) -> Prepared:
     """Validate one write as DynamoDB does, in its order: the request's own values and expressions (unused names
     and values included) before the table and the key schema."""
     reject_legacy(params)
@@ -105,7 +107,7 @@ def prepare(svc: DynamoDB, kind: str, params: dict[str, Any], *, detected: str =
         raise errors.validation("ConditionExpression is required for ConditionCheck")
     condition = exprs.condition(params.get("ConditionExpression"))
     exprs.finish()
-    table = svc.require(params["TableName"], named=False)
+    table = svc.require(params["TableName"], ctx, named=False)
     on_failure = params.get("ReturnValuesOnConditionCheckFailure", "NONE") == "ALL_OLD"
     if kind == "Put":
         table.keys.check_item_keys(given)
@@ -130,7 +132,7 @@ def _capacity(params: dict[str, Any], table: Table, units: float) -> dict[str, A
 
 async def put_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     returns = check_return_values(params, ("NONE", "ALL_OLD"))
-    prepared = prepare(svc, "Put", params, detected=DETECTED)
+    prepared = prepare(svc, ctx, "Put", params, detected=DETECTED)
     current, _ = await svc.writer.write(prepared.table, prepared.key, prepared.decide)
     out = _capacity(params, prepared.table, 1.0)
     if returns == "ALL_OLD" and current.item is not None:
@@ -140,7 +142,7 @@ async def put_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -
 
 async def delete_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     returns = check_return_values(params, ("NONE", "ALL_OLD"))
-    prepared = prepare(svc, "Delete", params, detected=DETECTED)
+    prepared = prepare(svc, ctx, "Delete", params, detected=DETECTED)
     current, _ = await svc.writer.write(prepared.table, prepared.key, prepared.decide)
     out = _capacity(params, prepared.table, 1.0)
     if returns == "ALL_OLD" and current.item is not None:
@@ -150,7 +152,7 @@ async def delete_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext
 
 async def update_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     returns = check_return_values(params, ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"))
-    prepared = prepare(svc, "Update", params, detected=DETECTED)
+    prepared = prepare(svc, ctx, "Update", params, detected=DETECTED)
     current, change = await svc.writer.write(prepared.table, prepared.key, prepared.decide)
     out = _capacity(params, prepared.table, 1.0)
     old, new = current.item, change.new if change is not None else current.item
@@ -174,7 +176,7 @@ async def get_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -
     exprs = expressions_of(params)
     paths = projection_of(exprs, params)
     exprs.finish()
-    table = svc.require(params["TableName"], named=False)
+    table = svc.require(params["TableName"], ctx, named=False)
     table.keys.check_key(key)
     current = await svc.writer.read(table, key)
     out = _capacity(params, table, 0.5)
@@ -216,9 +218,9 @@ async def batch_write(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext
                     "allowed"
                 )
             if "PutRequest" in entry:
-                write = prepare(svc, "Put", {"TableName": name, "Item": entry["PutRequest"]["Item"]})
+                write = prepare(svc, ctx, "Put", {"TableName": name, "Item": entry["PutRequest"]["Item"]})
             elif "DeleteRequest" in entry:
-                write = prepare(svc, "Delete", {"TableName": name, "Key": entry["DeleteRequest"]["Key"]})
+                write = prepare(svc, ctx, "Delete", {"TableName": name, "Key": entry["DeleteRequest"]["Key"]})
             else:
                 raise errors.validation(
                     "Supplied AttributeValue has no request; a PutRequest or DeleteRequest is needed"
@@ -243,7 +245,7 @@ async def batch_get(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) 
         exprs = expressions_of(request)
         paths = projection_of(exprs, request)
         exprs.finish()
-        table = svc.require(name, named=False)
+        table = svc.require(name, ctx, named=False)
         found: list[Item] = []
         seen: set[str] = set()
         for key in keys:
@@ -265,7 +267,7 @@ async def transact_write(svc: DynamoDB, params: dict[str, Any], ctx: RequestCont
         if len(entry) != 1:
             raise errors.validation("TransactItems can only contain one of Check, Put, Update or Delete")
         ((kind, spec),) = entry.items()
-        prepared.append(prepare(svc, kind, spec))
+        prepared.append(prepare(svc, ctx, kind, spec))
     keys = [(p.table.items_bucket, p.table.keys.store_key(p.key)) for p in prepared]
     if len(set(keys)) != len(keys):
         raise errors.validation("Transaction request cannot include multiple operations on one item")

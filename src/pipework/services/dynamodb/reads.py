@@ -89,8 +89,8 @@ class _Target:
         return {n: item[n] for n in names if n in item}
 
 
-def _target(svc: DynamoDB, params: dict[str, Any], select: str | None) -> _Target:
-    table = svc.require(params["TableName"], named=False)
+def _target(svc: DynamoDB, ctx: RequestContext, params: dict[str, Any], select: str | None) -> _Target:
+    table = svc.require(params["TableName"], ctx, named=False)
     index = None
     name = params.get("IndexName")
     if name is not None:
@@ -301,7 +301,7 @@ async def query(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> d
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
     request = _validate(params, text)
-    target = _target(svc, params, request.select)
+    target = _target(svc, ctx, params, request.select)
     bounds = key_range(target, request.key_condition)
     return await _read(svc, target, params, request, bounds, forward=params.get("ScanIndexForward", True))
 
@@ -319,7 +319,7 @@ async def scan(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> di
         raise errors.validation(
             f"The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {total}"
         )
-    target = _target(svc, params, request.select)
+    target = _target(svc, ctx, params, request.select)
     return await _read(
         svc,
         target,

@@ -11,7 +11,7 @@ import orjson
 
 from pipework.services.base import RequestContext, ServiceError
 from pipework.services.dynamodb import DynamoDB, errors
-from pipework.services.dynamodb.model import STREAM
+from pipework.services.dynamodb.model import STREAM, stream_key_of, table_key
 from pipework.services.dynamodb.records import position_of, sequence_number, with_sequence
 from pipework.store import Resource, Store
 
@@ -65,30 +65,38 @@ class DynamoDBStreams:
         }.get(operation)
         if handler is None:
             raise ServiceError("UnknownOperationException", f"Unknown operation {operation}", 400)
-        return await handler(params)
+        return await handler(params, ctx)
 
-    async def _stream(self, arn: str) -> Resource:
-        resource = await self.store.get_resource(STREAM, arn)
+    async def _stream(self, arn: str, ctx: RequestContext) -> Resource:
+        """The stream `arn` names, if it is in the request's account and region."""
+        key = stream_key_of(arn)
+        in_region = key is not None and key.startswith(table_key(ctx.account, ctx.region, ""))
+        resource = await self.store.get_resource(STREAM, key) if key is not None and in_region else None
         if resource is None:
             raise errors.stream_not_found(arn)
         return resource
 
-    async def list_streams(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def list_streams(self, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         table = params.get("TableName")
+        # Stream names are "<account>/<region>/<table>/<label>": one region's (or one table's) are one prefix.
+        prefix = table_key(ctx.account, ctx.region, "" if table is None else f"{table}/")
         streams: list[dict[str, Any]] = []
         token: str | None = None
         while True:
-            page = await self.store.list_resources(STREAM, limit=500, next_token=token)
+            page = await self.store.list_resources(STREAM, prefix=prefix, limit=500, next_token=token)
             for resource in page.items:
                 body = resource.body
-                if table is None or body["table"] == table:
-                    streams.append(
-                        {"StreamArn": body["arn"], "TableName": body["table"], "StreamLabel": body["label"]}
-                    )
+                streams.append(
+                    {"StreamArn": body["arn"], "TableName": body["table"], "StreamLabel": body["label"]}
+                )
             token = page.next_token
             if token is None:
                 break
-        if table is not None and not streams and table not in self._tables():
+        if (
+            table is not None
+            and not streams
+            and table_key(ctx.account, ctx.region, table) not in self._tables()
+        ):
             raise errors.table_not_found(table)
         start = params.get("ExclusiveStartStreamArn")
         if start is not None:
@@ -102,8 +110,8 @@ class DynamoDBStreams:
     def _tables(self) -> dict[str, Any]:
         return self.dynamodb.tables
 
-    async def describe_stream(self, params: dict[str, Any]) -> dict[str, Any]:
-        resource = await self._stream(params["StreamArn"])
+    async def describe_stream(self, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+        resource = await self._stream(params["StreamArn"], ctx)
         body = resource.body
         stats = await self.store.log_stats(body["log"])
         sequence_range: dict[str, Any] = {
@@ -123,8 +131,8 @@ class DynamoDBStreams:
         }
         return {"StreamDescription": description}
 
-    async def get_shard_iterator(self, params: dict[str, Any]) -> dict[str, Any]:
-        resource = await self._stream(params["StreamArn"])
+    async def get_shard_iterator(self, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+        resource = await self._stream(params["StreamArn"], ctx)
         body = resource.body
         if params["ShardId"] != body["shard_id"]:
             raise ServiceError(
@@ -170,13 +178,13 @@ class DynamoDBStreams:
             raise errors.validation("Invalid ShardIterator") from None
         return state
 
-    async def get_records(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def get_records(self, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         state = self._parse_iterator(params["ShardIterator"])
         if self.clock.now() - state["t"] > ITERATOR_LIFETIME:
             raise errors.expired_iterator(
                 "Iterator expired. The iterator was created at time " + str(state["t"])
             )
-        resource = await self._stream(state["a"])
+        resource = await self._stream(state["a"], ctx)
         body = resource.body
         limit = params.get("Limit", MAX_RECORDS)
         after = state["p"]

@@ -21,7 +21,7 @@ import orjson
 from pipework.store.base import Batch, Store
 from pipework.store.errors import SchemaTooNew
 
-from . import sqs_regions
+from . import dynamodb_regions, sqs_regions
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,10 @@ class Migration:
     plan: Plan
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(sqs_regions.ID, sqs_regions.SUMMARY, sqs_regions.plan),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(sqs_regions.ID, sqs_regions.SUMMARY, sqs_regions.plan),
+    Migration(dynamodb_regions.ID, dynamodb_regions.SUMMARY, dynamodb_regions.plan),
+)
 
 
 async def applied_migrations(store: Store) -> list[str]:
