@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from pipework.app import Pipework, Settings
+from pipework.app import Settings, asgi_app
 from pipework.clock import ManualClock
 from pipework.services.dynamodbstreams import subscribe
 from pipework.testing import RunningServer
 
-DYNAMODB = ["pipework.services.dynamodb:create_service", "pipework.services.dynamodbstreams:create_service"]
 EAST, EU = "us-east-1", "eu-central-1"
 ACCOUNT = "000000000000"
 V0 = Path(__file__).parent.parent / "store" / "data"
@@ -26,7 +25,7 @@ V0 = Path(__file__).parent.parent / "store" / "data"
 
 @pytest.fixture
 def ddb_server(make_server: Callable[..., RunningServer]) -> RunningServer:
-    return make_server(factories=DYNAMODB, clock=ManualClock(start=1_800_000_000.0))
+    return make_server(clock=ManualClock(start=1_800_000_000.0))
 
 
 def create(client: Any, name: str, *, stream: str | None = "NEW_IMAGE", **extra: Any) -> dict[str, Any]:
@@ -176,8 +175,7 @@ def restore_v0(directory: Path) -> dict[str, Any]:
 def test_a_data_directory_of_an_older_version_serves_each_table_in_its_region(tmp_path: Path) -> None:
     facts = restore_v0(tmp_path / "data")
     clock = ManualClock(start=facts["clock"])
-    pipework = Pipework(Settings(data_dir=tmp_path / "data"), clock=clock, services=DYNAMODB)
-    server = RunningServer(pipework)
+    server = RunningServer(asgi_app(Settings(data_dir=tmp_path / "data"), clock=clock))
     server.start()
     try:
         east, eu = server.client("dynamodb", region=EAST), server.client("dynamodb", region=EU)
@@ -245,7 +243,7 @@ def test_a_data_directory_of_an_older_version_serves_each_table_in_its_region(tm
 
         # The consumer's checkpoint still holds: it resumes after the two records it had processed.
         async def resume() -> tuple[str | None, list[str]]:
-            sub = subscribe(pipework.store, facts["orders_stream"], consumer=facts["consumer"])
+            sub = subscribe(server.pipework.store, facts["orders_stream"], consumer=facts["consumer"])
             batch = await sub.read()
             assert batch is not None
             return await sub.checkpointed(), [r["eventName"] for r in batch.records]
