@@ -100,15 +100,15 @@ class RuleTicks:
             return _nothing
         if current is not None:
             await self._remove(batch, current)
-        first = None
-        if rule is not None and wanted:
-            now = self.clock.now()
-            # AWS: a rate() rule first fires one period after it was created, not at once.
-            first = timing(rule["ScheduleExpression"], now).next_after(now)
+        now = self.clock.now()
+        # AWS: a rate() rule first fires one period after it was created, not at once.
+        first = (
+            timing(rule["ScheduleExpression"], now).next_after(now) if rule is not None and wanted else None
+        )
         if first is None:  # not scheduled (or a cron() whose years are all past)
             return functools.partial(self.current.pop, key, None)
         tick_id = str(uuid.uuid4())
-        payload = {"bus": key[0], "rule": key[1], "anchor": self.clock.now()}
+        payload = {"bus": key[0], "rule": key[1], "anchor": now}
         batch.enqueue(
             model.RULE_TICKS, tick_id, orjson.dumps(payload), due_at=first, attributes={"at": first}
         )
