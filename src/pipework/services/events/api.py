@@ -27,6 +27,7 @@ from .connections import ConnectionOperations
 from .entries import build_event, bus_name, check_request_size, format_time, validate_entry
 from .errors import already_exists, invalid_pattern, limit_exceeded, not_found, validation
 from .model import page as _page
+from .schedules import is_scheduled
 from .targets import validate_targets
 
 JSON = dict[str, Any]
@@ -72,6 +73,11 @@ class EventsService(ArchiveOperations, ConnectionOperations):
                 await self.save_rule(rule)
         if "default" not in self.buses:
             await self._save_bus(self._new_bus("default", {}))
+        await self.rule_ticks.load()
+        for rule_key, rule in list(self.rules.items()):
+            if is_scheduled(rule) and rule_key not in self.rule_ticks.current:
+                # Stored by a version that did not fire scheduled rules: its schedule starts now.
+                await self.save_rule(rule)
 
     async def _all(self, kind: str) -> list[JSON]:
         out: list[JSON] = []
@@ -210,7 +216,7 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             if params.get(key) is not None:
                 rule[key] = params[key]
         rule["Tags"].update({t["Key"]: t["Value"] for t in params.get("Tags", [])})
-        await self.save_rule(rule)
+        await self.save_rule(rule, restart_schedule=True)  # rate() counts from the update (AWS)
         return {"RuleArn": rule["Arn"]}
 
     @staticmethod

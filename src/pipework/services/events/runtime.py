@@ -26,6 +26,7 @@ from pipework.store.errors import StoreError
 from . import model
 from .api import EventsService
 from .delivery import RuleDelivery
+from .schedules import ScheduledRules
 
 log = logging.getLogger("pipework.events")
 #: Seconds of clock time between two trims of the archives to their RetentionDays.
@@ -59,11 +60,13 @@ class EventBridge:
             policy_of=delivery.policy_of,
         )
         self.replayer = Replayer(events)
+        self.schedules = ScheduledRules(events)
 
     async def start(self) -> None:
         await self.events.start()
         await self.replayer.start()
         self.dispatcher.start()
+        self.schedules.start()
         self._retention = asyncio.create_task(self._keep_retention(), name="events:archive-retention")
 
     async def _keep_retention(self) -> None:
@@ -80,6 +83,7 @@ class EventBridge:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention
+        await self.schedules.stop()
         await self.dispatcher.stop()
         await self.replayer.stop()
 
