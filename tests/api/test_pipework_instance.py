@@ -39,7 +39,9 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
             "pipes",
             "scheduler",
         ]
-        assert "default" in pipework.events.events.buses  # started: definitions loaded
+        assert (
+            "default" in pipework.events.events.regional("000000000000", "us-east-1").buses
+        )  # started: definitions loaded
         assert await pipework.functions.invoke("arn:aws:lambda:us-east-1:000000000000:function:f", 7) == 7
         await pipework.store.kv_put("b", "k", b"v")
         await pipework.close()

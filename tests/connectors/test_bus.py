@@ -40,7 +40,7 @@ async def test_messages_become_events_with_their_source_detail_type_resources_an
     assert len(sent.responses) == 12 and all("EventId" in r for r in sent.responses)  # two PutEvents calls
     assert [e["detail"]["n"] for e in seen] == list(range(12))
     assert {(e["bus"], e["source"], e["detail-type"], e["time"]) for e in seen} == {
-        ("orders", "shop", "Order", "2027-01-01T00:00:00Z")
+        (BUS + "orders", "shop", "Order", "2027-01-01T00:00:00Z")
     }
 
 

@@ -22,7 +22,7 @@ async def test_the_body_is_the_calls_parameters_and_the_output_its_response(pipe
     await target.send(
         SDK + "eventbridge:createEventBus", [Message({"Name": "bus"})]
     )  # the SDK's service name
-    assert "bus" in pipework.events.events.buses
+    assert "bus" in pipework.events.events.regional("000000000000", "us-east-1").buses
     listed = await call(pipework, "sqs", "ListQueues")
     assert [url.rsplit("/", 1)[-1] for url in listed["QueueUrls"]] == ["made"]
 

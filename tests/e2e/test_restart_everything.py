@@ -381,7 +381,8 @@ def crash_in_the_middle_of_replays(data_dir: Path) -> None:
         store = await open_store(str(data_dir), SystemClock())
         try:
             for name, state in (("running", "RUNNING"), ("cancelling", "CANCELLING")):
-                resource = await store.get_resource(events_model.KIND_REPLAY, name)
+                key = events_model.store_key("000000000000", "us-east-1", name)
+                resource = await store.get_resource(events_model.KIND_REPLAY, key)
                 assert resource is not None
                 body = {
                     k: v
@@ -390,10 +391,10 @@ def crash_in_the_middle_of_replays(data_dir: Path) -> None:
                 }
                 body["State"] = state
                 if state == "RUNNING":  # its first event was replayed
-                    archive = events_model.archive_log("orders-archive")
+                    archive = events_model.archive_log("000000000000", "us-east-1", "orders-archive")
                     first = (await store.read_log(archive, limit=1))[0]
                     body.update(EventLastReplayedTime=first.time, _LastReplayedPosition=first.position)
-                await store.put_resource(events_model.KIND_REPLAY, name, body)
+                await store.put_resource(events_model.KIND_REPLAY, key, body)
         finally:
             await store.close()
 

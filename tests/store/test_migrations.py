@@ -1,6 +1,7 @@
 """Store migrations: the mechanism (applied once, recorded with the data, newer data refused), migration 0001
-(SQS data of older versions keyed by account and region) and 0002 (DynamoDB's), on both backends and on data
-directories written by the code before them (`data/v0.sql`, `data/v0_dynamodb.sql`)."""
+(SQS data of older versions keyed by account and region), 0002 (DynamoDB's) and 0003 (EventBridge's), on both
+backends and on data directories written by the code before them (`data/v0.sql`, `data/v0_dynamodb.sql`,
+`data/v0_events.sql`)."""
 
 from __future__ import annotations
 
@@ -180,8 +181,9 @@ async def test_a_data_directory_written_before_0001_opens_migrated(tmp_path: Pat
         assert [t.name.rsplit("/", 1)[0] for t in (await store.list_resources("sqs/move-task")).items] == [
             "000000000000/us-east-1/jobs-dlq"
         ]
-        # What 0001 does not own stays as it was (other services migrate their own data).
-        assert (await store.get_resource("events/bus", "default")) is not None
+        # What 0001 does not own is left to the migration of its service (0003 for this bus).
+        assert (await store.get_resource("events/bus", "default")) is None
+        assert (await store.get_resource("events/bus", "000000000000/us-east-1/default")) is not None
     finally:
         await store.close()
 
@@ -335,5 +337,138 @@ async def test_a_data_directory_with_dynamodb_data_written_before_0002_opens_mig
             f"{facts['ttl_expires']:020d}/s6f31/a"
         ]
         assert [e.value for e in await store.kv_list("dynamodb/stream-checkpoint")] == [b"2"]
+    finally:
+        await store.close()
+
+
+# ── 0003: EventBridge by account and region ──
+
+EAST_EVENTS = "arn:aws:events:us-east-1:111111111111:"
+EU_EVENTS = "arn:aws:events:eu-central-1:111111111111:"
+PARTNER = "aws.partner/saas.com/1/orders"
+
+
+async def write_old_events_layout(store: Store) -> None:
+    """EventBridge data as versions before 0003 wrote it (every ARN from the server's region of the day):
+    buses `default` and `orders` and a partner bus (us-east-1), `eu-bus` (eu-central-1); rules on them and a
+    scheduled rule with its tick; an archive with two events; a replay, a connection, an API destination; one
+    pending delivery of the old shape; and a rule whose ARN is not one (the server's defaults)."""
+    for name, prefix in (("default", EAST_EVENTS), ("orders", EAST_EVENTS), (PARTNER, EAST_EVENTS)):
+        await store.put_resource("events/bus", name, {"Name": name, "Arn": f"{prefix}event-bus/{name}"})
+    await store.put_resource(
+        "events/bus", "eu-bus", {"Name": "eu-bus", "Arn": f"{EU_EVENTS}event-bus/eu-bus"}
+    )
+    rules = (
+        ("orders", "to-queue", f"{EAST_EVENTS}rule/orders/to-queue"),
+        (PARTNER, "from-saas", f"{EAST_EVENTS}rule/{PARTNER}/from-saas"),
+        ("eu-bus", "eu-rule", f"{EU_EVENTS}rule/eu-bus/eu-rule"),
+        ("default", "hourly", f"{EAST_EVENTS}rule/hourly"),
+        ("default", "odd", "not an arn"),
+    )
+    for bus, rule, arn in rules:
+        await store.put_resource(
+            "events/rule", f"{bus}|{rule}", {"Name": rule, "EventBusName": bus, "Arn": arn}
+        )
+    await store.enqueue(
+        "events/rule-ticks",
+        "tick-1",
+        orjson.dumps({"bus": "default", "rule": "hourly", "anchor": 1.0}),
+        due_at=3601.0,
+        attributes={"at": 3601.0},
+    )
+    await store.put_resource(
+        "events/archive", "kept", {"ArchiveName": "kept", "ArchiveArn": f"{EU_EVENTS}archive/kept"}
+    )
+    for n in (1, 2):
+        await store.append("events/archive/kept", f"event {n}".encode(), time=float(n), key=f"e{n}")
+    await store.put_resource(
+        "events/replay", "again", {"ReplayName": "again", "ReplayArn": f"{EU_EVENTS}replay/again"}
+    )
+    await store.put_resource(
+        "events/connection", "conn", {"Name": "conn", "ConnectionArn": f"{EAST_EVENTS}connection/conn/u-1"}
+    )
+    await store.put_resource(
+        "events/api-destination",
+        "hook",
+        {"Name": "hook", "ApiDestinationArn": f"{EAST_EVENTS}api-destination/hook/u-2"},
+    )
+    await store.enqueue("events/deliveries", "d-1", b'{"rule_arn": "x"}')
+
+
+async def test_events_data_moves_to_the_account_and_region_of_its_arns(store: Store) -> None:
+    await write_old_events_layout(store)
+    assert await migrate(store, Defaults("ap-south-1", "000000000000")) == ALL
+
+    async def names(kind: str) -> list[str]:
+        return [r.name for r in (await store.list_resources(kind)).items]
+
+    assert await names("events/bus") == [
+        "111111111111/eu-central-1/eu-bus",
+        "111111111111/us-east-1/aws.partner%2Fsaas.com%2F1%2Forders",
+        "111111111111/us-east-1/default",
+        "111111111111/us-east-1/orders",
+    ]
+    assert await names("events/rule") == [
+        "000000000000/ap-south-1/default/odd",  # no ARN: the server's defaults
+        "111111111111/eu-central-1/eu-bus/eu-rule",
+        "111111111111/us-east-1/aws.partner%2Fsaas.com%2F1%2Forders/from-saas",
+        "111111111111/us-east-1/default/hourly",
+        "111111111111/us-east-1/orders/to-queue",
+    ]
+    partner = await store.get_resource(
+        "events/bus", "111111111111/us-east-1/aws.partner%2Fsaas.com%2F1%2Forders"
+    )
+    assert partner is not None and partner.body["Name"] == PARTNER  # bodies are kept as they were
+    assert await names("events/archive") == ["111111111111/eu-central-1/kept"]
+    archived = await store.read_log("events/archive/111111111111/eu-central-1/kept")
+    assert [(r.position, r.time, r.payload, r.key) for r in archived] == [
+        (1, 1.0, b"event 1", "e1"),
+        (2, 2.0, b"event 2", "e2"),
+    ]
+    assert await store.read_log("events/archive/kept") == []
+    assert await names("events/replay") == ["111111111111/eu-central-1/again"]
+    assert await names("events/connection") == ["111111111111/us-east-1/conn"]
+    assert await names("events/api-destination") == ["111111111111/us-east-1/hook"]
+
+    [tick] = await store.peek("events/rule-ticks")
+    assert orjson.loads(tick.payload) == {
+        "bus": "default",
+        "rule": "hourly",
+        "anchor": 1.0,
+        "account": "111111111111",
+        "region": "us-east-1",
+    }
+    assert (tick.due_at, tick.attributes) == (3601.0, {"at": 3601.0})  # due when it was
+    assert await store.list_dead_letters("events/rule-ticks") == []
+    # Deliveries are read as their rule ARN's (or the defaults) where they are.
+    assert [i.id for i in await store.peek("events/deliveries")] == ["d-1"]
+
+
+async def test_a_data_directory_with_events_data_written_before_0003_opens_migrated(tmp_path: Path) -> None:
+    facts = json.loads((DATA / "v0_events.json").read_text())
+    directory = restore_v0(tmp_path / "data", "v0_events.sql")
+    store = await open_store(str(directory), ManualClock(start=facts["clock"]))
+    try:
+        assert await applied_migrations(store) == ALL
+
+        async def names(kind: str) -> list[str]:
+            return [r.name for r in (await store.list_resources(kind)).items]
+
+        east, eu = "000000000000/us-east-1/", "000000000000/eu-central-1/"
+        # The default bus was created while the server ran in eu-central-1: its ARN names that region.
+        assert await names("events/bus") == [eu + "default", eu + "eu-bus", east + "orders"]
+        assert await names("events/rule") == [
+            eu + "eu-bus/eu-rule",
+            east + "default/hourly",
+            east + "default/to-missing",
+            east + "orders/Events-Archive-orders-archive",
+            east + "orders/to-queue",
+        ]
+        assert await names("events/archive") == [east + "orders-archive"]
+        assert (await store.log_stats(f"events/archive/{east}orders-archive")).count == 2
+        assert await names("events/replay") == [east + "orders-replay"]
+        assert await names("events/connection") == [eu + "eu-conn", east + "api-conn"]
+        assert await names("events/api-destination") == [east + "hook"]
+        assert [d.id for d in await store.list_dead_letters("events/deliveries")] == [facts["dead_letter_id"]]
     finally:
         await store.close()

@@ -13,21 +13,31 @@ class ApiClient(Protocol):
     """Calls an API this server serves, in process, with the input checked against botocore's model as if it
     came over the wire. Failures are `TargetError`s carrying the service's error code."""
 
-    async def call(self, service: str, operation: str, params: JSON) -> JSON:
-        """Run ``service``'s ``operation`` (botocore names: ``"sqs"``, ``"SendMessage"``); its output shape."""
+    async def call(
+        self,
+        service: str,
+        operation: str,
+        params: JSON,
+        *,
+        region: str | None = None,
+        account: str | None = None,
+    ) -> JSON:
+        """Run ``service``'s ``operation`` (botocore names: ``"sqs"``, ``"SendMessage"``) as a request of
+        ``account`` in ``region`` (default: the server's); its output shape."""
         ...
 
 
 class EventBuses(Protocol):
     """The event buses of this server, for targets that need more than PutEvents."""
 
-    def has_bus(self, name: str) -> bool:
-        """Whether the bus exists (PutEvents silently drops entries for a missing bus; a target must not)."""
+    def has_bus(self, arn: str) -> bool:
+        """Whether the bus ``arn`` names exists, in the ARN's account and region (PutEvents silently drops entries
+        for a missing bus; a target must not)."""
         ...
 
-    async def forward(self, bus: str, event: JSON) -> bool:
-        """Route an already-built event on ``bus``, keeping its id (a rule's event-bus target); False if the bus
-        does not exist."""
+    async def forward(self, arn: str, event: JSON) -> bool:
+        """Route an already-built event on the bus ``arn`` names, keeping its id (a rule's event-bus target);
+        False if the bus does not exist."""
         ...
 
 

@@ -15,6 +15,7 @@ import orjson
 
 if TYPE_CHECKING:
     from pipework.services.events.api import EventsService
+    from pipework.services.events.state import EventsRegion
     from pipework.store.base import Batch
 
 log = logging.getLogger("pipework.replay")
@@ -43,7 +44,7 @@ def with_replay_name(event: JSON, replay: str) -> JSON:
 
 
 class Replayer:
-    """Runs the replays of an `EventsService`; one task per active replay.
+    """Runs the replays of an `EventsService`, of every account and region; one task per active replay.
 
     Parameters:
         events: the service whose archives, replays and router the replays use.
@@ -53,18 +54,22 @@ class Replayer:
     def __init__(self, events: EventsService, *, batch_size: int = BATCH_SIZE) -> None:
         self.events = events
         self.batch_size = batch_size
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks: dict[tuple[str, str, str], asyncio.Task[None]] = {}  # by (account, region, replay name)
 
     async def start(self) -> None:
         """Resume replays that were active when the server stopped."""
         self.events.on_replay_started = self.launch
-        for name, replay in list(self.events.replays.items()):
-            if replay["State"] in ("STARTING", "RUNNING", "CANCELLING"):
-                await self.launch(name)
+        for here in self.events.everywhere():
+            for name, replay in list(here.replays.items()):
+                if replay["State"] in ("STARTING", "RUNNING", "CANCELLING"):
+                    await self.launch(here, name)
 
-    async def launch(self, name: str) -> None:
-        if name not in self._tasks or self._tasks[name].done():
-            self._tasks[name] = asyncio.create_task(self._run(name), name=f"replay:{name}")
+    async def launch(self, here: EventsRegion, name: str) -> None:
+        key = (here.account, here.region, name)
+        if key not in self._tasks or self._tasks[key].done():
+            self._tasks[key] = asyncio.create_task(
+                self._run(here, name), name=f"replay:{here.account}/{here.region}/{name}"
+            )
 
     async def stop(self) -> None:
         for task in self._tasks.values():
@@ -73,13 +78,15 @@ class Replayer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def wait(self, name: str) -> None:
-        """Wait for a replay's task to end (tests)."""
-        task = self._tasks.get(name)
+    async def wait(self, name: str, *, region: str | None = None, account: str | None = None) -> None:
+        """Wait for a replay's task to end (tests); the replay is the server's default region's unless
+        ``region`` (and ``account``) name another."""
+        events = self.events
+        task = self._tasks.get((account or events.account, region or events.region, name))
         if task is not None:
             await task
 
-    async def _commit(self, name: str, batch: Batch | None = None, **changes: Any) -> str:
+    async def _commit(self, here: EventsRegion, name: str, batch: Batch | None = None, **changes: Any) -> str:
         """Commit ``batch`` (deliveries) with ``changes`` to the replay's record, and return the replay's state.
 
         The record is read and written under the service's lock, so a CancelReplay is never overwritten by a stale
@@ -87,38 +94,38 @@ class Replayer:
         CANCELLED (a FAILED replay still records its failure)."""
         events = self.events
         async with events.lock:
-            current = events.replays[name]
+            current = here.replays[name]
             if current["State"] == "CANCELLING" and changes.get("State") != "FAILED":
                 batch = None
                 changes = {"State": "CANCELLED", "ReplayEndTime": events.clock.now()}
             replay = {**current, **changes}
-            await events.save_replay(replay, batch)
+            await events.save_replay(here, replay, batch)
             state: str = replay["State"]
             return state
 
-    async def _run(self, name: str) -> None:
+    async def _run(self, here: EventsRegion, name: str) -> None:
         try:
-            await self._replay(name)
+            await self._replay(here, name)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("replay %s failed", name)
             await self._commit(
-                name, State="FAILED", StateReason=str(exc)[:512], ReplayEndTime=self.events.clock.now()
+                here, name, State="FAILED", StateReason=str(exc)[:512], ReplayEndTime=self.events.clock.now()
             )
 
-    async def _replay(self, name: str) -> None:
+    async def _replay(self, here: EventsRegion, name: str) -> None:
         events = self.events
-        if await self._commit(name, State="RUNNING") != "RUNNING":
+        if await self._commit(here, name, State="RUNNING") != "RUNNING":
             return  # cancelled before it started
-        replay = events.replays[name]
+        replay = here.replays[name]
         archive = _name(replay["EventSourceArn"])
         bus = _name(replay["Destination"]["Arn"])
         filters = replay["Destination"].get("FilterArns")
         only = None
         if filters:
             only = frozenset(
-                r["Name"] for (b, _), r in events.rules.items() if b == bus and r["Arn"] in filters
+                r["Name"] for (b, _), r in here.rules.items() if b == bus and r["Arn"] in filters
             )
         start, end = float(replay["EventStartTime"]), float(replay["EventEndTime"])
         # Resume after the last replayed event (a record written before positions were kept: after its time).
@@ -126,7 +133,7 @@ class Replayer:
         after = (float(last), int(replay.get(POSITION, 0))) if last is not None else None
         while True:
             records = await events.store.read_log_window(
-                events.archive_log(archive), start, end, after=after, limit=self.batch_size
+                here.archive_log(archive), start, end, after=after, limit=self.batch_size
             )
             if not records:
                 break
@@ -135,12 +142,12 @@ class Replayer:
             for record in records:
                 event = with_replay_name(orjson.loads(record.payload), name)
                 events.route_into(
-                    batch, bus, event, ingested=now, event_time=record.time, replay=name, only=only
+                    batch, here, bus, event, ingested=now, event_time=record.time, replay=name, only=only
                 )
             after = (records[-1].time, records[-1].position)
             changes = {"EventLastReplayedTime": after[0], POSITION: after[1]}
-            if await self._commit(name, batch, **changes) != "RUNNING":
+            if await self._commit(here, name, batch, **changes) != "RUNNING":
                 return  # cancelled: this batch was not sent
         await self._commit(
-            name, State="COMPLETED", EventLastReplayedTime=end, ReplayEndTime=events.clock.now()
+            here, name, State="COMPLETED", EventLastReplayedTime=end, ReplayEndTime=events.clock.now()
         )

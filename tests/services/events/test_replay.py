@@ -83,7 +83,7 @@ async def events():
     e = Events()
     await e.service.start()
     await e.replayer.start()
-    e.bus_arn = e.service.buses["default"]["Arn"]
+    e.bus_arn = e.service.regional("000000000000", "us-east-1").buses["default"]["Arn"]
     yield e
     await e.replayer.stop()
 
@@ -175,10 +175,11 @@ async def test_replay_sends_oldest_event_time_first_and_resumes_after_the_last_r
     assert order == [1, 3, 2, 0]
     # a replay interrupted after its first batch resumes after the last event it replayed
     await events.store.purge(model.DELIVERIES)
-    record = {**events.service.replays["again"], "State": "RUNNING"}
+    here = events.service.regional("000000000000", "us-east-1")
+    record = {**here.replays["again"], "State": "RUNNING"}
     record.pop("ReplayEndTime")
     record.update(EventLastReplayedTime=t0 + 10, _LastReplayedPosition=4)
-    await events.service.save_replay(record)
+    await events.service.save_replay(here, record)
     replayer = Replayer(events.service)
     await replayer.start()
     await replayer.wait("again")

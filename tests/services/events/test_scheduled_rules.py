@@ -86,7 +86,9 @@ async def test_a_scheduled_rule_stored_without_a_tick_starts_its_schedule_at_sta
         "Targets": [{"Id": "q", "Arn": QUEUE}],
         "Tags": {},
     }
-    await store.put_resource(model.KIND_RULE, model.rule_key("default", "legacy"), rule)
+    await store.put_resource(
+        model.KIND_RULE, model.store_key("000000000000", "us-east-1", "default", "legacy"), rule
+    )
     events = await started(store, clock)
     [tick] = await store.peek(model.RULE_TICKS, limit=10)
     assert tick.attributes["at"] == START + 300

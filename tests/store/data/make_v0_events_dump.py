@@ -98,10 +98,14 @@ def main() -> None:
         events = make_client(server.endpoint_url, "events", region="us-east-1")
         url = sqs.create_queue(QueueName="orders-queue")["QueueUrl"]
         queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders-queue"
-        bus_arn = events.create_event_bus(Name="orders", Tags=[{"Key": "team", "Value": "shop"}])["EventBusArn"]
+        bus_arn = events.create_event_bus(Name="orders", Tags=[{"Key": "team", "Value": "shop"}])[
+            "EventBusArn"
+        ]
         events.put_rule(Name="to-queue", EventBusName="orders", EventPattern=pattern)
         events.put_targets(Rule="to-queue", EventBusName="orders", Targets=[{"Id": "q", "Arn": queue_arn}])
-        archive_arn = events.create_archive(ArchiveName="orders-archive", EventSourceArn=bus_arn)["ArchiveArn"]
+        archive_arn = events.create_archive(ArchiveName="orders-archive", EventSourceArn=bus_arn)[
+            "ArchiveArn"
+        ]
         events.put_rule(Name="to-missing", EventPattern=pattern)
         events.put_targets(
             Rule="to-missing", Targets=[{"Id": "gone", "Arn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:missing"}]

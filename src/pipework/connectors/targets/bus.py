@@ -1,8 +1,10 @@
 """The ``bus`` target: events put on an event bus of this server.
 
-``arn:aws:events:<region>:<account>:event-bus/<name>``. A message carrying a complete `Message.event` is routed
-as it is (a rule forwarding an event keeps its id); the others become PutEvents entries, ten per call, through the
-in-process API client. A bus that does not exist is an error here (PutEvents itself drops such entries silently).
+``arn:aws:events:<region>:<account>:event-bus/<name>``, the bus of that account in that region. A message
+carrying a complete `Message.event` is routed as it is (a rule forwarding an event keeps its id and its region);
+the others become PutEvents entries, ten per call, through the in-process API client, as requests in the bus's
+account and region (a pipe's or schedule's own). A bus that does not exist is an error here (PutEvents itself
+drops such entries silently).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class BusTarget:
 
     async def send(self, arn: str, messages: Sequence[Message]) -> Sent:
         bus = bus_name(arn)
-        if not self.buses.has_bus(bus):
+        if not self.buses.has_bus(arn):
             raise TargetError(
                 "ResourceNotFoundException",
                 f"Event bus {bus} does not exist.",
@@ -67,7 +69,7 @@ class BusTarget:
         for index, message in enumerate(messages):
             if message.event is not None:
                 # The event itself, same id; input settings do not apply (AWS).
-                if not await self.buses.forward(bus, message.event):
+                if not await self.buses.forward(arn, message.event):
                     raise TargetError(
                         "ResourceNotFoundException",
                         f"Event bus {bus} does not exist.",
@@ -87,10 +89,17 @@ class BusTarget:
             if message.time is not None:
                 entry["Time"] = message.time.timestamp()  # as the wire carries it: epoch seconds
             entries.append((index, entry))
+        _, _, _, region, account, _ = arn.split(":", 5)
         responses: dict[int, JSON] = {}
         for start in range(0, len(entries), PUT_EVENTS_MAX):
             chunk = entries[start : start + PUT_EVENTS_MAX]
-            result = await self.api.call("events", "PutEvents", {"Entries": [entry for _, entry in chunk]})
+            result = await self.api.call(
+                "events",
+                "PutEvents",
+                {"Entries": [entry for _, entry in chunk]},
+                region=region,
+                account=account,
+            )
             for (index, _), outcome in zip(chunk, result["Entries"], strict=True):
                 responses[index] = outcome
                 if "ErrorCode" in outcome:

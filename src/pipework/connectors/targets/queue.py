@@ -1,6 +1,7 @@
 """The ``queue`` target: SendMessage to a queue of this server, through the in-process API client.
 
-``arn:aws:sqs:<region>:<account>:<name>``; a FIFO queue (``.fifo``) needs a message group id.
+``arn:aws:sqs:<region>:<account>:<name>``, the queue of that account in that region, whatever the region of the
+rule, pipe or schedule sending to it; a FIFO queue (``.fifo``) needs a message group id.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class QueueTarget:
     async def send(self, arn: str, messages: Sequence[Message]) -> Sent:
         sent = Sent()
         url = queue_url(arn)
+        _, _, _, region, account, _ = arn.split(":", 5)
         for index, message in enumerate(messages):
             params: JSON = {"QueueUrl": url, "MessageBody": message.text()}
             if message.attributes:
@@ -69,7 +71,7 @@ class QueueTarget:
             if arn.endswith(".fifo"):
                 params["MessageDeduplicationId"] = message.deduplication_id or str(uuid.uuid4())
             try:
-                await self.api.call("sqs", "SendMessage", params)
+                await self.api.call("sqs", "SendMessage", params, region=region, account=account)
             except TargetError as exc:
                 if not exc.retryable:
                     raise  # the queue is gone or the message is invalid: the others would fail alike

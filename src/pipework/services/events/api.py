@@ -28,6 +28,7 @@ from .entries import build_event, bus_name, check_request_size, format_time, val
 from .errors import already_exists, invalid_pattern, limit_exceeded, not_found, validation
 from .model import page as _page
 from .schedules import is_scheduled
+from .state import EventsRegion
 from .targets import validate_targets
 
 JSON = dict[str, Any]
@@ -53,38 +54,45 @@ class EventsService(ArchiveOperations, ConnectionOperations):
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Load the definitions from the store and make sure the ``default`` bus exists."""
-        for kind, key, target in (
-            (model.KIND_BUS, "Name", self.buses),
-            (model.KIND_ARCHIVE, "ArchiveName", self.archives),
-            (model.KIND_REPLAY, "ReplayName", self.replays),
-            (model.KIND_CONNECTION, "Name", self.connections),
-            (model.KIND_API_DESTINATION, "Name", self.api_destinations),
+        """Load the definitions of every account and region from the store and make sure the server's default
+        region has its ``default`` bus (other regions get theirs when first used)."""
+        for kind, target in (
+            (model.KIND_BUS, "buses"),
+            (model.KIND_ARCHIVE, "archives"),
+            (model.KIND_REPLAY, "replays"),
+            (model.KIND_CONNECTION, "connections"),
+            (model.KIND_API_DESTINATION, "api_destinations"),
         ):
-            for resource in await self._all(kind):
-                target[resource[key]] = resource
-        for rule in await self._all(model.KIND_RULE):
-            self.remember_rule(rule)
-        for archive in self.archives.values():
-            # Archives stored by an earlier version have a rule of another shape: write the current one.
-            rule = self.archive_rule(archive)
-            stored = self.rules.get((rule["EventBusName"], rule["Name"]))
-            if rule["EventBusName"] in self.buses and stored is not None and stored != rule:
-                await self.save_rule(rule)
-        if "default" not in self.buses:
-            await self._save_bus(self._new_bus("default", {}))
+            for (account, region, names), body in await self._all(kind):
+                getattr(self.regional(account, region), target)[names[0]] = body
+        for (account, region, _), rule in await self._all(model.KIND_RULE):
+            self.remember_rule(self.regional(account, region), rule)
+        for here in self.everywhere():
+            for archive in here.archives.values():
+                # Archives stored by an earlier version have a rule of another shape: write the current one.
+                rule = self.archive_rule(here, archive)
+                stored = here.rules.get((rule["EventBusName"], rule["Name"]))
+                if rule["EventBusName"] in here.buses and stored is not None and stored != rule:
+                    await self.save_rule(here, rule)
+        await self.opened(self.account, self.region)
         await self.rule_ticks.load()
-        for rule_key, rule in list(self.rules.items()):
-            if is_scheduled(rule) and rule_key not in self.rule_ticks.current:
-                # Stored by a version that did not fire scheduled rules: its schedule starts now.
-                await self.save_rule(rule)
+        for here in self.everywhere():
+            for (bus, name), rule in list(here.rules.items()):
+                key = (here.account, here.region, bus, name)
+                if is_scheduled(rule) and key not in self.rule_ticks.current:
+                    # Stored by a version that did not fire scheduled rules: its schedule starts now.
+                    await self.save_rule(here, rule)
 
-    async def _all(self, kind: str) -> list[JSON]:
-        out: list[JSON] = []
+    async def _all(self, kind: str) -> list[tuple[tuple[str, str, list[str]], JSON]]:
+        """Every resource of ``kind``: ((account, region, names), body)."""
+        out: list[tuple[tuple[str, str, list[str]], JSON]] = []
         token: str | None = None
         while True:
             page = await self.store.list_resources(kind, limit=1000, next_token=token)
-            out.extend(r.body for r in page.items)
+            for resource in page.items:
+                owner = model.parse_store_key(resource.name)
+                if owner is not None:  # else not written by Pipework (migration 0003 renamed every older one)
+                    out.append((owner, resource.body))
             token = page.next_token
             if token is None:
                 return out
@@ -93,51 +101,43 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         method = getattr(self, f"op_{operation}", None)
         if method is None:
             raise ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
+        here = await self.opened(ctx.account, ctx.region)
         result: dict[str, Any]
         if operation in _READS or operation.startswith(("Describe", "List")):
-            result = await method(params)
+            result = await method(params, here)
         else:
             async with self.lock:  # read, check, write and remember one change at a time (see `EventsState`)
-                result = await method(params)
+                result = await method(params, here)
         return result
 
     # -- buses -------------------------------------------------------------------------------------------------
-    def _new_bus(self, name: str, params: JSON) -> JSON:
-        now = self.clock.now()
-        bus: JSON = {"Name": name, "Arn": self.arns.bus(name), "CreationTime": now, "LastModifiedTime": now}
-        for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig"):
-            if key in params:
-                bus[key] = params[key]
-        bus["Tags"] = {t["Key"]: t["Value"] for t in params.get("Tags", [])}
-        return bus
-
-    async def op_CreateEventBus(self, params: JSON) -> JSON:
+    async def op_CreateEventBus(self, params: JSON, here: EventsRegion) -> JSON:
         name = params["Name"]
-        if name in self.buses:
+        if name in here.buses:
             raise already_exists(f"Event bus {name} already exists.")
         if name == "default" or ("/" in name and not params.get("EventSourceName")):
             raise validation(
                 "Event bus name must not contain '/'." if "/" in name else "Invalid event bus name."
             )
-        bus = self._new_bus(name, params)
-        await self._save_bus(bus)
+        bus = self.new_bus(here, name, params)
+        await self.save_bus(here, bus)
         out: JSON = {"EventBusArn": bus["Arn"]}
         for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig"):
             if key in bus:
                 out[key] = bus[key]
         return out
 
-    async def op_DescribeEventBus(self, params: JSON) -> JSON:
-        bus = self.bus(params.get("Name"))
+    async def op_DescribeEventBus(self, params: JSON, here: EventsRegion) -> JSON:
+        bus = here.bus(params.get("Name"))
         return {k: v for k, v in bus.items() if k != "Tags"}
 
-    async def op_UpdateEventBus(self, params: JSON) -> JSON:
-        bus = dict(self.bus(params.get("Name")))
+    async def op_UpdateEventBus(self, params: JSON, here: EventsRegion) -> JSON:
+        bus = dict(here.bus(params.get("Name")))
         for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig"):
             if key in params:
                 bus[key] = params[key]
         bus["LastModifiedTime"] = self.clock.now()
-        await self._save_bus(bus)
+        await self.save_bus(here, bus)
         out: JSON = {k: bus[k] for k in ("Arn", "Name") if k in bus}
         out.update(
             {
@@ -148,15 +148,15 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         )
         return out
 
-    async def op_ListEventBuses(self, params: JSON) -> JSON:
+    async def op_ListEventBuses(self, params: JSON, here: EventsRegion) -> JSON:
         prefix = params.get("NamePrefix", "")
-        names = sorted(n for n in self.buses if n.startswith(prefix))
+        names = sorted(n for n in here.buses if n.startswith(prefix))
         page, token = _page(names, params.get("NextToken"), params.get("Limit"))
         out: JSON = {
             "EventBuses": [
                 {
                     k: v
-                    for k, v in self.buses[n].items()
+                    for k, v in here.buses[n].items()
                     if k in ("Name", "Arn", "Description", "CreationTime", "LastModifiedTime")
                 }
                 for n in page
@@ -166,23 +166,23 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             out["NextToken"] = token
         return out
 
-    async def op_DeleteEventBus(self, params: JSON) -> JSON:
+    async def op_DeleteEventBus(self, params: JSON, here: EventsRegion) -> JSON:
         name = params["Name"]
         if name == "default":
             raise validation("Cannot delete event bus default.")
-        if name not in self.buses:
+        if name not in here.buses:
             return {}  # AWS: deleting a bus that does not exist succeeds
-        for bus, rule in list(self.rules):
+        for bus, rule in list(here.rules):
             if bus == name:
-                await self._delete_rule(bus, rule)
-        await self.store.delete_resource(model.KIND_BUS, name)
-        del self.buses[name]
-        self.router.remove_bus(name)
+                await self.delete_rule(here, bus, rule)
+        await self.store.delete_resource(model.KIND_BUS, here.key(name))
+        del here.buses[name]
+        here.router.remove_bus(name)
         return {}
 
     # -- rules -------------------------------------------------------------------------------------------------
-    async def op_PutRule(self, params: JSON) -> JSON:
-        bus = self.bus(params.get("EventBusName"))["Name"]
+    async def op_PutRule(self, params: JSON, here: EventsRegion) -> JSON:
+        bus = here.bus(params.get("EventBusName"))["Name"]
         name = params["Name"]
         pattern = params.get("EventPattern")
         schedule = params.get("ScheduleExpression")
@@ -197,7 +197,7 @@ class EventsService(ArchiveOperations, ConnectionOperations):
                 compile_pattern(pattern)
             except InvalidPatternError as exc:
                 raise invalid_pattern(exc.message) from None
-        existing = self.rules.get((bus, name))
+        existing = here.rules.get((bus, name))
         if existing is not None and existing.get("ManagedBy"):
             raise ServiceError(
                 "ManagedRuleException", f"Rule {name} is managed by {existing['ManagedBy']}.", 400
@@ -205,36 +205,36 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         # PutRule replaces the rule: omitted fields are reset (AWS); targets and tags are kept.
         rule: JSON = {
             "Name": name,
-            "Arn": self.arns.rule(bus, name),
+            "Arn": here.arns.rule(bus, name),
             "EventBusName": bus,
             "State": params.get("State", "ENABLED"),
             "Targets": existing["Targets"] if existing else [],
             "Tags": dict(existing["Tags"]) if existing else {},
-            "CreatedBy": self.account,
+            "CreatedBy": here.account,
         }
         for key in ("EventPattern", "ScheduleExpression", "Description", "RoleArn"):
             if params.get(key) is not None:
                 rule[key] = params[key]
         rule["Tags"].update({t["Key"]: t["Value"] for t in params.get("Tags", [])})
-        await self.save_rule(rule, restart_schedule=True)  # rate() counts from the update (AWS)
+        await self.save_rule(here, rule, restart_schedule=True)  # rate() counts from the update (AWS)
         return {"RuleArn": rule["Arn"]}
 
     @staticmethod
     def _describe(rule: JSON) -> JSON:
         return {k: v for k, v in rule.items() if k not in ("Targets", "Tags")}
 
-    async def op_DescribeRule(self, params: JSON) -> JSON:
-        bus = self.bus(params.get("EventBusName"))["Name"]
-        return self._describe(self.rule(bus, params["Name"]))
+    async def op_DescribeRule(self, params: JSON, here: EventsRegion) -> JSON:
+        bus = here.bus(params.get("EventBusName"))["Name"]
+        return self._describe(here.rule(bus, params["Name"]))
 
-    async def op_ListRules(self, params: JSON) -> JSON:
-        bus = self.bus(params.get("EventBusName"))["Name"]
+    async def op_ListRules(self, params: JSON, here: EventsRegion) -> JSON:
+        bus = here.bus(params.get("EventBusName"))["Name"]
         prefix = params.get("NamePrefix", "")
-        names = sorted(n for b, n in self.rules if b == bus and n.startswith(prefix))
+        names = sorted(n for b, n in here.rules if b == bus and n.startswith(prefix))
         page, token = _page(names, params.get("NextToken"), params.get("Limit"))
         out: JSON = {
             "Rules": [
-                {k: v for k, v in self._describe(self.rules[(bus, n)]).items() if k != "CreatedBy"}
+                {k: v for k, v in self._describe(here.rules[(bus, n)]).items() if k != "CreatedBy"}
                 for n in page
             ]
         }
@@ -242,22 +242,22 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             out["NextToken"] = token
         return out
 
-    async def _set_state(self, params: JSON, state: str) -> JSON:
-        bus = self.bus(params.get("EventBusName"))["Name"]
-        rule = dict(self.rule(bus, params["Name"]))
+    async def _set_state(self, params: JSON, here: EventsRegion, state: str) -> JSON:
+        bus = here.bus(params.get("EventBusName"))["Name"]
+        rule = dict(here.rule(bus, params["Name"]))
         rule["State"] = state
-        await self.save_rule(rule)
+        await self.save_rule(here, rule)
         return {}
 
-    async def op_EnableRule(self, params: JSON) -> JSON:
-        return await self._set_state(params, "ENABLED")
+    async def op_EnableRule(self, params: JSON, here: EventsRegion) -> JSON:
+        return await self._set_state(params, here, "ENABLED")
 
-    async def op_DisableRule(self, params: JSON) -> JSON:
-        return await self._set_state(params, "DISABLED")
+    async def op_DisableRule(self, params: JSON, here: EventsRegion) -> JSON:
+        return await self._set_state(params, here, "DISABLED")
 
-    async def op_DeleteRule(self, params: JSON) -> JSON:
-        bus = self.bus(params.get("EventBusName"))["Name"]
-        rule = self.rules.get((bus, params["Name"]))
+    async def op_DeleteRule(self, params: JSON, here: EventsRegion) -> JSON:
+        bus = here.bus(params.get("EventBusName"))["Name"]
+        rule = here.rules.get((bus, params["Name"]))
         if rule is None:
             return {}  # AWS: deleting a rule that does not exist succeeds
         if rule.get("ManagedBy") and not params.get("Force"):
@@ -266,15 +266,15 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             )
         if rule.get("Targets"):
             raise validation("Rule can't be deleted since it has targets.")
-        await self._delete_rule(bus, rule["Name"])
+        await self.delete_rule(here, bus, rule["Name"])
         return {}
 
-    async def op_ListRuleNamesByTarget(self, params: JSON) -> JSON:
-        bus = self.bus(params.get("EventBusName"))["Name"]
+    async def op_ListRuleNamesByTarget(self, params: JSON, here: EventsRegion) -> JSON:
+        bus = here.bus(params.get("EventBusName"))["Name"]
         arn = params["TargetArn"]
         names = sorted(
             n
-            for (b, n), rule in self.rules.items()
+            for (b, n), rule in here.rules.items()
             if b == bus and any(t["Arn"] == arn for t in rule["Targets"])
         )
         page, token = _page(names, params.get("NextToken"), params.get("Limit"))
@@ -284,9 +284,9 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         return out
 
     # -- targets -----------------------------------------------------------------------------------------------
-    async def op_PutTargets(self, params: JSON) -> JSON:
-        bus = self.bus(params.get("EventBusName"))["Name"]
-        rule = dict(self.rule(bus, params["Rule"]))
+    async def op_PutTargets(self, params: JSON, here: EventsRegion) -> JSON:
+        bus = here.bus(params.get("EventBusName"))["Name"]
+        rule = dict(here.rule(bus, params["Rule"]))
         if rule.get("ManagedBy"):
             raise ServiceError(
                 "ManagedRuleException", f"Rule {rule['Name']} is managed by {rule['ManagedBy']}.", 400
@@ -298,20 +298,20 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         if len(targets) > MAX_TARGETS_PER_RULE:
             raise limit_exceeded()
         rule["Targets"] = list(targets.values())
-        await self.save_rule(rule)
+        await self.save_rule(here, rule)
         return {"FailedEntryCount": 0, "FailedEntries": []}
 
-    async def op_RemoveTargets(self, params: JSON) -> JSON:
-        bus = self.bus(params.get("EventBusName"))["Name"]
-        rule = dict(self.rule(bus, params["Rule"]))
+    async def op_RemoveTargets(self, params: JSON, here: EventsRegion) -> JSON:
+        bus = here.bus(params.get("EventBusName"))["Name"]
+        rule = dict(here.rule(bus, params["Rule"]))
         ids = set(params["Ids"])
         rule["Targets"] = [t for t in rule["Targets"] if t["Id"] not in ids]
-        await self.save_rule(rule)
+        await self.save_rule(here, rule)
         return {"FailedEntryCount": 0, "FailedEntries": []}
 
-    async def op_ListTargetsByRule(self, params: JSON) -> JSON:
-        bus = self.bus(params.get("EventBusName"))["Name"]
-        rule = self.rule(bus, params["Rule"])
+    async def op_ListTargetsByRule(self, params: JSON, here: EventsRegion) -> JSON:
+        bus = here.bus(params.get("EventBusName"))["Name"]
+        rule = here.rule(bus, params["Rule"])
         page, token = _page(rule["Targets"], params.get("NextToken"), params.get("Limit"))
         out: JSON = {"Targets": page}
         if token:
@@ -319,7 +319,9 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         return out
 
     # -- events ------------------------------------------------------------------------------------------------
-    async def op_PutEvents(self, params: JSON) -> JSON:
+    async def op_PutEvents(self, params: JSON, here: EventsRegion) -> JSON:
+        """Events stamped with the request's account and region, each routed on its bus: the request region's,
+        or, for an EventBusName given as an ARN, the bus that ARN names."""
         entries = params["Entries"]
         check_request_size(entries)
         now = self.clock.now()
@@ -333,26 +335,34 @@ class EventsService(ArchiveOperations, ConnectionOperations):
                 failed += 1
                 results.append(error.as_result() if error else {"ErrorCode": "InternalFailure"})
                 continue
-            event = build_event(entry, detail, now=now, region=self.region, account=self.account)
+            event = build_event(entry, detail, now=now, region=here.region, account=here.account)
             results.append({"EventId": event["id"]})
-            bus = bus_name(entry.get("EventBusName"))
-            if bus not in self.buses:
+            where, bus = await self._bus_of(here, entry.get("EventBusName"))
+            if bus not in where.buses:
                 continue  # AWS-observed: an entry for a bus that does not exist succeeds and is dropped
             when = entry.get("Time")
             event_time = when.timestamp() if isinstance(when, dt.datetime) else float(when) if when else now
-            rules, _ = self.route_into(batch, bus, event, ingested=now, event_time=event_time)
-            routed.append((bus, event, rules))
+            rules, _ = self.route_into(batch, where, bus, event, ingested=now, event_time=event_time)
+            routed.append((where.buses[bus]["Arn"], event, rules))
         if len(batch):
             # The outbox: archive copies and deliveries are durable before the EventIds are returned.
             await self.store.commit(batch)
-        for bus, event, rules in routed:
+        for bus_arn, event, rules in routed:
             for listener in self.listeners:
-                listener(bus, event, rules)
+                listener(bus_arn, event, rules)
         return {"FailedEntryCount": failed, "Entries": results}
+
+    async def _bus_of(self, here: EventsRegion, name_or_arn: str | None) -> tuple[EventsRegion, str]:
+        """Where an EventBusName is: a name is in ``here``, an ARN in its own account and region."""
+        owner = model.arn_owner(name_or_arn) if name_or_arn and name_or_arn.startswith("arn:") else None
+        if owner is not None and owner != (here.account, here.region):
+            here = await self.opened(*owner)
+        return here, bus_name(name_or_arn)
 
     def route_into(
         self,
         batch: Batch,
+        here: EventsRegion,
         bus: str,
         event: JSON,
         *,
@@ -361,17 +371,19 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         replay: str | None = None,
         only: frozenset[str] | None = None,
     ) -> tuple[list[str], list[Delivery]]:
-        """Add to ``batch`` what routing ``event`` on ``bus`` produces; return the names of the user rules it
-        matched (archives' managed rules left out) and the deliveries."""
-        rules, deliveries = self.router.route(bus, event, only=only)
+        """Add to ``batch`` what routing ``event`` on ``here``'s ``bus`` produces; return the names of the user
+        rules it matched (archives' managed rules left out) and the deliveries."""
+        rules, deliveries = here.router.route(bus, event, only=only)
         payload_event: bytes | None = None
         for delivery in deliveries:
             archive = delivery.target.get("ArchiveName")
             if archive is not None:
                 payload_event = payload_event or orjson.dumps(event)
-                batch.append(model.archive_log(archive), payload_event, time=event_time, key=event["id"])
+                batch.append(here.archive_log(archive), payload_event, time=event_time, key=event["id"])
                 continue
             payload: JSON = {
+                "account": here.account,
+                "region": here.region,
                 "event": event,
                 "bus": bus,
                 "rule": delivery.rule_name,
@@ -385,25 +397,37 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         names = sorted(rule["Name"] for rule in rules if not rule.get("ManagedBy"))
         return names, deliveries
 
-    # -- ports for the targets (`pipework.connectors.ports.EventBuses`) -----------------------------------------
-    def has_bus(self, name: str) -> bool:
-        return name in self.buses
+    # -- ports for the targets (`pipework.connectors.ports.EventBuses`, `ApiDestinationCatalog`) -----------------
+    def _region_of(self, arn: str) -> EventsRegion:
+        return self.regional(*(model.arn_owner(arn) or (self.account, self.region)))
 
-    async def forward(self, bus: str, event: JSON) -> bool:
-        """Route an already-built event on ``bus`` (an event-bus target), keeping its id; False if there is no
-        such bus."""
-        if bus not in self.buses:
+    def has_bus(self, arn: str) -> bool:
+        name = bus_name(arn)
+        return name == "default" or name in self._region_of(arn).buses  # every region has its default bus
+
+    async def forward(self, arn: str, event: JSON) -> bool:
+        """Route an already-built event on the bus ``arn`` names (an event-bus target, in any region), keeping its
+        id; False if there is no such bus."""
+        here = await self.opened(*(model.arn_owner(arn) or (self.account, self.region)))
+        bus = bus_name(arn)
+        if bus not in here.buses:
             return False
         batch = self.store.batch()
         now = self.clock.now()
-        rules, _ = self.route_into(batch, bus, event, ingested=now, event_time=now)
+        rules, _ = self.route_into(batch, here, bus, event, ingested=now, event_time=now)
         if len(batch):
             await self.store.commit(batch)
         for listener in self.listeners:
-            listener(bus, event, rules)
+            listener(here.buses[bus]["Arn"], event, rules)
         return True
 
-    async def op_TestEventPattern(self, params: JSON) -> JSON:
+    def api_destination_by_arn(self, arn: str) -> JSON | None:
+        return self._region_of(arn).api_destination_by_arn(arn)
+
+    def connection_by_arn(self, arn: str) -> JSON | None:
+        return self._region_of(arn).connection_by_arn(arn)
+
+    async def op_TestEventPattern(self, params: JSON, here: EventsRegion) -> JSON:
         try:
             pattern = compile_pattern(params["EventPattern"])
         except InvalidPatternError as exc:
@@ -418,38 +442,39 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         return {"Result": pattern.matches(event)}
 
     # -- tags --------------------------------------------------------------------------------------------------
-    async def _tagged(self, arn: str) -> tuple[str, JSON]:
-        """The resource an ARN names, as (kind, body)."""
-        for bus in self.buses.values():
+    @staticmethod
+    def _tagged(here: EventsRegion, arn: str) -> tuple[str, JSON]:
+        """The resource an ARN names in the request's region, as (kind, body)."""
+        for bus in here.buses.values():
             if bus["Arn"] == arn:
                 return model.KIND_BUS, bus
-        for rule in self.rules.values():
+        for rule in here.rules.values():
             if rule["Arn"] == arn:
                 return model.KIND_RULE, rule
         raise not_found(f"Resource {arn} does not exist.")
 
-    async def _save_tagged(self, kind: str, body: JSON) -> None:
+    async def _save_tagged(self, here: EventsRegion, kind: str, body: JSON) -> None:
         if kind == model.KIND_BUS:
-            await self._save_bus(body)
+            await self.save_bus(here, body)
         else:
-            await self.save_rule(body)
+            await self.save_rule(here, body)
 
-    async def op_TagResource(self, params: JSON) -> JSON:
-        kind, body = await self._tagged(params["ResourceARN"])
+    async def op_TagResource(self, params: JSON, here: EventsRegion) -> JSON:
+        kind, body = self._tagged(here, params["ResourceARN"])
         body = dict(body)
         body["Tags"] = {**body.get("Tags", {}), **{t["Key"]: t["Value"] for t in params["Tags"]}}
-        await self._save_tagged(kind, body)
+        await self._save_tagged(here, kind, body)
         return {}
 
-    async def op_UntagResource(self, params: JSON) -> JSON:
-        kind, body = await self._tagged(params["ResourceARN"])
+    async def op_UntagResource(self, params: JSON, here: EventsRegion) -> JSON:
+        kind, body = self._tagged(here, params["ResourceARN"])
         body = dict(body)
         body["Tags"] = {k: v for k, v in body.get("Tags", {}).items() if k not in set(params["TagKeys"])}
-        await self._save_tagged(kind, body)
+        await self._save_tagged(here, kind, body)
         return {}
 
-    async def op_ListTagsForResource(self, params: JSON) -> JSON:
-        _kind, body = await self._tagged(params["ResourceARN"])
+    async def op_ListTagsForResource(self, params: JSON, here: EventsRegion) -> JSON:
+        _kind, body = self._tagged(here, params["ResourceARN"])
         return {"Tags": [{"Key": k, "Value": v} for k, v in sorted(body.get("Tags", {}).items())]}
 
 

@@ -12,7 +12,7 @@ from pipework.store.base import Batch
 
 from . import model
 from .errors import already_exists, illegal_status, invalid_pattern, limit_exceeded, not_found, validation
-from .state import EventsState
+from .state import EventsRegion, EventsState
 
 JSON = dict[str, Any]
 MAX_ACTIVE_REPLAYS = 10
@@ -26,34 +26,36 @@ def _epoch(value: Any) -> float:
 class ArchiveOperations(EventsState):
     """Mixed into `EventsService`."""
 
-    def archive_rule(self, archive: JSON) -> JSON:
+    @staticmethod
+    def archive_rule(here: EventsRegion, archive: JSON) -> JSON:
         """The managed rule that feeds ``archive``, as AWS shows it (`model.archive_target`)."""
         bus = model.name_from_arn(archive["EventSourceArn"])
         name = model.ARCHIVE_RULE_PREFIX + archive["ArchiveName"]
         return {
             "Name": name,
-            "Arn": self.arns.rule(bus, name),
+            "Arn": here.arns.rule(bus, name),
             "EventBusName": bus,
             "EventPattern": model.archive_rule_pattern(archive.get("EventPattern")),
             "State": "ENABLED" if archive["State"] == "ENABLED" else "DISABLED",
             "ManagedBy": model.ARCHIVE_RULE_MANAGER,
             "Description": f"Managed rule of archive {archive['ArchiveName']}",
-            "Targets": [model.archive_target(self.region, archive["ArchiveName"])],
+            "Targets": [model.archive_target(here.region, archive["ArchiveName"])],
             "Tags": {},
         }
 
-    async def _save_archive(self, archive: JSON) -> None:
+    async def _save_archive(self, here: EventsRegion, archive: JSON) -> None:
         # The archive and its rule in one commit: a crash never leaves an archive that nothing feeds.
-        rule = self.archive_rule(archive)
+        rule = self.archive_rule(here, archive)
         batch = self.store.batch()
-        batch.put_resource(model.KIND_ARCHIVE, archive["ArchiveName"], archive)
-        batch.put_resource(model.KIND_RULE, model.rule_key(rule["EventBusName"], rule["Name"]), rule)
+        batch.put_resource(model.KIND_ARCHIVE, here.key(archive["ArchiveName"]), archive)
+        batch.put_resource(model.KIND_RULE, here.key(rule["EventBusName"], rule["Name"]), rule)
         await self.store.commit(batch)
-        self.archives[archive["ArchiveName"]] = archive
-        self.remember_rule(rule)
+        here.archives[archive["ArchiveName"]] = archive
+        self.remember_rule(here, rule)
 
-    def _archive(self, name: str) -> JSON:
-        archive = self.archives.get(name)
+    @staticmethod
+    def _archive(here: EventsRegion, name: str) -> JSON:
+        archive = here.archives.get(name)
         if archive is None:
             raise not_found(f"Archive {name} does not exist.")
         return archive
@@ -66,17 +68,17 @@ class ArchiveOperations(EventsState):
             except InvalidPatternError as exc:
                 raise invalid_pattern(exc.message) from None
 
-    async def op_CreateArchive(self, params: JSON) -> JSON:
+    async def op_CreateArchive(self, params: JSON, here: EventsRegion) -> JSON:
         name = params["ArchiveName"]
-        if name in self.archives:
+        if name in here.archives:
             raise already_exists(f"Archive {name} already exists.")
         bus = model.name_from_arn(params["EventSourceArn"])
-        if bus not in self.buses or self.buses[bus]["Arn"] != params["EventSourceArn"]:
+        if bus not in here.buses or here.buses[bus]["Arn"] != params["EventSourceArn"]:
             raise not_found(f"Event bus {bus} does not exist.")
         self._check_pattern(params.get("EventPattern"))
         archive: JSON = {
             "ArchiveName": name,
-            "ArchiveArn": self.arns.archive(name),
+            "ArchiveArn": here.arns.archive(name),
             "EventSourceArn": params["EventSourceArn"],
             "State": "ENABLED",
             "RetentionDays": params.get("RetentionDays", 0),
@@ -85,30 +87,30 @@ class ArchiveOperations(EventsState):
         for key in ("Description", "EventPattern", "KmsKeyIdentifier"):
             if params.get(key) is not None:
                 archive[key] = params[key]
-        await self._save_archive(archive)
+        await self._save_archive(here, archive)
         return {k: archive[k] for k in ("ArchiveArn", "State", "CreationTime")}
 
-    async def op_DescribeArchive(self, params: JSON) -> JSON:
-        archive = dict(self._archive(params["ArchiveName"]))
-        stats = await self.store.log_stats(model.archive_log(archive["ArchiveName"]))
+    async def op_DescribeArchive(self, params: JSON, here: EventsRegion) -> JSON:
+        archive = dict(self._archive(here, params["ArchiveName"]))
+        stats = await self.store.log_stats(here.archive_log(archive["ArchiveName"]))
         archive["EventCount"] = stats.count
         archive["SizeBytes"] = stats.size_bytes
         return archive
 
-    async def op_UpdateArchive(self, params: JSON) -> JSON:
-        archive = dict(self._archive(params["ArchiveName"]))
+    async def op_UpdateArchive(self, params: JSON, here: EventsRegion) -> JSON:
+        archive = dict(self._archive(here, params["ArchiveName"]))
         self._check_pattern(params.get("EventPattern"))
         for key in ("Description", "EventPattern", "RetentionDays", "KmsKeyIdentifier"):
             if key in params:
                 archive[key] = params[key]
-        await self._save_archive(archive)
+        await self._save_archive(here, archive)
         return {k: archive[k] for k in ("ArchiveArn", "State", "CreationTime")}
 
-    async def op_ListArchives(self, params: JSON) -> JSON:
+    async def op_ListArchives(self, params: JSON, here: EventsRegion) -> JSON:
         prefix = params.get("NamePrefix", "")
         found = [
             a
-            for n, a in sorted(self.archives.items())
+            for n, a in sorted(here.archives.items())
             if n.startswith(prefix)
             and params.get("EventSourceArn", a["EventSourceArn"]) == a["EventSourceArn"]
             and params.get("State", a["State"]) == a["State"]
@@ -116,7 +118,7 @@ class ArchiveOperations(EventsState):
         page, token = model.page(found, params.get("NextToken"), params.get("Limit"))
         archives = []
         for a in page:
-            stats = await self.store.log_stats(model.archive_log(a["ArchiveName"]))
+            stats = await self.store.log_stats(here.archive_log(a["ArchiveName"]))
             archives.append(
                 {
                     **{
@@ -132,16 +134,16 @@ class ArchiveOperations(EventsState):
             out["NextToken"] = token
         return out
 
-    async def op_DeleteArchive(self, params: JSON) -> JSON:
-        archive = self._archive(params["ArchiveName"])
+    async def op_DeleteArchive(self, params: JSON, here: EventsRegion) -> JSON:
+        archive = self._archive(here, params["ArchiveName"])
         bus = model.name_from_arn(archive["EventSourceArn"])
         rule_name = model.ARCHIVE_RULE_PREFIX + archive["ArchiveName"]
-        await self.store.delete_resource(model.KIND_RULE, model.rule_key(bus, rule_name))
-        self.rules.pop((bus, rule_name), None)
-        self.router.remove_rule(bus, rule_name)
-        await self.store.delete_log(model.archive_log(archive["ArchiveName"]))
-        await self.store.delete_resource(model.KIND_ARCHIVE, archive["ArchiveName"])
-        del self.archives[archive["ArchiveName"]]
+        await self.store.delete_resource(model.KIND_RULE, here.key(bus, rule_name))
+        here.rules.pop((bus, rule_name), None)
+        here.router.remove_rule(bus, rule_name)
+        await self.store.delete_log(here.archive_log(archive["ArchiveName"]))
+        await self.store.delete_resource(model.KIND_ARCHIVE, here.key(archive["ArchiveName"]))
+        del here.archives[archive["ArchiveName"]]
         return {}
 
     async def trim_archives(self) -> int:
@@ -149,34 +151,36 @@ class ArchiveOperations(EventsState):
         many went. Age is counted from the event's time, the time replays select by."""
         now = self.clock.now()
         trimmed = 0
-        for archive in list(self.archives.values()):
-            days = archive.get("RetentionDays") or 0
-            if days > 0:
-                trimmed += await self.store.trim_log(
-                    model.archive_log(archive["ArchiveName"]), before=now - days * 86_400
-                )
+        for here in self.everywhere():
+            for archive in list(here.archives.values()):
+                days = archive.get("RetentionDays") or 0
+                if days > 0:
+                    trimmed += await self.store.trim_log(
+                        here.archive_log(archive["ArchiveName"]), before=now - days * 86_400
+                    )
         return trimmed
 
     # -- replays -----------------------------------------------------------------------------------------------
-    def _replay(self, name: str) -> JSON:
-        replay = self.replays.get(name)
+    @staticmethod
+    def _replay(here: EventsRegion, name: str) -> JSON:
+        replay = here.replays.get(name)
         if replay is None:
             raise not_found(f"Replay {name} does not exist.")
         return replay
 
-    async def save_replay(self, replay: JSON, batch: Batch | None = None) -> None:
+    async def save_replay(self, here: EventsRegion, replay: JSON, batch: Batch | None = None) -> None:
         """Store ``replay``, in one commit with ``batch``'s writes if given (a replayed batch's deliveries)."""
         batch = batch if batch is not None else self.store.batch()
-        batch.put_resource(model.KIND_REPLAY, replay["ReplayName"], replay)
+        batch.put_resource(model.KIND_REPLAY, here.key(replay["ReplayName"]), replay)
         await self.store.commit(batch)
-        self.replays[replay["ReplayName"]] = replay
+        here.replays[replay["ReplayName"]] = replay
 
-    async def op_StartReplay(self, params: JSON) -> JSON:
+    async def op_StartReplay(self, params: JSON, here: EventsRegion) -> JSON:
         name = params["ReplayName"]
-        if name in self.replays:
+        if name in here.replays:
             raise already_exists(f"Replay {name} already exists.")
         archive_name = model.name_from_arn(params["EventSourceArn"])
-        archive = self.archives.get(archive_name)
+        archive = here.archives.get(archive_name)
         if archive is None or archive["ArchiveArn"] != params["EventSourceArn"]:
             raise validation(
                 f"Parameter EventSourceArn is not valid. Reason: Archive {archive_name} does not exist."
@@ -193,16 +197,16 @@ class ArchiveOperations(EventsState):
             )
         bus = model.name_from_arn(archive["EventSourceArn"])
         for arn in destination.get("FilterArns", []):
-            if not any(r["Arn"] == arn for (b, _), r in self.rules.items() if b == bus):
+            if not any(r["Arn"] == arn for (b, _), r in here.rules.items() if b == bus):
                 raise validation(
                     f"Parameter Destination.FilterArns is not valid. Reason: Rule {arn} does not exist."
                 )
-        active = sum(1 for r in self.replays.values() if r["State"] in ACTIVE_REPLAY_STATES)
+        active = sum(1 for r in here.replays.values() if r["State"] in ACTIVE_REPLAY_STATES)
         if active >= MAX_ACTIVE_REPLAYS:
             raise limit_exceeded()
         replay: JSON = {
             "ReplayName": name,
-            "ReplayArn": self.arns.replay(name),
+            "ReplayArn": here.arns.replay(name),
             "EventSourceArn": params["EventSourceArn"],
             "Destination": destination,
             "EventStartTime": start,
@@ -212,19 +216,19 @@ class ArchiveOperations(EventsState):
         }
         if params.get("Description"):
             replay["Description"] = params["Description"]
-        await self.save_replay(replay)
+        await self.save_replay(here, replay)
         if self.on_replay_started is not None:
-            await self.on_replay_started(name)
+            await self.on_replay_started(here, name)
         return {k: replay[k] for k in ("ReplayArn", "State", "ReplayStartTime")}
 
-    async def op_DescribeReplay(self, params: JSON) -> JSON:
-        return {k: v for k, v in self._replay(params["ReplayName"]).items() if not k.startswith("_")}
+    async def op_DescribeReplay(self, params: JSON, here: EventsRegion) -> JSON:
+        return {k: v for k, v in self._replay(here, params["ReplayName"]).items() if not k.startswith("_")}
 
-    async def op_ListReplays(self, params: JSON) -> JSON:
+    async def op_ListReplays(self, params: JSON, here: EventsRegion) -> JSON:
         prefix = params.get("NamePrefix", "")
         found = [
             r
-            for n, r in sorted(self.replays.items())
+            for n, r in sorted(here.replays.items())
             if n.startswith(prefix)
             and params.get("State", r["State"]) == r["State"]
             and params.get("EventSourceArn", r["EventSourceArn"]) == r["EventSourceArn"]
@@ -246,10 +250,10 @@ class ArchiveOperations(EventsState):
             out["NextToken"] = token
         return out
 
-    async def op_CancelReplay(self, params: JSON) -> JSON:
-        replay = dict(self._replay(params["ReplayName"]))
+    async def op_CancelReplay(self, params: JSON, here: EventsRegion) -> JSON:
+        replay = dict(self._replay(here, params["ReplayName"]))
         if replay["State"] not in ("STARTING", "RUNNING"):
             raise illegal_status(f"Replay {replay['ReplayName']} is not in a valid state for this operation.")
         replay["State"] = "CANCELLING"
-        await self.save_replay(replay)
+        await self.save_replay(here, replay)
         return {"ReplayArn": replay["ReplayArn"], "State": "CANCELLING"}

@@ -9,7 +9,7 @@ from typing import Any
 
 from . import model
 from .errors import already_exists, not_found, validation
-from .state import EventsState
+from .state import EventsRegion, EventsState
 
 JSON = dict[str, Any]
 
@@ -51,15 +51,16 @@ def _merge_auth(old: JSON, new: JSON) -> JSON:
 class ConnectionOperations(EventsState):
     """Mixed into `EventsService`."""
 
-    def _connection(self, name: str) -> JSON:
-        connection = self.connections.get(name)
+    @staticmethod
+    def _connection(here: EventsRegion, name: str) -> JSON:
+        connection = here.connections.get(name)
         if connection is None:
             raise not_found(f"Connection '{name}' does not exist.")
         return connection
 
-    async def _save_connection(self, connection: JSON) -> None:
-        await self.store.put_resource(model.KIND_CONNECTION, connection["Name"], connection)
-        self.connections[connection["Name"]] = connection
+    async def _save_connection(self, here: EventsRegion, connection: JSON) -> None:
+        await self.store.put_resource(model.KIND_CONNECTION, here.key(connection["Name"]), connection)
+        here.connections[connection["Name"]] = connection
 
     @staticmethod
     def _check_auth(kind: str, auth: JSON) -> None:
@@ -67,15 +68,15 @@ class ConnectionOperations(EventsState):
         if wanted not in auth:
             raise validation(f"{wanted} must be specified for authorization type {kind}.")
 
-    async def op_CreateConnection(self, params: JSON) -> JSON:
+    async def op_CreateConnection(self, params: JSON, here: EventsRegion) -> JSON:
         name = params["Name"]
-        if name in self.connections:
+        if name in here.connections:
             raise already_exists(f"Connection {name} already exists.")
         self._check_auth(params["AuthorizationType"], params["AuthParameters"])
         now = self.clock.now()
         connection: JSON = {
             "Name": name,
-            "ConnectionArn": self.arns.connection(name, str(uuid.uuid4())),
+            "ConnectionArn": here.arns.connection(name, str(uuid.uuid4())),
             "AuthorizationType": params["AuthorizationType"],
             "AuthParameters": params["AuthParameters"],
             "ConnectionState": "AUTHORIZED",
@@ -86,21 +87,21 @@ class ConnectionOperations(EventsState):
         if params.get("Description"):
             connection["Description"] = params["Description"]
         connection["SecretArn"] = (
-            f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:events!connection/{name}/{uuid.uuid4()}"
+            f"arn:aws:secretsmanager:{here.region}:{here.account}:secret:events!connection/{name}/{uuid.uuid4()}"
         )
-        await self._save_connection(connection)
+        await self._save_connection(here, connection)
         return {
             k: connection[k] for k in ("ConnectionArn", "ConnectionState", "CreationTime", "LastModifiedTime")
         }
 
-    async def op_DescribeConnection(self, params: JSON) -> JSON:
-        connection = self._connection(params["Name"])
+    async def op_DescribeConnection(self, params: JSON, here: EventsRegion) -> JSON:
+        connection = self._connection(here, params["Name"])
         out = {k: v for k, v in connection.items() if k != "AuthParameters"}
         out["AuthParameters"] = _public_auth(connection["AuthParameters"])
         return out
 
-    async def op_UpdateConnection(self, params: JSON) -> JSON:
-        connection = dict(self._connection(params["Name"]))
+    async def op_UpdateConnection(self, params: JSON, here: EventsRegion) -> JSON:
+        connection = dict(self._connection(here, params["Name"]))
         if "AuthorizationType" in params:
             connection["AuthorizationType"] = params["AuthorizationType"]
         if "AuthParameters" in params:
@@ -109,7 +110,7 @@ class ConnectionOperations(EventsState):
         if "Description" in params:
             connection["Description"] = params["Description"]
         connection["LastModifiedTime"] = self.clock.now()
-        await self._save_connection(connection)
+        await self._save_connection(here, connection)
         return {
             k: connection[k]
             for k in (
@@ -121,11 +122,11 @@ class ConnectionOperations(EventsState):
             )
         }
 
-    async def op_ListConnections(self, params: JSON) -> JSON:
+    async def op_ListConnections(self, params: JSON, here: EventsRegion) -> JSON:
         prefix = params.get("NamePrefix", "")
         found = [
             c
-            for n, c in sorted(self.connections.items())
+            for n, c in sorted(here.connections.items())
             if n.startswith(prefix)
             and params.get("ConnectionState", c["ConnectionState"]) == c["ConnectionState"]
         ]
@@ -144,12 +145,12 @@ class ConnectionOperations(EventsState):
             out["NextToken"] = token
         return out
 
-    async def op_DeleteConnection(self, params: JSON) -> JSON:
-        connection = self._connection(params["Name"])
-        if any(d["ConnectionArn"] == connection["ConnectionArn"] for d in self.api_destinations.values()):
+    async def op_DeleteConnection(self, params: JSON, here: EventsRegion) -> JSON:
+        connection = self._connection(here, params["Name"])
+        if any(d["ConnectionArn"] == connection["ConnectionArn"] for d in here.api_destinations.values()):
             raise validation(f"Connection '{connection['Name']}' is in use by an API destination.")
-        await self.store.delete_resource(model.KIND_CONNECTION, connection["Name"])
-        del self.connections[connection["Name"]]
+        await self.store.delete_resource(model.KIND_CONNECTION, here.key(connection["Name"]))
+        del here.connections[connection["Name"]]
         return {
             "ConnectionArn": connection["ConnectionArn"],
             "ConnectionState": "DELETING",
@@ -157,48 +158,37 @@ class ConnectionOperations(EventsState):
             "LastModifiedTime": connection["LastModifiedTime"],
         }
 
-    async def op_DeauthorizeConnection(self, params: JSON) -> JSON:
-        connection = dict(self._connection(params["Name"]))
+    async def op_DeauthorizeConnection(self, params: JSON, here: EventsRegion) -> JSON:
+        connection = dict(self._connection(here, params["Name"]))
         connection["ConnectionState"] = "DEAUTHORIZED"
         connection["LastModifiedTime"] = self.clock.now()
-        await self._save_connection(connection)
+        await self._save_connection(here, connection)
         return {
             k: connection[k] for k in ("ConnectionArn", "ConnectionState", "CreationTime", "LastModifiedTime")
         }
 
     # -- API destinations --------------------------------------------------------------------------------------
-    def _api_destination(self, name: str) -> JSON:
-        destination = self.api_destinations.get(name)
+    @staticmethod
+    def _api_destination(here: EventsRegion, name: str) -> JSON:
+        destination = here.api_destinations.get(name)
         if destination is None:
             raise not_found(f"An api-destination '{name}' does not exist.")
         return destination
 
-    def api_destination_by_arn(self, arn: str) -> JSON | None:
-        for destination in self.api_destinations.values():
-            if destination["ApiDestinationArn"] == arn:
-                return destination
-        return None
+    async def _save_api_destination(self, here: EventsRegion, destination: JSON) -> None:
+        await self.store.put_resource(model.KIND_API_DESTINATION, here.key(destination["Name"]), destination)
+        here.api_destinations[destination["Name"]] = destination
 
-    def connection_by_arn(self, arn: str) -> JSON | None:
-        for connection in self.connections.values():
-            if connection["ConnectionArn"] == arn:
-                return connection
-        return None
-
-    async def _save_api_destination(self, destination: JSON) -> None:
-        await self.store.put_resource(model.KIND_API_DESTINATION, destination["Name"], destination)
-        self.api_destinations[destination["Name"]] = destination
-
-    async def op_CreateApiDestination(self, params: JSON) -> JSON:
+    async def op_CreateApiDestination(self, params: JSON, here: EventsRegion) -> JSON:
         name = params["Name"]
-        if name in self.api_destinations:
+        if name in here.api_destinations:
             raise already_exists(f"An api-destination '{name}' already exists.")
-        if self.connection_by_arn(params["ConnectionArn"]) is None:
+        if here.connection_by_arn(params["ConnectionArn"]) is None:
             raise not_found(f"Connection '{model.name_from_arn(params['ConnectionArn'])}' does not exist.")
         now = self.clock.now()
         destination: JSON = {
             "Name": name,
-            "ApiDestinationArn": self.arns.api_destination(name, str(uuid.uuid4())),
+            "ApiDestinationArn": here.arns.api_destination(name, str(uuid.uuid4())),
             "ApiDestinationState": "ACTIVE",
             "ConnectionArn": params["ConnectionArn"],
             "InvocationEndpoint": params["InvocationEndpoint"],
@@ -209,18 +199,18 @@ class ConnectionOperations(EventsState):
         }
         if params.get("Description"):
             destination["Description"] = params["Description"]
-        await self._save_api_destination(destination)
+        await self._save_api_destination(here, destination)
         return {
             k: destination[k]
             for k in ("ApiDestinationArn", "ApiDestinationState", "CreationTime", "LastModifiedTime")
         }
 
-    async def op_DescribeApiDestination(self, params: JSON) -> JSON:
-        return dict(self._api_destination(params["Name"]))
+    async def op_DescribeApiDestination(self, params: JSON, here: EventsRegion) -> JSON:
+        return dict(self._api_destination(here, params["Name"]))
 
-    async def op_UpdateApiDestination(self, params: JSON) -> JSON:
-        destination = dict(self._api_destination(params["Name"]))
-        if "ConnectionArn" in params and self.connection_by_arn(params["ConnectionArn"]) is None:
+    async def op_UpdateApiDestination(self, params: JSON, here: EventsRegion) -> JSON:
+        destination = dict(self._api_destination(here, params["Name"]))
+        if "ConnectionArn" in params and here.connection_by_arn(params["ConnectionArn"]) is None:
             raise not_found(f"Connection '{model.name_from_arn(params['ConnectionArn'])}' does not exist.")
         for key in (
             "Description",
@@ -232,17 +222,17 @@ class ConnectionOperations(EventsState):
             if key in params:
                 destination[key] = params[key]
         destination["LastModifiedTime"] = self.clock.now()
-        await self._save_api_destination(destination)
+        await self._save_api_destination(here, destination)
         return {
             k: destination[k]
             for k in ("ApiDestinationArn", "ApiDestinationState", "CreationTime", "LastModifiedTime")
         }
 
-    async def op_ListApiDestinations(self, params: JSON) -> JSON:
+    async def op_ListApiDestinations(self, params: JSON, here: EventsRegion) -> JSON:
         prefix = params.get("NamePrefix", "")
         found = [
             d
-            for n, d in sorted(self.api_destinations.items())
+            for n, d in sorted(here.api_destinations.items())
             if n.startswith(prefix) and params.get("ConnectionArn", d["ConnectionArn"]) == d["ConnectionArn"]
         ]
         page, token = model.page(found, params.get("NextToken"), params.get("Limit"))
@@ -251,8 +241,8 @@ class ConnectionOperations(EventsState):
             out["NextToken"] = token
         return out
 
-    async def op_DeleteApiDestination(self, params: JSON) -> JSON:
-        destination = self._api_destination(params["Name"])
-        await self.store.delete_resource(model.KIND_API_DESTINATION, destination["Name"])
-        del self.api_destinations[destination["Name"]]
+    async def op_DeleteApiDestination(self, params: JSON, here: EventsRegion) -> JSON:
+        destination = self._api_destination(here, params["Name"])
+        await self.store.delete_resource(model.KIND_API_DESTINATION, here.key(destination["Name"]))
+        del here.api_destinations[destination["Name"]]
         return {}

@@ -92,10 +92,20 @@ class EventBridge:
 
     # -- Pipework extensions (beyond AWS): dead letters kept with their full payload, and redrive ------------------
     async def dead_letters(
-        self, *, rule: str | None = None, target: str | None = None, bus: str | None = None, limit: int = 1000
+        self,
+        *,
+        rule: str | None = None,
+        target: str | None = None,
+        bus: str | None = None,
+        limit: int = 1000,
+        region: str | None = None,
+        account: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Deliveries that exhausted their retries, newest last: the full event, the rule, target and error."""
+        """Deliveries of one account and region (default: the server's) that exhausted their retries, newest
+        last: the full event, the rule, target and error."""
         store = self.store
+        default = (self.events.account, self.events.region)
+        wanted = (account or default[0], region or default[1])
         out: list[dict[str, Any]] = []
         after = 0
         while len(out) < limit:
@@ -104,6 +114,8 @@ class EventBridge:
                 break
             for dead in page:
                 payload = orjson.loads(dead.payload)
+                if model.owner(payload, default) != wanted:
+                    continue
                 if rule is not None and payload["rule"] != rule:
                     continue
                 if target is not None and payload["target"]["Id"] != target:
@@ -127,21 +139,30 @@ class EventBridge:
         return out[:limit]
 
     async def redrive(
-        self, ids: list[str] | None = None, *, rule: str | None = None, target: str | None = None
+        self,
+        ids: list[str] | None = None,
+        *,
+        rule: str | None = None,
+        target: str | None = None,
+        region: str | None = None,
+        account: str | None = None,
     ) -> int:
-        """Send dead-lettered deliveries back to the one target each failed on, with fresh retries (a new event
-        age and attempt count); other targets of the rule do not get the event again."""
+        """Send dead-lettered deliveries of one account and region (default: the server's) back to the one target
+        each failed on, with fresh retries (a new event age and attempt count); other targets of the rule do not
+        get the event again."""
         async with self._redriving:
-            return await self._redrive(ids, rule=rule, target=target)
+            chosen = [
+                d
+                for d in await self.dead_letters(rule=rule, target=target, region=region, account=account)
+                if ids is None or d["Id"] in ids
+            ]
+            return await self._redrive({d["Id"] for d in chosen})
 
-    async def _redrive(self, ids: list[str] | None, *, rule: str | None, target: str | None) -> int:
+    async def _redrive(self, wanted: set[str]) -> int:
         store = self.store
-        chosen = [
-            d for d in await self.dead_letters(rule=rule, target=target) if ids is None or d["Id"] in ids
-        ]
-        if not chosen:
+        default = (self.events.account, self.events.region)
+        if not wanted:
             return 0
-        wanted = {d["Id"] for d in chosen}
         batch = store.batch()
         now = self.clock.now()
         after = 0
@@ -152,6 +173,8 @@ class EventBridge:
             for dead in page:
                 if dead.id in wanted:
                     payload = orjson.loads(dead.payload)
+                    # A dead letter written before payloads named their account and region: name them now.
+                    payload["account"], payload["region"] = model.owner(payload, default)
                     payload["ingested"] = now
                     payload["redrives"] = payload.get("redrives", 0) + 1
                     batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload))

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pipework.events")
 JSON = dict[str, Any]
-RuleKey = tuple[str, str]  # (bus, rule name)
+RuleKey = tuple[str, str, str, str]  # (account, region, bus, rule name)
 
 
 def is_scheduled(rule: JSON) -> bool:
@@ -48,6 +48,11 @@ def timing(expression: str, anchor: float) -> Timing:
     """When a rule's ``rate()`` / ``cron()`` fires (UTC; rate() counts from ``anchor``). The syntax is the
     Scheduler's minus ``at()`` and time zones, which PutRule rejects."""
     return Timing.of(expression, None, created=anchor)
+
+
+def tick_key(tick: JSON) -> RuleKey:
+    """The rule a tick's payload stands for (migration 0003 gave every tick its rule's account and region)."""
+    return (tick["account"], tick["region"], tick["bus"], tick["rule"])
 
 
 def scheduled_event(rule: JSON, scheduled: float, *, region: str, account: str) -> JSON:
@@ -84,8 +89,7 @@ class RuleTicks:
         after = 0
         while items := await self.store.peek(model.RULE_TICKS, after_seq=after, limit=1000):
             for item in items:
-                tick = orjson.loads(item.payload)
-                self.current[(tick["bus"], tick["rule"])] = item.id
+                self.current[tick_key(orjson.loads(item.payload))] = item.id
             after = items[-1].seq
 
     async def write(
@@ -108,7 +112,8 @@ class RuleTicks:
         if first is None:  # not scheduled (or a cron() whose years are all past)
             return functools.partial(self.current.pop, key, None)
         tick_id = str(uuid.uuid4())
-        payload = {"bus": key[0], "rule": key[1], "anchor": now}
+        account, region, bus, name = key
+        payload = {"account": account, "region": region, "bus": bus, "rule": name, "anchor": now}
         batch.enqueue(
             model.RULE_TICKS, tick_id, orjson.dumps(payload), due_at=first, attributes={"at": first}
         )
@@ -198,8 +203,9 @@ class ScheduledRules:
         store = events.store
         batch = store.batch()
         tick = orjson.loads(item.payload)
-        key: RuleKey = (tick["bus"], tick["rule"])
-        rule = events.rules.get(key)
+        key = tick_key(tick)
+        here = events.regional(key[0], key[1])
+        rule = here.rules.get((key[2], key[3]))
         if rule is None or events.rule_ticks.current.get(key) != item.id or not is_scheduled(rule):
             # A tick that outlived its rule's schedule. The change that did it usually removed it already, though
             # the ticker held it leased (it leases outside the lock): then there is nothing to ack.
@@ -218,13 +224,15 @@ class ScheduledRules:
             max(ages, default=RetryPolicy().maximum_event_age),
         )
         if plan.fire is not None:
-            event = scheduled_event(rule, plan.fire, region=events.region, account=events.account)
+            event = scheduled_event(rule, plan.fire, region=here.region, account=here.account)
             for target, age in zip(targets, ages, strict=True):
                 if now - plan.fire > age:
                     continue  # too old for this target: its retries would already have run out
                 payload = {
+                    "account": here.account,
+                    "region": here.region,
                     "event": event,
-                    "bus": key[0],
+                    "bus": key[2],
                     "rule": rule["Name"],
                     "rule_arn": rule["Arn"],
                     "target": target,

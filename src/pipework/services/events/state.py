@@ -1,9 +1,10 @@
-"""The state every EventBridge operation shares: definitions in memory, kept in step with the store."""
+"""The state every EventBridge operation shares: definitions in memory, per account and region, kept in step with
+the store."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from pipework.clock import Clock
@@ -18,20 +19,16 @@ from .schedules import RuleTicks
 JSON = dict[str, Any]
 
 
-class EventsState:
-    """Buses, rules, archives, replays, connections and API destinations of one server, and the router.
+class EventsRegion:
+    """The EventBridge resources of one account in one region: buses, rules (and the router that matches them),
+    archives, replays, connections and API destinations, each by name (rules by (bus, name)).
 
-    Parameters:
-        store: where definitions, archives and pending deliveries live.
-        clock: the time source (events' ``time``, retention, replays).
-        region, account: used in ARNs and in the events' envelope.
+    Parameters: account, region.
     """
 
-    def __init__(self, store: Store, clock: Clock, *, region: str, account: str) -> None:
-        self.store = store
-        self.clock = clock
-        self.region = region
+    def __init__(self, account: str, region: str) -> None:
         self.account = account
+        self.region = region
         self.arns = model.Arns(region, account)
         self.router = Router()
         self.buses: dict[str, JSON] = {}
@@ -40,22 +37,14 @@ class EventsState:
         self.replays: dict[str, JSON] = {}
         self.connections: dict[str, JSON] = {}
         self.api_destinations: dict[str, JSON] = {}
-        self.rule_ticks = RuleTicks(store, clock)  # the next occurrence of each enabled scheduled rule
-        # `pipework tail`: called after each commit with (bus, event, names of the rules it matched)
-        self.listeners: list[Callable[[str, JSON, list[str]], None]] = []
-        self.on_replay_started: Callable[[str], Awaitable[None]] | None = None
-        # Held by every change to a definition, from reading the current record to updating memory after the store
-        # write: a change that awaits the store never overwrites one made meanwhile with a stale copy.
-        self.lock = asyncio.Lock()
 
-    @staticmethod
-    def archive_log(name: str) -> str:
+    def key(self, *names: str) -> str:
+        """The store name of a resource of this account and region (`model.store_key`)."""
+        return model.store_key(self.account, self.region, *names)
+
+    def archive_log(self, name: str) -> str:
         """The store log holding an archive's events."""
-        return model.archive_log(name)
-
-    async def _save_bus(self, bus: JSON) -> None:
-        await self.store.put_resource(model.KIND_BUS, bus["Name"], bus)
-        self.buses[bus["Name"]] = bus
+        return model.archive_log(self.account, self.region, name)
 
     def bus(self, name_or_arn: str | None) -> JSON:
         name = bus_name(name_or_arn)
@@ -70,27 +59,103 @@ class EventsState:
             raise not_found(f"Rule {name} does not exist on EventBus {bus}.")
         return rule
 
-    async def save_rule(self, rule: JSON, *, restart_schedule: bool = False) -> None:
+    def api_destination_by_arn(self, arn: str) -> JSON | None:
+        for destination in self.api_destinations.values():
+            if destination["ApiDestinationArn"] == arn:
+                return destination
+        return None
+
+    def connection_by_arn(self, arn: str) -> JSON | None:
+        for connection in self.connections.values():
+            if connection["ConnectionArn"] == arn:
+                return connection
+        return None
+
+
+class EventsState:
+    """The EventBridge resources of one server, of every account and region (`EventsRegion` each), and the ticks
+    of its scheduled rules. A request sees those of its account and region only; the ``default`` bus of a region
+    is created the first time the region is used.
+
+    Parameters:
+        store: where definitions, archives and pending deliveries live.
+        clock: the time source (events' ``time``, retention, replays).
+        region, account: the server's defaults: the region whose default bus exists from the start, and the
+            owner of work an older version stored without naming one.
+    """
+
+    def __init__(self, store: Store, clock: Clock, *, region: str, account: str) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+        self.account = account
+        self.regions: dict[tuple[str, str], EventsRegion] = {}
+        self.rule_ticks = RuleTicks(store, clock)  # the next occurrence of each enabled scheduled rule
+        # `pipework tail`: called after each commit with (the bus's ARN, event, names of the rules it matched)
+        self.listeners: list[Callable[[str, JSON, list[str]], None]] = []
+        self.on_replay_started: Callable[[EventsRegion, str], Awaitable[None]] | None = None
+        # Held by every change to a definition, from reading the current record to updating memory after the store
+        # write: a change that awaits the store never overwrites one made meanwhile with a stale copy.
+        self.lock = asyncio.Lock()
+        # Held while a region's default bus is created (apart from `lock`: operations holding it open regions too).
+        self._opening = asyncio.Lock()
+
+    def regional(self, account: str, region: str) -> EventsRegion:
+        """The resources of ``account`` in ``region`` as loaded (no default bus is created: see `opened`)."""
+        here = self.regions.get((account, region))
+        if here is None:
+            here = self.regions[(account, region)] = EventsRegion(account, region)
+        return here
+
+    async def opened(self, account: str, region: str) -> EventsRegion:
+        """The resources of ``account`` in ``region``, its ``default`` bus created (and stored) if it is not yet."""
+        here = self.regional(account, region)
+        if "default" not in here.buses:
+            async with self._opening:
+                if "default" not in here.buses:
+                    await self.save_bus(here, self.new_bus(here, "default", {}))
+        return here
+
+    def everywhere(self) -> Iterator[EventsRegion]:
+        """Every account and region that has resources in memory."""
+        return iter(list(self.regions.values()))
+
+    def new_bus(self, here: EventsRegion, name: str, params: JSON) -> JSON:
+        now = self.clock.now()
+        bus: JSON = {"Name": name, "Arn": here.arns.bus(name), "CreationTime": now, "LastModifiedTime": now}
+        for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig"):
+            if key in params:
+                bus[key] = params[key]
+        bus["Tags"] = {t["Key"]: t["Value"] for t in params.get("Tags", [])}
+        return bus
+
+    async def save_bus(self, here: EventsRegion, bus: JSON) -> None:
+        await self.store.put_resource(model.KIND_BUS, here.key(bus["Name"]), bus)
+        here.buses[bus["Name"]] = bus
+
+    async def save_rule(self, here: EventsRegion, rule: JSON, *, restart_schedule: bool = False) -> None:
         """Store ``rule`` with its tick (if it has a schedule) in one commit; ``restart_schedule`` makes rate()
         count from now (PutRule), else an enabled rule keeps the schedule it has."""
         bus, name = rule["EventBusName"], rule["Name"]
         batch = self.store.batch()
-        batch.put_resource(model.KIND_RULE, model.rule_key(bus, name), rule)
-        settle = await self.rule_ticks.write(batch, (bus, name), rule, restart=restart_schedule)
+        batch.put_resource(model.KIND_RULE, here.key(bus, name), rule)
+        key = (here.account, here.region, bus, name)
+        settle = await self.rule_ticks.write(batch, key, rule, restart=restart_schedule)
         await self.store.commit(batch)
         settle()
-        self.remember_rule(rule)
+        self.remember_rule(here, rule)
 
-    def remember_rule(self, rule: JSON) -> None:
+    @staticmethod
+    def remember_rule(here: EventsRegion, rule: JSON) -> None:
         """Make a stored rule the one PutEvents routes by."""
-        self.rules[(rule["EventBusName"], rule["Name"])] = rule
-        self.router.set_rule(rule["EventBusName"], rule)
+        here.rules[(rule["EventBusName"], rule["Name"])] = rule
+        here.router.set_rule(rule["EventBusName"], rule)
 
-    async def _delete_rule(self, bus: str, name: str) -> None:
+    async def delete_rule(self, here: EventsRegion, bus: str, name: str) -> None:
         batch = self.store.batch()
-        batch.delete_resource(model.KIND_RULE, model.rule_key(bus, name))
-        settle = await self.rule_ticks.write(batch, (bus, name), None)
+        batch.delete_resource(model.KIND_RULE, here.key(bus, name))
+        settle = await self.rule_ticks.write(batch, (here.account, here.region, bus, name), None)
         await self.store.commit(batch)
         settle()
-        self.rules.pop((bus, name), None)
-        self.router.remove_rule(bus, name)
+        here.rules.pop((bus, name), None)
+        here.router.remove_rule(bus, name)
