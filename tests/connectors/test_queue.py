@@ -57,3 +57,22 @@ async def test_a_missing_queue_is_not_retryable_and_named_no_resource(pipework: 
     assert raised.value.reason == "NO_RESOURCE"
     assert raised.value.as_reason().code == "NO_RESOURCE"
     assert raised.value.code == "QueueDoesNotExist"  # SQS's own code, which Scheduler reports
+
+
+async def test_a_queue_arn_of_another_region_or_account_reaches_that_queue(pipework: Pipework) -> None:
+    owners = [
+        ("us-east-1", "000000000000"),
+        ("eu-central-1", "000000000000"),
+        ("eu-central-1", "111111111111"),
+    ]
+    for region, account in owners:
+        await pipework.api.call("sqs", "CreateQueue", {"QueueName": "orders"}, region=region, account=account)
+    target = QueueTarget(pipework.api)
+    for region, account in owners:
+        await target.send(f"arn:aws:sqs:{region}:{account}:orders", [Message(f"for {account} in {region}")])
+    for region, account in owners:
+        url = queue_url(f"arn:aws:sqs:{region}:{account}:orders")
+        received = await pipework.api.call(
+            "sqs", "ReceiveMessage", {"QueueUrl": url}, region=region, account=account
+        )
+        assert [m["Body"] for m in received["Messages"]] == [f"for {account} in {region}"]
