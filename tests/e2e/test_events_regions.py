@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -279,6 +282,24 @@ def test_dead_letters_are_listed_and_redriven_per_region(srv: RunningServer) -> 
     eu_dead = pipework_route(srv, f"/_pipework/events/dead-letters?region={EU}")["DeadLetters"]
     assert [d["Event"]["detail"]["n"] for d in east_dead] == [EAST]  # the server's region by default
     assert [d["Event"]["detail"]["n"] for d in eu_dead] == [EU]
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipework.cli.main",
+            "dlq",
+            "list",
+            "--region",
+            EU,
+            "--endpoint-url",
+            srv.endpoint_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert eu_dead[0]["Id"] in listed and east_dead[0]["Id"] not in listed
     url, _ = queue(srv, EU, "later")
     assert pipework_route(srv, "/_pipework/events/dead-letters/redrive", {"Region": EU}) == {"Redriven": 1}
     srv.advance(0)

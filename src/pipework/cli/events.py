@@ -1,7 +1,8 @@
 """Event bus commands: ``put-events``, ``tail``, ``dlq list|show|redrive``, ``replay start|status|cancel``.
 
 Thin wrappers over the server's API (boto3 for AWS operations, ``/_pipework/`` for Pipework's own), printing
-readable tables. ``--endpoint-url`` defaults to ``$AWS_ENDPOINT_URL`` or http://localhost:4566.
+readable tables. ``--endpoint-url`` defaults to ``$AWS_ENDPOINT_URL`` or http://localhost:4566, ``--region`` (the
+region every command acts in, AWS operations and Pipework's own alike) to ``$AWS_DEFAULT_REGION`` or us-east-1.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -22,13 +24,17 @@ def _endpoint(args: argparse.Namespace) -> str:
     return str(args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or "http://localhost:4566").rstrip("/")
 
 
+def _region(args: argparse.Namespace) -> str:
+    return str(getattr(args, "region", None) or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+
+
 def _client(args: argparse.Namespace) -> Any:
     import boto3
 
     return boto3.client(
         "events",
         endpoint_url=_endpoint(args),
-        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        region_name=_region(args),
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
     )
@@ -59,6 +65,7 @@ def _add_endpoint(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--endpoint-url", help="server URL (default: $AWS_ENDPOINT_URL or http://localhost:4566)"
     )
+    parser.add_argument("--region", help="the region to act in (default: $AWS_DEFAULT_REGION or us-east-1)")
 
 
 def register(subparsers: Any) -> None:
@@ -150,7 +157,7 @@ def run_put_events(args: argparse.Namespace) -> int:
 
 def run_tail(args: argparse.Namespace) -> int:
     try:
-        query = "" if args.all else "?matched=1"
+        query = f"?region={_region(args)}" + ("" if args.all else "&matched=1")
         url = _endpoint(args) + f"/_pipework/events/tail/{args.bus}{query}"
         with urllib.request.urlopen(url) as response:
             for line in response:
@@ -175,12 +182,9 @@ def _tail_line(item: dict[str, Any]) -> str:
 
 
 def _dead_letters(args: argparse.Namespace) -> list[dict[str, Any]]:
-    query = "&".join(
-        f"{k}={v}" for k, v in (("rule", args.rule), ("target", args.target), ("bus", args.bus)) if v
-    )
-    items: list[dict[str, Any]] = _http(
-        args, "/_pipework/events/dead-letters" + (f"?{query}" if query else "")
-    )["DeadLetters"]
+    given = (("rule", args.rule), ("target", args.target), ("bus", args.bus), ("region", _region(args)))
+    query = urllib.parse.urlencode([(k, v) for k, v in given if v])
+    items: list[dict[str, Any]] = _http(args, f"/_pipework/events/dead-letters?{query}")["DeadLetters"]
     return items
 
 
@@ -218,7 +222,7 @@ def run_dlq_show(args: argparse.Namespace) -> int:
 
 
 def run_dlq_redrive(args: argparse.Namespace) -> int:
-    body = {"Ids": args.ids or None, "Rule": args.rule, "TargetId": args.target}
+    body = {"Ids": args.ids or None, "Rule": args.rule, "TargetId": args.target, "Region": _region(args)}
     path = "/_pipework/events/dead-letters/redrive"
     if args.pipe:
         body, path = {"Pipe": args.pipe, "Ids": args.ids or None}, "/_pipework/pipes/dead-letters/redrive"
