@@ -399,7 +399,9 @@ class EventsService(ArchiveOperations, ConnectionOperations):
 
     # -- ports for the targets (`pipework.connectors.ports.EventBuses`, `ApiDestinationCatalog`) -----------------
     def _region_of(self, arn: str) -> EventsRegion:
-        return self.regional(*(model.arn_owner(arn) or (self.account, self.region)))
+        """The account and region an ARN names (nothing is created for one never used: it is empty)."""
+        owner = model.arn_owner(arn) or (self.account, self.region)
+        return self.regions.get(owner) or EventsRegion(*owner)
 
     def has_bus(self, arn: str) -> bool:
         name = bus_name(arn)
