@@ -349,6 +349,21 @@ class MemoryStore(Store):
             item, lease_token=None, due_at=now if w.due_at is None else w.due_at, attributes=attributes
         )
 
+    def _w_Release(self, w: base.Release, now: float) -> None:
+        item = self._leased(w.queue, w.item_id, w.lease_token)
+        attributes = item.attributes
+        if w.attributes is not None:
+            attributes = {**item.attributes, **copy.deepcopy(w.attributes)}
+        attempts = max(0, item.attempts - 1)
+        self._update(
+            item,
+            lease_token=None,
+            due_at=now if w.due_at is None else w.due_at,
+            attributes=attributes,
+            attempts=attempts,
+            first_leased_at=item.first_leased_at if attempts else None,
+        )
+
     def _move(self, item: _Item, to_queue: str, due_at: float, reset_attempts: bool) -> None:
         self._check_new_id(to_queue, item.id)
         self._pop(self._items[item.queue], item.id)
