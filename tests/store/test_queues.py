@@ -128,7 +128,9 @@ async def test_release_puts_an_item_back_without_counting_its_lease(store: Store
     assert third.first_leased_at == first.first_leased_at
 
 
-async def test_release_of_a_first_lease_leaves_the_item_as_never_leased(store: Store, clock: ManualClock) -> None:
+async def test_release_of_a_first_lease_leaves_the_item_as_never_leased(
+    store: Store, clock: ManualClock
+) -> None:
     await store.enqueue("q", "a", b"")
     (leased,) = await store.lease("q", visibility_timeout=30)
     await store.release("q", "a", leased.lease_token or "")

@@ -54,7 +54,6 @@ class Engine:
             queue=model.DELIVERIES,
             invoke=delivery.invoke,
             dead_letter=delivery.dead_letter,
-            policy_of=delivery.policy_of,
             rng=random.Random(1),
         )
         self.replayer = Replayer(self.events)

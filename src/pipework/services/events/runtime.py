@@ -18,7 +18,9 @@ from pipework.connectors.targets.function import Functions
 from pipework.connectors.targets.http import HttpTarget, RateLimiter
 from pipework.connectors.targets.log import LogTarget
 from pipework.engine.dispatcher import Dispatcher
+from pipework.engine.envelope import envelope_attributes
 from pipework.engine.replay import Replayer
+from pipework.engine.retry import RetryPolicy
 from pipework.services.base import RequestContext, ServiceError
 
 from . import model
@@ -80,7 +82,6 @@ class EventBridge:
             queue=model.DELIVERIES,
             invoke=delivery.invoke,
             dead_letter=delivery.dead_letter,
-            policy_of=delivery.policy_of,
         )
         self.replayer = Replayer(self.service)
         await self.replayer.start()
@@ -157,7 +158,15 @@ class EventBridge:
                     payload = orjson.loads(dead.payload)
                     payload["ingested"] = now
                     payload["redrives"] = payload.get("redrives", 0) + 1
-                    batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload))
+                    target = payload["target"]
+                    envelope = envelope_attributes(  # a new event age, counted from the redrive
+                        target=target["Arn"],
+                        first_seen=now,
+                        policy=RetryPolicy.from_api(target.get("RetryPolicy")),
+                    )
+                    batch.enqueue(
+                        model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope
+                    )
             after = page[-1].seq
         # One commit: the new deliveries appear exactly when the dead letters disappear.
         batch.delete_dead_letters(model.DELIVERIES, sorted(wanted))

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from pipework.connectors.targets.http import HttpTarget, RateLimiter
-from pipework.engine.dispatcher import Dispatcher
+from pipework.engine.dispatcher import Dispatcher, default_middleware
+from pipework.engine.middleware.attempts import AttemptNumber
 from pipework.engine.scheduler import Ticker
 from pipework.services.base import RequestContext, ServiceError
 
@@ -72,10 +73,9 @@ class Scheduler:
             queue=model.INVOCATIONS,
             invoke=invoker.invoke,
             dead_letter=invoker.dead_letter,
-            policy_of=invoker.policy_of,
+            # <aws.scheduler.attempt-number> is the envelope's attempt, written into the invocation.
+            middleware=[*default_middleware(rng=self.rng), AttemptNumber(ATTEMPT_KEY)],
             concurrency=self.concurrency,
-            rng=self.rng,
-            attempt_key=ATTEMPT_KEY,
         )
         self.ticker = Ticker(store, clock, queue=model.TICKS, fire=self.service.fire)
         self.ticker.start()
