@@ -363,7 +363,7 @@ class Dispatcher:
                 )
             else:
                 attributes: JSON = {"last_error": f"{error.code}: {error.message}"}
-                if delivery.parked:
+                if item.attributes.get("parked_at") is not None:  # the park is over: its time is now settled
                     attributes.update(parked=delivery.parked, parked_at=None)
                 await self.store.retry(
                     self.queue, item.id, item.lease_token, due_at=decision.at, attributes=attributes

@@ -58,6 +58,15 @@ def envelope_attributes(*, target: str, first_seen: float, policy: RetryPolicy) 
     }
 
 
+def parked_seconds(attributes: JSON, now: float) -> float:
+    """Seconds a queue item spent parked up to `now`, from its ``parked`` / ``parked_at`` attributes."""
+    parked = float(attributes.get("parked") or 0.0)
+    parked_at = attributes.get("parked_at")
+    if parked_at is not None:
+        parked += max(0.0, now - float(parked_at))
+    return parked
+
+
 def open_envelope(item: QueueItem, now: float) -> Envelope:
     """The envelope of a leased queue item, its body parsed from the payload; ``attempt`` is the item's lease count.
 
@@ -66,10 +75,7 @@ def open_envelope(item: QueueItem, now: float) -> Envelope:
     """
     body = orjson.loads(item.payload)
     attributes = item.attributes
-    parked = float(attributes.get("parked") or 0.0)
-    parked_at = attributes.get("parked_at")
-    if parked_at is not None:
-        parked += max(0.0, now - float(parked_at))
+    parked = parked_seconds(attributes, now)
     header = attributes.get("envelope")
     if header is not None:
         attempts, age = header["retry"]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from pipework.engine.loops import run_forever
 from pipework.services.base import RequestContext, ServiceError
 from pipework.store import Store
 
@@ -170,14 +171,12 @@ class DynamoDB:
     # ── background: TTL expiry and stream retention ──
 
     async def _sweep_forever(self) -> None:
-        while True:
-            await self.clock.sleep(self.sweep_interval)
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("dynamodb sweep failed")
+        # A failed sweep is simply done again at the next interval (the pause is the interval already slept).
+        await run_forever("dynamodb sweep", self._sweep_later, clock=self.clock, pause=0.0)
+
+    async def _sweep_later(self) -> None:
+        await self.clock.sleep(self.sweep_interval)
+        await self.sweep()
 
     async def sweep(self) -> tuple[int, int]:
         """One sweep: delete items whose TTL passed (REMOVE records by the DynamoDB service identity) and trim

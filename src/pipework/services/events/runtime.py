@@ -158,11 +158,11 @@ class EventBridge:
                     payload = orjson.loads(dead.payload)
                     payload["ingested"] = now
                     payload["redrives"] = payload.get("redrives", 0) + 1
-                    target = payload["target"]
+                    rule_target = payload["target"]
                     envelope = envelope_attributes(  # a new event age, counted from the redrive
-                        target=target["Arn"],
+                        target=rule_target["Arn"],
                         first_seen=now,
-                        policy=RetryPolicy.from_api(target.get("RetryPolicy")),
+                        policy=RetryPolicy.from_api(rule_target.get("RetryPolicy")),
                     )
                     batch.enqueue(
                         model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope
