@@ -2,8 +2,8 @@
 policy, attempt number, time spent parked), kept apart from the body, which belongs to the service.
 
 A queued delivery stores its body as the item's payload and its envelope in the item's attributes: the fixed part
-under ``"envelope"`` (written once, at enqueue) and the parked time as top-level attributes (``"parked"``,
-``"parked_at"``), which `Store.retry` / `Store.release` merge as they change.
+under ``"envelope"`` (written once, at enqueue; see `envelope_attributes`) and the parked time as the attributes
+``"parked"`` and ``"parked_at"``, which `Store.retry` / `Store.release` merge as they change.
 """
 
 from __future__ import annotations
@@ -47,15 +47,14 @@ class Envelope:
 
 
 def envelope_attributes(*, target: str, first_seen: float, policy: RetryPolicy) -> JSON:
-    """The queue item attributes holding a new delivery's envelope (pass them to `Batch.enqueue`)."""
+    """The queue item attributes holding a new delivery's envelope (pass them to `Batch.enqueue`).
+
+    The fixed part is one JSON text (``[target, first_seen, MaximumRetryAttempts, MaximumEventAgeInSeconds]``, an
+    unbounded age as null): a store copies a string attribute at no cost, where a nested one is copied deeply.
+    """
     age = policy.maximum_event_age
-    return {
-        "envelope": {
-            "target": target,
-            "first_seen": first_seen,
-            "retry": [policy.maximum_retry_attempts, None if math.isinf(age) else age],
-        }
-    }
+    header = [target, first_seen, policy.maximum_retry_attempts, None if math.isinf(age) else age]
+    return {"envelope": orjson.dumps(header).decode()}
 
 
 def parked_seconds(attributes: JSON, now: float) -> float:
@@ -75,13 +74,13 @@ def open_envelope(item: QueueItem, now: float) -> Envelope:
     """
     body = orjson.loads(item.payload)
     attributes = item.attributes
-    parked = parked_seconds(attributes, now)
+    parked = parked_seconds(attributes, now) if "parked" in attributes else 0.0
     header = attributes.get("envelope")
     if header is not None:
-        attempts, age = header["retry"]
+        target, first_seen, attempts, age = orjson.loads(header)
         return Envelope(
-            header["target"],
-            float(header["first_seen"]),
+            target,
+            first_seen,
             RetryPolicy(attempts, math.inf if age is None else age),
             body,
             item.attempts,

@@ -39,6 +39,16 @@ from pipework.store.errors import (
 )
 from pipework.store.waiting import Notifier, log_key, queue_key, wait_either
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def copy_attributes(attributes: JSON) -> JSON:
+    """A copy of queue item attributes that shares nothing mutable with them; flat scalar values (a delivery's
+    envelope, an SQS message's system attributes) are copied without `copy.deepcopy`'s cost."""
+    if all(type(value) in _SCALARS for value in attributes.values()):
+        return dict(attributes)
+    return copy.deepcopy(attributes)
+
 
 @dataclass
 class _Item:
@@ -61,7 +71,7 @@ class _Item:
             seq=self.seq,
             payload=self.payload,
             group_id=self.group_id,
-            attributes=copy.deepcopy(self.attributes),
+            attributes=copy_attributes(self.attributes),
             enqueued_at=self.enqueued_at,
             due_at=self.due_at,
             attempts=self.attempts,
@@ -319,7 +329,7 @@ class MemoryStore(Store):
             self._next_seq(),
             w.payload,
             w.group_id,
-            copy.deepcopy(w.attributes),
+            copy_attributes(w.attributes),
             now,
             now if w.due_at is None else w.due_at,
             0,
