@@ -36,7 +36,7 @@ from pipework.clock import ManualClock
 from pipework.services.base import ServiceError
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
+    from pipework.api.instance import Instance
 
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 
@@ -52,7 +52,7 @@ def region_of(given: str | None, default: str) -> str:
     return given
 
 
-def routes(current: Callable[[], Pipework]) -> list[Route]:
+def routes(current: Callable[[], Instance]) -> list[Route]:
     """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
 
     async def dead_letters(request: Request) -> Any:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from pipework.services.events.api import EventsService
-    from pipework.services.events.state import EventsRegion
     from pipework.store.base import Batch
+
+    from .api import EventsService
+    from .state import EventsRegion
 
 log = logging.getLogger("pipework.replay")
 JSON = dict[str, Any]
