@@ -63,6 +63,9 @@ class PostgresWriter:
     async def apply_all(self, writes: list[base.Write], now: float) -> tuple[Any, ...]:
         """The results of `writes` applied in order. Runs of two or more acks or enqueues are one statement each
         (the dispatcher acks a batch of deliveries in one commit; PutEvents enqueues one delivery per target)."""
+        logs = sorted({w.log for w in writes if isinstance(w, base.Append)})
+        if len(logs) > 1:
+            await self._lock_log_heads(logs)
         results: list[Any] = []
         i, count = 0, len(writes)
         while i < count:
@@ -148,6 +151,16 @@ class PostgresWriter:
         return True
 
     # ── logs ──
+
+    async def _lock_log_heads(self, logs: list[str]) -> None:
+        """Lock the heads of `logs` in name order before appending to them: two batches appending to the same logs
+        in different orders would otherwise deadlock (PostgreSQL breaks that after deadlock_timeout, 1 s)."""
+        await self.conn.execute(
+            "INSERT INTO log_heads SELECT log, 0, 0, 0 FROM unnest($1::text[]) AS log ORDER BY log "
+            "ON CONFLICT (log) DO NOTHING",
+            logs,
+        )
+        await self.conn.execute("SELECT 1 FROM log_heads WHERE log = ANY($1) ORDER BY log FOR UPDATE", logs)
 
     async def _w_Append(self, w: base.Append, now: float) -> LogRecord:
         # The head row is locked until commit, so appends to one log take positions one transaction after
