@@ -41,8 +41,10 @@ class Settings:
     """How an instance runs.
 
     Parameters:
-        data_dir: where the SQLite store lives (ignored with `memory`).
+        data_dir: where the SQLite store lives (ignored with `memory` or `store`).
         memory: keep everything in memory (tests, throwaway runs); nothing survives `stop()`.
+        store: a store URL that overrides both, e.g. ``postgresql://USER:PASS@HOST:PORT/DB`` for the PostgreSQL
+            store several nodes share (see `pipework.store.open_store`).
         region, account: what ARNs and queue URLs carry, and the region a request gets without a SigV4 scope.
         host, port: where `pipework serve` listens (used to build URLs such as SQS queue URLs).
         functions: modules or files whose ``handler(event, context)`` functions become local Lambda-style
@@ -58,6 +60,7 @@ class Settings:
     port: int = 4566
     functions: tuple[str, ...] = ()
     function_timeout: float = 3.0
+    store: str | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -66,6 +69,8 @@ class Settings:
 
     @property
     def store_url(self) -> str:
+        if self.store:
+            return self.store
         return "memory://" if self.memory else str(self.data_dir)
 
 

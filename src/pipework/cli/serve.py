@@ -15,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 
@@ -38,6 +39,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--memory", action="store_true", help="keep everything in memory; nothing is persisted"
+    )
+    parser.add_argument(
+        "--store",
+        default=os.environ.get("PIPEWORK_STORE") or None,
+        metavar="URL",
+        help="store URL instead of --data/--memory, e.g. postgresql://USER:PASS@HOST:5432/DB for the database "
+        "several nodes share (default: $PIPEWORK_STORE)",
     )
     parser.add_argument("--region", default="us-east-1", help="default region (default: us-east-1)")
     parser.add_argument(
@@ -105,7 +113,10 @@ _EXAMPLE_CALLS = (("sqs", "list_queues"), ("events", "list_event_buses"), ("sche
 def banner(pipework: Pipework, port: int) -> str:
     settings = pipework.settings
     url = Settings(host=settings.host, port=port).endpoint_url
-    where = "in memory" if settings.memory else f"data in {settings.data_dir}"
+    if settings.store:
+        where = f"store {redact(settings.store)}"
+    else:
+        where = "in memory" if settings.memory else f"data in {settings.data_dir}"
     services = ", ".join(sorted(pipework.services)) or "no services"
     # A call that works against whichever API is served (SQS first: the quickest to try).
     example = next(
@@ -131,6 +142,15 @@ def banner(pipework: Pipework, port: int) -> str:
     )
 
 
+def redact(url: str) -> str:
+    """`url` without its password, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
 class _Stopped(Exception):
     """SIGTERM arrived and uvicorn has already shut down."""
 
@@ -146,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(
         data_dir=args.data,
         memory=args.memory,
+        store=args.store,
         region=args.region,
         account=args.account,
         host=args.host,
