@@ -7,6 +7,7 @@ boto3 clients from ``server.client("sqs")`` talk to it over real HTTP. `server_p
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import queue
@@ -36,13 +37,33 @@ MakeServer = Callable[..., RunningServer]
 
 
 @pytest.fixture
-def make_server() -> Iterator[MakeServer]:
-    """Start in-memory servers: ``make_server(clock=..., services=[...], factories=None, region=..., account=...)``.
+def server_store() -> str:
+    """The store `make_server` gives each server: "memory", or "postgres" (a fresh schema per server, dropped
+    afterwards). A test module overrides this fixture to run its tests on PostgreSQL."""
+    return "memory"
+
+
+@pytest.fixture
+def make_server(server_store: str) -> Iterator[MakeServer]:
+    """Start servers: ``make_server(clock=..., services=[...], factories=None, region=..., account=...)``, each on
+    the store `server_store` names (in memory by default).
 
     `services` are Service objects registered in addition to those built from `factories` (``None`` = the default
     `SERVICE_FACTORIES`, ``()`` = none). Every server started is stopped at teardown.
     """
     stack = contextlib.ExitStack()
+
+    def store_settings() -> dict[str, Any]:
+        if server_store == "memory":
+            return {"memory": True}
+        from support.postgres import drop_schema, new_schema, require_postgres
+
+        url = require_postgres()
+        schema = new_schema()
+        stack.callback(
+            lambda: asyncio.run(drop_schema(schema))
+        )  # runs after the server (entered later) stops
+        return {"store": f"{url}?schema={schema}&pool_min=1&pool_max=4"}
 
     def start(
         *,
@@ -53,7 +74,7 @@ def make_server() -> Iterator[MakeServer]:
         account: str = "000000000000",
     ) -> RunningServer:
         pipework = Pipework(
-            Settings(memory=True, region=region, account=account), clock=clock, services=factories
+            Settings(region=region, account=account, **store_settings()), clock=clock, services=factories
         )
         for service in services:
             pipework.register(service)

@@ -222,3 +222,23 @@ async def test_a_lease_by_one_node_is_acked_or_retried_by_another(
         assert await second.get_item("q", "a") is None
     finally:
         await close_all([first, second])
+
+
+async def test_wait_for_due_counts_from_the_time_after_its_query(
+    postgres: OpenPostgres, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The query takes real time on another connection; time that passes meanwhile must not be slept again.
+    store = await postgres(clock)
+    try:
+        await store.enqueue("q", "a", b"", due_at=clock.now() + 1)
+        query = store._fetch
+
+        async def slow_query(sql: str, *args: object) -> list[object]:
+            rows = await query(sql, *args)
+            clock.advance(5)  # the item became due while the query ran
+            return rows
+
+        monkeypatch.setattr(store, "_fetch", slow_query)
+        assert await asyncio.wait_for(store.wait_for_due("q", timeout=20), 5) is True
+    finally:
+        await store.close()

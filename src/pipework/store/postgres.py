@@ -305,6 +305,9 @@ class PostgresStore(Store):
         else:
             rows = await self._fetch("SELECT min(due_at) FROM items WHERE queue = $1", queue)
             next_due = rows[0][0]
+        # The clock may have moved while the query ran: sleeping `next_due - now` from a stale `now` would
+        # oversleep an item that became due meanwhile (and a ManualClock would never wake it).
+        now = self.clock.now()
         if next_due is not None and next_due <= now:
             return True
         wait = timeout if next_due is None else min(timeout, next_due - now)
