@@ -1,11 +1,12 @@
 # The one entry point: `make test` (lint + types + tests), `make run` (the main program).
+# `make fuzz`: the bad-input tests (tests/fuzz) with many more examples than the fixed sample `make test` runs.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINT_PATHS := $(wildcard src tests bench examples)
 
-.PHONY: test run lint types unit bench bench-deps clean
+.PHONY: test run lint types unit fuzz bench bench-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,6 +27,10 @@ types: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	PIPEWORK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz -m fuzz
 
 # The server with the power-dispatch example loaded (see examples/power-dispatch/README.md).
 run: $(STAMP)

@@ -87,10 +87,6 @@ def burst_starts(bursts: dict[float, list[float]]) -> list[float]:
 async def run(
     count: int, span: float, lead: float, cron_share: float, target: str, data: Path
 ) -> dict[str, Any]:
-    services = ["pipework.services.scheduler:create_service"]
-    if target == "queue":
-        services.insert(0, "pipework.services.sqs:create_service")
-    pipework = Pipework(Settings(data_dir=data), services=services)
     fired: list[tuple[float, float]] = []  # (scheduled time, when the target got it)
     disagree = 0  # invocations whose <aws.scheduler.scheduled-time> is not the bench's scheduled time
 
@@ -99,11 +95,10 @@ async def run(
         fired.append((event["at"], time.time()))
         disagree += parse_time(event["scheduled"]) != event["at"]
 
-    pipework.functions.register("bench", bench)
-    await pipework.start()
+    pipework = await Pipework.open(Settings(data_dir=data), functions={"bench": bench})
     if target == "queue":
-        await pipework.services["sqs"].handle("CreateQueue", {"QueueName": "bench"}, CTX)
-    service = pipework.services["scheduler"]
+        await pipework.sqs.handle("CreateQueue", {"QueueName": "bench"}, CTX)
+    service = pipework.scheduler
     rng = random.Random(7)
     first = math.ceil(time.time() + lead)
     first_minute = math.ceil(first / 60) * 60
@@ -159,7 +154,7 @@ async def run(
                 fired.append((event["at"], item.enqueued_at))
                 disagree += parse_time(event["scheduled"]) != event["at"]
             after = items[-1].seq
-    await pipework.stop()
+    await pipework.close()
     ordered = sorted(when - at for at, when in fired)
     bursts = cron_bursts(fired)
     rates, starts = burst_rates(bursts), burst_starts(bursts)

@@ -202,13 +202,13 @@ def get_records_lag(peer: Peer, stream_arn: str, samples: int) -> list[float]:
 
 def subscription_lag(samples: int) -> list[float]:
     """Pipework in process (SQLite store): seconds from sending PutItem to the subscription yielding the record."""
-    from pipework.app import Pipework, Settings
+    from pipework.app import Settings
     from pipework.testing import serve_in_thread
 
     data = tempfile.mkdtemp(prefix="pipework-bench-sub-")
     lags: list[float] = []
     try:
-        with serve_in_thread(Pipework(Settings(data_dir=Path(data)))) as server:
+        with serve_in_thread(Settings(data_dir=Path(data))) as server:
             ddb = server.client("dynamodb")
             ddb.create_table(
                 TableName=TABLE,
@@ -218,7 +218,7 @@ def subscription_lag(samples: int) -> list[float]:
                 StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
             )
             arn = ddb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-            sub = server.pipework.services["dynamodbstreams"].subscribe(arn, start="LATEST")
+            sub = server.pipework.dynamodbstreams.subscribe(arn, start="LATEST")
             server.run(sub.read())
             for n in range(samples):
                 waiting = asyncio.run_coroutine_threadsafe(_arrival(sub), server.loop)

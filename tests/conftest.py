@@ -1,6 +1,7 @@
 """Shared fixtures: a real Pipework server, in-process (`server`, `make_server`) or as a subprocess (`server_process`).
 
-`server` runs uvicorn on a free port in a background thread with its own event loop and an in-memory store;
+`server` runs uvicorn on a free port in a background thread with its own event loop and an in-memory store (or
+PostgreSQL, in modules that override `server_store`);
 boto3 clients from ``server.client("sqs")`` talk to it over real HTTP. `server_process(data_dir)` starts
 ``pipework serve`` as a child process (for crash and restart tests) and waits until it answers.
 """
@@ -24,11 +25,12 @@ from typing import Any
 
 import pytest
 
-from pipework.app import Pipework, Settings
+from pipework.api.app import gateway_app
+from pipework.app import Settings
 from pipework.clock import Clock
+from pipework.connectors.targets.function import Handler
 from pipework.services.base import Service
-from pipework.testing import RunningServer, make_client
-from pipework.testing import serve_in_thread as serving
+from pipework.testing import RunningServer, make_client, serve_app, serve_in_thread
 
 START_TIMEOUT = 20.0
 
@@ -38,47 +40,45 @@ MakeServer = Callable[..., RunningServer]
 
 @pytest.fixture
 def server_store() -> str:
-    """The store `make_server` gives each server: "memory", or "postgres" (a fresh schema per server, dropped
-    afterwards). A test module overrides this fixture to run its tests on PostgreSQL."""
+    """The store `make_server` gives each server: "memory", or "postgres" (a fresh schema per server, dropped at
+    teardown; skipped without a PostgreSQL server outside CI). A module overrides this fixture to run its tests on
+    PostgreSQL."""
     return "memory"
 
 
 @pytest.fixture
 def make_server(server_store: str) -> Iterator[MakeServer]:
-    """Start servers: ``make_server(clock=..., services=[...], factories=None, region=..., account=...)``, each on
-    the store `server_store` names (in memory by default).
-
-    `services` are Service objects registered in addition to those built from `factories` (``None`` = the default
-    `SERVICE_FACTORIES`, ``()`` = none). Every server started is stopped at teardown.
+    """Start servers on the store `server_store` names (in memory by default): ``make_server(clock=...,
+    functions={...}, region=..., account=...)`` builds an instance with `Pipework.open`, as ``pipework serve``
+    does; ``make_server(fakes=[...])`` serves only the given services (wire-layer tests), with no instance behind
+    them. Every server started is stopped at teardown.
     """
     stack = contextlib.ExitStack()
 
     def store_settings() -> dict[str, Any]:
         if server_store == "memory":
             return {"memory": True}
+        assert server_store == "postgres", server_store
         from support.postgres import drop_schema, new_schema, require_postgres
 
         url = require_postgres()
         schema = new_schema()
-        stack.callback(
-            lambda: asyncio.run(drop_schema(schema))
-        )  # runs after the server (entered later) stops
+        # Registered before the server is entered, so it runs after the server has stopped.
+        stack.callback(lambda: asyncio.run(drop_schema(schema)))
         return {"store": f"{url}?schema={schema}&pool_min=1&pool_max=4"}
 
     def start(
         *,
         clock: Clock | None = None,
-        services: Iterable[Service] = (),
-        factories: Iterable[str] | None = None,
+        functions: dict[str, Handler] | None = None,
+        fakes: Iterable[Service] | None = None,
         region: str = "us-east-1",
         account: str = "000000000000",
     ) -> RunningServer:
-        pipework = Pipework(
-            Settings(region=region, account=account, **store_settings()), clock=clock, services=factories
-        )
-        for service in services:
-            pipework.register(service)
-        return stack.enter_context(serving(pipework))
+        if fakes is not None:
+            return stack.enter_context(serve_app(gateway_app(fakes, region=region, account=account)))
+        settings = Settings(region=region, account=account, **store_settings())
+        return stack.enter_context(serve_in_thread(settings, clock=clock, functions=functions))
 
     with stack:
         yield start

@@ -1,39 +1,45 @@
-"""`Pipework`: one running instance — settings, clock, store and the served APIs — and its lifecycle.
+"""The composition root: `Pipework.open(settings)` opens the store, builds the connectors and the served APIs in
+dependency order on it, starts them, and hands back one running instance with each service a typed attribute.
 
-The server (`pipework serve`), tests and the in-process API all build a `Pipework`, `await start()`, use it, and
-`await stop()`. Adding a served API is one line in `SERVICE_FACTORIES`.
+    pipework = await Pipework.open(Settings(memory=True))
+    ...  # pipework.events, pipework.sqs, pipework.store, ...
+    await pipework.close()
+
+The server (`pipework serve`, `asgi_app`), the pytest plugin and Pipework's own tests all build instances this way.
 """
 
 from __future__ import annotations
 
-import importlib
+import asyncio
 import logging
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pipework.clock import Clock, SystemClock
-from pipework.connectors.targets.function import Functions, load_functions
+import httpx
+
+from pipework.api.client import LocalClient
+from pipework.clock import Clock, ManualClock, SystemClock
+from pipework.connectors.bundle import Connectors
+from pipework.connectors.targets.function import Functions, Handler, load_functions
+from pipework.connectors.targets.registry import Targets
 from pipework.services.base import Service
+from pipework.services.dynamodb import DynamoDB
+from pipework.services.dynamodbstreams import DynamoDBStreams
+from pipework.services.events import EventBridge
+from pipework.services.events.api import EventsService
+from pipework.services.pipes import Pipes
+from pipework.services.scheduler import Scheduler
+from pipework.services.sqs import SqsService
+from pipework.store import open_store
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
+    from pipework.api.app import PipeworkApp
     from pipework.store.base import Store
 
 log = logging.getLogger(__name__)
-
-# The served APIs: "module:factory", where ``factory(pipework) -> Service``. A module not written yet is skipped
-# with a warning, so the server starts with whatever exists.
-SERVICE_FACTORIES: tuple[str, ...] = (
-    "pipework.services.sqs:create_service",
-    "pipework.services.events:create_service",
-    "pipework.services.pipes:create_service",
-    "pipework.services.scheduler:create_service",
-    "pipework.services.dynamodb:create_service",
-    "pipework.services.dynamodbstreams:create_service",
-)
 
 
 @dataclass(frozen=True)
@@ -41,15 +47,18 @@ class Settings:
     """How an instance runs.
 
     Parameters:
-        data_dir: where the SQLite store lives (ignored with `memory` or `store`).
-        memory: keep everything in memory (tests, throwaway runs); nothing survives `stop()`.
+        data_dir: where the SQLite store lives (ignored with `memory` or `store`); with `store`, it still holds
+            local files (logs) but no state.
+        memory: keep everything in memory (tests, throwaway runs); nothing survives `close()`.
         store: a store URL that overrides both, e.g. ``postgresql://USER:PASS@HOST:PORT/DB`` for the PostgreSQL
             store several nodes share (see `pipework.store.open_store`).
-        region, account: what ARNs and queue URLs carry, and the region a request gets without a SigV4 scope.
+        region: the region of requests without a SigV4 credential scope (a signed request's scope names its own),
+            and of data an older version stored without one. account: the account every request acts as.
         host, port: where `pipework serve` listens (used to build URLs such as SQS queue URLs).
         functions: modules or files whose ``handler(event, context)`` functions become local Lambda-style
             targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
         function_timeout: seconds a local function may run before its invocation fails.
+        log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".pipework"))
@@ -60,6 +69,7 @@ class Settings:
     port: int = 4566
     functions: tuple[str, ...] = ()
     function_timeout: float = 3.0
+    log_dir: Path | None = None
     store: str | None = None
 
     @property
@@ -73,95 +83,173 @@ class Settings:
             return self.store
         return "memory://" if self.memory else str(self.data_dir)
 
+    @property
+    def log_directory(self) -> Path:
+        """Where log-group targets and pipe execution logs are written."""
+        if self.log_dir is not None:
+            return self.log_dir
+        if self.memory:
+            return Path(tempfile.gettempdir()) / "pipework-logs"
+        return Path(self.data_dir) / "logs"
+
 
 class Pipework:
-    """One Pipework instance.
+    """One running Pipework instance; build it with `Pipework.open`, end it with `close`.
 
-    Parameters:
-        settings: see `Settings` (defaults: ./.pipework, us-east-1, account 000000000000).
-        clock: the clock everything reads time from (default: the system clock; tests pass a `ManualClock`).
-        services: factories to build the served APIs from, as ``"module:factory"`` (default `SERVICE_FACTORIES`);
-            services can also be added with `register` before the app is built.
+    Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
+    object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
+    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`; `functions`, the local
+    functions (register more at any time).
     """
 
     def __init__(
         self,
+        settings: Settings,
+        clock: Clock,
+        store: Store,
+        *,
+        connectors: Connectors,
+        targets: Targets,
+        api: LocalClient,
+        sqs: SqsService,
+        dynamodb: DynamoDB,
+        dynamodbstreams: DynamoDBStreams,
+        events: EventBridge,
+        pipes: Pipes,
+        scheduler: Scheduler,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = store
+        self.connectors = connectors
+        self.functions = connectors.functions
+        self.targets = targets
+        self.api = api
+        self.sqs = sqs
+        self.dynamodb = dynamodb
+        self.dynamodbstreams = dynamodbstreams
+        self.events = events
+        self.pipes = pipes
+        self.scheduler = scheduler
+        self._started: list[Service] = []
+        self._closed = False
+
+    @property
+    def served(self) -> tuple[Service, ...]:
+        """The served APIs, in the order they start (a service starts after those it depends on)."""
+        return (self.sqs, self.dynamodb, self.dynamodbstreams, self.events, self.pipes, self.scheduler)
+
+    @classmethod
+    async def open(
+        cls,
         settings: Settings | None = None,
         *,
         clock: Clock | None = None,
-        services: Iterable[str] | None = None,
-    ) -> None:
-        self.settings = settings or Settings()
-        self.clock: Clock = clock or SystemClock()
-        # Local functions are shared by every service that invokes them (rule targets, pipes, schedules).
-        self.functions = Functions(timeout=self.settings.function_timeout)
-        for module_spec in self.settings.functions:
-            for fn_name, handler in load_functions(module_spec).items():
-                self.functions.register(fn_name, handler)
-        self.services: dict[str, Service] = {}
-        self._store: Store | None = None
-        self._started: list[Any] = []
-        for spec in SERVICE_FACTORIES if services is None else services:
-            service = self._build_service(spec)
-            if service is not None:
-                self.register(service)
+        functions: Mapping[str, Handler] | None = None,
+    ) -> Pipework:
+        """Open the store, build and start everything on it.
 
-    @property
-    def store(self) -> Store:
-        """The store; open between `start()` and `stop()`."""
-        if self._store is None:
-            raise RuntimeError("Pipework is not started: await pipework.start() first")
-        return self._store
+        Parameters:
+            settings: see `Settings` (defaults: ./.pipework, us-east-1, account 000000000000).
+            clock: the clock everything reads time from (default: the system clock; tests pass a `ManualClock`).
+            functions: local functions by name, in addition to those `settings.functions` loads.
+        """
+        settings = settings or Settings()
+        clock = clock or SystemClock()
+        region, account = settings.region, settings.account
+        local = Functions(timeout=settings.function_timeout)
+        for (
+            module_spec
+        ) in settings.functions:  # before the store opens: a module that fails to load leaks nothing
+            for name, handler in load_functions(module_spec).items():
+                local.register(name, handler)
+        for name, handler in (functions or {}).items():
+            local.register(name, handler)
+        if isinstance(clock, ManualClock):
+            # The tasks running now are the server's own (uvicorn's loop, the lifespan): time travel never waits
+            # for them; everything started from here on is background work it lets settle.
+            clock.ignore(asyncio.all_tasks())
+        # A StoreError here (e.g. data written by a newer version) reaches the caller: `pipework serve` says why.
+        store = await open_store(settings.store_url, clock, region=region, account=account)
 
-    def register(self, service: Service) -> None:
-        """Serve `service` (replacing any service of the same name). Call before `asgi_app()`."""
-        self.services[service.name] = service
+        # Services that depend on nothing but the store come first; the targets reach them through ports.
+        sqs = SqsService(store, clock, region=region, account=account)
+        dynamodb = DynamoDB(store, clock, region=region, account=account)
+        dynamodbstreams = DynamoDBStreams(store, clock, dynamodb=dynamodb)
+        catalog = EventsService(store, clock, region=region, account=account)
+        api = LocalClient(region=region, account=account)
+        connectors = Connectors(
+            clock=clock,
+            http=httpx.AsyncClient(),
+            functions=local,
+            log_directory=settings.log_directory,
+            api=api,
+            buses=catalog,
+            destinations=catalog,
+            streams=dynamodbstreams,
+        )
+        targets = Targets(connectors)
+        events = EventBridge(catalog, store, clock, targets=targets)
+        pipes = Pipes(
+            store,
+            clock,
+            region=region,
+            account=account,
+            targets=targets,
+            api=api,
+            streams=dynamodbstreams,
+            log_directory=settings.log_directory,
+        )
+        scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
+        pipework = cls(
+            settings,
+            clock,
+            store,
+            connectors=connectors,
+            targets=targets,
+            api=api,
+            sqs=sqs,
+            dynamodb=dynamodb,
+            dynamodbstreams=dynamodbstreams,
+            events=events,
+            pipes=pipes,
+            scheduler=scheduler,
+        )
+        api.serve(pipework.served)
+        try:
+            for service in pipework.served:
+                await service.start()
+                pipework._started.append(service)
+        except BaseException:
+            await pipework.close()
+            raise
+        return pipework
 
-    def asgi_app(self) -> Starlette:
-        """The ASGI app serving this instance; its lifespan calls `start()` and `stop()`."""
-        from pipework.api.app import build_app
-
-        return build_app(self)
-
-    async def start(self) -> None:
-        """Open the store, then start the services that have background work (their optional ``start()``)."""
-        from pipework.store import open_store
-
-        if self._store is None:
-            self._store = await open_store(self.settings.store_url, self.clock)
-        for service in self.services.values():
-            start = getattr(service, "start", None)
-            if start is not None:
-                await start()
-                self._started.append(service)
-
-    async def stop(self) -> None:
-        """Stop started services (reverse order), then close the store. Safe to call twice."""
+    async def close(self) -> None:
+        """Stop the services (reverse order), then the connectors, then close the store. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
         while self._started:
             service = self._started.pop()
-            stop = getattr(service, "stop", None)
             try:
-                if stop is not None:
-                    await stop()
+                await service.stop()
             except Exception:
                 log.exception("stopping service %s failed", service.name)
-        if self._store is not None:
-            store, self._store = self._store, None
-            await store.close()
-        self.functions.shutdown()
+        await self.connectors.close()
+        await self.store.close()
 
-    def _build_service(self, spec: str) -> Service | None:
-        module_name, _, factory_name = spec.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module_name.startswith(exc.name):
-                raise  # the module exists but one of its imports is missing: a real bug
-            log.warning("service module %s is not available; not serving it", module_name)
-            return None
-        factory = getattr(module, factory_name or "create_service", None)
-        if factory is None:
-            log.warning("%s has no %s(); not serving it", module_name, factory_name or "create_service")
-            return None
-        service: Service = factory(self)
-        return service
+
+def asgi_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    functions: Mapping[str, Handler] | None = None,
+) -> PipeworkApp:
+    """The ASGI app serving an instance; its lifespan opens it (`Pipework.open`) and closes it."""
+    from pipework.api.app import build_app
+
+    async def open_instance() -> Pipework:
+        return await Pipework.open(settings, clock=clock, functions=functions)
+
+    return build_app(open_instance)

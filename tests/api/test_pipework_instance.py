@@ -1,73 +1,65 @@
-"""The `Pipework` instance: building services from factories, lifecycle, and use in-process without HTTP."""
+"""The `Pipework` instance: the composition root builds every served API on the open store, and closing undoes
+it; use in process without HTTP."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
-import types
 
 import httpx
 import pytest
 
 from pipework.app import Pipework, Settings
 from pipework.clock import ManualClock
-from support.fake_service import FakeService
+from pipework.connectors.targets import TargetError
+from pipework.services.dynamodb import DynamoDB
+from pipework.services.dynamodbstreams import DynamoDBStreams
+from pipework.services.events import EventBridge
+from pipework.services.pipes import Pipes
+from pipework.services.scheduler import Scheduler
+from pipework.services.sqs import SqsService
 
 
-def test_a_missing_service_module_is_skipped_with_a_warning(caplog):
-    with caplog.at_level(logging.WARNING, logger="pipework.app"):
-        pipework = Pipework(
-            Settings(memory=True), services=["pipework.services.not_written_yet:create_service"]
-        )
-    assert pipework.services == {}
-    assert "pipework.services.not_written_yet is not available" in caplog.text
-
-
-def test_services_are_built_by_their_factory_with_the_instance(monkeypatch):
-    module = types.ModuleType("fake_factory_module")
-    built: list[Pipework] = []
-
-    def create_service(pipework: Pipework) -> FakeService:
-        built.append(pipework)
-        return FakeService("sqs")
-
-    module.create_service = create_service  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "fake_factory_module", module)
-    pipework = Pipework(Settings(memory=True), services=["fake_factory_module:create_service"])
-    assert built == [pipework]
-    assert list(pipework.services) == ["sqs"]
-
-
-class LifecycleService(FakeService):
-    def __init__(self) -> None:
-        super().__init__("events")
-        self.events: list[str] = []
-
-    async def start(self) -> None:
-        self.events.append("start")
-
-    async def stop(self) -> None:
-        self.events.append("stop")
-
-
-def test_start_opens_the_store_and_starts_services_and_stop_undoes_both():
+def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
     clock = ManualClock()
-    pipework = Pipework(Settings(memory=True), clock=clock, services=())
-    service = LifecycleService()
-    pipework.register(service)
-    with pytest.raises(RuntimeError):
-        _ = pipework.store
 
     async def scenario() -> None:
-        await pipework.start()
+        pipework = await Pipework.open(Settings(memory=True), clock=clock, functions={"f": lambda e, c: e})
         assert pipework.store.clock is clock
+        assert isinstance(pipework.sqs, SqsService)
+        assert isinstance(pipework.dynamodb, DynamoDB)
+        assert isinstance(pipework.dynamodbstreams, DynamoDBStreams)
+        assert isinstance(pipework.events, EventBridge)
+        assert isinstance(pipework.pipes, Pipes)
+        assert isinstance(pipework.scheduler, Scheduler)
+        assert [s.name for s in pipework.served] == [
+            "sqs",
+            "dynamodb",
+            "dynamodbstreams",
+            "events",
+            "pipes",
+            "scheduler",
+        ]
+        assert "default" in pipework.events.events.buses  # started: definitions loaded
+        assert await pipework.functions.invoke("arn:aws:lambda:us-east-1:000000000000:function:f", 7) == 7
         await pipework.store.kv_put("b", "k", b"v")
-        await pipework.stop()
-        await pipework.stop()  # a second stop is harmless
+        await pipework.close()
+        await pipework.close()  # a second close is harmless
+        assert pipework.connectors.http.is_closed
 
     asyncio.run(scenario())
-    assert service.events == ["start", "stop"]
+
+
+def test_an_in_process_call_is_validated_like_a_request_over_http():
+    async def scenario() -> None:
+        pipework = await Pipework.open(Settings(memory=True))
+        try:
+            with pytest.raises(TargetError) as raised:
+                await pipework.api.call("sqs", "SendMessage", {"QueueUrl": "http://localhost/0/q"})
+            assert (raised.value.code, raised.value.retryable) == ("MissingRequiredParameterException", False)
+        finally:
+            await pipework.close()
+
+    asyncio.run(scenario())
 
 
 def test_endpoint_url_names_localhost_for_wildcard_hosts():
@@ -77,4 +69,4 @@ def test_endpoint_url_names_localhost_for_wildcard_hosts():
 
 def test_the_server_fixture_serves_the_default_apis(server):
     health = httpx.get(server.endpoint_url + "/_pipework/health").json()
-    assert health == {"status": "ok", "services": sorted(server.pipework.services)}
+    assert health == {"status": "ok", "services": sorted(s.name for s in server.pipework.served)}

@@ -28,7 +28,7 @@ def events():
 
 @pytest.fixture
 def running(make_server, sqs, events):
-    return make_server(factories=(), services=[sqs, events])
+    return make_server(fakes=[sqs, events])
 
 
 def test_json_1_0_routes_by_target_to_the_service_with_decoded_params(running, sqs):
@@ -255,3 +255,24 @@ def test_an_empty_body_is_no_params(running, events):
     assert response.status_code == 200
     assert response.json() == {"Rules": []}
     assert events.last.params == {}
+
+
+@pytest.mark.parametrize(
+    ("service", "signing_name", "call"),
+    [
+        ("sns", "sns", lambda c: c.publish(TopicArn="arn:aws:sns:us-east-1:000000000000:t", Message="m")),
+        ("lambda", "lambda", lambda c: c.list_functions()),
+        ("kinesis", "kinesis", lambda c: c.list_streams()),
+        ("stepfunctions", "states", lambda c: c.list_state_machines()),
+    ],
+)
+def test_a_request_to_an_api_pipework_does_not_serve_says_it_is_not_served(
+    server, service, signing_name, call
+):
+    with pytest.raises(ClientError) as raised:
+        call(server.client(service))
+    error = raised.value.response["Error"]
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Code"] == "UnknownServiceException"
+    served = "dynamodb, dynamodbstreams, events, pipes, scheduler, sqs"
+    assert error["Message"] == f"Pipework does not serve '{signing_name}'; it serves: {served}."

@@ -34,7 +34,7 @@ def lambda_():
 
 @pytest.fixture
 def running(make_server, scheduler, pipes, lambda_):
-    return make_server(factories=(), services=[scheduler, pipes, lambda_])
+    return make_server(fakes=[scheduler, pipes, lambda_])
 
 
 def test_path_labels_and_query_members_become_params(running, scheduler):
@@ -168,7 +168,7 @@ def test_blob_payload_headers_and_status_code_members(running, lambda_):
 
 
 def test_an_unserved_service_is_named_in_the_error(make_server):
-    running = make_server(factories=())
+    running = make_server(fakes=())
     with pytest.raises(ClientError) as raised:
         running.client("pipes").describe_pipe(Name="p")
     assert raised.value.response["Error"]["Code"] == "UnknownServiceException"
@@ -184,3 +184,21 @@ def test_an_unknown_path_is_unknown_operation(running):
 def test_health_lists_the_served_apis(running):
     response = httpx.get(running.endpoint_url + "/_pipework/health")
     assert response.json() == {"status": "ok", "services": ["lambda", "pipes", "scheduler"]}
+
+
+def test_region_comes_from_the_credential_scope_for_rest_apis_too(running, scheduler, pipes):
+    scheduler.answers["ListSchedules"] = {"Schedules": []}
+    pipes.answers["ListPipes"] = {"Pipes": []}
+    running.client("scheduler", region="eu-central-1").list_schedules()
+    running.client("pipes", region="ap-southeast-2").list_pipes()
+    assert scheduler.last.ctx.region == "eu-central-1"
+    assert pipes.last.ctx.region == "ap-southeast-2"
+
+
+def test_region_comes_from_a_presigned_url_s_credential_and_defaults_without_one(running, scheduler):
+    scheduler.answers["ListSchedules"] = {"Schedules": []}
+    credential = "AKID%2F20240501%2Fsa-east-1%2Fscheduler%2Faws4_request"
+    httpx.get(f"{running.endpoint_url}/schedules?X-Amz-Credential={credential}&X-Amz-Signature=x")
+    assert scheduler.last.ctx.region == "sa-east-1"
+    httpx.get(f"{running.endpoint_url}/schedules")
+    assert scheduler.last.ctx.region == running.region

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipework.connectors.targets import TargetError
-from pipework.connectors.targets.function import Functions
+from pipework.connectors.targets import Message, TargetError
+from pipework.connectors.targets.function import Functions, FunctionTarget
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:"
 
@@ -150,3 +150,16 @@ def test_a_call_right_after_shutdown_still_runs() -> None:
         return out
 
     assert asyncio.run(burst_then_call()) == list(range(20))
+
+
+def test_the_function_target_passes_json_text_parsed_and_returns_each_result() -> None:
+    seen: list[Any] = []
+
+    def handler(event: Any, context: Any) -> Any:
+        seen.append(event)
+        return {"got": event}
+
+    target = FunctionTarget(Functions({"f": handler}))
+    sent = asyncio.run(target.send(ARN + "f", [Message('{"a": 1}'), Message("plain text"), Message([1, 2])]))
+    assert seen == [{"a": 1}, "plain text", [1, 2]]
+    assert sent.responses == [{"got": {"a": 1}}, {"got": "plain text"}, {"got": [1, 2]}]

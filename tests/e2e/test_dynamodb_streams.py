@@ -189,10 +189,9 @@ def test_retention_trims_records_and_old_iterators_see_trimmed_data(make_server:
     stale = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
         "ShardIterator"
     ]
-    clock.advance(1800)
+    server.advance(1800)
     ddb.put_item(TableName="orders", Item={"pk": {"S": "new"}})
-    clock.advance(1801)
-    server.run(server.pipework.services["dynamodb"].sweep())
+    server.advance(1801)  # returns once the background sweep, woken on the way, has run
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_all(streams, arn)] == ["new"]
     assert error_of(streams.get_records, ShardIterator=stale)[0] == "ExpiredIteratorException"
 
@@ -207,8 +206,7 @@ def test_ttl_deletes_emit_remove_records_with_the_service_identity(make_server: 
     )
     ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "exp": {"N": "1700000005"}})
     ddb.delete_item(TableName="orders", Key={"pk": {"S": "missing"}})
-    clock.advance(10)
-    server.run(server.pipework.services["dynamodb"].sweep())
+    server.advance(10)  # returns once the background sweep, woken on the way, has run
     records = read_all(streams, ddb.describe_table(TableName="orders")["Table"]["LatestStreamArn"])
     assert [r["eventName"] for r in records] == ["INSERT", "REMOVE"]
     assert records[1]["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}

@@ -74,6 +74,29 @@ def test_archive_lifecycle(server):
     assert error_code(excinfo) == "ResourceNotFoundException"
 
 
+def test_an_archive_is_fed_by_a_managed_rule_shaped_as_on_aws(server):
+    events = server.client("events")
+    bus_arn = events.describe_event_bus()["Arn"]
+    events.create_archive(ArchiveName="orders", EventSourceArn=bus_arn, EventPattern='{"source": ["shop"]}')
+    rule = events.describe_rule(Name="Events-Archive-orders")
+    assert rule["ManagedBy"] == "prod.vhs.events.aws.internal"
+    assert json.loads(rule["EventPattern"]) == {"source": ["shop"], "replay-name": [{"exists": False}]}
+    targets = events.list_targets_by_rule(Rule="Events-Archive-orders")["Targets"]
+    assert targets == [{"Id": "Events-Archive-orders", "Arn": "arn:aws:events:us-east-1:::"}]
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
+    assert events.describe_archive(ArchiveName="orders")["EventCount"] == 1
+
+
+def test_an_archive_pattern_json_cannot_reencode_is_kept_as_given(server):
+    events = server.client("events")
+    bus_arn = events.describe_event_bus()["Arn"]
+    # a lone surrogate and an integer beyond 64 bits: valid JSON text that orjson refuses
+    pattern = '{"detail": {"s": ["\\ud800"], "n": [123456789012345678901234567890]}}'
+    events.create_archive(ArchiveName="odd", EventSourceArn=bus_arn, EventPattern=pattern)
+    assert events.describe_archive(ArchiveName="odd")["EventPattern"] == pattern
+    assert "Events-Archive-odd" in [r["Name"] for r in events.list_rules()["Rules"]]
+
+
 def test_start_replay_through_boto3_resends_the_window_to_the_named_rule_only(server):
     events = server.client("events")
     seen: dict[str, list[dict]] = {"a": [], "b": []}

@@ -5,7 +5,6 @@ archives and replays, and the CLI wrappers.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import subprocess
@@ -97,6 +96,21 @@ def test_put_rule_and_test_event_pattern_report_aws_pattern_errors(server):
     assert exc.value.response["Error"]["Message"] == "Parameter Event is not valid."
 
 
+@pytest.mark.parametrize(
+    "expression", ["rate(garbage)", "rate(0 minutes)", "cron(* * * * *)", "at(2030-01-01T00:00:00)"]
+)
+def test_put_rule_rejects_a_schedule_expression_rules_cannot_run(server, expression):
+    events = server.client("events")
+    with pytest.raises(ClientError) as exc:
+        events.put_rule(Name="bad", ScheduleExpression=expression)
+    assert exc.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "Parameter ScheduleExpression is not valid.",
+    }
+    events.put_rule(Name="good", ScheduleExpression="rate(5 minutes)")
+    events.put_rule(Name="good", ScheduleExpression="cron(0 12 * * ? *)")
+
+
 def test_put_events_limits(server):
     events = server.client("events")
     with pytest.raises(ClientError) as exc:
@@ -111,6 +125,30 @@ def test_put_events_limits(server):
     assert result["FailedEntryCount"] == 1
     assert result["Entries"][0]["ErrorCode"] == "MalformedDetail"
     assert "EventId" in result["Entries"][1]
+
+
+def test_put_events_fails_only_the_entry_whose_detail_holds_a_lone_surrogate(server):
+    events = server.client("events")
+    bus_arn = events.describe_event_bus()["Arn"]
+    events.create_archive(ArchiveName="all", EventSourceArn=bus_arn)
+    events.put_rule(Name="all", EventPattern=json.dumps({"source": ["s"]}))
+    events.put_targets(
+        Rule="all", Targets=[{"Id": "log", "Arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:g"}]
+    )
+    valid = {"Source": "s", "DetailType": "t", "Detail": '{"a": "ok"}'}
+    result = events.put_events(
+        Entries=[
+            valid,
+            {**valid, "Detail": '{"a": "\\ud800"}'},
+            {**valid, "Detail": '{"\\udfff": 1}'},
+            {**valid, "Detail": '{"a": "\\ud83d\\ude00"}'},  # a surrogate pair is one character
+        ]
+    )
+    assert result["FailedEntryCount"] == 2
+    malformed = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    assert result["Entries"][1] == malformed and result["Entries"][2] == malformed
+    assert "EventId" in result["Entries"][0] and "EventId" in result["Entries"][3]
+    assert events.describe_archive(ArchiveName="all")["EventCount"] == 2
 
 
 def test_events_reach_a_queue_with_input_transformer(server):
@@ -151,7 +189,6 @@ def test_failing_target_goes_to_the_dlq_with_aws_attributes_and_redrive_delivers
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    runtime = server.pipework.services["events"]
     outcomes: list[str] = []
 
     def flaky(event: Any, context: Any) -> None:
@@ -159,7 +196,7 @@ def test_failing_target_goes_to_the_dlq_with_aws_attributes_and_redrive_delivers
         if len(outcomes) == 1:
             raise RuntimeError("boom")
 
-    runtime.functions.register("flaky", flaky)
+    server.pipework.functions.register("flaky", flaky)
     events.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
     events.put_targets(
         Rule="r",
@@ -262,7 +299,7 @@ def test_api_destination_4xx_is_not_retried(server, endpoint):
     events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
     wait_for(lambda: endpoint.requests)
     assert endpoint.requests[0]["headers"]["Authorization"] == "Basic dTpw"
-    runtime = server.pipework.services["events"]
+    runtime = server.pipework.events
     dead = wait_for(lambda: server.run(runtime.dead_letters()))
     assert dead[0]["Error"]["ERROR_CODE"] == "INVALID_PARAMETER"
     assert len(endpoint.requests) == 1
@@ -272,33 +309,42 @@ def test_retries_follow_the_injected_clock(make_server):
     clock = ManualClock(start=1_800_000_000.0)
     srv = make_server(clock=clock)
     events = srv.client("events")
-    runtime = srv.pipework.services["events"]
+    runtime = srv.pipework.events
     calls: list[float] = []
 
     def failing(event: Any, context: Any) -> None:
         calls.append(clock.now())
         raise RuntimeError("down")
 
-    runtime.functions.register("failing", failing)
+    srv.pipework.functions.register("failing", failing)
     events.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
     policy = {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 86400}
     events.put_targets(Rule="r", Targets=[{"Id": "f", "Arn": FN + "failing", "RetryPolicy": policy}])
     events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
-    wait_for(lambda: len(calls) == 1)
-    for _ in range(40):
-        srv.run(_advance(clock, 30))
-        if len(calls) == 4:
-            break
-        time.sleep(0.01)
-    wait_for(lambda: len(calls) == 4)
+    srv.advance(0)
+    assert calls == [clock.now()]
+    srv.advance(1200)  # three retries with exponential backoff (at most 1 + 2 + 4 s before jitter)
+    assert len(calls) == 4
     assert all(b >= a for a, b in itertools.pairwise(calls))
-    dead = wait_for(lambda: srv.run(runtime.dead_letters()))
+    dead = srv.run(runtime.dead_letters())
     assert dead[0]["Error"]["RETRY_ATTEMPTS"] == "3"
 
 
-async def _advance(clock: ManualClock, seconds: float) -> None:
-    clock.advance(seconds)
-    await asyncio.sleep(0)
+def test_archived_events_older_than_the_retention_are_trimmed(make_server):
+    clock = ManualClock(start=1_800_000_000.0)
+    srv = make_server(clock=clock)
+    events = srv.client("events")
+    bus_arn = events.describe_event_bus()["Arn"]
+    events.create_archive(ArchiveName="week", EventSourceArn=bus_arn, RetentionDays=7)
+    events.create_archive(ArchiveName="forever", EventSourceArn=bus_arn)
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
+    srv.advance(6 * 86_400)
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"}])
+    counts = {"week": 2, "forever": 2}
+    assert {n: events.describe_archive(ArchiveName=n)["EventCount"] for n in counts} == counts
+    srv.advance(2 * 86_400)  # the first event is 8 days old, the second 2
+    assert events.describe_archive(ArchiveName="week")["EventCount"] == 1
+    assert events.describe_archive(ArchiveName="forever")["EventCount"] == 2
 
 
 def test_archive_and_replay_through_boto3_and_the_cli(server):

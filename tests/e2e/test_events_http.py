@@ -117,7 +117,8 @@ def test_tail_prints_live_events_with_the_rules_they_matched(server):
     ]
     tail = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(1.0)  # let the CLI connect before the events are put
+        # the CLI is connected once its listener is registered; events put before that are not tailed
+        wait_for(lambda: server.pipework.events.events.listeners)
         events.put_events(
             Entries=[
                 {"Source": "other", "DetailType": "Noise", "Detail": "{}"},

@@ -18,21 +18,22 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pipework.clock import ManualClock
-from pipework.engine.retry import Backoff
 from support.http import wait_for
 from support.queues import make_queue, queue_empty, receive_all
 
 ACCOUNT = "000000000000"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/pipe"
 FN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:"
-FAST = Backoff(base=0.005, cap=0.02)
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────────────────────────
 
 
-def quick_retries(server: Any) -> None:
-    server.pipework.services["pipes"].backoff = FAST
+@pytest.fixture
+def clocked(make_server: Any) -> Any:
+    """A server on a ManualClock: retry backoff and record ages move only with ``clocked.advance(seconds)``, which
+    returns once the pipe has done everything due by then."""
+    return make_server(clock=ManualClock())
 
 
 def make_table(server: Any, name: str = "Powers") -> str:
@@ -331,6 +332,31 @@ def test_queue_source_with_python_enrichment_notifies_orders(server):
     wait_for(source_empty)
 
 
+def test_a_batching_window_closes_at_its_clock_time_even_when_the_clock_jumps_past_it(clocked):
+    server = clocked
+    delivered: list[tuple[float, list[str]]] = []
+
+    def target(batch: list[Any], context: Any) -> None:
+        delivered.append((server.now(), [r["body"] for r in batch]))
+
+    server.pipework.functions.register("target", target)
+    url, arn = make_queue(server, "window")
+    server.client("pipes").create_pipe(
+        Name="windowed",
+        Source=arn,
+        Target=FN + "target",
+        RoleArn=ROLE,
+        SourceParameters={"SqsQueueParameters": {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 10}},
+    )
+    sqs = server.client("sqs")
+    opened = server.now()
+    sqs.send_message(QueueUrl=url, MessageBody="a")
+    server.advance(4)
+    sqs.send_message(QueueUrl=url, MessageBody="b")
+    server.advance(3600)
+    assert delivered == [(opened + 10, ["a", "b"])]
+
+
 def test_queue_source_leaves_failed_messages_to_the_queue_redrive_policy(server):
     server.pipework.functions.register("broken", lambda event, context: 1 / 0)
     dlq_url, dlq_arn = make_queue(server, "orders-dlq")
@@ -346,8 +372,8 @@ def test_queue_source_leaves_failed_messages_to_the_queue_redrive_policy(server)
     assert [m["Body"] for m in moved] == ['{"orderId": "o1"}']
 
 
-def test_partial_batch_failures_retry_only_the_failed_records(server):
-    quick_retries(server)
+def test_partial_batch_failures_retry_only_the_failed_records(clocked):
+    server = clocked
     seen_fail = set()
 
     def fail_s2_once(batch: list[Any]) -> Any:
@@ -369,7 +395,9 @@ def test_partial_batch_failures_retry_only_the_failed_records(server):
         RoleArn=ROLE,
         SourceParameters=stream_params(BatchSize=3),
     )
-    wait_for(lambda: len(target.batches) >= 2)
+    server.advance(0)
+    assert [[subject(r) for r in b] for b in target.batches] == [["s1", "s2", "s3"]]
+    server.advance(30)  # the longest first backoff
     assert [[subject(r) for r in b] for b in target.batches] == [["s1", "s2", "s3"], ["s2"]]
     metrics = extension(server, "/_pipework/pipes/p/metrics")["Metrics"]
     assert metrics["ExecutionPartiallyFailed"]["Sum"] == 1 and metrics["Retries"]["Sum"] == 1
@@ -410,8 +438,8 @@ def test_parallelization_factor_runs_lanes_concurrently_and_keeps_each_items_ord
     assert in_flight["max"] > 1  # lanes ran at the same time
 
 
-def test_automatic_bisect_isolates_a_poison_record_and_dead_letters_it(server):
-    quick_retries(server)
+def test_automatic_bisect_isolates_a_poison_record_and_dead_letters_it(clocked):
+    server = clocked
 
     def poison(batch: list[Any]) -> Any:
         if any(subject(r) == "s3" for r in batch):
@@ -431,7 +459,10 @@ def test_automatic_bisect_isolates_a_poison_record_and_dead_letters_it(server):
             BatchSize=4, OnPartialBatchItemFailure="AUTOMATIC_BISECT", MaximumRetryAttempts=1
         ),
     )
-    letters = wait_for(lambda: dead_letters(server, "p"))
+    server.advance(0)
+    assert dead_letters(server, "p") == []  # s3 waits for its retry
+    server.advance(60)
+    letters = dead_letters(server, "p")
     calls = [[subject(r) for r in b] for b in target.batches]
     assert calls == [["s1", "s2", "s3", "s4"], ["s1", "s2"], ["s3", "s4"], ["s3"], ["s3"], ["s4"]]
     assert [subject(d["Record"]) for d in letters] == ["s3"]
@@ -439,9 +470,8 @@ def test_automatic_bisect_isolates_a_poison_record_and_dead_letters_it(server):
     assert letters[0]["Error"]["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
 
 
-def test_expired_records_reach_the_dead_letters_in_full_and_redrive_delivers_them(make_server):
-    clock = ManualClock()
-    server = make_server(clock=clock)
+def test_expired_records_reach_the_dead_letters_in_full_and_redrive_delivers_them(clocked):
+    server = clocked
     healthy = threading.Event()
 
     def flaky(batch: list[Any]) -> Any:
@@ -461,14 +491,12 @@ def test_expired_records_reach_the_dead_letters_in_full_and_redrive_delivers_the
         RoleArn=ROLE,
         SourceParameters=stream_params(MaximumRecordAgeInSeconds=60, DeadLetterConfig={"Arn": dlq_arn}),
     )
-    wait_for(lambda: target.batches)
-
-    def advance() -> list[dict[str, Any]]:
-        server.loop.call_soon_threadsafe(clock.advance, 5.0)
-        time.sleep(0.005)
-        return dead_letters(server, "p")
-
-    letters = wait_for(advance)
+    server.advance(0)
+    assert len(target.batches) == 1 and dead_letters(server, "p") == []
+    server.advance(59)
+    assert dead_letters(server, "p") == []  # retried with backoff while younger than a minute
+    server.advance(60)
+    letters = dead_letters(server, "p")
     assert [subject(d["Record"]) for d in letters] == ["s1", "s2"]
     assert letters[0]["Record"]["dynamodb"]["NewImage"] == {"subjectId": {"S": "s1"}, "mw": {"N": "5"}}
     assert letters[0]["Error"]["EXHAUSTED_RETRY_CONDITION"] == "MaximumRecordAgeInSeconds"
@@ -523,15 +551,19 @@ def test_invoke_reports_each_stage(server):
     assert removed["Status"] == "FILTERED"
 
 
-def test_pipe_stops_itself_when_its_target_keeps_failing_with_a_permission_error(server):
-    quick_retries(server)
+def test_pipe_stops_itself_when_its_target_keeps_failing_with_a_permission_error(clocked):
+    server = clocked
     pipes, events = server.client("pipes"), server.client("events")
     stream = make_table(server)
     bus = events.create_event_bus(Name="gone")["EventBusArn"]
     pipes.create_pipe(Name="p", Source=stream, Target=bus, RoleArn=ROLE, SourceParameters=stream_params())
     events.delete_event_bus(Name="gone")
     put_powers(server, "Powers", "s1")
-    stopped = wait_for(lambda: (d := pipes.describe_pipe(Name="p"))["CurrentState"] == "STOPPED" and d)
+    server.advance(0)
+    assert pipes.describe_pipe(Name="p")["CurrentState"] == "RUNNING"  # retrying with backoff
+    server.advance(300)
+    stopped = pipes.describe_pipe(Name="p")
+    assert stopped["CurrentState"] == "STOPPED"
     assert stopped["DesiredState"] == "RUNNING"
     assert "NO_RESOURCE" in stopped["StateReason"]
     assert dead_letters(server, "p") == []  # not dead-lettered: the records wait for the pipe to be fixed
@@ -555,7 +587,7 @@ def test_execution_log_levels_write_json_lines(server, tmp_path):
         },
     )
     put_powers(server, "Powers", "s1")
-    service = server.pipework.services["pipes"]
+    service = server.pipework.pipes
     path = Path(service.definition(service.pipes_api.pipe("logged")).log_group)
 
     def finished() -> list[dict[str, Any]]:
@@ -583,7 +615,6 @@ def cli(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_lists_describes_invokes_reads_metrics_and_redrives(server, tmp_path):
-    quick_retries(server)
     target = Recorder(
         lambda batch: (_ for _ in ()).throw(RuntimeError("down")) if not healthy.is_set() else None
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -15,13 +14,19 @@ from typing import Any
 import orjson
 import pytest
 
-from pipework.engine.retry import Backoff
+from pipework.clock import ManualClock
 from support.http import Endpoint, wait_for
 from support.queues import make_queue, queue_empty, receive_all
 
 ACCOUNT = "000000000000"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/pipe"
-FAST = Backoff(base=0.005, cap=0.02)
+
+
+@pytest.fixture
+def clocked(make_server: Any) -> Any:
+    """A server on a ManualClock: retry backoff moves only with ``clocked.advance(seconds)``, which returns once
+    the pipe has done everything due by then."""
+    return make_server(clock=ManualClock())
 
 
 class JsonEndpoint:
@@ -222,10 +227,10 @@ def test_api_destination_enrichment_object_answer_feeds_the_target_template(serv
 # ── target ───────────────────────────────────────────────────────────────────────────────────────────────────
 
 
-def test_api_destination_target_gets_each_record_with_its_http_parameters(server, endpoint):
+def test_api_destination_target_gets_each_record_with_its_http_parameters(clocked, endpoint):
     """A table's stream to an API destination: one request per record, the body from the InputTemplate, the
     path, query and headers from JSONPaths into the record, the connection's API key; a 503 is retried."""
-    server.pipework.services["pipes"].backoff = FAST
+    server = clocked
     stream = make_table(server, "Dispatches")
     destination = api_destination(server, "dispatch", endpoint.url + "/dispatch/*")
     endpoint.script = [(503, {}, 0.0)]  # the first call fails; the pipe retries it
@@ -251,8 +256,9 @@ def test_api_destination_target_gets_each_record_with_its_http_parameters(server
     ddb.put_item(TableName="Dispatches", Item={"subjectId": {"S": "s1"}, "mw": {"N": "5"}})
     ddb.put_item(TableName="Dispatches", Item={"subjectId": {"S": "s2"}, "mw": {"N": "7"}})
     ddb.delete_item(TableName="Dispatches", Key={"subjectId": {"S": "s1"}})  # filtered out
-    wait_for(lambda: len(endpoint.requests) >= 3)
-    time.sleep(0.3)  # nothing more arrives (the REMOVE is filtered out)
+    server.advance(0)
+    assert len(endpoint.requests) == 1  # the 503, whose retry waits for its backoff
+    server.advance(30)
     requests = endpoint.requests
     assert len(requests) == 3  # s1 twice (503, then delivered), s2 once
     assert [r["path"] for r in requests] == ["/dispatch/s1?mw=5", "/dispatch/s1?mw=5", "/dispatch/s2?mw=7"]
@@ -266,10 +272,10 @@ def test_api_destination_target_gets_each_record_with_its_http_parameters(server
     assert headers["content-type"].startswith("application/json")
 
 
-def test_api_destination_target_client_error_sends_the_full_record_to_the_dead_letters(server, endpoint):
+def test_api_destination_target_client_error_sends_the_full_record_to_the_dead_letters(clocked, endpoint):
     """A 400 does not succeed on retry: after MaximumRetryAttempts the full record is dead-lettered with the
     error, and the stream moves on to the next record."""
-    server.pipework.services["pipes"].backoff = FAST
+    server = clocked
     stream = make_table(server, "Rejects")
     destination = api_destination(server, "strict", endpoint.url)
     endpoint.script = [(400, {}, 0.0), (400, {}, 0.0)]
@@ -289,8 +295,9 @@ def test_api_destination_target_client_error_sends_the_full_record_to_the_dead_l
     ddb = server.client("dynamodb")
     ddb.put_item(TableName="Rejects", Item={"subjectId": {"S": "bad"}, "mw": {"N": "1"}})
     ddb.put_item(TableName="Rejects", Item={"subjectId": {"S": "good"}, "mw": {"N": "2"}})
-    wait_for(lambda: len(endpoint.requests) >= 3)
-    letters = wait_for(lambda: dead_letters(server, "strict"))
+    server.advance(30)
+    assert len(endpoint.requests) == 3
+    letters = dead_letters(server, "strict")
     assert len(letters) == 1
     assert letters[0]["Record"]["dynamodb"]["NewImage"] == {"subjectId": {"S": "bad"}, "mw": {"N": "1"}}
     assert letters[0]["Error"]["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"

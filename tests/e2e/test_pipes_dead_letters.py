@@ -44,7 +44,7 @@ def failing_pipe(
 ) -> tuple[str, str, Recorder]:
     """A pipe from a table's stream (holding `subjects` already, so they come in one batch) to a function that
     always fails, dead-lettering to a queue; (stream ARN, queue URL, the function)."""
-    server.pipework.services["pipes"].backoff = Backoff(base=0.005, cap=0.02)
+    server.pipework.pipes.backoff = Backoff(base=0.005, cap=0.02)
     target = Recorder(always_down)
     server.pipework.functions.register("target", target)
     dlq_url, dlq_arn = make_queue(server, "pipe-dlq")

@@ -27,7 +27,7 @@ async def test_fifo_wait_ignores_items_whose_group_is_in_flight(
     first = await fill_group(store)
     assert await store.wait_for_due("q", timeout=0) is True  # without fifo, a2 counts as due
     waiter = asyncio.create_task(store.wait_for_due("q", timeout=20, fifo=True))
-    await until(lambda: clock.sleepers == 1)
+    await until(lambda: clock.sleepers == 2)  # its bound, and the due time past it (a1's lease)
     assert not waiter.done()
     await store.ack("q", "a1", first.lease_token)
     assert await asyncio.wait_for(waiter, 5) is True
@@ -57,6 +57,6 @@ async def test_fifo_wait_times_out_while_the_group_stays_blocked(
 ) -> None:
     await fill_group(store)
     waiter = asyncio.create_task(store.wait_for_due("q", timeout=10, fifo=True))
-    await until(lambda: clock.sleepers == 1)
+    await until(lambda: clock.sleepers == 2)  # its bound, and the due time past it (a1's lease)
     clock.advance(10)
     assert await asyncio.wait_for(waiter, 5) is False

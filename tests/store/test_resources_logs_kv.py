@@ -97,15 +97,21 @@ async def test_append_assigns_increasing_positions_per_log_and_reads_after_a_pos
     assert await store.read_log("nope") == []
 
 
-async def test_read_log_window_is_half_open_and_pages_by_position(store: Store, clock: ManualClock) -> None:
+async def test_read_log_window_is_half_open_and_pages_by_time_then_position(
+    store: Store, clock: ManualClock
+) -> None:
     start = clock.now()
     for i in range(6):
         await store.append("archive", str(i).encode(), time=start + i * 10)
     window = await store.read_log_window("archive", start + 10, start + 40)
     assert [r.payload for r in window] == [b"1", b"2", b"3"]
+    # appended out of time order, and two records sharing a time: read oldest time first, then by position
+    await store.append("archive", b"late", time=start + 15)
+    await store.append("archive", b"twin", time=start + 20)
     first = await store.read_log_window("archive", start, start + 60, limit=4)
-    second = await store.read_log_window("archive", start, start + 60, after=first[-1].position, limit=4)
-    assert [r.payload for r in first + second] == [str(i).encode() for i in range(6)]
+    cursor = (first[-1].time, first[-1].position)
+    second = await store.read_log_window("archive", start, start + 60, after=cursor, limit=4)
+    assert [r.payload for r in first + second] == [b"0", b"1", b"late", b"2", b"twin", b"3", b"4", b"5"]
 
 
 async def test_trim_log_deletes_by_age_keeps_positions_and_updates_stats(

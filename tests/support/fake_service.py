@@ -31,6 +31,12 @@ class FakeService:
         result: dict[str, Any] = answer
         return result
 
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
     @property
     def last(self) -> Call:
         return self.calls[-1]

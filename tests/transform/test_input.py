@@ -60,18 +60,6 @@ RENDERING = [
     ("quoted_string_stays_one_string", {"s": "$.detail.state"}, '{"s": "<s>"}', '{"s": "RUNNING"}'),
     ("quoted_number_becomes_text", {"n": "$.detail.count"}, '{"n": "<n>"}', '{"n": "3"}'),
     ("in_string_text", {"s": "$.detail.state"}, '{"m": "state is <s>!"}', '{"m": "state is RUNNING!"}'),
-    (
-        "in_string_object_renders_without_quotes",
-        {"p": "$.detail.payload"},
-        '{"m": "payload <p>"}',
-        '{"m": "payload {acc_id:0a78,sf_id:baz}"}',
-    ),
-    (
-        "in_string_array_renders_without_quotes",
-        {"a": "$.detail.states"},
-        '{"m": "states <a>"}',
-        '{"m": "states [ACTIVE,INACTIVE]"}',
-    ),
     ("in_string_boolean", {"b": "$.detail.ok"}, '{"m": "ok=<b>"}', '{"m": "ok=true"}'),
     ("missing_path_in_value_position_is_empty_string", {"m": "$.detail.none"}, '{"m": <m>}', '{"m": ""}'),
     ("missing_path_in_string_is_empty", {"m": "$.detail.none"}, '{"m": "x<m>y"}', '{"m": "xy"}'),
@@ -115,6 +103,18 @@ RENDERING = [
         {"p": "$.detail.payload"},
         "<p>",
         "{acc_id:0a78,sf_id:baz}",
+    ),
+    (
+        "object_and_array_inside_text_render_without_quotes",
+        {"p": "$.detail.payload", "a": "$.detail.states"},
+        "Payload of <p> in <a>",
+        "Payload of {acc_id:0a78,sf_id:baz} in [ACTIVE,INACTIVE]",
+    ),
+    (
+        "object_inside_a_quoted_text_template_renders_without_quotes",
+        {"p": "$.detail.payload"},
+        '"Payload of <p>"',
+        '"Payload of {acc_id:0a78,sf_id:baz}"',
     ),
     (
         "hyphenated_keys",
@@ -177,6 +177,17 @@ def test_aws_events_event_json_is_the_full_event() -> None:
 def test_quoted_object_placeholder_renders_invalid_json_and_is_not_delivered() -> None:
     with pytest.raises(TransformError, match="invalid JSON"):
         render(transformer({"p": "$.detail.payload"}, '{"p": "<p>"}'))
+
+
+@pytest.mark.parametrize(
+    "template",
+    ['{"path": "users/<p>", "body": <p>}', '{"m": "states <a>"}', '["x <p>"]'],
+    ids=["object_in_a_path_string", "array_in_a_message", "object_in_an_array_item"],
+)
+def test_object_or_array_inside_a_string_of_a_json_template_is_not_delivered(template: str) -> None:
+    target = transformer({"p": "$.detail.payload", "a": "$.detail.states"}, template)
+    with pytest.raises(TransformError, match="is an object or array inside a string"):
+        render(target)
 
 
 def test_input_is_delivered_verbatim() -> None:

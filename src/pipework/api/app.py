@@ -1,18 +1,18 @@
 """The ASGI application: AWS requests to the served APIs, plus Pipework's own routes under ``/_pipework/``.
 
 `AwsGateway` is the hot path (a raw ASGI callable: route, decode, validate, call the service, encode); `build_app`
-wraps it in a Starlette app whose lifespan starts and stops the `Pipework` instance.
+wraps it in a Starlette app whose lifespan opens and closes the `Pipework` instance.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
+import html
 import itertools
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
@@ -20,7 +20,7 @@ from botocore.model import ServiceModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, Headers, internal_failure, render_error
@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-# Modules adding Pipework's own HTTP routes (dead letters, tail, admin); a module not written yet is skipped.
-EXTENSION_MODULES = ("pipework.api.extensions", "pipework.api.extensions_pipes")
 
 QUERY_PROTOCOL_MESSAGE = (
     "Pipework serves {service} over AWS's JSON protocol only; the query protocol (Action=...) is not supported. "
@@ -105,14 +102,20 @@ class AwsGateway:
             auth = parse_authorization(headers.get("authorization", "")) or parse_presigned_query(query)
             if target:
                 prefix, _, name = target.rpartition(".")
-                api = self._api_for_target(prefix, target)
+                api = self._api_for_target(prefix, target, auth)
                 error_style = api.error_style
                 operation = api.operation(name)
                 if operation is None:
                     raise ServiceError("UnknownOperationException", f"Unknown operation {target}", 400)
                 params = decode_json_body(body)
             elif _is_query_protocol(headers, body, query):
-                return _query_protocol_error(auth)
+                if auth is not None and not self._serves(auth.service):
+                    return _query_protocol_error(
+                        "UnknownServiceException", self._not_served(auth.service).message
+                    )
+                return _query_protocol_error(
+                    "InvalidAction", QUERY_PROTOCOL_MESSAGE.format(service=_named(auth))
+                )
             else:
                 api, operation, params = self._route_rest(scope, headers, body, query, auth)
                 error_style = api.error_style
@@ -138,13 +141,25 @@ class AwsGateway:
             log.exception("internal failure in %s (request %s)", where, request_id)
             return render_error(error_style, internal_failure())
 
-    def _api_for_target(self, prefix: str, target: str) -> ServedApi:
+    def _serves(self, signing_name: str) -> bool:
+        return signing_name in {api.signing_name for api in self.apis.values()}
+
+    def _not_served(self, service: str) -> ServiceError:
+        return ServiceError(
+            "UnknownServiceException",
+            f"Pipework does not serve '{service}'; it serves: {', '.join(sorted(self.apis))}.",
+            400,
+        )
+
+    def _api_for_target(self, prefix: str, target: str, auth: Authorization | None) -> ServedApi:
         api = self._by_target.get(prefix)
         if api is None:
+            if auth is not None and not self._serves(auth.service):
+                raise self._not_served(auth.service)
             raise ServiceError(
                 "UnknownServiceException",
-                f"No served API has the target prefix '{prefix}' (X-Amz-Target: {target}); "
-                f"Pipework serves: {', '.join(sorted(self.apis))}.",
+                f"Pipework serves no API with the target prefix '{prefix}' (X-Amz-Target: {target}); "
+                f"it serves: {', '.join(sorted(self.apis))}.",
                 400,
             )
         return api
@@ -162,12 +177,8 @@ class AwsGateway:
         path = path.split("?", 1)[0]
         found = self._rest.route(scope["method"], path, query, auth.service if auth else None)
         if found is None:
-            if auth is not None and auth.service not in {api.signing_name for api in self.apis.values()}:
-                raise ServiceError(
-                    "UnknownServiceException",
-                    f"Pipework does not serve '{auth.service}'; it serves: {', '.join(sorted(self.apis))}.",
-                    400,
-                )
+            if auth is not None and not self._serves(auth.service):
+                raise self._not_served(auth.service)
             raise ServiceError(
                 "UnknownOperationException", f"No operation serves {scope['method']} {scope['path']}", 404
             )
@@ -195,12 +206,15 @@ def _is_query_protocol(headers: dict[str, str], body: bytes, query: dict[str, li
     return content_type.startswith("application/x-www-form-urlencoded") and b"Action=" in body
 
 
-def _query_protocol_error(auth: Authorization | None) -> tuple[int, Headers, bytes]:
-    """An error in the query protocol's XML shape, so old clients show the reason instead of a parse failure."""
-    message = QUERY_PROTOCOL_MESSAGE.format(service=auth.service if auth else "this service")
+def _named(auth: Authorization | None) -> str:
+    return auth.service if auth else "this service"
+
+
+def _query_protocol_error(code: str, message: str) -> tuple[int, Headers, bytes]:
+    """An error in the query protocol's XML shape, so its clients show the reason instead of a parse failure."""
     body = (
-        '<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>'
-        f"<Message>{message}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
+        f'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>'
+        f"<Message>{html.escape(message)}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
     )
     return 400, [(b"content-type", b"text/xml")], body.encode()
 
@@ -217,57 +231,81 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def build_app(pipework: Pipework) -> Starlette:
-    """The one ASGI app of a Pipework instance: its lifespan starts and stops `pipework`."""
-    gateway = AwsGateway(
-        pipework.services.values(), region=pipework.settings.region, account=pipework.settings.account
-    )
+def build_app(open_instance: Callable[[], Awaitable[Pipework]]) -> PipeworkApp:
+    """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
+    serves its APIs and Pipework's own routes, and closes it."""
+    from pipework.api import extensions, extensions_clock, extensions_pipes
 
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "services": sorted(gateway.apis)})
+    app: PipeworkApp
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await pipework.start()
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            pipework = await open_instance()
+        except Exception as error:
+            app.startup_error = error  # `pipework serve` says why the server did not start
+            raise
+        app.attach(pipework)
         try:
             yield
         finally:
-            await pipework.stop()
+            await pipework.close()
 
-    routes: list[BaseRoute] = [Route("/_pipework/health", health)]
-    routes += extension_routes(pipework)
-    routes.append(Mount("", app=gateway))  # everything else is an AWS request
-    return _PipeworkApp(gateway, routes=routes, lifespan=lifespan)
+    def current() -> Pipework:
+        assert app.pipework is not None, (
+            "the app serves requests only once its lifespan has opened the instance"
+        )
+        return app.pipework
+
+    routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway))]
+    routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
+    app = PipeworkApp(routes=routes, lifespan=lifespan)
+    return app
 
 
-class _PipeworkApp(Starlette):
+def gateway_app(services: Iterable[Service], *, region: str, account: str) -> PipeworkApp:
+    """An ASGI app serving only `services` (no instance, no store): for tests of the wire layer."""
+    app = PipeworkApp()
+    app.gateway = AwsGateway(services, region=region, account=account)
+    app.router.routes.append(Route("/_pipework/health", _health(lambda: app.gateway)))
+    return app
+
+
+def _health(gateway: Callable[[], AwsGateway | None]) -> Callable[[Request], Awaitable[JSONResponse]]:
+    async def health(request: Request) -> JSONResponse:
+        served = gateway()
+        return JSONResponse({"status": "ok", "services": sorted(served.apis) if served else []})
+
+    return health
+
+
+class PipeworkApp(Starlette):
     """Starlette for the lifespan and Pipework's own routes; AWS requests (every path outside ``/_pipework/``) go
     straight to the gateway, which never raises and answers every error itself, so they skip the middleware and
-    routing layers (a measurable share of a request's CPU)."""
+    routing layers (a measurable share of a request's CPU).
 
-    def __init__(self, gateway: AwsGateway, **options: Any) -> None:
+    Attributes: `pipework`, the instance once the lifespan opened it; `gateway`, the AWS APIs it serves;
+    `startup_error`, why opening the instance failed.
+    """
+
+    def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.gateway = gateway
+        self.pipework: Pipework | None = None
+        self.gateway: AwsGateway | None = None
+        self.startup_error: Exception | None = None
+
+    def attach(self, pipework: Pipework) -> None:
+        """Serve `pipework`'s APIs."""
+        self.pipework = pipework
+        settings = pipework.settings
+        self.gateway = AwsGateway(pipework.served, region=settings.region, account=settings.account)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope["path"].startswith(OWN_PATH_PREFIX):
+            assert self.gateway is not None, "uvicorn serves requests only after the lifespan started"
             await self.gateway(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
 
 OWN_PATH_PREFIX = "/_pipework"
-
-
-def extension_routes(pipework: Pipework) -> list[BaseRoute]:
-    """Pipework's own routes (under ``/_pipework/``) from `EXTENSION_MODULES`, each ``routes(pipework)``."""
-    found: list[BaseRoute] = []
-    for module_name in EXTENSION_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        found.extend(module.routes(pipework))
-    return found

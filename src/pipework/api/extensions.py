@@ -12,63 +12,45 @@ and a live tail of a bus's events. JSON in, JSON out; AWS operations are never c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import StreamingResponse
 from starlette.routing import Route
+
+from pipework.api.extensions_http import guarded, json_body, optional_ids, optional_text, query_limit
+from pipework.clock import ManualClock
+from pipework.services.base import ServiceError
 
 if TYPE_CHECKING:
     from pipework.app import Pipework
 
 
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(value), status_code=status, media_type="application/json")
+def routes(current: Callable[[], Pipework]) -> list[Route]:
+    """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
 
-
-def _error(code: str, message: str, status: int) -> Response:
-    return _json({"__type": code, "message": message}, status)
-
-
-def routes(pipework: Pipework) -> list[Route]:
-    def events_runtime() -> Any:
-        return pipework.services.get("events")
-
-    async def dead_letters(request: Request) -> Response:
-        runtime = events_runtime()
-        if runtime is None:
-            return _error("ResourceNotFoundException", "The events service is not served.", 404)
+    async def dead_letters(request: Request) -> Any:
+        runtime = current().events
         q = request.query_params
+        limit = query_limit(request)
         items = await runtime.dead_letters(
-            rule=q.get("rule"), target=q.get("target"), bus=q.get("bus"), limit=int(q.get("limit", "1000"))
+            rule=q.get("rule"), target=q.get("target"), bus=q.get("bus"), limit=limit
         )
-        return _json({"DeadLetters": items})
+        return {"DeadLetters": items}
 
-    async def redrive(request: Request) -> Response:
-        runtime = events_runtime()
-        if runtime is None:
-            return _error("ResourceNotFoundException", "The events service is not served.", 404)
-        try:
-            body = orjson.loads(await request.body() or b"{}")
-        except orjson.JSONDecodeError:
-            return _error("SerializationException", "The body is not valid JSON.", 400)
-        if not isinstance(body, dict):
-            return _error("ValidationException", "The body must be a JSON object.", 400)
-        ids = body.get("Ids")
-        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
-            return _error("ValidationException", "Ids must be a list of strings.", 400)
-        count = await runtime.redrive(ids, rule=body.get("Rule"), target=body.get("TargetId"))
-        return _json({"Redriven": count})
+    async def redrive(request: Request) -> Any:
+        runtime = current().events
+        body = await json_body(request)
+        ids, rule, target = optional_ids(body), optional_text(body, "Rule"), optional_text(body, "TargetId")
+        return {"Redriven": await runtime.redrive(ids, rule=rule, target=target)}
 
-    async def tail(request: Request) -> Response:
-        runtime = events_runtime()
-        if runtime is None:
-            return _error("ResourceNotFoundException", "The events service is not served.", 404)
+    async def tail(request: Request) -> Any:
+        runtime = current().events
         bus = request.path_params["bus"]
         if bus not in runtime.events.buses:
-            return _error("ResourceNotFoundException", f"Event bus {bus} does not exist.", 404)
+            raise ServiceError("ResourceNotFoundException", f"Event bus {bus} does not exist.", 404)
         only_matched = request.query_params.get("matched") in ("1", "true")
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
 
@@ -78,7 +60,12 @@ def routes(pipework: Pipework) -> list[Route]:
             if not queue.full():  # a slow reader loses lines, never slows PutEvents
                 queue.put_nowait({"Event": event, "MatchedRules": rules})
 
+        request_task = asyncio.current_task()
+
         async def lines() -> AsyncIterator[bytes]:
+            clock = current().clock
+            if isinstance(clock, ManualClock):  # an open tail is not work time travel should wait for
+                clock.ignore(t for t in (request_task, asyncio.current_task()) if t is not None)
             runtime.events.listeners.append(listener)
             try:
                 yield b""  # send the headers at once
@@ -91,7 +78,7 @@ def routes(pipework: Pipework) -> list[Route]:
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     return [
-        Route("/_pipework/events/dead-letters", dead_letters, methods=["GET"]),
-        Route("/_pipework/events/dead-letters/redrive", redrive, methods=["POST"]),
-        Route("/_pipework/events/tail/{bus:path}", tail, methods=["GET"]),
+        Route("/_pipework/events/dead-letters", guarded(dead_letters), methods=["GET"]),
+        Route("/_pipework/events/dead-letters/redrive", guarded(redrive), methods=["POST"]),
+        Route("/_pipework/events/tail/{bus:path}", guarded(tail), methods=["GET"]),
     ]

@@ -15,56 +15,28 @@ out, errors in AWS's shape (``__type``, ``message``); the AWS operations are nev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-from pipework.services.base import ServiceError
+from pipework.api.extensions_http import guarded, json_body, optional_ids, query_limit, validation
 
 if TYPE_CHECKING:
     from pipework.app import Pipework
+    from pipework.services.pipes import Pipes
 
 
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(value), status_code=status, media_type="application/json")
+def routes(current: Callable[[], Pipework]) -> list[Route]:
+    """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
 
-
-def _error(code: str, message: str, status: int) -> Response:
-    return _json({"__type": code, "message": message}, status)
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError:
-        raise ServiceError("SerializationException", "The body is not valid JSON.", 400) from None
-    if not isinstance(body, dict):
-        raise ServiceError("ValidationException", "The body must be a JSON object.", 400)
-    return body
-
-
-def routes(pipework: Pipework) -> list[Route]:
-    def pipes() -> Any:
-        service = pipework.services.get("pipes")
-        if service is None:
-            raise ServiceError("ResourceNotFoundException", "The pipes service is not served.", 404)
-        return service
-
-    def guarded(handler: Any) -> Any:
-        async def endpoint(request: Request) -> Response:
-            try:
-                return _json(await handler(request))
-            except ServiceError as exc:
-                return _error(exc.code, exc.message, exc.status)
-
-        return endpoint
+    def pipes() -> Pipes:
+        return current().pipes
 
     async def invoke(request: Request) -> Any:
-        body = await _body(request)
-        records = body.get("Records")
+        body = await json_body(request)
+        records: Any = body.get("Records")
         if records is None and "Record" in body:
             records = [body["Record"]]
         return await pipes().invoke(request.path_params["name"], records)
@@ -73,17 +45,15 @@ def routes(pipework: Pipework) -> list[Route]:
         return pipes().pipe_metrics(request.path_params["name"])
 
     async def dead_letters(request: Request) -> Any:
-        q = request.query_params
-        items = await pipes().dead_letters(q.get("pipe"), limit=int(q.get("limit", "1000")))
+        limit = query_limit(request)
+        items = await pipes().dead_letters(request.query_params.get("pipe"), limit=limit)
         return {"DeadLetters": items}
 
     async def redrive(request: Request) -> Any:
-        body = await _body(request)
-        name, ids = body.get("Pipe"), body.get("Ids")
+        body = await json_body(request)
+        name, ids = body.get("Pipe"), optional_ids(body)
         if not isinstance(name, str):
-            raise ServiceError("ValidationException", "Pipe (the pipe name) is required.", 400)
-        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
-            raise ServiceError("ValidationException", "Ids must be a list of strings.", 400)
+            raise validation("Pipe (the pipe name) is required.")
         return {"Redriven": await pipes().redrive(name, ids)}
 
     return [

@@ -21,6 +21,10 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 log = logging.getLogger(__name__)
 
 INT32 = (-(2**31), 2**31 - 1)
+#: Levels of one recursive shape (DynamoDB's AttributeValue, allowed 32 levels) decoded before the rest of the
+#: value is passed through as sent: deeper input must not reach Python's recursion limit (a 500), and the service
+#: that owns the shape rejects it by its own nesting limit.
+MAX_RECURSION = 64
 INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -44,6 +48,11 @@ Decoder = Callable[[Any, str, list[Problem]], Any]
 #: message system attribute names in ReceiveMessage.AttributeNames although the model's enum lists only queue
 #: attributes, and answers unknown attribute names with its own InvalidAttributeName error.
 ENUMS_CHECKED_BY_SERVICE = frozenset({"sqs"})
+
+#: Enum shapes whose values AWS's messages list in another order than botocore's model does.
+AWS_ENUM_ORDER = {
+    "Select": ("SPECIFIC_ATTRIBUTES", "COUNT", "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES"),  # DynamoDB
+}
 
 
 def compile_input(
@@ -136,7 +145,8 @@ def _compile_pattern(pattern: str) -> Callable[[str], bool] | None:
 
 
 class _Compiler:
-    """Builds one decoder per shape name; recursive shapes (DynamoDB's AttributeValue) resolve through a cell."""
+    """Builds one decoder per shape name; recursive shapes (DynamoDB's AttributeValue) resolve through a cell, and
+    values nested deeper than `MAX_RECURSION` levels of one are left undecoded (the service bounds its nesting)."""
 
     def __init__(self, *, enforce_enums: bool = True) -> None:
         self._decoders: dict[str, Decoder] = {}
@@ -147,7 +157,19 @@ class _Compiler:
         if known is not None:
             return known
         cell: list[Decoder] = []
-        self._decoders[shape.name] = lambda value, path, problems: cell[0](value, path, problems)
+        depth = [0]  # decoding is synchronous: one request at a time goes through this counter
+
+        def decode_recursive(value: Any, path: str, problems: list[Problem]) -> Any:
+            if depth[0] >= MAX_RECURSION:
+                return value
+            depth[0] += 1
+            try:
+                return cell[0](value, path, problems)
+            finally:
+                depth[0] -= 1
+
+        # Only a shape that contains itself calls this before `cell` is filled.
+        self._decoders[shape.name] = decode_recursive
         decoder = self._build(shape)
         cell.append(decoder)
         self._decoders[shape.name] = decoder
@@ -280,7 +302,8 @@ class _Compiler:
         matches = _compile_pattern(pattern) if pattern else None
         enum = tuple(shape.enum) if shape.enum and self._enforce_enums else ()
         enum_set = frozenset(enum)
-        enum_text = "[" + ", ".join(enum) + "]"
+        listed = AWS_ENUM_ORDER.get(shape.name, enum)
+        enum_text = "[" + ", ".join(listed if set(listed) == enum_set else enum) + "]"
         if not (low is not None or high is not None or matches or enum):
 
             def decode_plain_string(value: Any, path: str, problems: list[Problem]) -> str:

@@ -13,14 +13,20 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 
 from pipework import __version__
-from pipework.app import Pipework, Settings
+from pipework.clock import ManualClock
+
+if TYPE_CHECKING:
+    # Imported when the command runs: every other command starts without loading the services and botocore.
+    from pipework.api.app import PipeworkApp
+    from pipework.app import Pipework
 
 
 def register(subparsers: Any) -> None:
@@ -35,7 +41,10 @@ def register(subparsers: Any) -> None:
         "--port", type=int, default=4566, help="port to listen on; 0 picks a free one (default: 4566)"
     )
     parser.add_argument(
-        "--data", type=Path, default=Path(".pipework"), help="data directory (default: ./.pipework)"
+        "--data",
+        type=Path,
+        default=Path(".pipework"),
+        help="data directory (default: ./.pipework); with --store it holds only local files (logs)",
     )
     parser.add_argument(
         "--memory", action="store_true", help="keep everything in memory; nothing is persisted"
@@ -71,6 +80,19 @@ def register(subparsers: Any) -> None:
         "definitions, e.g. examples/power-dispatch/setup.py; repeatable",
     )
     parser.add_argument(
+        "--manual-clock",
+        action="store_true",
+        help='run on a clock that moves only when told (POST /_pipework/clock {"Advance": SECONDS} or '
+        '{"Set": EPOCH_SECONDS}): schedules, retries, visibility timeouts and long polls wait for it',
+    )
+    parser.add_argument(
+        "--clock-start",
+        type=float,
+        default=None,
+        metavar="EPOCH_SECONDS",
+        help="with --manual-clock, the time the clock starts at (default: the real time at start)",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(default: info)"
     )
     parser.set_defaults(func=run)
@@ -79,21 +101,22 @@ def register(subparsers: Any) -> None:
 class _Server(uvicorn.Server):
     """uvicorn's server, announcing where it listens once the socket is bound (so ``--port 0`` shows the port)."""
 
-    def __init__(self, config: uvicorn.Config, pipework: Pipework, load: list[str] | None = None) -> None:
+    def __init__(self, config: uvicorn.Config, app: PipeworkApp, load: list[str] | None = None) -> None:
         super().__init__(config)
-        self.pipework = pipework
+        self.pipework_app = app
         self.load = load or []
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        if self.started:
-            port = self.pipework.settings.port
+        if self.started and self.pipework_app.pipework is not None:
+            pipework = self.pipework_app.pipework
+            port = pipework.settings.port
             for server in self.servers:
                 for sock in server.sockets:
                     port = sock.getsockname()[1]
-            print(banner(self.pipework, port), flush=True)
+            print(banner(pipework, port), flush=True)
             if self.load:
-                url = Settings(host=self.pipework.settings.host, port=port).endpoint_url
+                url = _endpoint_url(pipework.settings.host, port)
                 threading.Thread(target=_run_scripts, args=(self.load, url), daemon=True).start()
 
 
@@ -112,16 +135,17 @@ _EXAMPLE_CALLS = (("sqs", "list_queues"), ("events", "list_event_buses"), ("sche
 
 def banner(pipework: Pipework, port: int) -> str:
     settings = pipework.settings
-    url = Settings(host=settings.host, port=port).endpoint_url
+    url = _endpoint_url(settings.host, port)
     if settings.store:
         where = f"store {redact(settings.store)}"
     else:
         where = "in memory" if settings.memory else f"data in {settings.data_dir}"
-    services = ", ".join(sorted(pipework.services)) or "no services"
+    if isinstance(pipework.clock, ManualClock):
+        where += '; manual clock: POST /_pipework/clock {"Advance": SECONDS} moves it'
+    served = sorted(service.name for service in pipework.served)
+    services = ", ".join(served) or "no services"
     # A call that works against whichever API is served (SQS first: the quickest to try).
-    example = next(
-        ((svc, call) for svc, call in _EXAMPLE_CALLS if svc in pipework.services), _EXAMPLE_CALLS[0]
-    )
+    example = next(((svc, call) for svc, call in _EXAMPLE_CALLS if svc in served), _EXAMPLE_CALLS[0])
     client = (
         f"boto3.client('{example[0]}', endpoint_url='{url}', region_name='{settings.region}', "
         "aws_access_key_id='test', aws_secret_access_key='test')"
@@ -159,7 +183,15 @@ def _stop_after_shutdown(signum: int, frame: object) -> None:
     raise _Stopped
 
 
+def _endpoint_url(host: str, port: int) -> str:
+    from pipework.app import Settings
+
+    return Settings(host=host, port=port).endpoint_url
+
+
 def run(args: argparse.Namespace) -> int:
+    from pipework.app import Settings, asgi_app
+
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -174,9 +206,15 @@ def run(args: argparse.Namespace) -> int:
         functions=tuple(args.functions),
         function_timeout=args.function_timeout,
     )
-    pipework = Pipework(settings)
+    if args.clock_start is not None and not args.manual_clock:
+        print("pipework: --clock-start needs --manual-clock", file=sys.stderr)
+        return 2
+    clock = None
+    if args.manual_clock:
+        clock = ManualClock(start=time.time() if args.clock_start is None else args.clock_start)
+    app = asgi_app(settings, clock=clock)
     config = uvicorn.Config(
-        pipework.asgi_app(),
+        app,
         host=args.host,
         port=args.port,
         lifespan="on",
@@ -184,18 +222,24 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         timeout_graceful_shutdown=10,
     )
-    server = _Server(config, pipework, args.load)
+    server = _Server(config, app, args.load)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found; make that
     # handler end the process normally (exit 0) instead of dying by the signal.
     previous = signal.signal(signal.SIGTERM, _stop_after_shutdown)
+    failed = 1
     try:
         server.run()
     except (KeyboardInterrupt, _Stopped):
         pass
+    except SystemExit as exit:
+        if server.started:
+            raise
+        failed = exit.code if isinstance(exit.code, int) else 1  # uvicorn's 3: the app's startup failed
     finally:
         signal.signal(signal.SIGTERM, previous)
-    # uvicorn exits without raising when startup fails (port taken, store cannot open).
+    # uvicorn returns (port taken) or exits (the store cannot open) when startup fails.
     if not server.started:
-        print("pipework: the server failed to start (see the log above)", file=sys.stderr)
-        return 1
+        reason = app.startup_error or "the server failed to start (see the log above)"
+        print(f"pipework: {reason}", file=sys.stderr)
+        return failed
     return 0

@@ -1,6 +1,7 @@
-"""Replays: resend an archive's events of a time window to its bus, one minute of event time at a time, oldest
-first, tagged with ``replay-name``; progress (EventLastReplayedTime), cancellation and restart survive a crash
-(a slice interrupted by a crash is sent again: at-least-once).
+"""Replays: resend an archive's events of a time window to its bus, oldest event time first, tagged with
+``replay-name``. The archive is read through its time index a batch of events at a time, so a replay costs what
+the window holds, not what it spans; each batch's deliveries and the replay's progress are one commit, so a crash
+neither loses a batch nor sends it twice, and cancellation and restart survive a crash.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ import orjson
 
 if TYPE_CHECKING:
     from pipework.services.events.api import EventsService
+    from pipework.store.base import Batch
 
 log = logging.getLogger("pipework.replay")
 JSON = dict[str, Any]
-SLICE = 60.0  # seconds of event time per step
+#: Events read, routed and committed together (with the replay's progress).
+BATCH_SIZE = 500
+#: The replay record's (hidden) position of the last replayed event: with EventLastReplayedTime, the cursor.
+POSITION = "_LastReplayedPosition"
 
 
 def _name(arn: str) -> str:
@@ -38,10 +43,16 @@ def with_replay_name(event: JSON, replay: str) -> JSON:
 
 
 class Replayer:
-    """Runs the replays of an `EventsService`; one task per active replay."""
+    """Runs the replays of an `EventsService`; one task per active replay.
 
-    def __init__(self, events: EventsService) -> None:
+    Parameters:
+        events: the service whose archives, replays and router the replays use.
+        batch_size: events per read and commit.
+    """
+
+    def __init__(self, events: EventsService, *, batch_size: int = BATCH_SIZE) -> None:
         self.events = events
+        self.batch_size = batch_size
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     async def start(self) -> None:
@@ -68,10 +79,22 @@ class Replayer:
         if task is not None:
             await task
 
-    async def _set(self, name: str, **changes: Any) -> JSON:
-        replay = {**self.events.replays[name], **changes}
-        await self.events.save_replay(replay)
-        return replay
+    async def _commit(self, name: str, batch: Batch | None = None, **changes: Any) -> str:
+        """Commit ``batch`` (deliveries) with ``changes`` to the replay's record, and return the replay's state.
+
+        The record is read and written under the service's lock, so a CancelReplay is never overwritten by a stale
+        copy. Once a cancel is recorded the replayer sends nothing more: the batch is dropped and the replay ends
+        CANCELLED (a FAILED replay still records its failure)."""
+        events = self.events
+        async with events.lock:
+            current = events.replays[name]
+            if current["State"] == "CANCELLING" and changes.get("State") != "FAILED":
+                batch = None
+                changes = {"State": "CANCELLED", "ReplayEndTime": events.clock.now()}
+            replay = {**current, **changes}
+            await events.save_replay(replay, batch)
+            state: str = replay["State"]
+            return state
 
     async def _run(self, name: str) -> None:
         try:
@@ -80,17 +103,15 @@ class Replayer:
             raise
         except Exception as exc:
             log.exception("replay %s failed", name)
-            await self._set(
+            await self._commit(
                 name, State="FAILED", StateReason=str(exc)[:512], ReplayEndTime=self.events.clock.now()
             )
 
     async def _replay(self, name: str) -> None:
         events = self.events
+        if await self._commit(name, State="RUNNING") != "RUNNING":
+            return  # cancelled before it started
         replay = events.replays[name]
-        if replay["State"] == "CANCELLING":
-            await self._set(name, State="CANCELLED", ReplayEndTime=events.clock.now())
-            return
-        replay = await self._set(name, State="RUNNING")
         archive = _name(replay["EventSourceArn"])
         bus = _name(replay["Destination"]["Arn"])
         filters = replay["Destination"].get("FilterArns")
@@ -99,29 +120,16 @@ class Replayer:
             only = frozenset(
                 r["Name"] for (b, _), r in events.rules.items() if b == bus and r["Arn"] in filters
             )
-        cursor = float(replay.get("EventLastReplayedTime") or replay["EventStartTime"])
-        end = float(replay["EventEndTime"])
-        while cursor < end:
-            if events.replays[name]["State"] == "CANCELLING":
-                await self._set(name, State="CANCELLED", ReplayEndTime=events.clock.now())
-                return
-            slice_end = min(cursor + SLICE, end)
-            await self._send_slice(archive, bus, name, cursor, slice_end, only)
-            cursor = slice_end
-            await self._set(name, EventLastReplayedTime=cursor)
-        await self._set(name, State="COMPLETED", ReplayEndTime=events.clock.now())
-
-    async def _send_slice(
-        self, archive: str, bus: str, name: str, start: float, end: float, only: frozenset[str] | None
-    ) -> None:
-        events = self.events
-        after = 0
+        start, end = float(replay["EventStartTime"]), float(replay["EventEndTime"])
+        # Resume after the last replayed event (a record written before positions were kept: after its time).
+        last = replay.get("EventLastReplayedTime")
+        after = (float(last), int(replay.get(POSITION, 0))) if last is not None else None
         while True:
             records = await events.store.read_log_window(
-                events.archive_log(archive), start, end, after=after, limit=500
+                events.archive_log(archive), start, end, after=after, limit=self.batch_size
             )
             if not records:
-                return
+                break
             batch = events.store.batch()
             now = events.clock.now()
             for record in records:
@@ -129,6 +137,10 @@ class Replayer:
                 events.route_into(
                     batch, bus, event, ingested=now, event_time=record.time, replay=name, only=only
                 )
-            if len(batch):
-                await events.store.commit(batch)
-            after = records[-1].position
+            after = (records[-1].time, records[-1].position)
+            changes = {"EventLastReplayedTime": after[0], POSITION: after[1]}
+            if await self._commit(name, batch, **changes) != "RUNNING":
+                return  # cancelled: this batch was not sent
+        await self._commit(
+            name, State="COMPLETED", EventLastReplayedTime=end, ReplayEndTime=events.clock.now()
+        )

@@ -1,1 +1,2 @@
-"""One package per AWS API the server speaks; each turns operations into calls on the app and engine."""
+"""One package per AWS API the server speaks; each turns operations into calls on the store, engine and connectors.
+`pipework.app.Pipework.open` builds them, each with its typed collaborators."""

@@ -53,9 +53,9 @@ class RequestContext:
 class Service(Protocol):
     """A served AWS API. `name` is botocore's service name; `handle` runs one operation.
 
-    A service package exposes ``create_service(pipework) -> Service`` and is served once listed in
-    `pipework.app.SERVICE_FACTORIES`. It may also define ``async start()`` and ``async stop()`` (background work);
-    `Pipework.start()` calls them after the store is open, `Pipework.stop()` in reverse order before it closes.
+    The composition root (`pipework.app.Pipework.open`) builds each service on the open store with its typed
+    collaborators, then calls ``start()`` (load definitions, start background work) in dependency order;
+    ``Pipework.close()`` calls ``stop()`` in reverse order before it closes the store.
     """
 
     name: str
@@ -63,3 +63,7 @@ class Service(Protocol):
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         """Run `operation` with decoded `params`; return the output shape or raise `ServiceError`."""
         ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...

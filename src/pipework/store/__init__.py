@@ -27,6 +27,7 @@ from pipework.store.errors import (
     ItemNotFound,
     NotInFlight,
     RevisionConflict,
+    SchemaTooNew,
     StaleLease,
     StoreClosed,
     StoreError,
@@ -49,6 +50,7 @@ __all__ = [
     "Resource",
     "ResourcePage",
     "RevisionConflict",
+    "SchemaTooNew",
     "StaleLease",
     "Store",
     "StoreClosed",
@@ -58,20 +60,46 @@ __all__ = [
 ]
 
 
-async def open_store(url: str, clock: Clock | None = None) -> Store:
-    """Open a store: `memory://` for the in-memory backend; `postgresql://USER:PASS@HOST:PORT/DB` (or
-    `postgres://…`; query options in `PostgresStore`) for PostgreSQL; `sqlite:///dir`, `sqlite://dir` or a bare
-    directory path for the SQLite backend (the file is `<dir>/pipework.db`)."""
+async def open_store(
+    url: str, clock: Clock | None = None, *, region: str = "us-east-1", account: str = "000000000000"
+) -> Store:
+    """Open a store and bring it to the current namespaces (`pipework.store.migrations`): `memory://` for the
+    in-memory backend; `postgresql://USER:PASS@HOST:PORT/DB` (or `postgres://…`; query options in `PostgresStore`)
+    for PostgreSQL; `sqlite:///dir`, `sqlite://dir` or a bare directory path for the SQLite backend (the file is
+    `<dir>/pipework.db`). `region` and `account` (the server's defaults) are where data written before records
+    carried them is migrated to. Raises `SchemaTooNew` (with the store closed) for data of a newer Pipework."""
+    from pipework.store.migrations import Defaults, migrate
+
     clock = clock or SystemClock()
+    store: Store
     if url.startswith("memory:"):
         from pipework.store.memory import MemoryStore
 
-        return MemoryStore(clock)
-    if url.startswith(("postgresql://", "postgres://")):
+        store = MemoryStore(clock)
+        where = "the in-memory store"
+    elif url.startswith(("postgresql://", "postgres://")):
         from pipework.store.postgres import PostgresStore
 
-        return await PostgresStore.open(url, clock)
-    from pipework.store.sqlite import SqliteStore
+        postgres = await PostgresStore.open(url, clock)
+        try:
+            # Several nodes may start at once: one migrates, the others wait and then find nothing left to do.
+            async with postgres.exclusive("migrate"):
+                await migrate(
+                    postgres, Defaults(region, account), where=f"The PostgreSQL schema {postgres.schema}"
+                )
+        except BaseException:
+            await postgres.close()
+            raise
+        return postgres
+    else:
+        from pipework.store.sqlite import SqliteStore
 
-    path = url.removeprefix("sqlite://")
-    return await SqliteStore.open(path, clock)
+        path = url.removeprefix("sqlite://")
+        store = await SqliteStore.open(path, clock)
+        where = f"The data directory {path}"
+    try:
+        await migrate(store, Defaults(region, account), where=where)
+    except BaseException:
+        await store.close()
+        raise
+    return store

@@ -12,6 +12,25 @@ Conventions every method follows:
   for a batch of one. A commit either applies every write of its batch or none (it raises the first error).
 - A commit returns only once the writes are durable (fsynced, for backends that persist).
 
+Namespaces (one convention for every service; `pipework.store.migrations` moves older data to it on open):
+- A resource kind or a kv bucket is named ``<service>/<kind>``: the botocore service name, a slash, and a
+  lower-case, hyphenated noun in the singular (``sqs/queue``, ``sqs/move-task``, ``sqs/dedup``,
+  ``events/api-destination``). Pipework's own state uses the service ``pipework`` (``pipework/schema``).
+- A resource name or kv key is ``<account>/<region>/<name>[/<part>...]``: everything an AWS account owns in a
+  region is under its ``<account>/<region>/`` prefix, so one server holds every account and region apart and
+  ``prefix=f"{account}/{region}/"`` lists one region. A nested resource adds its parent's name first
+  (``<account>/<region>/<bus>/<rule>``). No part contains ``/``: a name that may (EventBridge partner bus
+  names) has each ``/`` written as ``%2F`` in its part.
+- A log, work queue or kv bucket that belongs to one resource is named ``<service>/<kind>/<key>``, with the
+  resource's key and a kind naming what it holds (``sqs/message/<account>/<region>/<queue>`` holds a queue's
+  messages, ``events/archive/<account>/<region>/<archive>`` an archive's events); where a name can be reused while
+  the old resource's data is still being removed, the resource's immutable id stands for its key (a DynamoDB
+  table's items: ``dynamodb/item/<TableId>``). One the server shares across accounts
+  and regions (a dispatcher's delivery queue, the scheduler's ticks) is named ``<service>/<kind>`` alone, and
+  its items carry the account and region of what they belong to.
+- Region and account come from the request (`RequestContext`), never from the server's settings, except for
+  work the server starts itself for a resource, which uses that resource's region and account.
+
 How JetStream maps (for the future nats backend): resources and kv → KV buckets (revision = version); a log → a
 stream (position = stream sequence, `trim_log` → max_age / purge by time); a queue → a work-queue stream with a
 durable pull consumer (lease = fetch, visibility = ack wait, retry = nak with delay, attempts = delivery count,
@@ -41,10 +60,15 @@ from pipework.store.batch import (
     Expire,
     KvDelete,
     KvPut,
+    KvRename,
     Move,
     Purge,
     PutResource,
     Redrive,
+    RenameBucket,
+    RenameLog,
+    RenameQueue,
+    RenameResource,
     Retry,
     TrimLog,
     Write,
@@ -80,6 +104,7 @@ __all__ = [
     "KvDelete",
     "KvEntry",
     "KvPut",
+    "KvRename",
     "LogRecord",
     "LogStats",
     "Move",
@@ -88,6 +113,10 @@ __all__ = [
     "QueueCounts",
     "QueueItem",
     "Redrive",
+    "RenameBucket",
+    "RenameLog",
+    "RenameQueue",
+    "RenameResource",
     "Resource",
     "ResourcePage",
     "Retry",
@@ -146,10 +175,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def read_log_window(
-        self, log: str, start: float, end: float, *, after: int = 0, limit: int = 1000
+        self, log: str, start: float, end: float, *, after: tuple[float, int] | None = None, limit: int = 1000
     ) -> list[LogRecord]:
-        """Records with `start` <= time < `end` and position > `after`, ascending by position, at most `limit`
-        (page through a window by passing the last position seen as `after`)."""
+        """Records with `start` <= time < `end`, ascending by (time, position), at most `limit`; page through a
+        window by passing the (time, position) of the last record seen as `after`. Read through a time index: the
+        cost follows the records returned, not the window's length."""
 
     @abc.abstractmethod
     async def log_stats(self, log: str) -> LogStats:
@@ -158,7 +188,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def wait_for_log(self, log: str, *, after: int, timeout: float) -> bool:
         """Wait until `log` has a record with position > `after` (True) or `timeout` seconds of clock time pass
-        (False). Woken by commits of this store instance, not by polling; returns at once if already true."""
+        (False). Woken by commits of this store instance, not by polling; returns at once if already true. The
+        timeout bounds the wait (a safety net, not a timer): time travel may end it at a later stop."""
 
     # ── work queues ──
 
@@ -208,6 +239,8 @@ class Store(abc.ABC):
         """Wait until an item of `queue` may be due: returns True at once if one is due, or when a commit of this
         store touches the queue or the earliest future due time (delay, visibility deadline) passes; False after
         `timeout` seconds of clock time. A True return is a hint: a concurrent `lease` may take the item first.
+        Due times are timers for time travel (`ManualClock.travel_to` stops at them); the timeout only bounds the
+        wait and may end it at a later stop.
         `fifo`: due items that `lease(fifo=True)` would skip (their group has an earlier item in flight or not yet
         due) do not count as due, so a FIFO consumer waits instead of spinning on a blocked group."""
 

@@ -147,6 +147,43 @@ class KvDelete:
     expected_revision: int | None
 
 
+# Renames: what store migrations (`pipework.store.migrations`) use to move data to a new namespace unchanged.
+
+
+@dataclass(frozen=True, slots=True)
+class RenameResource:
+    kind: str
+    name: str
+    to_kind: str
+    to_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenameLog:
+    log: str
+    to_log: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenameQueue:
+    queue: str
+    to_queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class KvRename:
+    bucket: str
+    key: str
+    to_bucket: str
+    to_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenameBucket:
+    bucket: str
+    to_bucket: str
+
+
 Write = (
     PutResource
     | DeleteResource
@@ -166,6 +203,11 @@ Write = (
     | DeleteQueue
     | KvPut
     | KvDelete
+    | RenameResource
+    | RenameLog
+    | RenameQueue
+    | KvRename
+    | RenameBucket
 )
 
 
@@ -321,3 +363,31 @@ class Batch:
         """Delete `key`; with `expected_revision` n the current revision must be n (`RevisionConflict`).
         Result: True if a live entry was deleted."""
         return self._add(KvDelete(bucket, key, expected_revision))
+
+    # renames (store migrations: the data keeps everything but its name)
+    def rename_resource(self, kind: str, name: str, to_kind: str, to_name: str) -> int:
+        """Give resource `(kind, name)` the identity `(to_kind, to_name)`, keeping its body, version and times.
+        `VersionConflict` if `(to_kind, to_name)` exists. Result: True if renamed, False if there was none."""
+        return self._add(RenameResource(kind, name, to_kind, to_name))
+
+    def rename_log(self, log: str, to_log: str) -> int:
+        """Give `log` (its records, positions and last position) the name `to_log`. `Conflict` if `to_log` has
+        ever been appended to (and not deleted since). Result: number of records renamed."""
+        return self._add(RenameLog(log, to_log))
+
+    def rename_queue(self, queue: str, to_queue: str) -> int:
+        """Give every item and dead letter of `queue` to `to_queue`, unchanged (seq, due time, attempts and lease
+        tokens included: a lease taken before the rename acks after it). `Conflict` if `to_queue` has items or
+        dead letters. Result: count of items + dead letters renamed."""
+        return self._add(RenameQueue(queue, to_queue))
+
+    def kv_rename(self, bucket: str, key: str, to_bucket: str, to_key: str) -> int:
+        """Give the live entry `key` of `bucket` the place `to_key` of `to_bucket`, keeping its value, revision
+        and expiry. `RevisionConflict` if a live entry is there. Result: True if renamed, False if none was live."""
+        return self._add(KvRename(bucket, key, to_bucket, to_key))
+
+    def rename_bucket(self, bucket: str, to_bucket: str) -> int:
+        """Give every entry of `bucket` (expired ones too) to `to_bucket`, keeping keys, values, revisions and
+        expiry: one statement however large the bucket. `Conflict` if `to_bucket` has entries. Result: entries
+        renamed."""
+        return self._add(RenameBucket(bucket, to_bucket))

@@ -40,3 +40,8 @@ class StaleLease(StoreError):
 
 class NotInFlight(StoreError):
     """`change_visibility(..., require_in_flight=True)` on an item whose visibility timeout already expired."""
+
+
+class SchemaTooNew(StoreError):
+    """The store was migrated by a newer Pipework: it records migrations this version does not know, so its data
+    may be laid out in ways this version would misread. Nothing was changed."""

@@ -7,6 +7,7 @@ the undo log back, so a batch is all-or-nothing exactly as a SQLite transaction 
 from __future__ import annotations
 
 import copy
+import heapq
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ from pipework.store.base import (
     Store,
 )
 from pipework.store.errors import (
+    Conflict,
     DuplicateItem,
     ItemNotFound,
     NotInFlight,
@@ -37,7 +39,7 @@ from pipework.store.errors import (
     StoreClosed,
     VersionConflict,
 )
-from pipework.store.waiting import Notifier, log_key, queue_key, wait_either
+from pipework.store.waiting import Notifier, log_key, queue_key, wait_either, wait_until_due
 
 
 @dataclass
@@ -246,13 +248,15 @@ class MemoryStore(Store):
         return [r for r in state.records if r.position > after][:limit]
 
     async def read_log_window(
-        self, log: str, start: float, end: float, *, after: int = 0, limit: int = 1000
+        self, log: str, start: float, end: float, *, after: tuple[float, int] | None = None, limit: int = 1000
     ) -> list[LogRecord]:
         self._check_open()
         state = self._logs.get(log)
         if state is None:
             return []
-        return [r for r in state.records if r.position > after and start <= r.time < end][:limit]
+        cursor = after if after is not None else (start, 0)
+        found = [r for r in state.records if start <= r.time < end and (r.time, r.position) > cursor]
+        return heapq.nsmallest(limit, found, key=lambda r: (r.time, r.position))
 
     async def log_stats(self, log: str) -> LogStats:
         self._check_open()
@@ -265,9 +269,10 @@ class MemoryStore(Store):
     async def wait_for_log(self, log: str, *, after: int, timeout: float) -> bool:
         self._check_open()
         future = self._notifier.future(log_key(log))
+        deadline = self.clock.now() + timeout  # absolute: time that passes while reading counts
         if (await self.log_stats(log)).last_position > after:
             return True
-        await wait_either(future, self.clock, timeout)
+        await wait_either(future, self.clock, deadline, timer=False)
         return (await self.log_stats(log)).last_position > after
 
     # ── work queues: writes ──
@@ -560,11 +565,7 @@ class MemoryStore(Store):
             next_due = min((i.due_at for i in items if i.due_at > now), default=None)
         else:
             next_due = min((i.due_at for i in items), default=None)
-        if next_due is not None and next_due <= now:
-            return True
-        wait = timeout if next_due is None else min(timeout, next_due - now)
-        notified = await wait_either(future, self.clock, wait)
-        return notified or wait < timeout
+        return await wait_until_due(future, self.clock, now=now, timeout=timeout, next_due=next_due)
 
     # ── kv ──
 
@@ -592,6 +593,72 @@ class MemoryStore(Store):
         if w.key in self._kv.get(w.bucket, {}):
             self._pop(self._kv[w.bucket], w.key)
         return current is not None
+
+    # ── renames (store migrations) ──
+
+    def _w_RenameResource(self, w: base.RenameResource, now: float) -> bool:
+        if (w.to_kind, w.to_name) in self._resources:
+            raise VersionConflict(f"{w.to_kind} {w.to_name!r} already exists")
+        current = self._resources.get((w.kind, w.name))
+        if current is None:
+            return False
+        self._pop(self._resources, (w.kind, w.name))
+        self._set(self._resources, (w.to_kind, w.to_name), replace(current, kind=w.to_kind, name=w.to_name))
+        return True
+
+    def _w_RenameLog(self, w: base.RenameLog, now: float) -> int:
+        if w.to_log in self._logs:
+            raise Conflict(f"log {w.to_log!r} already exists")
+        state = self._logs.get(w.log)
+        if state is None:
+            return 0
+        self._pop(self._logs, w.log)
+        renamed = _Log(
+            [replace(r, log=w.to_log) for r in state.records], state.last_position, state.size_bytes
+        )
+        self._set(self._logs, w.to_log, renamed)
+        self._touched.update((log_key(w.log), log_key(w.to_log)))
+        return len(renamed.records)
+
+    def _w_RenameQueue(self, w: base.RenameQueue, now: float) -> int:
+        if self._items.get(w.to_queue) or self._dead.get(w.to_queue):
+            raise Conflict(f"queue {w.to_queue!r} has items")
+        count = 0
+        items = self._items.get(w.queue)
+        if items is not None:
+            self._pop(self._items, w.queue)
+            self._set(
+                self._items, w.to_queue, {i: replace(item, queue=w.to_queue) for i, item in items.items()}
+            )
+            count += len(items)
+        dead = self._dead.get(w.queue)
+        if dead is not None:
+            self._pop(self._dead, w.queue)
+            self._set(self._dead, w.to_queue, {i: replace(d, queue=w.to_queue) for i, d in dead.items()})
+            count += len(dead)
+        self._touched.update((queue_key(w.queue), queue_key(w.to_queue)))
+        return count
+
+    def _w_KvRename(self, w: base.KvRename, now: float) -> bool:
+        if self._live(w.to_bucket, w.to_key, now) is not None:
+            raise RevisionConflict(f"key {w.to_key!r} in bucket {w.to_bucket!r} exists")
+        current = self._live(w.bucket, w.key, now)
+        if current is None:
+            return False
+        self._pop(self._kv[w.bucket], w.key)
+        moved = replace(current, bucket=w.to_bucket, key=w.to_key)
+        self._set(self._kv.setdefault(w.to_bucket, {}), w.to_key, moved)
+        return True
+
+    def _w_RenameBucket(self, w: base.RenameBucket, now: float) -> int:
+        if self._kv.get(w.to_bucket):
+            raise Conflict(f"bucket {w.to_bucket!r} has entries")
+        entries = self._kv.get(w.bucket)
+        if not entries:
+            return 0
+        self._pop(self._kv, w.bucket)
+        self._set(self._kv, w.to_bucket, {k: replace(e, bucket=w.to_bucket) for k, e in entries.items()})
+        return len(entries)
 
     async def kv_get(self, bucket: str, key: str) -> KvEntry | None:
         self._check_open()

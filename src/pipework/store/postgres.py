@@ -12,8 +12,9 @@ never an event. Waking across nodes (LISTEN/NOTIFY) belongs to the multi-node la
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -37,7 +38,7 @@ from pipework.store.base import (
 from pipework.store.errors import StoreClosed, StoreError
 from pipework.store.postgres_schema import migrate
 from pipework.store.postgres_writes import ITEM_COLUMNS, PostgresWriter, item_from_row, kv_entry
-from pipework.store.waiting import Notifier, log_key, queue_key, wait_either
+from pipework.store.waiting import Notifier, log_key, queue_key, wait_either, wait_until_due
 
 T = TypeVar("T")
 
@@ -67,10 +68,11 @@ class PostgresStore(Store):
             read holds one connection for its duration.
     """
 
-    def __init__(self, pool: Any, clock: Clock, schema: str) -> None:
+    def __init__(self, pool: Any, clock: Clock, schema: str, connect: Callable[[], Awaitable[Any]]) -> None:
         self.clock = clock
         self.schema = schema
         self._pool = pool
+        self._connect = connect
         self._notifier = Notifier()
         self._closed = False
 
@@ -84,30 +86,50 @@ class PostgresStore(Store):
         pool_min: int | None = None,
         pool_max: int | None = None,
     ) -> PostgresStore:
-        """Connect, create or migrate the schema (safe when several nodes start at once), and return the store."""
+        """Connect, create or migrate the tables (safe when several nodes start at once), and return the store."""
         dsn, options = _split_url(url)
         schema = schema or options.get("schema") or DEFAULT_SCHEMA
         if not _SCHEMA_NAME.match(schema):
             raise StoreError(f"invalid schema name {schema!r}: use lower-case letters, digits and _")
         low = pool_min if pool_min is not None else int(options.get("pool_min", DEFAULT_POOL_MIN))
         high = pool_max if pool_max is not None else int(options.get("pool_max", DEFAULT_POOL_MAX))
+        if high < 1:
+            raise StoreError(f"pool_max must be at least 1, not {high}")
+        server_settings = {
+            "search_path": f'"{schema}"',
+            "synchronous_commit": "on",
+            "application_name": "pipework",
+        }
         pool = await asyncpg.create_pool(
-            dsn,
-            min_size=min(low, high),
-            max_size=high,
-            server_settings={
-                "search_path": f'"{schema}"',
-                "synchronous_commit": "on",
-                "application_name": "pipework",
-            },
+            dsn, min_size=min(low, high), max_size=high, server_settings=server_settings
         )
+
+        async def connect() -> Any:
+            return await asyncpg.connect(dsn, server_settings=server_settings)
+
+        store = cls(pool, clock, schema, connect)
         try:
-            async with pool.acquire() as conn:
+            async with store.exclusive("migrate"), pool.acquire() as conn:
                 await migrate(conn, schema)
         except BaseException:
             await pool.close()
             raise
-        return cls(pool, clock, schema)
+        return store
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Hold the lock `name` of this schema (a PostgreSQL session advisory lock, on a connection of its own so
+        the pool stays free for the work done under it) against every other node; released on exit, or by the
+        database if this node dies. Opening uses "migrate": one node at a time creates tables and migrates data."""
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        key = f"pipework:{self.schema}:{name}"
+        conn = await self._connect()
+        try:
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", key)
+            yield
+        finally:
+            await conn.close()  # ends the session, and with it the lock
 
     # ── commits ──
 
@@ -192,15 +214,18 @@ class PostgresStore(Store):
         return [LogRecord(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
 
     async def read_log_window(
-        self, log: str, start: float, end: float, *, after: int = 0, limit: int = 1000
+        self, log: str, start: float, end: float, *, after: tuple[float, int] | None = None, limit: int = 1000
     ) -> list[LogRecord]:
+        # A range on the (log, time, position) index, in its order.
+        after_time, after_position = after if after is not None else (start, 0)
         rows = await self._fetch(
-            "SELECT log, position, time, key, payload FROM log_records WHERE log = $1 AND position > $2 "
-            "AND time >= $3 AND time < $4 ORDER BY position LIMIT $5",
+            "SELECT log, position, time, key, payload FROM log_records WHERE log = $1 AND time >= $2 AND time < $3 "
+            "AND (time, position) > ($4, $5) ORDER BY time, position LIMIT $6",
             log,
-            after,
             start,
             end,
+            after_time,
+            after_position,
             limit,
         )
         return [LogRecord(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
@@ -218,10 +243,15 @@ class PostgresStore(Store):
 
     async def wait_for_log(self, log: str, *, after: int, timeout: float) -> bool:
         future = self._notifier.future(log_key(log))
-        if (await self.log_stats(log)).last_position > after:
+        deadline = self.clock.now() + timeout  # absolute: time that passes while reading counts
+        if await self._last_position(log) > after:
             return True
-        await wait_either(future, self.clock, timeout)
-        return (await self.log_stats(log)).last_position > after
+        await wait_either(future, self.clock, deadline, timer=False)
+        return await self._last_position(log) > after
+
+    async def _last_position(self, log: str) -> int:
+        rows = await self._fetch("SELECT last_position FROM log_heads WHERE log = $1", log)
+        return int(rows[0][0]) if rows else 0
 
     async def lease(
         self,
@@ -305,14 +335,7 @@ class PostgresStore(Store):
         else:
             rows = await self._fetch("SELECT min(due_at) FROM items WHERE queue = $1", queue)
             next_due = rows[0][0]
-        # The clock may have moved while the query ran: sleeping `next_due - now` from a stale `now` would
-        # oversleep an item that became due meanwhile (and a ManualClock would never wake it).
-        now = self.clock.now()
-        if next_due is not None and next_due <= now:
-            return True
-        wait = timeout if next_due is None else min(timeout, next_due - now)
-        notified = await wait_either(future, self.clock, wait)
-        return notified or wait < timeout
+        return await wait_until_due(future, self.clock, now=now, timeout=timeout, next_due=next_due)
 
     # ── kv ──
 

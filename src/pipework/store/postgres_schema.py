@@ -1,7 +1,9 @@
-"""The PostgreSQL store's schema as numbered migrations, applied on open under an advisory lock.
+"""The PostgreSQL store's tables as numbered migrations, applied on open under an advisory lock.
 
 Several nodes may start at once: the first to take the lock migrates, the others wait for it and then find
 nothing left to do. A database migrated by a newer Pipework is refused rather than written with old assumptions.
+(These create and change tables; the data migrations every backend shares, `pipework.store.migrations`, run after
+them under the same lock.)
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pipework.store.errors import StoreError
+from pipework.store.errors import SchemaTooNew
 
 # Text that is compared or ordered (names, keys, ids) uses the "C" collation: byte order of UTF-8, which is code
 # point order, as the other backends sort. Keys that may contain NUL (kv keys: DynamoDB's range pagination uses
@@ -28,7 +30,8 @@ CREATE TABLE log_heads (
 CREATE TABLE log_records (
     log text COLLATE "C" NOT NULL, position bigint NOT NULL, time double precision NOT NULL, key text,
     payload bytea NOT NULL, PRIMARY KEY (log, position));
-CREATE INDEX log_records_time ON log_records (log, time);
+-- read_log_window: a time range in (time, position) order
+CREATE INDEX log_records_time ON log_records (log, time, position);
 
 CREATE TABLE items (
     queue text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, seq bigint NOT NULL, payload bytea NOT NULL,
@@ -62,31 +65,28 @@ LATEST = MIGRATIONS[-1][0]
 async def migrate(conn: Any, schema: str) -> int:
     """Create `schema` if needed and apply the migrations it lacks; returns the schema version now in force.
 
-    `conn` is an asyncpg connection whose search_path is `schema`. The session advisory lock serialises
-    concurrent openers (of this schema only), including `CREATE SCHEMA`, which is not safe to race.
+    `conn` is an asyncpg connection whose search_path is `schema`. The caller holds the store's "migrate" lock
+    (`PostgresStore.exclusive`), which serialises concurrent openers of this schema, including `CREATE SCHEMA`,
+    which is not safe to race.
     """
-    lock = f"pipework:migrate:{schema}"
-    await conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock)
-    try:
-        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        await conn.execute(
-            f'CREATE TABLE IF NOT EXISTS "{schema}".migrations '
-            "(version integer PRIMARY KEY, applied_at double precision NOT NULL)"
+    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    await conn.execute(
+        f'CREATE TABLE IF NOT EXISTS "{schema}".migrations '
+        "(version integer PRIMARY KEY, applied_at double precision NOT NULL)"
+    )
+    current = await conn.fetchval(f'SELECT coalesce(max(version), 0) FROM "{schema}".migrations')
+    if current > LATEST:
+        raise SchemaTooNew(
+            f"The PostgreSQL schema {schema!r} is at version {current}, newer than this Pipework knows "
+            f"({LATEST}): it was created by a newer version of Pipework. Run this node with that version "
+            "(or a later one), or point it at another schema (?schema=NAME in the store URL)."
         )
-        current = await conn.fetchval(f'SELECT coalesce(max(version), 0) FROM "{schema}".migrations')
-        if current > LATEST:
-            raise StoreError(
-                f"the database schema {schema!r} is at version {current}, newer than this Pipework knows "
-                f"({LATEST}): upgrade this node"
-            )
-        for version, sql in MIGRATIONS:
-            if version <= current:
-                continue
-            async with conn.transaction():
-                await conn.execute(f'SET LOCAL search_path TO "{schema}"')
-                await conn.execute(sql)
-                await conn.execute(f'INSERT INTO "{schema}".migrations VALUES ($1, $2)', version, time.time())
-            current = version
-        return int(current)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
+    for version, sql in MIGRATIONS:
+        if version <= current:
+            continue
+        async with conn.transaction():
+            await conn.execute(f'SET LOCAL search_path TO "{schema}"')
+            await conn.execute(sql)
+            await conn.execute(f'INSERT INTO "{schema}".migrations VALUES ($1, $2)', version, time.time())
+        current = version
+    return int(current)

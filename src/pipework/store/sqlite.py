@@ -35,7 +35,7 @@ from pipework.store.base import (
 )
 from pipework.store.errors import StoreClosed
 from pipework.store.sqlite_writes import ITEM_COLUMNS, SqliteWriter, item_from_row
-from pipework.store.waiting import Notifier, log_key, queue_key, wait_either
+from pipework.store.waiting import Notifier, log_key, queue_key, wait_either, wait_until_due
 
 T = TypeVar("T")
 
@@ -263,12 +263,14 @@ class SqliteStore(Store):
         return [LogRecord(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
 
     async def read_log_window(
-        self, log: str, start: float, end: float, *, after: int = 0, limit: int = 1000
+        self, log: str, start: float, end: float, *, after: tuple[float, int] | None = None, limit: int = 1000
     ) -> list[LogRecord]:
+        # A range on the (log, time) index; only records sharing one time are sorted by position.
+        after_time, after_position = after if after is not None else (start, 0)
         rows = await self._read(
-            "SELECT log, position, time, key, payload FROM log_records WHERE log = ? AND position > ? "
-            "AND time >= ? AND time < ? ORDER BY position LIMIT ?",
-            (log, after, start, end, limit),
+            "SELECT log, position, time, key, payload FROM log_records WHERE log = ? AND time >= ? AND time < ? "
+            "AND (time > ? OR position > ?) ORDER BY time, position LIMIT ?",
+            (log, max(start, after_time), end, after_time, after_position, limit),
         )
         return [LogRecord(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
 
@@ -285,9 +287,10 @@ class SqliteStore(Store):
 
     async def wait_for_log(self, log: str, *, after: int, timeout: float) -> bool:
         future = self._notifier.future(log_key(log))
+        deadline = self.clock.now() + timeout  # absolute: time that passes while reading counts
         if (await self.log_stats(log)).last_position > after:
             return True
-        await wait_either(future, self.clock, timeout)
+        await wait_either(future, self.clock, deadline, timer=False)
         return (await self.log_stats(log)).last_position > after
 
     async def lease(
@@ -367,11 +370,7 @@ class SqliteStore(Store):
         else:
             rows = await self._read("SELECT min(due_at) FROM items WHERE queue = ?", (queue,))
             next_due = rows[0][0]
-        if next_due is not None and next_due <= now:
-            return True
-        wait = timeout if next_due is None else min(timeout, next_due - now)
-        notified = await wait_either(future, self.clock, wait)
-        return notified or wait < timeout
+        return await wait_until_due(future, self.clock, now=now, timeout=timeout, next_due=next_due)
 
     async def kv_get(self, bucket: str, key: str) -> KvEntry | None:
         rows = self._read_point(

@@ -15,6 +15,7 @@ import orjson
 from pipework.store import base
 from pipework.store.base import KvEntry, LogRecord, QueueItem, Resource
 from pipework.store.errors import (
+    Conflict,
     DuplicateItem,
     ItemNotFound,
     NotInFlight,
@@ -496,3 +497,58 @@ class SqliteWriter:
             raise RevisionConflict(f"key {w.key!r} in bucket {w.bucket!r} is at revision {revision}")
         self.conn.execute("DELETE FROM kv WHERE bucket = ? AND key = ?", (w.bucket, w.key))
         return revision != 0
+
+    # ── renames (store migrations) ──
+
+    def _w_RenameResource(self, w: base.RenameResource, now: float) -> bool:
+        if self._resource_version(w.to_kind, w.to_name)[0]:
+            raise VersionConflict(f"{w.to_kind} {w.to_name!r} already exists")
+        cursor = self.conn.execute(
+            "UPDATE resources SET kind = ?, name = ? WHERE kind = ? AND name = ?",
+            (w.to_kind, w.to_name, w.kind, w.name),
+        )
+        return cursor.rowcount > 0
+
+    def _w_RenameLog(self, w: base.RenameLog, now: float) -> int:
+        if self.conn.execute("SELECT 1 FROM log_heads WHERE log = ?", (w.to_log,)).fetchone():
+            raise Conflict(f"log {w.to_log!r} already exists")
+        self.conn.execute("UPDATE log_heads SET log = ? WHERE log = ?", (w.to_log, w.log))
+        count = self.conn.execute("UPDATE log_records SET log = ? WHERE log = ?", (w.to_log, w.log)).rowcount
+        self.touched.update((log_key(w.log), log_key(w.to_log)))
+        return int(count)
+
+    def _w_RenameQueue(self, w: base.RenameQueue, now: float) -> int:
+        taken = self.conn.execute(
+            "SELECT 1 FROM items WHERE queue = ? UNION ALL SELECT 1 FROM dead_letters WHERE queue = ? LIMIT 1",
+            (w.to_queue, w.to_queue),
+        ).fetchone()
+        if taken:
+            raise Conflict(f"queue {w.to_queue!r} has items")
+        count = self.conn.execute(
+            "UPDATE items SET queue = ? WHERE queue = ?", (w.to_queue, w.queue)
+        ).rowcount
+        count += self.conn.execute(
+            "UPDATE dead_letters SET queue = ? WHERE queue = ?", (w.to_queue, w.queue)
+        ).rowcount
+        self.touched.update((queue_key(w.queue), queue_key(w.to_queue)))
+        return int(count)
+
+    def _w_KvRename(self, w: base.KvRename, now: float) -> bool:
+        if self._kv_revision(w.to_bucket, w.to_key, now):
+            raise RevisionConflict(f"key {w.to_key!r} in bucket {w.to_bucket!r} exists")
+        if not self._kv_revision(w.bucket, w.key, now):
+            return False
+        # An expired entry may still sit at the target; it is gone either way.
+        self.conn.execute("DELETE FROM kv WHERE bucket = ? AND key = ?", (w.to_bucket, w.to_key))
+        self.conn.execute(
+            "UPDATE kv SET bucket = ?, key = ? WHERE bucket = ? AND key = ?",
+            (w.to_bucket, w.to_key, w.bucket, w.key),
+        )
+        return True
+
+    def _w_RenameBucket(self, w: base.RenameBucket, now: float) -> int:
+        if self.conn.execute("SELECT 1 FROM kv WHERE bucket = ? LIMIT 1", (w.to_bucket,)).fetchone():
+            raise Conflict(f"bucket {w.to_bucket!r} has entries")
+        return int(
+            self.conn.execute("UPDATE kv SET bucket = ? WHERE bucket = ?", (w.to_bucket, w.bucket)).rowcount
+        )

@@ -34,22 +34,54 @@ class Notifier:
                 future.set_result(None)
 
 
-async def wait_either(future: asyncio.Future[None], clock: Clock, timeout: float) -> bool:
-    """Wait for `future` or `timeout` seconds of clock time, whichever first; True if the future fired."""
+async def wait_either(future: asyncio.Future[None], clock: Clock, deadline: float, *, timer: bool) -> bool:
+    """Wait for `future` or until the clock reaches `deadline` (epoch seconds), whichever first; True if the
+    future fired. `timer`: whether the deadline is a due time (True) or only a bound on the wait (see
+    `Clock.sleep_until`).
+
+    The wait is one clock sleeper, registered before this returns control and resolved early by `future`: a
+    `ManualClock` sees the waiting task as parked on the clock, and an `advance` made after the deadline was
+    computed still wakes it (the deadline is absolute).
+    """
     if future.done():
         return True
-    if timeout <= 0:
-        return False
-    # shield: the notifier's future is shared by all waiters of a key; cancelling ours must not cancel theirs.
-    notified = asyncio.ensure_future(asyncio.shield(future))
-    sleeper = asyncio.ensure_future(clock.sleep(timeout))
+    sleeper = clock.sleep_until(deadline, timer=timer)
+
+    def wake(_: asyncio.Future[None]) -> None:
+        if not sleeper.done():
+            sleeper.set_result(None)
+
+    # A callback, not a wrapper: the notifier's future is shared by all waiters of a key and must not be cancelled.
+    future.add_done_callback(wake)
     try:
-        await asyncio.wait({notified, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        await sleeper
     finally:
-        for task in (notified, sleeper):
-            if not task.done():
-                task.cancel()
+        future.remove_done_callback(wake)
+        sleeper.cancel()
     return future.done()
+
+
+async def wait_until_due(
+    future: asyncio.Future[None], clock: Clock, *, now: float, timeout: float, next_due: float | None
+) -> bool:
+    """`Store.wait_for_due` once the state is read: `now` is the one clock reading the state was judged at,
+    `next_due` the earliest future due time (None: nothing pending). True when `future` fired or a due time came;
+    False when only `timeout` (a bound on the wait, not a timer) ran out."""
+    if next_due is not None and next_due <= now:
+        return True
+    limit = now + timeout
+    if next_due is None:
+        return await wait_either(future, clock, limit, timer=False)
+    if next_due <= limit:
+        await wait_either(future, clock, next_due, timer=True)
+        return True
+    # The due time lies past this wait's bound, but it is still a timer: time travel must stop there (the waiter,
+    # woken at that stop by its bound, then finds the item due) instead of jumping over it.
+    alarm = clock.sleep_until(next_due, timer=True)
+    try:
+        return await wait_either(future, clock, limit, timer=False)
+    finally:
+        alarm.cancel()
 
 
 def log_key(log: str) -> str:

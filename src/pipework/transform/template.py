@@ -48,13 +48,21 @@ class Template:
 
     def render(self, resolve: Callable[[str], Any]) -> str:
         """Substitute every placeholder with ``resolve(name)`` (`MISSING` when it selects nothing). A JSON
-        template that renders invalid JSON raises `TransformError` (AWS then delivers nothing)."""
+        template that renders invalid JSON raises `TransformError` (AWS then delivers nothing), and so does an
+        object or array inside a longer string of a JSON template: AWS writes it without quotes, which is text
+        but not JSON, and does not deliver it (a template that is plain text does get that form)."""
         out: list[str] = []
         for part in self.parts:
             if isinstance(part, str):
                 out.append(part)
-            else:
-                out.append(render_value(resolve(part.name), part.position))
+                continue
+            value = resolve(part.name)
+            if part.position is Position.IN_STRING and isinstance(value, (dict, list)):
+                raise TransformError(
+                    f"The input template rendered invalid JSON: <{part.name}> is an object or array inside a "
+                    "string."
+                )
+            out.append(render_value(value, part.position))
         text = "".join(out)
         if self.is_json:
             try:
@@ -76,8 +84,8 @@ def render_value(value: Any, position: Position) -> str:
         return value if position is Position.TEXT else orjson.dumps(value).decode()[1:-1]
     if isinstance(value, (dict, list)):
         dumped = orjson.dumps(value).decode()
-        # A whole-string object or array stays JSON inside quotes, which is invalid JSON, as on AWS; elsewhere
-        # AWS writes it without any quotes: {acc_id:0a78,sf_id:baz}.
+        # A whole-string object or array stays JSON inside quotes, which is invalid JSON, as on AWS; in plain text
+        # AWS writes it without any quotes: {acc_id:0a78,sf_id:baz} (inside a longer string, see `Template.render`).
         return dumped if position is Position.STRING else dumped.replace('"', "")
     return orjson.dumps(value).decode()  # numbers, true/false, null
 

@@ -100,7 +100,7 @@ def test_ttl_records_carry_the_event_casing_of_user_identity(make_server: Any) -
     ddb.update_time_to_live(TableName="t", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
     ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "exp": {"N": "1700000001"}})
     clock.advance(5)
-    server.run(server.pipework.services["dynamodb"].sweep())
-    batch = server.run(server.pipework.services["dynamodbstreams"].subscribe(arn).read())
+    server.run(server.pipework.dynamodb.sweep())
+    batch = server.run(server.pipework.dynamodbstreams.subscribe(arn).read())
     assert batch is not None
     assert batch.records[-1]["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}

@@ -7,57 +7,37 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
+from pipework.app import Pipework, Settings
 from pipework.clock import ManualClock
-from pipework.connectors.targets.function import Functions
-from pipework.connectors.targets.http import HttpTarget, RateLimiter
-from pipework.connectors.targets.log import LogTarget
-from pipework.engine.dispatcher import Dispatcher
-from pipework.engine.replay import Replayer
 from pipework.services.base import RequestContext, ServiceError
 from pipework.services.events import model
 from pipework.services.events.api import EventsService
-from pipework.services.events.delivery import RuleDelivery
-from pipework.store.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
 FN = "arn:aws:lambda:us-east-1:000000000000:function:"
 
 
 class Engine:
-    def __init__(self, tmp_path: Path) -> None:
-        self.clock = ManualClock(start=1_800_000_000.0)
-        self.store = MemoryStore(self.clock)
-        self.events = EventsService(self.store, self.clock, region="us-east-1", account="000000000000")
+    """An instance built as the server builds it (`Pipework.open`), in memory, on a ManualClock; tests drive its
+    events dispatcher with `drain()` and the clock."""
+
+    def __init__(self, pipework: Pipework, clock: ManualClock) -> None:
+        self.pipework = pipework
+        self.clock = clock
+        self.store = pipework.store
+        self.events = pipework.events.events
+        self.dispatcher = pipework.events.dispatcher
+        self.replayer = pipework.events.replayer
+        self.functions = pipework.functions
         self.calls: dict[str, list[Any]] = {}
         self.failures: dict[str, int] = {}
-        self.functions = Functions(timeout=2.0)
-        self.logs = LogTarget(tmp_path / "logs")
-        self.http_client = httpx.AsyncClient()
-        delivery = RuleDelivery(
-            self.events,
-            None,
-            functions=self.functions,
-            logs=self.logs,
-            http=HttpTarget(self.http_client, RateLimiter(self.clock.now, self.clock.sleep)),
-        )
-        self.dispatcher = Dispatcher(
-            self.store,
-            self.clock,
-            queue=model.DELIVERIES,
-            invoke=delivery.invoke,
-            dead_letter=delivery.dead_letter,
-            policy_of=delivery.policy_of,
-            rng=random.Random(1),
-        )
-        self.replayer = Replayer(self.events)
 
     def function(self, name: str, fail_times: int = 0) -> str:
         self.calls[name] = []
@@ -74,7 +54,7 @@ class Engine:
 
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:
         ctx = RequestContext("events", operation, "us-east-1", "000000000000", "req")
-        return await self.events.handle(operation, params, ctx)
+        return await self.pipework.events.handle(operation, params, ctx)
 
     async def put(self, detail: dict[str, Any], **entry: Any) -> dict[str, Any]:
         base = {"Source": "orders", "DetailType": "OrderPlaced", "Detail": json.dumps(detail)}
@@ -83,13 +63,12 @@ class Engine:
 
 
 @pytest.fixture
-async def engine(tmp_path: Path):
-    e = Engine(tmp_path)
-    await e.events.start()
-    await e.replayer.start()
-    yield e
-    await e.replayer.stop()
-    await e.http_client.aclose()
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    clock = ManualClock(start=1_800_000_000.0)
+    settings = Settings(memory=True, function_timeout=2.0, log_dir=tmp_path / "logs")
+    pipework = await Pipework.open(settings, clock=clock)
+    yield Engine(pipework, clock)
+    await pipework.close()
 
 
 async def test_put_events_delivers_to_every_target_of_every_matching_rule(engine: Engine):
@@ -223,6 +202,27 @@ async def test_missing_function_is_not_retried(engine: Engine):
     assert dead[0].error["RETRY_ATTEMPTS"] == "0"
 
 
+async def test_an_object_inside_a_string_of_a_json_template_is_dead_lettered_not_delivered(engine: Engine):
+    fn = engine.function("f")
+    await engine.call("PutRule", Name="r", EventPattern=json.dumps({"source": ["orders"]}))
+    in_string = {
+        "InputPathsMap": {"p": "$.detail.payload"},
+        "InputTemplate": '{"path": "users/<p>", "body": <p>}',
+    }
+    plain = {"InputPathsMap": {"p": "$.detail.payload"}, "InputTemplate": "Payload of <p>"}
+    targets = [
+        {"Id": "json", "Arn": fn, "InputTransformer": in_string},
+        {"Id": "text", "Arn": fn, "InputTransformer": plain},
+    ]
+    await engine.call("PutTargets", Rule="r", Targets=targets)
+    await engine.put({"payload": {"acc_id": "0a78", "sf_id": "baz"}})
+    await engine.dispatcher.drain()
+    assert engine.calls["f"] == ["Payload of {acc_id:0a78,sf_id:baz}"]
+    dead = await engine.store.list_dead_letters(model.DELIVERIES)
+    assert [orjson.loads(d.payload)["target"]["Id"] for d in dead] == ["json"]
+    assert dead[0].error["ERROR_CODE"] == "INVALID_JSON" and dead[0].error["RETRY_ATTEMPTS"] == "0"
+
+
 async def test_log_target_appends_json_lines(engine: Engine, tmp_path: Path):
     arn = "arn:aws:logs:us-east-1:000000000000:log-group:/pipework/orders"
     await engine.call("PutRule", Name="r", EventPattern=json.dumps({"source": ["orders"]}))
@@ -343,6 +343,18 @@ async def test_definitions_survive_a_restart_of_the_service(engine: Engine):
     again = EventsService(engine.store, engine.clock, region="us-east-1", account="000000000000")
     await again.start()
     assert again.router.matching_rules("b", {"source": "x"})[0]["Name"] == "r"
+
+
+async def test_an_archive_rule_stored_in_an_older_shape_is_rewritten_at_start(engine: Engine):
+    bus_arn = engine.events.buses["default"]["Arn"]
+    archive = await engine.call("CreateArchive", ArchiveName="a", EventSourceArn=bus_arn)
+    old = dict(engine.events.rules[("default", "Events-Archive-a")])
+    old["Targets"] = [{"Id": "Events-Archive", "Arn": archive["ArchiveArn"], "ArchiveName": "a"}]
+    await engine.store.put_resource(model.KIND_RULE, model.rule_key("default", old["Name"]), old)
+    again = EventsService(engine.store, engine.clock, region="us-east-1", account="000000000000")
+    await again.start()
+    stored = await engine.store.get_resource(model.KIND_RULE, model.rule_key("default", old["Name"]))
+    assert stored is not None and [t["Id"] for t in stored.body["Targets"]] == ["Events-Archive-a"]
 
 
 async def test_slow_function_times_out(engine: Engine):

@@ -24,23 +24,17 @@ ARN = f"arn:aws:pipes:us-east-1:{ACCOUNT}:pipe/p"
 
 
 class Instance:
-    def __init__(self, data: Path) -> None:
-        self.pipework = Pipework(
-            Settings(data_dir=data),
-            clock=ManualClock(start=1_800_000_000.0),
-            services=["pipework.services.sqs:create_service", "pipework.services.pipes:create_service"],
-        )
-        self.pipework.functions.register("target", lambda event, context: None)
+    def __init__(self, pipework: Pipework) -> None:
+        self.pipework = pipework
 
     @property
     def pipes(self) -> Pipes:
-        service = self.pipework.services["pipes"]
-        assert isinstance(service, Pipes)
-        return service
+        return self.pipework.pipes
 
     async def call(self, operation: str, service: str = "pipes", **params: Any) -> dict[str, Any]:
         ctx = RequestContext(service, operation, "us-east-1", ACCOUNT, "req")
-        return await self.pipework.services[service].handle(operation, params, ctx)
+        served = {s.name: s for s in self.pipework.served}
+        return await served[service].handle(operation, params, ctx)
 
     async def create(self, **extra: Any) -> dict[str, Any]:
         role = f"arn:aws:iam::{ACCOUNT}:role/pipe"
@@ -55,11 +49,15 @@ class Instance:
 
 @pytest.fixture
 async def instance(tmp_path: Path) -> AsyncIterator[Instance]:
-    created = Instance(tmp_path)
-    await created.pipework.start()
+    pipework = await Pipework.open(
+        Settings(data_dir=tmp_path),
+        clock=ManualClock(start=1_800_000_000.0),
+        functions={"target": lambda event, context: None},
+    )
+    created = Instance(pipework)
     await created.call("CreateQueue", "sqs", QueueName="source")
     yield created
-    await created.pipework.stop()
+    await pipework.close()
 
 
 async def test_concurrent_tag_requests_keep_every_tag(instance: Instance) -> None:

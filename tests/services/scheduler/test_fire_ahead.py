@@ -32,20 +32,25 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 class Instance:
-    def __init__(self, data: Path) -> None:
-        self.clock = ManualClock(start=START)
-        self.calls: list[Any] = []
-        self.pipework = Pipework(
-            Settings(data_dir=data), clock=self.clock, services=["pipework.services.scheduler:create_service"]
-        )
-        self.pipework.functions.register("record", lambda event, context: self.calls.append(event))
+    def __init__(self, clock: ManualClock, calls: list[Any], pipework: Pipework) -> None:
+        self.clock = clock
+        self.calls = calls
+        self.pipework = pipework
+
+    @classmethod
+    async def open(cls, data: Path) -> Instance:
+        clock = ManualClock(start=START)
+        calls: list[Any] = []
+        functions = {"record": lambda event, context: calls.append(event)}
+        pipework = await Pipework.open(Settings(data_dir=data), clock=clock, functions=functions)
+        return cls(clock, calls, pipework)
 
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:
         ctx = RequestContext("scheduler", operation, "us-east-1", "000000000000", "req")
-        return await self.pipework.services["scheduler"].handle(operation, params, ctx)
+        return await self.pipework.scheduler.handle(operation, params, ctx)
 
     def enqueued(self) -> int:
-        return self.pipework.services["scheduler"].metrics().get("InvocationsEnqueued", 0)  # type: ignore[attr-defined,no-any-return]
+        return self.pipework.scheduler.metrics().get("InvocationsEnqueued", 0)
 
     async def create(self, text: str) -> None:
         target = {"Arn": FN, "RoleArn": ROLE, "Input": f'{{"text": "{text}"}}'}
@@ -68,10 +73,9 @@ class Instance:
 
 @pytest.fixture
 async def instance(tmp_path: Path) -> AsyncIterator[Instance]:
-    created = Instance(tmp_path)
-    await created.pipework.start()
+    created = await Instance.open(tmp_path)
     yield created
-    await created.pipework.stop()
+    await created.pipework.close()
 
 
 async def test_the_invocation_is_enqueued_ahead_and_runs_at_the_occurrence(instance: Instance) -> None:

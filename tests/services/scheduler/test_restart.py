@@ -29,25 +29,26 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 class Instance:
-    def __init__(self, data: Path, clock: ManualClock, calls: list[Any]) -> None:
-        self.pipework = Pipework(
-            Settings(data_dir=data), clock=clock, services=["pipework.services.scheduler:create_service"]
-        )
-        self.pipework.functions.register("record", lambda event, context: calls.append(event))
+    def __init__(self, pipework: Pipework) -> None:
+        self.pipework = pipework
+
+    @classmethod
+    async def open(cls, data: Path, clock: ManualClock, calls: list[Any]) -> Instance:
+        functions = {"record": lambda event, context: calls.append(event)}
+        return cls(await Pipework.open(Settings(data_dir=data), clock=clock, functions=functions))
 
     async def call(self, operation: str, **params: Any) -> dict[str, Any]:
         ctx = RequestContext("scheduler", operation, "us-east-1", "000000000000", "req")
-        return await self.pipework.services["scheduler"].handle(operation, params, ctx)
+        return await self.pipework.scheduler.handle(operation, params, ctx)
 
     def metrics(self) -> dict[str, int]:
-        return self.pipework.services["scheduler"].metrics()  # type: ignore[attr-defined,no-any-return]
+        return self.pipework.scheduler.metrics()
 
 
 async def test_restart_fires_the_latest_missed_occurrence_once_and_counts_the_rest(tmp_path: Path) -> None:
     clock = ManualClock(start=START)
     calls: list[Any] = []
-    first = Instance(tmp_path, clock, calls)
-    await first.pipework.start()
+    first = await Instance.open(tmp_path, clock, calls)
     target = {
         "Arn": FN,
         "RoleArn": ROLE,
@@ -70,12 +71,11 @@ async def test_restart_fires_the_latest_missed_occurrence_once_and_counts_the_re
         Target=late,
     )
     await until(lambda: len(calls) == 1)  # a rate schedule starts at once
-    await first.pipework.stop()
+    await first.pipework.close()
 
     clock.advance(30 * 60 + 30)  # down for half an hour: 30 minutely occurrences and the at() are missed
     calls.clear()
-    second = Instance(tmp_path, clock, calls)
-    await second.pipework.start()
+    second = await Instance.open(tmp_path, clock, calls)
     try:
         await until(lambda: len(calls) == 1)
         await asyncio.sleep(0.1)
@@ -87,4 +87,4 @@ async def test_restart_fires_the_latest_missed_occurrence_once_and_counts_the_re
         names = [s["Name"] for s in (await second.call("ListSchedules"))["Schedules"]]
         assert names == ["minutely", "one-time"]
     finally:
-        await second.pipework.stop()
+        await second.pipework.close()

@@ -67,7 +67,7 @@ def test_a_cancel_while_a_batch_commits_is_not_overwritten(durable_sqs: Callable
     sqs = durable_sqs()
     source, dlq = with_dlq(sqs)
     dead_letter(sqs, source, [str(i) for i in range(5)])
-    service: Any = sqs.server.pipework.services["sqs"]
+    service: Any = sqs.server.pipework.sqs
     store = sqs.server.pipework.store
     commit, cancel = store.commit, service.op_CancelMessageMoveTask
     gate = asyncio.Event()
@@ -107,7 +107,8 @@ def test_a_cancel_while_a_batch_commits_is_not_overwritten(durable_sqs: Callable
     sqs.server.stop()  # before the runner saw the cancel: what the store holds must say CANCELLING
 
     sqs = durable_sqs()
-    wait_for(lambda: task_of(sqs, dlq)["Status"] != "RUNNING")
+    # The task comes back CANCELLING; its resumed runner then records CANCELLED.
+    wait_for(lambda: task_of(sqs, dlq)["Status"] not in ("RUNNING", "CANCELLING"))
     task = task_of(sqs, dlq)
     assert (task["Status"], task["ApproximateNumberOfMessagesMoved"]) == ("CANCELLED", 1)
     assert "TaskHandle" not in task

@@ -294,7 +294,7 @@ def test_add_and_remove_permission_edit_the_queue_policy(sqs: Sqs) -> None:
 
 def test_queue_definitions_survive_a_restart_of_the_service(sqs: Sqs) -> None:
     url = sqs.create("q", VisibilityTimeout=7)
-    service = sqs.server.pipework.services["sqs"]
+    service = sqs.server.pipework.sqs
     service.queues.clear()  # type: ignore[attr-defined]
     sqs.server.run(service.load_queues())  # type: ignore[attr-defined]
     assert sqs.attributes(url, "VisibilityTimeout") == {"VisibilityTimeout": "7"}

@@ -1,4 +1,4 @@
-"""A queue as a pipe source, read in-process through the SQS service (ReceiveMessage with long polling,
+"""A queue as a pipe source, read in process through the SQS API (ReceiveMessage with long polling,
 DeleteMessageBatch): SQS semantics. Delivered and filtered-out messages are deleted; failed ones are left to the
 visibility timeout, so they come back and, after the queue's maxReceiveCount, move to its dead-letter queue.
 
@@ -8,10 +8,11 @@ message becomes visible again and is delivered twice.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from pipework.services.base import RequestContext, Service, ServiceError
+from pipework.connectors.ports import ApiClient
+from pipework.connectors.targets import TargetError
+from pipework.connectors.targets.queue import queue_url
 
 from .base import JSON, SourceBatch
 
@@ -24,25 +25,24 @@ class QueueSourceError(LookupError):
 
 
 class QueueSource:
-    """Reads the queue `arn` through `sqs` (the SQS service of the same instance)."""
+    """Reads the queue `arn` through `api` (the in-process client of the same instance)."""
 
     kind = "queue"
     event_source = "aws:sqs"
 
-    def __init__(self, sqs: Service, arn: str, *, region: str) -> None:
-        self.sqs = sqs
+    def __init__(self, api: ApiClient, arn: str, *, region: str) -> None:
+        self.api = api
         self.arn = arn
         parts = arn.split(":")
         self.account, self.name = parts[4], parts[5]
         self.region = parts[3] or region
-        self.url = f"http://localhost/{self.account}/{self.name}"
+        self.url = queue_url(arn)
 
     async def _call(self, operation: str, params: JSON) -> JSON:
-        ctx = RequestContext("sqs", operation, self.region, self.account, str(uuid.uuid4()))
         try:
-            return await self.sqs.handle(operation, params, ctx)
-        except ServiceError as exc:
-            if "NonExistentQueue" in exc.code or "QueueDoesNotExist" in exc.code:
+            return await self.api.call("sqs", operation, params)
+        except TargetError as exc:
+            if exc.reason == "NO_RESOURCE":
                 raise QueueSourceError(f"Queue {self.arn} does not exist.") from None
             raise
 

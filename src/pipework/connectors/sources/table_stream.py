@@ -1,5 +1,5 @@
-"""A table's stream as a pipe source, read through the dynamodbstreams subscription API (checkpointed in the
-store, woken by commits). StartingPosition TRIM_HORIZON / LATEST applies only when there is no checkpoint yet.
+"""A table's stream as a pipe source, read through a subscription of the `TableStreams` port (DynamoDB Streams'
+internal subscription API: checkpointed in the store, woken by commits). StartingPosition TRIM_HORIZON / LATEST applies only when there is no checkpoint yet.
 
 At-least-once: the checkpoint moves only after a batch is completed, so records read but not completed when the
 process stops are read again after a restart (a target may see them twice).
@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipework.services.dynamodbstreams import StreamNotFound, Subscription, subscribe
-from pipework.store.base import Store
+from pipework.connectors.ports import StreamReader, TableStreams
 
 from .base import JSON, SourceBatch
-
-__all__ = ["StreamNotFound", "TableStreamSource"]
 
 
 class TableStreamSource:
@@ -23,9 +20,11 @@ class TableStreamSource:
     kind = "stream"
     event_source = "aws:dynamodb"
 
-    def __init__(self, store: Store, stream_arn: str, *, consumer: str, start: str, batch_size: int) -> None:
-        self.subscription: Subscription = subscribe(
-            store, stream_arn, consumer=consumer, start=start, batch_size=batch_size
+    def __init__(
+        self, streams: TableStreams, stream_arn: str, *, consumer: str, start: str, batch_size: int
+    ) -> None:
+        self.subscription: StreamReader = streams.subscribe(
+            stream_arn, consumer=consumer, start=start, batch_size=batch_size
         )
 
     async def receive(self, max_records: int, wait: float) -> SourceBatch | None:

@@ -1,5 +1,5 @@
-"""Local Python functions as Lambda-style targets: ``handler(event, context)`` run off the event loop, with a
-timeout, addressed as ``arn:aws:lambda:<region>:<account>:function:<name>``.
+"""The ``function`` target: local Python functions as Lambda-style targets — ``handler(event, context)`` run off
+the event loop, with a timeout, addressed as ``arn:aws:lambda:<region>:<account>:function:<name>``.
 
 `load_functions` reads a module (dotted name) or a ``.py`` file: every public top-level function becomes a
 function named after it; a module may instead define ``FUNCTIONS = {"name": callable}``.
@@ -18,12 +18,17 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from .base import TargetError
+from .base import INPUT_NOT_JSON, NOT_THIS_KIND, Message, Problem, Sent, TargetError, arn_parts, is_json
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from pipework.connectors.bundle import Connectors
 
 Handler = Callable[[Any, Any], Any]
 
@@ -244,3 +249,36 @@ class Functions:
             raise TargetError("FUNCTION_ERROR", f"{type(exc).__name__}: {exc}") from exc
         finally:
             timer.cancel()
+
+
+class FunctionTarget:
+    """Invokes a local function once per message with the message's body as the event (text holding JSON is
+    parsed, as Lambda receives JSON); the function's result is the message's response."""
+
+    kind: ClassVar[str] = "function"
+
+    def __init__(self, functions: Functions) -> None:
+        self.functions = functions
+
+    @classmethod
+    def build(cls, connectors: Connectors) -> Self:
+        return cls(connectors.functions)
+
+    @staticmethod
+    def matches(arn: str) -> bool:
+        parts = arn_parts(arn)
+        return parts is not None and parts[2] == "lambda" and parts[5].startswith("function:")
+
+    @staticmethod
+    def check(arn: str, sample: Message) -> Problem | None:
+        if not FunctionTarget.matches(arn):
+            return Problem(NOT_THIS_KIND, arn)
+        if isinstance(sample.body, str) and not is_json(sample.body):
+            return Problem(INPUT_NOT_JSON, arn)
+        return None
+
+    async def send(self, arn: str, messages: Sequence[Message]) -> Sent:
+        sent = Sent()
+        for message in messages:
+            sent.responses.append(await self.functions.invoke(arn, message.json()))
+        return sent

@@ -158,14 +158,22 @@ class PipeRunner:
             return None
         window = self.pipe.batching_window
         if window > 0:
-            deadline = self.clock.monotonic() + window
-            while len(batch.records) < size:
-                left = deadline - self.clock.monotonic()
-                if left <= 0:
-                    break
-                more = await self.source.receive(size - len(batch.records), left)
-                if more is not None:
+            deadline = self.clock.now() + window
+            # The window's end is a timer of its own: time travel stops there, and a source that answers before
+            # it with nothing (a queue waits whole seconds) does not make this loop spin.
+            end = self.clock.sleep_until(deadline)
+            try:
+                while len(batch.records) < size:
+                    left = deadline - self.clock.now()
+                    if left <= 0:
+                        break
+                    more = await self.source.receive(size - len(batch.records), left)
+                    if more is None:
+                        await end
+                        break
                     batch.extend(more)
+            finally:
+                end.cancel()
         return batch
 
     async def process(self, batch: SourceBatch) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -15,13 +14,12 @@ from pipework.services.base import RequestContext, ServiceError
 from pipework.store import Store
 
 from . import errors, items, reads, tables
-from .model import STREAM, TABLE, Table, index_bucket, ttl_bucket
+from .model import STREAM, TABLE, Table, index_bucket, table_key, table_key_of, ttl_bucket
 from .records import TTL_IDENTITY
 from .values import Item
 from .writes import Change, Current, ItemWriter
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
     from pipework.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -34,47 +32,27 @@ SWEEP_BATCH = 100
 class DynamoDB:
     """The ``dynamodb`` service.
 
-    Parameters: `pipework`, the instance (its store, clock, region and account are used once started);
-    `sweep_interval`, seconds of clock time between sweeps that expire TTL'd items and trim stream records older
-    than their retention.
+    Parameters: `store` and `clock`, the instance's; `region` and `account`, the defaults (a request's own region
+    and account scope the tables it sees); `sweep_interval`, seconds of clock time between sweeps that expire TTL'd
+    items and trim stream records older than their retention.
     """
 
     name = "dynamodb"
 
-    def __init__(self, pipework: Pipework, *, sweep_interval: float = SWEEP_INTERVAL) -> None:
-        self.pipework = pipework
+    def __init__(
+        self, store: Store, clock: Clock, *, region: str, account: str, sweep_interval: float = SWEEP_INTERVAL
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+        self.account = account
         self.sweep_interval = sweep_interval
-        self.tables: dict[str, Table] = {}
-        self._writer: ItemWriter | None = None
+        self.tables: dict[str, Table] = {}  # by resource name, "<account>/<region>/<table>"
+        self.writer = ItemWriter(store, clock)
         self._sweeper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
-    @property
-    def store(self) -> Store:
-        return self.pipework.store
-
-    @property
-    def clock(self) -> Clock:
-        return self.pipework.clock
-
-    @property
-    def region(self) -> str:
-        return self.pipework.settings.region
-
-    @property
-    def account(self) -> str:
-        return self.pipework.settings.account
-
-    @property
-    def writer(self) -> ItemWriter:
-        if self._writer is None:
-            raise ServiceError(
-                "ServiceUnavailable", "The dynamodb service is not started.", 503, sender_fault=False
-            )
-        return self._writer
-
     async def start(self) -> None:
-        self._writer = ItemWriter(self.store, self.clock, self.region)
         token: str | None = None
         while True:
             page = await self.store.list_resources(TABLE, limit=500, next_token=token)
@@ -103,29 +81,38 @@ class DynamoDB:
 
     # ── tables ──
 
-    def require(self, name: str, *, not_found: Callable[[], ServiceError] | None = None) -> Table:
-        """The table `name`, or the error `not_found()` builds (built only when needed: this is on every request)."""
-        table = self.tables.get(name)
+    def require(self, ref: str, ctx: RequestContext, *, named: bool = True) -> Table:
+        """The table `ref` names in the request's account and region (by its name or, as DynamoDB accepts wherever
+        a table name goes, its ARN), or ResourceNotFoundException: table operations name the table in the message
+        (`named`), item operations not."""
+        prefix = table_key(ctx.account, ctx.region, "")
+        key = table_key_of(ref) if ref.startswith("arn:") else prefix + ref
+        table = self.tables.get(key) if key is not None and key.startswith(prefix) else None
         if table is None:
-            raise not_found() if not_found is not None else errors.table_not_found(name)
+            raise errors.table_not_found(ref if named else None)
         return table
 
+    def in_region(self, ctx: RequestContext) -> list[Table]:
+        """The tables of the request's account and region, by name."""
+        prefix = table_key(ctx.account, ctx.region, "")
+        return sorted((t for k, t in self.tables.items() if k.startswith(prefix)), key=lambda t: t.name)
+
     async def save(self, table: Table) -> None:
-        await self.store.put_resource(TABLE, table.name, table.to_body())
-        self.tables[table.name] = table
+        await self.store.put_resource(TABLE, table.key, table.to_body())
+        self.tables[table.key] = table
 
     async def count_items(self, table: Table) -> tuple[int, int]:
         """(ItemCount, TableSizeBytes): live items and the bytes of their stored form."""
         return await self.store.kv_stats(table.items_bucket)
 
-    async def close_stream(self, table: Table, region: str, account: str, batch: Any) -> None:
-        arn = table.stream_arn(region, account)
-        if arn is None:
+    async def close_stream(self, table: Table, batch: Any) -> None:
+        key = table.stream_key
+        if key is None:
             return
-        resource = await self.store.get_resource(STREAM, arn)
+        resource = await self.store.get_resource(STREAM, key)
         if resource is not None:
             body = {**resource.body, "status": "DISABLED", "closed_at": self.clock.now()}
-            batch.put_resource(STREAM, arn, body)
+            batch.put_resource(STREAM, key, body)
 
     def forget(self, table: Table) -> None:
         """Delete a dropped table's items and index entries in the background (the table is already gone)."""
@@ -171,7 +158,9 @@ class DynamoDB:
 
     async def _sweep_forever(self) -> None:
         while True:
-            await self.clock.sleep(self.sweep_interval)
+            # A safety net, not a timer: time travel sweeps at its next stop past the interval (TTL deletes are
+            # "within a few days" on AWS; nothing waits for one to the second).
+            await self.clock.sleep_until(self.clock.now() + self.sweep_interval, timer=False)
             try:
                 await self.sweep()
             except asyncio.CancelledError:
@@ -232,7 +221,7 @@ class DynamoDB:
             page = await self.store.list_resources(STREAM, limit=500, next_token=token)
             for resource in page.items:
                 body = resource.body
-                table = self.tables.get(body["table"])
+                table = self.tables.get(resource.name.rpartition("/")[0])
                 retention = (
                     table.retention_seconds
                     if table is not None and table.table_id == body["table_id"]

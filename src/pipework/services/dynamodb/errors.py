@@ -23,16 +23,13 @@ def invalid_parameter(message: str) -> ValidationError:
 
 
 def table_not_found(name: str | None = None) -> ServiceError:
+    """DynamoDB's answer for a missing table: table operations name it, item operations (`name` None) do not."""
     message = (
         "Requested resource not found"
         if name is None
         else f"Requested resource not found: Table: {name} not found"
     )
     return ServiceError("ResourceNotFoundException", message, 400)
-
-
-def non_existent_table() -> ServiceError:
-    return ServiceError("ResourceNotFoundException", "Cannot do operations on a non-existent table", 400)
 
 
 def resource_in_use(message: str) -> ServiceError:

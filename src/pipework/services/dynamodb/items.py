@@ -10,6 +10,7 @@ from pipework.services.base import RequestContext, ServiceError
 
 from . import errors
 from .expressions import Expressions, apply_update, evaluate, project
+from .expressions.parser import DETECTED
 from .expressions.update import check_keys_untouched
 from .model import Table
 from .values import MAX_ITEM_SIZE, Item, check_item, check_values, item_size
@@ -29,10 +30,12 @@ def reject_legacy(params: dict[str, Any]) -> None:
             )
 
 
-def expressions_of(params: dict[str, Any]) -> Expressions:
+def expressions_of(params: dict[str, Any], *, detected: str = "") -> Expressions:
     values = params.get("ExpressionAttributeValues")
     return Expressions(
-        params.get("ExpressionAttributeNames"), check_values(values) if values is not None else None
+        params.get("ExpressionAttributeNames"),
+        check_values(values) if values is not None else None,
+        detected=detected,
     )
 
 
@@ -77,48 +80,47 @@ class Prepared:
         else:
             base = old if old is not None else dict(self.key)
             new = apply_update(base, self.actions)
+            check_index_keys(self.table, new)
             check_size(new, update=True)
         return Change(self.table, self.key, current.store_key, old, new, current.revision)
 
 
-def prepare(svc: DynamoDB, kind: str, params: dict[str, Any]) -> Prepared:
+def check_index_keys(table: Table, item: Item) -> None:
+    for index in table.indexes:
+        index.keys.check_index_keys(item, index.name)
+
+
+def prepare(
+    svc: DynamoDB, ctx: RequestContext, kind: str, params: dict[str, Any], *, detected: str = ""
+) -> Prepared:
+    """Validate one write as DynamoDB does, in its order: the request's own values and expressions (unused names
+    and values included) before the table and the key schema."""
     reject_legacy(params)
-    table = svc.require(params["TableName"], not_found=errors.non_existent_table)
-    exprs = expressions_of(params)
-    on_failure = params.get("ReturnValuesOnConditionCheckFailure", "NONE") == "ALL_OLD"
-    if kind == "Put":
-        item = check_item(params["Item"])
-        table.keys.check_item_keys(item)
-        for index in table.indexes:
-            for name, declared in (
-                (index.keys.hash_name, index.keys.hash_type),
-                (index.keys.range_name, index.keys.range_type),
-            ):
-                value = item.get(name) if name else None
-                if value is not None and next(iter(value)) != declared:
-                    raise errors.invalid_parameter(
-                        f"Type mismatch for Index Key {name} Expected: {declared} Actual: {next(iter(value))} "
-                        f"IndexName: {index.name}"
-                    )
-        check_size(item)
-        key = table.keys.key_of(item)
-        prepared = Prepared(table, key, kind, item=item, return_on_failure=on_failure)
-    else:
-        key = check_item(params["Key"])
-        table.keys.check_key(key)
-        prepared = Prepared(table, key, kind, return_on_failure=on_failure)
-        if kind == "Update":
-            text = params.get("UpdateExpression")
-            if text is None:
-                raise errors.validation(
-                    "Pipework requires UpdateExpression in UpdateItem (AttributeUpdates is legacy)"
-                )
-            prepared.actions = exprs.update(text)
-            check_keys_untouched(prepared.actions, table.keys.names)
+    given = check_item(params["Item"] if kind == "Put" else params["Key"])
+    exprs = expressions_of(params, detected=detected)
+    actions = None
+    if kind == "Update":
+        text = params.get("UpdateExpression")
+        # Without an UpdateExpression, UpdateItem only makes sure the item exists.
+        actions = exprs.update(text) if text is not None else []
     if kind == "ConditionCheck" and "ConditionExpression" not in params:
         raise errors.validation("ConditionExpression is required for ConditionCheck")
-    prepared.condition = exprs.condition(params.get("ConditionExpression"))
+    condition = exprs.condition(params.get("ConditionExpression"))
     exprs.finish()
+    table = svc.require(params["TableName"], ctx, named=False)
+    on_failure = params.get("ReturnValuesOnConditionCheckFailure", "NONE") == "ALL_OLD"
+    if kind == "Put":
+        table.keys.check_item_keys(given)
+        check_index_keys(table, given)
+        check_size(given)
+        prepared = Prepared(table, table.keys.key_of(given), kind, item=given, return_on_failure=on_failure)
+    else:
+        table.keys.check_key(given)
+        prepared = Prepared(table, given, kind, return_on_failure=on_failure)
+        if actions is not None:
+            check_keys_untouched(actions, table.keys.names)
+            prepared.actions = actions
+    prepared.condition = condition
     return prepared
 
 
@@ -130,7 +132,7 @@ def _capacity(params: dict[str, Any], table: Table, units: float) -> dict[str, A
 
 async def put_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     returns = check_return_values(params, ("NONE", "ALL_OLD"))
-    prepared = prepare(svc, "Put", params)
+    prepared = prepare(svc, ctx, "Put", params, detected=DETECTED)
     current, _ = await svc.writer.write(prepared.table, prepared.key, prepared.decide)
     out = _capacity(params, prepared.table, 1.0)
     if returns == "ALL_OLD" and current.item is not None:
@@ -140,7 +142,7 @@ async def put_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -
 
 async def delete_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     returns = check_return_values(params, ("NONE", "ALL_OLD"))
-    prepared = prepare(svc, "Delete", params)
+    prepared = prepare(svc, ctx, "Delete", params, detected=DETECTED)
     current, _ = await svc.writer.write(prepared.table, prepared.key, prepared.decide)
     out = _capacity(params, prepared.table, 1.0)
     if returns == "ALL_OLD" and current.item is not None:
@@ -150,7 +152,7 @@ async def delete_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext
 
 async def update_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     returns = check_return_values(params, ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"))
-    prepared = prepare(svc, "Update", params)
+    prepared = prepare(svc, ctx, "Update", params, detected=DETECTED)
     current, change = await svc.writer.write(prepared.table, prepared.key, prepared.decide)
     out = _capacity(params, prepared.table, 1.0)
     old, new = current.item, change.new if change is not None else current.item
@@ -170,12 +172,12 @@ async def update_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext
 
 
 async def get_item(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-    table = svc.require(params["TableName"], not_found=errors.non_existent_table)
-    exprs = expressions_of(params)
     key = check_item(params["Key"])
-    table.keys.check_key(key)
+    exprs = expressions_of(params)
     paths = projection_of(exprs, params)
     exprs.finish()
+    table = svc.require(params["TableName"], ctx, named=False)
+    table.keys.check_key(key)
     current = await svc.writer.read(table, key)
     out = _capacity(params, table, 0.5)
     if current.item is not None:
@@ -210,10 +212,15 @@ async def batch_write(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext
     for name, entries in requests.items():
         seen: set[str] = set()
         for entry in entries:
+            if "PutRequest" in entry and "DeleteRequest" in entry:
+                raise errors.validation(
+                    "Supplied WriteRequest has more than one request; exactly one of PutRequest or DeleteRequest is "
+                    "allowed"
+                )
             if "PutRequest" in entry:
-                write = prepare(svc, "Put", {"TableName": name, "Item": entry["PutRequest"]["Item"]})
+                write = prepare(svc, ctx, "Put", {"TableName": name, "Item": entry["PutRequest"]["Item"]})
             elif "DeleteRequest" in entry:
-                write = prepare(svc, "Delete", {"TableName": name, "Key": entry["DeleteRequest"]["Key"]})
+                write = prepare(svc, ctx, "Delete", {"TableName": name, "Key": entry["DeleteRequest"]["Key"]})
             else:
                 raise errors.validation(
                     "Supplied AttributeValue has no request; a PutRequest or DeleteRequest is needed"
@@ -234,14 +241,14 @@ async def batch_get(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) 
         raise errors.validation("Too many items requested for the BatchGetItem call")
     responses: dict[str, list[Item]] = {}
     for name, request in requests.items():
-        table = svc.require(name, not_found=errors.table_not_found)
+        keys = [check_item(raw) for raw in request["Keys"]]
         exprs = expressions_of(request)
         paths = projection_of(exprs, request)
         exprs.finish()
+        table = svc.require(name, ctx, named=False)
         found: list[Item] = []
         seen: set[str] = set()
-        for raw in request["Keys"]:
-            key = check_item(raw)
+        for key in keys:
             table.keys.check_key(key)
             store_key = table.keys.store_key(key)
             if store_key in seen:
@@ -257,8 +264,10 @@ async def batch_get(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) 
 async def transact_write(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     prepared: list[Prepared] = []
     for entry in params["TransactItems"]:
-        (kind, spec), *_ = entry.items()
-        prepared.append(prepare(svc, kind, spec))
+        if len(entry) != 1:
+            raise errors.validation("TransactItems can only contain one of Check, Put, Update or Delete")
+        ((kind, spec),) = entry.items()
+        prepared.append(prepare(svc, ctx, kind, spec))
     keys = [(p.table.items_bucket, p.table.keys.store_key(p.key)) for p in prepared]
     if len(set(keys)) != len(keys):
         raise errors.validation("Transaction request cannot include multiple operations on one item")

@@ -13,6 +13,9 @@ from decimal import Decimal
 from .errors import ValidationError, invalid_parameter, key_schema_mismatch
 from .values import Item, Value, binary, format_number, type_of
 
+MAX_HASH_KEY_BYTES = 2048
+MAX_RANGE_KEY_BYTES = 1024
+
 
 def hash_part(value: Value) -> str:
     kind, inner = next(iter(value.items()))
@@ -79,7 +82,7 @@ class KeySchema:
 
     def check_item_keys(self, item: Item) -> None:
         """An item being written must carry every key attribute, with the declared type, non-empty."""
-        for name, declared in self._typed():
+        for name, declared in self.typed():
             value = item.get(name)
             if value is None:
                 raise invalid_parameter(f"Missing the key {name} in the item")
@@ -87,15 +90,51 @@ class KeySchema:
             if actual != declared:
                 raise invalid_parameter(f"Type mismatch for key {name} expected: {declared} actual: {actual}")
             self._check_not_empty(name, value)
+        self._check_sizes(item)
 
     def check_key(self, key: Item) -> None:
         """A Key parameter must name exactly the key attributes, with their types."""
         if set(key) != set(self.names):
             raise key_schema_mismatch()
-        for name, declared in self._typed():
+        for name, declared in self.typed():
             if type_of(key[name]) != declared:
                 raise key_schema_mismatch()
             self._check_not_empty(name, key[name])
+        self._check_sizes(key)
+
+    def check_index_keys(self, item: Item, index: str) -> None:
+        """An item written to a table with this index: its index key attributes, where present, must have the
+        declared type, be non-empty and fit the key size limits (an item without them is left out of the index)."""
+        for name, declared in self.typed():
+            value = item.get(name)
+            if value is None:
+                continue
+            actual = type_of(value)
+            if actual != declared:
+                raise invalid_parameter(
+                    f"Type mismatch for Index Key {name} Expected: {declared} Actual: {actual} IndexName: {index}"
+                )
+            kind, inner = next(iter(value.items()))
+            if kind in ("S", "B") and inner == "":
+                raise ValidationError(
+                    "One or more parameter values are not valid. A value specified for a secondary index key is not "
+                    "supported. The AttributeValue for a key attribute cannot contain an empty "
+                    f"{'string' if kind == 'S' else 'binary'} value. IndexName: {index}, IndexKey: {name}"
+                )
+        self._check_sizes(item)
+
+    def _check_sizes(self, item: Item) -> None:
+        """DynamoDB's key size limits: 2048 bytes for a partition key, 1024 for a sort key."""
+        hash_value = item.get(self.hash_name)
+        if hash_value is not None and key_bytes(hash_value) > MAX_HASH_KEY_BYTES:
+            raise invalid_parameter(  # sic: DynamoDB's text has no space before the number
+                f"Size of hashkey has exceeded the maximum size limit of{MAX_HASH_KEY_BYTES} bytes"
+            )
+        range_value = item.get(self.range_name) if self.range_name is not None else None
+        if range_value is not None and key_bytes(range_value) > MAX_RANGE_KEY_BYTES:
+            raise invalid_parameter(
+                f"Aggregated size of all range keys has exceeded the size limit of {MAX_RANGE_KEY_BYTES} bytes"
+            )
 
     def index_entry_key(self, item: Item, table_key: str) -> str | None:
         """The store key of `item` in this index (None when the item lacks an index key: a sparse index)."""
@@ -110,7 +149,8 @@ class KeySchema:
             text += escape(range_part(range_value))
         return text + "\x00" + table_key
 
-    def _typed(self) -> list[tuple[str, str]]:
+    def typed(self) -> list[tuple[str, str]]:
+        """(name, declared type) of each key attribute."""
         pairs = [(self.hash_name, self.hash_type)]
         if self.range_name is not None and self.range_type is not None:
             pairs.append((self.range_name, self.range_type))
@@ -124,6 +164,16 @@ class KeySchema:
                 "One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
                 f"contain an empty {'string' if kind == 'S' else 'binary'} value. Key: {name}"
             )
+
+
+def key_bytes(value: Value) -> int:
+    """The size of a key value as DynamoDB limits it (strings in UTF-8, binaries decoded; numbers are small)."""
+    kind, inner = next(iter(value.items()))
+    if kind == "S":
+        return len(str(inner).encode("utf-8", "surrogatepass"))
+    if kind == "B":
+        return len(binary(inner))
+    return 0
 
 
 def ttl_part(value: Value | None) -> str | None:

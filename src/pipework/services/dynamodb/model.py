@@ -4,6 +4,7 @@ described as DynamoDB describes it; where a table's items, index entries and str
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -12,29 +13,64 @@ from typing import Any
 from .errors import ValidationError, invalid_parameter
 from .keys import KeySchema
 
-TABLE = "dynamodb-table"  # resource kind: name = table name
-STREAM = "dynamodb-stream"  # resource kind: name = stream ARN
-CHECKPOINTS = "dynamodb-stream-checkpoints"  # kv bucket of subscription checkpoints
+# Store layout (see `pipework.store.base`): everything of a table is under its account and region, so one server
+# keeps the tables of every region apart; the buckets of a table's items are named by its TableId, so a table
+# recreated under the same name never sees the entries of the old one while they are being deleted.
+TABLE = "dynamodb/table"  # resource kind: name = "<account>/<region>/<table>"
+STREAM = "dynamodb/stream"  # resource kind: name = "<account>/<region>/<table>/<label>"
+CHECKPOINTS = "dynamodb/stream-checkpoint"  # kv bucket: key = "<stream name>/<consumer, '/' written %2F>"
 VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 # Retention of stream records: DynamoDB keeps 24 hours; a table tag can lengthen (or shorten) it.
 DEFAULT_RETENTION_HOURS = 24.0
 RETENTION_TAG = "pipework:stream-retention-hours"
+_ARN = re.compile(
+    r"arn:aws[a-z-]*:dynamodb:(?P<region>[^:/]+):(?P<account>[^:/]+):table/(?P<table>[^/]+)(?P<rest>.*)"
+)
+_STREAM = re.compile(r"/stream/(?P<label>[^/]+)")
+
+
+def table_key(account: str, region: str, table: str) -> str:
+    """A table's resource name."""
+    return f"{account}/{region}/{table}"
+
+
+def table_key_of(arn: str) -> str | None:
+    """The resource name of the table a table ARN names (None if `arn` is not one)."""
+    found = _ARN.fullmatch(arn)
+    if found is None or found["rest"]:
+        return None
+    return table_key(found["account"], found["region"], found["table"])
+
+
+def stream_key_of(arn: str) -> str | None:
+    """The resource name of the stream a stream ARN names, in the ARN's account and region (None if `arn` is
+    not a stream ARN)."""
+    found = _ARN.fullmatch(arn)
+    stream = _STREAM.fullmatch(found["rest"]) if found is not None else None
+    if found is None or stream is None:
+        return None
+    return f"{table_key(found['account'], found['region'], found['table'])}/{stream['label']}"
+
+
+def checkpoint_key(stream_key: str, consumer: str) -> str:
+    """Where `consumer`'s checkpoint of a stream is kept (a consumer is often an ARN, with `/` in it)."""
+    return f"{stream_key}/{consumer.replace('%', '%25').replace('/', '%2F')}"
 
 
 def items_bucket(table_id: str) -> str:
-    return f"dynamodb-items/{table_id}"
+    return f"dynamodb/item/{table_id}"
 
 
 def index_bucket(table_id: str, index: str) -> str:
-    return f"dynamodb-index/{table_id}/{index}"
+    return f"dynamodb/index/{table_id}/{index}"
 
 
 def ttl_bucket(table_id: str) -> str:
-    return f"dynamodb-ttl/{table_id}"
+    return f"dynamodb/ttl/{table_id}"
 
 
-def stream_log(table: str, label: str) -> str:
-    return f"dynamodb-stream/{table}/{label}"
+def stream_log(stream_key: str) -> str:
+    return f"dynamodb/stream/{stream_key}"
 
 
 @dataclass(frozen=True)
@@ -60,9 +96,11 @@ class Index:
 
 @dataclass(frozen=True)
 class Table:
-    """A table definition as stored (`to_body` / `from_body`)."""
+    """A table definition as stored (`to_body` / `from_body`), in the account and region it was created in."""
 
     name: str
+    account: str
+    region: str
     table_id: str
     created: float
     key_schema: list[dict[str, str]]
@@ -83,6 +121,16 @@ class Table:
         return schema_of(self.key_schema, self.attribute_definitions)
 
     @property
+    def key(self) -> str:
+        """The table's resource name."""
+        return table_key(self.account, self.region, self.name)
+
+    @property
+    def stream_key(self) -> str | None:
+        """The resource name of the latest stream (None if the table never had one)."""
+        return None if self.stream_label is None else f"{self.key}/{self.stream_label}"
+
+    @property
     def items_bucket(self) -> str:
         return items_bucket(self.table_id)
 
@@ -98,17 +146,21 @@ class Table:
     def index(self, name: str) -> Index | None:
         return next((i for i in self.indexes if i.name == name), None)
 
-    def arn(self, region: str, account: str) -> str:
-        return f"arn:aws:dynamodb:{region}:{account}:table/{self.name}"
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:dynamodb:{self.region}:{self.account}:table/{self.name}"
 
-    def stream_arn(self, region: str, account: str) -> str | None:
+    @property
+    def stream_arn(self) -> str | None:
         if self.stream_label is None:
             return None
-        return f"{self.arn(region, account)}/stream/{self.stream_label}"
+        return f"{self.arn}/stream/{self.stream_label}"
 
     def to_body(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "account": self.account,
+            "region": self.region,
             "table_id": self.table_id,
             "created": self.created,
             "key_schema": self.key_schema,
@@ -149,6 +201,8 @@ class Table:
         )
         return cls(
             name=body["name"],
+            account=body["account"],
+            region=body["region"],
             table_id=body["table_id"],
             created=body["created"],
             key_schema=body["key_schema"],
@@ -194,12 +248,43 @@ def check_key_schema(key_schema: list[dict[str, str]], definitions: dict[str, st
         )
 
 
-def new_table(params: dict[str, Any], now: float) -> Table:
-    """A Table from CreateTable's parameters, validated as DynamoDB validates them."""
+_REQUIRED = (("KeySchema", "keySchema"), ("AttributeDefinitions", "attributeDefinitions"))
+
+
+def _check_local_index(spec: dict[str, Any], table_keys: list[str]) -> None:
+    """A local secondary index shares the table's partition key and needs a sort key; so does the table."""
+    name = spec["IndexName"]
+    keys = [k["AttributeName"] for k in spec["KeySchema"]]
+    if len(table_keys) < 2:
+        raise invalid_parameter(
+            "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex"
+        )
+    if len(keys) < 2:
+        raise invalid_parameter(f"Index KeySchema does not have a range key for index: {name}")
+    if keys[0] != table_keys[0]:
+        raise invalid_parameter(
+            f"Index KeySchema does not have the same leading hash key as table KeySchema for index: {name}. "
+            f"index hash key: {keys[0]}, table hash key: {table_keys[0]}"
+        )
+
+
+def new_table(params: dict[str, Any], now: float, *, account: str, region: str) -> Table:
+    """A Table in `account` and `region` from CreateTable's parameters, validated as DynamoDB validates them."""
+    # botocore's model no longer marks these required; DynamoDB still requires them for a new table.
+    missing = [label for name, label in _REQUIRED if name not in params]
+    if missing:
+        raise ValidationError(
+            f"{len(missing)} validation error{'s' if len(missing) > 1 else ''} detected: "
+            + "; ".join(
+                f"Value null at '{label}' failed to satisfy constraint: Member must not be null"
+                for label in missing
+            )
+        )
     definitions = {d["AttributeName"]: d["AttributeType"] for d in params["AttributeDefinitions"]}
     if len(definitions) != len(params["AttributeDefinitions"]):
         raise invalid_parameter("Duplicate AttributeName in AttributeDefinitions")
     check_key_schema(params["KeySchema"], definitions)
+    table_keys = [k["AttributeName"] for k in params["KeySchema"]]
     used = {k["AttributeName"] for k in params["KeySchema"]}
     indexes: list[Index] = []
     for local, spec_list in (
@@ -208,6 +293,8 @@ def new_table(params: dict[str, Any], now: float) -> Table:
     ):
         for spec in spec_list or ():
             check_key_schema(spec["KeySchema"], definitions)
+            if local:
+                _check_local_index(spec, table_keys)
             if any(i.name == spec["IndexName"] for i in indexes):
                 raise invalid_parameter(f"Duplicate index name: {spec['IndexName']}")
             used |= {k["AttributeName"] for k in spec["KeySchema"]}
@@ -248,6 +335,8 @@ def new_table(params: dict[str, Any], now: float) -> Table:
     tags = {t["Key"]: t["Value"] for t in params.get("Tags") or ()}
     return Table(
         name=params["TableName"],
+        account=account,
+        region=region,
         table_id=str(uuid.uuid4()),
         created=now,
         key_schema=params["KeySchema"],
@@ -268,9 +357,7 @@ def stream_label(now: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
-def describe_table(
-    table: Table, region: str, account: str, *, item_count: int = 0, size_bytes: int = 0
-) -> dict[str, Any]:
+def describe_table(table: Table, *, item_count: int = 0, size_bytes: int = 0) -> dict[str, Any]:
     """DynamoDB's TableDescription."""
     throughput = {
         "NumberOfDecreasesToday": 0,
@@ -286,7 +373,7 @@ def describe_table(
         "ProvisionedThroughput": throughput,
         "TableSizeBytes": size_bytes,
         "ItemCount": item_count,
-        "TableArn": table.arn(region, account),
+        "TableArn": table.arn,
         "TableId": table.table_id,
         "DeletionProtectionEnabled": table.deletion_protection,
     }
@@ -311,7 +398,7 @@ def describe_table(
                 },
                 "IndexSizeBytes": 0,
                 "ItemCount": 0,
-                "IndexArn": f"{table.arn(region, account)}/index/{i.name}",
+                "IndexArn": f"{table.arn}/index/{i.name}",
             }
             for i in globals_
         ]
@@ -323,7 +410,7 @@ def describe_table(
                 "Projection": i.projection,
                 "IndexSizeBytes": 0,
                 "ItemCount": 0,
-                "IndexArn": f"{table.arn(region, account)}/index/{i.name}",
+                "IndexArn": f"{table.arn}/index/{i.name}",
             }
             for i in locals_
         ]
@@ -331,5 +418,5 @@ def describe_table(
         out["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view_type}
     if table.stream_label is not None:
         out["LatestStreamLabel"] = table.stream_label
-        out["LatestStreamArn"] = table.stream_arn(region, account)
+        out["LatestStreamArn"] = table.stream_arn
     return out

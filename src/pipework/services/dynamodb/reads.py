@@ -13,7 +13,8 @@ from pipework.services.base import RequestContext
 
 from . import errors
 from .expressions import evaluate, project
-from .expressions.nodes import And, Between, Call, Compare, Literal, Path
+from .expressions.nodes import And, Between, Call, Compare, In, Literal, Not, Or, Path
+from .expressions.parser import DETECTED
 from .items import expressions_of, projection_of, reject_legacy
 from .keys import KeySchema, escape, range_part
 from .model import Index, Table, index_bucket
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .api import DynamoDB
 
 PAGE_BYTES = 1024 * 1024
+INVALID_START = "The provided starting key is invalid: The provided key element does not match the schema"
 
 
 @dataclass
@@ -30,6 +32,7 @@ class KeyRange:
     prefix: str = ""
     start: str | None = None
     end: str | None = None
+    partition: str = ""  # a Query's partition (the hash part every key read starts with)
 
 
 def _tighten(bounds: KeyRange, start: str | None = None, end: str | None = None) -> None:
@@ -59,13 +62,26 @@ class _Target:
         encoded = range_part(value)
         return prefix + (escape(encoded) if self.index is not None else encoded)
 
-    def entry_key(self, key: Item) -> str:
+    @property
+    def projects_all(self) -> bool:
+        return self.index is None or self.index.projection.get("ProjectionType", "ALL") == "ALL"
+
+    def start_key(self, raw: dict[str, Any]) -> str:
+        """The store key an ExclusiveStartKey names: it must hold exactly the table's key attributes (and the
+        index's, on an index), each of its declared type."""
+        key = check_item(raw)
+        schemas = [self.table.keys] if self.index is None else [self.table.keys, self.keys]
+        expected = {name: kind for schema in schemas for name, kind in schema.typed()}
+        if key.keys() != expected.keys() or any(
+            type_of(key[name]) != kind for name, kind in expected.items()
+        ):
+            raise errors.validation(INVALID_START)
         table_key = self.table.keys.store_key(key)
         if self.index is None:
             return table_key
         entry = self.index.keys.index_entry_key(key, table_key)
         if entry is None:
-            raise errors.validation("The provided starting key is invalid")
+            raise errors.validation(INVALID_START)
         return entry
 
     def last_key(self, item: Item) -> Item:
@@ -73,8 +89,8 @@ class _Target:
         return {n: item[n] for n in names if n in item}
 
 
-def _target(svc: DynamoDB, params: dict[str, Any]) -> _Target:
-    table = svc.require(params["TableName"], not_found=errors.non_existent_table)
+def _target(svc: DynamoDB, ctx: RequestContext, params: dict[str, Any], select: str | None) -> _Target:
+    table = svc.require(params["TableName"], ctx, named=False)
     index = None
     name = params.get("IndexName")
     if name is not None:
@@ -83,27 +99,98 @@ def _target(svc: DynamoDB, params: dict[str, Any]) -> _Target:
             raise errors.validation(f"The table does not have the specified index: {name}")
         if params.get("ConsistentRead") and not index.local:
             raise errors.validation("Consistent reads are not supported on global secondary indexes")
-    return _Target(table, index)
+    target = _Target(table, index)
+    # A local index fetches what it does not hold from the table; a global one cannot.
+    if select == "ALL_ATTRIBUTES" and index is not None and not index.local and not target.projects_all:
+        raise errors.invalid_parameter(
+            f"Select type ALL_ATTRIBUTES is not supported for global secondary index {index.name} because its "
+            "projection type is not ALL"
+        )
+    return target
 
 
-def key_range(target: _Target, condition: Any) -> KeyRange:
-    """The store range a KeyConditionExpression selects (DynamoDB's messages for conditions it does not support)."""
-    keys = target.keys
+def _select(params: dict[str, Any], paths: Any) -> str:
+    """The Select of a Query or Scan (DynamoDB's default: the projection's attributes, an index's projected ones,
+    else all), checked as DynamoDB checks it before looking at the table."""
+    select: str | None = params.get("Select")
+    if select is None:
+        if paths is not None:
+            return "SPECIFIC_ATTRIBUTES"
+        return "ALL_PROJECTED_ATTRIBUTES" if "IndexName" in params else "ALL_ATTRIBUTES"
+    if select == "SPECIFIC_ATTRIBUTES" and paths is None:
+        raise errors.validation(
+            f"{DETECTED}Must specify the AttributesToGet or ProjectionExpression when choosing to get "
+            "SPECIFIC_ATTRIBUTES"
+        )
+    if select != "SPECIFIC_ATTRIBUTES" and paths is not None:
+        given = "AttributesToGet" if "AttributesToGet" in params else "ProjectionExpression"
+        chosen = "only the Count" if select == "COUNT" else select
+        raise errors.validation(f"{DETECTED}Cannot specify the {given} when choosing to get {chosen}")
+    if select == "ALL_PROJECTED_ATTRIBUTES" and "IndexName" not in params:
+        raise errors.validation(
+            f"{DETECTED}ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"
+        )
+    return select
+
+
+def _key_parts(condition: Any) -> list[Any]:
+    """The conditions of a KeyConditionExpression, one per key: only AND may join them."""
     parts = []
     pending = [condition]
     while pending:
         node = pending.pop()
         if isinstance(node, And):
-            pending += [node.right, node.left]
-        else:
-            parts.append(node)
+            pending += reversed(node.operands)
+            continue
+        operator = (
+            "OR"
+            if isinstance(node, Or)
+            else "NOT"
+            if isinstance(node, Not)
+            else "IN"
+            if isinstance(node, In)
+            else node.name
+            if isinstance(node, Call) and node.name != "begins_with"
+            else None
+        )
+        if operator is not None:
+            raise errors.validation(f"Invalid operator used in KeyConditionExpression: {operator}")
+        operands = (
+            (node.left, node.right)
+            if isinstance(node, Compare)
+            else (node.operand, node.low, node.high)
+            if isinstance(node, Between)
+            else node.args
+        )
+        for operand in operands:
+            if isinstance(operand, Call):
+                raise errors.validation(f"Invalid operator used in KeyConditionExpression: {operand.name}")
+        named = [operand for operand in operands if isinstance(operand, Path)]
+        if len(named) > 1:
+            raise errors.validation(
+                "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition"
+            )
+        if not named:
+            raise errors.validation("Invalid condition in KeyConditionExpression: No key attribute specified")
+        parts.append(node)
+    return parts
+
+
+def key_range(target: _Target, condition: Any) -> KeyRange:
+    """The store range a KeyConditionExpression selects (DynamoDB's messages for conditions it does not support)."""
+    keys = target.keys
     hash_value = None
     range_condition = None
-    for part in parts:
+    seen: set[str] = set()
+    for part in _key_parts(condition):
         name = _key_name(part)
-        if name == keys.hash_name and isinstance(part, Compare) and part.op == "=" and hash_value is None:
+        if name is not None and name in seen:
+            raise errors.validation("KeyConditionExpressions must only contain one condition per key")
+        if name is not None:
+            seen.add(name)
+        if name == keys.hash_name and isinstance(part, Compare) and part.op == "=":
             hash_value = _literal(part.right if isinstance(part.left, Path) else part.left)
-        elif name is not None and name == keys.range_name and range_condition is None:
+        elif name is not None and name == keys.range_name:
             range_condition = part
         elif name in (keys.hash_name, keys.range_name) or name is None:
             raise errors.validation("Query key condition not supported")
@@ -117,7 +204,7 @@ def key_range(target: _Target, condition: Any) -> KeyRange:
         raise errors.validation(
             "One or more parameter values were invalid: Condition parameter type does not match schema type"
         )
-    bounds = KeyRange(prefix=keys.hash_prefix(hash_value))
+    bounds = KeyRange(prefix=keys.hash_prefix(hash_value), partition=keys.hash_prefix(hash_value))
     if range_condition is None:
         return bounds
     prefix = bounds.prefix
@@ -187,23 +274,40 @@ def _literal(node: Any) -> dict[str, Any]:
     return value
 
 
-async def query(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+@dataclass
+class _Request:
+    """A Query's or Scan's parameters, validated before the table is looked at (DynamoDB's order)."""
+
+    key_condition: Any
+    filter: Any
+    paths: Any
+    select: str
+
+
+def _validate(params: dict[str, Any], key_condition: str | None = None) -> _Request:
     reject_legacy(params)
-    target = _target(svc, params)
     exprs = expressions_of(params)
+    condition = exprs.condition(key_condition, "KeyConditionExpression")
+    filter_ = exprs.condition(params.get("FilterExpression"), "FilterExpression")
+    paths = projection_of(exprs, params)
+    exprs.finish()
+    return _Request(condition, filter_, paths, _select(params, paths))
+
+
+async def query(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     text = params.get("KeyConditionExpression")
     if text is None:
         raise errors.validation(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
-    bounds = key_range(target, exprs.condition(text, "KeyConditionExpression"))
-    return await _read(svc, target, params, exprs, bounds, forward=params.get("ScanIndexForward", True))
+    request = _validate(params, text)
+    target = _target(svc, ctx, params, request.select)
+    bounds = key_range(target, request.key_condition)
+    return await _read(svc, target, params, request, bounds, forward=params.get("ScanIndexForward", True))
 
 
 async def scan(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-    reject_legacy(params)
-    target = _target(svc, params)
-    exprs = expressions_of(params)
+    request = _validate(params)
     segment, total = params.get("Segment"), params.get("TotalSegments")
     if (segment is None) != (total is None):
         raise errors.validation(
@@ -215,11 +319,12 @@ async def scan(svc: DynamoDB, params: dict[str, Any], ctx: RequestContext) -> di
         raise errors.validation(
             f"The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {total}"
         )
+    target = _target(svc, ctx, params, request.select)
     return await _read(
         svc,
         target,
         params,
-        exprs,
+        request,
         KeyRange(),
         forward=True,
         segment=(int(segment), int(total)) if segment is not None and total else None,
@@ -230,25 +335,28 @@ async def _read(
     svc: DynamoDB,
     target: _Target,
     params: dict[str, Any],
-    exprs: Any,
+    request: _Request,
     bounds: KeyRange,
     *,
     forward: bool,
     segment: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    filter_ = exprs.condition(params.get("FilterExpression"), "FilterExpression")
-    paths = projection_of(exprs, params)
-    exprs.finish()
-    select = params.get("Select", "SPECIFIC_ATTRIBUTES" if paths is not None else "ALL_ATTRIBUTES")
-    if select == "SPECIFIC_ATTRIBUTES" and paths is None:
-        raise errors.validation(
-            "1 validation error detected: Value at 'select' failed to satisfy constraint: SPECIFIC_ATTRIBUTES requires ProjectionExpression or AttributesToGet"
-        )
-    if select != "SPECIFIC_ATTRIBUTES" and paths is not None and "Select" in params:
-        raise errors.validation("Cannot specify the AttributesToGet when choosing to get ALL_ATTRIBUTES")
+    filter_, paths, select = request.filter, request.paths, request.select
+    # A local index without every attribute reads the rest from the table: for all attributes, a projection or a
+    # filter that may name attributes the index does not hold.
+    from_table = (
+        target.index is not None
+        and target.index.local
+        and not target.projects_all
+        and (select in ("ALL_ATTRIBUTES", "SPECIFIC_ATTRIBUTES") or filter_ is not None)
+    )
     start_key = params.get("ExclusiveStartKey")
     if start_key is not None:
-        after = target.entry_key(check_item(start_key))
+        after = target.start_key(start_key)
+        if not after.startswith(bounds.partition):
+            raise errors.validation(
+                "The provided starting key is outside query boundaries based on provided conditions"
+            )
         if forward:
             _tighten(bounds, start=after + "\x00")
         else:
@@ -276,11 +384,16 @@ async def _read(
             ):
                 continue
             item: Item = orjson.loads(entry.value)
+            full = item
+            if from_table:
+                stored = await svc.store.kv_get(target.table.items_bucket, entry.key.partition("\x00")[2])
+                if stored is not None:
+                    full = orjson.loads(stored.value)
             scanned += 1
-            scanned_bytes += item_size(item)
+            scanned_bytes += item_size(full)
             last = item
-            if filter_ is None or evaluate(filter_, item):
-                items.append(item)
+            if filter_ is None or evaluate(filter_, full):
+                items.append(full if select != "ALL_PROJECTED_ATTRIBUTES" else item)
             if (limit is not None and scanned >= limit) or scanned_bytes >= PAGE_BYTES:
                 stopped = True
                 break
@@ -294,15 +407,6 @@ async def _read(
                 _tighten(bounds, end=tail)
     out: dict[str, Any] = {"Count": len(items), "ScannedCount": scanned}
     if select != "COUNT":
-        if (
-            target.index is not None
-            and select in ("ALL_ATTRIBUTES",)
-            and target.index.projection.get("ProjectionType", "ALL") != "ALL"
-        ):
-            raise errors.validation(
-                "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index "
-                f"{target.index.name} because its projection type is not ALL"
-            )
         out["Items"] = [project(item, paths) for item in items]
     if stopped and last is not None:
         out["LastEvaluatedKey"] = target.last_key(last)

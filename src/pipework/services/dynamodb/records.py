@@ -39,7 +39,6 @@ def stream_record(
     old: Item | None,
     new: Item | None,
     *,
-    region: str,
     now: float,
     user_identity: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
@@ -63,7 +62,7 @@ def stream_record(
         "eventName": name,
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",
-        "awsRegion": region,
+        "awsRegion": table.region,
         "dynamodb": dynamodb,
     }
     if user_identity is not None:
@@ -93,11 +92,11 @@ def as_event(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     return event
 
 
-def stream_body(table: Table, region: str, account: str, now: float) -> dict[str, Any]:
-    """The resource describing a newly enabled stream."""
-    assert table.stream_label is not None and table.stream_view_type is not None
+def stream_body(table: Table, now: float) -> dict[str, Any]:
+    """The resource describing a newly enabled stream (named `table.stream_key`)."""
+    assert table.stream_key is not None and table.stream_view_type is not None
     return {
-        "arn": table.stream_arn(region, account),
+        "arn": table.stream_arn,
         "table": table.name,
         "table_id": table.table_id,
         "label": table.stream_label,
@@ -105,7 +104,7 @@ def stream_body(table: Table, region: str, account: str, now: float) -> dict[str
         "status": "ENABLED",
         "created": now,
         "closed_at": None,
-        "log": stream_log(table.name, table.stream_label),
+        "log": stream_log(table.stream_key),
         "shard_id": f"shardId-{int(now * 1000):020d}-{table.table_id[:8]}",
         "key_schema": table.key_schema,
         "retention_seconds": table.retention_seconds,

@@ -39,31 +39,29 @@ def type_of(value: Value) -> str:
 _WIDE = decimal.Context(prec=1000)
 # A plain integer of at most 38 digits without leading zeros is already DynamoDB's canonical text (and in range).
 _CANONICAL_INTEGER = re.compile(r"-?[1-9][0-9]{0,37}|0")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def parse_number(text: str) -> Decimal:
     """A number attribute's text as a Decimal, checked against DynamoDB's range and precision."""
-    try:
-        number = Decimal(text.strip()) if isinstance(text, str) and text.strip() == text else None
-    except decimal.InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
+    # Python's Decimal also reads "1_000", non-ASCII digits, "NaN" and "Infinity"; DynamoDB reads none of them.
+    if type(text) is not str or _NUMBER.fullmatch(text) is None:
         raise ValidationError("A value provided cannot be converted into a number")
-    return check_number(number)
+    return check_number(Decimal(text))
 
 
 def check_number(number: Decimal) -> Decimal:
     if number.is_zero():
         return Decimal(0)
-    digits = number.normalize(_WIDE).as_tuple().digits
+    # From the digits and the exponent alone: normalizing 1E+999999999 would overflow any decimal context.
+    digits = "".join(map(str, number.as_tuple().digits)).rstrip("0")
     if len(digits) > 38:
         raise ValidationError("Attempting to store more than 38 significant digits in a Number")
-    magnitude = abs(number)
-    if magnitude >= Decimal("1E+126"):
+    if number.adjusted() >= 126:
         raise ValidationError(
             "Number overflow. Attempting to store a number with magnitude larger than supported range"
         )
-    if magnitude < Decimal("1E-130"):
+    if number.adjusted() < -130:
         raise ValidationError(
             "Number underflow. Attempting to store a number with magnitude smaller than supported range"
         )
@@ -257,6 +255,16 @@ def compare(a: Value | None, b: Value | None) -> int | None:
         return None
     x, y = sort_key(a), sort_key(b)
     return int((x > y) - (x < y))
+
+
+def member_key(kind: str, member: Any) -> Any:
+    """A set member as a hashable key equal for members DynamoDB holds equal (numbers numerically), so set
+    operations stay linear."""
+    if kind == "NS":
+        return Decimal(member)
+    if kind == "BS":
+        return binary(member)
+    return member
 
 
 def contains_member(collection: list[Any], kind: str, member: Value) -> bool:

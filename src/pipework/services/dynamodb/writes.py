@@ -52,12 +52,11 @@ class Current:
 
 
 class ItemWriter:
-    """Commits item changes for the DynamoDB service. Parameters: the `store`, `clock` and `region`."""
+    """Commits item changes for the DynamoDB service. Parameters: the `store` and `clock`."""
 
-    def __init__(self, store: Store, clock: Clock, region: str) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
-        self.region = region
         self._locks: dict[tuple[str, str], list[Any]] = {}
 
     @contextlib.asynccontextmanager
@@ -144,12 +143,9 @@ class ItemWriter:
             change.key,
             old,
             new,
-            region=self.region,
             now=self.clock.now(),
             user_identity=change.user_identity,
         )
-        if record is not None and table.stream_label is not None:
+        if record is not None and table.stream_key is not None:
             # Same commit as the item: the record exists if and only if the change does (nothing lost, nothing extra).
-            batch.append(
-                stream_log(table.name, table.stream_label), orjson.dumps(record), key=change.store_key
-            )
+            batch.append(stream_log(table.stream_key), orjson.dumps(record), key=change.store_key)

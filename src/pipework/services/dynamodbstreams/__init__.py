@@ -3,17 +3,7 @@ subscription API a pipe uses to read a table's stream with a checkpoint."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .api import DynamoDBStreams
 from .subscription import RecordBatch, StreamNotFound, Subscription, subscribe
 
-if TYPE_CHECKING:
-    from pipework.app import Pipework
-
-
-def create_service(pipework: Pipework) -> DynamoDBStreams:
-    return DynamoDBStreams(pipework)
-
-
-__all__ = ["DynamoDBStreams", "RecordBatch", "StreamNotFound", "Subscription", "create_service", "subscribe"]
+__all__ = ["DynamoDBStreams", "RecordBatch", "StreamNotFound", "Subscription", "subscribe"]

@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipework.services.base import RequestContext, ServiceError
-from pipework.services.dynamodb import errors
-from pipework.services.dynamodb.model import STREAM
+from pipework.services.dynamodb import DynamoDB, errors
+from pipework.services.dynamodb.model import STREAM, stream_key_of, table_key
 from pipework.services.dynamodb.records import position_of, sequence_number, with_sequence
 from pipework.store import Resource, Store
 
 from .subscription import Subscription, subscribe
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
     from pipework.clock import Clock
 
 ITERATOR_LIFETIME = 15 * 60.0  # shard iterators expire after 15 minutes, as in AWS
@@ -27,24 +26,35 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 
 
 class DynamoDBStreams:
-    """The ``dynamodbstreams`` service; also the entry point of the internal `subscribe` API (see there)."""
+    """The ``dynamodbstreams`` service; also the entry point of the internal `subscribe` API (see there), which
+    implements the connectors' `TableStreams` port.
+
+    Parameters: `store` and `clock`, the instance's; `dynamodb`, the tables whose streams these are.
+    """
 
     name = "dynamodbstreams"
 
-    def __init__(self, pipework: Pipework) -> None:
-        self.pipework = pipework
+    def __init__(self, store: Store, clock: Clock, *, dynamodb: DynamoDB) -> None:
+        self.store = store
+        self.clock = clock
+        self.dynamodb = dynamodb
 
-    @property
-    def store(self) -> Store:
-        return self.pipework.store
+    async def start(self) -> None:
+        return None
 
-    @property
-    def clock(self) -> Clock:
-        return self.pipework.clock
+    async def stop(self) -> None:
+        return None
 
-    def subscribe(self, stream_arn: str, **options: Any) -> Subscription:
-        """See `pipework.services.dynamodbstreams.subscription.subscribe`; the store and clock are this instance's."""
-        return subscribe(self.store, stream_arn, **options)
+    def subscribe(
+        self,
+        stream_arn: str,
+        *,
+        consumer: str | None = None,
+        start: str = "TRIM_HORIZON",
+        batch_size: int = 100,
+    ) -> Subscription:
+        """See `pipework.services.dynamodbstreams.subscription.subscribe`; the store is this instance's."""
+        return subscribe(self.store, stream_arn, consumer=consumer, start=start, batch_size=batch_size)
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         handler = {
@@ -55,30 +65,38 @@ class DynamoDBStreams:
         }.get(operation)
         if handler is None:
             raise ServiceError("UnknownOperationException", f"Unknown operation {operation}", 400)
-        return await handler(params)
+        return await handler(params, ctx)
 
-    async def _stream(self, arn: str) -> Resource:
-        resource = await self.store.get_resource(STREAM, arn)
+    async def _stream(self, arn: str, ctx: RequestContext) -> Resource:
+        """The stream `arn` names, if it is in the request's account and region."""
+        key = stream_key_of(arn)
+        in_region = key is not None and key.startswith(table_key(ctx.account, ctx.region, ""))
+        resource = await self.store.get_resource(STREAM, key) if key is not None and in_region else None
         if resource is None:
             raise errors.stream_not_found(arn)
         return resource
 
-    async def list_streams(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def list_streams(self, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         table = params.get("TableName")
+        # Stream names are "<account>/<region>/<table>/<label>": one region's (or one table's) are one prefix.
+        prefix = table_key(ctx.account, ctx.region, "" if table is None else f"{table}/")
         streams: list[dict[str, Any]] = []
         token: str | None = None
         while True:
-            page = await self.store.list_resources(STREAM, limit=500, next_token=token)
+            page = await self.store.list_resources(STREAM, prefix=prefix, limit=500, next_token=token)
             for resource in page.items:
                 body = resource.body
-                if table is None or body["table"] == table:
-                    streams.append(
-                        {"StreamArn": body["arn"], "TableName": body["table"], "StreamLabel": body["label"]}
-                    )
+                streams.append(
+                    {"StreamArn": body["arn"], "TableName": body["table"], "StreamLabel": body["label"]}
+                )
             token = page.next_token
             if token is None:
                 break
-        if table is not None and not streams and table not in self._tables():
+        if (
+            table is not None
+            and not streams
+            and table_key(ctx.account, ctx.region, table) not in self._tables()
+        ):
             raise errors.table_not_found(table)
         start = params.get("ExclusiveStartStreamArn")
         if start is not None:
@@ -90,11 +108,10 @@ class DynamoDBStreams:
         return out
 
     def _tables(self) -> dict[str, Any]:
-        service = self.pipework.services.get("dynamodb")
-        return getattr(service, "tables", {})
+        return self.dynamodb.tables
 
-    async def describe_stream(self, params: dict[str, Any]) -> dict[str, Any]:
-        resource = await self._stream(params["StreamArn"])
+    async def describe_stream(self, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+        resource = await self._stream(params["StreamArn"], ctx)
         body = resource.body
         stats = await self.store.log_stats(body["log"])
         sequence_range: dict[str, Any] = {
@@ -114,8 +131,8 @@ class DynamoDBStreams:
         }
         return {"StreamDescription": description}
 
-    async def get_shard_iterator(self, params: dict[str, Any]) -> dict[str, Any]:
-        resource = await self._stream(params["StreamArn"])
+    async def get_shard_iterator(self, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+        resource = await self._stream(params["StreamArn"], ctx)
         body = resource.body
         if params["ShardId"] != body["shard_id"]:
             raise ServiceError(
@@ -161,13 +178,13 @@ class DynamoDBStreams:
             raise errors.validation("Invalid ShardIterator") from None
         return state
 
-    async def get_records(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def get_records(self, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         state = self._parse_iterator(params["ShardIterator"])
         if self.clock.now() - state["t"] > ITERATOR_LIFETIME:
             raise errors.expired_iterator(
                 "Iterator expired. The iterator was created at time " + str(state["t"])
             )
-        resource = await self._stream(state["a"])
+        resource = await self._stream(state["a"], ctx)
         body = resource.body
         limit = params.get("Limit", MAX_RECORDS)
         after = state["p"]

@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipework.services.dynamodb.model import CHECKPOINTS, STREAM
+from pipework.services.dynamodb.model import CHECKPOINTS, STREAM, checkpoint_key, stream_key_of
 from pipework.services.dynamodb.records import as_event, position_of, sequence_number, with_sequence
-from pipework.store import Store
+from pipework.store import Resource, Store
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Subscription:
 
     Parameters:
         store: the instance's store.
-        stream_arn: the stream (a table's LatestStreamArn).
+        stream_arn: the stream (a table's LatestStreamArn), found in the account and region its ARN names.
         consumer: the checkpoint's name (e.g. the pipe's ARN); None keeps no checkpoint.
         start: where to begin when there is no checkpoint: "TRIM_HORIZON" (oldest retained record), "LATEST" (only
             records written from now on), or a SequenceNumber (begin after that record).
@@ -70,6 +70,7 @@ class Subscription:
     ) -> None:
         self.store = store
         self.stream_arn = stream_arn
+        self.stream_key = stream_key_of(stream_arn)
         self.consumer = consumer
         self.start = start
         self.batch_size = batch_size
@@ -78,11 +79,14 @@ class Subscription:
 
     @property
     def checkpoint_key(self) -> str:
-        return f"{self.stream_arn}|{self.consumer}"
+        return checkpoint_key(self.stream_key or self.stream_arn, str(self.consumer))
+
+    async def _stream(self) -> Resource | None:
+        return None if self.stream_key is None else await self.store.get_resource(STREAM, self.stream_key)
 
     async def _open(self) -> tuple[str, int]:
         if self._log is None or self._after is None:
-            resource = await self.store.get_resource(STREAM, self.stream_arn)
+            resource = await self._stream()
             if resource is None:
                 raise StreamNotFound(self.stream_arn)
             self._log = str(resource.body["log"])
@@ -144,7 +148,7 @@ class Subscription:
 
     async def closed(self) -> bool:
         """Whether the stream is disabled (or its table deleted) and every record was read."""
-        resource = await self.store.get_resource(STREAM, self.stream_arn)
+        resource = await self._stream()
         if resource is None:
             return True
         if resource.body["status"] == "ENABLED":

@@ -3,16 +3,6 @@ and the engine that delivers (the dispatcher) and replays."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .runtime import EventBridge
 
-if TYPE_CHECKING:
-    from pipework.app import Pipework
-
-
-def create_service(pipework: Pipework) -> EventBridge:
-    return EventBridge(pipework)
-
-
-__all__ = ["EventBridge", "create_service"]
+__all__ = ["EventBridge"]

@@ -18,6 +18,7 @@ from pipework.engine.router import Delivery
 from pipework.patterns import InvalidEventError, InvalidPatternError, compile_pattern
 from pipework.patterns.parse import load_json
 from pipework.services.base import RequestContext, ServiceError
+from pipework.services.scheduler.expressions import At, parse_expression
 from pipework.store.base import Batch
 
 from . import model
@@ -30,6 +31,18 @@ from .targets import validate_targets
 
 JSON = dict[str, Any]
 MAX_TARGETS_PER_RULE = 5
+#: Operations that change no definition, besides Describe* and List*: they run without the definitions' lock.
+_READS = frozenset({"PutEvents", "TestEventPattern"})
+
+
+def _check_schedule(expression: str) -> None:
+    """A rule's ScheduleExpression: ``rate(...)`` or ``cron(...)`` (``at(...)`` is the Scheduler's alone)."""
+    try:
+        parsed = parse_expression(expression)
+    except ValueError:
+        parsed = None
+    if parsed is None or isinstance(parsed, At):
+        raise validation("Parameter ScheduleExpression is not valid.")
 
 
 class EventsService(ArchiveOperations, ConnectionOperations):
@@ -40,18 +53,23 @@ class EventsService(ArchiveOperations, ConnectionOperations):
     # -- lifecycle ---------------------------------------------------------------------------------------------
     async def start(self) -> None:
         """Load the definitions from the store and make sure the ``default`` bus exists."""
-        for kind, target in (
-            (model.KIND_BUS, self.buses),
-            (model.KIND_ARCHIVE, self.archives),
-            (model.KIND_REPLAY, self.replays),
-            (model.KIND_CONNECTION, self.connections),
-            (model.KIND_API_DESTINATION, self.api_destinations),
+        for kind, key, target in (
+            (model.KIND_BUS, "Name", self.buses),
+            (model.KIND_ARCHIVE, "ArchiveName", self.archives),
+            (model.KIND_REPLAY, "ReplayName", self.replays),
+            (model.KIND_CONNECTION, "Name", self.connections),
+            (model.KIND_API_DESTINATION, "Name", self.api_destinations),
         ):
             for resource in await self._all(kind):
-                target[resource["Name"] if "Name" in resource else resource["ArchiveName"]] = resource
+                target[resource[key]] = resource
         for rule in await self._all(model.KIND_RULE):
-            self.rules[(rule["EventBusName"], rule["Name"])] = rule
-            self.router.set_rule(rule["EventBusName"], rule)
+            self.remember_rule(rule)
+        for archive in self.archives.values():
+            # Archives stored by an earlier version have a rule of another shape: write the current one.
+            rule = self.archive_rule(archive)
+            stored = self.rules.get((rule["EventBusName"], rule["Name"]))
+            if rule["EventBusName"] in self.buses and stored is not None and stored != rule:
+                await self.save_rule(rule)
         if "default" not in self.buses:
             await self._save_bus(self._new_bus("default", {}))
 
@@ -69,7 +87,12 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         method = getattr(self, f"op_{operation}", None)
         if method is None:
             raise ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
-        result: dict[str, Any] = await method(params)
+        result: dict[str, Any]
+        if operation in _READS or operation.startswith(("Describe", "List")):
+            result = await method(params)
+        else:
+            async with self.lock:  # read, check, write and remember one change at a time (see `EventsState`)
+                result = await method(params)
         return result
 
     # -- buses -------------------------------------------------------------------------------------------------
@@ -161,6 +184,8 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             raise validation("Parameter(s) EventPattern or ScheduleExpression must be specified.")
         if schedule and bus != "default":
             raise validation("ScheduleExpression is supported only on the default event bus.")
+        if schedule:
+            _check_schedule(schedule)
         if pattern:
             try:
                 compile_pattern(pattern)
@@ -354,10 +379,15 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         names = sorted(rule["Name"] for rule in rules if not rule.get("ManagedBy"))
         return names, deliveries
 
-    async def put_event_on_bus(self, bus: str, event: JSON) -> None:
-        """Route an already-built event on ``bus`` (an event-bus target); unknown buses drop it, as AWS does."""
+    # -- ports for the targets (`pipework.connectors.ports.EventBuses`) -----------------------------------------
+    def has_bus(self, name: str) -> bool:
+        return name in self.buses
+
+    async def forward(self, bus: str, event: JSON) -> bool:
+        """Route an already-built event on ``bus`` (an event-bus target), keeping its id; False if there is no
+        such bus."""
         if bus not in self.buses:
-            raise ServiceError("ResourceNotFoundException", f"Event bus {bus} does not exist.", 400)
+            return False
         batch = self.store.batch()
         now = self.clock.now()
         rules, _ = self.route_into(batch, bus, event, ingested=now, event_time=now)
@@ -365,6 +395,7 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             await self.store.commit(batch)
         for listener in self.listeners:
             listener(bus, event, rules)
+        return True
 
     async def op_TestEventPattern(self, params: JSON) -> JSON:
         try:

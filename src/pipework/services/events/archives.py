@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from pipework.patterns import InvalidPatternError, compile_pattern
+from pipework.store.base import Batch
 
 from . import model
 from .errors import already_exists, illegal_status, invalid_pattern, limit_exceeded, not_found, validation
@@ -25,28 +26,31 @@ def _epoch(value: Any) -> float:
 class ArchiveOperations(EventsState):
     """Mixed into `EventsService`."""
 
-    async def _save_archive(self, archive: JSON) -> None:
-        await self.store.put_resource(model.KIND_ARCHIVE, archive["ArchiveName"], archive)
-        self.archives[archive["ArchiveName"]] = archive
+    def archive_rule(self, archive: JSON) -> JSON:
+        """The managed rule that feeds ``archive``, as AWS shows it (`model.archive_target`)."""
         bus = model.name_from_arn(archive["EventSourceArn"])
-        rule: JSON = {
-            "Name": model.ARCHIVE_RULE_PREFIX + archive["ArchiveName"],
-            "Arn": self.arns.rule(bus, model.ARCHIVE_RULE_PREFIX + archive["ArchiveName"]),
+        name = model.ARCHIVE_RULE_PREFIX + archive["ArchiveName"]
+        return {
+            "Name": name,
+            "Arn": self.arns.rule(bus, name),
             "EventBusName": bus,
             "EventPattern": model.archive_rule_pattern(archive.get("EventPattern")),
             "State": "ENABLED" if archive["State"] == "ENABLED" else "DISABLED",
-            "ManagedBy": "prod.vhs.events.aws.internal",
+            "ManagedBy": model.ARCHIVE_RULE_MANAGER,
             "Description": f"Managed rule of archive {archive['ArchiveName']}",
-            "Targets": [
-                {
-                    "Id": model.ARCHIVE_TARGET_ID,
-                    "Arn": archive["ArchiveArn"],
-                    "ArchiveName": archive["ArchiveName"],
-                }
-            ],
+            "Targets": [model.archive_target(self.region, archive["ArchiveName"])],
             "Tags": {},
         }
-        await self.save_rule(rule)
+
+    async def _save_archive(self, archive: JSON) -> None:
+        # The archive and its rule in one commit: a crash never leaves an archive that nothing feeds.
+        rule = self.archive_rule(archive)
+        batch = self.store.batch()
+        batch.put_resource(model.KIND_ARCHIVE, archive["ArchiveName"], archive)
+        batch.put_resource(model.KIND_RULE, model.rule_key(rule["EventBusName"], rule["Name"]), rule)
+        await self.store.commit(batch)
+        self.archives[archive["ArchiveName"]] = archive
+        self.remember_rule(rule)
 
     def _archive(self, name: str) -> JSON:
         archive = self.archives.get(name)
@@ -140,6 +144,19 @@ class ArchiveOperations(EventsState):
         del self.archives[archive["ArchiveName"]]
         return {}
 
+    async def trim_archives(self) -> int:
+        """Delete archived events older than their archive's RetentionDays (0 keeps them forever); returns how
+        many went. Age is counted from the event's time, the time replays select by."""
+        now = self.clock.now()
+        trimmed = 0
+        for archive in list(self.archives.values()):
+            days = archive.get("RetentionDays") or 0
+            if days > 0:
+                trimmed += await self.store.trim_log(
+                    model.archive_log(archive["ArchiveName"]), before=now - days * 86_400
+                )
+        return trimmed
+
     # -- replays -----------------------------------------------------------------------------------------------
     def _replay(self, name: str) -> JSON:
         replay = self.replays.get(name)
@@ -147,8 +164,11 @@ class ArchiveOperations(EventsState):
             raise not_found(f"Replay {name} does not exist.")
         return replay
 
-    async def save_replay(self, replay: JSON) -> None:
-        await self.store.put_resource(model.KIND_REPLAY, replay["ReplayName"], replay)
+    async def save_replay(self, replay: JSON, batch: Batch | None = None) -> None:
+        """Store ``replay``, in one commit with ``batch``'s writes if given (a replayed batch's deliveries)."""
+        batch = batch if batch is not None else self.store.batch()
+        batch.put_resource(model.KIND_REPLAY, replay["ReplayName"], replay)
+        await self.store.commit(batch)
         self.replays[replay["ReplayName"]] = replay
 
     async def op_StartReplay(self, params: JSON) -> JSON:

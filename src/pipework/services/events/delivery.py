@@ -1,93 +1,52 @@
-"""Delivering a matched event to a rule target: the input transformation, then the target by ARN kind (bus,
-queue, API destination, function, log), and the dead-letter message AWS sends when retries are exhausted.
+"""Delivering a matched event to a rule target: the input transformation, then the target its ARN names, and the
+dead-letter message AWS sends when retries are exhausted. Failures are reported in EventBridge's ERROR_CODE
+vocabulary (NO_RESOURCE, NO_PERMISSIONS, ...).
 """
 
 from __future__ import annotations
 
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-from pipework.connectors.targets import TargetError
-from pipework.connectors.targets.function import Functions
-from pipework.connectors.targets.http import HttpTarget
-from pipework.connectors.targets.log import LogTarget
+from pipework.connectors.targets import HttpParameters, Message, TargetError
+from pipework.connectors.targets.bus import BusTarget
+from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Failure
 from pipework.engine.retry import RetryPolicy
-from pipework.services.base import RequestContext, Service, ServiceError
 
 from .entries import format_time
-from .model import name_from_arn
-from .targets import target_service
-
-if TYPE_CHECKING:
-    from .api import EventsService
 
 JSON = dict[str, Any]
-_SQS_MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
 
-class QueueSender:
-    """Sends messages to queues through the SQS service of the same server."""
-
-    def __init__(self, sqs: Service, *, region: str, account: str) -> None:
-        self.sqs = sqs
-        self.region = region
-        self.account = account
-
-    async def send(
-        self,
-        arn: str,
-        body: str,
-        *,
-        attributes: JSON | None = None,
-        group_id: str | None = None,
-        deduplication_id: str | None = None,
-    ) -> None:
-        name = arn.rsplit(":", 1)[-1]
-        params: JSON = {"QueueUrl": f"http://localhost/{arn.split(':')[4]}/{name}", "MessageBody": body}
-        if attributes:
-            params["MessageAttributes"] = attributes
-        if group_id is not None:
-            params["MessageGroupId"] = group_id
-        if name.endswith(".fifo"):
-            # Without an explicit id each delivery is its own message: a retried delivery may then arrive twice,
-            # as with AWS's at-least-once targets.
-            params["MessageDeduplicationId"] = deduplication_id or str(uuid.uuid4())
-        ctx = RequestContext("sqs", "SendMessage", self.region, self.account, str(uuid.uuid4()))
-        try:
-            await self.sqs.handle("SendMessage", params, ctx)
-        except ServiceError as exc:
-            if exc.code in _SQS_MISSING:
-                raise TargetError("NO_RESOURCE", f"Queue {arn} does not exist.", retryable=False) from None
-            retryable = exc.status >= 500 or "Throttl" in exc.code
-            raise TargetError(exc.code, exc.message, retryable=retryable) from None
+def http_parameters(target: JSON) -> HttpParameters | None:
+    """A rule target's HttpParameters (EventBridge's shape: lists and maps of strings)."""
+    given = target.get("HttpParameters")
+    if not given:
+        return None
+    return HttpParameters(
+        path_values=tuple(given.get("PathParameterValues") or ()),
+        headers=dict(given.get("HeaderParameters") or {}),
+        query=dict(given.get("QueryStringParameters") or {}),
+    )
 
 
 class RuleDelivery:
-    """What the dispatcher calls for EventBridge deliveries (payloads built by `EventsService.route_into`)."""
+    """What the dispatcher calls for EventBridge deliveries (payloads built by `EventsService.route_into`).
 
-    def __init__(
-        self,
-        events: EventsService,
-        queues: QueueSender | None,
-        *,
-        functions: Functions,
-        logs: LogTarget,
-        http: HttpTarget,
-    ) -> None:
-        self.events = events
-        self.queues = queues
-        self.functions = functions
-        self.logs = logs
-        self.http = http
+    Parameters: `targets`, the instance's targets.
+    """
+
+    def __init__(self, targets: Targets) -> None:
+        self.targets = targets
 
     @staticmethod
     def policy_of(payload: JSON) -> RetryPolicy:
         return RetryPolicy.from_api(payload["target"].get("RetryPolicy"))
 
-    def render(self, payload: JSON) -> str:
+    @staticmethod
+    def render(payload: JSON) -> str:
         """The text the target receives (the event as JSON, or its Input / InputPath / InputTransformer)."""
         from pipework.transform import TransformError, render_target_input
 
@@ -103,49 +62,29 @@ class RuleDelivery:
             # AWS delivers nothing when a template renders invalid JSON; retrying would not change that.
             raise TargetError("INVALID_JSON", str(exc), retryable=False) from None
 
-    async def invoke(self, payload: JSON) -> None:
+    def message(self, payload: JSON) -> Message:
         target = payload["target"]
-        arn: str = target["Arn"]
-        service = target_service(arn)
-        if service == "events" and ":event-bus/" in arn:
+        if BusTarget.matches(target["Arn"]):
             # An event bus target receives the event itself (input settings do not apply), same id.
-            try:
-                await self.events.put_event_on_bus(name_from_arn(arn), payload["event"])
-            except ServiceError as exc:
-                raise TargetError("NO_RESOURCE", exc.message, retryable=False) from None
-            return
-        body = self.render(payload)
-        if service == "sqs":
-            if self.queues is None:
-                raise TargetError("NO_RESOURCE", "Queues are not served by this server.", retryable=False)
-            group = (target.get("SqsParameters") or {}).get("MessageGroupId")
-            await self.queues.send(arn, body, group_id=group)
-        elif service == "events":
-            destination = self.events.api_destination_by_arn(arn)
-            if destination is None:
-                raise TargetError("NO_RESOURCE", f"API destination {arn} does not exist.", retryable=False)
-            connection = self.events.connection_by_arn(destination["ConnectionArn"])
-            if connection is None or connection["ConnectionState"] == "DEAUTHORIZED":
-                raise TargetError("NO_PERMISSIONS", "The connection is not authorized.", retryable=False)
-            await self.http.invoke(destination, connection, body, target.get("HttpParameters"))
-        elif service == "lambda":
-            event: Any
-            try:
-                event = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                event = body
-            await self.functions.invoke(arn, event)
-        elif service == "logs":
-            await self.logs.put(arn, body, timestamp=self.events.clock.now())
-        else:
-            raise TargetError("NO_RESOURCE", f"Unsupported target {arn}.", retryable=False)
+            return Message(event=payload["event"])
+        return Message(
+            self.render(payload),
+            group_id=(target.get("SqsParameters") or {}).get("MessageGroupId"),
+            http=http_parameters(target),
+        )
+
+    async def invoke(self, payload: JSON) -> None:
+        try:
+            await self.targets.send_one(payload["target"]["Arn"], self.message(payload))
+        except TargetError as exc:
+            raise exc.as_reason() from None
 
     async def dead_letter(self, payload: JSON, failure: Failure) -> bool:
         """Send the event to the target's DeadLetterConfig queue with AWS's attributes; False if there is none or
         it cannot be reached (the event is then dropped and counted, as on AWS; Pipework still keeps it for
         redrive)."""
         arn = (payload["target"].get("DeadLetterConfig") or {}).get("Arn")
-        if not arn or self.queues is None:
+        if not arn:
             return False
         attributes = {
             "RULE_ARN": payload["rule_arn"],
@@ -157,10 +96,9 @@ class RuleDelivery:
             "RETRY_ATTEMPTS": str(failure.attempts),
         }
         message_attributes = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v}
+        body = orjson.dumps(payload["event"]).decode()
         try:
-            await self.queues.send(
-                arn, orjson.dumps(payload["event"]).decode(), attributes=message_attributes
-            )
+            await self.targets.send_one(arn, Message(body, attributes=message_attributes))
         except TargetError:
             return False
         return True

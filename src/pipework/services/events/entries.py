@@ -50,20 +50,35 @@ def check_request_size(entries: list[dict[str, Any]]) -> None:
         raise validation("Total size of the entries in the request is over the limit.")
 
 
-def _depth_ok(value: Any, depth: int = 0) -> bool:
+def _text_ok(text: str) -> bool:
+    """False for a string holding a lone surrogate (``"\\ud800"`` in JSON): it has no UTF-8 form."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _detail_ok(value: Any, depth: int = 0) -> bool:
+    """Within AWS's nesting and number limits, and every string and key encodable as UTF-8."""
     if depth > MAX_DEPTH:
         return False
     if isinstance(value, dict):
-        return all(_depth_ok(v, depth + 1) for v in value.values())
+        return all(_text_ok(k) and _detail_ok(v, depth + 1) for k, v in value.items())
     if isinstance(value, list):
-        return all(_depth_ok(v, depth + 1) for v in value)
+        return all(_detail_ok(v, depth + 1) for v in value)
+    if isinstance(value, str):
+        return _text_ok(value)
     if type(value) is int:
         return _INT64[0] <= value <= _INT64[1]
     return True
 
 
 def parse_detail(detail: str) -> dict[str, Any] | None:
-    """The Detail as a JSON object, or None if it is malformed (not JSON, not an object, beyond AWS's limits)."""
+    """The Detail as a JSON object, or None if it is malformed (not JSON, not an object, beyond AWS's limits, or
+    holding text with no UTF-8 form, which no target could be sent)."""
     try:
         value = load_json(detail)
     except (ValueError, RecursionError):
@@ -71,7 +86,7 @@ def parse_detail(detail: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
     try:
-        return value if _depth_ok(value) else None
+        return value if _detail_ok(value) else None
     except RecursionError:
         return None
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
+
+from pipework.patterns.parse import load_json
+
+JSON = dict[str, Any]
 
 KIND_BUS = "events/bus"
 KIND_RULE = "events/rule"  # name: "<bus>|<rule>"
@@ -16,7 +21,7 @@ KIND_API_DESTINATION = "events/api-destination"
 #: The work queue of pending (rule, target) deliveries.
 DELIVERIES = "events/deliveries"
 ARCHIVE_RULE_PREFIX = "Events-Archive-"
-ARCHIVE_TARGET_ID = "Events-Archive"
+ARCHIVE_RULE_MANAGER = "prod.vhs.events.aws.internal"
 
 
 def archive_log(name: str) -> str:
@@ -56,9 +61,20 @@ class Arns:
 
 def archive_rule_pattern(pattern: str | None) -> str:
     """The managed rule of an archive: its pattern, and never a replayed event (AWS does the same)."""
-    body = orjson.loads(pattern) if pattern else {}
+    body = load_json(pattern) if pattern else {}
     body["replay-name"] = [{"exists": False}]
-    return orjson.dumps(body).decode()
+    try:
+        return orjson.dumps(body).decode()
+    except (
+        orjson.JSONEncodeError
+    ):  # integers beyond 64 bits or lone surrogates, which only `json` writes back
+        return json.dumps(body, separators=(",", ":"))
+
+
+def archive_target(region: str, archive: str) -> JSON:
+    """The target of an archive's managed rule: Id and Arn as AWS shows them (an ARN naming no resource); the
+    ``ArchiveName`` member is Pipework's own (never sent on the wire) and tells routing to append to the archive."""
+    return {"Id": ARCHIVE_RULE_PREFIX + archive, "Arn": f"arn:aws:events:{region}:::", "ArchiveName": archive}
 
 
 def name_from_arn(arn: str) -> str:

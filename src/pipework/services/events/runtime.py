@@ -1,79 +1,55 @@
 """`EventBridge`: the served ``events`` API and its background work (delivery and replays) for one instance.
 
-Built before the store opens; `start()` loads the definitions, resumes replays, and starts the dispatcher, which
-also resumes deliveries that were in flight when the process stopped (their leases expire and they run again).
+Built by the composition root on the open store; `start()` loads the definitions, resumes replays, and starts the
+dispatcher, which also resumes deliveries that were in flight when the process stopped (their leases expire and
+they run again).
 """
 
 from __future__ import annotations
 
-import tempfile
+import asyncio
+import contextlib
+import logging
 import uuid
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import httpx
 import orjson
 
-from pipework.connectors.targets.function import Functions
-from pipework.connectors.targets.http import HttpTarget, RateLimiter
-from pipework.connectors.targets.log import LogTarget
+from pipework.clock import Clock
+from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Dispatcher
 from pipework.engine.replay import Replayer
-from pipework.services.base import RequestContext, ServiceError
+from pipework.services.base import RequestContext
+from pipework.store.base import Store
+from pipework.store.errors import StoreError
 
 from . import model
 from .api import EventsService
-from .delivery import QueueSender, RuleDelivery
+from .delivery import RuleDelivery
 
-if TYPE_CHECKING:
-    from pipework.app import Pipework
+log = logging.getLogger("pipework.events")
+#: Seconds of clock time between two trims of the archives to their RetentionDays.
+RETENTION_SWEEP = 3600.0
 
 
 class EventBridge:
-    """The ``events`` service of a `Pipework` instance (see `EventsService` for the operations)."""
+    """The ``events`` service of an instance (see `EventsService` for the operations).
+
+    Parameters:
+        events: the buses, rules, archives, connections and API destinations (built first: targets reach them).
+        store, clock: the instance's. targets: where deliveries go.
+    """
 
     name = "events"
 
-    def __init__(self, pipework: Pipework) -> None:
-        self.pipework = pipework
-        self.functions: Functions = pipework.functions
-        self.service: EventsService | None = None
-        self.dispatcher: Dispatcher | None = None
-        self.replayer: Replayer | None = None
-        self._http: httpx.AsyncClient | None = None
-
-    @property
-    def events(self) -> EventsService:
-        if self.service is None:
-            raise ServiceError(
-                "ServiceUnavailable", "The events service is not started.", 503, sender_fault=False
-            )
-        return self.service
-
-    def log_directory(self) -> Path:
-        settings = self.pipework.settings
-        if getattr(settings, "memory", False):
-            return Path(tempfile.gettempdir()) / "pipework-logs"
-        return Path(settings.data_dir) / "logs"
-
-    async def start(self) -> None:
-        pipework = self.pipework
-        store, clock = pipework.store, pipework.clock
-        settings = pipework.settings
-        self.service = EventsService(store, clock, region=settings.region, account=settings.account)
-        await self.service.start()
-        sqs = pipework.services.get("sqs")
-        queues = (
-            QueueSender(sqs, region=settings.region, account=settings.account) if sqs is not None else None
-        )
-        self._http = httpx.AsyncClient()
-        delivery = RuleDelivery(
-            self.service,
-            queues,
-            functions=self.functions,
-            logs=LogTarget(self.log_directory()),
-            http=HttpTarget(self._http, RateLimiter(clock.now, clock.sleep)),
-        )
+    def __init__(self, events: EventsService, store: Store, clock: Clock, *, targets: Targets) -> None:
+        self.events = events
+        self.store = store
+        self.clock = clock
+        delivery = RuleDelivery(targets)
+        self._retention: asyncio.Task[None] | None = None
+        # One redrive at a time: each reads the dead letters, then commits; two overlapping would both send them.
+        self._redriving = asyncio.Lock()
         self.dispatcher = Dispatcher(
             store,
             clock,
@@ -82,17 +58,30 @@ class EventBridge:
             dead_letter=delivery.dead_letter,
             policy_of=delivery.policy_of,
         )
-        self.replayer = Replayer(self.service)
+        self.replayer = Replayer(events)
+
+    async def start(self) -> None:
+        await self.events.start()
         await self.replayer.start()
         self.dispatcher.start()
+        self._retention = asyncio.create_task(self._keep_retention(), name="events:archive-retention")
+
+    async def _keep_retention(self) -> None:
+        """Trim the archives to their RetentionDays now and every `RETENTION_SWEEP` seconds of clock time."""
+        while True:
+            try:
+                await self.events.trim_archives()
+            except StoreError:
+                log.exception("trimming the archives failed; trying again at the next sweep")
+            await self.clock.sleep(RETENTION_SWEEP)
 
     async def stop(self) -> None:
-        if self.dispatcher is not None:
-            await self.dispatcher.stop()
-        if self.replayer is not None:
-            await self.replayer.stop()
-        if self._http is not None:
-            await self._http.aclose()
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+        await self.dispatcher.stop()
+        await self.replayer.stop()
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         return await self.events.handle(operation, params, ctx)
@@ -102,7 +91,7 @@ class EventBridge:
         self, *, rule: str | None = None, target: str | None = None, bus: str | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]:
         """Deliveries that exhausted their retries, newest last: the full event, the rule, target and error."""
-        store = self.pipework.store
+        store = self.store
         out: list[dict[str, Any]] = []
         after = 0
         while len(out) < limit:
@@ -138,7 +127,11 @@ class EventBridge:
     ) -> int:
         """Send dead-lettered deliveries back to the one target each failed on, with fresh retries (a new event
         age and attempt count); other targets of the rule do not get the event again."""
-        store = self.pipework.store
+        async with self._redriving:
+            return await self._redrive(ids, rule=rule, target=target)
+
+    async def _redrive(self, ids: list[str] | None, *, rule: str | None, target: str | None) -> int:
+        store = self.store
         chosen = [
             d for d in await self.dead_letters(rule=rule, target=target) if ids is None or d["Id"] in ids
         ]
@@ -146,7 +139,7 @@ class EventBridge:
             return 0
         wanted = {d["Id"] for d in chosen}
         batch = store.batch()
-        now = self.pipework.clock.now()
+        now = self.clock.now()
         after = 0
         while True:
             page = await store.list_dead_letters(model.DELIVERIES, after_seq=after, limit=500)

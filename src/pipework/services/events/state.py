@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +42,9 @@ class EventsState:
         # `pipework tail`: called after each commit with (bus, event, names of the rules it matched)
         self.listeners: list[Callable[[str, JSON, list[str]], None]] = []
         self.on_replay_started: Callable[[str], Awaitable[None]] | None = None
+        # Held by every change to a definition, from reading the current record to updating memory after the store
+        # write: a change that awaits the store never overwrites one made meanwhile with a stale copy.
+        self.lock = asyncio.Lock()
 
     @staticmethod
     def archive_log(name: str) -> str:
@@ -68,6 +72,10 @@ class EventsState:
         await self.store.put_resource(
             model.KIND_RULE, model.rule_key(rule["EventBusName"], rule["Name"]), rule
         )
+        self.remember_rule(rule)
+
+    def remember_rule(self, rule: JSON) -> None:
+        """Make a stored rule the one PutEvents routes by."""
         self.rules[(rule["EventBusName"], rule["Name"])] = rule
         self.router.set_rule(rule["EventBusName"], rule)
 

@@ -1,48 +1,51 @@
-"""PutTargets validation: what Pipework can deliver to, and the input settings of each target."""
+"""PutTargets validation: what Pipework can deliver to, and the input settings of each target, in PutTargets'
+wording (the target kinds themselves check their ARNs and parameters; see `pipework.connectors.targets`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pipework.connectors.targets import Message
+from pipework.connectors.targets import registry as targets
+from pipework.connectors.targets.base import GROUP_ID_REQUIRED
+from pipework.connectors.targets.queue import is_standard_queue
+
 from .errors import validation
 
 JSON = dict[str, Any]
 
-#: The ARN kinds a rule target may name, and how Pipework delivers to them.
+#: The target kinds a rule may name, and how PutTargets describes them.
 SUPPORTED = {
-    "events": "an event bus of this server (arn:aws:events:<region>:<account>:event-bus/<name>) or an API "
-    "destination (…:api-destination/<name>/<id>)",
-    "sqs": "a queue (arn:aws:sqs:<region>:<account>:<name>)",
-    "lambda": "a local function registered with --functions (arn:aws:lambda:<region>:<account>:function:<name>)",
-    "logs": "a log group written as JSON lines (arn:aws:logs:<region>:<account>:log-group:<name>)",
+    "bus": "an event bus of this server (arn:aws:events:<region>:<account>:event-bus/<name>)",
+    "api-destination": "an API destination (arn:aws:events:<region>:<account>:api-destination/<name>/<id>)",
+    "queue": "a queue (arn:aws:sqs:<region>:<account>:<name>)",
+    "function": "a local function registered with --functions (arn:aws:lambda:<region>:<account>:function:<name>)",
+    "log-group": "a log group written as JSON lines (arn:aws:logs:<region>:<account>:log-group:<name>)",
 }
 
 
-def target_service(arn: str) -> str:
-    parts = arn.split(":", 5)
-    return parts[2] if len(parts) == 6 and parts[0] == "arn" else ""
-
-
-def validate_targets(targets: list[JSON]) -> None:
+def validate_targets(given: list[JSON]) -> None:
     from pipework.transform import TransformError, validate_target_input
 
     seen: set[str] = set()
-    for target in targets:
+    for target in given:
         target_id = target["Id"]
         if target_id in seen:
             raise validation(f"Duplicate target id {target_id} in the request.")
         seen.add(target_id)
-        service = target_service(target["Arn"])
-        if service not in SUPPORTED:
+        arn = target["Arn"]
+        if targets.kind_name(arn) not in SUPPORTED:
             raise validation(
-                f"Parameter {target['Arn']} is not valid. Reason: Pipework delivers to "
+                f"Parameter {arn} is not valid. Reason: Pipework delivers to "
                 + "; ".join(SUPPORTED.values())
                 + "."
             )
+        group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+        problem = targets.check(arn, Message(group_id=group))
+        if problem is not None and problem.code == GROUP_ID_REQUIRED:
+            raise validation(f"Parameter(s) SqsParameters must be specified for target: {target_id}.")
         dead_letter = (target.get("DeadLetterConfig") or {}).get("Arn")
-        if dead_letter is not None and (
-            target_service(dead_letter) != "sqs" or dead_letter.endswith(".fifo")
-        ):
+        if dead_letter is not None and not is_standard_queue(dead_letter):
             raise validation("Only standard SQS queues are supported as dead-letter queues.")
         try:
             validate_target_input(target)

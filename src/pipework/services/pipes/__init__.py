@@ -3,16 +3,6 @@ target (`pipework.engine.pipes`), and Pipework's extensions: invoke, metrics, de
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .runtime import Pipes
 
-if TYPE_CHECKING:
-    from pipework.app import Pipework
-
-
-def create_service(pipework: Pipework) -> Pipes:
-    return Pipes(pipework)
-
-
-__all__ = ["Pipes", "create_service"]
+__all__ = ["Pipes"]

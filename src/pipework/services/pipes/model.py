@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipework.connectors.targets import registry as targets
+from pipework.connectors.targets.log_group import log_file
 from pipework.engine.pipes import QUEUE, STREAM, PipeDefinition
 from pipework.patterns import compile_pattern
 
@@ -20,7 +22,17 @@ SOURCES = {
 }
 DEFAULT_BATCH_SIZE = {"dynamodb": 100, "sqs": 10}
 #: The most records one target call takes (CreatePipe checks an explicit BatchSize against it).
-TARGET_MAX_BATCH = {"event-bus": 10, "sqs": 10, "logs": 10_000}
+TARGET_MAX_BATCH = {"bus": 10, "queue": 10, "log-group": 10_000}
+#: The target kinds a pipe may deliver to, and the TargetParameters member that configures each.
+TARGETS = {
+    "bus": "EventBridgeEventBusParameters",
+    "queue": "SqsQueueParameters",
+    "function": "LambdaFunctionParameters",
+    "api-destination": "HttpParameters",
+    "log-group": "CloudWatchLogsParameters",
+}
+#: The kinds a pipe may enrich with.
+ENRICHMENTS = ("function", "api-destination")
 
 #: Output members of Create/Update/Delete/Start/Stop.
 STATE_MEMBERS = ("Arn", "Name", "DesiredState", "CurrentState", "CreationTime", "LastModifiedTime")
@@ -78,27 +90,15 @@ def source_kind(arn: str) -> str | None:
 
 
 def target_kind(arn: str) -> str | None:
-    """``event-bus``, ``api-destination``, ``sqs``, ``lambda`` or ``logs``; None if Pipework cannot deliver there."""
-    service = arn_service(arn)
-    resource = arn.split(":", 5)[5] if service else ""
-    if service == "events":
-        if resource.startswith("event-bus/"):
-            return "event-bus"
-        if resource.startswith("api-destination/"):
-            return "api-destination"
-        return None
-    if service == "sqs":
-        return "sqs"
-    if service == "lambda" and resource.startswith("function:"):
-        return "lambda"
-    if service == "logs" and resource.startswith("log-group:"):
-        return "logs"
-    return None
+    """The kind of target an ARN names (``bus``, ``queue``, ``function``, ``api-destination``, ``log-group``);
+    None if a pipe cannot deliver there."""
+    kind = targets.kind_name(arn)
+    return kind if kind in TARGETS else None
 
 
 def enrichment_kind(arn: str) -> str | None:
-    kind = target_kind(arn)
-    return kind if kind in ("lambda", "api-destination") else None
+    kind = targets.kind_name(arn)
+    return kind if kind in ENRICHMENTS else None
 
 
 def source_parameters(body: JSON) -> JSON:
@@ -166,9 +166,7 @@ def log_path(body: JSON, directory: Path) -> str | None:
         return None
     group = (logging.get("CloudwatchLogsLogDestination") or {}).get("LogGroupArn")
     if group:
-        from pipework.connectors.targets.log import LogTarget
-
-        return str(LogTarget(directory).path(group))
+        return str(log_file(directory, group))
     return str(directory / "pipes" / f"{body['Name']}.jsonl")
 
 

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tempfile
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import httpx
 import orjson
 
+from pipework.clock import Clock
+from pipework.connectors.ports import ApiClient, TableStreams
 from pipework.connectors.sources.base import Source
-from pipework.connectors.targets.http import HttpTarget, RateLimiter
-from pipework.connectors.targets.log import LogTarget
+from pipework.connectors.sources.queue import QueueSource
+from pipework.connectors.sources.table_stream import TableStreamSource
+from pipework.connectors.targets import Message
+from pipework.connectors.targets.registry import Targets
 from pipework.engine.pipes import (
     DeadLetterReason,
     DeadLetters,
@@ -28,16 +30,14 @@ from pipework.engine.pipes import (
     redrive_queue,
 )
 from pipework.engine.retry import Backoff
-from pipework.services.base import RequestContext, ServiceError
-from pipework.services.dynamodb.model import STREAM
+from pipework.services.base import RequestContext
+from pipework.services.dynamodb.model import STREAM, stream_key_of
+from pipework.store.base import Store
 
 from . import model
 from .api import PipesApi
 from .errors import validation
 from .stages import PipeStages
-
-if TYPE_CHECKING:
-    from pipework.app import Pipework
 
 log = logging.getLogger("pipework.pipes")
 JSON = dict[str, Any]
@@ -58,72 +58,57 @@ def _iso(epoch: float, *, milliseconds: bool = False) -> str:
 
 
 class Pipes:
-    """The ``pipes`` service of a `Pipework` instance.
+    """The ``pipes`` service of an instance.
 
-    Parameters: `pipework`, the instance; `backoff`, the delays between retries of failing stream batches
-    (tests pass a small one).
+    Parameters:
+        store, clock: the instance's. region, account: what ARNs carry.
+        targets: where enrichments and targets are called. api: in-process calls (a queue source reads SQS).
+        streams: table stream subscriptions (a table source). log_directory: where log groups are written.
+        backoff: the delays between retries of failing stream batches (tests pass a small one).
     """
 
     name = "pipes"
 
-    def __init__(self, pipework: Pipework, *, backoff: Backoff | None = None) -> None:
-        self.pipework = pipework
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        region: str,
+        account: str,
+        targets: Targets,
+        api: ApiClient,
+        streams: TableStreams,
+        log_directory: Path,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+        self.targets = targets
+        self.api = api
+        self.streams = streams
+        self._log_directory = log_directory
         self.backoff = backoff
-        self.api: PipesApi | None = None
-        self.stages: PipeStages | None = None
+        self.stages = PipeStages(targets)
+        self.pipes_api = PipesApi(store, clock, region=region, account=account, apply=self.apply)
         self.runners: dict[str, PipeRunner] = {}
         self.executions: dict[str, Execution] = {}
         self.metrics: dict[str, PipeMetrics] = {}
-        self._http: httpx.AsyncClient | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def log_directory(self) -> Path:
-        settings = self.pipework.settings
-        if settings.memory:
-            return Path(tempfile.gettempdir()) / "pipework-logs"
-        return Path(settings.data_dir) / "logs"
+        return self._log_directory
 
     async def start(self) -> None:
-        pipework = self.pipework
-        settings = pipework.settings
-        events: Any = pipework.services.get("events")
-        sqs = pipework.services.get("sqs")
-        queues = None
-        if sqs is not None:
-            from pipework.services.events.delivery import QueueSender
-
-            queues = QueueSender(sqs, region=settings.region, account=settings.account)
-        self._http = httpx.AsyncClient()
-        self.stages = PipeStages(
-            events,
-            queues,
-            functions=pipework.functions,
-            http=HttpTarget(self._http, RateLimiter(pipework.clock.now, pipework.clock.sleep)),
-            logs=LogTarget(self.log_directory()),
-            now=pipework.clock.now,
-        )
-        self.api = PipesApi(
-            pipework.store, pipework.clock, region=settings.region, account=settings.account, apply=self.apply
-        )
-        async with self.api.lock:
-            for body in await self.api.load():
+        async with self.pipes_api.lock:
+            for body in await self.pipes_api.load():
                 await self.apply(body["Name"], body)
 
     async def stop(self) -> None:
         for name in list(self.runners):
             await self._stop_runner(name)
-        if self.stages is not None:
-            await self.stages.close()
-        if self._http is not None:
-            await self._http.aclose()
-
-    @property
-    def pipes_api(self) -> PipesApi:
-        if self.api is None:
-            raise ServiceError(
-                "ServiceUnavailable", "The pipes service is not started.", 503, sender_fault=False
-            )
-        return self.api
+        await self.stages.close()
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         return await self.pipes_api.handle(operation, params, ctx)
@@ -160,9 +145,9 @@ class Pipes:
             pipe,
             source,
             self.executions[name],
-            DeadLetters(self.pipework.store, name, pipe.arn, self._notify_dead_letters(pipe)),
-            store=self.pipework.store,
-            clock=self.pipework.clock,
+            DeadLetters(self.store, name, pipe.arn, self._notify_dead_letters(pipe)),
+            store=self.store,
+            clock=self.clock,
             on_stopped=lambda reason: self._stopped_itself(name, runner, reason),
             backoff=self.backoff,
         )
@@ -175,27 +160,17 @@ class Pipes:
         return model.compile_definition(body, log_directory=self.log_directory())
 
     def _execution(self, pipe: PipeDefinition) -> Execution:
-        assert self.stages is not None
         metrics = self.metrics.setdefault(pipe.name, PipeMetrics())
         path = Path(pipe.log_group) if pipe.log_group else None
-        log_ = ExecutionLog(
-            pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.pipework.clock.now
-        )
-        return Execution(pipe, self.stages, self.pipework.clock, metrics, log_)
+        log_ = ExecutionLog(pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.clock.now)
+        return Execution(pipe, self.stages, self.clock, metrics, log_)
 
     def _source(self, pipe: PipeDefinition) -> Source:
         kind = model.source_kind(pipe.source)
         if kind == "sqs":
-            sqs = self.pipework.services.get("sqs")
-            if sqs is None:
-                raise LookupError("Queues are not served by this server.")
-            from pipework.connectors.sources.queue import QueueSource
-
-            return QueueSource(sqs, pipe.source, region=self.pipework.settings.region)
-        from pipework.connectors.sources.table_stream import TableStreamSource
-
+            return QueueSource(self.api, pipe.source, region=self.region)
         return TableStreamSource(
-            self.pipework.store,
+            self.streams,
             pipe.source,
             consumer=pipe.arn,
             start=pipe.starting_position,
@@ -219,9 +194,9 @@ class Pipes:
 
     def _notify_dead_letters(self, pipe: PipeDefinition) -> Any:
         arn = pipe.dead_letter_arn
-        if not arn or self.stages is None or self.stages.queues is None:
+        if not arn:
             return None
-        queues = self.stages.queues
+        targets = self.targets
 
         async def notify(records: list[JSON], reason: DeadLetterReason) -> None:
             body = await self._dead_letter_message(pipe, records, reason)
@@ -231,7 +206,7 @@ class Pipes:
                 if v
             }
             try:
-                await queues.send(arn, orjson.dumps(body).decode(), attributes=attributes)
+                await targets.send_one(arn, Message(orjson.dumps(body).decode(), attributes=attributes))
             except Exception as exc:  # the store keeps the records for redrive whatever happens here
                 log.warning("pipe %s: cannot send dead letters to %s: %s", pipe.name, arn, exc)
 
@@ -244,7 +219,7 @@ class Pipes:
         ISO-8601 times, the shard and sequence range) plus the full records, which AWS does not keep."""
         images = [r.get("dynamodb") or {} for r in records]
         arrivals = [a for i in images if isinstance(a := i.get("ApproximateCreationDateTime"), int | float)]
-        stream = await self.pipework.store.get_resource(STREAM, pipe.source)
+        stream = await self.store.get_resource(STREAM, stream_key_of(pipe.source) or pipe.source)
         batch_info: JSON = {
             "shardId": stream.body.get("shard_id") if stream is not None else None,
             "startSequenceNumber": images[0].get("SequenceNumber"),
@@ -263,7 +238,7 @@ class Pipes:
             },
             "responseContext": {"errorCode": reason.code, "errorMessage": reason.message},
             "version": "1.0",
-            "timestamp": _iso(self.pipework.clock.now(), milliseconds=True),
+            "timestamp": _iso(self.clock.now(), milliseconds=True),
             "DDBStreamBatchInfo": {k: v for k, v in batch_info.items() if v is not None},
             "records": records,
         }
@@ -296,7 +271,7 @@ class Pipes:
         for pipe_name in names:
             after = 0
             while len(out) < limit:
-                page = await self.pipework.store.list_dead_letters(
+                page = await self.store.list_dead_letters(
                     redrive_queue(pipe_name), after_seq=after, limit=500
                 )
                 if not page:
@@ -318,6 +293,6 @@ class Pipes:
         """Send dead-lettered records (the given ids, or all) back through the pipe; it retries them anew.
         Counts them as `Redriven` (records redriven, whatever their retries do next)."""
         self._existing(name)
-        redriven = await self.pipework.store.redrive(redrive_queue(name), ids)
+        redriven = await self.store.redrive(redrive_queue(name), ids)
         self.metrics.setdefault(name, PipeMetrics()).count("Redriven", redriven)
         return redriven

@@ -1,5 +1,6 @@
-"""How a pipe reaches its enrichment and its target, through the connectors the EventBridge service uses: event
-buses (PutEvents, 10 entries a call), queues (the SQS service), local functions, API destinations and log groups.
+"""How a pipe reaches its enrichment and its target, through the instance's targets (the same ones rules and
+schedules use): event buses (PutEvents, 10 entries a call), queues, local functions, API destinations and log
+groups. Failures are reported in EventBridge's vocabulary (NO_RESOURCE, NO_PERMISSIONS, ...).
 """
 
 from __future__ import annotations
@@ -7,152 +8,106 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import httpx
 import orjson
 
-from pipework.connectors.targets import TargetError
-from pipework.connectors.targets.function import Functions
-from pipework.connectors.targets.http import HttpTarget
-from pipework.connectors.targets.log import LogTarget
+from pipework.connectors.targets import HttpParameters, Message, TargetError
+from pipework.connectors.targets.registry import Targets
 from pipework.engine.pipes import PipeDefinition, TargetResult
-from pipework.services.base import ServiceError
 from pipework.transform import resolve_parameters
 
 from . import model
 
-if TYPE_CHECKING:
-    from pipework.services.events.delivery import QueueSender
-    from pipework.services.events.runtime import EventBridge
-
 log = logging.getLogger("pipework.pipes")
 JSON = dict[str, Any]
-PUT_EVENTS_MAX = 10
 
 
 class PipeStages:
     """The enrichment and target callers of every pipe of an instance (implements `engine.pipes.Stages`).
 
-    Parameters:
-        events: the EventBridge service (buses, API destinations and connections), or None if not served.
-        queues: sends to queues through the SQS service, or None.
-        functions, http, logs: the shared connectors.
+    Parameters: `targets`, the instance's targets.
     """
 
-    def __init__(
-        self,
-        events: EventBridge | None,
-        queues: QueueSender | None,
-        *,
-        functions: Functions,
-        http: HttpTarget,
-        logs: LogTarget,
-        now: Any,
-    ) -> None:
-        self.events = events
-        self.queues = queues
-        self.functions = functions
-        self.http = http
-        self.logs = logs
-        self.now = now
+    def __init__(self, targets: Targets) -> None:
+        self.targets = targets
         self._background: set[asyncio.Task[Any]] = set()
 
     # -- enrichment ----------------------------------------------------------------------------------------------
     async def enrich(self, pipe: PipeDefinition, payload: list[Any]) -> Any:
         arn = pipe.enrichment
         assert arn is not None
-        if model.enrichment_kind(arn) == "lambda":
-            return await self.functions.invoke(arn, payload)
-        # An API destination enrichment takes one record (BatchSize 1) and answers with the enriched item(s).
-        body = payload[0] if len(payload) == 1 else payload
-        params = resolve_parameters(pipe.enrichment_parameters.get("HttpParameters") or {}, body)
-        response = await self._http_call(arn, _text(body), _http_parameters(params))
         try:
-            return response.json()
-        except ValueError:
-            return response.text
+            if model.enrichment_kind(arn) == "function":
+                return await self.targets.send_one(arn, Message(payload))
+            # An API destination enrichment takes one record (BatchSize 1) and answers with the enriched item(s).
+            body = payload[0] if len(payload) == 1 else payload
+            params = resolve_parameters(pipe.enrichment_parameters.get("HttpParameters") or {}, body)
+            return await self.targets.send_one(arn, Message(_text(body), http=_http_parameters(params)))
+        except TargetError as exc:
+            raise exc.as_reason() from None
 
     # -- targets -------------------------------------------------------------------------------------------------
     async def deliver(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
+        try:
+            return await self._deliver(pipe, items, events)
+        except TargetError as exc:
+            raise exc.as_reason() from None
+
+    async def _deliver(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
         kind = model.target_kind(pipe.target)
-        if kind == "event-bus":
+        if kind == "bus":
             return await self._put_events(pipe, items, events)
-        if kind == "sqs":
+        if kind == "queue":
             return await self._send_messages(pipe, items, events)
-        if kind == "lambda":
+        if kind == "function":
             return await self._invoke_function(pipe, items)
         if kind == "api-destination":
             params = pipe.target_parameters.get("HttpParameters") or {}
-            for item, event in zip(items, events, strict=True):
-                await self._http_call(
-                    pipe.target, _text(item), _http_parameters(resolve_parameters(params, event))
-                )
+            messages = [
+                Message(_text(item), http=_http_parameters(resolve_parameters(params, event)))
+                for item, event in zip(items, events, strict=True)
+            ]
+            await self.targets.send(pipe.target, messages)
             return TargetResult()
-        if kind == "logs":
-            for item in items:
-                await self.logs.put(pipe.target, _text(item), timestamp=self.now())
+        if kind == "log-group":
+            await self.targets.send(pipe.target, [Message(_text(item)) for item in items])
             return TargetResult()
         raise TargetError("NO_RESOURCE", f"Unsupported target {pipe.target}.", retryable=False)
 
     async def _put_events(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
-        if self.events is None or self.events.service is None:
-            raise TargetError("NO_RESOURCE", "Event buses are not served by this server.", retryable=False)
-        service = self.events.service
-        bus = pipe.target.rsplit("/", 1)[-1]
-        if bus not in service.buses:
-            raise TargetError("NO_RESOURCE", f"Event bus {bus} does not exist.", retryable=False)
         params = pipe.target_parameters.get("EventBridgeEventBusParameters") or {}
-        entries = []
+        messages = []
         for item, event in zip(items, events, strict=True):
             resolved = resolve_parameters(params, event)
-            entry: JSON = {
-                "EventBusName": pipe.target,
-                "Source": _string(resolved.get("Source")) or f"Pipe {pipe.name}",
-                "DetailType": _string(resolved.get("DetailType")) or f"Event from {pipe.event_source}",
-                "Detail": _detail(item),
-                "Resources": [r for r in resolved.get("Resources") or [] if isinstance(r, str)],
-            }
-            when = _time(resolved.get("Time"))
-            if when is not None:
-                entry["Time"] = when
-            entries.append(entry)
-        failed: list[int] = []
-        responses: list[JSON] = []
-        for start in range(0, len(entries), PUT_EVENTS_MAX):
-            try:
-                result = await service.op_PutEvents({"Entries": entries[start : start + PUT_EVENTS_MAX]})
-            except ServiceError as exc:
-                raise TargetError(exc.code, exc.message, retryable=exc.status >= 500) from None
-            for offset, entry_result in enumerate(result["Entries"]):
-                responses.append(entry_result)
-                if "ErrorCode" in entry_result:
-                    failed.append(start + offset)
-        return TargetResult(failed_indices=failed, response={"Entries": responses})
+            messages.append(
+                Message(
+                    _detail(item),
+                    source=_string(resolved.get("Source")) or f"Pipe {pipe.name}",
+                    detail_type=_string(resolved.get("DetailType")) or f"Event from {pipe.event_source}",
+                    resources=tuple(r for r in resolved.get("Resources") or [] if isinstance(r, str)),
+                    time=_time(resolved.get("Time")),
+                )
+            )
+        sent = await self.targets.send(pipe.target, messages)
+        return TargetResult(failed_indices=sorted(sent.failed), response={"Entries": sent.responses})
 
     async def _send_messages(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
-        if self.queues is None:
-            raise TargetError("NO_RESOURCE", "Queues are not served by this server.", retryable=False)
         params = pipe.target_parameters.get("SqsQueueParameters") or {}
-        failed: list[int] = []
-        last_error: TargetError | None = None
-        for index, (item, event) in enumerate(zip(items, events, strict=True)):
+        messages = []
+        for item, event in zip(items, events, strict=True):
             resolved = resolve_parameters(params, event)
-            try:
-                await self.queues.send(
-                    pipe.target,
+            messages.append(
+                Message(
                     _text(item),
                     group_id=_string(resolved.get("MessageGroupId")),
                     deduplication_id=_string(resolved.get("MessageDeduplicationId")),
                 )
-            except TargetError as exc:
-                if not exc.retryable:
-                    raise
-                failed.append(index)
-                last_error = exc
-        if failed and len(failed) == len(items) and last_error is not None:
-            raise last_error
-        return TargetResult(failed_indices=failed)
+            )
+        sent = await self.targets.send(pipe.target, messages)
+        if sent.failed and len(sent.failed) == len(items):
+            raise sent.failed[max(sent.failed)]
+        return TargetResult(failed_indices=sorted(sent.failed))
 
     async def _invoke_function(self, pipe: PipeDefinition, items: list[Any]) -> TargetResult:
         params = pipe.target_parameters.get("LambdaFunctionParameters") or {}
@@ -161,28 +116,15 @@ class PipeStages:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             return TargetResult()
-        response = await self.functions.invoke(pipe.target, items)
+        # The whole batch is one invocation, its event the array of items.
+        response = await self.targets.send_one(pipe.target, Message(items))
         return TargetResult(failed_ids=batch_item_failures(response), response=response)
 
     async def _fire_and_forget(self, arn: str, items: list[Any]) -> None:
         try:
-            await self.functions.invoke(arn, items)
+            await self.targets.send_one(arn, Message(items))
         except TargetError as exc:
             log.warning("asynchronous invocation of %s failed: %s", arn, exc)
-
-    async def _http_call(self, arn: str, body: str, http_parameters: JSON) -> httpx.Response:
-        if self.events is None or self.events.service is None:
-            raise TargetError(
-                "NO_RESOURCE", "API destinations are not served by this server.", retryable=False
-            )
-        service = self.events.service
-        destination = service.api_destination_by_arn(arn)
-        if destination is None:
-            raise TargetError("NO_RESOURCE", f"API destination {arn} does not exist.", retryable=False)
-        connection = service.connection_by_arn(destination["ConnectionArn"])
-        if connection is None or connection["ConnectionState"] == "DEAUTHORIZED":
-            raise TargetError("NO_PERMISSIONS", "The connection is not authorized.", retryable=False)
-        return await self.http.invoke(destination, connection, body, http_parameters)
 
     async def close(self) -> None:
         for task in list(self._background):
@@ -209,13 +151,13 @@ def batch_item_failures(response: Any) -> list[str | None] | None:
     return out
 
 
-def _http_parameters(params: JSON) -> JSON:
-    """Pipes' HttpParameters (maps) in the shape the HTTP connector takes (EventBridge's; the same members)."""
-    return {
-        "PathParameterValues": [str(v) for v in params.get("PathParameterValues") or []],
-        "HeaderParameters": {k: str(v) for k, v in (params.get("HeaderParameters") or {}).items()},
-        "QueryStringParameters": {k: str(v) for k, v in (params.get("QueryStringParameters") or {}).items()},
-    }
+def _http_parameters(params: JSON) -> HttpParameters:
+    """Pipes' HttpParameters (with dynamic values resolved) as an API destination call takes them."""
+    return HttpParameters(
+        path_values=tuple(str(v) for v in params.get("PathParameterValues") or []),
+        headers={k: str(v) for k, v in (params.get("HeaderParameters") or {}).items()},
+        query={k: str(v) for k, v in (params.get("QueryStringParameters") or {}).items()},
+    )
 
 
 def _text(value: Any) -> str:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipework.connectors.targets import Message
+from pipework.connectors.targets import registry as targets
+from pipework.connectors.targets.base import GROUP_ID_REQUIRED
+from pipework.connectors.targets.queue import is_standard_queue
 from pipework.patterns import InvalidPatternError, compile_pattern
 from pipework.transform import TransformError, compile_pipe_template
 
@@ -33,7 +37,7 @@ def validate_pipe(body: JSON) -> None:
     if kind == "dynamodb" and not params.get("StartingPosition"):
         raise validation("StartingPosition is required for a DynamoDB stream source.")
     dead_letter = (params.get("DeadLetterConfig") or {}).get("Arn")
-    if dead_letter and (model.arn_service(dead_letter) != "sqs" or dead_letter.endswith(".fifo")):
+    if dead_letter and not is_standard_queue(dead_letter):
         raise validation("DeadLetterConfig.Arn must be a standard SQS queue.")
     window = params.get("MaximumBatchingWindowInSeconds")
     if kind == "sqs" and (params.get("BatchSize") or 0) > 10 and not window:
@@ -82,16 +86,11 @@ def validate_pipe(body: JSON) -> None:
         except TransformError as exc:
             raise validation(f"{where}.InputTemplate: {exc}") from None
     target_params: JSON = body.get("TargetParameters") or {}
-    expected = {
-        "event-bus": "EventBridgeEventBusParameters",
-        "sqs": "SqsQueueParameters",
-        "lambda": "LambdaFunctionParameters",
-        "api-destination": "HttpParameters",
-        "logs": "CloudWatchLogsParameters",
-    }[target]
+    expected = model.TARGETS[target]
     for other in target_params:
         if other not in ("InputTemplate", expected):
             raise validation(f"TargetParameters.{other} does not apply to target {body['Target']}.")
     fifo_group = (target_params.get("SqsQueueParameters") or {}).get("MessageGroupId")
-    if target == "sqs" and body["Target"].endswith(".fifo") and not fifo_group:
+    problem = targets.check(body["Target"], Message(group_id=fifo_group))
+    if problem is not None and problem.code == GROUP_ID_REQUIRED:
         raise validation("SqsQueueParameters.MessageGroupId is required for a FIFO queue target.")

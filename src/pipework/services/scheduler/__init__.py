@@ -3,16 +3,6 @@ at(), rate() and cron() in any time zone — into queues, buses, functions, API 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .runtime import Scheduler
 
-if TYPE_CHECKING:
-    from pipework.app import Pipework
-
-
-def create_service(pipework: Pipework) -> Scheduler:
-    return Scheduler(pipework)
-
-
-__all__ = ["Scheduler", "create_service"]
+__all__ = ["Scheduler"]

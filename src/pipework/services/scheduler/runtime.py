@@ -1,71 +1,53 @@
 """`Scheduler`: the served ``scheduler`` API and its background work for one instance — the ticker (due ticks →
 invocations) and the dispatcher (invocations → targets, with retries, backoff and dead-letter queues).
 
-Built before the store opens; `start()` loads the definitions and starts both loops. Ticks and invocations are
-store work-queue items, so after a restart the ticker applies the catch-up rules to what was missed and the
-dispatcher resumes invocations that were in flight (their leases expire and they run again).
+Built by the composition root on the open store; `start()` loads the definitions and starts both loops. Ticks and
+invocations are store work-queue items, so after a restart the ticker applies the catch-up rules to what was missed
+and the dispatcher resumes invocations that were in flight (their leases expire and they run again).
 """
 
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import httpx
-
-from pipework.connectors.targets.http import HttpTarget, RateLimiter
+from pipework.clock import Clock
+from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Dispatcher
 from pipework.engine.scheduler import Ticker
-from pipework.services.base import RequestContext, ServiceError
+from pipework.services.base import RequestContext
+from pipework.store.base import Store
 
 from . import model
 from .api import SchedulerService
 from .invoke import ATTEMPT_KEY, ScheduleInvoker
 
-if TYPE_CHECKING:
-    from pipework.app import Pipework
-
 
 class Scheduler:
-    """The ``scheduler`` service of a `Pipework` instance (see `SchedulerService` for the operations).
+    """The ``scheduler`` service of an instance (see `SchedulerService` for the operations).
 
     Parameters:
-        pipework: the instance. rng: randomness for flexible windows and retry jitter (seed it in tests).
+        store, clock: the instance's. region, account: what ARNs carry. targets: where invocations go.
+        rng: randomness for flexible windows and retry jitter (seed it in tests).
         concurrency: invocations in flight at once.
     """
 
     name = "scheduler"
 
     def __init__(
-        self, pipework: Pipework, *, rng: random.Random | None = None, concurrency: int = 1024
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        region: str,
+        account: str,
+        targets: Targets,
+        rng: random.Random | None = None,
+        concurrency: int = 1024,
     ) -> None:
-        self.pipework = pipework
         self.rng = rng or random.Random()
-        self.concurrency = concurrency
-        self.service: SchedulerService | None = None
-        self.ticker: Ticker | None = None
-        self.dispatcher: Dispatcher | None = None
-        self._http: httpx.AsyncClient | None = None
-
-    @property
-    def schedules(self) -> SchedulerService:
-        if self.service is None:
-            raise ServiceError(
-                "ServiceUnavailable", "The scheduler service is not started.", 503, sender_fault=False
-            )
-        return self.service
-
-    async def start(self) -> None:
-        pipework = self.pipework
-        store, clock, settings = pipework.store, pipework.clock, pipework.settings
-        self.service = SchedulerService(
-            store, clock, region=settings.region, account=settings.account, rng=self.rng
-        )
-        await self.service.start()
-        self._http = httpx.AsyncClient()
-        invoker = ScheduleInvoker(
-            pipework, HttpTarget(self._http, RateLimiter(clock.now, clock.sleep)), self.service.completed
-        )
+        self.schedules = SchedulerService(store, clock, region=region, account=account, rng=self.rng)
+        invoker = ScheduleInvoker(targets, self.schedules.completed)
         self.dispatcher = Dispatcher(
             store,
             clock,
@@ -73,21 +55,20 @@ class Scheduler:
             invoke=invoker.invoke,
             dead_letter=invoker.dead_letter,
             policy_of=invoker.policy_of,
-            concurrency=self.concurrency,
+            concurrency=concurrency,
             rng=self.rng,
             attempt_key=ATTEMPT_KEY,
         )
-        self.ticker = Ticker(store, clock, queue=model.TICKS, fire=self.service.fire)
+        self.ticker = Ticker(store, clock, queue=model.TICKS, fire=self.schedules.fire)
+
+    async def start(self) -> None:
+        await self.schedules.start()
         self.ticker.start()
         self.dispatcher.start()
 
     async def stop(self) -> None:
-        if self.ticker is not None:
-            await self.ticker.stop()
-        if self.dispatcher is not None:
-            await self.dispatcher.stop()
-        if self._http is not None:
-            await self._http.aclose()
+        await self.ticker.stop()
+        await self.dispatcher.stop()
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         return await self.schedules.handle(operation, params, ctx)
@@ -95,7 +76,6 @@ class Scheduler:
     def metrics(self) -> dict[str, int]:
         """Counters of the ticker, the dispatcher and the schedules (AWS's names where AWS has one)."""
         out: dict[str, int] = {}
-        for source in (self.ticker, self.dispatcher, self.service):
-            if source is not None:
-                out.update(source.metrics)
+        for source in (self.ticker, self.dispatcher, self.schedules):
+            out.update(source.metrics)
         return out

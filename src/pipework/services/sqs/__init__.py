@@ -2,16 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .api import SqsService
 
-if TYPE_CHECKING:
-    from pipework.app import Pipework
-
-
-def create_service(pipework: Pipework) -> SqsService:
-    return SqsService(pipework)
-
-
-__all__ = ["SqsService", "create_service"]
+__all__ = ["SqsService"]

@@ -16,7 +16,7 @@ from .queues import QueueOperations
 
 
 class SqsService(QueueOperations, MessageOperations, MoveOperations):
-    """The SQS operations over the instance's store. Parameters: `pipework`, the instance it belongs to."""
+    """The SQS operations over the instance's store (parameters: see `SqsState`)."""
 
     name = "sqs"
 

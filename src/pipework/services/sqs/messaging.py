@@ -74,7 +74,7 @@ class MessageOperations(SqsState):
     # ── send ──
 
     async def op_SendMessage(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+        queue = self.queue_for_url(params["QueueUrl"], ctx)
         message = self._prepare(queue, params, ctx)
         if queue.fifo:
             await self._send_fifo(queue, [message])
@@ -90,7 +90,7 @@ class MessageOperations(SqsState):
         return message.result()
 
     async def op_SendMessageBatch(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+        queue = self.queue_for_url(params["QueueUrl"], ctx)
         entries: list[JSON] = params.get("Entries") or []
         _check_entries(entries, "SendMessageBatchRequestEntry")
         total = sum(len(str(e.get("MessageBody", "")).encode("utf-8")) for e in entries)
@@ -251,7 +251,7 @@ class MessageOperations(SqsState):
     # ── receive ──
 
     async def op_ReceiveMessage(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+        queue = self.queue_for_url(params["QueueUrl"], ctx)
         count = params.get("MaxNumberOfMessages", 1)
         if not 1 <= count <= 10:
             raise errors.invalid_value("MaxNumberOfMessages", count, "Must be between 1 and 10, if provided.")
@@ -332,7 +332,7 @@ class MessageOperations(SqsState):
     # ── delete and visibility ──
 
     async def op_DeleteMessage(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+        queue = self.queue_for_url(params["QueueUrl"], ctx)
         item_id, token = _parse_receipt_handle(params["ReceiptHandle"])
         # SQS: deleting an already deleted message, or with an outdated handle, succeeds.
         with contextlib.suppress(ItemNotFound, StaleLease):
@@ -340,7 +340,7 @@ class MessageOperations(SqsState):
         return {}
 
     async def op_DeleteMessageBatch(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+        queue = self.queue_for_url(params["QueueUrl"], ctx)
         entries: list[JSON] = params.get("Entries") or []
         _check_entries(entries, "DeleteMessageBatchRequestEntry")
         valid, failed = _parse_handles(entries)
@@ -357,7 +357,7 @@ class MessageOperations(SqsState):
         return {"Successful": [{"Id": entry_id} for entry_id, _, _ in valid], "Failed": failed}
 
     async def op_ChangeMessageVisibility(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+        queue = self.queue_for_url(params["QueueUrl"], ctx)
         timeout = _check_visibility(params["VisibilityTimeout"])
         handle = params["ReceiptHandle"]
         item_id, token = _parse_receipt_handle(handle)
@@ -365,7 +365,7 @@ class MessageOperations(SqsState):
         return {}
 
     async def op_ChangeMessageVisibilityBatch(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+        queue = self.queue_for_url(params["QueueUrl"], ctx)
         entries: list[JSON] = params.get("Entries") or []
         _check_entries(entries, "ChangeMessageVisibilityBatchRequestEntry")
         valid, failed = _parse_handles(entries)

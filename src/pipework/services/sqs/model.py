@@ -16,7 +16,8 @@ from .errors import invalid_attribute_name, invalid_attribute_value, invalid_par
 
 JSON = dict[str, Any]
 
-KIND_QUEUE = "sqs.queue"  # store resources: one per queue, named "<account>/<queue name>"
+KIND_QUEUE = "sqs/queue"  # store resources: one per queue, named by its key "<account>/<region>/<queue name>"
+MESSAGES = "sqs/message/"  # + a queue's key: the store work queue holding its messages
 MAX_MESSAGE_SIZE = 1_048_576  # 1 MiB (formerly 256 KiB): the most a message or a whole batch may weigh
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -79,12 +80,17 @@ def queue_arn(region: str, account: str, name: str) -> str:
     return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
-def parse_arn(arn: str) -> tuple[str, str] | None:
-    """(account, name) of an SQS queue ARN, or None if `arn` is not one."""
+def queue_key(account: str, region: str, name: str) -> str:
+    """A queue's key in the store and in `SqsState.queues` (the store's namespace convention)."""
+    return f"{account}/{region}/{name}"
+
+
+def parse_arn(arn: str) -> tuple[str, str, str] | None:
+    """(region, account, name) of an SQS queue ARN, or None if `arn` is not one."""
     parts = arn.split(":")
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not parts[5]:
         return None
-    return parts[4], parts[5]
+    return parts[3], parts[4], parts[5]
 
 
 def parse_queue_url(url: str) -> tuple[str, str] | None:
@@ -130,12 +136,12 @@ class Queue:
 
     @property
     def key(self) -> str:
-        """The resource name and the store queue this queue's messages live in (without the prefix)."""
-        return f"{self.account}/{self.name}"
+        """The resource name, and the store queue this queue's messages live in after the `MESSAGES` prefix."""
+        return queue_key(self.account, self.region, self.name)
 
     @property
     def store_queue(self) -> str:
-        return "sqs/" + self.key
+        return MESSAGES + self.key
 
     @property
     def arn(self) -> str:

@@ -30,7 +30,7 @@ from .state import SqsState
 log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
-KIND_MOVE_TASK = "sqs.move-task"  # store resources: one per task, named "<account>/<source queue>/<task id>"
+KIND_MOVE_TASK = "sqs/move-task"  # store resources: one per task, named "<source queue key>/<task id>"
 MOVE_BATCH = 100
 TASKS_KEPT = 10  # per source queue, newest first (AWS lists at most the last 10)
 TASK_RETENTION = 14 * 86_400.0  # seconds a task stays listed after it started
@@ -122,7 +122,7 @@ class MoveOperations(SqsState):
 
     async def op_StartMessageMoveTask(self, params: JSON, ctx: RequestContext) -> JSON:
         source_arn: str = params["SourceArn"]
-        source = self.queue_for_arn(source_arn)
+        source = self.queue_for_arn(source_arn, ctx.region)
         if source is None:
             raise errors.resource_not_found(
                 "The resource that you specified for the SourceArn parameter doesn't exist."
@@ -133,7 +133,7 @@ class MoveOperations(SqsState):
         ):
             raise errors.invalid_parameter("Source queue must be configured as a Dead Letter Queue.")
         destination_arn = params.get("DestinationArn")
-        if destination_arn is not None and self.queue_for_arn(destination_arn) is None:
+        if destination_arn is not None and self.queue_for_arn(destination_arn, ctx.region) is None:
             raise errors.resource_not_found(
                 "The resource that you specified for the DestinationArn parameter doesn't exist."
             )
@@ -177,7 +177,7 @@ class MoveOperations(SqsState):
         return {"TaskHandle": handle}
 
     async def op_ListMessageMoveTasks(self, params: JSON, ctx: RequestContext) -> JSON:
-        source = self.queue_for_arn(params["SourceArn"])
+        source = self.queue_for_arn(params["SourceArn"], ctx.region)
         if source is None:
             raise errors.resource_not_found(
                 "The resource that you specified for the SourceArn parameter doesn't exist."
@@ -192,7 +192,7 @@ class MoveOperations(SqsState):
     async def op_CancelMessageMoveTask(self, params: JSON, ctx: RequestContext) -> JSON:
         handle = params["TaskHandle"]
         task = next((t for h in self.move_tasks.values() for t in h if t.handle == handle), None)
-        if task is None:
+        if task is None or task.source_arn.split(":")[3] != ctx.region:  # a task of another region
             raise errors.resource_not_found("Task does not exist.")
         async with task.lock:  # after any batch in flight: the CANCELLING written cannot be overwritten by it
             if task.status != RUNNING:

@@ -16,9 +16,11 @@ from .model import (
     ALL_ATTRIBUTES,
     COUNTS,
     INTEGER_ATTRIBUTES,
+    KIND_QUEUE,
     Queue,
     check_queue_name,
     normalize_attributes,
+    queue_key,
 )
 from .state import DEDUP_BUCKET, SqsState
 
@@ -42,7 +44,7 @@ class QueueOperations(SqsState):
         check_queue_name(name, fifo)
         attributes = normalize_attributes(given, fifo=fifo, creating=True)
         async with self.definitions:
-            existing = self.queues.get(f"{ctx.account}/{name}")
+            existing = self.queues.get(queue_key(ctx.account, ctx.region, name))
             if existing is not None:
                 for attribute, value in attributes.items():
                     if existing.attributes.get(attribute, _default(attribute)) != value:
@@ -57,7 +59,7 @@ class QueueOperations(SqsState):
 
     async def op_GetQueueUrl(self, params: JSON, ctx: RequestContext) -> JSON:
         account = params.get("QueueOwnerAWSAccountId") or ctx.account
-        queue = self.queues.get(f"{account}/{params['QueueName']}")
+        queue = self.queues.get(queue_key(account, ctx.region, params["QueueName"]))
         if queue is None:
             raise errors.queue_does_not_exist()
         return {"QueueUrl": queue.url(ctx.host)}
@@ -68,20 +70,25 @@ class QueueOperations(SqsState):
         names = sorted(
             q.name
             for q in self.queues.values()
-            if q.account == ctx.account and q.name.startswith(prefix) and q.name > after
+            if q.account == ctx.account
+            and q.region == ctx.region
+            and q.name.startswith(prefix)
+            and q.name > after
         )
         page = names[: limit or 1000]
         out: JSON = {}
         if page:
-            out["QueueUrls"] = [self.queues[f"{ctx.account}/{n}"].url(ctx.host) for n in page]
+            out["QueueUrls"] = [
+                self.queues[queue_key(ctx.account, ctx.region, n)].url(ctx.host) for n in page
+            ]
         if limit is not None and len(names) > limit:
             out["NextToken"] = base64.urlsafe_b64encode(page[-1].encode()).decode()
         return out
 
     async def op_DeleteQueue(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
-            await self.store.delete_resource("sqs.queue", queue.key)
+            queue = self.queue_for_url(params["QueueUrl"], ctx)
+            await self.store.delete_resource(KIND_QUEUE, queue.key)
             del self.queues[queue.key]
             # The definition goes first: from here the queue does not exist, so no new message can land in it.
             await self.store.delete_queue(queue.store_queue)
@@ -100,7 +107,7 @@ class QueueOperations(SqsState):
             await self.store.commit(batch)
 
     async def op_PurgeQueue(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+        queue = self.queue_for_url(params["QueueUrl"], ctx)
         now = self.clock.now()
         last = self._purged_at.get(queue.key)
         if last is not None and now - last < PURGE_INTERVAL:
@@ -112,7 +119,7 @@ class QueueOperations(SqsState):
     # ── attributes ──
 
     async def op_GetQueueAttributes(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+        queue = self.queue_for_url(params["QueueUrl"], ctx)
         wanted = list(params.get("AttributeNames") or [])
         names = ALL_ATTRIBUTES if "All" in wanted else wanted
         out: dict[str, str] = {}
@@ -160,7 +167,7 @@ class QueueOperations(SqsState):
     async def op_SetQueueAttributes(self, params: JSON, ctx: RequestContext) -> JSON:
         given = {k: str(v) for k, v in (params.get("Attributes") or {}).items()}
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+            queue = self.queue_for_url(params["QueueUrl"], ctx)
             changes = normalize_attributes(given, fifo=queue.fifo, creating=False)
             updated = queue.with_attributes(changes, self.clock.now())
             self._check_redrive(updated)
@@ -172,7 +179,8 @@ class QueueOperations(SqsState):
         if policy is None:
             return
         text = queue.attributes["RedrivePolicy"]
-        target = self.queue_for_arn(policy.dead_letter_target_arn)
+        # A regional SQS sees only its region's queues: a dead-letter queue of another region does not exist.
+        target = self.queue_for_arn(policy.dead_letter_target_arn, queue.region)
         if target is None:
             raise errors.invalid_value("RedrivePolicy", text, "Dead letter target does not exist.")
         if target.fifo != queue.fifo:
@@ -187,7 +195,7 @@ class QueueOperations(SqsState):
             )
 
     async def op_ListDeadLetterSourceQueues(self, params: JSON, ctx: RequestContext) -> JSON:
-        target = self.queue_for_url(params["QueueUrl"], ctx.account)
+        target = self.queue_for_url(params["QueueUrl"], ctx)
         limit, after = _paging(params)
         sources = sorted(
             (q for q in self.queues.values() if _dead_letter_target(q) == target.arn and q.name > after),
@@ -203,7 +211,7 @@ class QueueOperations(SqsState):
 
     async def op_TagQueue(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+            queue = self.queue_for_url(params["QueueUrl"], ctx)
             tags = {**queue.tags, **(params.get("Tags") or {})}
             if len(tags) > 50:
                 raise errors.invalid_parameter("Too many tags added for queue " + queue.name + ".")
@@ -212,7 +220,7 @@ class QueueOperations(SqsState):
 
     async def op_UntagQueue(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+            queue = self.queue_for_url(params["QueueUrl"], ctx)
             removed = set(params.get("TagKeys") or [])
             await self.save_queue(
                 _replace_tags(queue, {k: v for k, v in queue.tags.items() if k not in removed})
@@ -220,12 +228,12 @@ class QueueOperations(SqsState):
         return {}
 
     async def op_ListQueueTags(self, params: JSON, ctx: RequestContext) -> JSON:
-        queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+        queue = self.queue_for_url(params["QueueUrl"], ctx)
         return {"Tags": dict(queue.tags)} if queue.tags else {}
 
     async def op_AddPermission(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+            queue = self.queue_for_url(params["QueueUrl"], ctx)
             policy = _policy(queue)
             label = params["Label"]
             if any(s.get("Sid") == label for s in policy["Statement"]):
@@ -248,7 +256,7 @@ class QueueOperations(SqsState):
 
     async def op_RemovePermission(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.definitions:
-            queue = self.queue_for_url(params["QueueUrl"], ctx.account)
+            queue = self.queue_for_url(params["QueueUrl"], ctx)
             policy = _policy(queue)
             kept = [s for s in policy["Statement"] if s.get("Sid") != params["Label"]]
             if len(kept) == len(policy["Statement"]):

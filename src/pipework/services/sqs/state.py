@@ -8,35 +8,36 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from pipework.clock import Clock
+from pipework.services.base import RequestContext
 from pipework.store.base import Store
 
 from .errors import queue_does_not_exist
-from .model import KIND_QUEUE, Queue, parse_arn, parse_queue_url
+from .model import KIND_QUEUE, Queue, parse_arn, parse_queue_url, queue_key
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
-
     from .moves import MoveTask
 
 _URL_CACHE_LIMIT = 10_000
-DEDUP_BUCKET = "sqs.dedup"  # kv: FIFO deduplication ids, "<account>/<queue>/<scope><id>", 5-minute TTL
+DEDUP_BUCKET = "sqs/dedup"  # kv: FIFO deduplication ids, "<queue key>/<scope><id>", 5-minute TTL
 EXPIRY_INTERVAL = 1.0  # seconds between retention sweeps of one queue (they run when the queue is read)
 
 
 class SqsState:
-    """Queues of one server, keyed ``"<account>/<name>"``; definitions are written through to the store.
+    """Queues of one server, of every account and region, keyed ``"<account>/<region>/<name>"`` (`Queue.key`);
+    definitions are written through to the store. A request sees the queues of its account and region only.
 
     Parameters:
-        pipework: the instance (its store, clock, region and account).
+        store, clock: the instance's. region, account: the defaults (a request's own region and account scope what it sees).
     """
 
-    def __init__(self, pipework: Pipework) -> None:
-        self.pipework = pipework
-        self.clock: Clock = pipework.clock
-        self.region = pipework.settings.region
-        self.account = pipework.settings.account
+    def __init__(self, store: Store, clock: Clock, *, region: str, account: str) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+        self.account = account
         self.queues: dict[str, Queue] = {}
-        self._keys_by_url: dict[str, str | None] = {}
+        # QueueUrl -> (account, name) from its path, or None if it names no queue; the region is the request's.
+        self._owners_by_url: dict[str, tuple[str, str] | None] = {}
         # Serializes definition changes (create/delete/set attributes), so two CreateQueue calls agree.
         self.definitions = asyncio.Lock()
         self._purged_at: dict[str, float] = {}
@@ -44,10 +45,6 @@ class SqsState:
         self._last_sequence = 0
         self.move_tasks: dict[str, list[MoveTask]] = {}  # by source queue ARN, oldest first
         self._next_expiry: dict[str, float] = {}
-
-    @property
-    def store(self) -> Store:
-        return self.pipework.store
 
     async def load_queues(self) -> None:
         token: str | None = None
@@ -60,29 +57,34 @@ class SqsState:
             if token is None:
                 return
 
-    def queue_for_url(self, url: str, account: str) -> Queue:
-        """The queue a QueueUrl names, or QueueDoesNotExist: by the URL's ``/<account>/<name>`` path whatever the
-        host, or, as AWS also accepts, by a bare queue name in the caller's `account`."""
+    def queue_for_url(self, url: str, ctx: RequestContext) -> Queue:
+        """The queue a QueueUrl names in the request's region, or QueueDoesNotExist: by the URL's
+        ``/<account>/<name>`` path whatever the host, or, as AWS also accepts, by a bare queue name in the caller's
+        account."""
         if "/" not in url:
-            queue = self.queues.get(f"{account}/{url}")
+            queue = self.queues.get(queue_key(ctx.account, ctx.region, url))
             if queue is None:
                 raise queue_does_not_exist()
             return queue
-        key = self._keys_by_url.get(url, "")
-        if key == "":
-            parsed = parse_queue_url(url)
-            key = f"{parsed[0]}/{parsed[1]}" if parsed else None
-            if len(self._keys_by_url) >= _URL_CACHE_LIMIT:
-                self._keys_by_url.clear()
-            self._keys_by_url[url] = key
-        queue = self.queues.get(key) if key else None
+        try:
+            owner = self._owners_by_url[url]
+        except KeyError:
+            owner = parse_queue_url(url)
+            if len(self._owners_by_url) >= _URL_CACHE_LIMIT:
+                self._owners_by_url.clear()
+            self._owners_by_url[url] = owner
+        queue = self.queues.get(queue_key(owner[0], ctx.region, owner[1])) if owner else None
         if queue is None:
             raise queue_does_not_exist()
         return queue
 
-    def queue_for_arn(self, arn: str) -> Queue | None:
+    def queue_for_arn(self, arn: str, region: str | None = None) -> Queue | None:
+        """The queue an ARN names, or None; with `region` (the request's), None also for a queue of another
+        region, which a regional SQS cannot see."""
         parsed = parse_arn(arn)
-        return self.queues.get(f"{parsed[0]}/{parsed[1]}") if parsed else None
+        if parsed is None or (region is not None and parsed[0] != region):
+            return None
+        return self.queues.get(queue_key(parsed[1], parsed[0], parsed[2]))
 
     async def save_queue(self, queue: Queue) -> None:
         await self.store.put_resource(KIND_QUEUE, queue.key, queue.to_json())

@@ -48,9 +48,9 @@ def operand_value(item: Item, operand: Any) -> Value | None:
 def evaluate(node: Any, item: Item) -> bool:
     """Whether `item` satisfies the condition `node` (an absent item is the empty item)."""
     if isinstance(node, And):
-        return evaluate(node.left, item) and evaluate(node.right, item)
+        return all(evaluate(operand, item) for operand in node.operands)
     if isinstance(node, Or):
-        return evaluate(node.left, item) or evaluate(node.right, item)
+        return any(evaluate(operand, item) for operand in node.operands)
     if isinstance(node, Not):
         return not evaluate(node.operand, item)
     if isinstance(node, Compare):

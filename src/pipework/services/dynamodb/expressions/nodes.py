@@ -16,10 +16,6 @@ class Path:
         """DynamoDB's rendering in overlap errors: [a, b, [1]]."""
         return "[" + ", ".join(f"[{e}]" if isinstance(e, int) else e for e in self.elements) + "]"
 
-    def overlaps(self, other: Path) -> bool:
-        n = min(len(self.elements), len(other.elements))
-        return self.elements[:n] == other.elements[:n]
-
 
 @dataclass(frozen=True, slots=True)
 class Literal:
@@ -65,14 +61,14 @@ class In:
 
 @dataclass(frozen=True, slots=True)
 class And:
-    left: Any
-    right: Any
+    """``a AND b AND c`` as one node: a chain of any length is one level deep (no recursion per operator)."""
+
+    operands: tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
-    left: Any
-    right: Any
+    operands: tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)

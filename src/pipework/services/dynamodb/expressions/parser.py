@@ -3,6 +3,10 @@ update), resolving #names and :values as it goes and raising DynamoDB's Validati
 
 One `Expressions` object serves one request: it parses each expression the request carries, records which names
 and values were used, and `finish()` rejects unused ones as DynamoDB does.
+
+Work per request is bounded: an expression is at most 4 KB (DynamoDB's limit), parsing is linear in its length, and
+parentheses and function calls nest at most `MAX_NESTING` deep, so neither parsing nor evaluating recurses without
+bound (``a AND b AND ...`` is one n-ary node, and ``NOT NOT x`` is ``x``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,13 @@ from ..errors import ValidationError
 from ..values import compare, render_typed, type_of
 from .nodes import Action, And, Arithmetic, Between, Call, Compare, In, Literal, Not, Or, Path
 from .reserved import RESERVED_WORDS
+
+MAX_EXPRESSION_BYTES = 4096
+MAX_NESTING = 100
+DETECTED = "1 validation error detected: "
+_NAME_KEY = re.compile(r"#[A-Za-z0-9_]+")
+_VALUE_KEY = re.compile(r":[A-Za-z0-9_]+")
+_BOOLEAN_WORDS = ("AND", "OR", "NOT")
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<name>#[A-Za-z0-9_]+)|(?P<value>:[A-Za-z0-9_]+)|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)"
@@ -66,6 +77,47 @@ def _tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def _redundant_parentheses(tokens: list[Token]) -> bool:
+    """Whether a pair of grouping parentheses directly wraps another, ``((a = :v))``: DynamoDB rejects that."""
+    open_at: list[tuple[int, bool]] = []
+    closes: dict[int, int] = {}
+    for i, token in enumerate(tokens):
+        if token.kind != "op":
+            continue
+        if token.text == "(":
+            before = tokens[i - 1] if i else None
+            # After a function name (or IN) a parenthesis opens arguments, not a group.
+            grouping = before is None or before.kind != "ident" or before.text.upper() in _BOOLEAN_WORDS
+            open_at.append((i, grouping))
+        elif token.text == ")" and open_at:
+            start, grouping = open_at.pop()
+            if grouping:
+                closes[start] = i
+    return any(closes.get(start + 1) == end - 1 for start, end in closes.items())
+
+
+def first_overlap(paths: list[Path]) -> tuple[Path, Path] | None:
+    """The first pair of paths (earlier, later) where one is a prefix of (or equal to) the other; linear, by a trie."""
+    root: dict[Any, Any] = {}
+    for path in paths:
+        node = root
+        for element in path.elements:
+            if _ENDS in node:
+                return node[_ENDS], path
+            node = node.setdefault(element, {})
+            node.setdefault(_FIRST, path)
+        if _ENDS in node:
+            return node[_ENDS], path
+        if node[_FIRST] is not path:  # an earlier path runs through (or past) this one's end
+            return node[_FIRST], path
+        node[_ENDS] = path
+    return None
+
+
+_ENDS = object()  # trie key: a path ends at this node
+_FIRST = object()  # trie key: the first path through this node
+
+
 class _Parser:
     def __init__(self, owner: Expressions, text: str, label: str) -> None:
         self.owner = owner
@@ -73,6 +125,7 @@ class _Parser:
         self.label = label
         self.tokens = _tokenize(text)
         self.i = 0
+        self.depth = 0
 
     # ── tokens ──
 
@@ -100,6 +153,12 @@ class _Parser:
 
     def error(self, message: str) -> ValidationError:
         return ValidationError(f"Invalid {self.label}: {message}")
+
+    def enter(self) -> None:
+        """One level deeper into parentheses or a function's arguments (left again by ``self.depth -= 1``)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"The expression is nested too deeply; maximum nesting levels: {MAX_NESTING}")
 
     def syntax_error(self) -> ValidationError:
         token = self.token
@@ -172,6 +231,7 @@ class _Parser:
                 f"The function is not allowed to be used this way in an expression; function: {name}"
             )
         self.expect_op("(")
+        self.enter()
         args: list[Any] = []
         if not self.is_op(")"):
             while True:
@@ -180,6 +240,7 @@ class _Parser:
                     break
                 self.advance()
         self.expect_op(")")
+        self.depth -= 1
         if len(args) != allowed[name]:
             raise self.error(
                 f"Incorrect number of operands for operator or function; operator or function: {name}, "
@@ -238,30 +299,34 @@ class _Parser:
     # ── conditions ──
 
     def condition(self) -> Any:
-        left = self.conjunction()
+        operands = [self.conjunction()]
         while self.is_keyword("OR"):
             self.advance()
-            left = Or(left, self.conjunction())
-        return left
+            operands.append(self.conjunction())
+        return operands[0] if len(operands) == 1 else Or(tuple(operands))
 
     def conjunction(self) -> Any:
-        left = self.negation()
+        operands = [self.negation()]
         while self.is_keyword("AND"):
             self.advance()
-            left = And(left, self.negation())
-        return left
+            operands.append(self.negation())
+        return operands[0] if len(operands) == 1 else And(tuple(operands))
 
     def negation(self) -> Any:
-        if self.is_keyword("NOT"):
+        negated = False
+        while self.is_keyword("NOT"):
             self.advance()
-            return Not(self.negation())
-        return self.predicate()
+            negated = not negated
+        inner = self.predicate()
+        return Not(inner) if negated else inner
 
     def predicate(self) -> Any:
         if self.is_op("("):
             self.advance()
+            self.enter()
             inner = self.condition()
             self.expect_op(")")
+            self.depth -= 1
             return inner
         token = self.token
         if (
@@ -332,20 +397,19 @@ class _Parser:
                 raise self.syntax_error()
             clause = self.advance().text.upper()
             if clause in seen:
-                raise self.error(f'The "{clause}" section can only be used once in an update expression;')
+                raise ValidationError(
+                    f'{DETECTED}Invalid UpdateExpression: The "{clause}" section can only be used once in an update '
+                    "expression;"
+                )
             seen.add(clause)
             while True:
                 actions.append(self.action(clause))
                 if not self.is_op(","):
                     break
                 self.advance()
-        for i, first in enumerate(actions):
-            for second in actions[i + 1 :]:
-                if first.path.overlaps(second.path):
-                    raise self.error(
-                        "Two document paths overlap with each other; must remove or rewrite one of these paths; "
-                        f"path one: {first.path.render()}, path two: {second.path.render()}"
-                    )
+        overlap = first_overlap([action.path for action in actions])
+        if overlap is not None:
+            raise _overlap_error("UpdateExpression", *overlap)
         return actions
 
     def action(self, clause: str) -> Action:
@@ -391,18 +455,39 @@ class _Parser:
         return paths
 
 
+def _overlap_error(label: str, first: Path, second: Path) -> ValidationError:
+    return ValidationError(
+        f"{DETECTED}Invalid {label}: Two document paths overlap with each other; must remove or rewrite one of these "
+        f"paths; path one: {first.render()}, path two: {second.render()}"
+    )
+
+
 class Expressions:
     """The expressions of one request, sharing its ExpressionAttributeNames and ExpressionAttributeValues.
 
     Parameters: `names` (``{"#n": "name"}``) and `values` (``{":v": value}``, already validated), each None when the
-    request has none.
+    request has none; `detected`, the prefix DynamoDB puts on some of these messages in this operation
+    (``"1 validation error detected: "`` in PutItem, UpdateItem and DeleteItem; none in reads and transactions).
     """
 
-    def __init__(self, names: dict[str, str] | None, values: dict[str, Any] | None) -> None:
+    def __init__(
+        self, names: dict[str, str] | None, values: dict[str, Any] | None, *, detected: str = ""
+    ) -> None:
+        self.detected = detected
         if names is not None and not names:
-            raise ValidationError("ExpressionAttributeNames must not be empty")
+            raise ValidationError(detected + "ExpressionAttributeNames must not be empty")
         if values is not None and not values:
-            raise ValidationError("ExpressionAttributeValues must not be empty")
+            raise ValidationError(detected + "ExpressionAttributeValues must not be empty")
+        for key in names or ():
+            if not _NAME_KEY.fullmatch(key):
+                raise ValidationError(
+                    f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"'
+                )
+        for key in values or ():
+            if not _VALUE_KEY.fullmatch(key):
+                raise ValidationError(
+                    f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"'
+                )
         self.names = names or {}
         self.values = values or {}
         self.used_names: set[str] = set()
@@ -430,7 +515,13 @@ class Expressions:
     def _parser(self, text: str, label: str) -> _Parser:
         self.parsed_any = True
         if not text.strip():
-            raise ValidationError(f"Invalid {label}: The expression can not be empty;")
+            prefix = DETECTED if label == "UpdateExpression" else ""
+            raise ValidationError(f"{prefix}Invalid {label}: The expression can not be empty;")
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_EXPRESSION_BYTES:
+            raise ValidationError(
+                f"Invalid {label}: Expression size has exceeded the maximum allowed size; expression size: {size}"
+            )
         return _Parser(self, text, label)
 
     def condition(self, text: str | None, label: str = "ConditionExpression") -> Any:
@@ -438,6 +529,8 @@ class Expressions:
         if text is None:
             return None
         parser = self._parser(text, label)
+        if _redundant_parentheses(parser.tokens):
+            raise parser.error("The expression has redundant parentheses;")
         tree = parser.condition()
         parser.at_end()
         return tree
@@ -452,13 +545,9 @@ class Expressions:
         parser = self._parser(text, "ProjectionExpression")
         paths = parser.projection()
         parser.at_end()
-        for i, first in enumerate(paths):
-            for second in paths[i + 1 :]:
-                if first.overlaps(second):
-                    raise ValidationError(
-                        "Invalid ProjectionExpression: Two document paths overlap with each other; must remove or "
-                        f"rewrite one of these paths; path one: {first.render()}, path two: {second.render()}"
-                    )
+        overlap = first_overlap(paths)
+        if overlap is not None:
+            raise _overlap_error("ProjectionExpression", *overlap)
         return paths
 
     def finish(self) -> None:
@@ -473,14 +562,16 @@ class Expressions:
         unused_names = sorted(set(self.names) - self.used_names)
         if unused_names:
             raise ValidationError(
-                "Value provided in ExpressionAttributeNames unused in expressions: keys: {"
+                self.detected
+                + "Value provided in ExpressionAttributeNames unused in expressions: keys: {"
                 + ", ".join(unused_names)
                 + "}"
             )
         unused_values = sorted(set(self.values) - self.used_values)
         if unused_values:
             raise ValidationError(
-                "Value provided in ExpressionAttributeValues unused in expressions: keys: {"
+                self.detected
+                + "Value provided in ExpressionAttributeValues unused in expressions: keys: {"
                 + ", ".join(unused_values)
                 + "}"
             )

@@ -7,7 +7,7 @@ import copy
 from typing import Any
 
 from ..errors import ValidationError, invalid_parameter
-from ..values import Item, Value, add_numbers, equal, type_of
+from ..values import Item, Value, add_numbers, member_key, type_of
 from .evaluate import operand_value, resolve
 from .nodes import Action, Arithmetic, Call, Literal, Path
 
@@ -142,8 +142,11 @@ def _add(item: Item, path: Path, value: Value) -> None:
         _put(container, last, {"N": add_numbers(current["N"], value["N"])})
         return
     merged = list(current[kind])
+    present = {member_key(kind, m) for m in merged}
     for member in value[kind]:
-        if not any(equal({kind[0]: member}, {kind[0]: m}) for m in merged):
+        identity = member_key(kind, member)
+        if identity not in present:
+            present.add(identity)
             merged.append(member)
     _put(container, last, {kind: merged})
 
@@ -156,7 +159,8 @@ def _delete(item: Item, path: Path, value: Value) -> None:
     kind = type_of(value)
     if type_of(current) != kind:
         raise ValidationError(WRONG_TYPE)
-    remaining = [m for m in current[kind] if not any(equal({kind[0]: m}, {kind[0]: d}) for d in value[kind])]
+    removed = {member_key(kind, m) for m in value[kind]}
+    remaining = [m for m in current[kind] if member_key(kind, m) not in removed]
     if remaining:
         _put(container, last, {kind: remaining})
     elif isinstance(container, dict):

@@ -1,24 +1,35 @@
-"""API destinations: an HTTP call per delivery, with the connection's authorization and parameters, a 5 s
-timeout, a per-destination rate limit, and EventBridge's retry rules (only 429, 5xx and network errors retry;
-``Retry-After`` is honoured).
+"""The ``api-destination`` target: an HTTP call per message to an EventBridge API destination, with its
+connection's authorization and parameters, a 5 s timeout, the destination's rate limit, and EventBridge's retry
+rules (only 429, 5xx and network errors retry; ``Retry-After`` is honoured).
+
+``arn:aws:events:<region>:<account>:api-destination/<name>/<id>``. There is one `ApiDestinationTarget` per
+instance, so a destination's rate limit and a connection's OAuth token are shared by every rule, pipe and schedule
+that uses them; both run on the instance's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote
 
 import httpx
 import orjson
 
-from .base import TargetError
+from pipework.clock import Clock
+from pipework.connectors.ports import ApiDestinationCatalog
 
-JSON = dict[str, Any]
+from .base import JSON, NOT_THIS_KIND, HttpParameters, Message, Problem, Sent, TargetError, arn_parts
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from pipework.connectors.bundle import Connectors
+
 TIMEOUT = 5.0
+DEFAULT_RATE = 300  # InvocationRateLimitPerSecond when the destination names none (AWS's default)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -31,44 +42,102 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class RateLimiter:
-    """Spaces calls to at most ``rate`` per second: each call takes the next free slot (no bursts)."""
+    """Spaces the calls to one destination at most ``1 / rate`` seconds apart on the clock: each call takes the
+    next free slot (no bursts), whoever makes it."""
 
-    def __init__(self, now: Callable[[], float], sleep: Callable[[float], Awaitable[None]]) -> None:
-        self._now = now
-        self._sleep = sleep
-        self._next: dict[str, float] = {}
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._next: float | None = None
 
-    async def acquire(self, key: str, rate: float) -> None:
-        now = self._now()
-        slot = max(now, self._next.get(key, now))
-        self._next[key] = slot + 1.0 / max(rate, 1e-9)
+    async def acquire(self, rate: float) -> None:
+        now = self._clock.now()
+        slot = now if self._next is None else max(now, self._next)
+        self._next = slot + 1.0 / max(rate, 1e-9)
         if slot > now:
-            await self._sleep(slot - now)
+            await self._clock.sleep(slot - now)
 
 
-class HttpTarget:
-    """Invokes API destinations. ``client`` is shared; OAuth tokens are cached per connection."""
+class ApiDestinationTarget:
+    """Calls API destinations: one rate limiter per destination, one OAuth token per connection, one HTTP client.
 
-    def __init__(self, client: httpx.AsyncClient, limiter: RateLimiter) -> None:
+    Parameters:
+        client: the shared HTTP client. clock: the instance's clock. catalog: the destinations and connections.
+    """
+
+    kind: ClassVar[str] = "api-destination"
+
+    def __init__(self, client: httpx.AsyncClient, clock: Clock, catalog: ApiDestinationCatalog) -> None:
         self.client = client
-        self.limiter = limiter
+        self.clock = clock
+        self.catalog = catalog
+        self._limiters: dict[str, RateLimiter] = {}
         self._tokens: dict[str, tuple[str, float]] = {}
         self._token_locks: dict[str, asyncio.Lock] = {}
 
+    @classmethod
+    def build(cls, connectors: Connectors) -> Self:
+        return cls(connectors.http, connectors.clock, connectors.destinations)
+
+    @staticmethod
+    def matches(arn: str) -> bool:
+        parts = arn_parts(arn)
+        return parts is not None and parts[2] == "events" and parts[5].startswith("api-destination/")
+
+    @staticmethod
+    def check(arn: str, sample: Message) -> Problem | None:
+        return None if ApiDestinationTarget.matches(arn) else Problem(NOT_THIS_KIND, arn)
+
+    def resolve(self, arn: str) -> tuple[JSON, JSON]:
+        """The destination and its connection; `TargetError` if either is gone or the connection is
+        deauthorized (no retry fixes those)."""
+        destination = self.catalog.api_destination_by_arn(arn)
+        if destination is None:
+            raise TargetError(
+                "ResourceNotFoundException",
+                f"API destination {arn} does not exist.",
+                retryable=False,
+                reason="NO_RESOURCE",
+            )
+        connection = self.catalog.connection_by_arn(destination["ConnectionArn"])
+        if connection is None or connection["ConnectionState"] == "DEAUTHORIZED":
+            raise TargetError(
+                "AccessDeniedException",
+                "The connection is not authorized.",
+                retryable=False,
+                reason="NO_PERMISSIONS",
+            )
+        return destination, connection
+
+    async def send(self, arn: str, messages: Sequence[Message]) -> Sent:
+        """One call per message, in order; the first failure is raised. Each response is the answer's JSON (or
+        its text when it is not JSON)."""
+        sent = Sent()
+        for message in messages:
+            destination, connection = self.resolve(arn)
+            response = await self.invoke(destination, connection, message.text(), message.http)
+            try:
+                sent.responses.append(response.json())
+            except ValueError:
+                sent.responses.append(response.text)
+        return sent
+
     async def invoke(
-        self, destination: JSON, connection: JSON, body: str, http_parameters: JSON | None
+        self, destination: JSON, connection: JSON, body: str, http: HttpParameters | None
     ) -> httpx.Response:
         """Call the destination (rate limit, auth, parameters applied); the response on 2xx, else `TargetError`
         (retryable for 429 / 5xx / network errors, with any Retry-After)."""
-        await self.limiter.acquire(
-            destination["ApiDestinationArn"], destination.get("InvocationRateLimitPerSecond", 300)
-        )
-        response = await self._send(destination, connection, body, http_parameters or {}, refresh=False)
+        arn = destination["ApiDestinationArn"]
+        limiter = self._limiters.get(arn)
+        if limiter is None:
+            limiter = self._limiters[arn] = RateLimiter(self.clock)
+        await limiter.acquire(destination.get("InvocationRateLimitPerSecond", DEFAULT_RATE))
+        params = http or HttpParameters()
+        response = await self._send(destination, connection, body, params, refresh=False)
         if (
             response.status_code in (401, 407)
             and connection["AuthorizationType"] == "OAUTH_CLIENT_CREDENTIALS"
         ):
-            response = await self._send(destination, connection, body, http_parameters or {}, refresh=True)
+            response = await self._send(destination, connection, body, params, refresh=True)
         self._check(response)
         return response
 
@@ -90,14 +159,14 @@ class HttpTarget:
         raise TargetError("INVALID_PARAMETER", f"Status {status}: {text}", retryable=False)
 
     async def _send(
-        self, destination: JSON, connection: JSON, body: str, params: JSON, *, refresh: bool
+        self, destination: JSON, connection: JSON, body: str, params: HttpParameters, *, refresh: bool
     ) -> httpx.Response:
         url = destination["InvocationEndpoint"]
-        for value in params.get("PathParameterValues", []):
+        for value in params.path_values:
             url = url.replace("*", quote(value, safe=""), 1)
         headers: dict[str, str] = {"Content-Type": "application/json; charset=utf-8"}
-        headers.update(params.get("HeaderParameters", {}))
-        query: dict[str, str] = dict(params.get("QueryStringParameters", {}))
+        headers.update(params.headers)
+        query: dict[str, str] = dict(params.query)
         auth = connection["AuthParameters"]
         # Connection parameters override the target's on a key conflict (AWS).
         invocation = auth.get("InvocationHttpParameters", {})
@@ -148,7 +217,7 @@ class HttpTarget:
         # One fetch per connection at a time: concurrent deliveries wait for it and share the token.
         async with self._token_locks.setdefault(arn, asyncio.Lock()):
             cached = self._tokens.get(arn)
-            fresh = cached is not None and cached[1] > time.monotonic()
+            fresh = cached is not None and cached[1] > self.clock.now()
             if fresh and cached is not None and (not refresh or cached is not seen):
                 return cached[0]
             return await self._fetch_token(connection)
@@ -190,5 +259,5 @@ class HttpTarget:
                 "NO_PERMISSIONS", "OAuth endpoint gave no access_token", retryable=False
             ) from None
         lifetime = float(data.get("expires_in", 3600))
-        self._tokens[connection["ConnectionArn"]] = (token, time.monotonic() + max(lifetime - 30, 1))
+        self._tokens[connection["ConnectionArn"]] = (token, self.clock.now() + max(lifetime - 30, 1))
         return token

@@ -1,0 +1,75 @@
+"""`LocalClient`: in-process calls to the served APIs, decoded and validated as the wire layer does (botocore's
+models, AWS's wording), so a target calling SQS or EventBridge in process gets what a request over HTTP would.
+
+It implements the connectors' `ApiClient` port; a `ServiceError` becomes a `TargetError` in `target_error`, the
+one place that decides which service errors a retry can fix.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from pipework.connectors.targets import TargetError
+from pipework.services.base import RequestContext, Service, ServiceError
+
+from .app import load_service_model
+from .protocols import ServedApi
+
+JSON = dict[str, Any]
+#: Error codes (or parts of them) that mean the resource is not there, in each served API's wording.
+_MISSING = ("NotFound", "NonExistent", "DoesNotExist")
+
+
+def target_error(exc: ServiceError) -> TargetError:
+    """A served API's error as a target failure: retryable when the server is at fault (5xx) or throttling; coded
+    NO_RESOURCE / NO_PERMISSIONS in EventBridge's vocabulary when the resource is missing or access denied."""
+    throttled = "Throttl" in exc.code
+    reason = exc.code
+    if any(part in exc.code for part in _MISSING):
+        reason = "NO_RESOURCE"
+    elif "AccessDenied" in exc.code:
+        reason = "NO_PERMISSIONS"
+    elif throttled:
+        reason = "THROTTLING"
+    retryable = exc.status >= 500 or not exc.sender_fault or throttled
+    return TargetError(exc.code, exc.message, retryable=retryable, reason=reason)
+
+
+class LocalClient:
+    """Calls the served APIs in process (see the module docstring).
+
+    Parameters:
+        region, account: what each call's `RequestContext` carries.
+
+    The services are handed over with `serve` once built: targets (built before the services that use them) hold
+    the client, and a schedule's universal target may call any served API, the scheduler's own included.
+    """
+
+    def __init__(self, *, region: str, account: str) -> None:
+        self.region = region
+        self.account = account
+        self._apis: dict[str, ServedApi] = {}
+
+    def serve(self, services: Iterable[Service]) -> None:
+        for service in services:
+            self._apis[service.name] = ServedApi(service, load_service_model(service.name))
+
+    async def call(self, service: str, operation: str, params: JSON) -> JSON:
+        api = self._apis.get(service)
+        if api is None:
+            raise TargetError(
+                "ValidationException", f"Service {service} is not served by this server.", retryable=False
+            )
+        found = api.operation(operation)
+        if found is None:
+            raise TargetError(
+                "ValidationException", f"{service} has no operation {operation}.", retryable=False
+            )
+        ctx = RequestContext(service, found.name, self.region, self.account, str(uuid.uuid4()))
+        try:
+            decoded = found.decode(params)
+            return await api.service.handle(found.name, decoded, ctx)
+        except ServiceError as exc:
+            raise target_error(exc) from None

@@ -1,0 +1,60 @@
+"""The ports through which connectors reach what the served APIs own: small protocols the composition root
+(`pipework.app`) fills with the services. Connectors never import `pipework.services`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+JSON = dict[str, Any]
+
+
+class ApiClient(Protocol):
+    """Calls an API this server serves, in process, with the input checked against botocore's model as if it
+    came over the wire. Failures are `TargetError`s carrying the service's error code."""
+
+    async def call(self, service: str, operation: str, params: JSON) -> JSON:
+        """Run ``service``'s ``operation`` (botocore names: ``"sqs"``, ``"SendMessage"``); its output shape."""
+        ...
+
+
+class EventBuses(Protocol):
+    """The event buses of this server, for targets that need more than PutEvents."""
+
+    def has_bus(self, name: str) -> bool:
+        """Whether the bus exists (PutEvents silently drops entries for a missing bus; a target must not)."""
+        ...
+
+    async def forward(self, bus: str, event: JSON) -> bool:
+        """Route an already-built event on ``bus``, keeping its id (a rule's event-bus target); False if the bus
+        does not exist."""
+        ...
+
+
+class ApiDestinationCatalog(Protocol):
+    """API destinations and connections by ARN (EventBridge owns them)."""
+
+    def api_destination_by_arn(self, arn: str) -> JSON | None: ...
+
+    def connection_by_arn(self, arn: str) -> JSON | None: ...
+
+
+class StreamReader(Protocol):
+    """A reader of one table stream with a durable checkpoint."""
+
+    batch_size: int
+
+    async def read(self, *, wait: float | None = None) -> Any:
+        """The next batch (its ``records`` and what `checkpoint` takes), or None after waiting ``wait`` seconds."""
+        ...
+
+    async def checkpoint(self, batch: Any) -> None: ...
+
+
+class TableStreams(Protocol):
+    """Subscriptions to table streams (DynamoDB Streams owns them)."""
+
+    def subscribe(self, stream_arn: str, *, consumer: str, start: str, batch_size: int) -> StreamReader:
+        """A reader of ``stream_arn`` resuming from ``consumer``'s checkpoint (its reads raise `LookupError` if
+        there is no such stream)."""
+        ...

@@ -1,0 +1,339 @@
+"""Store migrations: the mechanism (applied once, recorded with the data, newer data refused), migration 0001
+(SQS data of older versions keyed by account and region) and 0002 (DynamoDB's), on both backends and on data
+directories written by the code before them (`data/v0.sql`, `data/v0_dynamodb.sql`)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pipework.clock import ManualClock
+from pipework.store import SchemaTooNew, Store, VersionConflict, open_store
+from pipework.store.batch import Batch
+from pipework.store.migrations import (
+    MIGRATIONS,
+    SCHEMA_BUCKET,
+    SCHEMA_KEY,
+    Defaults,
+    Migration,
+    applied_migrations,
+    migrate,
+)
+
+pytestmark = pytest.mark.anyio
+
+DEFAULTS = Defaults(region="us-east-1", account="000000000000")
+DATA = Path(__file__).parent / "data"
+ALL = [m.id for m in MIGRATIONS]
+
+
+def restore_v0(directory: Path, dump: str = "v0.sql") -> Path:
+    """A data directory holding what `data/make_v0_dump.py` (or `make_v0_dynamodb_dump.py`, `dump`
+    "v0_dynamodb.sql") wrote with the code before the migrations."""
+    directory.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(directory / "pipework.db")
+    connection.executescript((DATA / dump).read_text())
+    connection.close()
+    return directory
+
+
+# ── the mechanism ──
+
+
+def counting(migration_id: str, calls: list[str]) -> Migration:
+    async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
+        calls.append(migration_id)
+        batch.put_resource("test/marker", migration_id, {"region": defaults.region})
+
+    return Migration(migration_id, "test", plan)
+
+
+async def test_each_migration_is_applied_once_in_order_and_recorded(store: Store) -> None:
+    calls: list[str] = []
+    migrations = [counting("0001-a", calls), counting("0002-b", calls)]
+    assert await migrate(store, DEFAULTS, migrations[:1]) == ["0001-a"]
+    assert await migrate(store, DEFAULTS, migrations) == ["0002-b"]
+    assert await migrate(store, DEFAULTS, migrations) == []
+    assert calls == ["0001-a", "0002-b"]
+    assert await applied_migrations(store) == ["0001-a", "0002-b"]
+    marker = await store.get_resource("test/marker", "0002-b")
+    assert marker is not None and marker.body == {"region": "us-east-1"}
+
+
+async def test_a_migration_that_fails_is_neither_applied_nor_recorded(store: Store) -> None:
+    async def broken(store: Store, batch: Batch, defaults: Defaults) -> None:
+        batch.put_resource("test/marker", "half", {})
+        batch.put_resource("test/marker", "half", {}, expected_version=0)  # conflicts with the write before
+
+    with pytest.raises(VersionConflict):
+        await migrate(store, DEFAULTS, [Migration("0001-broken", "test", broken)])
+    assert await applied_migrations(store) == []
+    assert await store.get_resource("test/marker", "half") is None
+
+
+async def test_a_store_migrated_by_a_newer_version_is_refused_and_left_alone(store: Store) -> None:
+    calls: list[str] = []
+    await store.kv_put(SCHEMA_BUCKET, SCHEMA_KEY, orjson.dumps(["0001-a", "0002-from-the-future"]))
+    with pytest.raises(SchemaTooNew) as raised:
+        await migrate(store, DEFAULTS, [counting("0001-a", calls), counting("0003-c", calls)], where="Here")
+    message = str(raised.value)
+    assert message.startswith("Here was written by a newer version of Pipework")
+    assert "0002-from-the-future" in message and "--data" in message
+    assert calls == []
+    assert await applied_migrations(store) == ["0001-a", "0002-from-the-future"]
+
+
+async def test_a_new_store_records_every_migration(tmp_path: Path) -> None:
+    store = await open_store(str(tmp_path / "new"), ManualClock())
+    try:
+        assert await applied_migrations(store) == ALL
+    finally:
+        await store.close()
+
+
+async def test_open_store_refuses_a_data_directory_of_a_newer_version(tmp_path: Path) -> None:
+    store = await open_store(str(tmp_path), ManualClock())
+    await store.kv_put(SCHEMA_BUCKET, SCHEMA_KEY, orjson.dumps([*ALL, "9999-from-the-future"]))
+    await store.close()
+    with pytest.raises(SchemaTooNew, match=f"The data directory {tmp_path} was written by a newer version"):
+        await open_store(str(tmp_path), ManualClock())
+
+
+# ── 0001: SQS by account and region ──
+
+
+async def write_old_sqs_layout(store: Store, clock: ManualClock) -> str:
+    """SQS data as versions before 0001 wrote it; returns the lease token of the message left in flight."""
+    queue = {"account": "111111111111", "attributes": {}, "tags": {}, "created": 1.0, "modified": 1.0}
+    await store.put_resource(
+        "sqs.queue", "111111111111/east", {**queue, "name": "east", "region": "us-east-1"}
+    )
+    await store.put_resource(
+        "sqs.queue", "111111111111/eu", {**queue, "name": "eu", "region": "eu-central-1"}
+    )
+    await store.put_resource("sqs.queue", "111111111111/old", {**queue, "name": "old"})  # no region recorded
+    for name in ("east", "eu", "old"):
+        await store.enqueue(f"sqs/111111111111/{name}", f"{name}-1", name.encode(), group_id="g")
+    await store.enqueue("sqs/111111111111/eu", "eu-2", b"second")
+    token = (await store.lease("sqs/111111111111/eu", visibility_timeout=30))[0].lease_token
+    assert token is not None
+    await store.put_resource(
+        "sqs.move-task",
+        "111111111111/eu/task-1",
+        {"handle": "h", "sourceArn": "arn:aws:sqs:eu-central-1:111111111111:eu", "status": "RUNNING"},
+    )
+    await store.kv_put("sqs.dedup", "111111111111/eu/g/d1", b'["eu-1", "1"]', ttl=300)
+    await store.kv_put("sqs.dedup", "111111111111/gone/d2", b'["x", "2"]', ttl=300)  # its queue was deleted
+    return token
+
+
+async def test_sqs_data_moves_to_each_queue_s_region(store: Store, clock: ManualClock) -> None:
+    token = await write_old_sqs_layout(store, clock)
+    assert await migrate(store, Defaults("ap-south-1", "000000000000")) == ALL
+
+    queues = (await store.list_resources("sqs/queue")).items
+    assert [q.name for q in queues] == [
+        "111111111111/ap-south-1/old",  # no region recorded: the server's default
+        "111111111111/eu-central-1/eu",
+        "111111111111/us-east-1/east",
+    ]
+    assert (await store.list_resources("sqs.queue")).items == []
+    assert [i.id for i in await store.peek("sqs/message/111111111111/us-east-1/east")] == ["east-1"]
+    assert [i.id for i in await store.peek("sqs/message/111111111111/ap-south-1/old")] == ["old-1"]
+    eu = "sqs/message/111111111111/eu-central-1/eu"
+    assert [i.id for i in await store.peek(eu)] == ["eu-1", "eu-2"]
+    assert await store.peek("sqs/111111111111/eu") == []
+    await store.ack(eu, "eu-1", token)  # the receipt handle given before the migration still deletes
+
+    tasks = (await store.list_resources("sqs/move-task")).items
+    assert [(t.name, t.body["status"]) for t in tasks] == [("111111111111/eu-central-1/eu/task-1", "RUNNING")]
+    assert [e.key for e in await store.kv_list("sqs/dedup")] == [
+        "111111111111/ap-south-1/gone/d2",  # its queue is gone: the server's default region
+        "111111111111/eu-central-1/eu/g/d1",
+    ]
+    assert await store.kv_list("sqs.dedup") == []
+
+
+async def test_a_data_directory_written_before_0001_opens_migrated(tmp_path: Path) -> None:
+    facts = json.loads((DATA / "v0.json").read_text())
+    directory = restore_v0(tmp_path / "data")
+    store = await open_store(str(directory), ManualClock(start=facts["clock"]))
+    try:
+        assert await applied_migrations(store) == ALL
+        assert [q.name for q in (await store.list_resources("sqs/queue")).items] == [
+            "000000000000/eu-central-1/eu-only",
+            "000000000000/eu-central-1/events.fifo",
+            "000000000000/us-east-1/jobs",
+            "000000000000/us-east-1/jobs-dlq",
+            "000000000000/us-east-1/orders",
+        ]
+        orders = await store.peek("sqs/message/000000000000/us-east-1/orders")
+        assert [i.payload for i in orders] == [b"in flight", b"visible", b"delayed"]
+        assert [i.in_flight for i in orders] == [True, False, False]
+        assert [e.key for e in await store.kv_list("sqs/dedup")] == [
+            "000000000000/eu-central-1/events.fifo/d1"
+        ]
+        assert [t.name.rsplit("/", 1)[0] for t in (await store.list_resources("sqs/move-task")).items] == [
+            "000000000000/us-east-1/jobs-dlq"
+        ]
+        # What 0001 does not own stays as it was (other services migrate their own data).
+        assert (await store.get_resource("events/bus", "default")) is not None
+    finally:
+        await store.close()
+
+
+# ── 0002: DynamoDB by account and region ──
+
+EU_STREAM = "arn:aws:dynamodb:eu-central-1:111111111111:table/orders/stream/2027-01-15T08:00:00.000"
+OLD_EU_STREAM = "arn:aws:dynamodb:eu-central-1:111111111111:table/orders/stream/2027-01-14T08:00:00.000"
+GONE_STREAM = "arn:aws:dynamodb:us-west-2:111111111111:table/gone/stream/2027-01-15T09:00:00.000"
+CONSUMER = "arn:aws:pipes:eu-central-1:111111111111:pipe/orders-pipe"
+
+
+def old_table(
+    name: str, table_id: str, label: str | None, indexes: tuple[str, ...] = ()
+) -> dict[str, object]:
+    return {
+        "name": name,
+        "table_id": table_id,
+        "created": 1.0,
+        "key_schema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "attribute_definitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "indexes": [{"name": i, "key_schema": [], "projection": {}, "local": False} for i in indexes],
+        "stream_view_type": "KEYS_ONLY" if label else None,
+        "stream_label": label,
+        "ttl_attribute": "expires",
+        "ttl_enabled": True,
+        "tags": {},
+    }
+
+
+def old_stream(arn: str, table: str, table_id: str, status: str = "ENABLED") -> dict[str, object]:
+    label = arn.rsplit("/", 1)[1]
+    return {
+        "arn": arn,
+        "table": table,
+        "table_id": table_id,
+        "label": label,
+        "status": status,
+        "log": f"dynamodb-stream/{table}/{label}",
+        "shard_id": "shardId-1",
+    }
+
+
+async def write_old_dynamodb_layout(store: Store) -> None:
+    """DynamoDB data as versions before 0002 wrote it: `orders` (a stream enabled from eu-central-1, an older one
+    disabled), `plain` (never had a stream), and the stream of a deleted table `gone` (us-west-2)."""
+    await store.put_resource(
+        "dynamodb-table", "orders", old_table("orders", "t-orders", "2027-01-15T08:00:00.000", ("by-status",))
+    )
+    await store.put_resource("dynamodb-table", "plain", old_table("plain", "t-plain", None))
+    await store.put_resource("dynamodb-stream", EU_STREAM, old_stream(EU_STREAM, "orders", "t-orders"))
+    await store.put_resource(
+        "dynamodb-stream", OLD_EU_STREAM, old_stream(OLD_EU_STREAM, "orders", "t-orders", "DISABLED")
+    )
+    await store.put_resource(
+        "dynamodb-stream", GONE_STREAM, old_stream(GONE_STREAM, "gone", "t-gone", "DISABLED")
+    )
+    for name, bucket in (("orders", "t-orders"), ("plain", "t-plain")):
+        await store.kv_put(f"dynamodb-items/{bucket}", "s6b/", f'{{"pk": {{"S": "{name}"}}}}'.encode())
+        await store.kv_put(f"dynamodb-ttl/{bucket}", "00000000001000000100/s6b/", b"s6b/")
+    await store.kv_put("dynamodb-index/t-orders/by-status", "s6f70656e/s6b/", b"{}")
+    for payload in (b"first", b"second"):
+        await store.append("dynamodb-stream/orders/2027-01-15T08:00:00.000", payload, key="s6b/")
+    await store.append("dynamodb-stream/orders/2027-01-14T08:00:00.000", b"older", key="s6b/")
+    await store.append("dynamodb-stream/gone/2027-01-15T09:00:00.000", b"gone", key="s6b/")
+    await store.kv_put("dynamodb-stream-checkpoints", f"{EU_STREAM}|{CONSUMER}", b"1")
+    await store.kv_put("dynamodb-stream-checkpoints", f"{EU_STREAM}|50%/off", b"2")
+    await store.kv_put("dynamodb-stream-checkpoints", "arn:aws:dynamodb:us-east-1:1:table/x/stream/l|c", b"9")
+
+
+async def test_dynamodb_data_moves_to_the_region_of_its_stream_arns(store: Store) -> None:
+    await write_old_dynamodb_layout(store)
+    assert await migrate(store, Defaults("ap-south-1", "000000000000")) == ALL
+
+    tables = (await store.list_resources("dynamodb/table")).items
+    assert [(t.name, t.body["account"], t.body["region"]) for t in tables] == [
+        ("000000000000/ap-south-1/plain", "000000000000", "ap-south-1"),  # never had a stream: the defaults
+        (
+            "111111111111/eu-central-1/orders",
+            "111111111111",
+            "eu-central-1",
+        ),  # where its latest stream's ARN is
+    ]
+    assert tables[1].body["stream_label"] == "2027-01-15T08:00:00.000" and tables[1].body["ttl_enabled"]
+    assert (await store.list_resources("dynamodb-table")).items == []
+
+    streams = (await store.list_resources("dynamodb/stream")).items
+    assert [(s.name, s.body["arn"], s.body["log"]) for s in streams] == [
+        (
+            "111111111111/eu-central-1/orders/2027-01-14T08:00:00.000",
+            OLD_EU_STREAM,
+            "dynamodb/stream/111111111111/eu-central-1/orders/2027-01-14T08:00:00.000",
+        ),
+        (
+            "111111111111/eu-central-1/orders/2027-01-15T08:00:00.000",
+            EU_STREAM,
+            "dynamodb/stream/111111111111/eu-central-1/orders/2027-01-15T08:00:00.000",
+        ),
+        (
+            "111111111111/us-west-2/gone/2027-01-15T09:00:00.000",
+            GONE_STREAM,
+            "dynamodb/stream/111111111111/us-west-2/gone/2027-01-15T09:00:00.000",
+        ),
+    ]
+    assert (await store.list_resources("dynamodb-stream")).items == []
+    records = await store.read_log(streams[1].body["log"])
+    assert [(r.position, r.payload) for r in records] == [(1, b"first"), (2, b"second")]
+    assert [r.payload for r in await store.read_log(streams[0].body["log"])] == [b"older"]
+    assert [r.payload for r in await store.read_log(streams[2].body["log"])] == [b"gone"]
+    assert await store.read_log("dynamodb-stream/orders/2027-01-15T08:00:00.000") == []
+
+    for bucket in ("t-orders", "t-plain"):
+        assert [e.key for e in await store.kv_list(f"dynamodb/item/{bucket}")] == ["s6b/"]
+        assert [e.value for e in await store.kv_list(f"dynamodb/ttl/{bucket}")] == [b"s6b/"]
+        assert await store.kv_list(f"dynamodb-items/{bucket}") == []
+    assert [e.key for e in await store.kv_list("dynamodb/index/t-orders/by-status")] == ["s6f70656e/s6b/"]
+
+    stream_name = "111111111111/eu-central-1/orders/2027-01-15T08:00:00.000"
+    assert [(e.key, e.value) for e in await store.kv_list("dynamodb/stream-checkpoint")] == [
+        (f"{stream_name}/50%25%2Foff", b"2"),
+        (f"{stream_name}/arn:aws:pipes:eu-central-1:111111111111:pipe%2Forders-pipe", b"1"),
+    ]
+    # The checkpoint of a stream that no longer exists is left behind: nothing can resume it.
+    assert [e.key for e in await store.kv_list("dynamodb-stream-checkpoints")] == [
+        "arn:aws:dynamodb:us-east-1:1:table/x/stream/l|c"
+    ]
+
+
+async def test_a_data_directory_with_dynamodb_data_written_before_0002_opens_migrated(tmp_path: Path) -> None:
+    facts = json.loads((DATA / "v0_dynamodb.json").read_text())
+    directory = restore_v0(tmp_path / "data", "v0_dynamodb.sql")
+    store = await open_store(str(directory), ManualClock(start=facts["clock"]))
+    try:
+        assert await applied_migrations(store) == ALL
+        tables = (await store.list_resources("dynamodb/table")).items
+        assert [t.name for t in tables] == [
+            "000000000000/eu-central-1/eu-orders",
+            "000000000000/us-east-1/orders",
+            "000000000000/us-east-1/plain",
+        ]
+        assert (await store.list_resources("dynamodb-table")).items == []
+        streams = {s.body["arn"]: s for s in (await store.list_resources("dynamodb/stream")).items}
+        assert sorted(streams) == sorted([facts["orders_stream"], facts["gone_stream"], *facts["eu_streams"]])
+        orders = streams[facts["orders_stream"]]
+        assert orders.name == "000000000000/us-east-1/orders/" + facts["orders_stream"].rsplit("/", 1)[1]
+        assert (await store.log_stats(orders.body["log"])).count == 5
+        orders_id = tables[1].body["table_id"]
+        assert [e.key for e in await store.kv_list(f"dynamodb/item/{orders_id}")] == ["s6f31/a", "s6f32/a"]
+        assert len(await store.kv_list(f"dynamodb/index/{orders_id}/by-status")) == 2
+        assert [e.key for e in await store.kv_list(f"dynamodb/ttl/{orders_id}")] == [
+            f"{facts['ttl_expires']:020d}/s6f31/a"
+        ]
+        assert [e.value for e in await store.kv_list("dynamodb/stream-checkpoint")] == [b"2"]
+    finally:
+        await store.close()
