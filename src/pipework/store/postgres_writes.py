@@ -11,11 +11,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import asyncpg
 import orjson
 
 from pipework.store import base
 from pipework.store.base import KvEntry, LogRecord, QueueItem, Resource
 from pipework.store.errors import (
+    Conflict,
     DuplicateItem,
     ItemNotFound,
     NotInFlight,
@@ -625,6 +627,102 @@ class PostgresWriter:
         if deleted is None:
             raise await self._kv_conflict(w.bucket, key, now)
         return True
+
+    # ── renames (store migrations) ──
+
+    async def _w_RenameResource(self, w: base.RenameResource, now: float) -> bool:
+        if await self._resource_version(w.to_kind, w.to_name):
+            raise VersionConflict(f"{w.to_kind} {w.to_name!r} already exists")
+        try:
+            status = await self.conn.execute(
+                "UPDATE resources SET kind = $3, name = $4 WHERE kind = $1 AND name = $2",
+                w.kind,
+                w.name,
+                w.to_kind,
+                w.to_name,
+            )
+        except asyncpg.exceptions.UniqueViolationError:  # created there by another node since the check
+            raise VersionConflict(f"{w.to_kind} {w.to_name!r} already exists") from None
+        return _rowcount(status) > 0
+
+    async def _w_RenameLog(self, w: base.RenameLog, now: float) -> int:
+        if await self.conn.fetchval("SELECT 1 FROM log_heads WHERE log = $1", w.to_log):
+            raise Conflict(f"log {w.to_log!r} already exists")
+        try:
+            # The head first: its row lock makes an append to the old name (on another node) wait for this.
+            await self.conn.execute("UPDATE log_heads SET log = $2 WHERE log = $1", w.log, w.to_log)
+        except asyncpg.exceptions.UniqueViolationError:
+            raise Conflict(f"log {w.to_log!r} already exists") from None
+        status = await self.conn.execute("UPDATE log_records SET log = $2 WHERE log = $1", w.log, w.to_log)
+        self.touched.update((log_key(w.log), log_key(w.to_log)))
+        return _rowcount(status)
+
+    async def _w_RenameQueue(self, w: base.RenameQueue, now: float) -> int:
+        taken = await self.conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM items WHERE queue = $1) OR "
+            "EXISTS (SELECT 1 FROM dead_letters WHERE queue = $1)",
+            w.to_queue,
+        )
+        if taken:
+            raise Conflict(f"queue {w.to_queue!r} has items")
+        try:
+            count = _rowcount(
+                await self.conn.execute("UPDATE items SET queue = $2 WHERE queue = $1", w.queue, w.to_queue)
+            )
+            count += _rowcount(
+                await self.conn.execute(
+                    "UPDATE dead_letters SET queue = $2 WHERE queue = $1", w.queue, w.to_queue
+                )
+            )
+        except asyncpg.exceptions.UniqueViolationError:  # enqueued there by another node since the check
+            raise Conflict(f"queue {w.to_queue!r} has items") from None
+        self.touched.update((queue_key(w.queue), queue_key(w.to_queue)))
+        return count
+
+    async def _w_KvRename(self, w: base.KvRename, now: float) -> bool:
+        to_key = w.to_key.encode()
+        live = await self.conn.fetchval(
+            "SELECT 1 FROM kv WHERE bucket = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3) "
+            "FOR UPDATE",
+            w.to_bucket,
+            to_key,
+            now,
+        )
+        if live:
+            raise RevisionConflict(f"key {w.to_key!r} in bucket {w.to_bucket!r} exists")
+        source = await self.conn.fetchval(
+            "SELECT 1 FROM kv WHERE bucket = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3) "
+            "FOR UPDATE",
+            w.bucket,
+            w.key.encode(),
+            now,
+        )
+        if not source:
+            return False
+        # An expired entry may still sit at the target; it is gone either way.
+        await self.conn.execute("DELETE FROM kv WHERE bucket = $1 AND key = $2", w.to_bucket, to_key)
+        try:
+            await self.conn.execute(
+                "UPDATE kv SET bucket = $3, key = $4 WHERE bucket = $1 AND key = $2",
+                w.bucket,
+                w.key.encode(),
+                w.to_bucket,
+                to_key,
+            )
+        except asyncpg.exceptions.UniqueViolationError:  # put there by another node since the check
+            raise RevisionConflict(f"key {w.to_key!r} in bucket {w.to_bucket!r} exists") from None
+        return True
+
+    async def _w_RenameBucket(self, w: base.RenameBucket, now: float) -> int:
+        if await self.conn.fetchval("SELECT 1 FROM kv WHERE bucket = $1 LIMIT 1", w.to_bucket):
+            raise Conflict(f"bucket {w.to_bucket!r} has entries")
+        try:
+            status = await self.conn.execute(
+                "UPDATE kv SET bucket = $2 WHERE bucket = $1", w.bucket, w.to_bucket
+            )
+        except asyncpg.exceptions.UniqueViolationError:
+            raise Conflict(f"bucket {w.to_bucket!r} has entries") from None
+        return _rowcount(status)
 
 
 def _rowcount(status: str) -> int:
