@@ -71,6 +71,17 @@ async def postgres() -> AsyncIterator[OpenPostgres]:
         yield open_store
 
 
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A store URL (`postgresql://…?schema=…`) naming a fresh schema, dropped afterwards, for `open_store`."""
+    url = require_postgres()
+    schema = new_schema()
+    try:
+        yield f"{url}?schema={schema}&pool_min=1&pool_max=4"
+    finally:
+        await drop_schema(schema)
+
+
 Until = Callable[[Callable[[], bool]], Awaitable[None]]
 
 

@@ -1,8 +1,8 @@
 """What only the PostgreSQL store has to get right: several stores ("nodes") on one database at once.
 
 Each test opens two or more `PostgresStore`s on one fresh schema and drives them concurrently: leases never
-overlap, compare-and-set holds across nodes, concurrent opens migrate once, batches that lock in opposite orders
-both commit.
+overlap, compare-and-set holds across nodes, concurrent opens create the tables and migrate the data once, batches
+that lock in opposite orders both commit.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import asyncio
 from collections import Counter
 
 import asyncpg
+import orjson
 import pytest
 
 from pipework.clock import ManualClock
-from pipework.store import RevisionConflict, StoreError, VersionConflict
+from pipework.store import RevisionConflict, SchemaTooNew, Store, VersionConflict, open_store
+from pipework.store.migrations import MIGRATIONS, SCHEMA_BUCKET, SCHEMA_KEY, applied_migrations
 from pipework.store.postgres import PostgresStore
 from pipework.store.postgres_schema import LATEST
 from support.postgres import URL
@@ -174,8 +176,38 @@ async def test_a_schema_migrated_by_a_newer_pipework_is_refused(
         await conn.execute(f'INSERT INTO "{store.schema}".migrations VALUES ($1, 0)', LATEST + 1)
     finally:
         await conn.close()
-    with pytest.raises(StoreError, match="newer than this Pipework knows"):
+    with pytest.raises(SchemaTooNew, match="newer than this Pipework knows"):
         await postgres(clock)
+
+
+async def test_nodes_opening_a_new_schema_together_migrate_its_data_once(
+    postgres_url: str, clock: ManualClock
+) -> None:
+    # Store migrations compare-and-set one schema record: without the open lock, all but one node would fail.
+    await (
+        await PostgresStore.open(postgres_url, clock)
+    ).close()  # the tables exist: the nodes go straight on
+    opened = await asyncio.gather(
+        *(open_store(postgres_url, clock) for _ in range(4)), return_exceptions=True
+    )
+    stores = [store for store in opened if isinstance(store, Store)]
+    try:
+        assert stores == opened
+        for store in stores:
+            assert await applied_migrations(store) == [m.id for m in MIGRATIONS]
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_open_store_refuses_a_schema_whose_data_a_newer_pipework_migrated(
+    postgres_url: str, clock: ManualClock
+) -> None:
+    store = await open_store(postgres_url, clock)
+    await store.kv_put(SCHEMA_BUCKET, SCHEMA_KEY, orjson.dumps([m.id for m in MIGRATIONS] + ["9999-future"]))
+    await store.close()
+    with pytest.raises(SchemaTooNew, match="9999-future"):
+        await open_store(postgres_url, clock)
 
 
 async def test_batches_appending_to_the_same_logs_in_opposite_orders_both_commit(
@@ -222,23 +254,3 @@ async def test_a_lease_by_one_node_is_acked_or_retried_by_another(
         assert await second.get_item("q", "a") is None
     finally:
         await close_all([first, second])
-
-
-async def test_wait_for_due_counts_from_the_time_after_its_query(
-    postgres: OpenPostgres, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The query takes real time on another connection; time that passes meanwhile must not be slept again.
-    store = await postgres(clock)
-    try:
-        await store.enqueue("q", "a", b"", due_at=clock.now() + 1)
-        query = store._fetch
-
-        async def slow_query(sql: str, *args: object) -> list[object]:
-            rows = await query(sql, *args)
-            clock.advance(5)  # the item became due while the query ran
-            return rows
-
-        monkeypatch.setattr(store, "_fetch", slow_query)
-        assert await asyncio.wait_for(store.wait_for_due("q", timeout=20), 5) is True
-    finally:
-        await store.close()
