@@ -2,7 +2,8 @@
 per server): EventBridge delivery, DLQ and replay; DynamoDB queries, transactions and streams; Pipes from streams
 and queues; Scheduler invocations, retries and dead letters. (SQS: tests/services/sqs/test_on_postgres.py.)
 
-The tests are the same functions as in their own modules; only the `server_store` fixture differs.
+The tests are the same functions as in their own modules (imported with the fixtures of their modules they use);
+only the `server_store` fixture differs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from e2e.test_dynamodb_streams import (  # noqa: F401
     test_transaction_records_commit_with_the_items,
 )
 from e2e.test_events_e2e import (  # noqa: F401
+    endpoint,
     test_archive_and_replay_through_boto3_and_the_cli,
     test_bus_rule_and_target_lifecycle,
     test_events_reach_a_queue_with_input_transformer,
@@ -29,6 +31,7 @@ from e2e.test_events_e2e import (  # noqa: F401
     test_retries_follow_the_injected_clock,
 )
 from e2e.test_pipes import (  # noqa: F401
+    clocked,
     test_automatic_bisect_isolates_a_poison_record_and_dead_letters_it,
     test_partial_batch_failures_retry_only_the_failed_records,
     test_queue_source_with_python_enrichment_notifies_orders,
