@@ -17,6 +17,12 @@ from e2e.test_dynamodb_queries import (  # noqa: F401
     test_transact_write_items_all_or_nothing,
     test_ttl_expiry_deletes_items_with_the_injected_clock,
 )
+from e2e.test_dynamodb_regions import (  # noqa: F401
+    ddb_server,
+    test_each_region_has_its_own_streams,
+    test_items_written_in_one_region_stay_in_that_region,
+    test_tables_of_the_same_name_in_two_regions_are_two_tables,
+)
 from e2e.test_dynamodb_streams import (  # noqa: F401
     test_records_are_ordered_per_key_under_concurrent_writes,
     test_retention_trims_records_and_old_iterators_see_trimmed_data,

@@ -1,17 +1,35 @@
 """A representative subset of the SQS tests, run again on the PostgreSQL store (a fresh schema per server).
 
-The tests are the same functions as in their own modules; only the `server_store` fixture differs.
+The tests are the same functions as in their own modules (with the fixtures of theirs they use); the
+`server_store` fixture differs, and `sqs` lets the background loops reach their sleep before counting them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from e2e.test_sqs_regions import (  # noqa: F401
+    sqs_server,
+    test_a_message_sent_in_one_region_stays_in_that_region,
+    test_queues_of_the_same_name_in_two_regions_are_two_queues,
+)
+from pipework.clock import ManualClock
+from pipework.testing import RunningServer
+from services.sqs.conftest import Sqs
 from services.sqs.test_fifo import (  # noqa: F401
     test_a_group_whose_message_became_visible_again_restarts_from_that_message,
     test_explicit_deduplication_id_drops_repeats_for_five_minutes,
     test_messages_of_a_group_come_in_order_and_a_group_in_flight_blocks_its_later_messages,
     test_send_message_batch_deduplicates_within_the_batch_and_keeps_order,
+)
+from services.sqs.test_long_polling import (  # noqa: F401
+    test_a_fifo_receive_waits_while_the_only_group_is_in_flight,
+    test_a_waiting_receive_returns_empty_after_the_wait_time,
+    test_a_waiting_receive_returns_when_a_message_is_sent,
+    test_a_waiting_receive_wakes_when_a_delayed_message_becomes_due,
+    test_several_waiting_receives_share_the_messages,
 )
 from services.sqs.test_messages import (  # noqa: F401
     test_change_message_visibility_extends_or_ends_the_timeout,
@@ -34,3 +52,13 @@ from services.sqs.test_redrive import (  # noqa: F401
 @pytest.fixture
 def server_store() -> str:
     return "postgres"
+
+
+@pytest.fixture
+def sqs(make_server: Callable[..., RunningServer], clock: ManualClock) -> Sqs:
+    """As `services.sqs.conftest.sqs`, but the other services' loops are given the time their first store reads
+    take on a database server (real I/O, longer than the few loop turns `Sqs` allows them) to reach their sleep:
+    otherwise a loop falling asleep later would count as a waiting receive."""
+    server = make_server(clock=clock)
+    server.run(clock.travel(0))  # settles the work started so far without moving time
+    return Sqs(server, clock)
