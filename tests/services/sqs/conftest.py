@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,10 @@ class Sqs:
         self.clock = clock
         self.client = server.client("sqs")
         # The other services' background loops sleep on the clock too (the server runs them all); once started
-        # they stay asleep while the clock stands still, so what SQS adds is counted from here.
-        self._idle = self._count(settle=True)
+        # they stay asleep while the clock stands still, so what SQS adds is counted from here, once every loop has
+        # reached its sleep (a move by 0 s returns when all background work is parked on the clock).
+        server.advance(0)
+        self._idle = self._count()
 
     def advance(self, seconds: float) -> None:
         """Move the server's clock forward, on its event loop (ManualClock is not thread-safe)."""
@@ -36,15 +37,18 @@ class Sqs:
 
         self.server.run(advance())
 
+    def settle(self) -> None:
+        """Return once the work started at the current clock time (e.g. a move task's batch) has run and every
+        background task waits on the clock."""
+        self.server.advance(0)
+
     def sleepers(self) -> int:
         """Sleepers on the clock beyond those of the other services' idle loops: SQS's waiting receives and
         move tasks."""
         return self._count() - self._idle
 
-    def _count(self, *, settle: bool = False) -> int:
+    def _count(self) -> int:
         async def count() -> int:
-            for _ in range(20 if settle else 0):
-                await asyncio.sleep(0)  # a loop started a moment ago reaches its sleep within a few turns
             return self.clock.sleepers
 
         return int(self.server.run(count()))

@@ -27,7 +27,7 @@ def run_to_completion(sqs: Sqs, dlq: str) -> dict[str, Any]:
     """Advance the clock one second at a time (the task moves one message a second) until the task completes."""
     for _ in range(20):
         sqs.advance(1)
-        wait_for(lambda: sqs.sleepers() > 0 or task_of(sqs, dlq)["Status"] != "RUNNING")
+        sqs.settle()
         task = task_of(sqs, dlq)
         if task["Status"] != "RUNNING":
             return task
@@ -42,12 +42,12 @@ def test_a_running_move_task_resumes_after_a_restart_and_completes(durable_sqs: 
     handle = sqs.client.start_message_move_task(SourceArn=sqs.arn(dlq), MaxNumberOfMessagesPerSecond=1)[
         "TaskHandle"
     ]
-    wait_for(lambda: sqs.sleepers() > 0)  # one message moved; the next waits for the clock
+    sqs.settle()  # one message moved; the next waits for the clock
     assert task_of(sqs, dlq)["ApproximateNumberOfMessagesMoved"] == 1
     sqs.server.stop()
 
     sqs = durable_sqs()
-    wait_for(lambda: sqs.sleepers() > 0)  # resumed: a second message moved
+    sqs.settle()  # resumed: a second message moved
     task = task_of(sqs, dlq)
     assert task["Status"] == "RUNNING" and task["TaskHandle"] == handle
     assert (task["ApproximateNumberOfMessagesMoved"], task["ApproximateNumberOfMessagesToMove"]) == (2, 5)
@@ -103,7 +103,7 @@ def test_a_cancel_while_a_batch_commits_is_not_overwritten(durable_sqs: Callable
     sqs.server.run(open_gate())
     thread.join(10)
     assert answers and answers[0]["ApproximateNumberOfMessagesMoved"] == 1  # answered after the batch
-    wait_for(lambda: sqs.sleepers() > 0)  # the batch committed; the runner waits for the clock
+    sqs.settle()  # the batch committed; the runner waits for the clock
     sqs.server.stop()  # before the runner saw the cancel: what the store holds must say CANCELLING
 
     sqs = durable_sqs()

@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from pipework.engine.envelope import envelope_attributes
+from pipework.engine.retry import RetryPolicy
 from pipework.engine.router import Delivery
 from pipework.patterns import InvalidEventError, InvalidPatternError, compile_pattern
 from pipework.patterns.parse import load_json
@@ -27,6 +29,7 @@ from .connections import ConnectionOperations
 from .entries import build_event, bus_name, check_request_size, format_time, validate_entry
 from .errors import already_exists, invalid_pattern, limit_exceeded, not_found, validation
 from .model import page as _page
+from .schedules import is_scheduled
 from .targets import validate_targets
 
 JSON = dict[str, Any]
@@ -72,6 +75,11 @@ class EventsService(ArchiveOperations, ConnectionOperations):
                 await self.save_rule(rule)
         if "default" not in self.buses:
             await self._save_bus(self._new_bus("default", {}))
+        await self.rule_ticks.load()
+        for rule_key, rule in list(self.rules.items()):
+            if is_scheduled(rule) and rule_key not in self.rule_ticks.current:
+                # Stored by a version that did not fire scheduled rules: its schedule starts now.
+                await self.save_rule(rule)
 
     async def _all(self, kind: str) -> list[JSON]:
         out: list[JSON] = []
@@ -210,7 +218,7 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             if params.get(key) is not None:
                 rule[key] = params[key]
         rule["Tags"].update({t["Key"]: t["Value"] for t in params.get("Tags", [])})
-        await self.save_rule(rule)
+        await self.save_rule(rule, restart_schedule=True)  # rate() counts from the update (AWS)
         return {"RuleArn": rule["Arn"]}
 
     @staticmethod
@@ -371,11 +379,16 @@ class EventsService(ArchiveOperations, ConnectionOperations):
                 "rule": delivery.rule_name,
                 "rule_arn": delivery.rule_arn,
                 "target": delivery.target,
-                "ingested": ingested,
+                "ingested": ingested,  # <aws.events.event.ingestion-time> of input transformers
             }
             if replay is not None:
                 payload["replay"] = replay
-            batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload))
+            envelope = envelope_attributes(
+                target=delivery.target["Arn"],
+                first_seen=ingested,
+                policy=RetryPolicy.from_api(delivery.target.get("RetryPolicy")),
+            )
+            batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope)
         names = sorted(rule["Name"] for rule in rules if not rule.get("ManagedBy"))
         return names, deliveries
 

@@ -20,6 +20,8 @@ KIND_API_DESTINATION = "events/api-destination"
 
 #: The work queue of pending (rule, target) deliveries.
 DELIVERIES = "events/deliveries"
+#: One item per enabled scheduled rule, due at its next occurrence (attributes["at"]); see `schedules.py`.
+RULE_TICKS = "events/rule-ticks"
 ARCHIVE_RULE_PREFIX = "Events-Archive-"
 ARCHIVE_RULE_MANAGER = "prod.vhs.events.aws.internal"
 

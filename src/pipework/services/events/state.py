@@ -13,6 +13,7 @@ from pipework.store.base import Store
 from . import model
 from .entries import bus_name
 from .errors import not_found
+from .schedules import RuleTicks
 
 JSON = dict[str, Any]
 
@@ -39,6 +40,7 @@ class EventsState:
         self.replays: dict[str, JSON] = {}
         self.connections: dict[str, JSON] = {}
         self.api_destinations: dict[str, JSON] = {}
+        self.rule_ticks = RuleTicks(store, clock)  # the next occurrence of each enabled scheduled rule
         # `pipework tail`: called after each commit with (bus, event, names of the rules it matched)
         self.listeners: list[Callable[[str, JSON, list[str]], None]] = []
         self.on_replay_started: Callable[[str], Awaitable[None]] | None = None
@@ -68,10 +70,15 @@ class EventsState:
             raise not_found(f"Rule {name} does not exist on EventBus {bus}.")
         return rule
 
-    async def save_rule(self, rule: JSON) -> None:
-        await self.store.put_resource(
-            model.KIND_RULE, model.rule_key(rule["EventBusName"], rule["Name"]), rule
-        )
+    async def save_rule(self, rule: JSON, *, restart_schedule: bool = False) -> None:
+        """Store ``rule`` with its tick (if it has a schedule) in one commit; ``restart_schedule`` makes rate()
+        count from now (PutRule), else an enabled rule keeps the schedule it has."""
+        bus, name = rule["EventBusName"], rule["Name"]
+        batch = self.store.batch()
+        batch.put_resource(model.KIND_RULE, model.rule_key(bus, name), rule)
+        settle = await self.rule_ticks.write(batch, (bus, name), rule, restart=restart_schedule)
+        await self.store.commit(batch)
+        settle()
         self.remember_rule(rule)
 
     def remember_rule(self, rule: JSON) -> None:
@@ -80,6 +87,10 @@ class EventsState:
         self.router.set_rule(rule["EventBusName"], rule)
 
     async def _delete_rule(self, bus: str, name: str) -> None:
-        await self.store.delete_resource(model.KIND_RULE, model.rule_key(bus, name))
+        batch = self.store.batch()
+        batch.delete_resource(model.KIND_RULE, model.rule_key(bus, name))
+        settle = await self.rule_ticks.write(batch, (bus, name), None)
+        await self.store.commit(batch)
+        settle()
         self.rules.pop((bus, name), None)
         self.router.remove_rule(bus, name)
