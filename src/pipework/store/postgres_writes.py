@@ -346,6 +346,23 @@ class PostgresWriter:
             )
         self.touched.add(queue_key(w.queue))
 
+    async def _w_Release(self, w: base.Release, now: float) -> None:
+        row = await self._leased(w.queue, w.item_id, w.lease_token)
+        attributes = row[5]
+        if w.attributes is not None:
+            attributes = orjson.dumps({**orjson.loads(attributes), **w.attributes})
+        # SET expressions read the row as it was before the update.
+        await self.conn.execute(
+            "UPDATE items SET lease_token = NULL, due_at = $3, attributes = $4, attempts = greatest(attempts - 1, 0), "
+            "first_leased_at = CASE WHEN attempts <= 1 THEN NULL ELSE first_leased_at END "
+            "WHERE queue = $1 AND id = $2",
+            w.queue,
+            w.item_id,
+            now if w.due_at is None else w.due_at,
+            attributes,
+        )
+        self.touched.add(queue_key(w.queue))
+
     async def _check_new_id(self, queue: str, item_id: str) -> None:
         exists = await self.conn.fetchval(
             "SELECT 1 FROM items WHERE queue = $1 AND id = $2 UNION ALL "
