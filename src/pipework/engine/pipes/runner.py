@@ -330,8 +330,12 @@ class PipeRunner:
                 if error is not None
                 else TargetError("PARTIAL_FAILURE", "The target reported these records as failed.")
             )
+            # A stream record expires on its own when its age passes (`_expired`, checked before each run), as
+            # Lambda's event source mappings discard records; the retry rule decides attempts and backoff only.
+            delivery = self._envelope(failed, attempts + 1, parked)
+            ageless = RetryPolicy(delivery.policy.maximum_retry_attempts, math.inf)
             decision = self.retries.decide(
-                self._envelope(failed, attempts + 1, parked), last_error, now=self.clock.now()
+                dataclasses.replace(delivery, policy=ageless), last_error, now=self.clock.now()
             )
             # Splitting does not count as a retry (as Lambda's BisectBatchOnFunctionError) and runs at once, so a
             # retry that would come too late for the records' age still lets the halves run now.
