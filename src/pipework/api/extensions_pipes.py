@@ -24,11 +24,11 @@ from starlette.routing import Route
 from pipework.api.extensions_http import guarded, json_body, optional_ids, query_limit, validation
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
+    from pipework.api.instance import Instance
     from pipework.services.pipes import Pipes
 
 
-def routes(current: Callable[[], Pipework]) -> list[Route]:
+def routes(current: Callable[[], Instance]) -> list[Route]:
     """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
 
     def pipes() -> Pipes:

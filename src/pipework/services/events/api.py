@@ -19,8 +19,8 @@ from pipework.engine.retry import RetryPolicy
 from pipework.engine.router import Delivery
 from pipework.patterns import InvalidEventError, InvalidPatternError, compile_pattern
 from pipework.patterns.parse import load_json
+from pipework.schedule_expressions import At, parse_expression
 from pipework.services.base import RequestContext, ServiceError
-from pipework.services.scheduler.expressions import At, parse_expression
 from pipework.store.base import Batch
 
 from . import model

@@ -19,7 +19,6 @@ from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Dispatcher
 from pipework.engine.envelope import envelope_attributes
-from pipework.engine.replay import Replayer
 from pipework.engine.retry import RetryPolicy
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
@@ -28,6 +27,7 @@ from pipework.store.errors import StoreError
 from . import model
 from .api import EventsService
 from .delivery import RuleDelivery
+from .replay import Replayer
 from .schedules import ScheduledRules
 
 log = logging.getLogger("pipework.events")

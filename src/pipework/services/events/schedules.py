@@ -24,7 +24,7 @@ from pipework.clock import Clock
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.scheduler import Ticker, catch_up
-from pipework.services.scheduler.expressions import Timing, format_time
+from pipework.schedule_expressions import Timing, format_time
 from pipework.store.base import Batch, QueueItem, Store
 from pipework.store.errors import StoreError
 

@@ -24,13 +24,13 @@ from pipework.clock import Clock
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.scheduler import catch_up
+from pipework.schedule_expressions import ExpressionError, Timing
 from pipework.services.base import RequestContext, ServiceError
 from pipework.store.base import Batch, QueueItem, Store
 from pipework.store.errors import StoreError
 
 from . import model
 from .errors import conflict, not_found, validation
-from .expressions import ExpressionError, Timing
 from .targets import validate_target
 
 log = logging.getLogger("pipework.scheduler")

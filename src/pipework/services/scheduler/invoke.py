@@ -13,8 +13,7 @@ from typing import Any
 from pipework.connectors.targets import Message, TargetError
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Failure
-
-from .expressions import format_time
+from pipework.schedule_expressions import format_time
 
 JSON = dict[str, Any]
 ATTEMPT_KEY = "attempt"
