@@ -1,12 +1,14 @@
 """Shared fixtures: a real Pipework server, in-process (`server`, `make_server`) or as a subprocess (`server_process`).
 
-`server` runs uvicorn on a free port in a background thread with its own event loop and an in-memory store;
+`server` runs uvicorn on a free port in a background thread with its own event loop and an in-memory store (or
+PostgreSQL, in modules that override `server_store`);
 boto3 clients from ``server.client("sqs")`` talk to it over real HTTP. `server_process(data_dir)` starts
 ``pipework serve`` as a child process (for crash and restart tests) and waits until it answers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import queue
@@ -37,12 +39,33 @@ MakeServer = Callable[..., RunningServer]
 
 
 @pytest.fixture
-def make_server() -> Iterator[MakeServer]:
-    """Start in-memory servers: ``make_server(clock=..., functions={...}, region=..., account=...)`` builds an
-    instance with `Pipework.open`, as ``pipework serve`` does; ``make_server(fakes=[...])`` serves only the given
-    services (wire-layer tests), with no instance behind them. Every server started is stopped at teardown.
+def server_store() -> str:
+    """The store `make_server` gives each server: "memory", or "postgres" (a fresh schema per server, dropped at
+    teardown; skipped without a PostgreSQL server outside CI). A module overrides this fixture to run its tests on
+    PostgreSQL."""
+    return "memory"
+
+
+@pytest.fixture
+def make_server(server_store: str) -> Iterator[MakeServer]:
+    """Start servers on the store `server_store` names (in memory by default): ``make_server(clock=...,
+    functions={...}, region=..., account=...)`` builds an instance with `Pipework.open`, as ``pipework serve``
+    does; ``make_server(fakes=[...])`` serves only the given services (wire-layer tests), with no instance behind
+    them. Every server started is stopped at teardown.
     """
     stack = contextlib.ExitStack()
+
+    def store_settings() -> dict[str, Any]:
+        if server_store == "memory":
+            return {"memory": True}
+        assert server_store == "postgres", server_store
+        from support.postgres import drop_schema, new_schema, require_postgres
+
+        url = require_postgres()
+        schema = new_schema()
+        # Registered before the server is entered, so it runs after the server has stopped.
+        stack.callback(lambda: asyncio.run(drop_schema(schema)))
+        return {"store": f"{url}?schema={schema}&pool_min=1&pool_max=4"}
 
     def start(
         *,
@@ -54,7 +77,7 @@ def make_server() -> Iterator[MakeServer]:
     ) -> RunningServer:
         if fakes is not None:
             return stack.enter_context(serve_app(gateway_app(fakes, region=region, account=account)))
-        settings = Settings(memory=True, region=region, account=account)
+        settings = Settings(region=region, account=account, **store_settings())
         return stack.enter_context(serve_in_thread(settings, clock=clock, functions=functions))
 
     with stack:

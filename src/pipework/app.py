@@ -47,8 +47,11 @@ class Settings:
     """How an instance runs.
 
     Parameters:
-        data_dir: where the SQLite store lives (ignored with `memory`).
+        data_dir: where the SQLite store lives (ignored with `memory` or `store`); with `store`, it still holds
+            local files (logs) but no state.
         memory: keep everything in memory (tests, throwaway runs); nothing survives `close()`.
+        store: a store URL that overrides both, e.g. ``postgresql://USER:PASS@HOST:PORT/DB`` for the PostgreSQL
+            store several nodes share (see `pipework.store.open_store`).
         region: the region of requests without a SigV4 credential scope (a signed request's scope names its own),
             and of data an older version stored without one. account: the account every request acts as.
         host, port: where `pipework serve` listens (used to build URLs such as SQS queue URLs).
@@ -67,6 +70,7 @@ class Settings:
     functions: tuple[str, ...] = ()
     function_timeout: float = 3.0
     log_dir: Path | None = None
+    store: str | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -75,6 +79,8 @@ class Settings:
 
     @property
     def store_url(self) -> str:
+        if self.store:
+            return self.store
         return "memory://" if self.memory else str(self.data_dir)
 
     @property

@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 
@@ -40,10 +41,20 @@ def register(subparsers: Any) -> None:
         "--port", type=int, default=4566, help="port to listen on; 0 picks a free one (default: 4566)"
     )
     parser.add_argument(
-        "--data", type=Path, default=Path(".pipework"), help="data directory (default: ./.pipework)"
+        "--data",
+        type=Path,
+        default=Path(".pipework"),
+        help="data directory (default: ./.pipework); with --store it holds only local files (logs)",
     )
     parser.add_argument(
         "--memory", action="store_true", help="keep everything in memory; nothing is persisted"
+    )
+    parser.add_argument(
+        "--store",
+        default=os.environ.get("PIPEWORK_STORE") or None,
+        metavar="URL",
+        help="store URL instead of --data/--memory, e.g. postgresql://USER:PASS@HOST:5432/DB for the database "
+        "several nodes share (default: $PIPEWORK_STORE)",
     )
     parser.add_argument("--region", default="us-east-1", help="default region (default: us-east-1)")
     parser.add_argument(
@@ -127,7 +138,10 @@ _EXAMPLE_CALLS = (("sqs", "list_queues"), ("events", "list_event_buses"), ("sche
 def banner(pipework: Pipework, port: int) -> str:
     settings = pipework.settings
     url = _endpoint_url(settings.host, port)
-    where = "in memory" if settings.memory else f"data in {settings.data_dir}"
+    if settings.store:
+        where = f"store {redact(settings.store)}"
+    else:
+        where = "in memory" if settings.memory else f"data in {settings.data_dir}"
     if isinstance(pipework.clock, ManualClock):
         where += '; manual clock: POST /_pipework/clock {"Advance": SECONDS} moves it'
     served = sorted(service.name for service in pipework.served)
@@ -154,6 +168,15 @@ def banner(pipework: Pipework, port: int) -> str:
     )
 
 
+def redact(url: str) -> str:
+    """`url` without its password, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
 class _Stopped(Exception):
     """SIGTERM arrived and uvicorn has already shut down."""
 
@@ -177,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(
         data_dir=args.data,
         memory=args.memory,
+        store=args.store,
         region=args.region,
         account=args.account,
         host=args.host,

@@ -1,6 +1,8 @@
-"""Pipework store: the Store protocol (base), its errors, and the sqlite (durable) and memory (tests) backends.
+"""Pipework store: the Store protocol (base), its errors, and the backends: sqlite (durable, embedded), postgres
+(several nodes sharing one database) and memory (tests).
 
-`open_store(url, clock)` picks a backend from a URL: `memory://` or a data directory / `sqlite:///path`.
+`open_store(url, clock)` picks a backend from a URL: `memory://`, `postgresql://…`, or a data directory /
+`sqlite:///path`.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ async def open_store(
     url: str, clock: Clock | None = None, *, region: str = "us-east-1", account: str = "000000000000"
 ) -> Store:
     """Open a store and bring it to the current namespaces (`pipework.store.migrations`): `memory://` for the
-    in-memory backend; `sqlite:///dir`, `sqlite://dir` or a bare directory path for the SQLite backend (the file is
+    in-memory backend; `postgresql://USER:PASS@HOST:PORT/DB` (or `postgres://…`; query options in `PostgresStore`)
+    for PostgreSQL; `sqlite:///dir`, `sqlite://dir` or a bare directory path for the SQLite backend (the file is
     `<dir>/pipework.db`). `region` and `account` (the server's defaults) are where data written before records
     carried them is migrated to. Raises `SchemaTooNew` (with the store closed) for data of a newer Pipework."""
     from pipework.store.migrations import Defaults, migrate
@@ -74,6 +77,20 @@ async def open_store(
 
         store = MemoryStore(clock)
         where = "the in-memory store"
+    elif url.startswith(("postgresql://", "postgres://")):
+        from pipework.store.postgres import PostgresStore
+
+        postgres = await PostgresStore.open(url, clock)
+        try:
+            # Several nodes may start at once: one migrates, the others wait and then find nothing left to do.
+            async with postgres.exclusive("migrate"):
+                await migrate(
+                    postgres, Defaults(region, account), where=f"The PostgreSQL schema {postgres.schema}"
+                )
+        except BaseException:
+            await postgres.close()
+            raise
+        return postgres
     else:
         from pipework.store.sqlite import SqliteStore
 

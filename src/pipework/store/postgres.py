@@ -1,0 +1,430 @@
+"""The PostgreSQL Store: the same protocol as SQLite on a database that several Pipework nodes share.
+
+Each commit is one transaction on a pooled asyncpg connection (PostgreSQL group-commits concurrent transactions
+itself); reads run on any pooled connection and see everything committed, by any node. Acknowledged means
+committed: every session runs with `synchronous_commit = on`, whatever the server's default.
+
+Waits (`wait_for_due`, `wait_for_log`) are woken by this instance's commits, as the protocol asks, and end at
+their timeout otherwise, when the caller re-checks: a commit made by another node costs that waiter latency,
+never an event. Waking across nodes (LISTEN/NOTIFY) belongs to the multi-node layer above the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+import orjson
+
+from pipework.clock import Clock
+from pipework.store.base import (
+    Batch,
+    CommitResult,
+    DeadLetter,
+    KvEntry,
+    LogRecord,
+    LogStats,
+    QueueCounts,
+    QueueItem,
+    Resource,
+    ResourcePage,
+    Store,
+)
+from pipework.store.errors import StoreClosed, StoreError
+from pipework.store.postgres_schema import migrate
+from pipework.store.postgres_writes import ITEM_COLUMNS, PostgresWriter, item_from_row, kv_entry
+from pipework.store.waiting import Notifier, log_key, queue_key, wait_either, wait_until_due
+
+T = TypeVar("T")
+
+# A transaction that PostgreSQL aborted to break a deadlock (two batches locking the same rows in different
+# orders, e.g. appends to two logs) or a serialization failure did nothing: it is safe to run again.
+RETRIED_ERRORS = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+MAX_ATTEMPTS = 5
+
+DEFAULT_SCHEMA = "pipework"
+DEFAULT_POOL_MIN = 2
+DEFAULT_POOL_MAX = 10
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class PostgresStore(Store):
+    """A Store in a PostgreSQL database, shared by any number of nodes. Open it with `await PostgresStore.open(url,
+    clock)`.
+
+    Parameters (of `open`; the URL query may set the last three):
+        url: `postgresql://USER:PASSWORD@HOST:PORT/DATABASE`, optionally with `?schema=NAME&pool_min=N&pool_max=N`;
+            other query parameters are passed to asyncpg (e.g. `sslmode`).
+        clock: the time source. Every node must share one notion of time (NTP), since due times, visibility
+            deadlines and TTLs written by one node are compared with `now` on another.
+        schema: where the tables live (default `pipework`; created on open). Several Pipework installations can
+            share one database in different schemas.
+        pool_min, pool_max: connections kept open / at most (default 2 and 10). Each concurrent commit, lease or
+            read holds one connection for its duration.
+    """
+
+    def __init__(self, pool: Any, clock: Clock, schema: str, connect: Callable[[], Awaitable[Any]]) -> None:
+        self.clock = clock
+        self.schema = schema
+        self._pool = pool
+        self._connect = connect
+        self._notifier = Notifier()
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        clock: Clock,
+        *,
+        schema: str | None = None,
+        pool_min: int | None = None,
+        pool_max: int | None = None,
+    ) -> PostgresStore:
+        """Connect, create or migrate the tables (safe when several nodes start at once), and return the store."""
+        dsn, options = _split_url(url)
+        schema = schema or options.get("schema") or DEFAULT_SCHEMA
+        if not _SCHEMA_NAME.match(schema):
+            raise StoreError(f"invalid schema name {schema!r}: use lower-case letters, digits and _")
+        low = pool_min if pool_min is not None else int(options.get("pool_min", DEFAULT_POOL_MIN))
+        high = pool_max if pool_max is not None else int(options.get("pool_max", DEFAULT_POOL_MAX))
+        if high < 1:
+            raise StoreError(f"pool_max must be at least 1, not {high}")
+        server_settings = {
+            "search_path": f'"{schema}"',
+            "synchronous_commit": "on",
+            "application_name": "pipework",
+        }
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min(low, high), max_size=high, server_settings=server_settings
+        )
+
+        async def connect() -> Any:
+            return await asyncpg.connect(dsn, server_settings=server_settings)
+
+        store = cls(pool, clock, schema, connect)
+        try:
+            async with store.exclusive("migrate"), pool.acquire() as conn:
+                await migrate(conn, schema)
+        except BaseException:
+            await pool.close()
+            raise
+        return store
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Hold the lock `name` of this schema (a PostgreSQL session advisory lock, on a connection of its own so
+        the pool stays free for the work done under it) against every other node; released on exit, or by the
+        database if this node dies. Opening uses "migrate": one node at a time creates tables and migrates data."""
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        key = f"pipework:{self.schema}:{name}"
+        conn = await self._connect()
+        try:
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", key)
+            yield
+        finally:
+            await conn.close()  # ends the session, and with it the lock
+
+    # ── commits ──
+
+    async def _transaction(self, run: Callable[[PostgresWriter], Awaitable[T]]) -> T:
+        """Run `run` in a transaction (retried when PostgreSQL aborts it for a deadlock), then wake the waiters
+        of what it touched."""
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    writer = PostgresWriter(conn)
+                    result = await run(writer)
+                break
+            except RETRIED_ERRORS:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+        self._notifier.notify(writer.touched)
+        return result
+
+    async def _write(self, run: Callable[[PostgresWriter], Awaitable[T]]) -> T:
+        # shield: a cancelled caller does not interrupt the transaction midway (which would cost the connection);
+        # its writes may still commit, as with the SQLite store, and the outcome is just not reported.
+        task = asyncio.ensure_future(self._transaction(run))
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return await asyncio.shield(task)
+
+    async def commit(self, batch: Batch) -> CommitResult:
+        now = self.clock.now()
+        writes = list(batch.writes)
+
+        async def run(writer: PostgresWriter) -> CommitResult:
+            return CommitResult(await writer.apply_all(writes, now))
+
+        return await self._write(run)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._pool.close()
+
+    # ── reads ──
+
+    async def _fetch(self, sql: str, *args: Any) -> list[Any]:
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        return list(await self._pool.fetch(sql, *args))
+
+    async def get_resource(self, kind: str, name: str) -> Resource | None:
+        rows = await self._fetch(
+            "SELECT kind, name, body, version, created, updated FROM resources WHERE kind = $1 AND name = $2",
+            kind,
+            name,
+        )
+        return _resource(rows[0]) if rows else None
+
+    async def list_resources(
+        self, kind: str, *, prefix: str = "", limit: int = 100, next_token: str | None = None
+    ) -> ResourcePage:
+        rows = await self._fetch(
+            "SELECT kind, name, body, version, created, updated FROM resources WHERE kind = $1 AND name >= $2 "
+            "AND ($3::text IS NULL OR name < $3) AND starts_with(name, $2) AND ($4::text IS NULL OR name > $4) "
+            "ORDER BY name LIMIT $5",
+            kind,
+            prefix,
+            _text_successor(prefix),
+            next_token,
+            limit + 1,
+        )
+        page = [_resource(row) for row in rows[:limit]]
+        return ResourcePage(page, page[-1].name if len(rows) > limit else None)
+
+    async def read_log(self, log: str, *, after: int = 0, limit: int = 100) -> list[LogRecord]:
+        rows = await self._fetch(
+            "SELECT log, position, time, key, payload FROM log_records WHERE log = $1 AND position > $2 "
+            "ORDER BY position LIMIT $3",
+            log,
+            after,
+            limit,
+        )
+        return [LogRecord(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
+
+    async def read_log_window(
+        self, log: str, start: float, end: float, *, after: tuple[float, int] | None = None, limit: int = 1000
+    ) -> list[LogRecord]:
+        # A range on the (log, time, position) index, in its order.
+        after_time, after_position = after if after is not None else (start, 0)
+        rows = await self._fetch(
+            "SELECT log, position, time, key, payload FROM log_records WHERE log = $1 AND time >= $2 AND time < $3 "
+            "AND (time, position) > ($4, $5) ORDER BY time, position LIMIT $6",
+            log,
+            start,
+            end,
+            after_time,
+            after_position,
+            limit,
+        )
+        return [LogRecord(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
+
+    async def log_stats(self, log: str) -> LogStats:
+        rows = await self._fetch(
+            "SELECT count, size_bytes, last_position, "
+            "(SELECT min(position) FROM log_records WHERE log = $1) FROM log_heads WHERE log = $1",
+            log,
+        )
+        if not rows:
+            return LogStats(0, 0, 0, 0)
+        count, size, last, first = rows[0]
+        return LogStats(count, size, first or 0, last)
+
+    async def wait_for_log(self, log: str, *, after: int, timeout: float) -> bool:
+        future = self._notifier.future(log_key(log))
+        deadline = self.clock.now() + timeout  # absolute: time that passes while reading counts
+        if await self._last_position(log) > after:
+            return True
+        await wait_either(future, self.clock, deadline, timer=False)
+        return await self._last_position(log) > after
+
+    async def _last_position(self, log: str) -> int:
+        rows = await self._fetch("SELECT last_position FROM log_heads WHERE log = $1", log)
+        return int(rows[0][0]) if rows else 0
+
+    async def lease(
+        self,
+        queue: str,
+        *,
+        max_items: int = 1,
+        visibility_timeout: float,
+        fifo: bool = False,
+        max_receive_count: int | None = None,
+        dead_letter_queue: str | None = None,
+    ) -> list[QueueItem]:
+        now = self.clock.now()
+        return await self._write(
+            lambda writer: writer.lease(
+                queue, now, max_items, visibility_timeout, fifo, max_receive_count, dead_letter_queue
+            )
+        )
+
+    async def get_item(self, queue: str, item_id: str) -> QueueItem | None:
+        rows = await self._fetch(
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE queue = $1 AND id = $2", queue, item_id
+        )
+        return item_from_row(rows[0], self.clock.now()) if rows else None
+
+    async def peek(self, queue: str, *, after_seq: int = 0, limit: int = 100) -> list[QueueItem]:
+        rows = await self._fetch(
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE queue = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            queue,
+            after_seq,
+            limit,
+        )
+        now = self.clock.now()
+        return [item_from_row(row, now) for row in rows]
+
+    async def counts(self, queue: str, *, now: float | None = None) -> QueueCounts:
+        at = self.clock.now() if now is None else now
+        rows = await self._fetch(
+            "SELECT count(*) FILTER (WHERE due_at <= $2), "
+            "count(*) FILTER (WHERE due_at > $2 AND lease_token IS NOT NULL), "
+            "count(*) FILTER (WHERE due_at > $2 AND lease_token IS NULL), "
+            "(SELECT count(*) FROM dead_letters WHERE queue = $1) FROM items WHERE queue = $1",
+            queue,
+            at,
+        )
+        visible, in_flight, delayed, dead = rows[0]
+        return QueueCounts(visible, in_flight, delayed, dead)
+
+    async def list_dead_letters(
+        self, queue: str, *, after_seq: int = 0, limit: int = 100
+    ) -> list[DeadLetter]:
+        rows = await self._fetch(
+            "SELECT queue, id, seq, payload, group_id, attributes, enqueued_at, attempts, dead_lettered_at, error "
+            "FROM dead_letters WHERE queue = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            queue,
+            after_seq,
+            limit,
+        )
+        return [
+            DeadLetter(
+                r[0], r[1], r[2], bytes(r[3]), r[4], orjson.loads(r[5]), r[6], r[7], r[8], orjson.loads(r[9])
+            )
+            for r in rows
+        ]
+
+    async def wait_for_due(self, queue: str, *, timeout: float, fifo: bool = False) -> bool:
+        future = self._notifier.future(queue_key(queue))
+        now = self.clock.now()
+        if fifo:
+            # As `lease(fifo=True)` chooses: a due item whose group has no earlier item not yet due.
+            rows = await self._fetch(
+                "SELECT EXISTS (SELECT 1 FROM items i WHERE queue = $1 AND due_at <= $2 AND (group_id IS NULL "
+                "OR NOT EXISTS (SELECT 1 FROM items j WHERE j.queue = $1 AND j.group_id = i.group_id "
+                "AND j.seq < i.seq AND j.due_at > $2))), "
+                "(SELECT min(due_at) FROM items WHERE queue = $1 AND due_at > $2)",
+                queue,
+                now,
+            )
+            if rows[0][0]:
+                return True
+            next_due = rows[0][1]
+        else:
+            rows = await self._fetch("SELECT min(due_at) FROM items WHERE queue = $1", queue)
+            next_due = rows[0][0]
+        return await wait_until_due(future, self.clock, now=now, timeout=timeout, next_due=next_due)
+
+    # ── kv ──
+
+    async def kv_get(self, bucket: str, key: str) -> KvEntry | None:
+        rows = await self._fetch(
+            "SELECT bucket, key, value, revision, expires_at FROM kv WHERE bucket = $1 AND key = $2 "
+            "AND (expires_at IS NULL OR expires_at > $3)",
+            bucket,
+            key.encode(),
+            self.clock.now(),
+        )
+        return kv_entry(rows[0]) if rows else None
+
+    async def kv_list(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        limit: int = 1000,
+        start: str | None = None,
+        end: str | None = None,
+        reverse: bool = False,
+    ) -> list[KvEntry]:
+        # Keys are UTF-8 bytes, whose order is code point order; the prefix becomes a key range so the primary
+        # key index serves the scan in either direction.
+        low = prefix.encode()
+        if start is not None and start.encode() > low:
+            low = start.encode()
+        high = _bytes_successor(prefix.encode())
+        if end is not None and (high is None or end.encode() < high):
+            high = end.encode()
+        rows = await self._fetch(
+            "SELECT bucket, key, value, revision, expires_at FROM kv WHERE bucket = $1 AND key >= $2 "
+            "AND ($3::bytea IS NULL OR key < $3) AND (expires_at IS NULL OR expires_at > $4) "
+            "ORDER BY key " + ("DESC" if reverse else "ASC") + " LIMIT $5",
+            bucket,
+            low,
+            high,
+            self.clock.now(),
+            limit,
+        )
+        return [kv_entry(row) for row in rows]
+
+    async def kv_stats(self, bucket: str) -> tuple[int, int]:
+        rows = await self._fetch(
+            "SELECT count(*), coalesce(sum(octet_length(value)), 0) FROM kv WHERE bucket = $1 "
+            "AND (expires_at IS NULL OR expires_at > $2)",
+            bucket,
+            self.clock.now(),
+        )
+        return int(rows[0][0]), int(rows[0][1])
+
+
+# ── helpers ──
+
+_OUR_OPTIONS = ("schema", "pool_min", "pool_max")
+
+
+def _split_url(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without our own query options (for asyncpg), and those options."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    ours = {k: v for k, v in query if k in _OUR_OPTIONS}
+    rest = urlencode([(k, v) for k, v in query if k not in _OUR_OPTIONS])
+    return urlunsplit(parts._replace(query=rest)), ours
+
+
+def _bytes_successor(prefix: bytes) -> bytes | None:
+    """The smallest byte string greater than every string starting with `prefix` (None: no upper bound)."""
+    trimmed = prefix.rstrip(b"\xff")
+    if not trimmed:
+        return None
+    return trimmed[:-1] + bytes([trimmed[-1] + 1])
+
+
+def _text_successor(prefix: str) -> str | None:
+    """The smallest text greater than every text starting with `prefix`, in code point order (None: unbounded)."""
+    chars = list(prefix)
+    while chars:
+        point = ord(chars[-1]) + 1
+        if point == 0xD800:  # surrogates cannot be stored: skip to the next storable code point
+            point = 0xE000
+        if point <= 0x10FFFF:
+            chars[-1] = chr(point)
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
+def _resource(row: Any) -> Resource:
+    kind, name, body, version, created, updated = row
+    return Resource(kind, name, orjson.loads(body), version, created, updated)
