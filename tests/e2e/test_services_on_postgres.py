@@ -1,5 +1,5 @@
 """A representative subset of every service's end-to-end tests, run again on the PostgreSQL store (a fresh schema
-per server): EventBridge delivery, DLQ and replay; DynamoDB queries, transactions and streams; Pipes from streams
+per server): EventBridge delivery, DLQ, replay and regions; DynamoDB queries, transactions and streams; Pipes from streams
 and queues; Scheduler invocations, retries and dead letters. (SQS: tests/services/sqs/test_on_postgres.py.)
 
 The tests are the same functions as in their own modules (imported with the fixtures of their modules they use);
@@ -35,6 +35,12 @@ from e2e.test_events_e2e import (  # noqa: F401
     test_events_reach_a_queue_with_input_transformer,
     test_failing_target_goes_to_the_dlq_with_aws_attributes_and_redrive_delivers_it,
     test_retries_follow_the_injected_clock,
+)
+from e2e.test_events_regions import (  # noqa: F401
+    srv,
+    test_put_events_in_a_region_reaches_only_its_rules_stamped_with_its_region,
+    test_resources_of_the_same_name_in_two_regions_are_apart_with_their_region_s_arns,
+    test_targets_in_another_region_are_reached_in_that_region,
 )
 from e2e.test_pipes import (  # noqa: F401
     clocked,
