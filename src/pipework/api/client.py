@@ -58,7 +58,13 @@ class LocalClient:
             self._apis[service.name] = ServedApi(service, load_service_model(service.name))
 
     async def call(
-        self, service: str, operation: str, params: JSON, *, region: str | None = None, account: str | None = None
+        self,
+        service: str,
+        operation: str,
+        params: JSON,
+        *,
+        region: str | None = None,
+        account: str | None = None,
     ) -> JSON:
         api = self._apis.get(service)
         if api is None:

@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from pipework.api.extensions_http import guarded, json_body, optional_ids, query_limit, query_region, validation
+from pipework.api.extensions_http import (
+    guarded,
+    json_body,
+    optional_ids,
+    query_limit,
+    query_region,
+    validation,
+)
 
 if TYPE_CHECKING:
     from pipework.app import Pipework

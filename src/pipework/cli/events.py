@@ -223,7 +223,10 @@ def run_dlq_redrive(args: argparse.Namespace) -> int:
     if args.pipe:
         from .pipes import with_region  # the pipe of $AWS_DEFAULT_REGION, as `pipework pipes` names it
 
-        body, path = {"Pipe": args.pipe, "Ids": args.ids or None}, with_region("/_pipework/pipes/dead-letters/redrive")
+        body, path = (
+            {"Pipe": args.pipe, "Ids": args.ids or None},
+            with_region("/_pipework/pipes/dead-letters/redrive"),
+        )
     try:
         result = _http(args, path, body)
     except (urllib.error.URLError, OSError) as exc:

@@ -14,7 +14,13 @@ class ApiClient(Protocol):
     came over the wire. Failures are `TargetError`s carrying the service's error code."""
 
     async def call(
-        self, service: str, operation: str, params: JSON, *, region: str | None = None, account: str | None = None
+        self,
+        service: str,
+        operation: str,
+        params: JSON,
+        *,
+        region: str | None = None,
+        account: str | None = None,
     ) -> JSON:
         """Run ``service``'s ``operation`` (botocore names: ``"sqs"``, ``"SendMessage"``) as a request of
         ``account`` in ``region`` (default: the server's); its output shape."""

@@ -83,6 +83,8 @@ class SdkTarget:
             if not isinstance(params, dict):
                 raise TargetError("ValidationException", "Input must be a JSON object.", retryable=False)
             sent.responses.append(
-                await self.api.call(service, operation, params, region=message.region, account=message.account)
+                await self.api.call(
+                    service, operation, params, region=message.region, account=message.account
+                )
             )
         return sent

@@ -207,7 +207,9 @@ class SchedulerService:
     async def op_CreateSchedule(self, params: JSON, ctx: RequestContext) -> JSON:
         token = params.get("ClientToken")
         async with self.lock:
-            group = self._group(ctx, params.get("GroupName"))  # under the lock: a group deletion may be under way
+            group = self._group(
+                ctx, params.get("GroupName")
+            )  # under the lock: a group deletion may be under way
             key = model.key(ctx.account, ctx.region, group, params["Name"])
             existing = self.schedules.get(key)
             if existing is not None:
