@@ -6,7 +6,10 @@ stopped pipe stays stopped, dead letters still redrive)."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -181,6 +184,31 @@ def test_pipework_pipe_routes_name_pipes_of_the_default_region_unless_given_one(
     )
     status, body = extension(server, "/_pipework/pipes/dead-letters?region=../x")
     assert (status, body["__type"]) == (400, "ValidationException")
+
+
+def test_the_pipes_cli_works_in_aws_default_region(make_server: Callable[..., RunningServer]) -> None:
+    server = make_server(functions={"record": lambda event, context: None})
+    fn = f"arn:aws:lambda:{EU}:{ACCOUNT}:function:record"
+    _, source = queue(server, EU, "in")
+    server.client("pipes", region=EU).create_pipe(Name="eu-pipe", RoleArn=ROLE, Source=source, Target=fn)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pipework.cli.main", *args, "--endpoint-url", server.endpoint_url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "AWS_DEFAULT_REGION": EU},
+        )
+
+    listed = cli("pipes", "list")
+    assert listed.returncode == 0 and "eu-pipe" in listed.stdout, listed.stderr
+    metrics = cli("pipes", "metrics", "eu-pipe", "--json")
+    assert metrics.returncode == 0, metrics.stderr
+    assert json.loads(metrics.stdout)["PipeArn"] == f"arn:aws:pipes:{EU}:{ACCOUNT}:pipe/eu-pipe"
+    assert cli("pipes", "dead-letters", "eu-pipe").returncode == 0
+    redriven = cli("dlq", "redrive", "--pipe", "eu-pipe")
+    assert (redriven.returncode, redriven.stdout.strip()) == (0, "redriven: 0"), redriven.stderr
 
 
 # ── a data directory written before pipes were keyed by region ──
