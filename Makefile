@@ -18,9 +18,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 test: $(STAMP) lint types unit
 
+# lint-imports: the layer contracts in pyproject.toml ([tool.importlinter]); see docs/architecture.md, "Layers".
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/lint-imports --no-logo --no-cache
 
 types: $(STAMP)
 	$(BIN)/mypy

@@ -108,9 +108,10 @@ class RunningServer:
     @property
     def pipework(self) -> Pipework:
         """The running instance (an app serving only a gateway has none)."""
-        if self.app.pipework is None:
+        instance = self.app.pipework
+        if not isinstance(instance, Pipework):
             raise RuntimeError("this server runs no Pipework instance (or it has not started)")
-        return self.app.pipework
+        return instance
 
     @property
     def region(self) -> str:

@@ -13,18 +13,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from botocore.exceptions import ClientError
 
 from pipework.clock import ManualClock
 from support.http import wait_for
+from support.pipes import (
+    ACCOUNT,
+    FN,
+    ROLE,
+    Recorder,
+    dead_letters,
+    extension,
+    make_table,
+    put_powers,
+    stream_params,
+    subject,
+)
 from support.queues import make_queue, queue_empty, receive_all
-
-ACCOUNT = "000000000000"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/pipe"
-FN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:"
-
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -34,68 +40,6 @@ def clocked(make_server: Any) -> Any:
     """A server on a ManualClock: retry backoff and record ages move only with ``clocked.advance(seconds)``, which
     returns once the pipe has done everything due by then."""
     return make_server(clock=ManualClock())
-
-
-def make_table(server: Any, name: str = "Powers") -> str:
-    ddb = server.client("dynamodb")
-    table = ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "subjectId", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "subjectId", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )
-    return str(table["TableDescription"]["LatestStreamArn"])
-
-
-def put_powers(server: Any, table: str, *ids: str) -> None:
-    ddb = server.client("dynamodb")
-    for subject in ids:
-        ddb.put_item(TableName=table, Item={"subjectId": {"S": subject}, "mw": {"N": "5"}})
-
-
-def stream_params(**extra: Any) -> dict[str, Any]:
-    return {"DynamoDBStreamParameters": {"StartingPosition": "TRIM_HORIZON", **extra}}
-
-
-def extension(server: Any, path: str, body: Any = None) -> Any:
-    import urllib.request
-
-    request = urllib.request.Request(
-        server.endpoint_url + path,
-        data=orjson.dumps(body) if body is not None else None,
-        method="POST" if body is not None else "GET",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return orjson.loads(response.read())
-
-
-def dead_letters(server: Any, pipe: str) -> list[dict[str, Any]]:
-    return list(extension(server, f"/_pipework/pipes/dead-letters?pipe={pipe}")["DeadLetters"])
-
-
-class Recorder:
-    """A local function that records the batches it gets and fails as told."""
-
-    def __init__(self, fail: Any = None) -> None:
-        self.batches: list[list[Any]] = []
-        self.fail = fail
-        self.lock = threading.Lock()
-
-    def __call__(self, event: Any, context: Any) -> Any:
-        with self.lock:
-            self.batches.append(event)
-        if self.fail is not None:
-            return self.fail(event)
-        return None
-
-    @property
-    def items(self) -> list[Any]:
-        return [item for batch in self.batches for item in batch]
-
-
-def subject(record: Any) -> str:
-    return str(record["dynamodb"]["NewImage"]["subjectId"]["S"])
 
 
 # ── control plane ────────────────────────────────────────────────────────────────────────────────────────────

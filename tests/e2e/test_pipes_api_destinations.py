@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import orjson
 import pytest
 
 from pipework.clock import ManualClock
 from support.http import Endpoint, wait_for
+from support.pipes import dead_letters, make_table
 from support.queues import make_queue, queue_empty, receive_all
 
 ACCOUNT = "000000000000"
@@ -90,25 +90,6 @@ def api_destination(server: Any, name: str, url: str) -> str:
         HttpMethod="POST",
     )
     return str(destination["ApiDestinationArn"])
-
-
-def make_table(server: Any, name: str) -> str:
-    table = server.client("dynamodb").create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "subjectId", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "subjectId", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )
-    return str(table["TableDescription"]["LatestStreamArn"])
-
-
-def dead_letters(server: Any, pipe: str) -> list[dict[str, Any]]:
-    import urllib.request
-
-    url = f"{server.endpoint_url}/_pipework/pipes/dead-letters?pipe={pipe}"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return list(orjson.loads(response.read())["DeadLetters"])
 
 
 # ── enrichment ───────────────────────────────────────────────────────────────────────────────────────────────

@@ -13,7 +13,6 @@ import pytest
 
 from pipework.clock import ManualClock
 from pipework.engine.dispatcher import GC_THRESHOLD, Dispatcher, Failure, tune_gc
-from pipework.engine.retry import RetryPolicy
 from pipework.store.base import Ack, Batch, CommitResult
 from pipework.store.memory import MemoryStore
 
@@ -55,7 +54,6 @@ def dispatcher(store: MemoryStore, clock: ManualClock, invoke: Any) -> Dispatche
         queue=QUEUE,
         invoke=invoke,
         dead_letter=dead_letter,
-        policy_of=lambda payload: RetryPolicy(),
         visibility=10.0,
     )
 

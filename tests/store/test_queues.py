@@ -110,6 +110,39 @@ async def test_retry_ends_the_lease_delays_the_item_and_merges_attributes(
     assert again.attempts == 2 and again.attributes == {"rule": "r1", "error": "503"}
 
 
+async def test_release_puts_an_item_back_without_counting_its_lease(store: Store, clock: ManualClock) -> None:
+    await store.enqueue("deliveries", "d1", b"event", attributes={"rule": "r1"})
+    (first,) = await store.lease("deliveries", visibility_timeout=30)
+    await store.retry("deliveries", "d1", first.lease_token or "")
+    (second,) = await store.lease("deliveries", visibility_timeout=30)
+    assert second.attempts == 2
+    await store.release(
+        "deliveries", "d1", second.lease_token or "", due_at=clock.now() + 5, attributes={"parked": 1}
+    )
+    assert await store.counts("deliveries") == QueueCounts(visible=0, in_flight=0, delayed=1, dead_letters=0)
+    with pytest.raises(StaleLease):
+        await store.ack("deliveries", "d1", second.lease_token or "")
+    clock.advance(5)
+    (third,) = await store.lease("deliveries", visibility_timeout=30)
+    assert third.attempts == 2 and third.attributes == {"rule": "r1", "parked": 1}
+    assert third.first_leased_at == first.first_leased_at
+
+
+async def test_release_of_a_first_lease_leaves_the_item_as_never_leased(
+    store: Store, clock: ManualClock
+) -> None:
+    await store.enqueue("q", "a", b"")
+    (leased,) = await store.lease("q", visibility_timeout=30)
+    await store.release("q", "a", leased.lease_token or "")
+    item = await store.get_item("q", "a")
+    assert item is not None and (item.attempts, item.first_leased_at, item.in_flight) == (0, None, False)
+    with pytest.raises(StaleLease):
+        await store.release("q", "a", leased.lease_token or "")
+    clock.advance(1)
+    (again,) = await store.lease("q", visibility_timeout=30)
+    assert (again.attempts, again.first_leased_at) == (1, clock.now())
+
+
 async def test_enqueue_rejects_a_duplicate_id_in_the_same_queue_only(store: Store) -> None:
     await store.enqueue("q", "a", b"")
     with pytest.raises(DuplicateItem):

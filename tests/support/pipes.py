@@ -73,6 +73,10 @@ class Recorder:
             return self.fail(event)
         return None
 
+    @property
+    def items(self) -> list[Any]:
+        return [item for batch in self.batches for item in batch]
+
 
 def always_down(batch: Any) -> Any:
     raise RuntimeError("dispatch service down")

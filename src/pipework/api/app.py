@@ -1,22 +1,20 @@
 """The ASGI application: AWS requests to the served APIs, plus Pipework's own routes under ``/_pipework/``.
 
 `AwsGateway` is the hot path (a raw ASGI callable: route, decode, validate, call the service, encode); `build_app`
-wraps it in a Starlette app whose lifespan opens and closes the `Pipework` instance.
+wraps it in a Starlette app whose lifespan opens and closes the instance (an `Instance`: the composition root,
+`pipework.app`, builds it and hands this module the opener; this module never imports it).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import html
 import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import botocore.session
-from botocore.model import ServiceModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -24,12 +22,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, Headers, internal_failure, render_error
+from pipework.api.instance import Instance
 from pipework.api.protocols import Operation, RestRouter, ServedApi, decode_json_body, parse_query
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
+from pipework.models import load_service_model
 from pipework.services.base import RequestContext, Service, ServiceError
-
-if TYPE_CHECKING:
-    from pipework.app import Pipework
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +35,6 @@ QUERY_PROTOCOL_MESSAGE = (
     "Pipework serves {service} over AWS's JSON protocol only; the query protocol (Action=...) is not supported. "
     "Use a current AWS SDK or CLI, which send JSON."
 )
-
-
-@functools.cache
-def load_service_model(name: str) -> ServiceModel:
-    """botocore's model of a service (loaded once per process)."""
-    return _botocore_session().get_service_model(name)
-
-
-@functools.cache
-def _botocore_session() -> botocore.session.Session:
-    return botocore.session.get_session()
 
 
 class AwsGateway:
@@ -231,7 +217,7 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def build_app(open_instance: Callable[[], Awaitable[Pipework]]) -> PipeworkApp:
+def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
     from pipework.api import extensions, extensions_clock, extensions_pipes
@@ -251,7 +237,7 @@ def build_app(open_instance: Callable[[], Awaitable[Pipework]]) -> PipeworkApp:
         finally:
             await pipework.close()
 
-    def current() -> Pipework:
+    def current() -> Instance:
         assert app.pipework is not None, (
             "the app serves requests only once its lifespan has opened the instance"
         )
@@ -290,11 +276,11 @@ class PipeworkApp(Starlette):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.pipework: Pipework | None = None
+        self.pipework: Instance | None = None
         self.gateway: AwsGateway | None = None
         self.startup_error: Exception | None = None
 
-    def attach(self, pipework: Pipework) -> None:
+    def attach(self, pipework: Instance) -> None:
         """Serve `pipework`'s APIs."""
         self.pipework = pipework
         settings = pipework.settings

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from pipework.connectors.targets import TargetError
+from pipework.models import load_service_model
 from pipework.services.base import RequestContext, Service, ServiceError
 
-from .app import load_service_model
 from .protocols import ServedApi
 
 JSON = dict[str, Any]

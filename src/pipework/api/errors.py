@@ -12,27 +12,12 @@ from dataclasses import dataclass
 import orjson
 
 from pipework.services.base import ServiceError
+from pipework.services.sqs.errors import QUERY_ERROR_CODES
 
 INTERNAL_FAILURE_MESSAGE = "We encountered an internal error. Please try again."
 
-# SQS's JSON codes whose query-protocol code (still sent in x-amzn-query-error) differs.
-QUERY_ERROR_CODES = {
-    "InvalidParameterValueException": "InvalidParameterValue",
-    "MissingRequiredParameterException": "MissingParameter",
-    "AccessDeniedException": "AccessDenied",
-    "QueueDoesNotExist": "AWS.SimpleQueueService.NonExistentQueue",
-    "QueueNameExists": "QueueAlreadyExists",
-    "BatchEntryIdsNotDistinct": "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
-    "BatchRequestTooLong": "AWS.SimpleQueueService.BatchRequestTooLong",
-    "EmptyBatchRequest": "AWS.SimpleQueueService.EmptyBatchRequest",
-    "InvalidBatchEntryId": "AWS.SimpleQueueService.InvalidBatchEntryId",
-    "MessageNotInflight": "AWS.SimpleQueueService.MessageNotInflight",
-    "PurgeQueueInProgress": "AWS.SimpleQueueService.PurgeQueueInProgress",
-    "QueueDeletedRecently": "AWS.SimpleQueueService.QueueDeletedRecently",
-    "TooManyEntriesInBatchRequest": "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
-    "UnsupportedOperation": "AWS.SimpleQueueService.UnsupportedOperation",
-}
-# ... and the reverse, so a service may raise either form and clients still get the right exception class.
+# SQS's query-protocol codes (`services/sqs/errors.py`) and the reverse, so a service may raise either form and
+# clients still get the right exception class.
 JSON_ERROR_CODES = {query: json for json, query in QUERY_ERROR_CODES.items()}
 
 Headers = list[tuple[bytes, bytes]]

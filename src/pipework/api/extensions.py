@@ -25,10 +25,10 @@ from pipework.clock import ManualClock
 from pipework.services.base import ServiceError
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
+    from pipework.api.instance import Instance
 
 
-def routes(current: Callable[[], Pipework]) -> list[Route]:
+def routes(current: Callable[[], Instance]) -> list[Route]:
     """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
 
     async def dead_letters(request: Request) -> Any:

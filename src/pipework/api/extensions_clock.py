@@ -24,7 +24,7 @@ from starlette.routing import Route
 from pipework.clock import ClockNotSettled, ManualClock
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
+    from pipework.api.instance import Instance
 
 
 def _json(value: Any, status: int = 200) -> Response:
@@ -42,7 +42,7 @@ def _seconds(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def routes(current: Callable[[], Pipework]) -> list[Route]:
+def routes(current: Callable[[], Instance]) -> list[Route]:
     """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
 
     async def read(request: Request) -> Response:

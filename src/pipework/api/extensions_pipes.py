@@ -34,11 +34,11 @@ from pipework.api.extensions_http import (
 )
 
 if TYPE_CHECKING:
-    from pipework.app import Pipework
+    from pipework.api.instance import Instance
     from pipework.services.pipes import Pipes
 
 
-def routes(current: Callable[[], Pipework]) -> list[Route]:
+def routes(current: Callable[[], Instance]) -> list[Route]:
     """The routes, for the instance `current()` returns (the one the app's lifespan opened)."""
 
     def pipes() -> Pipes:

@@ -18,11 +18,10 @@ import orjson
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, ErrorStyle, Headers
-from pipework.api.validation import (
-    ENUMS_CHECKED_BY_SERVICE,
+from pipework.models import (
     Problem,
     SerializationError,
-    compile_input,
+    compile_operation_input,
     parse_timestamp,
     validation_message,
 )
@@ -55,10 +54,7 @@ class Operation:
         self.api = api
         self.name: str = model.name
         self.model = model
-        self._decode = compile_input(
-            model.input_shape,
-            enforce_enums=model.service_model.service_name not in ENUMS_CHECKED_BY_SERVICE,
-        )
+        self._decode = compile_operation_input(model)
         self.rest = _RestBindings(model) if api.rest else None
 
     def decode(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -168,7 +168,7 @@ def run_delete(args: argparse.Namespace) -> int:
 
 
 def run_next(args: argparse.Namespace) -> int:
-    from pipework.services.scheduler.expressions import Timing
+    from pipework.schedule_expressions import Timing
 
     schedule = _client(args).get_schedule(Name=args.name, GroupName=args.group)
     timezone = schedule.get("ScheduleExpressionTimezone", "UTC")

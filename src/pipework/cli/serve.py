@@ -96,9 +96,11 @@ class _Server(uvicorn.Server):
         self.load = load or []
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        from pipework.app import Pipework
+
         await super().startup(sockets)
-        if self.started and self.pipework_app.pipework is not None:
-            pipework = self.pipework_app.pipework
+        pipework = self.pipework_app.pipework
+        if self.started and isinstance(pipework, Pipework):
             port = pipework.settings.port
             for server in self.servers:
                 for sock in server.sockets:

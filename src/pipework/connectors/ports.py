@@ -67,3 +67,8 @@ class TableStreams(Protocol):
         """A reader of ``stream_arn`` resuming from ``consumer``'s checkpoint (its reads raise `LookupError` if
         there is no such stream)."""
         ...
+
+    async def shard_id(self, stream_arn: str) -> str | None:
+        """The id of the stream's shard (what a pipe's dead-letter message names), or None if there is no such
+        stream."""
+        ...

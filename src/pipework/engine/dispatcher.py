@@ -1,9 +1,11 @@
-"""The dispatcher: leases due deliveries from a work queue, invokes their target, then acks, schedules a retry
-(exponential backoff with full jitter) or dead-letters them when attempts or age run out.
+"""The dispatcher: leases due deliveries from a work queue and invokes their target through the middleware chain
+(`pipework.engine.middleware`), then acks, schedules the retry the chain decided, dead-letters, or parks them.
 
 At-least-once: a delivery is acked only after its target succeeded. If the process dies between the target's
 success and the ack, the lease expires and the delivery runs again (a duplicate the target must tolerate, as on
 AWS). A delivery is never removed without either success or a dead-letter record holding the full payload.
+A parked delivery is put back (due later, or in its target key's parking queue until `unpark`) with its lease
+uncounted, so parking spends no attempt.
 
 The fire path is batch-oriented: a lease takes up to MAX_LEASE items in one store round trip; the acks of the
 deliveries that succeed while one ack commit is in flight go together in the next commit; one renewer task
@@ -17,19 +19,22 @@ import contextlib
 import gc
 import logging
 import random
+import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
-
-import orjson
 
 from pipework.clock import Clock
 from pipework.connectors.targets import TargetError
 from pipework.store.base import QueueItem, Store
 from pipework.store.errors import StoreError
 
-from .retry import Backoff, GiveUp, RetryPolicy, decide
+from .envelope import Envelope, open_envelope
+from .loops import run_forever
+from .middleware import Chain, Failure, Middleware, Park, Result
+from .middleware.counters import Counters
+from .middleware.retries import Retries
+from .retry import Backoff, GiveUp
 
 log = logging.getLogger("pipework.dispatcher")
 #: Items leased per store round trip.
@@ -38,16 +43,7 @@ MAX_LEASE = 512
 GC_THRESHOLD = 50_000
 JSON = dict[str, Any]
 
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """Why a delivery was given up, as the dead-letter message attributes name it."""
-
-    code: str
-    message: str
-    condition: str  # EXHAUSTED_RETRY_CONDITION ("" when the error was not retryable)
-    attempts: int  # retries made (RETRY_ATTEMPTS)
-
+__all__ = ["Dispatcher", "Failure", "default_middleware", "parking_queue", "tune_gc"]
 
 Invoke = Callable[[JSON], Awaitable[None]]
 
@@ -69,22 +65,33 @@ def tune_gc() -> None:
 DeadLetter = Callable[[JSON, Failure], Awaitable[bool]]
 
 
+def default_middleware(backoff: Backoff | None = None, rng: random.Random | None = None) -> list[Middleware]:
+    """The chain of a dispatcher given none: EventBridge's retries, then per-target counters."""
+    return [Retries(backoff, rng), Counters()]
+
+
+def parking_queue(queue: str, target: str) -> str:
+    """The store queue holding `queue`'s deliveries to `target` parked until released (`Dispatcher.unpark`)."""
+    return f"{queue}/parked/{target}"
+
+
 class Dispatcher:
     """Delivers the items of one work queue.
 
     Parameters:
         store, clock: the store holding the queue, and time.
         queue: the work queue name.
-        invoke: ``await invoke(payload)`` delivers one payload (the JSON the item holds); raises `TargetError`.
-        dead_letter: ``await dead_letter(payload, failure)`` after retries are exhausted; returns whether the
-            payload reached a dead-letter queue (for the metrics). The item then moves to the queue's dead-letter
+        invoke: ``await invoke(body)`` delivers one body (the JSON the item's payload holds); raises `TargetError`.
+            Items carry their envelope (target key, first-seen time, retry policy) in their attributes
+            (`pipework.engine.envelope.envelope_attributes`).
+        dead_letter: ``await dead_letter(body, failure)`` after retries are exhausted; returns whether the
+            body reached a dead-letter queue (for the metrics). The item then moves to the queue's dead-letter
             set with the full payload, from where it can be redriven.
-        policy_of: the RetryPolicy of a payload.
+        middleware: the chain around each invocation (default: `default_middleware(backoff, rng)`).
         concurrency: deliveries in flight at once; visibility: seconds a lease lasts. A running delivery renews
             its lease every visibility / 2 seconds, so a long target call keeps it, while a crashed process's
             deliveries become due again within `visibility` seconds of a restart.
-        attempt_key: if set, each payload gets ``payload[attempt_key] = n`` (1 = the first try) before ``invoke``
-            (the scheduler's ``<aws.scheduler.attempt-number>``).
+        backoff, rng: for the default chain's `Retries` (ignored when `middleware` is given).
     """
 
     def __init__(
@@ -95,25 +102,22 @@ class Dispatcher:
         queue: str,
         invoke: Invoke,
         dead_letter: DeadLetter,
-        policy_of: Callable[[JSON], RetryPolicy],
+        middleware: Sequence[Middleware] | None = None,
         concurrency: int = 64,
         visibility: float = 10.0,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
-        attempt_key: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.queue = queue
         self.invoke = invoke
         self.dead_letter = dead_letter
-        self.policy_of = policy_of
+        self.chain = Chain(default_middleware(backoff, rng) if middleware is None else middleware)
         self.concurrency = concurrency
         self.visibility = visibility
-        self.backoff = backoff or Backoff()
-        self.rng = rng or random.Random()
-        self.attempt_key = attempt_key
-        self.metrics: Counter[str] = Counter()
+        # The dispatcher's own count: deliveries that may run twice because an ack or retry lost its lease.
+        self._own: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(concurrency)
         self._runner: asyncio.Task[None] | None = None
@@ -124,6 +128,14 @@ class Dispatcher:
         # Successful deliveries waiting for their ack (the next batch commit).
         self._acks: list[QueueItem] = []
         self._acker: asyncio.Task[None] | None = None
+
+    @property
+    def metrics(self) -> Counter[str]:
+        """The chain's `Counters` total (Invocations, FailedInvocations, Retries, …) and DuplicateRisk."""
+        counters = self.chain.find(Counters)
+        out = Counter(counters.total) if counters is not None else Counter()
+        out.update(self._own)
+        return out
 
     def start(self) -> None:
         tune_gc()
@@ -149,14 +161,13 @@ class Dispatcher:
             await self.acked()
 
     async def run(self) -> None:
-        while not self._stopping:
-            try:
-                await self.run_once(wait=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the loop must survive anything: a store hiccup retries after a pause
-                log.exception("dispatcher loop error")
-                await self.clock.sleep(0.5)
+        await run_forever(
+            f"dispatcher {self.queue}",
+            lambda: self.run_once(wait=1.0),
+            clock=self.clock,
+            pause=0.5,
+            running=lambda: not self._stopping,
+        )
 
     async def run_once(self, *, wait: float = 0.0) -> int:
         """Lease what is due (up to the free concurrency) and start delivering it; return how many."""
@@ -204,19 +215,36 @@ class Dispatcher:
     async def _deliver(self, item: QueueItem) -> None:
         assert item.lease_token is not None
         try:
-            payload: JSON = orjson.loads(item.payload)
-            if self.attempt_key is not None:
-                payload[self.attempt_key] = item.attempts
+            delivery = open_envelope(item, self.clock.now())
+            park: Park | None = None
+            error: TargetError | None = None
+            exception: Exception | None = None
+            started = time.perf_counter()
             try:
-                await self.invoke(payload)
+                park = self.chain.before(delivery)
+                if park is None:
+                    started = time.perf_counter()
+                    await self.invoke(delivery.body)
             except TargetError as exc:
-                await self._failed(item, payload, exc)
-                return
+                error = exc
             except Exception as exc:
-                # A bug in a connector is a retryable internal failure, never a lost event.
+                # A bug in a connector (or a middleware) is a retryable internal failure, never a lost event.
                 log.exception("delivery raised")
+                exception = exc
                 error = TargetError("INTERNAL_FAILURE", f"{type(exc).__name__}: {exc}")
-                await self._failed(item, payload, error)
+            result = Result(
+                self.clock.now(),
+                0.0 if park is not None else time.perf_counter() - started,
+                error,
+                exception,
+                park,
+            )
+            self.chain.after(delivery, result)
+            if park is not None:
+                await self._park(item, delivery, park, result.at)
+                return
+            if error is not None:
+                await self._failed(item, delivery, result, error)
                 return
         finally:
             # From here the outcome (ack, retry, dead letter) is committed well within the lease's remaining half.
@@ -224,7 +252,6 @@ class Dispatcher:
             if not self._in_flight and self._renewer is not None:
                 self._renewer.cancel()  # nothing left to renew: no timer runs while the dispatcher is idle
                 self._renewer = None
-        self.metrics["Invocations"] += 1
         # The ack joins the next batch commit; the delivery's slot is free now (its target call is over), so a burst
         # keeps the target busy instead of waiting for bookkeeping. `drain` and `stop` wait for the acks.
         self._ack_later(item)
@@ -256,7 +283,7 @@ class Dispatcher:
         except Exception:
             # Nothing was acked: the leases expire and these deliveries run again (a duplicate, never a loss).
             log.exception("acking %d deliveries failed", len(items))
-            self.metrics["DuplicateRisk"] += len(items)
+            self._own["DuplicateRisk"] += len(items)
             return
         for item in items:
             assert item.lease_token is not None
@@ -264,10 +291,10 @@ class Dispatcher:
                 await self.store.ack(self.queue, item.id, item.lease_token)
             except StoreError:
                 # The lease expired and another worker took the item: it will be delivered again (at-least-once).
-                self.metrics["DuplicateRisk"] += 1
+                self._own["DuplicateRisk"] += 1
             except Exception:
                 log.exception("ack failed")  # not acked: the lease expires and it runs again (a duplicate)
-                self.metrics["DuplicateRisk"] += 1
+                self._own["DuplicateRisk"] += 1
 
     # -- leases: one renewer for every delivery in flight ----------------------------------------------------------
 
@@ -313,25 +340,15 @@ class Dispatcher:
             if item.id in self._in_flight:
                 self._in_flight[item.id] = (item, now + self.visibility)
 
-    async def _failed(self, item: QueueItem, payload: JSON, error: TargetError) -> None:
-        self.metrics["FailedInvocations"] += 1
-        now = self.clock.now()
-        first_seen = float(payload.get("ingested", now))
-        decision = decide(
-            self.policy_of(payload),
-            attempts=item.attempts,
-            first_seen=first_seen,
-            now=now,
-            retryable=error.retryable,
-            backoff=self.backoff,
-            rng=self.rng,
-            not_before=now + error.retry_after if error.retry_after is not None else None,
-        )
+    async def _failed(self, item: QueueItem, delivery: Envelope, result: Result, error: TargetError) -> None:
+        # Without a Retries middleware in the chain a failure is given up at once.
+        decision = result.decision or GiveUp("")
+        assert item.lease_token is not None
         try:
             if isinstance(decision, GiveUp):
-                failure = Failure(error.code, error.message, decision.condition, item.attempts - 1)
-                sent = await self.dead_letter(payload, failure)
-                self.metrics["DeadLetterInvocations" if sent else "DroppedInvocations"] += 1
+                failure = Failure(error.code, error.message, decision.condition, delivery.attempt - 1)
+                sent = await self.dead_letter(delivery.body, failure)
+                self.chain.dead_lettered(delivery, failure, sent)
                 # The full payload stays in the queue's dead-letter set for redrive, whatever happened above.
                 await self.store.dead_letter(
                     self.queue,
@@ -345,14 +362,60 @@ class Dispatcher:
                     },
                 )
             else:
-                self.metrics["Retries"] += 1
+                attributes: JSON = {"last_error": f"{error.code}: {error.message}"}
+                if item.attributes.get("parked_at") is not None:  # the park is over: its time is now settled
+                    attributes.update(parked=delivery.parked, parked_at=None)
                 await self.store.retry(
-                    self.queue,
-                    item.id,
-                    item.lease_token or "",
-                    due_at=decision.at,
-                    attributes={"last_error": f"{error.code}: {error.message}"},
+                    self.queue, item.id, item.lease_token, due_at=decision.at, attributes=attributes
                 )
         except StoreError:
             # Lost the lease meanwhile: the item is visible again and will be retried from the store's state.
-            self.metrics["DuplicateRisk"] += 1
+            self._own["DuplicateRisk"] += 1
+
+    # -- parking: put back without spending an attempt ---------------------------------------------------------
+
+    async def _park(self, item: QueueItem, delivery: Envelope, park: Park, now: float) -> None:
+        """Put a parked delivery back with its lease uncounted: due at ``park.until``, or into its target key's
+        parking queue until `unpark`. The time parked is added to the envelope when it is next leased."""
+        assert item.lease_token is not None
+        attributes: JSON = {"parked": delivery.parked, "parked_at": now}
+        batch = self.store.batch()
+        batch.release(self.queue, item.id, item.lease_token, due_at=park.until, attributes=attributes)
+        if park.until is None:
+            # One commit: the delivery is either still leased here or waiting in the parking queue, never lost.
+            batch.move(self.queue, item.id, parking_queue(self.queue, delivery.target))
+        try:
+            await self.store.commit(batch)
+        except StoreError:
+            # Lost the lease meanwhile: the item is visible again and its next holder decides (maybe parks) again.
+            self._own["DuplicateRisk"] += 1
+
+    async def unpark(self, target: str, *, limit: int | None = None) -> int:
+        """Make the deliveries parked until release for `target` due now, oldest first-seen first (at most
+        `limit`); returns how many. Called by the middleware that parked them (e.g. a breaker closing)."""
+        lot = parking_queue(self.queue, target)
+        items: list[QueueItem] = []
+        after = 0
+        while limit is None or len(items) < limit:
+            page = await self.store.peek(lot, after_seq=after, limit=500)
+            if not page:
+                break
+            items.extend(page)
+            after = page[-1].seq
+        now = self.clock.now()
+        items.sort(key=lambda item: (open_envelope(item, now).first_seen, item.seq))
+        if limit is not None:
+            items = items[:limit]
+        if not items:
+            return 0
+        batch = self.store.batch()
+        for item in items:
+            # Moved in first-seen order, all due now: leases take them in that order (ties go by seq).
+            batch.move(lot, item.id, self.queue)
+        await self.store.commit(batch)
+        return len(items)
+
+    async def parked(self, target: str) -> int:
+        """How many deliveries to `target` are parked until release."""
+        counts = await self.store.counts(parking_queue(self.queue, target))
+        return counts.visible + counts.delayed

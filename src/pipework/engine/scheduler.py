@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pipework.clock import Clock
 from pipework.store.base import QueueItem, Store
 
+from .loops import run_forever
+
 log = logging.getLogger("pipework.scheduler")
 
 #: Longest a walk over missed occurrences goes before it stops counting them one by one.
@@ -117,15 +119,12 @@ class Ticker:
             self._runner = None
 
     async def run(self) -> None:
-        while True:
-            try:
-                if not await self.run_once():
-                    await self.store.wait_for_due(self.queue, timeout=self.idle)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the loop must survive anything; leased ticks come back after `visibility`
-                log.exception("ticker loop error")
-                await self.clock.sleep(0.5)
+        # Ticks leased by a step that failed come back after `visibility`.
+        await run_forever(f"ticker {self.queue}", self._step, clock=self.clock, pause=0.5)
+
+    async def _step(self) -> None:
+        if not await self.run_once():
+            await self.store.wait_for_due(self.queue, timeout=self.idle)
 
     async def run_once(self) -> int:
         """Lease what is due and fire it; return how many ticks were handled."""

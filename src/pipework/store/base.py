@@ -33,7 +33,8 @@ Namespaces (one convention for every service; `pipework.store.migrations` moves 
 
 How JetStream maps (for the future nats backend): resources and kv → KV buckets (revision = version); a log → a
 stream (position = stream sequence, `trim_log` → max_age / purge by time); a queue → a work-queue stream with a
-durable pull consumer (lease = fetch, visibility = ack wait, retry = nak with delay, attempts = delivery count,
+durable pull consumer (lease = fetch, visibility = ack wait, retry = nak with delay, attempts = delivery count
+(release = nak with delay plus a per-item count of uncounted deliveries to subtract),
 max_receive_count = max_deliver + an advisory-driven move); a dead-letter set → a stream per queue. JetStream
 commits a batch atomically only within one stream, so a nats `commit` will write a batch to one outbox stream and
 fan it out idempotently (item ids make the fan-out safe to repeat).
@@ -65,6 +66,7 @@ from pipework.store.batch import (
     Purge,
     PutResource,
     Redrive,
+    Release,
     RenameBucket,
     RenameLog,
     RenameQueue,
@@ -113,6 +115,7 @@ __all__ = [
     "QueueCounts",
     "QueueItem",
     "Redrive",
+    "Release",
     "RenameBucket",
     "RenameLog",
     "RenameQueue",
@@ -345,6 +348,18 @@ class Store(abc.ABC):
     ) -> None:
         """See `Batch.retry`."""
         await self._one(Batch.retry, queue, item_id, lease_token, due_at=due_at, attributes=attributes)
+
+    async def release(
+        self,
+        queue: str,
+        item_id: str,
+        lease_token: str,
+        *,
+        due_at: float | None = None,
+        attributes: JSON | None = None,
+    ) -> None:
+        """See `Batch.release`."""
+        await self._one(Batch.release, queue, item_id, lease_token, due_at=due_at, attributes=attributes)
 
     async def move(
         self,

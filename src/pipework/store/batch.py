@@ -84,6 +84,15 @@ class Retry:
 
 
 @dataclass(frozen=True, slots=True)
+class Release:
+    queue: str
+    item_id: str
+    lease_token: str
+    due_at: float | None
+    attributes: JSON | None
+
+
+@dataclass(frozen=True, slots=True)
 class Move:
     queue: str
     item_id: str
@@ -194,6 +203,7 @@ Write = (
     | Ack
     | ChangeVisibility
     | Retry
+    | Release
     | Move
     | DeadLetterItem
     | Redrive
@@ -293,6 +303,22 @@ class Batch:
         `attributes`, if given, are merged into the item's (e.g. last error). `attempts` is kept. Errors as `ack`.
         Result: None."""
         return self._add(Retry(queue, item_id, lease_token, due_at, attributes))
+
+    def release(
+        self,
+        queue: str,
+        item_id: str,
+        lease_token: str,
+        *,
+        due_at: float | None = None,
+        attributes: JSON | None = None,
+    ) -> int:
+        """Put a leased item back as if this lease had not happened: the lease ends (the token becomes stale),
+        `attempts` goes back down by one (and `first_leased_at` back to unset if that was the first lease), the item
+        is due at `due_at` (None = now) and `attributes`, if given, are merged into its own. For a delivery that a
+        middleware parks without attempting it (a circuit breaker): parking spends no attempt. Errors as `ack`.
+        Result: None."""
+        return self._add(Release(queue, item_id, lease_token, due_at, attributes))
 
     def move(
         self,

@@ -41,6 +41,16 @@ from pipework.store.errors import (
 )
 from pipework.store.waiting import Notifier, log_key, queue_key, wait_either, wait_until_due
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def copy_attributes(attributes: JSON) -> JSON:
+    """A copy of queue item attributes that shares nothing mutable with them; flat scalar values (a delivery's
+    envelope, an SQS message's system attributes) are copied without `copy.deepcopy`'s cost."""
+    if all(type(value) in _SCALARS for value in attributes.values()):
+        return dict(attributes)
+    return copy.deepcopy(attributes)
+
 
 @dataclass
 class _Item:
@@ -63,7 +73,7 @@ class _Item:
             seq=self.seq,
             payload=self.payload,
             group_id=self.group_id,
-            attributes=copy.deepcopy(self.attributes),
+            attributes=copy_attributes(self.attributes),
             enqueued_at=self.enqueued_at,
             due_at=self.due_at,
             attempts=self.attempts,
@@ -324,7 +334,7 @@ class MemoryStore(Store):
             self._next_seq(),
             w.payload,
             w.group_id,
-            copy.deepcopy(w.attributes),
+            copy_attributes(w.attributes),
             now,
             now if w.due_at is None else w.due_at,
             0,
@@ -352,6 +362,21 @@ class MemoryStore(Store):
             attributes = {**item.attributes, **copy.deepcopy(w.attributes)}
         self._update(
             item, lease_token=None, due_at=now if w.due_at is None else w.due_at, attributes=attributes
+        )
+
+    def _w_Release(self, w: base.Release, now: float) -> None:
+        item = self._leased(w.queue, w.item_id, w.lease_token)
+        attributes = item.attributes
+        if w.attributes is not None:
+            attributes = {**item.attributes, **copy.deepcopy(w.attributes)}
+        attempts = max(0, item.attempts - 1)
+        self._update(
+            item,
+            lease_token=None,
+            due_at=now if w.due_at is None else w.due_at,
+            attributes=attributes,
+            attempts=attempts,
+            first_leased_at=item.first_leased_at if attempts else None,
         )
 
     def _move(self, item: _Item, to_queue: str, due_at: float, reset_attempts: bool) -> None:

@@ -283,6 +283,20 @@ class SqliteWriter:
         )
         self.touched.add(queue_key(w.queue))
 
+    def _w_Release(self, w: base.Release, now: float) -> None:
+        row = self._leased(w.queue, w.item_id, w.lease_token)
+        attributes = row[5]
+        if w.attributes is not None:
+            attributes = orjson.dumps({**orjson.loads(attributes), **w.attributes})
+        # SET expressions read the row as it was before the update.
+        self.conn.execute(
+            "UPDATE items SET lease_token = NULL, due_at = ?, attributes = ?, attempts = MAX(attempts - 1, 0), "
+            "first_leased_at = CASE WHEN attempts <= 1 THEN NULL ELSE first_leased_at END "
+            "WHERE queue = ? AND id = ?",
+            (now if w.due_at is None else w.due_at, attributes, w.queue, w.item_id),
+        )
+        self.touched.add(queue_key(w.queue))
+
     def move_row(self, row: tuple[Any, ...], to_queue: str, due_at: float, reset_attempts: bool) -> None:
         queue, item_id = row[0], row[1]
         self._check_new_id(to_queue, item_id)

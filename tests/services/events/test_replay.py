@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from pipework.clock import ManualClock
-from pipework.engine.replay import Replayer
 from pipework.services.base import RequestContext
 from pipework.services.events import model
 from pipework.services.events.api import EventsService
+from pipework.services.events.replay import Replayer
 from pipework.store.base import Batch, PutResource
 from pipework.store.memory import MemoryStore
 from pipework.store.records import CommitResult

@@ -2,14 +2,17 @@
 
 Pure of any source concern (no acks, checkpoints or retries: see `runner.py`): it reports which records failed
 and why, stage by stage, which is also what ``pipework pipes invoke`` shows. Enrichment and target calls go
-through a `Stages` object the service provides (it knows the connectors).
+through a `Stages` object the service provides (it knows the connectors), each wrapped in the engine's middleware
+chain (keyed by the enrichment / target ARN): a `before` hook may park the execution (`Outcome.parked`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,6 +20,9 @@ import orjson
 
 from pipework.clock import Clock
 from pipework.connectors.targets import TargetError
+from pipework.engine.envelope import Envelope
+from pipework.engine.middleware import Chain, Park, Result
+from pipework.engine.retry import RetryPolicy
 from pipework.transform import TransformError, parse_record_data, render_pipe_input
 
 from .definition import PipeDefinition, record_id
@@ -83,13 +89,18 @@ class Outcome:
     error: TargetError | None = None
     failed_stage: str | None = None
     stages: list[Stage] = field(default_factory=list)
+    parked: Park | None = (
+        None  # a middleware kept a stage from being called: nothing failed, run it again later
+    )
 
     @property
     def succeeded(self) -> bool:
-        return not self.failed
+        return not self.failed and self.parked is None
 
     @property
     def status(self) -> str:
+        if self.parked is not None:
+            return "PARKED"
         if not self.matched:
             return "FILTERED"
         if not self.failed:
@@ -118,16 +129,24 @@ class Execution:
     Parameters:
         pipe: the definition; stages: the enrichment and target callers; clock: time (ingestion time, logs).
         metrics: where counts go; log: the pipe's execution log.
+        middleware: the chain around each enrichment and target call (default: none).
     """
 
     def __init__(
-        self, pipe: PipeDefinition, stages: Stages, clock: Clock, metrics: PipeMetrics, log: ExecutionLog
+        self,
+        pipe: PipeDefinition,
+        stages: Stages,
+        clock: Clock,
+        metrics: PipeMetrics,
+        log: ExecutionLog,
+        middleware: Chain | None = None,
     ) -> None:
         self.pipe = pipe
         self.stages = stages
         self.clock = clock
         self.metrics = metrics
         self.log = log
+        self.chain = middleware or Chain()
 
     def detached(self) -> Execution:
         """The same pipe, stages and log, counting into metrics of its own: a manual invocation (``pipes invoke``)
@@ -140,9 +159,13 @@ class Execution:
             return records
         return [r for r in records if self.pipe.matches(r, parse_record_data(r))]
 
-    async def run(self, records: list[JSON], *, trace: bool = False) -> Outcome:
+    async def run(
+        self, records: list[JSON], *, trace: bool = False, delivery: Envelope | None = None
+    ) -> Outcome:
         """Filter, enrich and deliver `records`. `trace` keeps every stage's input and output in the outcome
-        (``pipes invoke``); otherwise only the failures are described."""
+        (``pipes invoke``); otherwise only the failures are described. `delivery` is the envelope the stage
+        calls go through the middleware with (first-seen time, policy, attempt, time parked; the runner's), its
+        target and body set per stage; without one, a first attempt with no retry policy."""
         outcome = Outcome(str(uuid.uuid4()), records)
         matched = self.filter(records)
         outcome.matched = matched
@@ -162,15 +185,41 @@ class Execution:
         self.metrics.enter()
         self.metrics.count("Invocations")
         self._log(outcome, "ExecutionStarted", payload=matched)
+        envelope = delivery or Envelope("", self.clock.now(), RetryPolicy(0), None)
         try:
-            await self._execute(outcome, matched, trace)
+            await self._execute(outcome, matched, trace, envelope)
         finally:
             self.metrics.leave()
             self.metrics.timing("Duration", (time.perf_counter() - started) * 1000)
         self._finish(outcome)
         return outcome
 
-    async def _execute(self, outcome: Outcome, matched: list[JSON], trace: bool) -> None:
+    async def _call(self, delivery: Envelope, call: Callable[[], Awaitable[Any]]) -> tuple[Park | None, Any]:
+        """One stage call through the middleware chain: (the `Park` that kept it from running, None) or (None, its
+        response); a `TargetError` or any exception the call raises is reported to the chain, then raised."""
+        park = self.chain.before(delivery)
+        if park is not None:
+            self.chain.after(delivery, Result(self.clock.now(), parked=park))
+            return park, None
+        begun = time.perf_counter()
+        try:
+            response = await call()
+        except TargetError as exc:
+            self.chain.after(delivery, Result(self.clock.now(), time.perf_counter() - begun, exc))
+            raise
+        except Exception as exc:
+            internal = TargetError("INTERNAL_FAILURE", f"{type(exc).__name__}: {exc}")
+            self.chain.after(delivery, Result(self.clock.now(), time.perf_counter() - begun, internal, exc))
+            raise
+        self.chain.after(delivery, Result(self.clock.now(), time.perf_counter() - begun))
+        return None, response
+
+    def _parked(self, outcome: Outcome, stage: Stage, park: Park) -> None:
+        stage.status = "PARKED"
+        stage.error = {"Reason": park.reason} if park.reason else None
+        outcome.parked = park
+
+    async def _execute(self, outcome: Outcome, matched: list[JSON], trace: bool, delivery: Envelope) -> None:
         pipe = self.pipe
         context = pipe.context(_format_time(self.clock.now()))
         events: list[Any] = matched
@@ -195,14 +244,18 @@ class Execution:
             if trace:
                 stage.input = payload
             self._log(outcome, "EnrichmentInvocationStarted", aws_request=payload)
+            enrichment = dataclasses.replace(delivery, target=pipe.enrichment, body=payload)
             try:
-                response = await self.stages.enrich(pipe, payload)
+                park, response = await self._call(enrichment, lambda: self.stages.enrich(pipe, payload))
             except TargetError as exc:
                 stage.duration_ms = (time.perf_counter() - begun) * 1000
                 self.metrics.timing("EnrichmentStageDuration", stage.duration_ms)
                 self.metrics.count("EnrichmentStageFailed")
                 self._fail(outcome, stage, "ENRICHMENT", matched, exc)
                 self._log(outcome, "EnrichmentStageFailed", error=error_json(exc))
+                return
+            if park is not None:
+                self._parked(outcome, stage, park)
                 return
             stage.duration_ms = (time.perf_counter() - begun) * 1000
             self.metrics.timing("EnrichmentStageDuration", stage.duration_ms)
@@ -233,14 +286,18 @@ class Execution:
             stage.input = items
         self._log(outcome, "TargetInvocationStarted", aws_request=items)
         begun = time.perf_counter()
+        target = dataclasses.replace(delivery, target=pipe.target, body=items)
         try:
-            result = await self.stages.deliver(pipe, items, events)
+            park, result = await self._call(target, lambda: self.stages.deliver(pipe, items, events))
         except TargetError as exc:
             stage.duration_ms = (time.perf_counter() - begun) * 1000
             self.metrics.timing("TargetStageDuration", stage.duration_ms)
             self.metrics.count("TargetStageFailed")
             self._fail(outcome, stage, "TARGET", matched, exc)
             self._log(outcome, "TargetStageFailed", error=error_json(exc))
+            return
+        if park is not None:
+            self._parked(outcome, stage, park)
             return
         stage.duration_ms = (time.perf_counter() - begun) * 1000
         self.metrics.timing("TargetStageDuration", stage.duration_ms)
@@ -293,6 +350,8 @@ class Execution:
         outcome.failed_stage = name
 
     def _finish(self, outcome: Outcome) -> None:
+        if outcome.parked is not None:
+            return  # nothing was decided: the runner runs the records again once the park is over
         if outcome.succeeded:
             self._log(outcome, "ExecutionSucceeded")
             return

@@ -5,15 +5,23 @@ MaximumRecordAgeInSeconds, then the dead letters (full records); and the redrive
 Streams are processed in order (per item key across ParallelizationFactor lanes) and checkpointed only once every
 record of a batch was delivered, filtered out or dead-lettered; queues delete what succeeded and leave the rest to
 the queue. A pipe whose target keeps failing with a permission-like error stops itself (`PipeStopped`).
+
+Whether and when a failed part is retried is the engine's one retry rule (`Retries`, the same middleware rule
+deliveries use); batching, bisecting and partial failures stay here. A part whose enrichment or target a middleware
+parks is held (the pipe stops consuming its source) and run again when the park is over, spending no retry and
+with its time parked left out of MaximumRecordAgeInSeconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
+import math
 import random
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,7 +31,11 @@ import orjson
 from pipework.clock import Clock
 from pipework.connectors.sources.base import Source, SourceBatch
 from pipework.connectors.targets import TargetError
-from pipework.engine.retry import Backoff, GiveUp, RetryPolicy, decide
+from pipework.engine.envelope import Envelope, parked_seconds
+from pipework.engine.loops import STOP, run_forever
+from pipework.engine.middleware import Park
+from pipework.engine.middleware.retries import Retries
+from pipework.engine.retry import Backoff, GiveUp, RetryPolicy
 from pipework.store.base import QueueItem, Store
 from pipework.store.errors import StoreError
 
@@ -40,9 +52,12 @@ AUTO_STOP_AFTER = 5
 PERMISSION_CODES = frozenset({"NO_PERMISSIONS", "NO_RESOURCE", "ACCESS_DENIED"})
 #: Errors no retry can fix and that do not stop the pipe: the records go to the dead letters at once.
 UNFIXABLE_CODES = frozenset({"INVALID_JSON"})
-AGE_CONDITIONS = {"MaximumEventAgeInSeconds": "MaximumRecordAgeInSeconds"}
 RECEIVE_WAIT = 5.0  # seconds (clock time) a receive waits for records before the loop checks again
 REDRIVE_VISIBILITY = 60.0
+#: Seconds (clock time) after which a part parked until released asks the middleware again.
+PARK_RECHECK = 1.0
+#: The age condition of the retry rule, as a pipe's dead letters name it.
+AGE_CONDITIONS = {"MaximumEventAgeInSeconds": "MaximumRecordAgeInSeconds"}
 
 
 class PipeStopped(Exception):
@@ -51,6 +66,12 @@ class PipeStopped(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def fixable(error: TargetError) -> bool:
+    """A pipe retries every error but those no retry can fix (its target's "not retryable" errors included:
+    a pipe keeps retrying them until it stops itself)."""
+    return error.code not in UNFIXABLE_CODES
 
 
 def permission_like(error: TargetError | None) -> bool:
@@ -95,6 +116,7 @@ class PipeRunner:
         self.backoff = backoff or Backoff(base=0.5, cap=30.0)
         self.pollers = pollers if pipe.source_kind == QUEUE else 1
         self.rng = rng or random.Random()
+        self.retries = Retries(self.backoff, self.rng, retryable=fixable)
         self.metrics = execution.metrics
         self.permission_failures = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -132,23 +154,27 @@ class PipeRunner:
 
     # -- the source loop ---------------------------------------------------------------------------------------
     async def _poll(self) -> None:
-        while not self._stopping:
-            try:
-                batch = await self.collect()
-                if batch is None:
-                    continue
+        # A failed step's batch is read again (a stream is not checkpointed; a queue's messages come back).
+        await run_forever(
+            f"pipe {self.pipe.name}: polling",
+            self._poll_once,
+            clock=self.clock,
+            pause=1.0,
+            running=lambda: not self._stopping,
+        )
+
+    async def _poll_once(self) -> object:
+        try:
+            batch = await self.collect()
+            if batch is not None:
                 await self.process(batch)
-            except asyncio.CancelledError:
-                raise
-            except PipeStopped as stopped:
-                await self._stopped_by_itself(stopped.reason)
-                return
-            except LookupError as exc:  # the source is gone (table or queue deleted)
-                await self._stopped_by_itself(f"The source {self.pipe.source} is not available: {exc}"[:512])
-                return
-            except Exception:  # the loop survives anything; the batch is read again (not checkpointed)
-                log.exception("pipe %s: polling failed", self.pipe.name)
-                await self.clock.sleep(1.0)
+        except PipeStopped as stopped:
+            await self._stopped_by_itself(stopped.reason)
+            return STOP
+        except LookupError as exc:  # the source is gone (table or queue deleted)
+            await self._stopped_by_itself(f"The source {self.pipe.source} is not available: {exc}"[:512])
+            return STOP
+        return None
 
     async def collect(self) -> SourceBatch | None:
         """One batch: up to BatchSize records, waiting up to MaximumBatchingWindowInSeconds for it to fill."""
@@ -181,7 +207,14 @@ class PipeRunner:
         self.metrics.count("EventCount", len(records))
         self.metrics.count("EventSize", sum(len(orjson.dumps(r)) for r in records))
         if self.pipe.source_kind == QUEUE:
-            outcome = await self.execution.run(records)
+            parked = 0.0
+            while True:
+                outcome = await self.execution.run(records, delivery=self._envelope(records, 1, parked))
+                if outcome.parked is None:
+                    break
+                # Held, not left to the queue: its receive count (and the queue's redrive policy) stays untouched
+                # while the visibility timeout allows.
+                parked += await self._wait(outcome.parked)
             self._note_permission(outcome)
             failed = {id(r) for r in outcome.failed}
             await self.source.complete(batch, [r for r in records if id(r) not in failed])
@@ -236,32 +269,58 @@ class PipeRunner:
         else:
             self.permission_failures = 0
 
-    def _expired(self, record: JSON, now: float) -> bool:
+    def _expired(self, record: JSON, now: float, parked: float = 0.0) -> bool:
         age = self.pipe.maximum_record_age
         if age < 0:
             return False
         arrived = self.source.arrival(record)
-        return arrived is not None and now - arrived > age
+        return arrived is not None and now - arrived - parked > age
+
+    def _envelope(self, records: list[JSON], attempt: int, parked: float) -> Envelope:
+        """The envelope of a part's stage calls: its age counts from its youngest record's arrival (a part gives
+        up on age only when every record would be too old; older ones expire one by one before each run)."""
+        pipe = self.pipe
+        arrivals = [self.source.arrival(r) for r in records]
+        known = [a for a in arrivals if a is not None]
+        age: float = pipe.maximum_record_age if pipe.maximum_record_age >= 0 else math.inf
+        if len(known) < len(arrivals) or not known:
+            age = math.inf  # a record of unknown arrival never expires
+        attempts = pipe.maximum_retry_attempts if pipe.maximum_retry_attempts >= 0 else sys.maxsize
+        first_seen = max(known) if known else self.clock.now()
+        return Envelope(pipe.target, first_seen, RetryPolicy(attempts, age), records, attempt, parked)
+
+    async def _wait(self, park: Park) -> float:
+        """Wait out a park (clock time); the seconds waited."""
+        started = self.clock.now()
+        until = park.until if park.until is not None else started + PARK_RECHECK
+        await self.clock.sleep(until - started)
+        return self.clock.now() - started
 
     async def deliver_in_order(self, records: list[JSON]) -> None:
         """Deliver stream records until each succeeded, was filtered out or was dead-lettered, keeping order:
         a failed part is retried (with backoff, or bisected) before anything after it."""
         pipe = self.pipe
-        segments: deque[tuple[list[JSON], int]] = deque([(records, 0)])
+        # (records, retries made, seconds parked)
+        segments: deque[tuple[list[JSON], int, float]] = deque([(records, 0, 0.0)])
         last_error: TargetError | None = None
         while segments:
-            part, attempts = segments.popleft()
+            part, attempts, parked = segments.popleft()
             now = self.clock.now()
-            expired = [r for r in part if self._expired(r, now)]
+            expired = [r for r in part if self._expired(r, now, parked)]
             if expired:
                 expiry = last_error or TargetError(
                     "RECORD_EXPIRED", "The record is older than its maximum age."
                 )
                 await self._dead_letter(expired, expiry, "MaximumRecordAgeInSeconds", attempts)
-                part = [r for r in part if not self._expired(r, now)]
+                part = [r for r in part if not self._expired(r, now, parked)]
                 if not part:
                     continue
-            outcome = await self.execution.run(part)
+            outcome = await self.execution.run(part, delivery=self._envelope(part, attempts + 1, parked))
+            if outcome.parked is not None:
+                # Not attempted: the same part again once the park is over, no retry spent.
+                parked += await self._wait(outcome.parked)
+                segments.appendleft((part, attempts, parked))
+                continue
             self._note_permission(outcome)
             if outcome.succeeded:
                 continue
@@ -271,25 +330,30 @@ class PipeRunner:
                 if error is not None
                 else TargetError("PARTIAL_FAILURE", "The target reported these records as failed.")
             )
-            if error is not None and error.code in UNFIXABLE_CODES:
-                await self._dead_letter(failed, error, "", attempts)
+            # A stream record expires on its own when its age passes (`_expired`, checked before each run), as
+            # Lambda's event source mappings discard records; the retry rule decides attempts and backoff only.
+            delivery = self._envelope(failed, attempts + 1, parked)
+            ageless = RetryPolicy(delivery.policy.maximum_retry_attempts, math.inf)
+            decision = self.retries.decide(
+                dataclasses.replace(delivery, policy=ageless), last_error, now=self.clock.now()
+            )
+            # Splitting does not count as a retry (as Lambda's BisectBatchOnFunctionError) and runs at once, so a
+            # retry that would come too late for the records' age still lets the halves run now.
+            bisect = pipe.bisect and error is not None and len(failed) > 1
+            if isinstance(decision, GiveUp) and not (bisect and decision.condition in AGE_CONDITIONS):
+                condition = AGE_CONDITIONS.get(decision.condition, decision.condition)
+                await self._dead_letter(failed, last_error, condition, attempts)
                 continue
-            if pipe.maximum_retry_attempts >= 0 and attempts >= pipe.maximum_retry_attempts:
-                await self._dead_letter(failed, last_error, "MaximumRetryAttempts", attempts)
-                continue
-            if pipe.bisect and error is not None and len(failed) > 1:
-                # Splitting does not count as a retry (as Lambda's BisectBatchOnFunctionError).
+            if bisect:
                 middle = len(failed) // 2
-                segments.appendleft((failed[middle:], attempts))
-                segments.appendleft((failed[:middle], attempts))
+                segments.appendleft((failed[middle:], attempts, parked))
+                segments.appendleft((failed[:middle], attempts, parked))
                 continue
+            assert not isinstance(decision, GiveUp)
             self.metrics.count("Retries")
             self.execution.log.write(outcome.execution_id, "ExecutionRetried")
-            delay = self.backoff.delay(attempts + 1, self.rng)
-            if last_error.retry_after is not None:
-                delay = max(delay, last_error.retry_after)
-            await self.clock.sleep(delay)
-            segments.appendleft((failed, attempts + 1))
+            await self.clock.sleep(decision.at - self.clock.now())
+            segments.appendleft((failed, attempts + 1, parked))
 
     async def _dead_letter(
         self, records: list[JSON], error: TargetError, condition: str, attempts: int
@@ -307,31 +371,59 @@ class PipeRunner:
         return RetryPolicy(attempts, age)
 
     async def _redrive_loop(self) -> None:
+        await run_forever(
+            f"pipe {self.pipe.name}: redrive",
+            self._redrive_once,
+            clock=self.clock,
+            pause=1.0,
+            running=lambda: not self._stopping,
+        )
+
+    async def _redrive_once(self) -> object:
         queue = self.dead_letters.queue
-        while not self._stopping:
-            try:
-                items = await self.store.lease(
-                    queue, max_items=self.pipe.batch_size, visibility_timeout=REDRIVE_VISIBILITY
-                )
-                if not items:
-                    await self.store.wait_for_due(queue, timeout=RECEIVE_WAIT)
-                    continue
-                await self.redrive_items(items)
-            except asyncio.CancelledError:
-                raise
-            except PipeStopped as stopped:
-                await self._stopped_by_itself(stopped.reason)
-                return
-            except Exception:
-                log.exception("pipe %s: redrive failed", self.pipe.name)
-                await self.clock.sleep(1.0)
+        try:
+            items = await self.store.lease(
+                queue, max_items=self.pipe.batch_size, visibility_timeout=REDRIVE_VISIBILITY
+            )
+            if not items:
+                await self.store.wait_for_due(queue, timeout=RECEIVE_WAIT)
+                return None
+            await self.redrive_items(items)
+        except PipeStopped as stopped:
+            await self._stopped_by_itself(stopped.reason)
+            return STOP
+        return None
 
     async def redrive_items(self, items: list[QueueItem]) -> None:
         """Send redriven records through the pipe: ack what succeeded, retry the rest with backoff, and
         dead-letter again what runs out of attempts or age (counted from the redrive), telling the DeadLetterConfig
         queue as the first time. (`Redriven` is counted when records are redriven, not on each attempt here.)"""
         records = [orjson.loads(item.payload) for item in items]
-        outcome = await self.execution.run(records)
+        now = self.clock.now()
+        policy = self.redrive_policy()
+        # The age of a redriven record counts from the redrive (its first lease here), time parked excluded.
+        envelopes = [
+            Envelope(
+                self.pipe.target,
+                item.first_leased_at or now,
+                policy,
+                record,
+                item.attempts,
+                parked_seconds(item.attributes, now),
+            )
+            for item, record in zip(items, records, strict=True)
+        ]
+        delivery = dataclasses.replace(
+            envelopes[0],
+            first_seen=max(e.first_seen for e in envelopes),
+            attempt=max(e.attempt for e in envelopes),
+            parked=min(e.parked for e in envelopes),
+            body=records,
+        )
+        outcome = await self.execution.run(records, delivery=delivery)
+        if outcome.parked is not None:
+            await self._park_redriven(items, envelopes, outcome.parked)
+            return
         self._note_permission(outcome)
         failed = {id(r) for r in outcome.failed}
         error = outcome.error or TargetError("PARTIAL_FAILURE", "The target reported the record as failed.")
@@ -340,20 +432,12 @@ class PipeRunner:
         now = self.clock.now()
         given_up: dict[DeadLetterReason, list[JSON]] = {}
         retried = False
-        for item, record in zip(items, records, strict=True):
+        for item, record, envelope in zip(items, records, envelopes, strict=True):
             assert item.lease_token is not None
             if id(record) not in failed:
                 batch.ack(queue, item.id, item.lease_token)
                 continue
-            decision = decide(
-                self.redrive_policy(),
-                attempts=item.attempts,
-                first_seen=item.first_leased_at or now,
-                now=now,
-                retryable=error.code not in UNFIXABLE_CODES,
-                backoff=self.backoff,
-                rng=self.rng,
-            )
+            decision = self.retries.decide(envelope, error, now=now)
             if isinstance(decision, GiveUp):
                 # A pipe's age limit is MaximumRecordAgeInSeconds (the retry policy calls it the event age).
                 condition = AGE_CONDITIONS.get(decision.condition, decision.condition)
@@ -363,7 +447,12 @@ class PipeRunner:
                 )
                 given_up.setdefault(reason, []).append(record)
             else:
-                batch.retry(queue, item.id, item.lease_token, due_at=decision.at)
+                settled = (
+                    {"parked": envelope.parked, "parked_at": None}
+                    if item.attributes.get("parked_at") is not None
+                    else None
+                )
+                batch.retry(queue, item.id, item.lease_token, due_at=decision.at, attributes=settled)
                 retried = True
         try:
             await self.store.commit(batch)
@@ -379,3 +468,22 @@ class PipeRunner:
             self.execution.log.write("-", "ExecutionDeadLettered", error=reason.attributes(self.pipe.arn))
             # Only after the commit: a record whose commit failed runs again instead (no message for it yet).
             await self.dead_letters.notified(dead, reason)
+
+    async def _park_redriven(self, items: list[QueueItem], envelopes: list[Envelope], park: Park) -> None:
+        """Put parked redriven records back with their lease uncounted (no attempt spent), due when the park ends
+        (or after `PARK_RECHECK`, to ask again)."""
+        now = self.clock.now()
+        due = park.until if park.until is not None else now + PARK_RECHECK
+        queue = self.dead_letters.queue
+        batch = self.store.batch()
+        for item, envelope in zip(items, envelopes, strict=True):
+            assert item.lease_token is not None
+            attributes = {"parked": envelope.parked, "parked_at": now}
+            batch.release(queue, item.id, item.lease_token, due_at=due, attributes=attributes)
+        try:
+            await self.store.commit(batch)
+        except StoreError:
+            # A lease expired meanwhile: those records come back and are decided again (at-least-once).
+            log.warning(
+                "pipe %s: a parked redriven record's lease expired; it will run again", self.pipe.name
+            )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from pipework.engine.loops import run_forever
 from pipework.services.base import RequestContext, ServiceError
 from pipework.store import Store
 
@@ -157,16 +158,14 @@ class DynamoDB:
     # ── background: TTL expiry and stream retention ──
 
     async def _sweep_forever(self) -> None:
-        while True:
-            # A safety net, not a timer: time travel sweeps at its next stop past the interval (TTL deletes are
-            # "within a few days" on AWS; nothing waits for one to the second).
-            await self.clock.sleep_until(self.clock.now() + self.sweep_interval, timer=False)
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("dynamodb sweep failed")
+        # A failed sweep is simply done again at the next interval (the pause is the interval already slept).
+        await run_forever("dynamodb sweep", self._sweep_later, clock=self.clock, pause=0.0)
+
+    async def _sweep_later(self) -> None:
+        # A safety net, not a timer: time travel sweeps at its next stop past the interval (TTL deletes are
+        # "within a few days" on AWS; nothing waits for one to the second).
+        await self.clock.sleep_until(self.clock.now() + self.sweep_interval, timer=False)
+        await self.sweep()
 
     async def sweep(self) -> tuple[int, int]:
         """One sweep: delete items whose TTL passed (REMOVE records by the DynamoDB service identity) and trim

@@ -56,6 +56,12 @@ class DynamoDBStreams:
         """See `pipework.services.dynamodbstreams.subscription.subscribe`; the store is this instance's."""
         return subscribe(self.store, stream_arn, consumer=consumer, start=start, batch_size=batch_size)
 
+    async def shard_id(self, stream_arn: str) -> str | None:
+        """The id of the stream's one shard; None if there is no such stream."""
+        key = stream_key_of(stream_arn)
+        resource = await self.store.get_resource(STREAM, key) if key is not None else None
+        return None if resource is None else resource.body.get("shard_id")
+
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         handler = {
             "ListStreams": self.list_streams,

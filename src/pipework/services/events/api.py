@@ -14,11 +14,13 @@ from typing import Any
 
 import orjson
 
+from pipework.engine.envelope import envelope_attributes
+from pipework.engine.retry import RetryPolicy
 from pipework.engine.router import Delivery
 from pipework.patterns import InvalidEventError, InvalidPatternError, compile_pattern
 from pipework.patterns.parse import load_json
+from pipework.schedule_expressions import At, parse_expression
 from pipework.services.base import RequestContext, ServiceError
-from pipework.services.scheduler.expressions import At, parse_expression
 from pipework.store.base import Batch
 
 from . import model
@@ -377,11 +379,16 @@ class EventsService(ArchiveOperations, ConnectionOperations):
                 "rule": delivery.rule_name,
                 "rule_arn": delivery.rule_arn,
                 "target": delivery.target,
-                "ingested": ingested,
+                "ingested": ingested,  # <aws.events.event.ingestion-time> of input transformers
             }
             if replay is not None:
                 payload["replay"] = replay
-            batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload))
+            envelope = envelope_attributes(
+                target=delivery.target["Arn"],
+                first_seen=ingested,
+                policy=RetryPolicy.from_api(delivery.target.get("RetryPolicy")),
+            )
+            batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope)
         names = sorted(rule["Name"] for rule in rules if not rule.get("ManagedBy"))
         return names, deliveries
 

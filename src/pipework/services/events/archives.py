@@ -1,5 +1,5 @@
 """Archives and replays: the API side. An archive is a managed rule whose target appends to the archive's log;
-a replay is a resource the `Replayer` (engine/replay.py) moves through AWS's states.
+a replay is a resource the `Replayer` (`replay.py`) moves through AWS's states.
 """
 
 from __future__ import annotations

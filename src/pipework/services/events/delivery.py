@@ -13,7 +13,6 @@ from pipework.connectors.targets import HttpParameters, Message, TargetError
 from pipework.connectors.targets.bus import BusTarget
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Failure
-from pipework.engine.retry import RetryPolicy
 
 from .entries import format_time
 
@@ -40,10 +39,6 @@ class RuleDelivery:
 
     def __init__(self, targets: Targets) -> None:
         self.targets = targets
-
-    @staticmethod
-    def policy_of(payload: JSON) -> RetryPolicy:
-        return RetryPolicy.from_api(payload["target"].get("RetryPolicy"))
 
     @staticmethod
     def render(payload: JSON) -> str:

@@ -18,7 +18,8 @@ import orjson
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Dispatcher
-from pipework.engine.replay import Replayer
+from pipework.engine.envelope import envelope_attributes
+from pipework.engine.retry import RetryPolicy
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 from pipework.store.errors import StoreError
@@ -26,6 +27,7 @@ from pipework.store.errors import StoreError
 from . import model
 from .api import EventsService
 from .delivery import RuleDelivery
+from .replay import Replayer
 from .schedules import ScheduledRules
 
 log = logging.getLogger("pipework.events")
@@ -57,7 +59,6 @@ class EventBridge:
             queue=model.DELIVERIES,
             invoke=delivery.invoke,
             dead_letter=delivery.dead_letter,
-            policy_of=delivery.policy_of,
         )
         self.replayer = Replayer(events)
         self.schedules = ScheduledRules(events)
@@ -154,7 +155,15 @@ class EventBridge:
                     payload = orjson.loads(dead.payload)
                     payload["ingested"] = now
                     payload["redrives"] = payload.get("redrives", 0) + 1
-                    batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload))
+                    rule_target = payload["target"]
+                    envelope = envelope_attributes(  # a new event age, counted from the redrive
+                        target=rule_target["Arn"],
+                        first_seen=now,
+                        policy=RetryPolicy.from_api(rule_target.get("RetryPolicy")),
+                    )
+                    batch.enqueue(
+                        model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope
+                    )
             after = page[-1].seq
         # One commit: the new deliveries appear exactly when the dead letters disappear.
         batch.delete_dead_letters(model.DELIVERIES, sorted(wanted))

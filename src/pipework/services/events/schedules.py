@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipework.clock import Clock
+from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.scheduler import Ticker, catch_up
-from pipework.services.scheduler.expressions import Timing, format_time
+from pipework.schedule_expressions import Timing, format_time
 from pipework.store.base import Batch, QueueItem, Store
 from pipework.store.errors import StoreError
 
@@ -230,8 +231,13 @@ class ScheduledRules:
                     "target": target,
                     "ingested": plan.fire,  # the event's age counts from its occurrence
                 }
+                envelope = envelope_attributes(
+                    target=target["Arn"],
+                    first_seen=plan.fire,
+                    policy=RetryPolicy.from_api(target.get("RetryPolicy")),
+                )
                 # Enqueued in the commit that moves the tick past this occurrence: enqueued once.
-                batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload))
+                batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope)
         fired, missed = plan.fire is not None, plan.missed
         if plan.next is not None:
             batch.retry(

@@ -34,7 +34,6 @@ from pipework.engine.pipes import (
 )
 from pipework.engine.retry import Backoff
 from pipework.services.base import RequestContext
-from pipework.services.dynamodb.model import STREAM, stream_key_of
 from pipework.store.base import Store
 
 from . import model
@@ -225,9 +224,8 @@ class Pipes:
         ISO-8601 times, the shard and sequence range) plus the full records, which AWS does not keep."""
         images = [r.get("dynamodb") or {} for r in records]
         arrivals = [a for i in images if isinstance(a := i.get("ApproximateCreationDateTime"), int | float)]
-        stream = await self.store.get_resource(STREAM, stream_key_of(pipe.source) or pipe.source)
         batch_info: JSON = {
-            "shardId": stream.body.get("shard_id") if stream is not None else None,
+            "shardId": await self.streams.shard_id(pipe.source),
             "startSequenceNumber": images[0].get("SequenceNumber"),
             "endSequenceNumber": images[-1].get("SequenceNumber"),
             "approximateArrivalOfFirstRecord": _iso(min(arrivals)) if arrivals else None,

@@ -24,15 +24,16 @@ from typing import Any
 import orjson
 
 from pipework.clock import Clock
+from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.scheduler import catch_up
+from pipework.schedule_expressions import ExpressionError, Timing
 from pipework.services.base import RequestContext, ServiceError
 from pipework.store.base import Batch, QueueItem, Store
 from pipework.store.errors import StoreError
 
 from . import model
 from .errors import conflict, not_found, validation
-from .expressions import ExpressionError, Timing
 from .targets import validate_target
 
 log = logging.getLogger("pipework.scheduler")
@@ -518,8 +519,8 @@ class SchedulerService:
             return _Firing(item.id, batch)
         timing = self.timing(body)
         target = body["Target"]
-        max_age = RetryPolicy.from_api(target.get("RetryPolicy")).maximum_event_age
-        plan = catch_up(timing.next_after, float(item.attributes["at"]), now, max_age)
+        policy = RetryPolicy.from_api(target.get("RetryPolicy"))
+        plan = catch_up(timing.next_after, float(item.attributes["at"]), now, policy.maximum_event_age)
         delete_after = body.get("ActionAfterCompletion") == "DELETE" and plan.next is None
         invocation: JSON | None = None
         if plan.fire is not None:
@@ -538,11 +539,14 @@ class SchedulerService:
                 "target": target,
                 "scheduled": plan.fire,
                 "execution_id": execution_id,
-                "ingested": due,  # the event age of retries counts from the intended invocation time
                 "delete_after": delete_after,
             }
+            # The event age of retries counts from the intended invocation time.
+            envelope = envelope_attributes(target=target["Arn"], first_seen=due, policy=policy)
             # Due at the occurrence (the tick comes FIRE_AHEAD earlier): the dispatcher leases it on time.
-            batch.enqueue(model.INVOCATIONS, execution_id, orjson.dumps(invocation), due_at=due)
+            batch.enqueue(
+                model.INVOCATIONS, execution_id, orjson.dumps(invocation), due_at=due, attributes=envelope
+            )
         if plan.next is not None:
             batch.retry(
                 model.TICKS,

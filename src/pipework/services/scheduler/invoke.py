@@ -13,9 +13,7 @@ from typing import Any
 from pipework.connectors.targets import Message, TargetError
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Failure
-from pipework.engine.retry import RetryPolicy
-
-from .expressions import format_time
+from pipework.schedule_expressions import format_time
 
 JSON = dict[str, Any]
 ATTEMPT_KEY = "attempt"
@@ -66,10 +64,6 @@ class ScheduleInvoker:
     def __init__(self, targets: Targets, completed: Callable[[JSON], Awaitable[None]]) -> None:
         self.targets = targets
         self.completed = completed
-
-    @staticmethod
-    def policy_of(invocation: JSON) -> RetryPolicy:
-        return RetryPolicy.from_api(invocation["target"].get("RetryPolicy"))
 
     async def invoke(self, invocation: JSON) -> None:
         await self.targets.send_one(invocation["target"]["Arn"], message(invocation))

@@ -13,7 +13,8 @@ from typing import Any
 
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
-from pipework.engine.dispatcher import Dispatcher
+from pipework.engine.dispatcher import Dispatcher, default_middleware
+from pipework.engine.middleware.attempts import AttemptNumber
 from pipework.engine.scheduler import Ticker
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
@@ -54,10 +55,9 @@ class Scheduler:
             queue=model.INVOCATIONS,
             invoke=invoker.invoke,
             dead_letter=invoker.dead_letter,
-            policy_of=invoker.policy_of,
+            # <aws.scheduler.attempt-number> is the envelope's attempt, written into the invocation.
+            middleware=[*default_middleware(rng=self.rng), AttemptNumber(ATTEMPT_KEY)],
             concurrency=concurrency,
-            rng=self.rng,
-            attempt_key=ATTEMPT_KEY,
         )
         self.ticker = Ticker(store, clock, queue=model.TICKS, fire=self.schedules.fire)
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import orjson
 
-from pipework.api.errors import QUERY_ERROR_CODES
 from pipework.services.base import RequestContext, ServiceError
 from pipework.store.base import QueueItem
 from pipework.store.errors import ItemNotFound, NotInFlight, StaleLease, StoreError
@@ -437,7 +436,7 @@ def _failure(entry_id: str, error: ServiceError) -> JSON:
     return {
         "Id": entry_id,
         "SenderFault": error.sender_fault,
-        "Code": QUERY_ERROR_CODES.get(error.code, error.code),
+        "Code": errors.QUERY_ERROR_CODES.get(error.code, error.code),
         "Message": error.message,
     }
 

@@ -1,6 +1,6 @@
 """Decoding and validation of operation input against botocore's shapes, compiled once per shape.
 
-`compile_input(shape)` turns a botocore input shape into a tree of closures that check types, required members,
+`compile_operation_input(operation)` (or `compile_input(shape)`) turns a botocore input shape into a tree of closures that check types, required members,
 enums, lengths, ranges and patterns, decode blobs (base64) and timestamps (epoch seconds or ISO-8601), and collect
 every constraint failure with AWS's wording (``Value 'x' at 'name' failed to satisfy constraint: ...``).
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.model import ListShape, MapShape, Shape, StructureShape
+from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,20 @@ AWS_ENUM_ORDER = {
 }
 
 
-def compile_input(
-    shape: StructureShape | None, *, enforce_enums: bool = True
-) -> Callable[[dict[str, Any]], tuple[dict[str, Any], list[Problem]]]:
+#: A compiled input shape: a request's params -> (decoded params, the constraints they fail). Raises
+#: `SerializationError` when the params are not shaped like the model at all.
+InputDecoder = Callable[[dict[str, Any]], tuple[dict[str, Any], list[Problem]]]
+
+
+def compile_operation_input(operation: OperationModel) -> InputDecoder:
+    """Compile an operation's input, checking enums unless its service checks them itself."""
+    return compile_input(
+        operation.input_shape,
+        enforce_enums=operation.service_model.service_name not in ENUMS_CHECKED_BY_SERVICE,
+    )
+
+
+def compile_input(shape: StructureShape | None, *, enforce_enums: bool = True) -> InputDecoder:
     """Compile an operation's input shape; the result decodes a request's params and lists its problems.
 
     A missing input shape accepts any params as an empty structure. With `enforce_enums` False, enum members

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import botocore.session
 import pytest
 
-from pipework.api.validation import SerializationError, compile_input, validation_message
-
-_session = botocore.session.get_session()
+from pipework.models import (
+    SerializationError,
+    compile_input,
+    compile_operation_input,
+    load_service_model,
+    validation_message,
+)
 
 
 def decoder(service: str, operation: str):
-    return compile_input(_session.get_service_model(service).operation_model(operation).input_shape)
+    return compile_input(load_service_model(service).operation_model(operation).input_shape)
 
 
 def messages(service: str, operation: str, params: dict) -> list[str]:
@@ -124,3 +127,17 @@ def test_blobs_are_base64_decoded_and_bad_base64_is_a_serialization_error():
 def test_integers_out_of_the_32_bit_range_are_serialization_errors():
     with pytest.raises(SerializationError):
         decoder("events", "ListRules")({"Limit": 2**31})
+
+
+def test_operation_input_leaves_enums_to_services_that_check_their_own():
+    # SQS accepts message system attribute names in AttributeNames, outside the model's enum, and words unknown
+    # names itself; Scheduler's enums are checked here.
+    receive = compile_operation_input(load_service_model("sqs").operation_model("ReceiveMessage"))
+    _, problems = receive({"QueueUrl": "q", "AttributeNames": ["SentTimestamp"]})
+    assert problems == []
+    list_schedules = compile_operation_input(load_service_model("scheduler").operation_model("ListSchedules"))
+    _, problems = list_schedules({"State": "PAUSED"})
+    assert [p.message for p in problems] == [
+        "Value 'PAUSED' at 'state' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[ENABLED, DISABLED]"
+    ]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipework.engine.scheduler import catch_up
-from pipework.services.scheduler.expressions import ExpressionError, Timing, parse_expression
+from pipework.schedule_expressions import ExpressionError, Timing, parse_expression
 
 UTC = dt.UTC
 

@@ -1,5 +1,6 @@
 """Schedule expressions: ``at()``, ``rate()`` and AWS's six-field ``cron()``, parsed with AWS's rules and evaluated
 to fire times (epoch seconds) in a time zone, with daylight-saving behaviour as EventBridge Scheduler documents it.
+Shared by Scheduler (CreateSchedule) and EventBridge rules (PutRule's ScheduleExpression), so it lives below both.
 
 Pure: no I/O, no clock. ``parse_expression`` validates; ``Expression.next_after`` answers "first fire time strictly
 after t". A local time skipped by a spring-forward change never fires; a local time repeated by a fall-back change

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from pipework.services.events.api import EventsService
     from pipework.store.base import Batch
+
+    from .api import EventsService
 
 log = logging.getLogger("pipework.replay")
 JSON = dict[str, Any]

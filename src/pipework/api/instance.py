@@ -1,0 +1,49 @@
+"""What the ASGI app needs of a running Pipework instance, as a protocol: the app serves an instance without
+importing the composition root that builds it (`pipework.app.Pipework` is the one implementation)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pipework.clock import Clock
+from pipework.services.base import Service
+from pipework.services.events import EventBridge
+from pipework.services.pipes import Pipes
+
+
+class InstanceSettings(Protocol):
+    """The settings the app reads: the defaults put in each request's context."""
+
+    @property
+    def region(self) -> str:
+        """The region of requests without a SigV4 credential scope."""
+        ...
+
+    @property
+    def account(self) -> str:
+        """The account every request acts as."""
+        ...
+
+
+class Instance(Protocol):
+    """A running instance: its served APIs for the AWS routes, the services and clock Pipework's own routes
+    (``/_pipework/...``) use, and `close` for the end of the app's lifespan."""
+
+    @property
+    def settings(self) -> InstanceSettings: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def served(self) -> tuple[Service, ...]:
+        """The served APIs."""
+        ...
+
+    @property
+    def events(self) -> EventBridge: ...
+
+    @property
+    def pipes(self) -> Pipes: ...
+
+    async def close(self) -> None: ...
