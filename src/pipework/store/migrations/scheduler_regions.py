@@ -59,7 +59,8 @@ async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
             old = tick.get("key") if isinstance(tick, dict) else None
             if not isinstance(old, str) or old.count("/") != 1:
                 continue  # already keyed by account and region (or not a tick Pipework wrote)
-            key = new_keys.get(old, f"{defaults.account}/{defaults.region}/{old}")  # no schedule: acked when due
+            # A tick without its schedule (deleted meanwhile) is acked when due, wherever it goes.
+            key = new_keys.get(old, f"{defaults.account}/{defaults.region}/{old}")
             batch.enqueue(
                 TICKS,
                 f"{key}#{tick.get('generation')}",
@@ -77,7 +78,8 @@ async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
     while entries := await store.kv_list(TOKENS, start=start, limit=PAGE):
         for entry in entries:
             if "/" not in entry.key:
-                batch.kv_rename(TOKENS, entry.key, TOKENS, f"{defaults.account}/{defaults.region}/{entry.key}")
+                new_key = f"{defaults.account}/{defaults.region}/{entry.key}"
+                batch.kv_rename(TOKENS, entry.key, TOKENS, new_key)
         start = entries[-1].key + "\0"
 
 
