@@ -41,7 +41,8 @@ class LocalClient:
     """Calls the served APIs in process (see the module docstring).
 
     Parameters:
-        region, account: what each call's `RequestContext` carries.
+        region, account: what a call's `RequestContext` carries unless the call names its own (a target calls in
+            the region and account of the resource it names).
 
     The services are handed over with `serve` once built: targets (built before the services that use them) hold
     the client, and a schedule's universal target may call any served API, the scheduler's own included.
@@ -56,7 +57,15 @@ class LocalClient:
         for service in services:
             self._apis[service.name] = ServedApi(service, load_service_model(service.name))
 
-    async def call(self, service: str, operation: str, params: JSON) -> JSON:
+    async def call(
+        self,
+        service: str,
+        operation: str,
+        params: JSON,
+        *,
+        region: str | None = None,
+        account: str | None = None,
+    ) -> JSON:
         api = self._apis.get(service)
         if api is None:
             raise TargetError(
@@ -67,7 +76,9 @@ class LocalClient:
             raise TargetError(
                 "ValidationException", f"{service} has no operation {operation}.", retryable=False
             )
-        ctx = RequestContext(service, found.name, self.region, self.account, str(uuid.uuid4()))
+        ctx = RequestContext(
+            service, found.name, region or self.region, account or self.account, str(uuid.uuid4())
+        )
         try:
             decoded = found.decode(params)
             return await api.service.handle(found.name, decoded, ctx)

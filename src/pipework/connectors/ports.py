@@ -13,8 +13,17 @@ class ApiClient(Protocol):
     """Calls an API this server serves, in process, with the input checked against botocore's model as if it
     came over the wire. Failures are `TargetError`s carrying the service's error code."""
 
-    async def call(self, service: str, operation: str, params: JSON) -> JSON:
-        """Run ``service``'s ``operation`` (botocore names: ``"sqs"``, ``"SendMessage"``); its output shape."""
+    async def call(
+        self,
+        service: str,
+        operation: str,
+        params: JSON,
+        *,
+        region: str | None = None,
+        account: str | None = None,
+    ) -> JSON:
+        """Run ``service``'s ``operation`` (botocore names: ``"sqs"``, ``"SendMessage"``) as a request of
+        ``account`` in ``region`` (default: the server's); its output shape."""
         ...
 
 

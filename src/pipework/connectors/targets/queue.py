@@ -60,6 +60,8 @@ class QueueTarget:
     async def send(self, arn: str, messages: Sequence[Message]) -> Sent:
         sent = Sent()
         url = queue_url(arn)
+        parts = arn_parts(arn) or ["", "", "", "", "", ""]
+        region, account = parts[3] or None, parts[4] or None  # the queue's, wherever the sender is
         for index, message in enumerate(messages):
             params: JSON = {"QueueUrl": url, "MessageBody": message.text()}
             if message.attributes:
@@ -69,7 +71,7 @@ class QueueTarget:
             if arn.endswith(".fifo"):
                 params["MessageDeduplicationId"] = message.deduplication_id or str(uuid.uuid4())
             try:
-                await self.api.call("sqs", "SendMessage", params)
+                await self.api.call("sqs", "SendMessage", params, region=region, account=account)
             except TargetError as exc:
                 if not exc.retryable:
                     raise  # the queue is gone or the message is invalid: the others would fail alike
