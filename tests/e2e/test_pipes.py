@@ -532,7 +532,7 @@ def test_execution_log_levels_write_json_lines(server, tmp_path):
     )
     put_powers(server, "Powers", "s1")
     service = server.pipework.pipes
-    path = Path(service.definition(service.pipes_api.pipe("logged")).log_group)
+    path = Path(service.definition(service.pipes_api.pipe("000000000000/us-east-1/logged")).log_group)
 
     def finished() -> list[dict[str, Any]]:
         lines = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []

@@ -23,6 +23,7 @@ from pipework.engine.pipes import (
     PipeMetrics,
     PipeRunner,
     TargetResult,
+    redrive_queue,
 )
 from pipework.engine.retry import Backoff
 from pipework.store.memory import MemoryStore
@@ -155,7 +156,7 @@ async def test_a_parked_target_stage_spends_no_retry_and_no_record_age() -> None
     records = [{"eventID": "1", "arrived": clock.now()}]
     await run_with_clock(clock, r.deliver_in_order(records))
     assert stages.delivered == [[{"eventID": "1", "arrived": records[0]["arrived"]}]]
-    assert await store.list_dead_letters("pipes/p/redrive") == []
+    assert await store.list_dead_letters(redrive_queue("p")) == []
     assert r.metrics.counts["Retries"] == 0 and r.metrics.counts["DeadLettered"] == 0
     target_calls = [(status, attempt) for key, status, attempt in breaker.seen if key == TARGET]
     assert target_calls[-1] == ("ok", 1) and {status for status, _ in target_calls[:-1]} == {"parked"}
@@ -180,7 +181,7 @@ async def test_a_parked_enrichment_holds_the_records_until_its_time() -> None:
         (ENRICHMENT, "ok"),
         (TARGET, "ok"),
     ]
-    assert await store.list_dead_letters("pipes/p/redrive") == []
+    assert await store.list_dead_letters(redrive_queue("p")) == []
 
 
 async def test_pipe_failures_follow_the_retry_rule_and_the_chain_sees_each_attempt() -> None:
@@ -191,7 +192,7 @@ async def test_pipe_failures_follow_the_retry_rule_and_the_chain_sees_each_attem
     seen = Breaker(clock, "none", until=None, closes=0)
     r = runner(store, clock, stages, Chain([seen]), retries=2)
     await run_with_clock(clock, r.deliver_in_order([{"eventID": "1"}]))
-    (dead,) = await store.list_dead_letters("pipes/p/redrive")
+    (dead,) = await store.list_dead_letters(redrive_queue("p"))
     assert (
         dead.error["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
         and dead.error["RETRY_ATTEMPTS"] == "2"

@@ -1,7 +1,7 @@
 """Store migrations: the mechanism (applied once, recorded with the data, newer data refused), migration 0001
-(SQS data of older versions keyed by account and region), 0002 (DynamoDB's) and 0003 (EventBridge's), on both
-backends and on data directories written by the code before them (`data/v0.sql`, `data/v0_dynamodb.sql`,
-`data/v0_events.sql`)."""
+(SQS data of older versions keyed by account and region), 0002 (DynamoDB's), 0003 (EventBridge's), 0004 (Pipes')
+and 0005 (the Scheduler's), on both backends and on data directories written by the code before them
+(`data/v0.sql`, `data/v0_dynamodb.sql`, `data/v0_events.sql`, `data/v0_pipes_scheduler.sql`)."""
 
 from __future__ import annotations
 
@@ -470,5 +470,147 @@ async def test_a_data_directory_with_events_data_written_before_0003_opens_migra
         assert await names("events/connection") == [eu + "eu-conn", east + "api-conn"]
         assert await names("events/api-destination") == [east + "hook"]
         assert [d.id for d in await store.list_dead_letters("events/deliveries")] == [facts["dead_letter_id"]]
+    finally:
+        await store.close()
+
+
+# ── 0004: Pipes by account and region ──
+
+
+def old_pipe(name: str, arn: str, state: str = "RUNNING") -> dict[str, object]:
+    return {
+        "Name": name,
+        "Arn": arn,
+        "DesiredState": state,
+        "CurrentState": state,
+        "Source": "s",
+        "Target": "t",
+    }
+
+
+async def test_pipes_and_their_dead_letters_move_to_the_region_of_their_arns(store: Store) -> None:
+    eu_arn = "arn:aws:pipes:eu-central-1:111111111111:pipe/orders"
+    await store.put_resource("pipes/pipe", "orders", old_pipe("orders", eu_arn, "STOPPED"))
+    await store.put_resource("pipes/pipe", "odd", old_pipe("odd", "not an arn"))
+    for item_id in ("dead-1", "dead-2", "redriven"):
+        await store.enqueue("pipes/orders/redrive", item_id, item_id.encode(), attributes={"pipe": eu_arn})
+    for item_id in ("dead-1", "dead-2"):
+        await store.dead_letter("pipes/orders/redrive", item_id, error={"ERROR_CODE": "Boom"})
+    token = (await store.lease("pipes/orders/redrive", visibility_timeout=30))[0].lease_token
+    assert token is not None
+    await store.enqueue("pipes/odd/redrive", "x", b"x")
+    await store.dead_letter("pipes/odd/redrive", "x")
+
+    assert await migrate(store, Defaults("ap-south-1", "000000000000")) == ALL
+
+    pipes = (await store.list_resources("pipes/pipe")).items
+    assert [(p.name, p.body["CurrentState"]) for p in pipes] == [
+        ("000000000000/ap-south-1/odd", "RUNNING"),  # no ARN to go by: the server's defaults
+        ("111111111111/eu-central-1/orders", "STOPPED"),
+    ]
+    queue = "pipes/redrive/111111111111/eu-central-1/orders"
+    dead = await store.list_dead_letters(queue)
+    assert [(d.id, d.payload, d.error) for d in dead] == [
+        ("dead-1", b"dead-1", {"ERROR_CODE": "Boom"}),
+        ("dead-2", b"dead-2", {"ERROR_CODE": "Boom"}),
+    ]
+    assert [(i.id, i.in_flight) for i in await store.peek(queue)] == [("redriven", True)]
+    await store.ack(
+        queue, "redriven", token
+    )  # a redriven record leased before the migration completes after it
+    assert [d.id for d in await store.list_dead_letters("pipes/redrive/000000000000/ap-south-1/odd")] == ["x"]
+    assert await store.list_dead_letters("pipes/orders/redrive") == []
+    assert await store.peek("pipes/orders/redrive") == []
+
+
+# ── 0005: the Scheduler by account and region ──
+
+
+async def test_scheduler_data_moves_to_the_region_of_its_arns(store: Store, clock: ManualClock) -> None:
+    eu = "arn:aws:scheduler:eu-central-1:111111111111:"
+    east = "arn:aws:scheduler:us-east-1:000000000000:"
+    await store.put_resource("scheduler/group", "default", {"Arn": east + "schedule-group/default"})
+    await store.put_resource(
+        "scheduler/group", "team", {"Arn": eu + "schedule-group/team", "Tags": {"a": "1"}}
+    )
+    await store.put_resource("scheduler/schedule", "team/nightly", {"Arn": eu + "schedule/team/nightly"})
+    await store.put_resource(
+        "scheduler/schedule", "default/hourly", {"Arn": east + "schedule/default/hourly"}
+    )
+    ticks = {
+        "team/nightly#2": (clock.now() + 500, {"at": clock.now() + 503}),
+        "default/hourly#1": (clock.now() + 60, {"at": clock.now() + 63}),
+        "default/gone#3": (clock.now() + 9, {"at": clock.now() + 12}),  # outlived its schedule
+    }
+    for tick_id, (due, attributes) in ticks.items():
+        key, generation = tick_id.split("#")
+        payload = orjson.dumps({"key": key, "generation": int(generation)})
+        await store.enqueue("scheduler/ticks", tick_id, payload, due_at=due, attributes=attributes)
+    await store.kv_put("scheduler/client-tokens", "tok", b"default/old", ttl=3600)
+
+    assert await migrate(store, Defaults("ap-south-1", "000000000000")) == ALL
+
+    groups = (await store.list_resources("scheduler/group")).items
+    assert [(g.name, g.body.get("Tags")) for g in groups] == [
+        ("000000000000/us-east-1/default", None),
+        ("111111111111/eu-central-1/team", {"a": "1"}),
+    ]
+    schedules = (await store.list_resources("scheduler/schedule")).items
+    assert [s.name for s in schedules] == [
+        "000000000000/us-east-1/default/hourly",
+        "111111111111/eu-central-1/team/nightly",
+    ]
+    moved = {i.id: i for i in await store.peek("scheduler/ticks")}
+    new_ids = {
+        "team/nightly#2": "111111111111/eu-central-1/team/nightly#2",
+        "default/hourly#1": "000000000000/us-east-1/default/hourly#1",
+        "default/gone#3": "000000000000/ap-south-1/default/gone#3",
+    }
+    assert sorted(moved) == sorted(new_ids.values())
+    for old_id, new_id in new_ids.items():
+        item = moved[new_id]
+        key, generation = new_id.split("#")
+        assert orjson.loads(item.payload) == {"key": key, "generation": int(generation)}
+        assert (item.due_at, item.attributes) == ticks[old_id]
+        assert await store.get_item("scheduler/ticks", old_id) is None
+    assert await store.list_dead_letters("scheduler/ticks") == []
+    [token] = await store.kv_list("scheduler/client-tokens")
+    assert (token.key, token.value) == ("000000000000/ap-south-1/tok", b"default/old")
+    clock.advance(3601)  # the token still expires when it would have
+    assert await store.kv_list("scheduler/client-tokens") == []
+
+
+async def test_a_data_directory_with_pipes_and_schedules_written_before_0004_opens_migrated(
+    tmp_path: Path,
+) -> None:
+    facts = json.loads((DATA / "v0_pipes_scheduler.json").read_text())
+    directory = restore_v0(tmp_path / "data", "v0_pipes_scheduler.sql")
+    store = await open_store(str(directory), ManualClock(start=facts["clock"]))
+    try:
+        assert await applied_migrations(store) == ALL
+        here = "000000000000/us-east-1/"
+        pipes = (await store.list_resources("pipes/pipe")).items
+        assert [(p.name, p.body["Arn"], p.body["CurrentState"]) for p in pipes] == [
+            (here + "orders-pipe", facts["orders_pipe"], "RUNNING"),
+            (here + "stopped-pipe", facts["stopped_pipe"], "STOPPED"),
+        ]
+        [dead] = await store.list_dead_letters(f"pipes/redrive/{here}orders-pipe")
+        assert dead.id == facts["dead_letter_id"]
+        assert orjson.loads(dead.payload)["dynamodb"]["Keys"] == {"pk": {"S": "o1"}}
+        groups = (await store.list_resources("scheduler/group")).items
+        assert [g.name for g in groups] == [here + "default", here + "team"]
+        schedules = (await store.list_resources("scheduler/schedule")).items
+        assert [s.name for s in schedules] == [
+            here + "default/hourly",
+            here + "default/retrying",
+            here + "team/once",
+            here + "team/paused",
+        ]
+        ticks = {i.id: i.attributes["at"] for i in await store.peek("scheduler/ticks")}
+        assert ticks == {
+            here + "default/hourly#1": facts["clock"] - 60 + 3600,
+            here + "team/once#1": 1800007200.0,
+        }
+        assert [e.key for e in await store.kv_list("scheduler/client-tokens")] == [here + "delete-gone"]
     finally:
         await store.close()

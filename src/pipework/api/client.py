@@ -41,7 +41,8 @@ class LocalClient:
     """Calls the served APIs in process (see the module docstring).
 
     Parameters:
-        region, account: what each call's `RequestContext` carries unless the call names its own.
+        region, account: what a call's `RequestContext` carries unless the call names its own (a target calls in
+            the region and account of the resource it names).
 
     The services are handed over with `serve` once built: targets (built before the services that use them) hold
     the client, and a schedule's universal target may call any served API, the scheduler's own included.

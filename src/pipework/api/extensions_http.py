@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from starlette.responses import Response
 from pipework.services.base import ServiceError
 
 log = logging.getLogger(__name__)
+_REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+)+-\d{1,2}")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -62,6 +64,19 @@ def query_limit(request: Request, default: int = 1000) -> int:
             "Member must be an integer greater than or equal to 1"
         )
     return int(raw)
+
+
+def query_region(request: Request) -> str | None:
+    """The ``region`` query parameter (None: the server's default region), shaped like an AWS region name."""
+    raw = request.query_params.get("region")
+    if raw is None:
+        return None
+    if not _REGION.fullmatch(raw):
+        raise validation(
+            f"1 validation error detected: Value '{raw}' at 'region' failed to satisfy constraint: "
+            "Member must be a region name such as us-east-1"
+        )
+    return raw
 
 
 async def json_body(request: Request) -> dict[str, Any]:

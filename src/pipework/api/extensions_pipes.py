@@ -11,6 +11,9 @@ out, errors in AWS's shape (``__type``, ``message``); the AWS operations are nev
                                                    {"DeadLetters": [{"Id", "PipeName", "Error", "DeadLetteredAt",
                                                    "Record"}]} (full records)
     POST /_pipework/pipes/dead-letters/redrive     {"Pipe": "P", "Ids": [...] (default: all)} -> {"Redriven": n}
+
+Each takes ``?region=R`` (default: the server's region, `--region`) for the pipes of another region; without a
+pipe, dead-letters lists every pipe of that region.
 """
 
 from __future__ import annotations
@@ -21,7 +24,14 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from pipework.api.extensions_http import guarded, json_body, optional_ids, query_limit, validation
+from pipework.api.extensions_http import (
+    guarded,
+    json_body,
+    optional_ids,
+    query_limit,
+    query_region,
+    validation,
+)
 
 if TYPE_CHECKING:
     from pipework.api.instance import Instance
@@ -39,14 +49,14 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         records: Any = body.get("Records")
         if records is None and "Record" in body:
             records = [body["Record"]]
-        return await pipes().invoke(request.path_params["name"], records)
+        return await pipes().invoke(request.path_params["name"], records, region=query_region(request))
 
     async def metrics(request: Request) -> Any:
-        return pipes().pipe_metrics(request.path_params["name"])
+        return pipes().pipe_metrics(request.path_params["name"], region=query_region(request))
 
     async def dead_letters(request: Request) -> Any:
-        limit = query_limit(request)
-        items = await pipes().dead_letters(request.query_params.get("pipe"), limit=limit)
+        limit, region = query_limit(request), query_region(request)
+        items = await pipes().dead_letters(request.query_params.get("pipe"), limit=limit, region=region)
         return {"DeadLetters": items}
 
     async def redrive(request: Request) -> Any:
@@ -54,7 +64,7 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         name, ids = body.get("Pipe"), optional_ids(body)
         if not isinstance(name, str):
             raise validation("Pipe (the pipe name) is required.")
-        return {"Redriven": await pipes().redrive(name, ids)}
+        return {"Redriven": await pipes().redrive(name, ids, region=query_region(request))}
 
     return [
         Route("/_pipework/pipes/dead-letters", guarded(dead_letters), methods=["GET"]),

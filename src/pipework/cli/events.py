@@ -225,7 +225,12 @@ def run_dlq_redrive(args: argparse.Namespace) -> int:
     body = {"Ids": args.ids or None, "Rule": args.rule, "TargetId": args.target, "Region": _region(args)}
     path = "/_pipework/events/dead-letters/redrive"
     if args.pipe:
-        body, path = {"Pipe": args.pipe, "Ids": args.ids or None}, "/_pipework/pipes/dead-letters/redrive"
+        from .pipes import with_region  # the pipe of $AWS_DEFAULT_REGION, as `pipework pipes` names it
+
+        body, path = (
+            {"Pipe": args.pipe, "Ids": args.ids or None},
+            with_region("/_pipework/pipes/dead-letters/redrive"),
+        )
     try:
         result = _http(args, path, body)
     except (urllib.error.URLError, OSError) as exc:

@@ -2,7 +2,8 @@
 
 AWS operations go through boto3's ``pipes`` client; invoke, metrics and dead letters are Pipework's own
 operations under ``/_pipework/pipes/``. ``--endpoint-url`` defaults to ``$AWS_ENDPOINT_URL`` or
-http://localhost:4566. Redrive is ``pipework dlq redrive --pipe NAME``.
+http://localhost:4566; both act in ``$AWS_DEFAULT_REGION`` (unset: boto3's us-east-1, and the server's own region
+for Pipework's operations). Redrive is ``pipework dlq redrive --pipe NAME``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ def _client(args: argparse.Namespace) -> Any:
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
     )
+
+
+def with_region(path: str) -> str:
+    """A ``/_pipework/pipes/`` path asking for the pipes of ``$AWS_DEFAULT_REGION``, if set."""
+    region = os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        return path
+    return f"{path}{'&' if '?' in path else '?'}region={quote(region, safe='')}"
 
 
 def register(subparsers: Any) -> None:
@@ -113,7 +122,9 @@ def run_invoke(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         return _fail(exc)
     try:
-        result = _http(args, f"/_pipework/pipes/{quote(args.name, safe='')}/invoke", {"Records": records})
+        result = _http(
+            args, with_region(f"/_pipework/pipes/{quote(args.name, safe='')}/invoke"), {"Records": records}
+        )
     except urllib.error.HTTPError as exc:
         return _fail(Exception(exc.read().decode() or str(exc)))
     except (urllib.error.URLError, OSError) as exc:
@@ -124,7 +135,7 @@ def run_invoke(args: argparse.Namespace) -> int:
 
 def run_metrics(args: argparse.Namespace) -> int:
     try:
-        result = _http(args, f"/_pipework/pipes/{quote(args.name, safe='')}/metrics")
+        result = _http(args, with_region(f"/_pipework/pipes/{quote(args.name, safe='')}/metrics"))
     except urllib.error.HTTPError as exc:
         return _fail(Exception(exc.read().decode() or str(exc)))
     except (urllib.error.URLError, OSError) as exc:
@@ -146,7 +157,9 @@ def run_metrics(args: argparse.Namespace) -> int:
 
 def run_dead_letters(args: argparse.Namespace) -> int:
     try:
-        items = _http(args, f"/_pipework/pipes/dead-letters?pipe={quote(args.name, safe='')}")["DeadLetters"]
+        items = _http(args, with_region(f"/_pipework/pipes/dead-letters?pipe={quote(args.name, safe='')}"))[
+            "DeadLetters"
+        ]
     except urllib.error.HTTPError as exc:
         return _fail(Exception(exc.read().decode() or str(exc)))
     except (urllib.error.URLError, OSError) as exc:

@@ -21,6 +21,7 @@ ACCOUNT = "000000000000"
 QUEUE = f"arn:aws:sqs:us-east-1:{ACCOUNT}:source"
 FN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:target"
 ARN = f"arn:aws:pipes:us-east-1:{ACCOUNT}:pipe/p"
+KEY = f"{ACCOUNT}/us-east-1/p"  # where pipe p is stored and run
 
 
 class Instance:
@@ -41,9 +42,9 @@ class Instance:
         return await self.call("CreatePipe", Name="p", Source=QUEUE, Target=FN, RoleArn=role, **extra)
 
     async def stored(self) -> dict[str, Any]:
-        resource = await self.pipework.store.get_resource(model.KIND_PIPE, "p")
+        resource = await self.pipework.store.get_resource(model.KIND_PIPE, KEY)
         assert resource is not None
-        assert resource.body == self.pipes.pipes_api.pipes["p"]  # memory and store agree
+        assert resource.body == self.pipes.pipes_api.pipes[KEY]  # memory and store agree
         return resource.body
 
 
@@ -78,12 +79,12 @@ async def test_a_tag_request_does_not_undo_a_concurrent_stop(instance: Instance)
     )
     body = await instance.stored()
     assert (body["DesiredState"], body["CurrentState"], body["Tags"]) == ("STOPPED", "STOPPED", {"b": "2"})
-    assert "p" not in instance.pipes.runners
+    assert KEY not in instance.pipes.runners
 
 
 async def test_a_pipe_stopping_itself_is_not_undone_by_a_concurrent_tag_request(instance: Instance) -> None:
     await instance.create()
-    runner = instance.pipes.runners["p"]
+    runner = instance.pipes.runners[KEY]
     await asyncio.gather(
         runner.on_stopped("The target keeps failing."),
         instance.call("TagResource", resourceArn=ARN, tags={"b": "2"}),
@@ -94,16 +95,16 @@ async def test_a_pipe_stopping_itself_is_not_undone_by_a_concurrent_tag_request(
         "The target keeps failing.",
         {"b": "2"},
     )
-    assert "p" not in instance.pipes.runners
+    assert KEY not in instance.pipes.runners
 
 
 async def test_a_runner_replaced_meanwhile_does_not_stop_the_updated_pipe(instance: Instance) -> None:
     await instance.create()
-    old = instance.pipes.runners["p"]
+    old = instance.pipes.runners[KEY]
     await instance.call("UpdatePipe", Name="p", RoleArn=f"arn:aws:iam::{ACCOUNT}:role/other")
     await old.on_stopped("The target keeps failing.")  # the replaced runner's last word comes late
     assert (await instance.stored())["CurrentState"] == "RUNNING"
-    assert instance.pipes.runners["p"] is not old
+    assert instance.pipes.runners[KEY] is not old
 
 
 async def test_creating_a_pipe_twice_at_once_conflicts(instance: Instance) -> None:

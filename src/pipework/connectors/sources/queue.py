@@ -40,7 +40,7 @@ class QueueSource:
 
     async def _call(self, operation: str, params: JSON) -> JSON:
         try:
-            return await self.api.call("sqs", operation, params)
+            return await self.api.call("sqs", operation, params, region=self.region, account=self.account)
         except TargetError as exc:
             if exc.reason == "NO_RESOURCE":
                 raise QueueSourceError(f"Queue {self.arn} does not exist.") from None

@@ -97,6 +97,8 @@ class Message:
         http: an API destination call's parameters.
         source, detail_type, resources, time: the event a bus target puts (defaults: PutEvents' own checks).
         event: a complete event a bus target routes as it is, keeping its id (a rule's event-bus target).
+        account, region: those of the resource that sends it (a schedule), where a call that an ARN does not
+            place acts (a universal target's); None: the server's defaults.
     """
 
     body: Any = None
@@ -109,6 +111,8 @@ class Message:
     resources: tuple[str, ...] = ()
     time: dt.datetime | None = None
     event: JSON | None = None
+    account: str | None = None
+    region: str | None = None
 
     def text(self) -> str:
         """The body as text (JSON bodies serialized)."""

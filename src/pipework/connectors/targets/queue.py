@@ -1,7 +1,6 @@
 """The ``queue`` target: SendMessage to a queue of this server, through the in-process API client.
 
-``arn:aws:sqs:<region>:<account>:<name>``, the queue of that account in that region, whatever the region of the
-rule, pipe or schedule sending to it; a FIFO queue (``.fifo``) needs a message group id.
+``arn:aws:sqs:<region>:<account>:<name>``; a FIFO queue (``.fifo``) needs a message group id.
 """
 
 from __future__ import annotations
@@ -61,7 +60,8 @@ class QueueTarget:
     async def send(self, arn: str, messages: Sequence[Message]) -> Sent:
         sent = Sent()
         url = queue_url(arn)
-        _, _, _, region, account, _ = arn.split(":", 5)
+        parts = arn_parts(arn) or ["", "", "", "", "", ""]
+        region, account = parts[3] or None, parts[4] or None  # the queue's, wherever the sender is
         for index, message in enumerate(messages):
             params: JSON = {"QueueUrl": url, "MessageBody": message.text()}
             if message.attributes:

@@ -82,5 +82,9 @@ class SdkTarget:
                 raise TargetError("ValidationException", "Input is not valid JSON.", retryable=False)
             if not isinstance(params, dict):
                 raise TargetError("ValidationException", "Input must be a JSON object.", retryable=False)
-            sent.responses.append(await self.api.call(service, operation, params))
+            sent.responses.append(
+                await self.api.call(
+                    service, operation, params, region=message.region, account=message.account
+                )
+            )
         return sent

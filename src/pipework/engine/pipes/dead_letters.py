@@ -19,9 +19,10 @@ from pipework.store.base import Store
 JSON = dict[str, Any]
 
 
-def redrive_queue(pipe_name: str) -> str:
-    """The store work queue (and dead-letter set) of a pipe's dead letters and redriven records."""
-    return f"pipes/{pipe_name}/redrive"
+def redrive_queue(pipe_key: str) -> str:
+    """The store work queue (and dead-letter set) of a pipe's dead letters and redriven records; `pipe_key` is
+    the pipe's ``<account>/<region>/<name>``."""
+    return f"pipes/redrive/{pipe_key}"
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ class DeadLetters:
     """Dead-letters records of one pipe: first into the store (durable, full records), then to the
     DeadLetterConfig queue if any (best effort: the store copy is what redrive uses)."""
 
-    def __init__(self, store: Store, pipe_name: str, pipe_arn: str, notify: Notify | None = None) -> None:
+    def __init__(self, store: Store, pipe_key: str, pipe_arn: str, notify: Notify | None = None) -> None:
         self.store = store
-        self.queue = redrive_queue(pipe_name)
+        self.queue = redrive_queue(pipe_key)
         self.pipe_arn = pipe_arn
         self.notify = notify
 

@@ -40,19 +40,19 @@ FIXED_SOURCE_PARAMETERS = ("StartingPosition",)
 #: Operations that change nothing (they run without the lock).
 READS = frozenset({"DescribePipe", "ListPipes", "ListTagsForResource"})
 
-#: Called after a definition or state change: (name, stored body or None when deleted).
+#: Called after a definition or state change: (pipe key, stored body or None when deleted).
 Apply = Callable[[str, JSON | None], Awaitable[None]]
 
 
 class PipesApi:
-    """The operations over the store; `apply` makes the runtime follow each change."""
+    """The operations over the store; `apply` makes the runtime follow each change. Pipes belong to the account
+    and region of the request (`model.pipe_key`); another region's pipe of the same name is another pipe."""
 
-    def __init__(self, store: Store, clock: Clock, *, region: str, account: str, apply: Apply) -> None:
+    def __init__(self, store: Store, clock: Clock, *, apply: Apply) -> None:
         self.store = store
         self.clock = clock
-        self.region = region
-        self.account = account
         self.apply = apply
+        #: Stored bodies by pipe key (``<account>/<region>/<name>``).
         self.pipes: dict[str, JSON] = {}
         #: Held by every change to a pipe, from reading it to saving and applying it.
         self.lock = asyncio.Lock()
@@ -72,26 +72,28 @@ class PipesApi:
         if method is None:
             raise ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
         if operation in READS:
-            result: JSON = await method(params)
+            result: JSON = await method(params, ctx)
             return result
         async with self.lock:
-            result = await method(params)
+            result = await method(params, ctx)
         return result
 
-    def pipe(self, name: str) -> JSON:
-        body = self.pipes.get(name)
+    def pipe(self, key: str) -> JSON:
+        """The pipe stored under `key`, or NotFoundException."""
+        body = self.pipes.get(key)
         if body is None:
-            raise not_found(name)
+            raise not_found(key.rsplit("/", 1)[-1])
         return body
 
     async def save(self, body: JSON) -> None:
         """Store a pipe (with the lock held)."""
-        await self.store.put_resource(model.KIND_PIPE, body["Name"], body)
-        self.pipes[body["Name"]] = body
+        key = model.key_of(body)
+        await self.store.put_resource(model.KIND_PIPE, key, body)
+        self.pipes[key] = body
 
-    async def set_state(self, name: str, current: str, *, reason: str | None = None) -> JSON | None:
+    async def set_state(self, key: str, current: str, *, reason: str | None = None) -> JSON | None:
         """Record a pipe's CurrentState (and StateReason; None clears it), with the lock held."""
-        body = self.pipes.get(name)
+        body = self.pipes.get(key)
         if body is None:
             return None
         body = {**body, "CurrentState": current}
@@ -108,14 +110,15 @@ class PipesApi:
         return out
 
     # -- operations ----------------------------------------------------------------------------------------------
-    async def op_CreatePipe(self, params: JSON) -> JSON:
+    async def op_CreatePipe(self, params: JSON, ctx: RequestContext) -> JSON:
         name = params["Name"]
-        if name in self.pipes:
+        key = model.pipe_key(ctx.account, ctx.region, name)
+        if key in self.pipes:
             raise conflict(name, f"Pipe {name} already exists.")
         now = self.clock.now()
         body: JSON = {
             "Name": name,
-            "Arn": model.pipe_arn(self.region, self.account, name),
+            "Arn": model.pipe_arn(ctx.region, ctx.account, name),
             "DesiredState": params.get("DesiredState", "RUNNING"),
             "CurrentState": "CREATING",
             "Source": params["Source"],
@@ -127,45 +130,45 @@ class PipesApi:
             "CreationTime": now,
             "LastModifiedTime": now,
         }
-        for key in (
+        for member in (
             "Description",
             "Enrichment",
             "EnrichmentParameters",
             "LogConfiguration",
             "KmsKeyIdentifier",
         ):
-            if params.get(key) is not None:
-                body[key] = params[key]
+            if params.get(member) is not None:
+                body[member] = params[member]
         validate_pipe(body)
         await self.save(body)
-        await self.apply(name, body)
+        await self.apply(key, body)
         return self._answer(body, "CREATING")
 
-    async def op_DescribePipe(self, params: JSON) -> JSON:
-        body = self.pipe(params["Name"])
+    async def op_DescribePipe(self, params: JSON, ctx: RequestContext) -> JSON:
+        body = self.pipe(model.pipe_key(ctx.account, ctx.region, params["Name"]))
         out = model.select(body, model.DESCRIBE_MEMBERS)
         out.setdefault("EnrichmentParameters", {})
         return out
 
-    async def op_UpdatePipe(self, params: JSON) -> JSON:
-        name = params["Name"]
-        current = self.pipe(name)
+    async def op_UpdatePipe(self, params: JSON, ctx: RequestContext) -> JSON:
+        key = model.pipe_key(ctx.account, ctx.region, params["Name"])
+        current = self.pipe(key)
         self._check_settled(current)
         body = dict(current)
-        for key in UPDATABLE:
-            if key not in params:
+        for member in UPDATABLE:
+            if member not in params:
                 continue
-            if key == "SourceParameters":
-                body[key] = self._merge_source_parameters(current, params[key])
+            if member == "SourceParameters":
+                body[member] = self._merge_source_parameters(current, params[member])
             else:
-                body[key] = params[key]
+                body[member] = params[member]
         if params.get("Enrichment") == "":
             body.pop("Enrichment", None)
         body["LastModifiedTime"] = self.clock.now()
         validate_pipe(body)
         body["CurrentState"] = "UPDATING"
         await self.save(body)
-        await self.apply(name, body)
+        await self.apply(key, body)
         return self._answer(body, "UPDATING")
 
     @staticmethod
@@ -185,17 +188,17 @@ class PipesApi:
             merged[key] = stored
         return merged
 
-    async def op_DeletePipe(self, params: JSON) -> JSON:
-        name = params["Name"]
-        body = self.pipe(name)
-        await self.store.delete_resource(model.KIND_PIPE, name)
-        del self.pipes[name]
-        await self.apply(name, None)
+    async def op_DeletePipe(self, params: JSON, ctx: RequestContext) -> JSON:
+        key = model.pipe_key(ctx.account, ctx.region, params["Name"])
+        body = self.pipe(key)
+        await self.store.delete_resource(model.KIND_PIPE, key)
+        del self.pipes[key]
+        await self.apply(key, None)
         out = self._answer(body, "DELETING")
         out["DesiredState"] = "DELETED"
         return out
 
-    async def op_ListPipes(self, params: JSON) -> JSON:
+    async def op_ListPipes(self, params: JSON, ctx: RequestContext) -> JSON:
         def wanted(body: JSON) -> bool:
             return bool(
                 body["Name"].startswith(params.get("NamePrefix", ""))
@@ -205,7 +208,8 @@ class PipesApi:
                 and params.get("CurrentState", body["CurrentState"]) == body["CurrentState"]
             )
 
-        names = sorted(n for n, b in self.pipes.items() if wanted(b))
+        region = model.pipe_key(ctx.account, ctx.region, "")
+        names = sorted(k for k, b in self.pipes.items() if k.startswith(region) and wanted(b))
         token = params.get("NextToken")
         start = int(token) if token and token.isdigit() else 0
         if token and not token.isdigit():
@@ -217,9 +221,9 @@ class PipesApi:
             out["NextToken"] = str(start + limit)
         return out
 
-    async def op_StartPipe(self, params: JSON) -> JSON:
-        name = params["Name"]
-        body = self.pipe(name)
+    async def op_StartPipe(self, params: JSON, ctx: RequestContext) -> JSON:
+        key = model.pipe_key(ctx.account, ctx.region, params["Name"])
+        body = self.pipe(key)
         self._check_settled(body)
         if body["CurrentState"] == "RUNNING":
             return model.select(body, model.STATE_MEMBERS)
@@ -231,12 +235,12 @@ class PipesApi:
         }
         body.pop("StateReason", None)
         await self.save(body)
-        await self.apply(name, body)
+        await self.apply(key, body)
         return self._answer(body, "STARTING")
 
-    async def op_StopPipe(self, params: JSON) -> JSON:
-        name = params["Name"]
-        body = self.pipe(name)
+    async def op_StopPipe(self, params: JSON, ctx: RequestContext) -> JSON:
+        key = model.pipe_key(ctx.account, ctx.region, params["Name"])
+        body = self.pipe(key)
         self._check_settled(body)
         if body["CurrentState"] == "STOPPED" and body["DesiredState"] == "STOPPED":
             return model.select(body, model.STATE_MEMBERS)
@@ -248,7 +252,7 @@ class PipesApi:
         }
         body["StateReason"] = "USER_INITIATED"
         await self.save(body)
-        await self.apply(name, body)
+        await self.apply(key, body)
         return self._answer(body, "STOPPING")
 
     @staticmethod
@@ -265,25 +269,28 @@ class PipesApi:
             )
 
     # -- tags ----------------------------------------------------------------------------------------------------
-    def _by_arn(self, arn: str) -> JSON:
-        for body in self.pipes.values():
-            if body["Arn"] == arn:
-                return body
-        raise not_found(arn.rsplit("/", 1)[-1])
+    def _by_arn(self, arn: str, ctx: RequestContext) -> JSON:
+        """The pipe an ARN names in the request's account and region (another region's ARN names nothing)."""
+        key = model.key_of_arn(arn)
+        region = model.pipe_key(ctx.account, ctx.region, "")
+        body = self.pipes.get(key) if key is not None and key.startswith(region) else None
+        if body is None:
+            raise not_found(arn.rsplit("/", 1)[-1])
+        return body
 
-    async def op_TagResource(self, params: JSON) -> JSON:
-        body = self._by_arn(params["resourceArn"])
+    async def op_TagResource(self, params: JSON, ctx: RequestContext) -> JSON:
+        body = self._by_arn(params["resourceArn"], ctx)
         tags = {**body.get("Tags", {}), **params["tags"]}
         if len(tags) > 50:
             raise validation("A pipe may have at most 50 tags.")
         await self.save({**body, "Tags": tags})
         return {}
 
-    async def op_UntagResource(self, params: JSON) -> JSON:
-        body = self._by_arn(params["resourceArn"])
+    async def op_UntagResource(self, params: JSON, ctx: RequestContext) -> JSON:
+        body = self._by_arn(params["resourceArn"], ctx)
         tags = {k: v for k, v in body.get("Tags", {}).items() if k not in set(params["tagKeys"])}
         await self.save({**body, "Tags": tags})
         return {}
 
-    async def op_ListTagsForResource(self, params: JSON) -> JSON:
-        return {"tags": dict(self._by_arn(params["resourceArn"]).get("Tags", {}))}
+    async def op_ListTagsForResource(self, params: JSON, ctx: RequestContext) -> JSON:
+        return {"tags": dict(self._by_arn(params["resourceArn"], ctx).get("Tags", {}))}

@@ -13,7 +13,7 @@ from pipework.patterns import compile_pattern
 
 JSON = dict[str, Any]
 
-KIND_PIPE = "pipes/pipe"  # store resources, named by pipe name
+KIND_PIPE = "pipes/pipe"  # store resources, named by pipe key (`pipe_key`)
 
 #: Source kinds: (engine kind, the SourceParameters member that configures it, the records' eventSource).
 SOURCES = {
@@ -72,6 +72,26 @@ DESCRIBE_MEMBERS = (
 
 def pipe_arn(region: str, account: str, name: str) -> str:
     return f"arn:aws:pipes:{region}:{account}:pipe/{name}"
+
+
+def pipe_key(account: str, region: str, name: str) -> str:
+    """What a pipe is stored and run under: ``<account>/<region>/<name>`` (pipe names have no ``/``)."""
+    return f"{account}/{region}/{name}"
+
+
+def key_of_arn(arn: str) -> str | None:
+    """The key of the pipe ``arn:aws:pipes:<region>:<account>:pipe/<name>`` names, or None for another ARN."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "pipes" and parts[5].startswith("pipe/"):
+        return pipe_key(parts[4], parts[3], parts[5].removeprefix("pipe/"))
+    return None
+
+
+def key_of(body: JSON) -> str:
+    """The key of a stored pipe (from its ARN, which names its account and region)."""
+    key = key_of_arn(body["Arn"])
+    assert key is not None, body["Arn"]
+    return key
 
 
 def arn_service(arn: str) -> str:

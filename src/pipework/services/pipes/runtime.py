@@ -1,5 +1,8 @@
 """`Pipes`: the served ``pipes`` API and its runners — one `PipeRunner` per running pipe — plus Pipework's own
 operations beyond AWS: invoke a pipe with given records, read its metrics, list and redrive its dead letters.
+
+Runners, executions and metrics are kept by pipe key (``<account>/<region>/<name>``, `model.pipe_key`); the
+operations beyond AWS name a pipe in the server's default region unless given a region.
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ class Pipes:
     """The ``pipes`` service of an instance.
 
     Parameters:
-        store, clock: the instance's. region, account: what ARNs carry.
+        store, clock: the instance's. region, account: the defaults of Pipework's own operations (the AWS
+            operations work in the request's account and region).
         targets: where enrichments and targets are called. api: in-process calls (a queue source reads SQS).
         streams: table stream subscriptions (a table source). log_directory: where log groups are written.
         backoff: the delays between retries of failing stream batches (tests pass a small one).
@@ -84,13 +88,15 @@ class Pipes:
         self.store = store
         self.clock = clock
         self.region = region
+        self.account = account
         self.targets = targets
         self.api = api
         self.streams = streams
         self._log_directory = log_directory
         self.backoff = backoff
         self.stages = PipeStages(targets)
-        self.pipes_api = PipesApi(store, clock, region=region, account=account, apply=self.apply)
+        self.pipes_api = PipesApi(store, clock, apply=self.apply)
+        # By pipe key.
         self.runners: dict[str, PipeRunner] = {}
         self.executions: dict[str, Execution] = {}
         self.metrics: dict[str, PipeMetrics] = {}
@@ -102,35 +108,35 @@ class Pipes:
     async def start(self) -> None:
         async with self.pipes_api.lock:
             for body in await self.pipes_api.load():
-                await self.apply(body["Name"], body)
+                await self.apply(model.key_of(body), body)
 
     async def stop(self) -> None:
-        for name in list(self.runners):
-            await self._stop_runner(name)
+        for key in list(self.runners):
+            await self._stop_runner(key)
         await self.stages.close()
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         return await self.pipes_api.handle(operation, params, ctx)
 
     # -- following definitions -----------------------------------------------------------------------------------
-    async def apply(self, name: str, body: JSON | None) -> None:
-        """Make the runner of `name` match its stored definition (None: the pipe was deleted); call with the API's
-        lock held."""
-        await self._stop_runner(name)
+    async def apply(self, key: str, body: JSON | None) -> None:
+        """Make the runner of the pipe `key` match its stored definition (None: the pipe was deleted); call with
+        the API's lock held."""
+        await self._stop_runner(key)
         if body is None:
-            self.executions.pop(name, None)
-            self.metrics.pop(name, None)
+            self.executions.pop(key, None)
+            self.metrics.pop(key, None)
             return
         pipe = self.definition(body)
-        self.executions[name] = self._execution(pipe)
+        self.executions[key] = self._execution(key, pipe)
         state = body["CurrentState"]
         # A state an interrupted transition left behind settles like the transition would have.
         if state in ("STOPPING", "STOPPED") or (state == "CREATING" and body["DesiredState"] == "STOPPED"):
             if state != "STOPPED":
-                await self.pipes_api.set_state(name, "STOPPED", reason=body.get("StateReason"))
+                await self.pipes_api.set_state(key, "STOPPED", reason=body.get("StateReason"))
             return
         if state in ("UPDATING", "CREATING") and body["DesiredState"] == "STOPPED":
-            await self.pipes_api.set_state(name, "STOPPED", reason=body.get("StateReason"))
+            await self.pipes_api.set_state(key, "STOPPED", reason=body.get("StateReason"))
             return
         if state not in ("RUNNING", "CREATING", "UPDATING", "STARTING"):
             return  # a failed state stays until the user acts
@@ -138,28 +144,28 @@ class Pipes:
             source = self._source(pipe)
         except LookupError as exc:
             failed = {"CREATING": "CREATE_FAILED", "UPDATING": "UPDATE_FAILED", "STARTING": "START_FAILED"}
-            await self.pipes_api.set_state(name, failed.get(state, "STOPPED"), reason=str(exc))
+            await self.pipes_api.set_state(key, failed.get(state, "STOPPED"), reason=str(exc))
             return
         runner = PipeRunner(
             pipe,
             source,
-            self.executions[name],
-            DeadLetters(self.store, name, pipe.arn, self._notify_dead_letters(pipe)),
+            self.executions[key],
+            DeadLetters(self.store, key, pipe.arn, self._notify_dead_letters(pipe)),
             store=self.store,
             clock=self.clock,
-            on_stopped=lambda reason: self._stopped_itself(name, runner, reason),
+            on_stopped=lambda reason: self._stopped_itself(key, runner, reason),
             backoff=self.backoff,
         )
-        self.runners[name] = runner
+        self.runners[key] = runner
         if state != "RUNNING":
-            await self.pipes_api.set_state(name, "RUNNING")
+            await self.pipes_api.set_state(key, "RUNNING")
         runner.start()
 
     def definition(self, body: JSON) -> PipeDefinition:
         return model.compile_definition(body, log_directory=self.log_directory())
 
-    def _execution(self, pipe: PipeDefinition) -> Execution:
-        metrics = self.metrics.setdefault(pipe.name, PipeMetrics())
+    def _execution(self, key: str, pipe: PipeDefinition) -> Execution:
+        metrics = self.metrics.setdefault(key, PipeMetrics())
         path = Path(pipe.log_group) if pipe.log_group else None
         log_ = ExecutionLog(pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.clock.now)
         return Execution(pipe, self.stages, self.clock, metrics, log_)
@@ -176,17 +182,17 @@ class Pipes:
             batch_size=pipe.batch_size,
         )
 
-    async def _stop_runner(self, name: str) -> None:
-        runner = self.runners.pop(name, None)
+    async def _stop_runner(self, key: str) -> None:
+        runner = self.runners.pop(key, None)
         if runner is not None:
             await runner.stop()
 
-    async def _stopped_itself(self, name: str, runner: PipeRunner, reason: str) -> None:
+    async def _stopped_itself(self, key: str, runner: PipeRunner, reason: str) -> None:
         async with self.pipes_api.lock:
-            if self.runners.get(name) is not runner:
+            if self.runners.get(key) is not runner:
                 return  # a change replaced or stopped this runner meanwhile: the pipe is as that change left it
-            del self.runners[name]
-            await self.pipes_api.set_state(name, "STOPPED", reason=reason)
+            del self.runners[key]
+            await self.pipes_api.set_state(key, "STOPPED", reason=reason)
             # Called from one of the runner's tasks, which stop() leaves to end by itself; its other tasks may be
             # waiting for the lock here too: they are cancelled.
             await runner.stop()
@@ -242,36 +248,44 @@ class Pipes:
         }
 
     # -- Pipework extensions (beyond AWS) ------------------------------------------------------------------------
-    def _existing(self, name: str) -> JSON:
-        return self.pipes_api.pipe(name)
+    def _key(self, name: str, region: str | None) -> str:
+        """The key of the pipe `name` in `region` (default: the server's) of the server's account, or
+        NotFoundException."""
+        key = model.pipe_key(self.account, region or self.region, name)
+        self.pipes_api.pipe(key)
+        return key
 
-    async def invoke(self, name: str, records: list[Any]) -> JSON:
+    async def invoke(self, name: str, records: list[Any], *, region: str | None = None) -> JSON:
         """Push `records` through the pipe's filter, enrichment and target once (no retries, no dead letters)
         and report each stage. Not counted in the pipe's metrics (see `Execution.detached`)."""
-        self._existing(name)
+        key = self._key(name, region)
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise validation("Records must be a list of JSON objects.")
-        execution = self.executions[name].detached()
+        execution = self.executions[key].detached()
         outcome = await execution.run(records, trace=True)
         return outcome.to_json()
 
-    def pipe_metrics(self, name: str) -> JSON:
-        body = self._existing(name)
-        metrics = self.metrics.setdefault(name, PipeMetrics())
-        return {"PipeName": name, "PipeArn": body["Arn"], "Metrics": metrics.snapshot()}
+    def pipe_metrics(self, name: str, *, region: str | None = None) -> JSON:
+        key = self._key(name, region)
+        metrics = self.metrics.setdefault(key, PipeMetrics())
+        return {"PipeName": name, "PipeArn": self.pipes_api.pipe(key)["Arn"], "Metrics": metrics.snapshot()}
 
-    async def dead_letters(self, name: str | None = None, *, limit: int = 1000) -> list[JSON]:
-        """Dead-lettered records (full) of one pipe, or of every pipe, in the order they were dead-lettered."""
-        names = [name] if name is not None else sorted(self.pipes_api.pipes)
+    async def dead_letters(
+        self, name: str | None = None, *, limit: int = 1000, region: str | None = None
+    ) -> list[JSON]:
+        """Dead-lettered records (full) of one pipe, or of every pipe of the region, in the order they were
+        dead-lettered."""
         if name is not None:
-            self._existing(name)
+            keys = [self._key(name, region)]
+        else:
+            prefix = model.pipe_key(self.account, region or self.region, "")
+            keys = sorted(k for k in self.pipes_api.pipes if k.startswith(prefix))
         out: list[JSON] = []
-        for pipe_name in names:
+        for key in keys:
+            pipe_name = self.pipes_api.pipe(key)["Name"]
             after = 0
             while len(out) < limit:
-                page = await self.store.list_dead_letters(
-                    redrive_queue(pipe_name), after_seq=after, limit=500
-                )
+                page = await self.store.list_dead_letters(redrive_queue(key), after_seq=after, limit=500)
                 if not page:
                     break
                 for dead in page:
@@ -287,10 +301,10 @@ class Pipes:
                 after = page[-1].seq
         return out[:limit]
 
-    async def redrive(self, name: str, ids: list[str] | None = None) -> int:
+    async def redrive(self, name: str, ids: list[str] | None = None, *, region: str | None = None) -> int:
         """Send dead-lettered records (the given ids, or all) back through the pipe; it retries them anew.
         Counts them as `Redriven` (records redriven, whatever their retries do next)."""
-        self._existing(name)
-        redriven = await self.store.redrive(redrive_queue(name), ids)
-        self.metrics.setdefault(name, PipeMetrics()).count("Redriven", redriven)
+        key = self._key(name, region)
+        redriven = await self.store.redrive(redrive_queue(key), ids)
+        self.metrics.setdefault(key, PipeMetrics()).count("Redriven", redriven)
         return redriven

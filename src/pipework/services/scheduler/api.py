@@ -4,6 +4,9 @@ Definitions live in the store (resources) and in memory. Every change to a group
 work-queue item due `model.FIRE_AHEAD` seconds before its next occurrence) is one store commit, made under one lock
 shared with the ticker's `fire`, so a schedule and its tick never disagree: an update replaces the tick, a deletion
 removes it, and either withdraws an invocation fired ahead for an occurrence that has not come yet.
+
+Groups and schedules belong to the account and region of the request (`model.group_key`, `model.key`); each
+region has its own ``default`` group, created when the region is first used.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ class SchedulerService:
 
     Parameters:
         store, clock: where definitions, ticks and invocations live, and time.
-        region, account: for ARNs. rng: the flexible windows' randomness (seeded in tests).
+        region, account: the server's defaults (its region's ``default`` group exists from the start; requests
+            work in their own region). rng: the flexible windows' randomness (seeded in tests).
     """
 
     def __init__(
@@ -73,10 +77,9 @@ class SchedulerService:
         self.clock = clock
         self.region = region
         self.account = account
-        self.arns = model.Arns(region, account)
         self.rng = rng or random.Random()
-        self.groups: dict[str, JSON] = {}
-        self.schedules: dict[str, JSON] = {}  # "<group>/<name>" -> stored body
+        self.groups: dict[str, JSON] = {}  # group key -> stored body
+        self.schedules: dict[str, JSON] = {}  # schedule key -> stored body
         self.lock = asyncio.Lock()
         self.metrics: Counter[str] = Counter()
         self._timings: dict[str, tuple[int, Timing]] = {}
@@ -96,23 +99,31 @@ class SchedulerService:
                 token = page.next_token
                 if token is None:
                     break
-        if model.DEFAULT_GROUP not in self.groups:
-            await self._put_group(self._new_group(model.DEFAULT_GROUP, {}))
+        await self._default_group(self.account, self.region)
         # Invocations enqueued ahead of an occurrence before a restart can still be withdrawn by a change.
         now, after = self.clock.now(), 0
         while items := await self.store.peek(model.INVOCATIONS, after_seq=after, limit=1000):
             for item in items:
                 invocation = orjson.loads(item.payload)
                 if item.attempts == 0 and invocation["scheduled"] > now:
-                    self._ahead[invocation["schedule"]] = (item.id, invocation["scheduled"])
+                    self._ahead[model.invocation_key(invocation)] = (item.id, invocation["scheduled"])
             after = items[-1].seq
 
     async def handle(self, operation: str, params: JSON, ctx: RequestContext) -> JSON:
         method = getattr(self, f"op_{operation}", None)
         if method is None:
             raise ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
-        result: JSON = await method(params)
+        await self._default_group(ctx.account, ctx.region)
+        result: JSON = await method(params, ctx)
         return result
+
+    async def _default_group(self, account: str, region: str) -> None:
+        """Create the region's ``default`` group if it does not exist yet (every region has one)."""
+        if model.group_key(account, region, model.DEFAULT_GROUP) in self.groups:
+            return
+        async with self.lock:
+            if model.group_key(account, region, model.DEFAULT_GROUP) not in self.groups:
+                await self._put_group(self._new_group(account, region, model.DEFAULT_GROUP, {}))
 
     # -- timing ------------------------------------------------------------------------------------------------
     def timing(self, body: JSON) -> Timing:
@@ -138,13 +149,14 @@ class SchedulerService:
         return timing.next_after(now - 0.001)
 
     # -- validation --------------------------------------------------------------------------------------------
-    def _group(self, name: str | None) -> str:
+    def _group(self, ctx: RequestContext, name: str | None) -> str:
+        """The group `name` (default: ``default``) of the request's region, or ResourceNotFoundException."""
         group = name or model.DEFAULT_GROUP
-        if group not in self.groups:
+        if model.group_key(ctx.account, ctx.region, group) not in self.groups:
             raise not_found(f"Schedule group {group} does not exist.")
         return group
 
-    def _build(self, params: JSON, group: str, now: float, created: float) -> JSON:
+    def _build(self, ctx: RequestContext, params: JSON, group: str, now: float, created: float) -> JSON:
         name = params["Name"]
         start, end = _epoch(params.get("StartDate")), _epoch(params.get("EndDate"))
         timezone = params.get("ScheduleExpressionTimezone", "UTC")
@@ -170,7 +182,7 @@ class SchedulerService:
         validate_target(target)
         target["RetryPolicy"] = {**DEFAULT_RETRY_POLICY, **target.get("RetryPolicy", {})}
         body: JSON = {
-            "Arn": self.arns.schedule(group, name),
+            "Arn": model.Arns(ctx.region, ctx.account).schedule(group, name),
             "Name": name,
             "GroupName": group,
             "ScheduleExpression": params["ScheduleExpression"],
@@ -193,35 +205,37 @@ class SchedulerService:
         return body
 
     # -- schedules ---------------------------------------------------------------------------------------------
-    async def op_CreateSchedule(self, params: JSON) -> JSON:
+    async def op_CreateSchedule(self, params: JSON, ctx: RequestContext) -> JSON:
         token = params.get("ClientToken")
         async with self.lock:
-            group = self._group(params.get("GroupName"))  # under the lock: a group deletion may be under way
-            key = model.key(group, params["Name"])
+            group = self._group(
+                ctx, params.get("GroupName")
+            )  # under the lock: a group deletion may be under way
+            key = model.key(ctx.account, ctx.region, group, params["Name"])
             existing = self.schedules.get(key)
             if existing is not None:
                 if token is not None and existing.get("_create_token") == token:
                     return {"ScheduleArn": existing["Arn"]}  # a retried request: same answer
                 raise conflict(f"Schedule {params['Name']} already exists.")
             now = self.clock.now()
-            body = self._build(params, group, now, now)
+            body = self._build(ctx, params, group, now, now)
             body["_generation"] = 1
             if token is not None:
                 body["_create_token"] = token
             await self._save(key, body, now)
         return {"ScheduleArn": body["Arn"]}
 
-    async def op_UpdateSchedule(self, params: JSON) -> JSON:
+    async def op_UpdateSchedule(self, params: JSON, ctx: RequestContext) -> JSON:
         token = params.get("ClientToken")
         async with self.lock:
-            group = self._group(params.get("GroupName"))
-            key = model.key(group, params["Name"])
+            group = self._group(ctx, params.get("GroupName"))
+            key = model.key(ctx.account, ctx.region, group, params["Name"])
             existing = self._schedule(key)
             if token is not None and existing.get("_update_token") == token:
                 return {"ScheduleArn": existing["Arn"]}
             now = self.clock.now()
             # UpdateSchedule replaces the definition: omitted optional fields return to their defaults (AWS).
-            body = self._build(params, group, now, existing["CreationDate"])
+            body = self._build(ctx, params, group, now, existing["CreationDate"])
             body["_generation"] = existing["_generation"] + 1
             if "_create_token" in existing:
                 body["_create_token"] = existing["_create_token"]
@@ -230,37 +244,44 @@ class SchedulerService:
             await self._save(key, body, now, previous=existing)
         return {"ScheduleArn": body["Arn"]}
 
-    async def op_GetSchedule(self, params: JSON) -> JSON:
-        group = self._group(params.get("GroupName"))
-        return model.public(self._schedule(model.key(group, params["Name"])))
+    async def op_GetSchedule(self, params: JSON, ctx: RequestContext) -> JSON:
+        group = self._group(ctx, params.get("GroupName"))
+        return model.public(self._schedule(model.key(ctx.account, ctx.region, group, params["Name"])))
 
-    async def op_DeleteSchedule(self, params: JSON) -> JSON:
+    async def op_DeleteSchedule(self, params: JSON, ctx: RequestContext) -> JSON:
         token = params.get("ClientToken")
         async with self.lock:
-            group = self._group(params.get("GroupName"))
-            key = model.key(group, params["Name"])
-            if key not in self.schedules and token is not None:
-                seen = await self.store.kv_get(model.TOKENS, token)
-                if seen is not None and seen.value == key.encode():
+            group = self._group(ctx, params.get("GroupName"))
+            key = model.key(ctx.account, ctx.region, group, params["Name"])
+            deleted = f"{group}/{params['Name']}".encode()  # what the token records, in its region
+            token_key = model.token_key(ctx.account, ctx.region, token) if token is not None else None
+            if key not in self.schedules and token_key is not None:
+                seen = await self.store.kv_get(model.TOKENS, token_key)
+                if seen is not None and seen.value == deleted:
                     return {}  # a retried deletion
             body = self._schedule(key)
             batch = self.store.batch()
             await self._remove(batch, key, body)
-            if token is not None:
-                batch.kv_put(model.TOKENS, token, key.encode(), ttl=model.TOKEN_TTL)
+            if token_key is not None:
+                batch.kv_put(model.TOKENS, token_key, deleted, ttl=model.TOKEN_TTL)
             self._withdraw_ahead(batch, key)
             await self.store.commit(batch)
             self._forget(key)
         return {}
 
-    async def op_ListSchedules(self, params: JSON) -> JSON:
+    async def op_ListSchedules(self, params: JSON, ctx: RequestContext) -> JSON:
         group = params.get("GroupName")
         if group is not None:
-            self._group(group)
+            self._group(ctx, group)
         prefix = params.get("NamePrefix", "")
         state = params.get("State")
+        region = model.group_key(ctx.account, ctx.region, "")
         chosen = sorted(
-            (b for b in self.schedules.values() if group is None or b["GroupName"] == group),
+            (
+                b
+                for k, b in self.schedules.items()
+                if k.startswith(region) and (group is None or b["GroupName"] == group)
+            ),
             key=lambda b: (b["GroupName"], b["Name"]),
         )
         chosen = [
@@ -275,7 +296,7 @@ class SchedulerService:
     def _schedule(self, key: str) -> JSON:
         body = self.schedules.get(key)
         if body is None:
-            raise not_found(f"Schedule {key.split('/', 1)[1]} does not exist.")
+            raise not_found(f"Schedule {key.rsplit('/', 1)[1]} does not exist.")
         return body
 
     async def _save(self, key: str, body: JSON, now: float, *, previous: JSON | None = None) -> None:
@@ -330,10 +351,10 @@ class SchedulerService:
             self._timings.pop(body["Arn"], None)
 
     # -- groups ------------------------------------------------------------------------------------------------
-    def _new_group(self, name: str, params: JSON) -> JSON:
+    def _new_group(self, account: str, region: str, name: str, params: JSON) -> JSON:
         now = self.clock.now()
         group: JSON = {
-            "Arn": self.arns.group(name),
+            "Arn": model.Arns(region, account).group(name),
             "Name": name,
             "State": "ACTIVE",
             "CreationDate": now,
@@ -346,88 +367,92 @@ class SchedulerService:
 
     async def _put_group(self, group: JSON) -> None:
         """Store a group (call with the lock held: changes read the group, await the store, then write it)."""
-        await self.store.put_resource(model.KIND_GROUP, group["Name"], group)
-        self.groups[group["Name"]] = group
+        key = model.group_key_of_arn(group["Arn"])
+        await self.store.put_resource(model.KIND_GROUP, key, group)
+        self.groups[key] = group
 
-    async def op_CreateScheduleGroup(self, params: JSON) -> JSON:
+    async def op_CreateScheduleGroup(self, params: JSON, ctx: RequestContext) -> JSON:
         name = params["Name"]
         async with self.lock:
-            existing = self.groups.get(name)
+            existing = self.groups.get(model.group_key(ctx.account, ctx.region, name))
             if existing is not None:
                 if params.get("ClientToken") and existing.get("_create_token") == params["ClientToken"]:
                     return {"ScheduleGroupArn": existing["Arn"]}
                 raise conflict(f"Schedule group {name} already exists.")
-            group = self._new_group(name, params)
+            group = self._new_group(ctx.account, ctx.region, name, params)
             await self._put_group(group)
         return {"ScheduleGroupArn": group["Arn"]}
 
-    async def op_GetScheduleGroup(self, params: JSON) -> JSON:
-        return model.public(self.groups[self._group(params["Name"])])
+    async def op_GetScheduleGroup(self, params: JSON, ctx: RequestContext) -> JSON:
+        group = self._group(ctx, params["Name"])
+        return model.public(self.groups[model.group_key(ctx.account, ctx.region, group)])
 
-    async def op_ListScheduleGroups(self, params: JSON) -> JSON:
-        prefix = params.get("NamePrefix", "")
-        names = sorted(n for n in self.groups if n.startswith(prefix))
-        items, token = model.page(names, params.get("NextToken"), params.get("MaxResults"))
-        out: JSON = {"ScheduleGroups": [model.public(self.groups[n]) for n in items]}
+    async def op_ListScheduleGroups(self, params: JSON, ctx: RequestContext) -> JSON:
+        prefix = model.group_key(ctx.account, ctx.region, params.get("NamePrefix", ""))
+        keys = sorted(k for k in self.groups if k.startswith(prefix))
+        items, token = model.page(keys, params.get("NextToken"), params.get("MaxResults"))
+        out: JSON = {"ScheduleGroups": [model.public(self.groups[k]) for k in items]}
         if token:
             out["NextToken"] = token
         return out
 
-    async def op_DeleteScheduleGroup(self, params: JSON) -> JSON:
+    async def op_DeleteScheduleGroup(self, params: JSON, ctx: RequestContext) -> JSON:
         name = params["Name"]
         if name == model.DEFAULT_GROUP:
             raise validation("You cannot delete the default group.")
         token = params.get("ClientToken")
+        group_key = model.group_key(ctx.account, ctx.region, name)
+        token_key = model.token_key(ctx.account, ctx.region, token) if token is not None else None
         async with self.lock:
-            if name not in self.groups and token is not None:
-                seen = await self.store.kv_get(model.TOKENS, token)
+            if group_key not in self.groups and token_key is not None:
+                seen = await self.store.kv_get(model.TOKENS, token_key)
                 if seen is not None and seen.value == f"group:{name}".encode():
                     return {}
-            self._group(name)
+            self._group(ctx, name)
             # AWS deletes a group's schedules with it (eventually; here in the same commit).
             batch = self.store.batch()
-            doomed = [k for k, b in self.schedules.items() if b["GroupName"] == name]
+            doomed = [k for k in self.schedules if k.startswith(group_key + "/")]
             for key in doomed:
                 await self._remove(batch, key, self.schedules[key])
-            batch.delete_resource(model.KIND_GROUP, name)
-            if token is not None:
-                batch.kv_put(model.TOKENS, token, f"group:{name}".encode(), ttl=model.TOKEN_TTL)
+            batch.delete_resource(model.KIND_GROUP, group_key)
+            if token_key is not None:
+                batch.kv_put(model.TOKENS, token_key, f"group:{name}".encode(), ttl=model.TOKEN_TTL)
             for key in doomed:
                 self._withdraw_ahead(batch, key)
             await self.store.commit(batch)
             for key in doomed:
                 self._forget(key)
-            del self.groups[name]
+            del self.groups[group_key]
         return {}
 
     # -- tags (schedule groups are the taggable resource) ------------------------------------------------------
-    def _tagged(self, arn: str) -> JSON:
-        name = self.arns.group_name(arn)
+    def _tagged(self, arn: str, ctx: RequestContext) -> JSON:
+        name = model.Arns(ctx.region, ctx.account).group_name(arn)
         if name is None:
             if ":schedule/" in arn:
                 raise validation("Tags are supported for schedule groups only.")
             raise not_found(f"Resource {arn} does not exist.")
-        group = self.groups.get(name)
+        group = self.groups.get(model.group_key(ctx.account, ctx.region, name))
         if group is None:
             raise not_found(f"Schedule group {name} does not exist.")
         return group
 
-    async def op_TagResource(self, params: JSON) -> JSON:
+    async def op_TagResource(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.lock:
-            group = dict(self._tagged(params["ResourceArn"]))
+            group = dict(self._tagged(params["ResourceArn"], ctx))
             group["Tags"] = {**group["Tags"], **{t["Key"]: t["Value"] for t in params["Tags"]}}
             await self._put_group(group)
         return {}
 
-    async def op_UntagResource(self, params: JSON) -> JSON:
+    async def op_UntagResource(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.lock:
-            group = dict(self._tagged(params["ResourceArn"]))
+            group = dict(self._tagged(params["ResourceArn"], ctx))
             group["Tags"] = {k: v for k, v in group["Tags"].items() if k not in set(params["TagKeys"])}
             await self._put_group(group)
         return {}
 
-    async def op_ListTagsForResource(self, params: JSON) -> JSON:
-        group = self._tagged(params["ResourceArn"])
+    async def op_ListTagsForResource(self, params: JSON, ctx: RequestContext) -> JSON:
+        group = self._tagged(params["ResourceArn"], ctx)
         return {"Tags": [{"Key": k, "Value": v} for k, v in group["Tags"].items()]}
 
     # -- the engine side: firing ticks and completing one-time schedules ----------------------------------------
@@ -504,8 +529,11 @@ class SchedulerService:
             if window["Mode"] == "FLEXIBLE":
                 due += self.rng.uniform(0, window["MaximumWindowInMinutes"] * 60)
             execution_id = str(uuid.uuid4())
+            account, region, _ = key.split("/", 2)
             invocation = {
                 "schedule": key,
+                "account": account,
+                "region": region,
                 "arn": body["Arn"],
                 "generation": body["_generation"],
                 "target": target,
@@ -538,7 +566,7 @@ class SchedulerService:
     async def completed(self, invocation: JSON) -> None:
         """The last invocation of a DELETE-after-completion schedule ended (delivered or dead-lettered): delete
         the schedule, unless it was changed since (then it lives on as updated)."""
-        key = invocation["schedule"]
+        key = model.invocation_key(invocation)
         async with self.lock:
             body = self.schedules.get(key)
             if body is None or body["_generation"] != invocation["generation"]:

@@ -47,6 +47,9 @@ def message(invocation: JSON) -> Message:
         source=bus.get("Source", "aws.scheduler"),
         detail_type=bus.get("DetailType", "Scheduled Event"),
         resources=(invocation["arn"],),
+        # A universal target's call acts in the schedule's account and region (older invocations: the server's).
+        account=invocation.get("account"),
+        region=invocation.get("region"),
     )
 
 

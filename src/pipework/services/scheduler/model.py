@@ -6,8 +6,8 @@ from typing import Any
 
 JSON = dict[str, Any]
 
-KIND_SCHEDULE = "scheduler/schedule"  # name: "<group>/<schedule>"
-KIND_GROUP = "scheduler/group"
+KIND_SCHEDULE = "scheduler/schedule"  # name: "<account>/<region>/<group>/<schedule>" (`key`)
+KIND_GROUP = "scheduler/group"  # name: "<account>/<region>/<group>" (`group_key`)
 #: One item per active schedule, due FIRE_AHEAD seconds before its next occurrence (the ticker's timer wheel); its
 #: attributes["at"] is the occurrence.
 TICKS = "scheduler/ticks"
@@ -17,7 +17,9 @@ TICKS = "scheduler/ticks"
 FIRE_AHEAD = 3.0
 #: Invocations to run (the dispatcher's queue: retries, backoff, dead-lettering).
 INVOCATIONS = "scheduler/invocations"
-#: Client tokens of deletions (creations and updates keep theirs in the resource).
+#: Client tokens of deletions (creations and updates keep theirs in the resource), keyed
+#: ``<account>/<region>/<token>``; the value names what was deleted in that region (``<group>/<name>`` or
+#: ``group:<group>``).
 TOKENS = "scheduler/client-tokens"
 TOKEN_TTL = 8 * 3600.0
 DEFAULT_GROUP = "default"
@@ -26,8 +28,40 @@ DEFAULT_GROUP = "default"
 SUMMARY_FIELDS = ("Arn", "Name", "GroupName", "State", "CreationDate", "LastModificationDate")
 
 
-def key(group: str, name: str) -> str:
-    return f"{group}/{name}"
+def group_key(account: str, region: str, group: str) -> str:
+    return f"{account}/{region}/{group}"
+
+
+def key(account: str, region: str, group: str, name: str) -> str:
+    """What a schedule is stored under (names of groups and schedules have no ``/``)."""
+    return f"{account}/{region}/{group}/{name}"
+
+
+def token_key(account: str, region: str, token: str) -> str:
+    return f"{account}/{region}/{token}"
+
+
+def group_key_of_arn(arn: str) -> str:
+    """The key of the group a stored group's ARN (``...:<region>:<account>:schedule-group/<group>``) names."""
+    parts = arn.split(":", 5)
+    return group_key(parts[4], parts[3], parts[5].removeprefix("schedule-group/"))
+
+
+def key_of_arn(arn: str) -> str | None:
+    """The key of the schedule ``arn:aws:scheduler:<region>:<account>:schedule/<group>/<name>`` names, or None."""
+    parts = arn.split(":", 5)
+    resource = parts[5].split("/") if len(parts) == 6 else []
+    if len(resource) == 3 and resource[0] == "schedule":
+        return key(parts[4], parts[3], resource[1], resource[2])
+    return None
+
+
+def invocation_key(invocation: JSON) -> str:
+    """The key of the schedule an invocation belongs to. Invocations enqueued before schedules were keyed by
+    account and region name their schedule ``<group>/<name>``; their ARN names it in full."""
+    if "region" in invocation:
+        return str(invocation["schedule"])
+    return key_of_arn(invocation["arn"]) or str(invocation["schedule"])
 
 
 def tick_id(schedule_key: str, generation: int) -> str:

@@ -21,7 +21,7 @@ import orjson
 from pipework.store.base import Batch, Store
 from pipework.store.errors import SchemaTooNew
 
-from . import dynamodb_regions, events_regions, sqs_regions
+from . import dynamodb_regions, events_regions, pipes_regions, scheduler_regions, sqs_regions
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(sqs_regions.ID, sqs_regions.SUMMARY, sqs_regions.plan),
     Migration(dynamodb_regions.ID, dynamodb_regions.SUMMARY, dynamodb_regions.plan),
     Migration(events_regions.ID, events_regions.SUMMARY, events_regions.plan),
+    Migration(pipes_regions.ID, pipes_regions.SUMMARY, pipes_regions.plan),
+    Migration(scheduler_regions.ID, scheduler_regions.SUMMARY, scheduler_regions.plan),
 )
 
 
