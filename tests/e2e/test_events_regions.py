@@ -193,28 +193,32 @@ def test_targets_in_another_region_are_reached_in_that_region(srv: RunningServer
     assert bodies(srv, EAST, east_url) == []
 
 
-def test_a_pipe_puts_events_on_a_bus_in_the_bus_s_region(srv: RunningServer) -> None:
-    source_url, source_arn = queue(srv, EAST, "source")
-    eu_url, eu_arn = queue(srv, EU, "out")
-    east_url, east_arn = queue(srv, EAST, "out")
-    for region, arn in ((EU, eu_arn), (EAST, east_arn)):
+def test_a_pipe_puts_events_stamped_with_its_region_on_the_bus_its_target_names(srv: RunningServer) -> None:
+    sources = {region: queue(srv, region, "source") for region in (EAST, EU)}
+    outs = {region: queue(srv, region, "out") for region in (EAST, EU)}
+    for region in (EAST, EU):
         events = srv.client("events", region=region)
         events.create_event_bus(Name="orders")
         events.put_rule(Name="r", EventBusName="orders", EventPattern=json.dumps({"source": ["pipe"]}))
-        events.put_targets(Rule="r", EventBusName="orders", Targets=[{"Id": "q", "Arn": arn}])
-    srv.client("pipes", region=EAST).create_pipe(
-        Name="p",
-        Source=source_arn,
-        Target=f"arn:aws:events:{EU}:{ACCOUNT}:event-bus/orders",
-        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/pipe",
-        TargetParameters={"EventBridgeEventBusParameters": {"Source": "pipe", "DetailType": "Piped"}},
-    )
+        events.put_targets(Rule="r", EventBusName="orders", Targets=[{"Id": "q", "Arn": outs[region][1]}])
+    for region in (EU, EAST):  # both to the eu-central-1 bus
+        srv.client("pipes", region=region).create_pipe(
+            Name="p",
+            Source=sources[region][1],
+            Target=f"arn:aws:events:{EU}:{ACCOUNT}:event-bus/orders",
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/pipe",
+            TargetParameters={"EventBridgeEventBusParameters": {"Source": "pipe", "DetailType": "Piped"}},
+        )
     srv.advance(0)
-    srv.client("sqs", region=EAST).send_message(QueueUrl=source_url, MessageBody=json.dumps({"n": 1}))
+    for region in (EU, EAST):
+        srv.client("sqs", region=region).send_message(QueueUrl=sources[region][0], MessageBody=region)
     srv.advance(1)
-    [event] = bodies(srv, EU, eu_url)
-    assert (event["region"], event["source"], event["detail"]["body"]) == (EU, "pipe", '{"n": 1}')
-    assert bodies(srv, EAST, east_url) == []
+    received = bodies(srv, EU, outs[EU][0])
+    assert sorted((e["detail"]["body"], e["region"], e["source"]) for e in received) == [
+        (EU, EU, "pipe"),
+        (EAST, EAST, "pipe"),  # put by the us-east-1 pipe
+    ]
+    assert bodies(srv, EAST, outs[EAST][0]) == []
 
 
 def test_scheduled_rules_archives_and_replays_of_a_region_stay_in_it(srv: RunningServer) -> None:

@@ -2,8 +2,9 @@
 
 ``arn:aws:events:<region>:<account>:event-bus/<name>``, the bus of that account in that region. A message
 carrying a complete `Message.event` is routed as it is (a rule forwarding an event keeps its id and its region);
-the others become PutEvents entries, ten per call, through the in-process API client, as requests in the bus's
-account and region (a pipe's or schedule's own). A bus that does not exist is an error here (PutEvents itself
+the others become PutEvents entries, ten per call, through the in-process API client, as requests of the
+message's sender (`Message.account` and `region`: the pipe or schedule putting them, so the events carry its
+region), else of the bus's account and region. A bus that does not exist is an error here (PutEvents itself
 drops such entries silently).
 """
 
@@ -65,7 +66,10 @@ class BusTarget:
                 reason="NO_RESOURCE",
             )
         sent = Sent()
-        entries: list[tuple[int, JSON]] = []
+        _, _, _, bus_region, bus_account, _ = arn.split(":", 5)
+        # PutEvents calls by sender: each acts in its sender's account and region (the events say so), or the
+        # bus's when the message names none; the bus is the ARN's either way.
+        senders: dict[tuple[str, str], list[tuple[int, JSON]]] = {}
         for index, message in enumerate(messages):
             if message.event is not None:
                 # The event itself, same id; input settings do not apply (AWS).
@@ -88,21 +92,24 @@ class BusTarget:
                 entry["DetailType"] = message.detail_type
             if message.time is not None:
                 entry["Time"] = message.time.timestamp()  # as the wire carries it: epoch seconds
-            entries.append((index, entry))
-        _, _, _, region, account, _ = arn.split(":", 5)
+            sender = (message.account or bus_account, message.region or bus_region)
+            senders.setdefault(sender, []).append((index, entry))
         responses: dict[int, JSON] = {}
-        for start in range(0, len(entries), PUT_EVENTS_MAX):
-            chunk = entries[start : start + PUT_EVENTS_MAX]
-            result = await self.api.call(
-                "events",
-                "PutEvents",
-                {"Entries": [entry for _, entry in chunk]},
-                region=region,
-                account=account,
-            )
-            for (index, _), outcome in zip(chunk, result["Entries"], strict=True):
-                responses[index] = outcome
-                if "ErrorCode" in outcome:
-                    sent.failed[index] = TargetError(outcome["ErrorCode"], outcome.get("ErrorMessage", ""))
+        for (account, region), entries in senders.items():
+            for start in range(0, len(entries), PUT_EVENTS_MAX):
+                chunk = entries[start : start + PUT_EVENTS_MAX]
+                result = await self.api.call(
+                    "events",
+                    "PutEvents",
+                    {"Entries": [entry for _, entry in chunk]},
+                    region=region,
+                    account=account,
+                )
+                for (index, _), outcome in zip(chunk, result["Entries"], strict=True):
+                    responses[index] = outcome
+                    if "ErrorCode" in outcome:
+                        sent.failed[index] = TargetError(
+                            outcome["ErrorCode"], outcome.get("ErrorMessage", "")
+                        )
         sent.responses = [responses.get(index) for index in range(len(messages))]
         return sent

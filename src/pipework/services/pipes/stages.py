@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from pipework.connectors.targets import HttpParameters, Message, TargetError
+from pipework.connectors.targets.base import arn_parts
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.pipes import PipeDefinition, TargetResult
 from pipework.transform import resolve_parameters
@@ -77,6 +78,8 @@ class PipeStages:
 
     async def _put_events(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
         params = pipe.target_parameters.get("EventBridgeEventBusParameters") or {}
+        parts = arn_parts(pipe.arn)  # the events are the pipe's: its account and region
+        account, region = (parts[4] or None, parts[3] or None) if parts else (None, None)
         messages = []
         for item, event in zip(items, events, strict=True):
             resolved = resolve_parameters(params, event)
@@ -87,6 +90,8 @@ class PipeStages:
                     detail_type=_string(resolved.get("DetailType")) or f"Event from {pipe.event_source}",
                     resources=tuple(r for r in resolved.get("Resources") or [] if isinstance(r, str)),
                     time=_time(resolved.get("Time")),
+                    account=account,
+                    region=region,
                 )
             )
         sent = await self.targets.send(pipe.target, messages)
