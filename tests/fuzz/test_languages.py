@@ -332,7 +332,24 @@ def test_own_routes_answer_bad_input_with_json_errors(http: httpx.Client) -> Non
             findings.check(own, Case(f"GET /_pipework/{service}/dead-letters?{query}", "query"))
         for body in (b"not json", b"[]", b'{"Ids": "x"}', b'{"Ids": [1]}', b"[" * 10_000):
             findings.check(own, Case(f"POST /_pipework/{service}/dead-letters/redrive", "body", body=body))
+        for region in ("", "%00", "eu-central-1%2F..", "x" * 300):
+            findings.check(own, Case(f"GET /_pipework/{service}/dead-letters?region={region}", "region"))
+    for region in ("%ff", "x" * 300, "eu-central-1%2F.."):
+        findings.check(own, Case(f"GET /_pipework/events/tail/default?region={region}", "region"))
     for name in ("nope", "%00", "x" * 5_000):
         findings.check(own, Case(f"GET /_pipework/pipes/{name}/metrics", "name"))
         findings.check(own, Case(f"POST /_pipework/pipes/{name}/invoke", "name", body=b"not json"))
+    # The fuzz server runs on the system clock: every move is refused with a JSON error, never a 5xx.
+    for body in (
+        b"",
+        b"not json",
+        b"[]",
+        b'{"Advance": -1}',
+        b'{"Set": "x"}',
+        b'{"Advance": 1, "Set": 1}',
+        b'{"Advance": 1e400}',
+        b'{"Other": 1}',
+        b"[" * 10_000,
+    ):
+        findings.check(own, Case("POST /_pipework/clock", "body", body=body))
     assert not findings.report(("pipework",)), findings.report(("pipework",))
