@@ -16,10 +16,10 @@ import logging
 import random
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -28,7 +28,7 @@ from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.scheduler import catch_up
 from pipework.schedule_expressions import ExpressionError, Timing
-from pipework.services.base import RequestContext, ServiceError
+from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 from pipework.store.base import Batch, QueueItem, Store
 from pipework.store.errors import StoreError
 
@@ -109,13 +109,14 @@ class SchedulerService:
                     self._ahead[model.invocation_key(invocation)] = (item.id, invocation["scheduled"])
             after = items[-1].seq
 
+    @staticmethod
+    def unknown_operation(operation: str) -> ServiceError:
+        return ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
+
     async def handle(self, operation: str, params: JSON, ctx: RequestContext) -> JSON:
-        method = getattr(self, f"op_{operation}", None)
-        if method is None:
-            raise ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
-        await self._default_group(ctx.account, ctx.region)
-        result: JSON = await method(params, ctx)
-        return result
+        if operation in self.operations:  # an unknown operation creates nothing
+            await self._default_group(ctx.account, ctx.region)
+        return await dispatch(self, operation, params, ctx)
 
     async def _default_group(self, account: str, region: str) -> None:
         """Create the region's ``default`` group if it does not exist yet (every region has one)."""
@@ -575,3 +576,18 @@ class SchedulerService:
             await self._remove(batch, key, body)
             await self.store.commit(batch)
             self._forget(key)
+
+    operations: ClassVar[Mapping[str, Handler]] = {
+        "CreateSchedule": op_CreateSchedule,
+        "UpdateSchedule": op_UpdateSchedule,
+        "GetSchedule": op_GetSchedule,
+        "DeleteSchedule": op_DeleteSchedule,
+        "ListSchedules": op_ListSchedules,
+        "CreateScheduleGroup": op_CreateScheduleGroup,
+        "GetScheduleGroup": op_GetScheduleGroup,
+        "ListScheduleGroups": op_ListScheduleGroups,
+        "DeleteScheduleGroup": op_DeleteScheduleGroup,
+        "TagResource": op_TagResource,
+        "UntagResource": op_UntagResource,
+        "ListTagsForResource": op_ListTagsForResource,
+    }
