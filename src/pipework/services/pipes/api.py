@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pipework.clock import Clock
+from pipework.jsontypes import JSON
 from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 from pipework.store.base import Store
 
@@ -21,7 +22,6 @@ from . import model
 from .errors import conflict, not_found, validation
 from .validation import validate_pipe
 
-JSON = dict[str, Any]
 UPDATABLE = (
     "Description",
     "DesiredState",

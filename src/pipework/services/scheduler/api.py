@@ -8,15 +8,14 @@ region has its own ``default`` group, created when the region is first used.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from pipework.jsontypes import JSON
 from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 
 from .firing import Firing
 from .groups import GroupOperations
 from .schedules import ScheduleOperations
-
-JSON = dict[str, Any]
 
 
 class SchedulerService(ScheduleOperations, GroupOperations, Firing):

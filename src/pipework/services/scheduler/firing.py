@@ -7,13 +7,13 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.scheduler import catch_up
+from pipework.jsontypes import JSON
 from pipework.store.base import Batch, QueueItem
 from pipework.store.errors import StoreError
 
@@ -21,7 +21,6 @@ from . import model
 from .state import SchedulerState
 
 log = logging.getLogger("pipework.scheduler")
-JSON = dict[str, Any]
 
 
 @dataclass(slots=True)

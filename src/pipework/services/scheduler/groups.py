@@ -4,16 +4,14 @@ tags, which Scheduler keeps on groups only (TagResource, UntagResource, ListTags
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
+from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext
 
 from . import model
 from .errors import conflict, not_found, validation
 from .model import ScheduleGroup
 from .state import SchedulerState
-
-JSON = dict[str, Any]
 
 
 class GroupOperations(SchedulerState):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-JSON = dict[str, Any]
+from pipework.jsontypes import JSON
 
 KIND_SCHEDULE = "scheduler/schedule"  # name: "<account>/<region>/<group>/<schedule>" (`key`)
 KIND_GROUP = "scheduler/group"  # name: "<account>/<region>/<group>" (`group_key`)

@@ -5,10 +5,9 @@ Each change stores the schedule and replaces its tick in one commit, under the s
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
+from pipework.jsontypes import JSON
 from pipework.schedule_expressions import ExpressionError, Timing
 from pipework.services.base import RequestContext
 
@@ -17,8 +16,6 @@ from .errors import conflict, validation
 from .model import Schedule
 from .state import SchedulerState
 from .targets import validate_target
-
-JSON = dict[str, Any]
 
 #: AWS: a StartDate may lie at most 5 minutes in the past.
 START_DATE_GRACE = 300.0

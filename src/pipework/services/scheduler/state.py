@@ -13,11 +13,11 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import orjson
 
 from pipework.clock import Clock
+from pipework.jsontypes import JSON
 from pipework.schedule_expressions import Timing
 from pipework.services.base import RequestContext
 from pipework.store.base import Batch, Store
@@ -25,8 +25,6 @@ from pipework.store.base import Batch, Store
 from . import model
 from .errors import not_found
 from .model import Schedule, ScheduleGroup
-
-JSON = dict[str, Any]
 
 
 class SchedulerState:
