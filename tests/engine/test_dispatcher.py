@@ -13,12 +13,12 @@ import pytest
 
 from pipework.clock import ManualClock
 from pipework.engine.dispatcher import GC_THRESHOLD, Dispatcher, Failure, tune_gc
+from pipework.jsontypes import JSON
 from pipework.store.base import Ack, Batch, CommitResult
 from pipework.store.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
 QUEUE = "work"
-JSON = dict[str, Any]
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from pipework.engine.middleware.attempts import AttemptNumber
 from pipework.engine.middleware.counters import Counters
 from pipework.engine.middleware.retries import Retries
 from pipework.engine.retry import Backoff, GiveUp, Retry, RetryPolicy
+from pipework.jsontypes import JSON
 from pipework.store.base import Store
 from pipework.store.memory import MemoryStore
 from pipework.store.sqlite import SqliteStore
@@ -29,7 +30,6 @@ from pipework.store.sqlite import SqliteStore
 pytestmark = pytest.mark.anyio
 QUEUE = "work"
 TARGET = "arn:aws:lambda:us-east-1:000000000000:function:f"
-JSON = dict[str, Any]
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ from pipework.engine.pipes import (
     redrive_queue,
 )
 from pipework.engine.retry import Backoff
+from pipework.jsontypes import JSON
 from pipework.store.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
-JSON = dict[str, Any]
 PIPE_ARN = "arn:aws:pipes:us-east-1:000000000000:pipe/p"
 TARGET = "arn:aws:lambda:us-east-1:000000000000:function:target"
 ENRICHMENT = "arn:aws:lambda:us-east-1:000000000000:function:enrich"

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
 
 from pipework.connectors.targets import TargetError
+from pipework.jsontypes import JSON
 from pipework.models import load_service_model
 from pipework.services.base import RequestContext, Service, ServiceError
 
 from .protocols import ServedApi
 
-JSON = dict[str, Any]
 #: Error codes (or parts of them) that mean the resource is not there, in each served API's wording.
 _MISSING = ("NotFound", "NonExistent", "DoesNotExist")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-JSON = dict[str, Any]
+from pipework.jsontypes import JSON
 
 
 class ApiClient(Protocol):

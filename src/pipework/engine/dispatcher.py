@@ -22,10 +22,10 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from pipework.clock import Clock
 from pipework.connectors.targets import TargetError
+from pipework.jsontypes import JSON
 from pipework.store.base import QueueItem, Store
 from pipework.store.errors import StoreError
 
@@ -41,7 +41,6 @@ log = logging.getLogger("pipework.dispatcher")
 MAX_LEASE = 512
 #: The young-generation GC threshold while dispatchers run (CPython's default is 700; see `tune_gc`).
 GC_THRESHOLD = 50_000
-JSON = dict[str, Any]
 
 __all__ = ["Dispatcher", "Failure", "default_middleware", "parking_queue", "tune_gc"]
 

@@ -14,11 +14,10 @@ from typing import Any
 
 import orjson
 
+from pipework.jsontypes import JSON
 from pipework.store.base import QueueItem
 
 from .retry import RetryPolicy
-
-JSON = dict[str, Any]
 
 
 @dataclass(slots=True)

@@ -8,11 +8,9 @@ the next event routed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from pipework.jsontypes import JSON
 from pipework.patterns import Matcher
-
-JSON = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

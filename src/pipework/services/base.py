@@ -7,8 +7,9 @@ shape as plain Python data (the wire layer serializes it for the service's proto
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 
 class ServiceError(Exception):
@@ -67,3 +68,27 @@ class Service(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+#: An operation's handler: called with the service, the decoded parameters and the request; returns the output.
+Handler = Callable[[Any, dict[str, Any], RequestContext], Awaitable[dict[str, Any]]]
+
+
+class Operations(Protocol):
+    """What `dispatch` needs of a service: its operations table, and the error its API answers for an operation
+    it does not serve (each AWS API words that differently)."""
+
+    operations: ClassVar[Mapping[str, Handler]]
+
+    @staticmethod
+    def unknown_operation(operation: str) -> ServiceError: ...
+
+
+async def dispatch(
+    service: Operations, operation: str, params: dict[str, Any], ctx: RequestContext
+) -> dict[str, Any]:
+    """Run `operation` through the service's operations table, or raise its unknown-operation error."""
+    handler = service.operations.get(operation)
+    if handler is None:
+        raise service.unknown_operation(operation)
+    return await handler(service, params, ctx)

@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipework.clock import Clock
+from pipework.jsontypes import JSON
 from pipework.store.batch import (
     Ack,
     Append,
@@ -76,7 +77,6 @@ from pipework.store.batch import (
     Write,
 )
 from pipework.store.records import (
-    JSON,
     CommitResult,
     DeadLetter,
     KvEntry,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pipework.store.records import JSON
+from pipework.jsontypes import JSON
 
 # ───────────────────────────────────── writes (the operations a batch carries) ─────────────────────────────────────
 # Backends interpret these; callers build them through `Batch` methods, not directly.

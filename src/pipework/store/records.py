@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-JSON = dict[str, Any]
-
+from pipework.jsontypes import JSON
 
 # ───────────────────────────────────────── records returned by the store ─────────────────────────────────────────
 

@@ -117,7 +117,7 @@ async def test_concurrent_tag_requests_keep_every_tag(durable: SchedulerService)
         durable.op_TagResource({"ResourceArn": arn, "Tags": [{"Key": "b", "Value": "2"}]}, CTX),
         durable.op_UntagResource({"ResourceArn": arn, "TagKeys": ["a"]}, CTX),
     )
-    assert durable.groups[HERE + "g"]["Tags"] == {"b": "2"}
+    assert durable.groups[HERE + "g"].tags == {"b": "2"}
     stored = await durable.store.get_resource(model.KIND_GROUP, HERE + "g")
     assert stored is not None and stored.body["Tags"] == {"b": "2"}
 
@@ -156,4 +156,4 @@ async def test_creating_a_group_twice_at_once_conflicts(durable: SchedulerServic
     )
     conflicts = [r for r in results if isinstance(r, ServiceError) and r.code == "ConflictException"]
     assert len(conflicts) == 1
-    assert durable.groups[HERE + "g"]["Tags"] == {"first": "1"}
+    assert durable.groups[HERE + "g"].tags == {"first": "1"}

@@ -69,7 +69,7 @@ def test_a_cancel_while_a_batch_commits_is_not_overwritten(durable_sqs: Callable
     dead_letter(sqs, source, [str(i) for i in range(5)])
     service: Any = sqs.server.pipework.sqs
     store = sqs.server.pipework.store
-    commit, cancel = store.commit, service.op_CancelMessageMoveTask
+    commit, cancel = store.commit, service.operations["CancelMessageMoveTask"]
     gate = asyncio.Event()
     batch_held, cancel_arrived = threading.Event(), threading.Event()
 
@@ -79,12 +79,12 @@ def test_a_cancel_while_a_batch_commits_is_not_overwritten(durable_sqs: Callable
             await gate.wait()
         return await commit(batch)
 
-    async def arriving_cancel(params: Any, ctx: Any) -> Any:
+    async def arriving_cancel(svc: Any, params: Any, ctx: Any) -> Any:
         cancel_arrived.set()
-        return await cancel(params, ctx)
+        return await cancel(svc, params, ctx)
 
     store.commit = held_commit
-    service.op_CancelMessageMoveTask = arriving_cancel
+    service.operations = {**service.operations, "CancelMessageMoveTask": arriving_cancel}
     handle = sqs.client.start_message_move_task(SourceArn=sqs.arn(dlq), MaxNumberOfMessagesPerSecond=1)[
         "TaskHandle"
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-JSON = dict[str, Any]
+from pipework.jsontypes import JSON
 
 
 @dataclass

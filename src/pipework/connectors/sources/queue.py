@@ -13,8 +13,9 @@ from typing import Any
 from pipework.connectors.ports import ApiClient
 from pipework.connectors.targets import TargetError
 from pipework.connectors.targets.queue import queue_url
+from pipework.jsontypes import JSON
 
-from .base import JSON, SourceBatch
+from .base import SourceBatch
 
 MAX_RECEIVE = 10  # SQS's per-call maximum
 MAX_WAIT = 20  # seconds of long polling SQS allows

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from pipework.connectors.ports import StreamReader, TableStreams
+from pipework.jsontypes import JSON
 
-from .base import JSON, SourceBatch
+from .base import SourceBatch
 
 
 class TableStreamSource:

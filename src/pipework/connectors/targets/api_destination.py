@@ -20,8 +20,9 @@ import orjson
 
 from pipework.clock import Clock
 from pipework.connectors.ports import ApiDestinationCatalog
+from pipework.jsontypes import JSON
 
-from .base import JSON, NOT_THIS_KIND, HttpParameters, Message, Problem, Sent, TargetError, arn_parts
+from .base import NOT_THIS_KIND, HttpParameters, Message, Problem, Sent, TargetError, arn_parts
 
 if TYPE_CHECKING:
     from typing import Self

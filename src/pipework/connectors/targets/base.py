@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import orjson
 
+from pipework.jsontypes import JSON
+
 if TYPE_CHECKING:
     from typing import Self
 
     from pipework.connectors.bundle import Connectors
-
-JSON = dict[str, Any]
 
 
 class TargetError(Exception):

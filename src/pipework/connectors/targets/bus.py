@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from pipework.connectors.ports import ApiClient, EventBuses
+from pipework.jsontypes import JSON
 
-from .base import INPUT_NOT_JSON, JSON, NOT_THIS_KIND, Message, Problem, Sent, TargetError, arn_parts, is_json
+from .base import INPUT_NOT_JSON, NOT_THIS_KIND, Message, Problem, Sent, TargetError, arn_parts, is_json
 
 if TYPE_CHECKING:
     from typing import Self

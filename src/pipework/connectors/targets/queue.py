@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from pipework.connectors.ports import ApiClient
+from pipework.jsontypes import JSON
 
-from .base import GROUP_ID_REQUIRED, JSON, NOT_THIS_KIND, Message, Problem, Sent, TargetError, arn_parts
+from .base import GROUP_ID_REQUIRED, NOT_THIS_KIND, Message, Problem, Sent, TargetError, arn_parts
 
 if TYPE_CHECKING:
     from typing import Self

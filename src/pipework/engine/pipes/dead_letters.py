@@ -10,13 +10,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
+from pipework.jsontypes import JSON
 from pipework.store.base import Store
-
-JSON = dict[str, Any]
 
 
 def redrive_queue(pipe_key: str) -> str:

@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipework.jsontypes import JSON
 from pipework.patterns import CompiledPattern
 from pipework.transform import PipeContext
-
-JSON = dict[str, Any]
 
 #: Source kinds the engine knows: an ordered stream with checkpoints, or a queue whose messages are deleted.
 STREAM = "stream"

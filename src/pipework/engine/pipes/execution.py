@@ -23,13 +23,12 @@ from pipework.connectors.targets import TargetError
 from pipework.engine.envelope import Envelope
 from pipework.engine.middleware import Chain, Park, Result
 from pipework.engine.retry import RetryPolicy
+from pipework.jsontypes import JSON
 from pipework.transform import TransformError, parse_record_data, render_pipe_input
 
 from .definition import PipeDefinition, record_id
 from .execution_log import ExecutionLog
 from .metrics import PipeMetrics
-
-JSON = dict[str, Any]
 
 
 @dataclass

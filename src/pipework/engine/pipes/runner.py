@@ -24,7 +24,6 @@ import random
 import sys
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import orjson
 
@@ -36,6 +35,7 @@ from pipework.engine.loops import STOP, run_forever
 from pipework.engine.middleware import Park
 from pipework.engine.middleware.retries import Retries
 from pipework.engine.retry import Backoff, GiveUp, RetryPolicy
+from pipework.jsontypes import JSON
 from pipework.store.base import QueueItem, Store
 from pipework.store.errors import StoreError
 
@@ -44,7 +44,6 @@ from .definition import QUEUE, PipeDefinition
 from .execution import Execution, Outcome
 
 log = logging.getLogger("pipework.pipes")
-JSON = dict[str, Any]
 
 #: Consecutive executions failing with a permission-like error after which a pipe stops itself.
 AUTO_STOP_AFTER = 5

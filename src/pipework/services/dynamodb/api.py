@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
 from pipework.engine.loops import run_forever
-from pipework.services.base import RequestContext, ServiceError
+from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 from pipework.store import Store
 
 from . import errors, items, reads, tables
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OPERATIONS = {**tables.OPERATIONS, **items.OPERATIONS, **reads.OPERATIONS}
+OPERATIONS: dict[str, Handler] = {**tables.OPERATIONS, **items.OPERATIONS, **reads.OPERATIONS}
 SWEEP_INTERVAL = 1.0  # seconds of clock time between TTL / retention sweeps
 SWEEP_BATCH = 100
 
@@ -39,6 +40,7 @@ class DynamoDB:
     """
 
     name = "dynamodb"
+    operations: ClassVar[Mapping[str, Handler]] = OPERATIONS
 
     def __init__(
         self, store: Store, clock: Clock, *, region: str, account: str, sweep_interval: float = SWEEP_INTERVAL
@@ -72,13 +74,14 @@ class DynamoDB:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
+    @staticmethod
+    def unknown_operation(operation: str) -> ServiceError:
+        return ServiceError(
+            "UnknownOperationException", f"Pipework does not implement DynamoDB's {operation} yet", 400
+        )
+
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-        handler = OPERATIONS.get(operation)
-        if handler is None:
-            raise ServiceError(
-                "UnknownOperationException", f"Pipework does not implement DynamoDB's {operation} yet", 400
-            )
-        return await handler(self, params, ctx)
+        return await dispatch(self, operation, params, ctx)
 
     # ── tables ──
 

@@ -5,11 +5,12 @@ sequence number)."""
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
-from pipework.services.base import RequestContext, ServiceError
+from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 from pipework.services.dynamodb import DynamoDB, errors
 from pipework.services.dynamodb.model import STREAM, stream_key_of, table_key
 from pipework.services.dynamodb.records import position_of, sequence_number, with_sequence
@@ -62,16 +63,12 @@ class DynamoDBStreams:
         resource = await self.store.get_resource(STREAM, key) if key is not None else None
         return None if resource is None else resource.body.get("shard_id")
 
+    @staticmethod
+    def unknown_operation(operation: str) -> ServiceError:
+        return ServiceError("UnknownOperationException", f"Unknown operation {operation}", 400)
+
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-        handler = {
-            "ListStreams": self.list_streams,
-            "DescribeStream": self.describe_stream,
-            "GetShardIterator": self.get_shard_iterator,
-            "GetRecords": self.get_records,
-        }.get(operation)
-        if handler is None:
-            raise ServiceError("UnknownOperationException", f"Unknown operation {operation}", 400)
-        return await handler(params, ctx)
+        return await dispatch(self, operation, params, ctx)
 
     async def _stream(self, arn: str, ctx: RequestContext) -> Resource:
         """The stream `arn` names, if it is in the request's account and region."""
@@ -213,3 +210,10 @@ class DynamoDBStreams:
         if not (closed and after >= stats.last_position):
             out["NextShardIterator"] = self._iterator(body["arn"], body["shard_id"], after)
         return out
+
+    operations: ClassVar[Mapping[str, Handler]] = {
+        "ListStreams": list_streams,
+        "DescribeStream": describe_stream,
+        "GetShardIterator": get_shard_iterator,
+        "GetRecords": get_records,
+    }

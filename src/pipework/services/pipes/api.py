@@ -10,18 +10,18 @@ none writes a stale copy of a pipe back over another change made while it awaite
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import ClassVar
 
 from pipework.clock import Clock
-from pipework.services.base import RequestContext, ServiceError
+from pipework.jsontypes import JSON
+from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 from pipework.store.base import Store
 
 from . import model
 from .errors import conflict, not_found, validation
 from .validation import validate_pipe
 
-JSON = dict[str, Any]
 UPDATABLE = (
     "Description",
     "DesiredState",
@@ -67,16 +67,15 @@ class PipesApi:
             if token is None:
                 return list(self.pipes.values())
 
+    @staticmethod
+    def unknown_operation(operation: str) -> ServiceError:
+        return ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
+
     async def handle(self, operation: str, params: JSON, ctx: RequestContext) -> JSON:
-        method = getattr(self, f"op_{operation}", None)
-        if method is None:
-            raise ServiceError("UnknownOperationException", f"Operation {operation} is not supported.", 400)
         if operation in READS:
-            result: JSON = await method(params, ctx)
-            return result
+            return await dispatch(self, operation, params, ctx)
         async with self.lock:
-            result = await method(params, ctx)
-        return result
+            return await dispatch(self, operation, params, ctx)
 
     def pipe(self, key: str) -> JSON:
         """The pipe stored under `key`, or NotFoundException."""
@@ -294,3 +293,16 @@ class PipesApi:
 
     async def op_ListTagsForResource(self, params: JSON, ctx: RequestContext) -> JSON:
         return {"tags": dict(self._by_arn(params["resourceArn"], ctx).get("Tags", {}))}
+
+    operations: ClassVar[Mapping[str, Handler]] = {
+        "CreatePipe": op_CreatePipe,
+        "DescribePipe": op_DescribePipe,
+        "UpdatePipe": op_UpdatePipe,
+        "DeletePipe": op_DeletePipe,
+        "ListPipes": op_ListPipes,
+        "StartPipe": op_StartPipe,
+        "StopPipe": op_StopPipe,
+        "TagResource": op_TagResource,
+        "UntagResource": op_UntagResource,
+        "ListTagsForResource": op_ListTagsForResource,
+    }

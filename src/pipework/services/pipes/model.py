@@ -4,14 +4,12 @@ stored definition compiled into the engine's `PipeDefinition`."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pipework.connectors.targets import registry as targets
 from pipework.connectors.targets.log_group import log_file
 from pipework.engine.pipes import QUEUE, STREAM, PipeDefinition
+from pipework.jsontypes import JSON
 from pipework.patterns import compile_pattern
-
-JSON = dict[str, Any]
 
 KIND_PIPE = "pipes/pipe"  # store resources, named by pipe key (`pipe_key`)
 

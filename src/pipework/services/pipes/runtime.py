@@ -33,6 +33,7 @@ from pipework.engine.pipes import (
     redrive_queue,
 )
 from pipework.engine.retry import Backoff
+from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 
@@ -42,7 +43,6 @@ from .errors import validation
 from .stages import PipeStages
 
 log = logging.getLogger("pipework.pipes")
-JSON = dict[str, Any]
 
 #: The on-failure message's `condition` for each exhausted retry limit (Lambda's stream names); an error no retry
 #: can fix has Pipework's own "NonRetryableError".

@@ -16,12 +16,12 @@ from pipework.connectors.targets import HttpParameters, Message, TargetError
 from pipework.connectors.targets.base import arn_parts
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.pipes import PipeDefinition, TargetResult
+from pipework.jsontypes import JSON
 from pipework.transform import resolve_parameters
 
 from . import model
 
 log = logging.getLogger("pipework.pipes")
-JSON = dict[str, Any]
 
 
 class PipeStages:

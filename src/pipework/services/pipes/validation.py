@@ -3,19 +3,16 @@ limits that depend on the source and the target (AWS's messages where AWS has th
 
 from __future__ import annotations
 
-from typing import Any
-
 from pipework.connectors.targets import Message
 from pipework.connectors.targets import registry as targets
 from pipework.connectors.targets.base import GROUP_ID_REQUIRED
 from pipework.connectors.targets.queue import is_standard_queue
+from pipework.jsontypes import JSON
 from pipework.patterns import InvalidPatternError, compile_pattern
 from pipework.transform import TransformError, compile_pipe_template
 
 from . import model
 from .errors import validation
-
-JSON = dict[str, Any]
 
 _SOURCES = "a table's stream (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>) or a queue"
 _TARGETS = "an event bus, an API destination, a queue, a local function or a log group"

@@ -8,14 +8,13 @@ carrying the target's own error code, as Scheduler reports them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from pipework.connectors.targets import Message, TargetError
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Failure
+from pipework.jsontypes import JSON
 from pipework.schedule_expressions import format_time
 
-JSON = dict[str, Any]
 ATTEMPT_KEY = "attempt"
 
 

@@ -7,15 +7,13 @@ Templated targets: a queue, an event bus, a local function, an API destination. 
 
 from __future__ import annotations
 
-from typing import Any
-
 from pipework.connectors.targets import Message
 from pipework.connectors.targets import registry as targets
 from pipework.connectors.targets.base import GROUP_ID_REQUIRED, INPUT_NOT_JSON, INPUT_REQUIRED
+from pipework.jsontypes import JSON
 
 from .errors import validation
 
-JSON = dict[str, Any]
 MAX_INPUT_BYTES = 256 * 1024
 
 #: The target kinds a schedule may name, and how CreateSchedule describes them.

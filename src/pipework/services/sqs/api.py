@@ -6,9 +6,10 @@ The operations live in `queues.py` (queues as resources), `messaging.py` (messag
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from pipework.services.base import RequestContext, ServiceError
+from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 
 from .messaging import MessageOperations
 from .moves import MoveOperations
@@ -19,6 +20,31 @@ class SqsService(QueueOperations, MessageOperations, MoveOperations):
     """The SQS operations over the instance's store (parameters: see `SqsState`)."""
 
     name = "sqs"
+    operations: ClassVar[Mapping[str, Handler]] = {
+        "CreateQueue": QueueOperations.op_CreateQueue,
+        "GetQueueUrl": QueueOperations.op_GetQueueUrl,
+        "ListQueues": QueueOperations.op_ListQueues,
+        "DeleteQueue": QueueOperations.op_DeleteQueue,
+        "PurgeQueue": QueueOperations.op_PurgeQueue,
+        "GetQueueAttributes": QueueOperations.op_GetQueueAttributes,
+        "SetQueueAttributes": QueueOperations.op_SetQueueAttributes,
+        "ListDeadLetterSourceQueues": QueueOperations.op_ListDeadLetterSourceQueues,
+        "TagQueue": QueueOperations.op_TagQueue,
+        "UntagQueue": QueueOperations.op_UntagQueue,
+        "ListQueueTags": QueueOperations.op_ListQueueTags,
+        "AddPermission": QueueOperations.op_AddPermission,
+        "RemovePermission": QueueOperations.op_RemovePermission,
+        "SendMessage": MessageOperations.op_SendMessage,
+        "SendMessageBatch": MessageOperations.op_SendMessageBatch,
+        "ReceiveMessage": MessageOperations.op_ReceiveMessage,
+        "DeleteMessage": MessageOperations.op_DeleteMessage,
+        "DeleteMessageBatch": MessageOperations.op_DeleteMessageBatch,
+        "ChangeMessageVisibility": MessageOperations.op_ChangeMessageVisibility,
+        "ChangeMessageVisibilityBatch": MessageOperations.op_ChangeMessageVisibilityBatch,
+        "StartMessageMoveTask": MoveOperations.op_StartMessageMoveTask,
+        "ListMessageMoveTasks": MoveOperations.op_ListMessageMoveTasks,
+        "CancelMessageMoveTask": MoveOperations.op_CancelMessageMoveTask,
+    }
 
     async def start(self) -> None:
         await self.load_queues()
@@ -27,9 +53,9 @@ class SqsService(QueueOperations, MessageOperations, MoveOperations):
     async def stop(self) -> None:
         await self.stop_moves()
 
+    @staticmethod
+    def unknown_operation(operation: str) -> ServiceError:
+        return ServiceError("UnsupportedOperation", f"Operation {operation} is not supported.", 400)
+
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-        method = getattr(self, "op_" + operation, None)
-        if method is None:
-            raise ServiceError("UnsupportedOperation", f"Operation {operation} is not supported.", 400)
-        result: dict[str, Any] = await method(params, ctx)
-        return result
+        return await dispatch(self, operation, params, ctx)

@@ -11,11 +11,10 @@ import struct
 from collections.abc import Iterable
 from typing import Any
 
+from pipework.jsontypes import JSON
 from pipework.services.base import ServiceError
 
 from .errors import invalid_message_contents, invalid_parameter, missing_parameter
-
-JSON = dict[str, Any]
 
 MAX_ATTRIBUTES = 10
 MAX_ATTRIBUTE_NAME = 256

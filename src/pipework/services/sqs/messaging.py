@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext, ServiceError
 from pipework.store.base import QueueItem
 from pipework.store.errors import ItemNotFound, NotInFlight, StaleLease, StoreError
@@ -36,7 +37,6 @@ from .message import (
 from .model import MAX_MESSAGE_SIZE, Queue
 from .state import DEDUP_BUCKET, SqsState
 
-JSON = dict[str, Any]
 DEDUP_WINDOW = 300.0  # FIFO deduplication interval: 5 minutes
 MAX_VISIBILITY_TIMEOUT = 43_200
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")

@@ -7,14 +7,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
-from .errors import invalid_attribute_name, invalid_attribute_value, invalid_parameter, invalid_value
+from pipework.jsontypes import JSON
 
-JSON = dict[str, Any]
+from .errors import invalid_attribute_name, invalid_attribute_value, invalid_parameter, invalid_value
 
 KIND_QUEUE = "sqs/queue"  # store resources: one per queue, named by its key "<account>/<region>/<queue name>"
 MESSAGES = "sqs/message/"  # + a queue's key: the store work queue holding its messages

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext
 from pipework.store.base import Batch
 from pipework.store.errors import StoreError
@@ -29,7 +30,6 @@ from .state import SqsState
 
 log = logging.getLogger(__name__)
 
-JSON = dict[str, Any]
 KIND_MOVE_TASK = "sqs/move-task"  # store resources: one per task, named "<source queue key>/<task id>"
 MOVE_BATCH = 100
 TASKS_KEPT = 10  # per source queue, newest first (AWS lists at most the last 10)

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext
 
 from . import errors
@@ -24,7 +25,6 @@ from .model import (
 )
 from .state import DEDUP_BUCKET, SqsState
 
-JSON = dict[str, Any]
 PURGE_INTERVAL = 60.0
 
 
