@@ -17,6 +17,7 @@ import orjson
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.router import Delivery
+from pipework.jsontypes import JSON
 from pipework.patterns import InvalidEventError, InvalidPatternError, compile_pattern
 from pipework.patterns.parse import load_json
 from pipework.schedule_expressions import At, parse_expression
@@ -33,7 +34,6 @@ from .schedules import is_scheduled
 from .state import EventsRegion
 from .targets import validate_targets
 
-JSON = dict[str, Any]
 MAX_TARGETS_PER_RULE = 5
 #: Operations that change no definition, besides Describe* and List*: they run without the definitions' lock.
 _READS = frozenset({"PutEvents", "TestEventPattern"})

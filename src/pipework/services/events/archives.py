@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from pipework.jsontypes import JSON
 from pipework.patterns import InvalidPatternError, compile_pattern
 from pipework.store.base import Batch
 
@@ -14,7 +15,6 @@ from . import model
 from .errors import already_exists, illegal_status, invalid_pattern, limit_exceeded, not_found, validation
 from .state import EventsRegion, EventsState
 
-JSON = dict[str, Any]
 MAX_ACTIVE_REPLAYS = 10
 ACTIVE_REPLAY_STATES = ("STARTING", "RUNNING", "CANCELLING")
 

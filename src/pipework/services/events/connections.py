@@ -5,13 +5,12 @@ and a rate limit. Secrets are kept in the store with the connection and never re
 from __future__ import annotations
 
 import uuid
-from typing import Any
+
+from pipework.jsontypes import JSON
 
 from . import model
 from .errors import already_exists, not_found, validation
 from .state import EventsRegion, EventsState
-
-JSON = dict[str, Any]
 
 _AUTH_KEYS = {
     "BASIC": "BasicAuthParameters",

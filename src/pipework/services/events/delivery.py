@@ -5,18 +5,15 @@ vocabulary (NO_RESOURCE, NO_PERMISSIONS, ...).
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from pipework.connectors.targets import HttpParameters, Message, TargetError
 from pipework.connectors.targets.bus import BusTarget
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Failure
+from pipework.jsontypes import JSON
 
 from .entries import format_time
-
-JSON = dict[str, Any]
 
 
 def http_parameters(target: JSON) -> HttpParameters | None:

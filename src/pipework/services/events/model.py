@@ -13,9 +13,8 @@ from typing import Any
 
 import orjson
 
+from pipework.jsontypes import JSON
 from pipework.patterns.parse import load_json
-
-JSON = dict[str, Any]
 
 KIND_BUS = "events/bus"
 KIND_RULE = "events/rule"  # name: "<account>/<region>/<bus>/<rule>"

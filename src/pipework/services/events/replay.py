@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from pipework.jsontypes import JSON
+
 if TYPE_CHECKING:
     from pipework.store.base import Batch
 
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
     from .state import EventsRegion
 
 log = logging.getLogger("pipework.replay")
-JSON = dict[str, Any]
 #: Events read, routed and committed together (with the replay's progress).
 BATCH_SIZE = 500
 #: The replay record's (hidden) position of the last replayed event: with EventLastReplayedTime, the cursor.

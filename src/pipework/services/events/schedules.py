@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -24,6 +24,7 @@ from pipework.clock import Clock
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.scheduler import Ticker, catch_up
+from pipework.jsontypes import JSON
 from pipework.schedule_expressions import Timing, format_time
 from pipework.store.base import Batch, QueueItem, Store
 from pipework.store.errors import StoreError
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from .state import EventsState
 
 log = logging.getLogger("pipework.events")
-JSON = dict[str, Any]
 RuleKey = tuple[str, str, str, str]  # (account, region, bus, rule name)
 
 

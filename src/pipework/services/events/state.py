@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
 
 from pipework.clock import Clock
 from pipework.engine.router import Router
+from pipework.jsontypes import JSON
 from pipework.store.base import Store
 
 from . import model
 from .entries import bus_name
 from .errors import not_found
 from .schedules import RuleTicks
-
-JSON = dict[str, Any]
 
 
 class EventsRegion:

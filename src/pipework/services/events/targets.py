@@ -3,16 +3,13 @@ wording (the target kinds themselves check their ARNs and parameters; see `pipew
 
 from __future__ import annotations
 
-from typing import Any
-
 from pipework.connectors.targets import Message
 from pipework.connectors.targets import registry as targets
 from pipework.connectors.targets.base import GROUP_ID_REQUIRED
 from pipework.connectors.targets.queue import is_standard_queue
+from pipework.jsontypes import JSON
 
 from .errors import validation
-
-JSON = dict[str, Any]
 
 #: The target kinds a rule may name, and how PutTargets describes them.
 SUPPORTED = {
