@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import ClassVar
 
 from pipework.clock import Clock
+from pipework.engine.pipes.dead_letters import redrive_queue
 from pipework.jsontypes import JSON
 from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 from pipework.store.base import Store
@@ -190,9 +191,20 @@ class PipesApi:
     async def op_DeletePipe(self, params: JSON, ctx: RequestContext) -> JSON:
         key = model.pipe_key(ctx.account, ctx.region, params["Name"])
         body = self.pipe(key)
-        await self.store.delete_resource(model.KIND_PIPE, key)
-        del self.pipes[key]
+        # The runner stops first, so no dead letter it writes can land after the queue is gone.
         await self.apply(key, None)
+        # The definition and its redrive queue (dead letters, redriven records) go in one commit: AWS pipes have no
+        # immutable id to key the queue by (the ARN is the name), and a pipe created again under the name must
+        # not inherit the old pipe's dead letters.
+        batch = self.store.batch()
+        batch.delete_resource(model.KIND_PIPE, key)
+        batch.delete_queue(redrive_queue(key))
+        try:
+            await self.store.commit(batch)
+        except BaseException:
+            await self.apply(key, body)  # nothing was deleted: the pipe runs as it did
+            raise
+        del self.pipes[key]
         out = self._answer(body, "DELETING")
         out["DesiredState"] = "DELETED"
         return out
