@@ -16,6 +16,7 @@ from typing import ClassVar
 from pipework.clock import Clock
 from pipework.engine.pipes.dead_letters import redrive_queue
 from pipework.jsontypes import JSON
+from pipework.services import paging
 from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 from pipework.store.base import Store
 
@@ -221,15 +222,10 @@ class PipesApi:
 
         region = model.pipe_key(ctx.account, ctx.region, "")
         names = sorted(k for k, b in self.pipes.items() if k.startswith(region) and wanted(b))
-        token = params.get("NextToken")
-        start = int(token) if token and token.isdigit() else 0
-        if token and not token.isdigit():
-            raise validation("The NextToken is not valid.")
-        limit = params.get("Limit") or 100
-        page = names[start : start + limit]
+        page, token = paging.page("ListPipes", names, params.get("NextToken"), params.get("Limit"))
         out: JSON = {"Pipes": [model.select(self.pipes[n], model.SUMMARY_MEMBERS) for n in page]}
-        if start + limit < len(names):
-            out["NextToken"] = str(start + limit)
+        if token:
+            out["NextToken"] = token
         return out
 
     async def op_StartPipe(self, params: JSON, ctx: RequestContext) -> JSON:
