@@ -150,3 +150,21 @@ def test_a_redriven_record_whose_age_runs_out_again_is_dead_lettered_for_its_rec
     assert attributes_of(again)["EXHAUSTED_RETRY_CONDITION"] == "MaximumRecordAgeInSeconds"
     (letter,) = dead_letters(server, "p")
     assert letter["Error"]["EXHAUSTED_RETRY_CONDITION"] == "MaximumRecordAgeInSeconds"
+
+
+def test_a_pipe_created_again_after_a_delete_does_not_inherit_the_old_pipes_dead_letters(server):
+    stream, dlq_url, _ = failing_pipe(server, ("s1",), MaximumRetryAttempts=0)
+    receive_all(server, dlq_url, 1)
+    assert len(dead_letters(server, "p")) == 1
+    pipes = server.client("pipes")
+    pipes.delete_pipe(Name="p")
+    pipes.create_pipe(
+        Name="p",
+        Source=stream,
+        Target=FN + "target",
+        RoleArn=ROLE,
+        SourceParameters=stream_params(),
+        DesiredState="STOPPED",
+    )
+    assert dead_letters(server, "p") == []
+    assert extension(server, "/_pipework/pipes/dead-letters/redrive", {"Pipe": "p"}) == {"Redriven": 0}

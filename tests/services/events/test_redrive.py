@@ -41,3 +41,30 @@ async def test_overlapping_redrives_send_each_dead_letter_back_once(tmp_path: Pa
         assert (await pipework.store.counts(model.DELIVERIES)).visible == 3
     finally:
         await pipework.close()
+
+
+async def test_a_filtered_redrive_considers_every_dead_letter_not_only_the_first_thousand():
+    pipework = await Pipework.open(Settings(memory=True), clock=ManualClock(start=1_800_000_000.0))
+    try:
+        runtime = pipework.events
+
+        async def call(operation: str, **params: Any) -> dict[str, Any]:
+            ctx = RequestContext("events", operation, "us-east-1", "000000000000", "req")
+            return await runtime.handle(operation, params, ctx)
+
+        await call("PutRule", Name="r", EventPattern=json.dumps({"source": ["s"]}))
+        missing = "arn:aws:lambda:us-east-1:000000000000:function:missing"  # dead-lettered at once
+        await call("PutTargets", Rule="r", Targets=[{"Id": "t", "Arn": missing}])
+        for first in range(0, 1001, 10):
+            entries = [
+                {"Source": "s", "DetailType": "t", "Detail": json.dumps({"n": n})}
+                for n in range(first, min(first + 10, 1001))
+            ]
+            await call("PutEvents", Entries=entries)
+        await runtime.dispatcher.drain()
+        assert len(await runtime.dead_letters(limit=2000)) == 1001
+        await runtime.dispatcher.stop()  # keep the redriven deliveries in the queue, to count them
+        assert await runtime.redrive(rule="r", target="t") == 1001
+        assert (await pipework.store.counts(model.DELIVERIES)).visible == 1001
+    finally:
+        await pipework.close()

@@ -21,6 +21,7 @@ from pipework.jsontypes import JSON
 from pipework.patterns import InvalidEventError, InvalidPatternError, compile_pattern
 from pipework.patterns.parse import load_json
 from pipework.schedule_expressions import At, parse_expression
+from pipework.services import paging
 from pipework.services.base import RequestContext, ServiceError
 from pipework.store.base import Batch
 
@@ -29,7 +30,6 @@ from .archives import ArchiveOperations
 from .connections import ConnectionOperations
 from .entries import build_event, bus_name, check_request_size, format_time, validate_entry
 from .errors import already_exists, invalid_pattern, limit_exceeded, not_found, validation
-from .model import page as _page
 from .schedules import is_scheduled
 from .state import EventsRegion
 from .targets import validate_targets
@@ -153,7 +153,7 @@ class EventsService(ArchiveOperations, ConnectionOperations):
     async def op_ListEventBuses(self, params: JSON, here: EventsRegion) -> JSON:
         prefix = params.get("NamePrefix", "")
         names = sorted(n for n in here.buses if n.startswith(prefix))
-        page, token = _page(names, params.get("NextToken"), params.get("Limit"))
+        page, token = paging.page("ListEventBuses", names, params.get("NextToken"), params.get("Limit"))
         out: JSON = {
             "EventBuses": [
                 {
@@ -233,7 +233,7 @@ class EventsService(ArchiveOperations, ConnectionOperations):
         bus = here.bus(params.get("EventBusName"))["Name"]
         prefix = params.get("NamePrefix", "")
         names = sorted(n for b, n in here.rules if b == bus and n.startswith(prefix))
-        page, token = _page(names, params.get("NextToken"), params.get("Limit"))
+        page, token = paging.page("ListRules", names, params.get("NextToken"), params.get("Limit"))
         out: JSON = {
             "Rules": [
                 {k: v for k, v in self._describe(here.rules[(bus, n)]).items() if k != "CreatedBy"}
@@ -279,7 +279,9 @@ class EventsService(ArchiveOperations, ConnectionOperations):
             for (b, n), rule in here.rules.items()
             if b == bus and any(t["Arn"] == arn for t in rule["Targets"])
         )
-        page, token = _page(names, params.get("NextToken"), params.get("Limit"))
+        page, token = paging.page(
+            "ListRuleNamesByTarget", names, params.get("NextToken"), params.get("Limit")
+        )
         out: JSON = {"RuleNames": page}
         if token:
             out["NextToken"] = token
@@ -314,7 +316,9 @@ class EventsService(ArchiveOperations, ConnectionOperations):
     async def op_ListTargetsByRule(self, params: JSON, here: EventsRegion) -> JSON:
         bus = here.bus(params.get("EventBusName"))["Name"]
         rule = here.rule(bus, params["Rule"])
-        page, token = _page(rule["Targets"], params.get("NextToken"), params.get("Limit"))
+        page, token = paging.page(
+            "ListTargetsByRule", rule["Targets"], params.get("NextToken"), params.get("Limit")
+        )
         out: JSON = {"Targets": page}
         if token:
             out["NextToken"] = token

@@ -9,6 +9,7 @@ from typing import Any
 
 from pipework.jsontypes import JSON
 from pipework.patterns import InvalidPatternError, compile_pattern
+from pipework.services import paging
 from pipework.store.base import Batch
 
 from . import model
@@ -115,7 +116,7 @@ class ArchiveOperations(EventsState):
             and params.get("EventSourceArn", a["EventSourceArn"]) == a["EventSourceArn"]
             and params.get("State", a["State"]) == a["State"]
         ]
-        page, token = model.page(found, params.get("NextToken"), params.get("Limit"))
+        page, token = paging.page("ListArchives", found, params.get("NextToken"), params.get("Limit"))
         archives = []
         for a in page:
             stats = await self.store.log_stats(here.archive_log(a["ArchiveName"]))
@@ -233,7 +234,7 @@ class ArchiveOperations(EventsState):
             and params.get("State", r["State"]) == r["State"]
             and params.get("EventSourceArn", r["EventSourceArn"]) == r["EventSourceArn"]
         ]
-        page, token = model.page(found, params.get("NextToken"), params.get("Limit"))
+        page, token = paging.page("ListReplays", found, params.get("NextToken"), params.get("Limit"))
         keys = (
             "ReplayName",
             "EventSourceArn",

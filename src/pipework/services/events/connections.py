@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from pipework.jsontypes import JSON
+from pipework.services import paging
 
 from . import model
 from .errors import already_exists, not_found, validation
@@ -129,7 +130,7 @@ class ConnectionOperations(EventsState):
             if n.startswith(prefix)
             and params.get("ConnectionState", c["ConnectionState"]) == c["ConnectionState"]
         ]
-        page, token = model.page(found, params.get("NextToken"), params.get("Limit"))
+        page, token = paging.page("ListConnections", found, params.get("NextToken"), params.get("Limit"))
         keys = (
             "ConnectionArn",
             "Name",
@@ -234,7 +235,7 @@ class ConnectionOperations(EventsState):
             for n, d in sorted(here.api_destinations.items())
             if n.startswith(prefix) and params.get("ConnectionArn", d["ConnectionArn"]) == d["ConnectionArn"]
         ]
-        page, token = model.page(found, params.get("NextToken"), params.get("Limit"))
+        page, token = paging.page("ListApiDestinations", found, params.get("NextToken"), params.get("Limit"))
         out: JSON = {"ApiDestinations": page}
         if token:
             out["NextToken"] = token

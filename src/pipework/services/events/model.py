@@ -9,7 +9,6 @@ ticks are shared by every account and region; their items carry both.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import orjson
 
@@ -125,11 +124,3 @@ def archive_target(region: str, archive: str) -> JSON:
 def name_from_arn(arn: str) -> str:
     """The last path element of an ARN (``...:event-bus/orders`` -> ``orders``)."""
     return arn.rsplit("/", 1)[-1] if "/" in arn else arn.rsplit(":", 1)[-1]
-
-
-def page(items: list[Any], token: str | None, limit: int | None) -> tuple[list[Any], str | None]:
-    """Pagination over a sorted list: the token is the offset."""
-    start = int(token) if token and token.isdigit() else 0
-    size = limit or 100
-    end = start + size
-    return items[start:end], (str(end) if end < len(items) else None)

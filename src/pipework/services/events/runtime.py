@@ -98,18 +98,18 @@ class EventBridge:
         rule: str | None = None,
         target: str | None = None,
         bus: str | None = None,
-        limit: int = 1000,
+        limit: int | None = 1000,
         region: str | None = None,
         account: str | None = None,
     ) -> list[dict[str, Any]]:
         """Deliveries of one account and region (default: the server's) that exhausted their retries, newest
-        last: the full event, the rule, target and error."""
+        last: the full event, the rule, target and error; the first `limit` of them (None: all)."""
         store = self.store
         default = (self.events.account, self.events.region)
         wanted = (account or default[0], region or default[1])
         out: list[dict[str, Any]] = []
         after = 0
-        while len(out) < limit:
+        while limit is None or len(out) < limit:
             page = await store.list_dead_letters(model.DELIVERIES, after_seq=after, limit=500)
             if not page:
                 break
@@ -137,7 +137,7 @@ class EventBridge:
                     }
                 )
             after = page[-1].seq
-        return out[:limit]
+        return out if limit is None else out[:limit]
 
     async def redrive(
         self,
@@ -154,7 +154,10 @@ class EventBridge:
         async with self._redriving:
             chosen = [
                 d
-                for d in await self.dead_letters(rule=rule, target=target, region=region, account=account)
+                # Every dead letter the filters choose, however many: the store is paged through to its end.
+                for d in await self.dead_letters(
+                    rule=rule, target=target, region=region, account=account, limit=None
+                )
                 if ids is None or d["Id"] in ids
             ]
             return await self._redrive({d["Id"] for d in chosen})

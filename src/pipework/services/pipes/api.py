@@ -14,7 +14,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import ClassVar
 
 from pipework.clock import Clock
+from pipework.engine.pipes.dead_letters import redrive_queue
 from pipework.jsontypes import JSON
+from pipework.services import paging
 from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 from pipework.store.base import Store
 
@@ -190,9 +192,20 @@ class PipesApi:
     async def op_DeletePipe(self, params: JSON, ctx: RequestContext) -> JSON:
         key = model.pipe_key(ctx.account, ctx.region, params["Name"])
         body = self.pipe(key)
-        await self.store.delete_resource(model.KIND_PIPE, key)
-        del self.pipes[key]
+        # The runner stops first, so no dead letter it writes can land after the queue is gone.
         await self.apply(key, None)
+        # The definition and its redrive queue (dead letters, redriven records) go in one commit: AWS pipes have no
+        # immutable id to key the queue by (the ARN is the name), and a pipe created again under the name must
+        # not inherit the old pipe's dead letters.
+        batch = self.store.batch()
+        batch.delete_resource(model.KIND_PIPE, key)
+        batch.delete_queue(redrive_queue(key))
+        try:
+            await self.store.commit(batch)
+        except BaseException:
+            await self.apply(key, body)  # nothing was deleted: the pipe runs as it did
+            raise
+        del self.pipes[key]
         out = self._answer(body, "DELETING")
         out["DesiredState"] = "DELETED"
         return out
@@ -209,15 +222,10 @@ class PipesApi:
 
         region = model.pipe_key(ctx.account, ctx.region, "")
         names = sorted(k for k, b in self.pipes.items() if k.startswith(region) and wanted(b))
-        token = params.get("NextToken")
-        start = int(token) if token and token.isdigit() else 0
-        if token and not token.isdigit():
-            raise validation("The NextToken is not valid.")
-        limit = params.get("Limit") or 100
-        page = names[start : start + limit]
+        page, token = paging.page("ListPipes", names, params.get("NextToken"), params.get("Limit"))
         out: JSON = {"Pipes": [model.select(self.pipes[n], model.SUMMARY_MEMBERS) for n in page]}
-        if start + limit < len(names):
-            out["NextToken"] = str(start + limit)
+        if token:
+            out["NextToken"] = token
         return out
 
     async def op_StartPipe(self, params: JSON, ctx: RequestContext) -> JSON:

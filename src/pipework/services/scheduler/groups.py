@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from pipework.jsontypes import JSON
+from pipework.services import paging
 from pipework.services.base import RequestContext
 
 from . import model
@@ -36,7 +37,9 @@ class GroupOperations(SchedulerState):
     async def op_ListScheduleGroups(self, params: JSON, ctx: RequestContext) -> JSON:
         prefix = model.group_key(ctx.account, ctx.region, params.get("NamePrefix", ""))
         keys = sorted(k for k in self.groups if k.startswith(prefix))
-        items, token = model.page(keys, params.get("NextToken"), params.get("MaxResults"))
+        items, token = paging.page(
+            "ListScheduleGroups", keys, params.get("NextToken"), params.get("MaxResults")
+        )
         out: JSON = {"ScheduleGroups": [self.groups[k].to_api() for k in items]}
         if token:
             out["NextToken"] = token

@@ -277,10 +277,3 @@ class ScheduleGroup:
             tags=dict(body.get("Tags") or {}),
             create_token=body.get("_create_token"),
         )
-
-
-def page(items: list[Any], token: str | None, limit: int | None) -> tuple[list[Any], str | None]:
-    """Offset pagination over a sorted list."""
-    start = int(token) if token and token.isdigit() else 0
-    end = start + (limit or 100)
-    return items[start:end], (str(end) if end < len(items) else None)

@@ -9,6 +9,7 @@ import orjson
 
 from pipework.jsontypes import JSON
 from pipework.schedule_expressions import ExpressionError, Timing
+from pipework.services import paging
 from pipework.services.base import RequestContext
 
 from . import model
@@ -140,7 +141,7 @@ class ScheduleOperations(SchedulerState):
             key=lambda s: (s.group, s.name),
         )
         chosen = [s for s in chosen if s.name.startswith(prefix) and (state is None or s.state == state)]
-        items, token = model.page(chosen, params.get("NextToken"), params.get("MaxResults"))
+        items, token = paging.page("ListSchedules", chosen, params.get("NextToken"), params.get("MaxResults"))
         out: JSON = {"Schedules": [s.summary() for s in items]}
         if token:
             out["NextToken"] = token
