@@ -5,6 +5,7 @@ Adding a kind is one module implementing `Target` plus one line in `KINDS` (see 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +31,10 @@ KINDS: tuple[type[Target], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def kind_of(arn: str) -> type[Target] | None:
-    """The kind an ARN names, or None."""
+    """The kind an ARN names, or None (cached: a delivery resolves its target's kind on every attempt, and a
+    server has few distinct target ARNs)."""
     for kind in KINDS:
         if kind.matches(arn):
             return kind
