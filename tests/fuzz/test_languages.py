@@ -296,6 +296,23 @@ def test_schedule_expressions_and_time_zones(http: httpx.Client, scratch: Scratc
     finish(findings, "scheduler")
 
 
+def test_scheduled_rule_expressions(http: httpx.Client, scratch: Scratch) -> None:
+    """PutRule parses a ScheduleExpression (rate and cron, as Scheduler's); accepted ENABLED rules are planned."""
+    wire, findings = Wire("events", http), Findings(KNOWN_5XX)
+    names = itertools.count()
+
+    @fuzz(80)
+    @given(expression=g.schedule_expressions(), state=st.sampled_from(["ENABLED", "DISABLED"]))
+    def run(expression: str, state: str) -> None:
+        before = len(findings.new)
+        params = {"Name": f"fuzz-scheduled-{next(names)}", "ScheduleExpression": expression, "State": state}
+        findings.check(wire, Case("PutRule", "expression", params))
+        assert len(findings.new) == before, findings.new[-1]
+
+    run()
+    finish(findings, "events")
+
+
 def test_queue_attributes(http: httpx.Client, scratch: Scratch) -> None:
     """SetQueueAttributes and CreateQueue parse attribute values (numbers, booleans, JSON policies)."""
     wire, findings = Wire("sqs", http), Findings(KNOWN_5XX)
