@@ -43,7 +43,7 @@ fan it out idempotently (item ids make the fan-out safe to repeat).
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from pipework.clock import Clock
@@ -169,6 +169,19 @@ class Store(abc.ABC):
         self, kind: str, *, prefix: str = "", limit: int = 100, next_token: str | None = None
     ) -> ResourcePage:
         """Resources of `kind` whose name starts with `prefix`, ordered by name, at most `limit` per page."""
+
+    async def all_resources(
+        self, kind: str, *, prefix: str = "", page: int = 1000
+    ) -> AsyncIterator[Resource]:
+        """Every resource of `kind` whose name starts with `prefix`, in name order, read `page` at a time."""
+        token: str | None = None
+        while True:
+            found = await self.list_resources(kind, prefix=prefix, limit=page, next_token=token)
+            for resource in found.items:
+                yield resource
+            token = found.next_token
+            if token is None:
+                return
 
     # ── logs ──
 

@@ -56,14 +56,8 @@ class DynamoDB:
         self._background: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
-        token: str | None = None
-        while True:
-            page = await self.store.list_resources(TABLE, limit=500, next_token=token)
-            for resource in page.items:
-                self.tables[resource.name] = Table.from_body(resource.body)
-            token = page.next_token
-            if token is None:
-                break
+        async for resource in self.store.all_resources(TABLE, page=500):
+            self.tables[resource.name] = Table.from_body(resource.body)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="dynamodb-sweeper")
 
     async def stop(self) -> None:

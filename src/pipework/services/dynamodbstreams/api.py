@@ -84,17 +84,11 @@ class DynamoDBStreams:
         # Stream names are "<account>/<region>/<table>/<label>": one region's (or one table's) are one prefix.
         prefix = table_key(ctx.account, ctx.region, "" if table is None else f"{table}/")
         streams: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            page = await self.store.list_resources(STREAM, prefix=prefix, limit=500, next_token=token)
-            for resource in page.items:
-                body = resource.body
-                streams.append(
-                    {"StreamArn": body["arn"], "TableName": body["table"], "StreamLabel": body["label"]}
-                )
-            token = page.next_token
-            if token is None:
-                break
+        async for resource in self.store.all_resources(STREAM, prefix=prefix, page=500):
+            body = resource.body
+            streams.append(
+                {"StreamArn": body["arn"], "TableName": body["table"], "StreamLabel": body["label"]}
+            )
         if (
             table is not None
             and not streams

@@ -88,16 +88,11 @@ class EventsService(ArchiveOperations, ConnectionOperations):
     async def _all(self, kind: str) -> list[tuple[tuple[str, str, list[str]], JSON]]:
         """Every resource of ``kind``: ((account, region, names), body)."""
         out: list[tuple[tuple[str, str, list[str]], JSON]] = []
-        token: str | None = None
-        while True:
-            page = await self.store.list_resources(kind, limit=1000, next_token=token)
-            for resource in page.items:
-                owner = model.parse_store_key(resource.name)
-                if owner is not None:  # else not written by Pipework (migration 0003 renamed every older one)
-                    out.append((owner, resource.body))
-            token = page.next_token
-            if token is None:
-                return out
+        async for resource in self.store.all_resources(kind):
+            owner = model.parse_store_key(resource.name)
+            if owner is not None:  # else not written by Pipework (migration 0003 renamed every older one)
+                out.append((owner, resource.body))
+        return out
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         method = getattr(self, f"op_{operation}", None)

@@ -60,14 +60,9 @@ class PipesApi:
         self.lock = asyncio.Lock()
 
     async def load(self) -> list[JSON]:
-        token: str | None = None
-        while True:
-            page = await self.store.list_resources(model.KIND_PIPE, limit=1000, next_token=token)
-            for resource in page.items:
-                self.pipes[resource.name] = resource.body
-            token = page.next_token
-            if token is None:
-                return list(self.pipes.values())
+        async for resource in self.store.all_resources(model.KIND_PIPE):
+            self.pipes[resource.name] = resource.body
+        return list(self.pipes.values())
 
     @staticmethod
     def unknown_operation(operation: str) -> ServiceError:

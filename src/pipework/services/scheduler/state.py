@@ -55,18 +55,10 @@ class SchedulerState:
 
     async def start(self) -> None:
         """Load definitions; create the ``default`` group. Ticks are already in the store (nothing to rebuild)."""
-        for kind in (model.KIND_GROUP, model.KIND_SCHEDULE):
-            token: str | None = None
-            while True:
-                page = await self.store.list_resources(kind, limit=1000, next_token=token)
-                for resource in page.items:
-                    if kind == model.KIND_GROUP:
-                        self.groups[resource.name] = ScheduleGroup.from_store(resource.body)
-                    else:
-                        self.schedules[resource.name] = Schedule.from_store(resource.body)
-                token = page.next_token
-                if token is None:
-                    break
+        async for resource in self.store.all_resources(model.KIND_GROUP):
+            self.groups[resource.name] = ScheduleGroup.from_store(resource.body)
+        async for resource in self.store.all_resources(model.KIND_SCHEDULE):
+            self.schedules[resource.name] = Schedule.from_store(resource.body)
         await self.default_group(self.account, self.region)
         # Invocations enqueued ahead of an occurrence before a restart can still be withdrawn by a change.
         now, after = self.clock.now(), 0

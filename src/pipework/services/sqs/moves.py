@@ -204,14 +204,7 @@ class MoveOperations(SqsState):
 
     async def load_moves(self) -> None:
         """Read the stored tasks (after the queues), forget those past retention, and resume the active ones."""
-        loaded: list[MoveTask] = []
-        token: str | None = None
-        while True:
-            page = await self.store.list_resources(KIND_MOVE_TASK, limit=1000, next_token=token)
-            loaded.extend(MoveTask.from_json(r.name, r.body) for r in page.items)
-            token = page.next_token
-            if token is None:
-                break
+        loaded = [MoveTask.from_json(r.name, r.body) async for r in self.store.all_resources(KIND_MOVE_TASK)]
         loaded.sort(key=lambda t: t.started)
         for task in loaded:
             self.move_tasks.setdefault(task.source_arn, []).append(task)

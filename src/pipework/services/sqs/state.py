@@ -47,15 +47,9 @@ class SqsState:
         self._next_expiry: dict[str, float] = {}
 
     async def load_queues(self) -> None:
-        token: str | None = None
-        while True:
-            page = await self.store.list_resources(KIND_QUEUE, limit=1000, next_token=token)
-            for resource in page.items:
-                queue = Queue.from_json(resource.body)
-                self.queues[queue.key] = queue
-            token = page.next_token
-            if token is None:
-                return
+        async for resource in self.store.all_resources(KIND_QUEUE):
+            queue = Queue.from_json(resource.body)
+            self.queues[queue.key] = queue
 
     def queue_for_url(self, url: str, ctx: RequestContext) -> Queue:
         """The queue a QueueUrl names in the request's region, or QueueDoesNotExist: by the URL's

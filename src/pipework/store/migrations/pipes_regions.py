@@ -28,19 +28,13 @@ PAGE = 1000
 
 
 async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
-    token: str | None = None
-    while True:
-        page = await store.list_resources(KIND, limit=PAGE, next_token=token)
-        for resource in page.items:
-            if "/" in resource.name:
-                continue  # already keyed by account and region
-            account, region = _owner(resource.body.get("Arn"), defaults)
-            key = f"{account}/{region}/{resource.name}"
-            batch.rename_resource(KIND, resource.name, KIND, key)
-            batch.rename_queue(f"pipes/{resource.name}/redrive", NEW_REDRIVE + key)
-        token = page.next_token
-        if token is None:
-            return
+    async for resource in store.all_resources(KIND, page=PAGE):
+        if "/" in resource.name:
+            continue  # already keyed by account and region
+        account, region = _owner(resource.body.get("Arn"), defaults)
+        key = f"{account}/{region}/{resource.name}"
+        batch.rename_resource(KIND, resource.name, KIND, key)
+        batch.rename_queue(f"pipes/{resource.name}/redrive", NEW_REDRIVE + key)
 
 
 def _owner(arn: object, defaults: Defaults) -> tuple[str, str]:

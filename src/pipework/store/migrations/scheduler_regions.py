@@ -84,14 +84,7 @@ async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
 
 
 async def _all(store: Store, kind: str) -> list[tuple[str, dict[str, Any]]]:
-    found: list[tuple[str, dict[str, Any]]] = []
-    token: str | None = None
-    while True:
-        page = await store.list_resources(kind, limit=PAGE, next_token=token)
-        found += [(r.name, r.body) for r in page.items]
-        token = page.next_token
-        if token is None:
-            return found
+    return [(r.name, r.body) async for r in store.all_resources(kind, page=PAGE)]
 
 
 def _owner(arn: object, defaults: Defaults) -> tuple[str, str]:
