@@ -106,6 +106,16 @@ def render_value(value: Any) -> str:
     return str(value)
 
 
+def _check_range(
+    value: Any, number: float, path: str, low: float | None, high: float | None, problems: list[Problem]
+) -> None:
+    """The model's min/max of a number, with AWS's wording."""
+    if low is not None and number < low:
+        problems.append(_failed(value, path, f"Member must have value greater than or equal to {low}"))
+    if high is not None and number > high:
+        problems.append(_failed(value, path, f"Member must have value less than or equal to {high}"))
+
+
 def _failed(value: Any, path: str, constraint: str) -> Problem:
     return Problem(f"Value '{render_value(value)}' at '{path}' failed to satisfy constraint: {constraint}")
 
@@ -357,12 +367,7 @@ class _Compiler:
                 raise _mismatch(value, target, path)
             if not bounds[0] <= number <= bounds[1]:
                 raise _mismatch(value, target, path)
-            if low is not None and number < low:
-                problems.append(
-                    _failed(value, path, f"Member must have value greater than or equal to {low}")
-                )
-            if high is not None and number > high:
-                problems.append(_failed(value, path, f"Member must have value less than or equal to {high}"))
+            _check_range(value, number, path, low, high, problems)
             return number
 
         return decode_integer
@@ -374,12 +379,7 @@ class _Compiler:
             if type(value) not in (int, float):
                 raise _mismatch(value, "Double", path)
             number = float(value)
-            if low is not None and number < low:
-                problems.append(
-                    _failed(value, path, f"Member must have value greater than or equal to {low}")
-                )
-            if high is not None and number > high:
-                problems.append(_failed(value, path, f"Member must have value less than or equal to {high}"))
+            _check_range(value, number, path, low, high, problems)
             return number
 
         return decode_float

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from pipework.store.base import Batch, Store
 
+from .listing import named_bodies
+
 if TYPE_CHECKING:
     from . import Defaults
 
@@ -40,7 +42,7 @@ PAGE = 1000
 
 
 async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
-    streams = await _all(store, OLD_STREAM)
+    streams = await named_bodies(store, OLD_STREAM)
     new_stream_names: dict[str, str] = {}  # stream ARN -> new resource name
     owners: dict[tuple[str, str], tuple[str, str]] = {}  # (TableId, label) -> (account, region) of its ARN
     for old_name, body in streams:
@@ -54,7 +56,7 @@ async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
             batch.rename_log(body["log"], log)
         batch.put_resource(NEW_STREAM, new_name, {**body, "log": log})
 
-    for old_name, body in await _all(store, OLD_TABLE):
+    for old_name, body in await named_bodies(store, OLD_TABLE):
         table_id = str(body.get("table_id"))
         account, region = owners.get(
             (table_id, str(body.get("stream_label"))), (defaults.account, defaults.region)
@@ -79,17 +81,6 @@ async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
                 batch.kv_rename(OLD_CHECKPOINT, entry.key, NEW_CHECKPOINT, f"{stream}/{escaped}")
             # else: the checkpoint of a stream already gone; no reader can resume it, so it stays where it is.
         after = entries[-1].key + "\0"
-
-
-async def _all(store: Store, kind: str) -> list[tuple[str, dict[str, Any]]]:
-    found: list[tuple[str, dict[str, Any]]] = []
-    token: str | None = None
-    while True:
-        page = await store.list_resources(kind, limit=PAGE, next_token=token)
-        found += [(r.name, r.body) for r in page.items]
-        token = page.next_token
-        if token is None:
-            return found
 
 
 def _stream_parts(arn: str, body: dict[str, Any], defaults: Defaults) -> tuple[str, str, str, str]:

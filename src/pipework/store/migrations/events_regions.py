@@ -19,11 +19,13 @@ ARN's. Archived events (their positions, so replays' cursors) are kept.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
 from pipework.store.base import Batch, Store
+
+from .listing import named_bodies
 
 if TYPE_CHECKING:
     from . import Defaults
@@ -49,7 +51,7 @@ PAGE = 1000
 
 async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
     for kind, arn_member in NAMED:
-        for old_name, body in await _all(store, kind):
+        for old_name, body in await named_bodies(store, kind):
             account, region = _owner(body.get(arn_member), defaults)
             new_name = _key(account, region, old_name)
             batch.rename_resource(kind, old_name, kind, new_name)
@@ -57,7 +59,7 @@ async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
                 batch.rename_log(ARCHIVE_LOG + old_name, ARCHIVE_LOG + new_name)
 
     owners: dict[tuple[str, str], tuple[str, str]] = {}  # (bus, rule) -> (account, region) of the rule's ARN
-    for old_name, body in await _all(store, RULE):
+    for old_name, body in await named_bodies(store, RULE):
         bus, separator, rule = old_name.partition("|")
         if not separator:
             continue  # not written by Pipework; left where it is
@@ -83,17 +85,6 @@ async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
                 attributes=item.attributes,
             )
         after = items[-1].seq
-
-
-async def _all(store: Store, kind: str) -> list[tuple[str, dict[str, Any]]]:
-    found: list[tuple[str, dict[str, Any]]] = []
-    token: str | None = None
-    while True:
-        page = await store.list_resources(kind, limit=PAGE, next_token=token)
-        found += [(r.name, r.body) for r in page.items]
-        token = page.next_token
-        if token is None:
-            return found
 
 
 def _owner(arn: object, defaults: Defaults) -> tuple[str, str]:

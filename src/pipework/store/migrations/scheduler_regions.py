@@ -20,11 +20,13 @@ schedule is gone, so its region is unknown: tokens go to the server's default ac
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
 from pipework.store.base import Batch, Store
+
+from .listing import named_bodies
 
 if TYPE_CHECKING:
     from . import Defaults
@@ -39,13 +41,13 @@ PAGE = 1000
 
 
 async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
-    for name, body in await _all(store, GROUP):
+    for name, body in await named_bodies(store, GROUP):
         if "/" not in name:
             account, region = _owner(body.get("Arn"), defaults)
             batch.rename_resource(GROUP, name, GROUP, f"{account}/{region}/{name}")
 
     new_keys: dict[str, str] = {}  # old schedule key "<group>/<name>" -> new key
-    for name, body in await _all(store, SCHEDULE):
+    for name, body in await named_bodies(store, SCHEDULE):
         if name.count("/") != 1:
             continue  # already keyed by account and region
         account, region = _owner(body.get("Arn"), defaults)
@@ -81,10 +83,6 @@ async def plan(store: Store, batch: Batch, defaults: Defaults) -> None:
                 new_key = f"{defaults.account}/{defaults.region}/{entry.key}"
                 batch.kv_rename(TOKENS, entry.key, TOKENS, new_key)
         start = entries[-1].key + "\0"
-
-
-async def _all(store: Store, kind: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(r.name, r.body) async for r in store.all_resources(kind, page=PAGE)]
 
 
 def _owner(arn: object, defaults: Defaults) -> tuple[str, str]:
