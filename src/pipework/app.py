@@ -32,6 +32,7 @@ from pipework.services.events import EventBridge
 from pipework.services.events.api import EventsService
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
+from pipework.services.sns import Sns
 from pipework.services.sqs import SqsService
 from pipework.store import open_store
 
@@ -98,7 +99,7 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`; `functions`, the local
+    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`, `sns`; `functions`, the local
     functions (register more at any time).
     """
 
@@ -117,6 +118,7 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        sns: Sns,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -131,13 +133,22 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.sns = sns
         self._started: list[Service] = []
         self._closed = False
 
     @property
     def served(self) -> tuple[Service, ...]:
         """The served APIs, in the order they start (a service starts after those it depends on)."""
-        return (self.sqs, self.dynamodb, self.dynamodbstreams, self.events, self.pipes, self.scheduler)
+        return (
+            self.sqs,
+            self.dynamodb,
+            self.dynamodbstreams,
+            self.events,
+            self.pipes,
+            self.scheduler,
+            self.sns,
+        )
 
     @classmethod
     async def open(
@@ -201,6 +212,7 @@ class Pipework:
             log_directory=settings.log_directory,
         )
         scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
+        sns = Sns(store, clock, region=region, account=account, targets=targets, http=connectors.http)
         pipework = cls(
             settings,
             clock,
@@ -214,6 +226,7 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            sns=sns,
         )
         api.serve(pipework.served)
         try:

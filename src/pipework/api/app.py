@@ -151,7 +151,8 @@ class AwsGateway:
 
     def _query_api(self, form: dict[str, str], auth: Authorization | None) -> ServedApi | None:
         """The query-protocol API a request is for: the SigV4 scope's service, else the one whose API version the
-        request names (unsigned calls such as STS's AssumeRoleWithWebIdentity), else the only one served."""
+        request names (unsigned calls such as STS's AssumeRoleWithWebIdentity), else the only one serving its
+        action, else the only one served."""
         query_apis = [api for api in self.apis.values() if api.query]
         if auth is not None and auth.service:
             return next((api for api in query_apis if api.signing_name == auth.service), None)
@@ -159,6 +160,11 @@ class AwsGateway:
         by_version = [api for api in query_apis if api.api_version == version]
         if len(by_version) == 1:
             return by_version[0]
+        # Links SNS sends (SubscribeURL, UnsubscribeURL) carry neither: the one API serving the action.
+        action = form.get("Action", "")
+        by_action = [api for api in query_apis if api.operation(action) is not None]
+        if len(by_action) == 1:
+            return by_action[0]
         return query_apis[0] if len(query_apis) == 1 else None
 
     def _serves(self, signing_name: str) -> bool:
@@ -254,7 +260,7 @@ async def _read_body(receive: Receive) -> bytes:
 def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
-    from pipework.api import extensions, extensions_clock, extensions_pipes
+    from pipework.api import extensions, extensions_clock, extensions_pipes, extensions_sns
 
     app: PipeworkApp
 
@@ -279,6 +285,7 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
 
     routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway))]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
+    routes += extensions_sns.routes(current)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
     return app
 

@@ -9,6 +9,7 @@ from pipework.clock import Clock
 from pipework.services.base import Service
 from pipework.services.events import EventBridge
 from pipework.services.pipes import Pipes
+from pipework.services.sns import Sns
 
 
 class InstanceSettings(Protocol):
@@ -45,5 +46,8 @@ class Instance(Protocol):
 
     @property
     def pipes(self) -> Pipes: ...
+
+    @property
+    def sns(self) -> Sns: ...
 
     async def close(self) -> None: ...

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from pipework.clock import Clock
 from pipework.connectors.targets import TargetError
@@ -91,6 +93,8 @@ class Dispatcher:
             its lease every visibility / 2 seconds, so a long target call keeps it, while a crashed process's
             deliveries become due again within `visibility` seconds of a restart.
         backoff, rng: for the default chain's `Retries` (ignored when `middleware` is given).
+        fifo: lease the queue's items in order per group (`Store.lease` with ``fifo=True``): a group's next item
+            waits until the one before it is acked or dead-lettered, retries included (SNS FIFO topics).
     """
 
     def __init__(
@@ -106,8 +110,10 @@ class Dispatcher:
         visibility: float = 10.0,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
+        fifo: bool = False,
     ) -> None:
         self.store = store
+        self.fifo = fifo
         self.clock = clock
         self.queue = queue
         self.invoke = invoke
@@ -117,7 +123,7 @@ class Dispatcher:
         self.visibility = visibility
         # The dispatcher's own count: deliveries that may run twice because an ack or retry lost its lease.
         self._own: Counter[str] = Counter()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._slots = asyncio.Semaphore(concurrency)
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
@@ -174,18 +180,27 @@ class Dispatcher:
         self._slots.release()
         free = self._free()
         items = await self.store.lease(
-            self.queue, max_items=min(free, MAX_LEASE), visibility_timeout=self.visibility
+            self.queue, max_items=min(free, MAX_LEASE), visibility_timeout=self.visibility, fifo=self.fifo
         )
         if not items:
             if wait:
-                await self.store.wait_for_due(self.queue, timeout=wait)
+                await self.store.wait_for_due(self.queue, timeout=wait, fifo=self.fifo)
             return 0
         for item in items:
             await self._slots.acquire()
             self._in_flight[item.id] = (item, item.due_at)  # a leased item's due_at is its lease deadline
-            task = asyncio.create_task(self._deliver(item))
-            self._tasks.add(task)
-            task.add_done_callback(self._done)
+            if not self.fifo:
+                task: asyncio.Task[Any] = asyncio.create_task(self._deliver(item))
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+        if self.fifo:
+            groups: dict[str | None, list[QueueItem]] = {}
+            for item in items:
+                groups.setdefault(item.group_id, []).append(item)
+            for group in groups.values():
+                in_order = asyncio.create_task(self._deliver_in_order(group))
+                self._tasks.add(in_order)
+                in_order.add_done_callback(functools.partial(self._done, slots=len(group)))
         if self._renewer is None or self._renewer.done():
             self._renewer = asyncio.create_task(self._renew_leases(), name=f"renewer:{self.queue}")
         return len(items)
@@ -193,9 +208,27 @@ class Dispatcher:
     def _free(self) -> int:
         return max(1, self.concurrency - len(self._tasks))
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, task: asyncio.Task[Any], slots: int = 1) -> None:
         self._tasks.discard(task)
-        self._slots.release()
+        for _ in range(slots):
+            self._slots.release()
+
+    async def _deliver_in_order(self, group: list[QueueItem]) -> None:
+        """Deliver one group's leased items one after the other; once one is not settled (retried later or parked),
+        the rest are put back unattempted, so none overtakes it: the lease skips a group with an earlier item
+        not yet due."""
+        for position, item in enumerate(group):
+            if await self._deliver(item):
+                continue
+            for rest in group[position + 1 :]:
+                self._in_flight.pop(rest.id, None)
+                assert rest.lease_token is not None
+                try:
+                    await self.store.release(self.queue, rest.id, rest.lease_token)
+                except StoreError:
+                    # Its lease expired meanwhile: it is due again and leased after the item before it.
+                    self._own["DuplicateRisk"] += 1
+            return
 
     async def drain(self) -> None:
         """Deliver everything due now and wait for it, acks included (tests drive the dispatcher with this and the
@@ -211,7 +244,8 @@ class Dispatcher:
         while self._acker is not None and not self._acker.done():
             await asyncio.shield(self._acker)
 
-    async def _deliver(self, item: QueueItem) -> None:
+    async def _deliver(self, item: QueueItem) -> bool:
+        """Deliver one leased item; whether it is settled (delivered or dead-lettered, not retried or parked)."""
         assert item.lease_token is not None
         try:
             delivery = open_envelope(item, self.clock.now())
@@ -241,10 +275,9 @@ class Dispatcher:
             self.chain.after(delivery, result)
             if park is not None:
                 await self._park(item, delivery, park, result.at)
-                return
+                return False
             if error is not None:
-                await self._failed(item, delivery, result, error)
-                return
+                return await self._failed(item, delivery, result, error)
         finally:
             # From here the outcome (ack, retry, dead letter) is committed well within the lease's remaining half.
             self._in_flight.pop(item.id, None)
@@ -254,6 +287,7 @@ class Dispatcher:
         # The ack joins the next batch commit; the delivery's slot is free now (its target call is over), so a burst
         # keeps the target busy instead of waiting for bookkeeping. `drain` and `stop` wait for the acks.
         self._ack_later(item)
+        return True
 
     # -- acks: one commit for every delivery that succeeded meanwhile ----------------------------------------------
 
@@ -339,7 +373,8 @@ class Dispatcher:
             if item.id in self._in_flight:
                 self._in_flight[item.id] = (item, now + self.visibility)
 
-    async def _failed(self, item: QueueItem, delivery: Envelope, result: Result, error: TargetError) -> None:
+    async def _failed(self, item: QueueItem, delivery: Envelope, result: Result, error: TargetError) -> bool:
+        """Dead-letter or retry a failed delivery; whether it was given up (settled)."""
         # Without a Retries middleware in the chain a failure is given up at once.
         decision = result.decision or GiveUp("")
         assert item.lease_token is not None
@@ -370,6 +405,8 @@ class Dispatcher:
         except StoreError:
             # Lost the lease meanwhile: the item is visible again and will be retried from the store's state.
             self._own["DuplicateRisk"] += 1
+            return False
+        return isinstance(decision, GiveUp)
 
     # -- parking: put back without spending an attempt ---------------------------------------------------------
 

@@ -16,6 +16,7 @@ from .function import FunctionTarget
 from .log_group import LogGroupTarget
 from .queue import QueueTarget
 from .sdk import SdkTarget
+from .sns import SnsTarget
 
 if TYPE_CHECKING:
     from pipework.connectors.bundle import Connectors
@@ -27,6 +28,7 @@ KINDS: tuple[type[Target], ...] = (
     FunctionTarget,
     ApiDestinationTarget,
     LogGroupTarget,
+    SnsTarget,
     SdkTarget,
 )
 

@@ -18,6 +18,7 @@ SUPPORTED = {
     "queue": "a queue (arn:aws:sqs:<region>:<account>:<name>)",
     "function": "a local function registered with --functions (arn:aws:lambda:<region>:<account>:function:<name>)",
     "log-group": "a log group written as JSON lines (arn:aws:logs:<region>:<account>:log-group:<name>)",
+    "sns": "an SNS topic (arn:aws:sns:<region>:<account>:<name>)",
 }
 
 

@@ -28,6 +28,7 @@ TARGETS = {
     "function": "LambdaFunctionParameters",
     "api-destination": "HttpParameters",
     "log-group": "CloudWatchLogsParameters",
+    "sns": "",  # an SNS topic takes no target parameters
 }
 #: The kinds a pipe may enrich with.
 ENRICHMENTS = ("function", "api-destination")

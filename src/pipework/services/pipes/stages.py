@@ -74,6 +74,9 @@ class PipeStages:
         if kind == "log-group":
             await self.targets.send(pipe.target, [Message(_text(item)) for item in items])
             return TargetResult()
+        if kind == "sns":
+            sent = await self.targets.send(pipe.target, [Message(_text(item)) for item in items])
+            return TargetResult(failed_indices=sorted(sent.failed))
         raise TargetError("NO_RESOURCE", f"Unsupported target {pipe.target}.", retryable=False)
 
     async def _put_events(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:

@@ -15,7 +15,7 @@ from . import model
 from .errors import validation
 
 _SOURCES = "a table's stream (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>) or a queue"
-_TARGETS = "an event bus, an API destination, a queue, a local function or a log group"
+_TARGETS = "an event bus, an API destination, a queue, a local function, a log group or a standard SNS topic"
 
 
 def validate_pipe(body: JSON) -> None:
@@ -90,4 +90,8 @@ def validate_pipe(body: JSON) -> None:
     fifo_group = (target_params.get("SqsQueueParameters") or {}).get("MessageGroupId")
     problem = targets.check(body["Target"], Message(group_id=fifo_group))
     if problem is not None and problem.code == GROUP_ID_REQUIRED:
+        if target == "sns":
+            raise validation(
+                "Pipework pipes deliver to standard SNS topics only (no MessageGroupId to give)."
+            )
         raise validation("SqsQueueParameters.MessageGroupId is required for a FIFO queue target.")

@@ -1,7 +1,7 @@
 """What a schedule may target, and how its Target is checked at CreateSchedule / UpdateSchedule, in Scheduler's
 wording (the target kinds themselves check their ARNs and parameters; see `pipework.connectors.targets`).
 
-Templated targets: a queue, an event bus, a local function, an API destination. Universal targets
+Templated targets: a queue, an event bus, a local function, an API destination, an SNS topic. Universal targets
 (``arn:aws:scheduler:::aws-sdk:<service>:<action>``) call an API that this server serves, in process.
 """
 
@@ -22,6 +22,7 @@ SUPPORTED = {
     "bus": "an event bus (arn:aws:events:<region>:<account>:event-bus/<name>)",
     "api-destination": "an API destination (arn:aws:events:<region>:<account>:api-destination/<name>/<id>)",
     "function": "a local function (arn:aws:lambda:<region>:<account>:function:<name>)",
+    "sns": "an SNS topic (arn:aws:sns:<region>:<account>:<name>)",
     "sdk": "a universal target arn:aws:scheduler:::aws-sdk:<service>:<action> of a service this server serves",
 }
 

@@ -1,0 +1,102 @@
+"""What SNS's operations share: topics and subscriptions in memory (a cache of their store resources, loaded at
+start), the lock every change holds, the signer, and the lookups that answer AWS's not-found errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from pipework.clock import Clock
+from pipework.services.base import RequestContext
+from pipework.store.base import Store
+
+from . import model
+from .errors import invalid_parameter, not_found
+from .filter_policy import FilterPolicy, compile_policy
+from .model import Subscription, Topic
+from .signing import Signer
+
+
+class SnsState:
+    """SNS's definitions over a store.
+
+    Parameters:
+        store, clock: where topics, subscriptions and deliveries live, and time.
+        region, account: the server's defaults (requests work in their own region and account).
+    """
+
+    def __init__(self, store: Store, clock: Clock, *, region: str, account: str) -> None:
+        self.store = store
+        self.clock = clock
+        self.region = region
+        self.account = account
+        self.topics: dict[str, Topic] = {}  # by topic key
+        self.subscriptions: dict[str, dict[str, Subscription]] = {}  # by topic key, then subscription key
+        self.by_arn: dict[str, Subscription] = {}
+        self.lock = asyncio.Lock()
+        self.metrics: Counter[str] = Counter()
+        self._signer: Signer | None = None
+        self._policies: dict[tuple[str, str], FilterPolicy] = {}  # compiled filter policies by (text, scope)
+
+    async def start(self) -> None:
+        async for resource in self.store.all_resources(model.KIND_TOPIC):
+            topic = Topic.from_store(resource.body)
+            self.topics[topic.key] = topic
+            self.subscriptions.setdefault(topic.key, {})
+        async for resource in self.store.all_resources(model.KIND_SUBSCRIPTION):
+            self.remember(Subscription.from_store(resource.body))
+        self._signer = await Signer.load(self.store, self.clock.now())
+
+    @property
+    def signer(self) -> Signer:
+        assert self._signer is not None, "the SNS service signs only once started"
+        return self._signer
+
+    # -- lookups -------------------------------------------------------------------------------------------------
+    def topic(self, arn: str, *, parameter: str = "TopicArn") -> Topic:
+        """The topic `arn` names; NotFound if there is none, InvalidParameter if it is not a topic ARN."""
+        parts = model.parse_topic_arn(arn)
+        if parts is None:
+            raise invalid_parameter(f"{parameter}")
+        topic = self.topics.get(model.topic_key(*parts))
+        if topic is None:
+            raise not_found("Topic does not exist")
+        return topic
+
+    def subscription(self, arn: str) -> Subscription:
+        subscription = self.by_arn.get(arn)
+        if subscription is None:
+            if model.parse_subscription_arn(arn) is None:
+                raise invalid_parameter("SubscriptionArn")
+            raise not_found("Subscription does not exist")
+        return subscription
+
+    def topic_of(self, subscription: Subscription) -> Topic:
+        return self.topics[subscription.topic_key]
+
+    def filter_policy(self, subscription: Subscription) -> FilterPolicy | None:
+        text = subscription.attributes.get("FilterPolicy")
+        if not text:
+            return None
+        key = (text, subscription.filter_scope)
+        policy = self._policies.get(key)
+        if policy is None:
+            policy = self._policies[key] = compile_policy(text, subscription.filter_scope)
+        return policy
+
+    # -- memory ----------------------------------------------------------------------------------------------------
+    def remember(self, subscription: Subscription) -> None:
+        self.subscriptions.setdefault(subscription.topic_key, {})[subscription.key] = subscription
+        self.by_arn[subscription.arn] = subscription
+
+    def forget(self, subscription: Subscription) -> None:
+        self.subscriptions.get(subscription.topic_key, {}).pop(subscription.key, None)
+        self.by_arn.pop(subscription.arn, None)
+
+    def owner_check(self, ctx: RequestContext) -> None:
+        """Requests act in their own account and region; nothing more to check (no IAM here)."""
+
+
+def base_url(ctx: RequestContext) -> str:
+    """This server's URL as the request reached it (where SubscribeURL, UnsubscribeURL and SigningCertURL point)."""
+    return f"http://{ctx.host}"
