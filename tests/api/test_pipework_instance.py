@@ -16,6 +16,7 @@ from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
+from pipework.services.sns import Sns
 from pipework.services.sqs import SqsService
 
 
@@ -31,6 +32,7 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
         assert isinstance(pipework.events, EventBridge)
         assert isinstance(pipework.pipes, Pipes)
         assert isinstance(pipework.scheduler, Scheduler)
+        assert isinstance(pipework.sns, Sns)
         assert [s.name for s in pipework.served] == [
             "sqs",
             "dynamodb",
@@ -38,6 +40,7 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
             "events",
             "pipes",
             "scheduler",
+            "sns",
         ]
         assert (
             "default" in pipework.events.events.regional("000000000000", "us-east-1").buses

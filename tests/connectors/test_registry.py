@@ -25,7 +25,9 @@ A = "arn:aws:{}:us-east-1:000000000000:{}"
         (A.format("events", "rule/orders"), None),
         (A.format("lambda", "layer:x"), None),
         (A.format("logs", "log-group:"), None),
-        (A.format("sns", "topic"), None),  # room for an sns kind: not one yet
+        (A.format("sns", "topic"), "sns"),
+        (A.format("sns", "topic.fifo"), "sns"),
+        (A.format("sns", "topic:subscription-id"), None),  # a subscription, not a topic
         ("arn:aws:scheduler:::aws-sdk:sqs", None),
         ("not-an-arn", None),
     ],
@@ -47,7 +49,10 @@ def test_an_arn_names_at_most_one_kind(arn: str, kind: str | None) -> None:
         ("arn:aws:scheduler:::aws-sdk:sqs:sendMessage", Message(), INPUT_REQUIRED),
         ("arn:aws:scheduler:::aws-sdk:sqs:sendMessage", Message("{x"), INPUT_NOT_JSON),
         ("arn:aws:scheduler:::aws-sdk:sqs:sendMessage", Message("{}"), None),
-        (A.format("sns", "topic"), Message(), NOT_THIS_KIND),
+        (A.format("sns", "topic"), Message(), None),
+        (A.format("sns", "topic.fifo"), Message(), GROUP_ID_REQUIRED),
+        (A.format("sns", "topic.fifo"), Message(group_id="g"), None),
+        (A.format("sns", "topic:sub"), Message(), NOT_THIS_KIND),
     ],
 )
 def test_each_kind_reports_a_structured_problem_the_service_words(

@@ -27,6 +27,14 @@ async def test_the_body_is_the_calls_parameters_and_the_output_its_response(pipe
     assert [url.rsplit("/", 1)[-1] for url in listed["QueueUrls"]] == ["made"]
 
 
+async def test_sns_publish_is_a_universal_target(pipework: Pipework) -> None:
+    topic = (await call(pipework, "sns", "CreateTopic", Name="alerts"))["TopicArn"]
+    sent = await SdkTarget(pipework.api).send(
+        SDK + "sns:publish", [Message({"TopicArn": topic, "Message": "hi"})]
+    )
+    assert sent.responses[0]["MessageId"]
+
+
 @pytest.mark.parametrize(
     ("arn", "body", "code"),
     [
@@ -37,7 +45,8 @@ async def test_the_body_is_the_calls_parameters_and_the_output_its_response(pipe
         ),  # SQS's wording of a missing member
         (SDK + "events:putRule", '{"Name": 7}', "SerializationException"),
         (SDK + "sqs:noSuchThing", "{}", "ValidationException"),
-        (SDK + "sns:publish", "{}", "ValidationException"),  # not served
+        (SDK + "kinesis:putRecord", "{}", "ValidationException"),  # not served
+        (SDK + "sns:publish", "{}", "ValidationError"),  # SNS's (query protocol) wording of a missing member
         (SDK + "sqs:createQueue", "[1]", "ValidationException"),
         (SDK + "sqs:createQueue", "not json", "ValidationException"),
     ],

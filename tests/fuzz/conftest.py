@@ -1,5 +1,6 @@
 """One server for the bad-input tests, holding resources that no bad request may change: a bus with a rule and a
-target, a queue with a message, a table (with a stream) holding items, a stopped pipe and a disabled schedule.
+target, a queue with a message, a table (with a stream) holding items, a stopped pipe, a disabled schedule and an
+SNS topic with a subscription.
 After every test the server must still answer its health check and every one of them must be as it was."""
 
 from __future__ import annotations
@@ -70,6 +71,16 @@ class KeptResources:
             State="DISABLED",
             Target={"Arn": self.queue_arn, "RoleArn": ROLE},
         )
+        sns = server.client("sns")
+        self.topic_arn = sns.create_topic(Name="keep-topic", Tags=[{"Key": "keep", "Value": "yes"}])[
+            "TopicArn"
+        ]
+        self.subscription_arn = sns.subscribe(
+            TopicArn=self.topic_arn,
+            Protocol="sqs",
+            Endpoint=self.queue_arn,
+            Attributes={"FilterPolicy": '{"keep": ["yes"]}'},
+        )["SubscriptionArn"]
         self.expected = self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:
@@ -86,6 +97,11 @@ class KeptResources:
             "pipe": pipes.describe_pipe(Name="keep-pipe"),
             "group": scheduler.get_schedule_group(Name="keep-group"),
             "schedule": scheduler.get_schedule(Name="keep-schedule", GroupName="keep-group"),
+            "topic": server.client("sns").get_topic_attributes(TopicArn=self.topic_arn)["Attributes"],
+            "topic tags": server.client("sns").list_tags_for_resource(ResourceArn=self.topic_arn)["Tags"],
+            "subscription": server.client("sns").get_subscription_attributes(
+                SubscriptionArn=self.subscription_arn
+            )["Attributes"],
         }
         for value in found.values():
             if isinstance(value, dict):

@@ -53,7 +53,15 @@ def hints(fuzz_server: RunningServer) -> dict[str, Any]:
     )
     key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
     dynamodb.put_item(TableName="ops-table", Item={**key, "n": {"N": "1"}})
+    sns = fuzz_server.client("sns")
+    topic = sns.create_topic(Name="ops-topic")["TopicArn"]
+    ops_queue = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=ops_queue)["SubscriptionArn"]
     return {
+        "TopicArn": topic,
+        "SubscriptionArn": subscription,
         "QueueUrl": queue_url,
         "EventBusName": "ops-bus",
         "Rule": "ops-rule",

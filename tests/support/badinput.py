@@ -3,7 +3,7 @@ pass (never a 5xx, never a hang, an AWS-shaped error body for every 4xx).
 
 `Wire(service_name)` turns a `Case` (an operation plus JSON-able params, or a raw body) into the HTTP request the
 service's protocol expects (JSON 1.0/1.1 by ``X-Amz-Target``; restJson1 by method, URI labels, query string and
-headers) and sends it. `model_cases(wire, operation)` enumerates a fixed, bounded set of bad requests for one
+headers; query by a form-encoded body with ``Action``) and sends it. `model_cases(wire, operation)` enumerates a fixed, bounded set of bad requests for one
 operation from its input shape: raw non-JSON and deeply nested bodies, wrong content types, each required member
 missing, and for every member (nested ones too) wrong types, out-of-range and over-long values, bogus enums and
 unknown members. `params_strategy(shape)` is the Hypothesis counterpart: near-valid params with random defects,
@@ -32,7 +32,7 @@ import httpx
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 from hypothesis import strategies as st
 
-SERVED = ("events", "pipes", "scheduler", "sqs", "dynamodb", "dynamodbstreams")
+SERVED = ("events", "pipes", "scheduler", "sqs", "dynamodb", "dynamodbstreams", "sns")
 
 #: A request that has not been answered after this many seconds is a hang. Generous: the machine is shared and
 #: the server runs in the test process; a real hang (a stuck event loop) never answers.
@@ -107,6 +107,7 @@ class Wire:
         self.name = service_name
         self.client = client
         self.rest = self.model.protocol == "rest-json"
+        self.query = self.model.protocol == "query"
         credential = f"test/20260101/{region}/{self.model.signing_name}/aws4_request"
         self.auth = f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=x"
 
@@ -121,6 +122,18 @@ class Wire:
             method, path, bound_headers, body = self._rest(operation, case)
             headers["Content-Type"] = "application/json"
             headers.update(bound_headers)
+        elif self.query:
+            method, path = "POST", "/"
+            headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+            if case.body is not None:
+                body = case.body
+            else:
+                form = [("Action", operation.name), ("Version", self.model.api_version)]
+                _form_fields(operation.input_shape, case.params, "", form)
+                body = "&".join(
+                    f"{quote(k, safe='')}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}"
+                    for k, v in form
+                ).encode()
         else:
             method, path = "POST", "/"
             headers["X-Amz-Target"] = f"{self.model.metadata['targetPrefix']}.{operation.name}"
@@ -199,6 +212,39 @@ class OwnRoutes:
         return Answer(response.status_code, response.headers, response.content, time.monotonic() - started)
 
 
+def _form_fields(shape: Shape | None, value: Any, prefix: str, out: list[tuple[str, str]]) -> None:
+    """`value` as the query protocol's form fields under `prefix`, following `shape` as far as the value fits it
+    (a value of the wrong kind is sent as text, as a sloppy client would)."""
+    kind = shape.type_name if shape is not None else None
+    if isinstance(value, dict) and kind == "structure":
+        assert isinstance(shape, StructureShape)
+        for name, item in value.items():
+            member = shape.members.get(str(name))
+            wire = member.serialization.get("name", name) if member is not None else str(name)
+            _form_fields(member, item, f"{prefix}.{wire}" if prefix else wire, out)
+    elif isinstance(value, dict) and kind == "map" and shape is not None:
+        for i, (key, item) in enumerate(value.items(), 1):
+            out.append((f"{prefix}.entry.{i}.key", _text(key)))
+            _form_fields(shape.value, item, f"{prefix}.entry.{i}.value", out)  # type: ignore[attr-defined]
+    elif isinstance(value, list) and kind == "list" and shape is not None:
+        if not value:
+            out.append((prefix, ""))
+        for i, item in enumerate(value, 1):
+            _form_fields(shape.member, item, f"{prefix}.member.{i}", out)  # type: ignore[attr-defined]
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _form_fields(None, item, f"{prefix}.{name}" if prefix else str(name), out)
+    elif isinstance(value, list):
+        for i, item in enumerate(value, 1):
+            _form_fields(None, item, f"{prefix}.member.{i}", out)
+    elif value is None:
+        return
+    elif isinstance(value, bytes):
+        out.append((prefix, base64.b64encode(value).decode()))
+    else:
+        out.append((prefix, _text(value)))
+
+
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=True).encode()
 
@@ -230,6 +276,8 @@ def problem_with(answer: Answer, protocol: str) -> str | None:
             root = ElementTree.fromstring(answer.body)
         except ElementTree.ParseError:
             return f"{answer.status} without an XML error body: {answer.body[:200]!r}"
+        for element in root.iter():  # AWS's ErrorResponse names the service's namespace (xmlns)
+            element.tag = element.tag.rpartition("}")[2]
         if (
             root.tag != "ErrorResponse"
             or root.find("Error/Code") is None
@@ -563,6 +611,22 @@ def raw_body_cases(operation: str, *, json_protocol: bool, thorough: bool = Fals
         yield Case(operation, "XML content type", body=b"<a/>", headers={"Content-Type": "application/xml"})
 
 
+def query_form_cases(operation: str) -> Iterator[Case]:
+    """Forms the query protocol's decoder must refuse in its XML shape: no or unknown Action, bad percent-encoding,
+    keys nested past any model, a map entry without its key, and very many fields."""
+    form = "application/x-www-form-urlencoded"
+    cases = {
+        "no Action": b"Version=2010-03-31&Name=x",
+        "unknown Action": b"Action=PipeworkNope&Version=2010-03-31",
+        "bad percent-encoding": f"Action={operation}&Name=%ff%fe".encode(),
+        "10,000-deep key": f"Action={operation}&".encode() + b"A" + b".member.1" * 10_000 + b"=x",
+        "map entry without a key": f"Action={operation}&Attributes.entry.1.value=x&Tags.member.1.Value=v".encode(),
+        "100,000 fields": f"Action={operation}&".encode() + b"&".join(b"f%d=1" % i for i in range(100_000)),
+    }
+    for label, body in cases.items():
+        yield Case(operation, label, body=body, headers={"Content-Type": form})
+
+
 #: Operations that remove or stop a whole resource: their valid params never name the hinted resources.
 DESTRUCTIVE = re.compile(r"(Delete(?!Item|Message)|Purge|Deactivate|Stop|Disable|Remove|Untag|Cancel)[A-Z]")
 
@@ -576,7 +640,9 @@ def model_cases(
     the service's own checks rather than stopped at "no such resource"."""
     operation = wire.operation(operation_name)
     shape = operation.input_shape
-    yield from raw_body_cases(operation_name, json_protocol=not wire.rest, thorough=thorough)
+    yield from raw_body_cases(operation_name, json_protocol=not (wire.rest or wire.query), thorough=thorough)
+    if wire.query:
+        yield from query_form_cases(operation_name)
     if shape is None:
         yield Case(operation_name, "unknown member", params={UNKNOWN_MEMBER: 1})
         return

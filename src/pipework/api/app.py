@@ -102,7 +102,7 @@ class AwsGateway:
                 if operation is None:
                     raise ServiceError("UnknownOperationException", f"Unknown operation {target}", 400)
                 params = decode_json_body(body)
-            elif _is_query_protocol(headers, body, query):
+            elif _is_query_protocol(headers, body, query) or self._speaks_query(auth):
                 error_style = QUERY_ERRORS
                 form = parse_form(scope.get("query_string", b""), body)
                 api = self._query_api(form, auth)
@@ -115,7 +115,9 @@ class AwsGateway:
                         "InvalidAction", QUERY_PROTOCOL_MESSAGE.format(service=_named(auth))
                     )
                 error_style = api.error_style
-                action = form.get("Action", "")
+                action = form.get("Action")
+                if not action:
+                    raise ServiceError("MissingAction", "The request must contain the parameter Action.", 400)
                 operation = api.operation(action)
                 if operation is None or operation.query is None:
                     raise ServiceError(
@@ -148,6 +150,12 @@ class AwsGateway:
             where = f"{api.name} {target or scope.get('path')}" if api else scope.get("path")
             log.exception("internal failure in %s (request %s)", where, request_id)
             return render_error(error_style, internal_failure(), request_id)
+
+    def _speaks_query(self, auth: Authorization | None) -> bool:
+        """Whether the request is signed for a query-protocol API (whatever its content type: its errors are XML)."""
+        return auth is not None and any(
+            api.query and api.signing_name == auth.service for api in self.apis.values()
+        )
 
     def _query_api(self, form: dict[str, str], auth: Authorization | None) -> ServedApi | None:
         """The query-protocol API a request is for: the SigV4 scope's service, else the one whose API version the

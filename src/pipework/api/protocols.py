@@ -65,6 +65,8 @@ class Operation:
         try:
             decoded, problems = self._decode(params)
         except SerializationError as exc:
+            if self.api.query:
+                raise ServiceError("MalformedQueryString", str(exc), 400) from None
             raise serialization_error(str(exc)) from None
         if problems:
             raise self.api.validation_error(problems)

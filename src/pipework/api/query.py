@@ -7,17 +7,27 @@ shape, and XML responses (``<ActionResponse><ActionResult>...</ActionResult><Res
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
 from pipework.services.base import ServiceError
 
 CONTENT_TYPE = b"text/xml"
+
+#: Characters XML 1.0 cannot carry, even escaped (control characters, lone surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    """`text` as XML character data; characters XML cannot carry become U+FFFD."""
+    return _escape(_NOT_XML.sub("\ufffd", text))
+
 
 #: A form's keys split at "." into a tree; a node's own text (``Tags=`` for an empty list) sits under `_TEXT`.
 Node = dict[str, Any]

@@ -202,6 +202,10 @@ class TopicOperations(SnsState):
                 raise invalid_parameter("Statement already exists")
             accounts = params["AWSAccountId"]
             actions = [f"SNS:{a}" for a in params["ActionName"]]
+            if not accounts:
+                raise invalid_parameter("AWSAccountId")
+            if not actions:
+                raise invalid_parameter("ActionName")
             statements.append(
                 {
                     "Sid": label,
