@@ -466,3 +466,30 @@ def test_unsubscribe_url_and_subscription_listing(server):
     assert sns.list_subscriptions()["Subscriptions"] == []
     with pytest.raises(sns.exceptions.NotFoundException):
         sns.get_subscription_attributes(SubscriptionArn=subscription)
+
+
+def test_a_pipe_and_a_schedule_deliver_to_a_topic(make_server):
+    clock = ManualClock(start=1_800_000_000.0)
+    server = make_server(clock=clock)
+    sns, sqs, pipes = server.client("sns"), server.client("sqs"), server.client("pipes")
+    scheduler = server.client("scheduler")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    out_url, out = make_queue(sqs, "out")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=out, Attributes={"RawMessageDelivery": "true"})
+    source_url, source = make_queue(sqs, "source")
+    role = "arn:aws:iam::000000000000:role/r"
+    pipes.create_pipe(Name="to-topic", Source=source, Target=topic, RoleArn=role)
+    wait_for(lambda: pipes.describe_pipe(Name="to-topic")["CurrentState"] == "RUNNING")
+    sqs.send_message(QueueUrl=source_url, MessageBody='{"from": "pipe"}')
+    scheduler.create_schedule(
+        Name="to-topic",
+        ScheduleExpression="rate(1 minute)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": topic, "RoleArn": role, "Input": '{"from": "schedule"}'},
+    )
+    server.advance(61)
+    bodies = [json.loads(m["Body"]) for m in receive(sqs, out_url, 2)]
+    # The pipe publishes the SQS record (its body inside); the schedule publishes its Input at each occurrence.
+    records = [b for b in bodies if b.get("eventSource") == "aws:sqs"]
+    assert [r["body"] for r in records] == ['{"from": "pipe"}']
+    assert {"from": "schedule"} in bodies

@@ -1,6 +1,6 @@
 """The string languages the services parse, fuzzed from their grammars (`support.grammars`) through the real API:
 event patterns, input transformers and Pipes templates with their JSONPaths, DynamoDB expressions, schedule
-expressions and SQS queue attributes. Every answer is a success or an AWS error, never a 5xx or a hang; values that
+expressions, SQS queue attributes and SNS filter policies. Every answer is a success or an AWS error, never a 5xx or a hang; values that
 are accepted are also exercised (events matched and transformed, pipe records templated, schedules planned).
 
 Examples are derandomized: `make test` runs a fixed sample, `make fuzz` many more (PIPEWORK_FUZZ_EXAMPLES).
@@ -336,6 +336,46 @@ def test_queue_attributes(http: httpx.Client, scratch: Scratch) -> None:
 
     run()
     finish(findings, "sqs")
+
+
+def test_sns_filter_policies(http: httpx.Client, fuzz_server: RunningServer, scratch: Scratch) -> None:
+    """Subscribe and SetSubscriptionAttributes parse filter policies in either scope; messages published with
+    fuzzed attributes and bodies are matched against the policies accepted."""
+    wire, findings = Wire("sns", http), Findings(KNOWN_5XX)
+    sns = fuzz_server.client("sns")
+    topic = sns.create_topic(Name="fuzz-topic")["TopicArn"]
+    subscription = sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=scratch.queue_arn, ReturnSubscriptionArn=True
+    )["SubscriptionArn"]
+
+    @fuzz(150)
+    @given(
+        policy=g.filter_policies(),
+        scope=st.sampled_from(["MessageAttributes", "MessageBody"]),
+        subscribe=st.booleans(),
+        attributes=g.message_attributes(),
+        body=st.one_of(g.JSON_VALUES.map(json.dumps), st.text(max_size=8)),
+    )
+    def run(policy: str, scope: str, subscribe: bool, attributes: dict[str, Any], body: str) -> None:
+        before = len(findings.new)
+        if subscribe:
+            params = {
+                "TopicArn": topic,
+                "Protocol": "sqs",
+                "Endpoint": scratch.dead_letter_arn,
+                "Attributes": {"FilterPolicy": policy, "FilterPolicyScope": scope},
+            }
+            findings.check(wire, Case("Subscribe", "filter policy", params))
+        else:
+            for name, value in (("FilterPolicyScope", scope), ("FilterPolicy", policy)):
+                params = {"SubscriptionArn": subscription, "AttributeName": name, "AttributeValue": value}
+                findings.check(wire, Case("SetSubscriptionAttributes", "filter policy", params))
+        message = {"TopicArn": topic, "Message": body or "-", "MessageAttributes": attributes}
+        findings.check(wire, Case("Publish", "message against fuzzed policies", message))
+        assert len(findings.new) == before, findings.new[-1]
+
+    run()
+    finish(findings, "sns")
 
 
 #: Pipework's own routes that are known to answer a 5xx to bad input (none since issue 13 #11 was fixed).

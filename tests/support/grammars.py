@@ -561,3 +561,63 @@ def queue_attributes(dead_letter_arns: tuple[str, ...]) -> st.SearchStrategy[dic
     return st.dictionaries(st.sampled_from(sorted(values)), st.just(""), min_size=1, max_size=2).flatmap(
         lambda chosen: st.fixed_dictionaries({name: values[name] for name in chosen})
     )
+
+
+# ─────────────────────────────────────────────── SNS filter policies ───────────────────────────────────────────────
+
+
+@functools.cache
+def filter_policies() -> st.SearchStrategy[str]:
+    """SNS filter policy text: the event-pattern grammar (same syntax, SNS's own limits) and flat policies over
+    message attributes that SNS accepts, so that matching runs."""
+    words = st.text(alphabet="ab.-é", max_size=4)
+    matchers = st.one_of(
+        words,
+        st.integers(-5, 5),
+        st.floats(-1e10, 1e10, allow_nan=False),
+        st.fixed_dictionaries({"prefix": words}),
+        st.fixed_dictionaries({"suffix": words}),
+        st.fixed_dictionaries({"equals-ignore-case": words}),
+        st.fixed_dictionaries(
+            {"anything-but": st.one_of(words, st.lists(st.integers(-5, 5), min_size=1, max_size=3))}
+        ),
+        st.fixed_dictionaries(
+            {
+                "anything-but": st.fixed_dictionaries(
+                    {"prefix": st.text(alphabet="ab", min_size=1, max_size=3)}
+                )
+            }
+        ),
+        st.integers(-100, 100).map(lambda n: {"numeric": [">=", n, "<", n + 10]}),
+        st.fixed_dictionaries({"exists": st.booleans()}),
+        st.fixed_dictionaries({"cidr": st.sampled_from(["10.0.0.0/8", "2001:db8::/32"])}),
+    )
+    fields = st.sampled_from(["a", "b", "c", "d.e"])
+    flat = st.dictionaries(fields, st.lists(matchers, min_size=1, max_size=8), min_size=1, max_size=6)
+    policies = st.one_of(flat, st.lists(flat, min_size=2, max_size=3).map(lambda options: {"$or": options}))
+    return st.one_of(event_patterns(), policies.map(json.dumps), policies.map(json.dumps))
+
+
+def message_attributes() -> st.SearchStrategy[dict[str, Any]]:
+    """Publish's MessageAttributes over the names the policies use, of every data type."""
+    value = st.one_of(
+        st.builds(
+            lambda v: {"DataType": "String", "StringValue": v},
+            st.text(alphabet="ab.-é10", min_size=1, max_size=4),
+        ),
+        st.builds(
+            lambda v: {"DataType": "Number", "StringValue": v},
+            st.sampled_from(["0", "-5", "7.5", "1e3", "x"]),
+        ),
+        st.builds(
+            lambda v: {"DataType": "String.Array", "StringValue": json.dumps(v)},
+            st.lists(
+                st.one_of(st.text(alphabet="ab", max_size=2), st.integers(-5, 5), st.booleans(), st.none()),
+                max_size=3,
+            ),
+        ),
+        st.just({"DataType": "String.Array", "StringValue": "not json"}),
+        st.just({"DataType": "Binary", "BinaryValue": "AAE="}),
+        st.just({"DataType": "String.custom", "StringValue": "10.1.2.3"}),
+    )
+    return st.dictionaries(st.sampled_from(["a", "b", "c", "d.e"]), value, max_size=3)

@@ -47,8 +47,8 @@ class FilterPolicy:
         if self.body_pattern is not None:
             try:
                 body = load_json(message)
-            except (ValueError, UnicodeDecodeError):
-                return False  # a body that is not JSON matches no MessageBody policy
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                return False  # a body that is not JSON (or nested past the parser) matches no MessageBody policy
             return type(body) is dict and self.body_pattern.matches(body)
         return any(all(_field_matches(f, attributes) for f in sub) for sub in self.subrules)
 
@@ -59,12 +59,15 @@ def compile_policy(text: str, scope: str = "MessageAttributes") -> FilterPolicy:
         raise InvalidFilterPolicy("Filter policy is too long")
     try:
         raw = load_json(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidFilterPolicy("failed to parse JSON.") from None
     if not isinstance(raw, dict):
         raise InvalidFilterPolicy("Filter policy must be a JSON object")
     if scope == "MessageAttributes":
-        _reject_nesting(raw)
+        try:
+            _reject_nesting(raw)
+        except RecursionError:
+            raise InvalidFilterPolicy("Filter policy is nested too deeply") from None
     try:
         subrules = parse(raw, max_length=None)
     except InvalidPatternError as exc:
