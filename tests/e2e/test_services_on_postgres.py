@@ -1,6 +1,6 @@
 """A representative subset of every service's end-to-end tests, run again on the PostgreSQL store (a fresh schema
 per server): EventBridge delivery, DLQ, replay and regions; DynamoDB queries, transactions and streams; Pipes from streams
-and queues; Scheduler invocations, retries and dead letters. (SQS: tests/services/sqs/test_on_postgres.py.)
+and queues; Scheduler invocations, retries and dead letters; SNS fan-out, FIFO order and dead letters. (SQS: tests/services/sqs/test_on_postgres.py.)
 
 The tests are the same functions as in their own modules (imported with the fixtures of their modules they use);
 only the `server_store` fixture differs.
@@ -55,6 +55,12 @@ from e2e.test_scheduler_e2e import (  # noqa: F401
     test_exhausted_retries_go_to_the_dead_letter_queue_with_aws_attributes,
     test_failed_invocations_retry_with_the_attempt_number,
     test_queue_bus_and_universal_targets,
+)
+from e2e.test_sns import (  # noqa: F401
+    test_a_failing_http_subscription_ends_in_its_dead_letter_queue,
+    test_fifo_topic_keeps_order_per_group_and_deduplicates,
+    test_rule_to_topic_to_two_queues_with_different_filter_policies,
+    test_sqs_subscriptions_with_filter_policies_envelope_and_raw_delivery,
 )
 
 
