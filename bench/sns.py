@@ -95,10 +95,12 @@ def run_once(peer: Peer, load: Load, timeout: float = 300.0) -> tuple[float, flo
     ready = context.Barrier(load.publishers + 1)
     failures = context.Value("q", 0)
     share = [
-        load.messages // load.publishers + (i < load.messages % load.publishers) for i in range(load.publishers)
+        load.messages // load.publishers + (i < load.messages % load.publishers)
+        for i in range(load.publishers)
     ]
     workers = [
-        context.Process(target=_publish, args=(peer.endpoint_url, topic, n, load, ready, failures)) for n in share
+        context.Process(target=_publish, args=(peer.endpoint_url, topic, n, load, ready, failures))
+        for n in share
     ]
     for worker in workers:
         worker.start()
@@ -125,14 +127,18 @@ def run_once(peer: Peer, load: Load, timeout: float = 300.0) -> tuple[float, flo
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--smoke", action="store_true", help="a quick run: few messages, one repetition")
     parser.add_argument("--messages", type=int, default=2000, help="messages per repetition (default: 2000)")
     parser.add_argument("--subscriptions", type=int, default=4, help="SQS subscriptions (default: 4)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per server (default: 3)")
     parser.add_argument("--publishers", type=int, default=2, help="publisher processes (default: 2)")
     parser.add_argument("--body-size", type=int, default=100, help="message bytes (default: 100)")
-    parser.add_argument("--peers", default="pipework,moto", help="servers to compare (default: pipework,moto)")
+    parser.add_argument(
+        "--peers", default="pipework,moto", help="servers to compare (default: pipework,moto)"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.messages, args.repeat, args.subscriptions = 40, 1, 2

@@ -120,7 +120,11 @@ def test_pipe_lifecycle_states_listing_and_tags(server):
     ("change", "code", "message"),
     [
         ({"Source": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/s"}, "ValidationException", "not supported"),
-        ({"Target": f"arn:aws:sns:us-east-1:{ACCOUNT}:topic.fifo"}, "ValidationException", "standard SNS topics"),
+        (
+            {"Target": f"arn:aws:sns:us-east-1:{ACCOUNT}:topic.fifo"},
+            "ValidationException",
+            "standard SNS topics",
+        ),
         ({"SourceParameters": {}}, "ValidationException", "StartingPosition"),
         (
             {

@@ -48,7 +48,9 @@ class FilterPolicy:
             try:
                 body = load_json(message)
             except (ValueError, UnicodeDecodeError, RecursionError):
-                return False  # a body that is not JSON (or nested past the parser) matches no MessageBody policy
+                return (
+                    False  # a body that is not JSON (or nested past the parser) matches no MessageBody policy
+                )
             return type(body) is dict and self.body_pattern.matches(body)
         return any(all(_field_matches(f, attributes) for f in sub) for sub in self.subrules)
 
