@@ -493,3 +493,23 @@ def test_a_pipe_and_a_schedule_deliver_to_a_topic(make_server):
     records = [b for b in bodies if b.get("eventSource") == "aws:sqs"]
     assert [r["body"] for r in records] == ['{"from": "pipe"}']
     assert {"from": "schedule"} in bodies
+
+
+def test_list_operations_page_by_100_and_refuse_tokens_they_did_not_issue(server):
+    sns, sqs = server.client("sns"), server.client("sqs")
+    topics = [sns.create_topic(Name=f"t{n:03d}")["TopicArn"] for n in range(101)]
+    first = sns.list_topics()
+    assert len(first["Topics"]) == 100
+    rest = sns.list_topics(NextToken=first["NextToken"])
+    assert [t["TopicArn"] for t in first["Topics"] + rest["Topics"]] == topics
+    assert "NextToken" not in rest
+    _, queue = make_queue(sqs, "q")
+    sns.subscribe(TopicArn=topics[0], Protocol="sqs", Endpoint=queue)
+    for call in (
+        lambda: sns.list_topics(NextToken="garbage"),
+        lambda: sns.list_subscriptions(NextToken=first["NextToken"]),  # another operation's token
+        lambda: sns.list_subscriptions_by_topic(TopicArn=topics[0], NextToken="x"),
+    ):
+        with pytest.raises(sns.exceptions.InvalidParameterException) as raised:
+            call()
+        assert raised.value.response["Error"]["Message"] == "Invalid parameter: NextToken"

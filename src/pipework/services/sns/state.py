@@ -7,7 +7,9 @@ import asyncio
 from collections import Counter
 
 from pipework.clock import Clock
-from pipework.services.base import RequestContext
+from pipework.jsontypes import JSON
+from pipework.services import paging
+from pipework.services.base import RequestContext, ServiceError
 from pipework.store.base import Store
 
 from . import model
@@ -93,8 +95,14 @@ class SnsState:
         self.subscriptions.get(subscription.topic_key, {}).pop(subscription.key, None)
         self.by_arn.pop(subscription.arn, None)
 
-    def owner_check(self, ctx: RequestContext) -> None:
-        """Requests act in their own account and region; nothing more to check (no IAM here)."""
+
+def page(operation: str, keys: list[str], params: JSON) -> tuple[list[str], str | None]:
+    """One page of a List operation's sorted keys (100 at most) and the next page's token; a token this operation
+    did not issue is SNS's InvalidParameter."""
+    try:
+        return paging.page(operation, keys, params.get("NextToken"), 100)
+    except ServiceError:
+        raise invalid_parameter("NextToken") from None
 
 
 def base_url(ctx: RequestContext) -> str:

@@ -20,8 +20,7 @@ from . import messages, model
 from .errors import invalid_parameter
 from .filter_policy import SCOPES, InvalidFilterPolicy, compile_policy
 from .model import Subscription, Topic
-from .state import SnsState, base_url
-from .topics import _next_token
+from .state import SnsState, base_url, page
 
 
 def _is_arn_of(service: str, arn: str, resource: str | None = None) -> bool:
@@ -246,7 +245,7 @@ class SubscriptionOperations(SnsState):
             (s for key, subs in self.subscriptions.items() if key.startswith(prefix) for s in subs.values()),
             key=lambda s: s.key,
         )
-        keys, token = _next_token("ListSubscriptions", [s.key for s in found], params)
+        keys, token = page("ListSubscriptions", [s.key for s in found], params)
         chosen = {s.key: s for s in found}
         out: JSON = {"Subscriptions": self._listed([chosen[k] for k in keys])}
         if token:
@@ -256,7 +255,7 @@ class SubscriptionOperations(SnsState):
     async def op_ListSubscriptionsByTopic(self, params: JSON, ctx: RequestContext) -> JSON:
         topic = self.topic(params["TopicArn"])
         found = sorted(self.subscriptions.get(topic.key, {}).values(), key=lambda s: s.key)
-        keys, token = _next_token("ListSubscriptionsByTopic", [s.key for s in found], params)
+        keys, token = page("ListSubscriptionsByTopic", [s.key for s in found], params)
         chosen = {s.key: s for s in found}
         out: JSON = {"Subscriptions": self._listed([chosen[k] for k in keys])}
         if token:

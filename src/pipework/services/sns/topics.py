@@ -8,25 +8,15 @@ import dataclasses
 import orjson
 
 from pipework.jsontypes import JSON
-from pipework.services import paging
-from pipework.services.base import RequestContext, ServiceError
+from pipework.services.base import RequestContext
 
 from . import model
 from .errors import invalid_parameter, resource_not_found, tag_limit
 from .model import Topic
-from .state import SnsState
+from .state import SnsState, page
 
 MAX_TAGS = 50
 MAX_MESSAGE_SIZE = 262144
-
-
-def _next_token(
-    operation: str, items: list[str], params: JSON, limit: int = 100
-) -> tuple[list[str], str | None]:
-    try:
-        return paging.page(operation, items, params.get("NextToken"), limit)
-    except ServiceError:
-        raise invalid_parameter("NextToken") from None
 
 
 def check_topic_attribute(name: str, value: str, *, fifo: bool, creating: bool) -> None:
@@ -123,8 +113,8 @@ class TopicOperations(SnsState):
     async def op_ListTopics(self, params: JSON, ctx: RequestContext) -> JSON:
         prefix = model.topic_key(ctx.account, ctx.region, "")
         keys = sorted(k for k in self.topics if k.startswith(prefix))
-        page, token = _next_token("ListTopics", keys, params)
-        out: JSON = {"Topics": [{"TopicArn": self.topics[k].arn} for k in page]}
+        chosen, token = page("ListTopics", keys, params)
+        out: JSON = {"Topics": [{"TopicArn": self.topics[k].arn} for k in chosen]}
         if token:
             out["NextToken"] = token
         return out
