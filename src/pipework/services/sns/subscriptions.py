@@ -146,6 +146,8 @@ class SubscriptionOperations(SnsState):
         protocol = params["Protocol"].lower()
         endpoint = params.get("Endpoint", "")
         attributes: dict[str, str] = dict(params.get("Attributes") or {})
+        if "RawMessageDelivery" in attributes:
+            attributes["RawMessageDelivery"] = attributes["RawMessageDelivery"].lower()
         async with self.lock:
             topic = self.topic(params["TopicArn"])
             check_endpoint(topic, protocol, endpoint)
