@@ -19,8 +19,8 @@ from .archives import ArchiveOperations
 from .buses import BusOperations
 from .connections import ConnectionOperations
 from .entries import format_time
+from .model import ApiDestination, Archive, Connection, EventBus, Replay, Rule
 from .rules import RuleOperations
-from .schedules import is_scheduled
 from .state import EventsRegion
 from .tags import TagOperations
 
@@ -109,30 +109,34 @@ class EventsService(BusOperations, RuleOperations, ArchiveOperations, Connection
     async def start(self) -> None:
         """Load the definitions of every account and region from the store and make sure the server's default
         region has its ``default`` bus (other regions get theirs when first used)."""
-        for kind, target in (
-            (model.KIND_BUS, "buses"),
-            (model.KIND_ARCHIVE, "archives"),
-            (model.KIND_REPLAY, "replays"),
-            (model.KIND_CONNECTION, "connections"),
-            (model.KIND_API_DESTINATION, "api_destinations"),
-        ):
-            for (account, region, names), body in await self._all(kind):
-                getattr(self.regional(account, region), target)[names[0]] = body
-        for (account, region, _), rule in await self._all(model.KIND_RULE):
-            self.remember_rule(self.regional(account, region), rule)
+        for (account, region, _), body in await self._all(model.KIND_BUS):
+            bus = EventBus.from_store(body)
+            self.regional(account, region).buses[bus.name] = bus
+        for (account, region, _), body in await self._all(model.KIND_ARCHIVE):
+            archive = Archive.from_store(body)
+            self.regional(account, region).archives[archive.name] = archive
+        for (account, region, _), body in await self._all(model.KIND_REPLAY):
+            replay = Replay.from_store(body)
+            self.regional(account, region).replays[replay.name] = replay
+        for (account, region, _), body in await self._all(model.KIND_CONNECTION):
+            self.regional(account, region).remember_connection(Connection.from_store(body))
+        for (account, region, _), body in await self._all(model.KIND_API_DESTINATION):
+            self.regional(account, region).remember_api_destination(ApiDestination.from_store(body))
+        for (account, region, _), body in await self._all(model.KIND_RULE):
+            self.remember_rule(self.regional(account, region), Rule.from_store(body))
         for here in self.everywhere():
             for archive in here.archives.values():
                 # Archives stored by an earlier version have a rule of another shape: write the current one.
                 rule = self.archive_rule(here, archive)
-                stored = here.rules.get((rule["EventBusName"], rule["Name"]))
-                if rule["EventBusName"] in here.buses and stored is not None and stored != rule:
+                stored = here.rules.get(rule.key)
+                if rule.bus in here.buses and stored is not None and stored != rule:
                     await self.save_rule(here, rule)
         await self.opened(self.account, self.region)
         await self.rule_ticks.load()
         for here in self.everywhere():
-            for (bus, name), rule in list(here.rules.items()):
-                key = (here.account, here.region, bus, name)
-                if is_scheduled(rule) and key not in self.rule_ticks.current:
+            for (bus_name, name), rule in list(here.rules.items()):
+                key = (here.account, here.region, bus_name, name)
+                if rule.scheduled and key not in self.rule_ticks.current:
                     # Stored by a version that did not fire scheduled rules: its schedule starts now.
                     await self.save_rule(here, rule)
 

@@ -23,47 +23,21 @@ class BusOperations(EventsState):
             )
         bus = self.new_bus(here, name, params)
         await self.save_bus(here, bus)
-        out: JSON = {"EventBusArn": bus["Arn"]}
-        for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig"):
-            if key in bus:
-                out[key] = bus[key]
-        return out
+        return {"EventBusArn": bus.arn, **bus.options()}
 
     async def op_DescribeEventBus(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = here.bus(params.get("Name"))
-        return {k: v for k, v in bus.items() if k != "Tags"}
+        return here.bus(params.get("Name")).to_api()
 
     async def op_UpdateEventBus(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = dict(here.bus(params.get("Name")))
-        for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig"):
-            if key in params:
-                bus[key] = params[key]
-        bus["LastModifiedTime"] = self.clock.now()
+        bus = here.bus(params.get("Name")).updated(params, self.clock.now())
         await self.save_bus(here, bus)
-        out: JSON = {k: bus[k] for k in ("Arn", "Name") if k in bus}
-        out.update(
-            {
-                k: bus[k]
-                for k in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig")
-                if k in bus
-            }
-        )
-        return out
+        return {"Arn": bus.arn, "Name": bus.name, **bus.options()}
 
     async def op_ListEventBuses(self, params: JSON, here: EventsRegion) -> JSON:
         prefix = params.get("NamePrefix", "")
         names = sorted(n for n in here.buses if n.startswith(prefix))
         page, token = paging.page("ListEventBuses", names, params.get("NextToken"), params.get("Limit"))
-        out: JSON = {
-            "EventBuses": [
-                {
-                    k: v
-                    for k, v in here.buses[n].items()
-                    if k in ("Name", "Arn", "Description", "CreationTime", "LastModifiedTime")
-                }
-                for n in page
-            ]
-        }
+        out: JSON = {"EventBuses": [here.buses[n].summary() for n in page]}
         if token:
             out["NextToken"] = token
         return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import replace
 
 import orjson
 
@@ -26,6 +27,7 @@ from pipework.store.base import Batch
 from . import model
 from .entries import build_event, bus_name, check_request_size, validate_entry
 from .errors import invalid_pattern, limit_exceeded, validation
+from .model import Rule
 from .state import EventsRegion, EventsState
 from .targets import validate_targets
 
@@ -42,11 +44,17 @@ def _check_schedule(expression: str) -> None:
         raise validation("Parameter ScheduleExpression is not valid.")
 
 
+def _not_managed(rule: Rule) -> None:
+    """ManagedRuleException for a rule a service manages (an archive's), which only that service changes."""
+    if rule.managed_by:
+        raise ServiceError("ManagedRuleException", f"Rule {rule.name} is managed by {rule.managed_by}.", 400)
+
+
 class RuleOperations(EventsState):
     """Mixed into `EventsService`."""
 
     async def op_PutRule(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = here.bus(params.get("EventBusName"))["Name"]
+        bus = here.bus(params.get("EventBusName")).name
         name = params["Name"]
         pattern = params.get("EventPattern")
         schedule = params.get("ScheduleExpression")
@@ -62,55 +70,45 @@ class RuleOperations(EventsState):
             except InvalidPatternError as exc:
                 raise invalid_pattern(exc.message) from None
         existing = here.rules.get((bus, name))
-        if existing is not None and existing.get("ManagedBy"):
-            raise ServiceError(
-                "ManagedRuleException", f"Rule {name} is managed by {existing['ManagedBy']}.", 400
-            )
+        if existing is not None:
+            _not_managed(existing)
         # PutRule replaces the rule: omitted fields are reset (AWS); targets and tags are kept.
-        rule: JSON = {
-            "Name": name,
-            "Arn": here.arns.rule(bus, name),
-            "EventBusName": bus,
-            "State": params.get("State", "ENABLED"),
-            "Targets": existing["Targets"] if existing else [],
-            "Tags": dict(existing["Tags"]) if existing else {},
-            "CreatedBy": here.account,
-        }
-        for key in ("EventPattern", "ScheduleExpression", "Description", "RoleArn"):
-            if params.get(key) is not None:
-                rule[key] = params[key]
-        rule["Tags"].update({t["Key"]: t["Value"] for t in params.get("Tags", [])})
+        rule = Rule(
+            name=name,
+            arn=here.arns.rule(bus, name),
+            bus=bus,
+            state=params.get("State", "ENABLED"),
+            pattern=pattern,
+            schedule=schedule,
+            description=params.get("Description"),
+            role_arn=params.get("RoleArn"),
+            created_by=here.account,
+            targets=existing.targets if existing else (),
+            tags={
+                **(existing.tags if existing else {}),
+                **{t["Key"]: t["Value"] for t in params.get("Tags", [])},
+            },
+        )
         await self.save_rule(here, rule, restart_schedule=True)  # rate() counts from the update (AWS)
-        return {"RuleArn": rule["Arn"]}
-
-    @staticmethod
-    def _describe(rule: JSON) -> JSON:
-        return {k: v for k, v in rule.items() if k not in ("Targets", "Tags")}
+        return {"RuleArn": rule.arn}
 
     async def op_DescribeRule(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = here.bus(params.get("EventBusName"))["Name"]
-        return self._describe(here.rule(bus, params["Name"]))
+        bus = here.bus(params.get("EventBusName")).name
+        return here.rule(bus, params["Name"]).to_api()
 
     async def op_ListRules(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = here.bus(params.get("EventBusName"))["Name"]
+        bus = here.bus(params.get("EventBusName")).name
         prefix = params.get("NamePrefix", "")
         names = sorted(n for b, n in here.rules if b == bus and n.startswith(prefix))
         page, token = paging.page("ListRules", names, params.get("NextToken"), params.get("Limit"))
-        out: JSON = {
-            "Rules": [
-                {k: v for k, v in self._describe(here.rules[(bus, n)]).items() if k != "CreatedBy"}
-                for n in page
-            ]
-        }
+        out: JSON = {"Rules": [here.rules[(bus, n)].summary() for n in page]}
         if token:
             out["NextToken"] = token
         return out
 
     async def _set_state(self, params: JSON, here: EventsRegion, state: str) -> JSON:
-        bus = here.bus(params.get("EventBusName"))["Name"]
-        rule = dict(here.rule(bus, params["Name"]))
-        rule["State"] = state
-        await self.save_rule(here, rule)
+        bus = here.bus(params.get("EventBusName")).name
+        await self.save_rule(here, replace(here.rule(bus, params["Name"]), state=state))
         return {}
 
     async def op_EnableRule(self, params: JSON, here: EventsRegion) -> JSON:
@@ -120,26 +118,24 @@ class RuleOperations(EventsState):
         return await self._set_state(params, here, "DISABLED")
 
     async def op_DeleteRule(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = here.bus(params.get("EventBusName"))["Name"]
+        bus = here.bus(params.get("EventBusName")).name
         rule = here.rules.get((bus, params["Name"]))
         if rule is None:
             return {}  # AWS: deleting a rule that does not exist succeeds
-        if rule.get("ManagedBy") and not params.get("Force"):
-            raise ServiceError(
-                "ManagedRuleException", f"Rule {rule['Name']} is managed by {rule['ManagedBy']}.", 400
-            )
-        if rule.get("Targets"):
+        if not params.get("Force"):
+            _not_managed(rule)
+        if rule.targets:
             raise validation("Rule can't be deleted since it has targets.")
-        await self.delete_rule(here, bus, rule["Name"])
+        await self.delete_rule(here, bus, rule.name)
         return {}
 
     async def op_ListRuleNamesByTarget(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = here.bus(params.get("EventBusName"))["Name"]
+        bus = here.bus(params.get("EventBusName")).name
         arn = params["TargetArn"]
         names = sorted(
             n
             for (b, n), rule in here.rules.items()
-            if b == bus and any(t["Arn"] == arn for t in rule["Targets"])
+            if b == bus and any(t["Arn"] == arn for t in rule.targets)
         )
         page, token = paging.page(
             "ListRuleNamesByTarget", names, params.get("NextToken"), params.get("Limit")
@@ -151,35 +147,32 @@ class RuleOperations(EventsState):
 
     # -- targets -----------------------------------------------------------------------------------------------
     async def op_PutTargets(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = here.bus(params.get("EventBusName"))["Name"]
-        rule = dict(here.rule(bus, params["Rule"]))
-        if rule.get("ManagedBy"):
-            raise ServiceError(
-                "ManagedRuleException", f"Rule {rule['Name']} is managed by {rule['ManagedBy']}.", 400
-            )
+        bus = here.bus(params.get("EventBusName")).name
+        rule = here.rule(bus, params["Rule"])
+        _not_managed(rule)
         validate_targets(params["Targets"])
-        targets = {t["Id"]: t for t in rule["Targets"]}
+        targets = {t["Id"]: t for t in rule.targets}
         for target in params["Targets"]:
             targets[target["Id"]] = target
         if len(targets) > MAX_TARGETS_PER_RULE:
             raise limit_exceeded()
-        rule["Targets"] = list(targets.values())
-        await self.save_rule(here, rule)
+        await self.save_rule(here, replace(rule, targets=tuple(targets.values())))
         return {"FailedEntryCount": 0, "FailedEntries": []}
 
     async def op_RemoveTargets(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = here.bus(params.get("EventBusName"))["Name"]
-        rule = dict(here.rule(bus, params["Rule"]))
+        bus = here.bus(params.get("EventBusName")).name
+        rule = here.rule(bus, params["Rule"])
         ids = set(params["Ids"])
-        rule["Targets"] = [t for t in rule["Targets"] if t["Id"] not in ids]
-        await self.save_rule(here, rule)
+        await self.save_rule(
+            here, replace(rule, targets=tuple(t for t in rule.targets if t["Id"] not in ids))
+        )
         return {"FailedEntryCount": 0, "FailedEntries": []}
 
     async def op_ListTargetsByRule(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = here.bus(params.get("EventBusName"))["Name"]
+        bus = here.bus(params.get("EventBusName")).name
         rule = here.rule(bus, params["Rule"])
         page, token = paging.page(
-            "ListTargetsByRule", rule["Targets"], params.get("NextToken"), params.get("Limit")
+            "ListTargetsByRule", list(rule.targets), params.get("NextToken"), params.get("Limit")
         )
         out: JSON = {"Targets": page}
         if token:
@@ -210,7 +203,7 @@ class RuleOperations(EventsState):
             when = entry.get("Time")
             event_time = when.timestamp() if isinstance(when, dt.datetime) else float(when) if when else now
             rules, _ = self.route_into(batch, where, bus, event, ingested=now, event_time=event_time)
-            routed.append((where.buses[bus]["Arn"], event, rules))
+            routed.append((where.buses[bus].arn, event, rules))
         if len(batch):
             # The outbox: archive copies and deliveries are durable before the EventIds are returned.
             await self.store.commit(batch)
@@ -241,13 +234,18 @@ class RuleOperations(EventsState):
         """Add to ``batch`` what routing ``event`` on ``here``'s ``bus`` produces; return the names of the user
         rules it matched (archives' managed rules left out) and the deliveries."""
         rules, deliveries = here.router.route(bus, event, only=only)
+        names: list[str] = []
         payload_event: bytes | None = None
-        for delivery in deliveries:
-            archive = delivery.target.get("ArchiveName")
+        for rule in rules:
+            if rule.get("ManagedBy") is None:
+                names.append(rule["Name"])
+                continue
+            # An archive's managed rule: the router delivers it nowhere; its event is appended to the archive.
+            archive = here.rules[(bus, rule["Name"])].archive
             if archive is not None:
                 payload_event = payload_event or orjson.dumps(event)
                 batch.append(here.archive_log(archive), payload_event, time=event_time, key=event["id"])
-                continue
+        for delivery in deliveries:
             payload: JSON = {
                 "account": here.account,
                 "region": here.region,
@@ -266,7 +264,7 @@ class RuleOperations(EventsState):
                 policy=RetryPolicy.from_api(delivery.target.get("RetryPolicy")),
             )
             batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope)
-        names = sorted(rule["Name"] for rule in rules if not rule.get("ManagedBy"))
+        names.sort()
         return names, deliveries
 
     # -- ports for the targets (`pipework.connectors.ports.EventBuses`, `ApiDestinationCatalog`) -----------------
@@ -292,7 +290,7 @@ class RuleOperations(EventsState):
         if len(batch):
             await self.store.commit(batch)
         for listener in self.listeners:
-            listener(here.buses[bus]["Arn"], event, rules)
+            listener(here.buses[bus].arn, event, rules)
         return True
 
     def api_destination_by_arn(self, arn: str) -> JSON | None:
