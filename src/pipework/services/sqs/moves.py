@@ -84,7 +84,7 @@ class MoveTask:
             out["FailureReason"] = self.failure
         return out
 
-    def to_json(self, **changes: Any) -> JSON:
+    def to_store(self, **changes: Any) -> JSON:
         body: JSON = {
             "handle": self.handle,
             "sourceArn": self.source_arn,
@@ -249,7 +249,7 @@ class MoveOperations(SqsState):
         """Commit `batch` (if any) with the task as it is now plus `changes`, then apply them in memory. The
         caller holds `task.lock`."""
         batch = batch if batch is not None else self.store.batch()
-        batch.put_resource(KIND_MOVE_TASK, task.name, task.to_json(**changes))
+        batch.put_resource(KIND_MOVE_TASK, task.name, task.to_store(**changes))
         await self.store.commit(batch)
         for name, value in changes.items():
             setattr(task, name, value)
