@@ -9,7 +9,6 @@ Archives and replays are in `archives.py`, connections and API destinations in `
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 import orjson
@@ -17,6 +16,7 @@ import orjson
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.router import Delivery
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.patterns import InvalidEventError, InvalidPatternError, compile_pattern
 from pipework.patterns.parse import load_json
@@ -399,7 +399,7 @@ class EventsService(ArchiveOperations, ConnectionOperations):
                 first_seen=ingested,
                 policy=RetryPolicy.from_api(delivery.target.get("RetryPolicy")),
             )
-            batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope)
+            batch.enqueue(model.DELIVERIES, random_uuid(), orjson.dumps(payload), attributes=envelope)
         names = sorted(rule["Name"] for rule in rules if not rule.get("ManagedBy"))
         return names, deliveries
 

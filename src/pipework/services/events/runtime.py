@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from typing import Any
 
 import orjson
@@ -20,6 +19,7 @@ from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Dispatcher
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
+from pipework.ids import random_uuid
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 from pipework.store.errors import StoreError
@@ -187,9 +187,7 @@ class EventBridge:
                         first_seen=now,
                         policy=RetryPolicy.from_api(rule_target.get("RetryPolicy")),
                     )
-                    batch.enqueue(
-                        model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope
-                    )
+                    batch.enqueue(model.DELIVERIES, random_uuid(), orjson.dumps(payload), attributes=envelope)
             after = page[-1].seq
         # One commit: the new deliveries appear exactly when the dead letters disappear.
         batch.delete_dead_letters(model.DELIVERIES, sorted(wanted))
