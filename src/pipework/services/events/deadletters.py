@@ -5,7 +5,6 @@ letters with their full payload (`DeadLetters.find`), and can be sent back to th
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import orjson
@@ -13,6 +12,7 @@ import orjson
 from pipework.clock import Clock
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
+from pipework.ids import random_uuid
 from pipework.store.base import Store
 
 from . import model
@@ -125,9 +125,7 @@ class DeadLetters:
                         first_seen=now,
                         policy=RetryPolicy.from_api(rule_target.get("RetryPolicy")),
                     )
-                    batch.enqueue(
-                        model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope
-                    )
+                    batch.enqueue(model.DELIVERIES, random_uuid(), orjson.dumps(payload), attributes=envelope)
             after = page[-1].seq
         # One commit: the new deliveries appear exactly when the dead letters disappear.
         batch.delete_dead_letters(model.DELIVERIES, sorted(wanted))

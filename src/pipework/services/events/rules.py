@@ -8,7 +8,6 @@ it answers, so an acknowledged event is never lost (the dispatcher delivers it, 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import replace
 
 import orjson
@@ -16,6 +15,7 @@ import orjson
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.router import Delivery
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.patterns import InvalidEventError, InvalidPatternError, compile_pattern
 from pipework.patterns.parse import load_json
@@ -263,7 +263,7 @@ class RuleOperations(EventsState):
                 first_seen=ingested,
                 policy=RetryPolicy.from_api(delivery.target.get("RetryPolicy")),
             )
-            batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope)
+            batch.enqueue(model.DELIVERIES, random_uuid(), orjson.dumps(payload), attributes=envelope)
         names.sort()
         return names, deliveries
 

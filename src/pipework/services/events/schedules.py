@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pipework.clock import Clock
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.scheduler import Ticker, catch_up
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.schedule_expressions import Timing, format_time
 from pipework.store.base import Batch, QueueItem, Store
@@ -60,7 +60,7 @@ def scheduled_event(rule: Rule, scheduled: float, *, region: str, account: str) 
     """The event AWS sends a scheduled rule's targets for the occurrence at ``scheduled``."""
     return {
         "version": "0",
-        "id": str(uuid.uuid4()),
+        "id": random_uuid(),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": account,
@@ -114,7 +114,7 @@ class RuleTicks:
         )
         if first is None:  # not scheduled (or a cron() whose years are all past)
             return functools.partial(self.current.pop, key, None)
-        tick_id = str(uuid.uuid4())
+        tick_id = random_uuid()
         account, region, bus, name = key
         payload = {"account": account, "region": region, "bus": bus, "rule": name, "anchor": now}
         batch.enqueue(
@@ -247,7 +247,7 @@ class ScheduledRules:
                     policy=RetryPolicy.from_api(target.get("RetryPolicy")),
                 )
                 # Enqueued in the commit that moves the tick past this occurrence: enqueued once.
-                batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope)
+                batch.enqueue(model.DELIVERIES, random_uuid(), orjson.dumps(payload), attributes=envelope)
         fired, missed = plan.fire is not None, plan.missed
         if plan.next is not None:
             batch.retry(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from pipework.engine.pipes import (
     redrive_queue,
 )
 from pipework.engine.retry import Backoff
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
@@ -237,7 +237,7 @@ class Pipes:
         }
         return {
             "requestContext": {
-                "requestId": str(uuid.uuid4()),
+                "requestId": random_uuid(),
                 "pipeArn": pipe.arn,
                 "condition": CONDITIONS.get(reason.condition, "NonRetryableError"),
                 "approximateInvokeCount": reason.attempts + 1,
