@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +15,7 @@ import orjson
 
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext, ServiceError
 from pipework.store.base import Batch
@@ -178,7 +178,7 @@ class PublishOperations(SnsState):
             if group_id is not None and not _IDENTIFIER.fullmatch(group_id):
                 raise invalid_parameter("MessageGroupId")
         return _Outgoing(
-            message_id=str(uuid.uuid4()),
+            message_id=random_uuid(),
             message=message,
             subject=subject,
             structured=structured,
