@@ -523,3 +523,20 @@ def test_list_operations_page_by_100_and_refuse_tokens_they_did_not_issue(server
         with pytest.raises(sns.exceptions.InvalidParameterException) as raised:
             call()
         assert raised.value.response["Error"]["Message"] == "Invalid parameter: NextToken"
+
+
+def test_unsubscribing_stops_the_retries_of_queued_messages(make_server, endpoint):
+    server = make_server(clock=ManualClock(start=1_800_000_000.0))
+    sns = server.client("sns")
+    topic = sns.create_topic(Name="hooks")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url + "/sns")
+    server.advance(1)
+    token = json.loads(endpoint.requests[0]["body"])["Token"]
+    subscription = sns.confirm_subscription(TopicArn=topic, Token=token)["SubscriptionArn"]
+    endpoint.script = [(503, {}, 0.0)] * 5
+    sns.publish(TopicArn=topic, Message="retried until unsubscribed")
+    server.advance(1)
+    assert len(endpoint.requests) == 2  # the confirmation, then the first (failed) attempt
+    sns.unsubscribe(SubscriptionArn=subscription)
+    server.advance(120)  # past every retry of the default policy (3, 20 s apart)
+    assert len(endpoint.requests) == 2

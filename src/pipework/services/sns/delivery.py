@@ -6,6 +6,8 @@ delivery policy gives up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import orjson
 
@@ -39,14 +41,21 @@ def _queue_message(body: JSON) -> Message:
 class SnsDelivery:
     """What the dispatcher calls for SNS deliveries (bodies built by `messages.delivery`).
 
-    Parameters: `targets`, the instance's (queues and functions); `http`, the shared HTTP client.
+    Parameters: `targets`, the instance's (queues and functions); `http`, the shared HTTP client; `subscribed`,
+    whether a subscription ARN still exists (a message queued for a subscription deleted since is dropped, as AWS
+    stops delivering to it).
     """
 
-    def __init__(self, targets: Targets, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, targets: Targets, http: httpx.AsyncClient, subscribed: Callable[[str], bool] = lambda arn: True
+    ) -> None:
         self.targets = targets
         self.http = http
+        self.subscribed = subscribed
 
     async def invoke(self, body: JSON) -> None:
+        if not self.subscribed(body["subscription"]):
+            return  # unsubscribed (or its topic deleted) after the message was queued: nothing to deliver
         protocol = body["protocol"]
         if protocol == "sqs":
             await self.targets.send_one(body["endpoint"], _queue_message(body))

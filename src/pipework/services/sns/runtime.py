@@ -48,7 +48,7 @@ class Sns:
         concurrency: int = 256,
     ) -> None:
         self.topics = SnsService(store, clock, region=region, account=account)
-        delivery = SnsDelivery(targets, http)
+        delivery = SnsDelivery(targets, http, subscribed=lambda arn: arn in self.topics.by_arn)
         self.dispatchers = [
             Dispatcher(
                 store,
