@@ -540,3 +540,16 @@ def test_unsubscribing_stops_the_retries_of_queued_messages(make_server, endpoin
     sns.unsubscribe(SubscriptionArn=subscription)
     server.advance(120)  # past every retry of the default policy (3, 20 s apart)
     assert len(endpoint.requests) == 2
+
+
+def test_a_message_a_rule_publishes_is_signed_with_this_server_s_certificate_url(server):
+    sns, sqs, events = server.client("sns"), server.client("sqs"), server.client("events")
+    topic = sns.create_topic(Name="from-rule")["TopicArn"]
+    url, queue = make_queue(sqs, "from-rule")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue)
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "topic", "Arn": topic}])
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "Order", "Detail": "{}"}])
+    document = json.loads(receive(sqs, url, 1)[0]["Body"])
+    assert document["SigningCertURL"].startswith(server.endpoint_url)
+    _verify(document, httpx.get(document["SigningCertURL"]).content)

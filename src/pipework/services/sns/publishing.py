@@ -23,7 +23,7 @@ from pipework.store.base import Batch
 from . import messages, model
 from .errors import batch_error, invalid_parameter
 from .model import Topic
-from .state import SnsState, base_url
+from .state import SnsState
 from .topics import MAX_MESSAGE_SIZE
 
 MAX_SUBJECT = 100
@@ -189,7 +189,7 @@ class PublishOperations(SnsState):
 
     def _route(self, topic: Topic, outgoing: _Outgoing, ctx: RequestContext, now: float) -> None:
         """Fill `outgoing.deliveries`: one per confirmed subscription whose filter policy matches."""
-        base = base_url(ctx)
+        base = self.base_url(ctx)
         documents: dict[str, JSON] = {}  # one signed document per message text (MessageStructure may vary it)
         stored = messages.stored_attributes(outgoing.attributes) if outgoing.attributes else {}
         for subscription in list(self.subscriptions.get(topic.key, {}).values()):

@@ -39,6 +39,7 @@ class SnsState:
         self.metrics: Counter[str] = Counter()
         self._signer: Signer | None = None
         self._policies: dict[tuple[str, str], FilterPolicy] = {}  # compiled filter policies by (text, scope)
+        self._base = "http://localhost:4566"  # this server's URL, as the last request over HTTP reached it
 
     async def start(self) -> None:
         async for resource in self.store.all_resources(model.KIND_TOPIC):
@@ -86,6 +87,13 @@ class SnsState:
             policy = self._policies[key] = compile_policy(text, subscription.filter_scope)
         return policy
 
+    def base_url(self, ctx: RequestContext) -> str:
+        """This server's URL (where SubscribeURL, UnsubscribeURL and SigningCertURL point): as the request reached
+        it; for a call in process (a rule's, pipe's or schedule's Publish), as the last request over HTTP did."""
+        if ctx.headers:
+            self._base = f"http://{ctx.host}"
+        return self._base
+
     # -- memory ----------------------------------------------------------------------------------------------------
     def remember(self, subscription: Subscription) -> None:
         self.subscriptions.setdefault(subscription.topic_key, {})[subscription.key] = subscription
@@ -103,8 +111,3 @@ def page(operation: str, keys: list[str], params: JSON) -> tuple[list[str], str 
         return paging.page(operation, keys, params.get("NextToken"), 100)
     except ServiceError:
         raise invalid_parameter("NextToken") from None
-
-
-def base_url(ctx: RequestContext) -> str:
-    """This server's URL as the request reached it (where SubscribeURL, UnsubscribeURL and SigningCertURL point)."""
-    return f"http://{ctx.host}"

@@ -20,7 +20,7 @@ from . import messages, model
 from .errors import invalid_parameter
 from .filter_policy import SCOPES, InvalidFilterPolicy, compile_policy
 from .model import Subscription, Topic
-from .state import SnsState, base_url, page
+from .state import SnsState, page
 
 
 def _is_arn_of(service: str, arn: str, resource: str | None = None) -> bool:
@@ -179,7 +179,7 @@ class SubscriptionOperations(SnsState):
             batch = self.store.batch()
             batch.put_resource(model.KIND_SUBSCRIPTION, subscription.key, subscription.to_store())
             if pending:
-                self._enqueue_confirmation(batch, topic, subscription, base_url(ctx))
+                self._enqueue_confirmation(batch, topic, subscription, self.base_url(ctx))
             await self.store.commit(batch)
             self.remember(subscription)
         if pending and not params.get("ReturnSubscriptionArn"):
