@@ -54,4 +54,5 @@ class SnsService(TopicOperations, SubscriptionOperations, PublishOperations):
         )
 
     async def handle(self, operation: str, params: JSON, ctx: RequestContext) -> JSON:
+        self.base_url(ctx)  # every request over HTTP tells where the server is reached
         return await dispatch(self, operation, params, ctx)
