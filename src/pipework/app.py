@@ -26,6 +26,7 @@ from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
 from pipework.services.base import Service
+from pipework.services.cloudformation import CloudFormation
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
@@ -98,7 +99,7 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`; `functions`, the local
+    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`, `cloudformation`; `functions`, the local
     functions (register more at any time).
     """
 
@@ -117,6 +118,7 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        cloudformation: CloudFormation,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -131,13 +133,22 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.cloudformation = cloudformation
         self._started: list[Service] = []
         self._closed = False
 
     @property
     def served(self) -> tuple[Service, ...]:
         """The served APIs, in the order they start (a service starts after those it depends on)."""
-        return (self.sqs, self.dynamodb, self.dynamodbstreams, self.events, self.pipes, self.scheduler)
+        return (
+            self.sqs,
+            self.dynamodb,
+            self.dynamodbstreams,
+            self.events,
+            self.pipes,
+            self.scheduler,
+            self.cloudformation,
+        )
 
     @classmethod
     async def open(
@@ -201,6 +212,8 @@ class Pipework:
             log_directory=settings.log_directory,
         )
         scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
+        # Stacks make their resources through the served APIs, as a template's user would.
+        cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         pipework = cls(
             settings,
             clock,
@@ -214,6 +227,7 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            cloudformation=cloudformation,
         )
         api.serve(pipework.served)
         try:

@@ -101,3 +101,48 @@ def creation_order(resources: Mapping[str, Any], included: Iterable[str]) -> lis
             done.add(name)
         remaining = [name for name in remaining if name not in done]
     return order
+
+
+def unresolved(node: Any, known: set[str]) -> set[str]:
+    """Names `node` refers to (`Ref`, `Fn::GetAtt`, `Fn::Sub` variables) that are not in `known` (parameters,
+    pseudo parameters and resources): CloudFormation refuses such a template before creating anything."""
+    found: set[str] = set()
+    _names(node, found)
+    return {name for name in found if name not in known and not name.startswith("AWS::")}
+
+
+def _names(node: Any, found: set[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _names(item, found)
+        return
+    if not isinstance(node, dict):
+        return
+    if len(node) == 1:
+        ((key, args),) = node.items()
+        if key == "Ref" and isinstance(args, str):
+            found.add(args)
+            return
+        if key == "Fn::GetAtt":
+            target = (
+                args.split(".", 1)[0]
+                if isinstance(args, str)
+                else args[0]
+                if isinstance(args, list) and args
+                else None
+            )
+            if isinstance(target, str):
+                found.add(target)
+            return
+        if key == "Fn::Sub":
+            text: Any = args
+            variables: Any = {}
+            if isinstance(args, list):
+                text, variables = ([*args, None, None])[:2]
+            local = set(variables) if isinstance(variables, dict) else set()
+            if isinstance(text, str):
+                found.update(n.split(".", 1)[0] for n in _SUB_NAME.findall(text) if n not in local)
+            _names(variables, found)
+            return
+    for value in node.values():
+        _names(value, found)
