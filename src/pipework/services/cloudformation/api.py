@@ -308,7 +308,7 @@ class CloudFormation:
         body = stack.template
         if params.get("TemplateStage") == "Processed":
             try:
-                body = orjson.dumps(read(stack.template)).decode()
+                body = orjson.dumps(read(stack.template, stack.region, stack.account)).decode()
             except TemplateError as exc:
                 raise validation(str(exc)) from None
         return {"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]}
@@ -316,7 +316,7 @@ class CloudFormation:
     async def op_ValidateTemplate(self, params: JSON, ctx: RequestContext) -> JSON:
         text = self._template_text(params)
         try:
-            read(text)
+            read(text, ctx.region, ctx.account)
             return template_summary(text)
         except TemplateError as exc:
             raise validation(str(exc)) from None
@@ -389,7 +389,9 @@ class CloudFormation:
     @staticmethod
     def _changes(stack: Stack | None, plan: Plan) -> list[JSON]:
         """What applying `plan` to `stack` changes, from the declarations (values are only known while applying)."""
-        old_template = read(stack.template)["Resources"] if stack is not None else {}
+        old_template = (
+            read(stack.template, stack.region, stack.account)["Resources"] if stack is not None else {}
+        )
         changes: list[JSON] = []
         for logical_id in plan.order:
             declared = plan.resources[logical_id]

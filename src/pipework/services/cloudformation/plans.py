@@ -36,15 +36,16 @@ class Plan:
         return self.template["Resources"]  # type: ignore[no-any-return]
 
 
-def read(text: str) -> JSON:
-    """The template, with a SAM template expanded into plain CloudFormation (aws-sam-translator)."""
+def read(text: str, region: str = "us-east-1", account: str = "000000000000") -> JSON:
+    """The template, with a SAM template expanded into plain CloudFormation (aws-sam-translator) for a stack in
+    `region` and `account`."""
     template = load_template(text)
     transforms = template.get("Transform")
     names = transforms if isinstance(transforms, list) else [transforms] if transforms else []
     if SAM_TRANSFORM in names:
         from .sam import expand
 
-        template = expand(template)
+        template = expand(template, region, account)
     elif names:
         raise TemplateError(f"Template format error: unsupported transform {', '.join(map(str, names))}")
     return template
@@ -147,7 +148,7 @@ def make_plan(
     skip_unsupported: bool,
 ) -> Plan:
     """Read and check a template for applying (see `Plan`)."""
-    template = read(text)
+    template = read(text, str(pseudo.get("AWS::Region", "us-east-1")), str(pseudo.get("AWS::AccountId", "")))
     parameters = parameter_values(template, given, previous)
     values = ref_values(template, parameters)
     evaluator = Evaluator(template, values, pseudo, ResolvedRefs(_not_yet, _not_yet_att))

@@ -236,7 +236,7 @@ class StackRunner:
         try:
             from .plans import read
 
-            resources = read(stack.template)["Resources"]
+            resources = read(stack.template, stack.region, stack.account)["Resources"]
         except TemplateError:
             return {}
         return {
