@@ -219,6 +219,13 @@ class QueuePolicy(Provider):
             )
 
 
+def _stream(spec: JSON | None) -> JSON:
+    """CloudFormation's StreamSpecification (a view type; present means enabled) in DynamoDB's API shape."""
+    if not spec or not spec.get("StreamViewType"):
+        return {"StreamEnabled": False}
+    return {"StreamEnabled": True, "StreamViewType": spec["StreamViewType"]}
+
+
 # ── DynamoDB ─────────────────────────────────────────────────────────────────────────────────────────────────────
 class Table(Provider):
     type = "AWS::DynamoDB::Table"
@@ -242,6 +249,8 @@ class Table(Provider):
             ),
             "BillingMode": props.get("BillingMode", "PROVISIONED"),
         }
+        if "StreamSpecification" in params:
+            params["StreamSpecification"] = _stream(params["StreamSpecification"])
         if params["BillingMode"] == "PROVISIONED" and "ProvisionedThroughput" not in params:
             raise ProvisionError(
                 'Resource handler returned message: "No provisioned throughput specified for the table"'
@@ -280,7 +289,7 @@ class Table(Provider):
             raise NeedsReplacement
         changes: JSON = {}
         if old.get("StreamSpecification") != new.get("StreamSpecification"):
-            changes["StreamSpecification"] = new.get("StreamSpecification") or {"StreamEnabled": False}
+            changes["StreamSpecification"] = _stream(new.get("StreamSpecification"))
         if old.get("BillingMode") != new.get("BillingMode"):
             changes["BillingMode"] = new.get("BillingMode", "PROVISIONED")
         if old.get("ProvisionedThroughput") != new.get("ProvisionedThroughput") and new.get(

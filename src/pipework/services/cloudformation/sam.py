@@ -3,10 +3,15 @@ aws-sam-translator, the library SAM itself uses; its errors become CloudFormatio
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pipework.cfn import TemplateError
 from pipework.jsontypes import JSON
+
+
+# The translator warns of usage metrics it records for AWS's own service, which Pipework does not publish.
+logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
 
 
 class _NoManagedPolicies:
