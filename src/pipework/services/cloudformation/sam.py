@@ -9,7 +9,6 @@ from typing import Any
 from pipework.cfn import TemplateError
 from pipework.jsontypes import JSON
 
-
 # The translator warns of usage metrics it records for AWS's own service, which Pipework does not publish.
 logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
 
