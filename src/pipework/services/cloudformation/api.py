@@ -210,7 +210,9 @@ class CloudFormation:
             raise ServiceError("AlreadyExistsException", f"Stack [{name}] already exists")
         stack = self._new_stack(ctx, params, name, text, "CREATE_IN_PROGRESS")
         plan = self._plan(ctx, text, params, {}, name, stack.stack_id, stack.tag_map)
-        stack = await self.runner.save(stack.evolve(parameters=plan.parameters, description=plan.description))
+        stack = await self.runner.begin(
+            stack.evolve(parameters=plan.parameters, description=plan.description), "CREATE_IN_PROGRESS"
+        )
         self._background(stack.key, self.runner.create(stack, plan))
         return {"StackId": stack.stack_id}
 
@@ -221,11 +223,26 @@ class CloudFormation:
         plan = self._plan(ctx, text, params, stack.parameters, stack.name, stack.stack_id, stack.tag_map)
         if text == stack.template and plan.parameters == stack.parameters:
             raise validation("No updates are to be performed.")
-        stack = await self.runner.save(stack.evolve(capabilities=tuple(params.get("Capabilities") or ())))
-        self._background(
-            stack.key, self.runner.update(stack, plan, template=text, parameters=plan.parameters)
-        )
+        work = await self._begin_update(stack, plan, text, params.get("Capabilities") or ())
+        self._background(stack.key, work)
         return {"StackId": stack.stack_id}
+
+    async def _begin_update(
+        self, before: Stack, plan: Plan, text: str, capabilities: Any, change_set_id: str | None = None
+    ) -> Awaitable[Stack]:
+        """Mark the update started; the work that applies it, to run in the background."""
+        stack = await self.runner.begin(
+            before.evolve(
+                template=text,
+                parameters=plan.parameters,
+                description=plan.description,
+                updated=self.clock.now(),
+                capabilities=tuple(capabilities),
+                change_set_id=change_set_id or before.change_set_id,
+            ),
+            "UPDATE_IN_PROGRESS",
+        )
+        return self.runner.update(before, stack, plan)
 
     def _check_updatable(self, stack: Stack) -> None:
         if stack.status not in _UPDATABLE or stack.key in self._busy:
@@ -239,6 +256,7 @@ class CloudFormation:
         if stack.status == "REVIEW_IN_PROGRESS":
             await self.store.delete_resource(model.KIND_STACK, stack.key)
             return {}
+        stack = await self.runner.begin(stack, "DELETE_IN_PROGRESS")
         self._background(stack.key, self.runner.delete(stack))
         return {}
 
@@ -491,19 +509,24 @@ class CloudFormation:
             change_set.key,
             change_set.evolve(execution_status="EXECUTE_IN_PROGRESS").to_store(),
         )
-        stack = stack.evolve(change_set_id=change_set.change_set_id, capabilities=change_set.capabilities)
+        work: Awaitable[Stack]
         if change_set.kind == "CREATE":
-            stack = await self.runner.save(
+            stack = await self.runner.begin(
                 stack.evolve(
                     parameters=plan.parameters,
                     description=plan.description,
                     tags=stack.tags or change_set.tags,
-                )
+                    change_set_id=change_set.change_set_id,
+                    capabilities=change_set.capabilities,
+                ),
+                "CREATE_IN_PROGRESS",
             )
             work = self.runner.create(stack, plan)
         else:
             self._check_updatable(stack)
-            work = self.runner.update(stack, plan, template=change_set.template, parameters=plan.parameters)
+            work = await self._begin_update(
+                stack, plan, change_set.template, change_set.capabilities, change_set.change_set_id
+            )
         self._background(stack.key, self._executed(change_set, work))
         return {}
 

@@ -139,9 +139,14 @@ class StackRunner:
         return found
 
     # ── create ──
+    async def begin(self, stack: Stack, status: str) -> Stack:
+        """Mark `stack` as starting an operation (``CREATE_IN_PROGRESS`` …) before the call that asked for it
+        answers, as CloudFormation does: a client polling right after sees the operation."""
+        return await self.stack_status(stack, status, "User Initiated")
+
     async def create(self, stack: Stack, plan: Plan) -> Stack:
-        """Create every resource of `plan` in order; roll back (unless disabled) when one fails."""
-        stack = await self.stack_status(stack, "CREATE_IN_PROGRESS", "User Initiated")
+        """Create every resource of `plan` in order (the stack already `begin`-marked CREATE_IN_PROGRESS); roll
+        back (unless disabled) when one fails."""
         current = {"stack": stack}
         try:
             exports = await self.exports(stack.account, stack.region, besides=stack.name)
@@ -221,8 +226,8 @@ class StackRunner:
 
     # ── delete ──
     async def delete(self, stack: Stack) -> None:
-        """Delete every resource (reverse creation order; DeletionPolicy Retain kept), then the stack."""
-        stack = await self.stack_status(stack, "DELETE_IN_PROGRESS", "User Initiated")
+        """Delete every resource (reverse creation order; DeletionPolicy Retain kept), then the stack (already
+        `begin`-marked DELETE_IN_PROGRESS)."""
         try:
             stack = await self._delete_all(stack, policies=self._deletion_policies(stack))
         except ProvisionError as exc:
@@ -278,20 +283,10 @@ class StackRunner:
         return await self.save(stack.without_resource(resource.logical_id))
 
     # ── update ──
-    async def update(self, stack: Stack, plan: Plan, *, template: str, parameters: dict[str, str]) -> Stack:
-        """Apply `plan` to an existing stack: create what is new, update what changed (replacing where the type
-        needs it), delete what is gone; roll back to the previous state when something fails."""
-        before = stack
-        stack = await self.stack_status(
-            stack.evolve(
-                template=template,
-                parameters=parameters,
-                updated=self.clock.now(),
-                description=plan.description,
-            ),
-            "UPDATE_IN_PROGRESS",
-            "User Initiated",
-        )
+    async def update(self, before: Stack, stack: Stack, plan: Plan) -> Stack:
+        """Apply `plan` to `stack` (`before` as it was; already `begin`-marked UPDATE_IN_PROGRESS with the new
+        template and parameters): create what is new, update what changed (replacing where the type needs it),
+        delete what is gone; roll back to `before` when something fails."""
         current = {"stack": stack}
         created: list[str] = []
         updated: dict[str, StackResource] = {}  # logical id → the resource as it was
