@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from pipework.cfn import TemplateError
+from pipework.cfn import TemplateError, load_template
 from pipework.clock import Clock
 from pipework.connectors.ports import ApiClient
 from pipework.ids import random_uuid
@@ -339,6 +339,38 @@ class CloudFormation:
         except TemplateError as exc:
             raise validation(str(exc)) from None
 
+    async def op_GetTemplateSummary(self, params: JSON, ctx: RequestContext) -> JSON:
+        if params.get("StackName"):
+            text = (await self._stack(ctx, params["StackName"])).template
+        elif params.get("StackSetName"):
+            raise validation("StackSets are not served by Pipework")
+        else:
+            text = self._template_text(params)
+        try:
+            template = read(text, ctx.region, ctx.account)
+            summary = template_summary(text)
+        except TemplateError as exc:
+            raise validation(str(exc)) from None
+        declared = load_template(text).get("Parameters") or {}
+        parameters = []
+        for entry in summary["Parameters"]:
+            declaration = declared[entry["ParameterKey"]]
+            entry = {**entry, "ParameterType": str(declaration.get("Type", "String"))}
+            if "AllowedValues" in declaration:
+                entry["ParameterConstraints"] = {
+                    "AllowedValues": [str(v) for v in declaration["AllowedValues"]]
+                }
+            parameters.append(entry)
+        out: JSON = {
+            **summary,
+            "Parameters": parameters,
+            "ResourceTypes": sorted({str(r["Type"]) for r in template["Resources"].values()}),
+            "Version": str(template.get("AWSTemplateFormatVersion", "2010-09-09")),
+        }
+        if "Metadata" in template:
+            out["Metadata"] = orjson.dumps(template["Metadata"]).decode()
+        return out
+
     async def op_ListExports(self, params: JSON, ctx: RequestContext) -> JSON:
         exports = []
         async for stack in self.runner.stacks(ctx.account, ctx.region):
@@ -551,6 +583,7 @@ class CloudFormation:
         "ListStackResources": op_ListStackResources,
         "GetTemplate": op_GetTemplate,
         "ValidateTemplate": op_ValidateTemplate,
+        "GetTemplateSummary": op_GetTemplateSummary,
         "ListExports": op_ListExports,
         "CreateChangeSet": op_CreateChangeSet,
         "DescribeChangeSet": op_DescribeChangeSet,
