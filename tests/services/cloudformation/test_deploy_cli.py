@@ -166,3 +166,31 @@ def test_aws_cloudformation_deploy_runs_against_the_server(server: RunningServer
     )
     # The CLI reports an empty change set as AWS's reason, and fails unless --no-fail-on-empty-changeset.
     assert again.returncode == 255 and "No changes to deploy. Stack from-cli is up to date" in again.stderr
+
+
+def test_local_code_paths_point_at_the_directory(tmp_path: Path) -> None:
+    """`pipework deploy` rewrites a SAM CodeUri or a Code path to the directory, Pipework's stand-in for S3."""
+    from pipework.cli.deploy import with_local_code
+
+    (tmp_path / "src").mkdir()
+    template = """
+Transform: AWS::Serverless-2016-10-31
+Globals: {Function: {CodeUri: src}}
+Resources:
+  A: {Type: AWS::Serverless::Function, Properties: {CodeUri: ./src, Handler: app.handler, Runtime: python3.12}}
+  B: {Type: AWS::Lambda::Function, Properties: {Code: src, Handler: app.handler, Runtime: python3.12}}
+  C: {Type: AWS::Serverless::Function, Properties: {CodeUri: s3://bucket/key.zip}}
+"""
+    rewritten = json.loads(with_local_code(template, tmp_path))
+    where = str((tmp_path / "src").resolve())
+    resources = rewritten["Resources"]
+    assert resources["A"]["Properties"]["CodeUri"] == {"Bucket": "pipework-local", "Key": where}
+    assert resources["B"]["Properties"]["Code"] == {"S3Bucket": "pipework-local", "S3Key": where}
+    assert resources["C"]["Properties"]["CodeUri"] == "s3://bucket/key.zip"
+    assert rewritten["Globals"]["Function"]["CodeUri"] == {"Bucket": "pipework-local", "Key": where}
+    plain = "Resources: {Q: {Type: AWS::SQS::Queue}}"
+    assert with_local_code(plain, tmp_path) == plain
+    import pytest
+
+    with pytest.raises(ValueError, match="does not exist"):
+        with_local_code(template.replace("./src", "./nope"), tmp_path)

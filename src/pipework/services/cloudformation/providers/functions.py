@@ -14,6 +14,10 @@ from .base import (
     tags_map,
 )
 
+#: Pipework's stand-in for S3 in a function's Code: S3Bucket ``pipework-local``, S3Key a directory on the server's
+#: machine (`pipework deploy` rewrites a template's local CodeUri to it).
+LOCAL_BUCKET = "pipework-local"
+
 
 def _inline_zip(source: str, runtime: str) -> bytes:
     """CloudFormation's inline ``Code.ZipFile``: the source becomes ``index.py`` (``index.js`` for Node.js) in a
@@ -32,6 +36,11 @@ def _function_code(props: JSON) -> JSON:
     code = props.get("Code") or {}
     if "ZipFile" in code:
         return {"ZipFile": _inline_zip(str(code["ZipFile"]), str(props.get("Runtime", "python3.12")))}
+    if code.get("S3Bucket") == LOCAL_BUCKET:
+        return {
+            "S3Bucket": LOCAL_BUCKET,
+            "S3Key": code.get("S3Key", ""),
+        }  # a directory on the server's machine
     if code.get("S3Bucket") or code.get("ImageUri"):
         raise ProvisionError(
             "Pipework has no S3 or container images: give the function's code inline (Code.ZipFile / SAM "
