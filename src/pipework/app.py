@@ -26,6 +26,7 @@ from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
 from pipework.services.base import Service
+from pipework.services.cloudformation import CloudFormation
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
@@ -99,8 +100,8 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`, `sns`; `functions`, the local
-    functions (register more at any time).
+    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`, `sns`, `cloudformation`;
+    `functions`, the local functions (register more at any time).
     """
 
     def __init__(
@@ -119,6 +120,7 @@ class Pipework:
         pipes: Pipes,
         scheduler: Scheduler,
         sns: Sns,
+        cloudformation: CloudFormation,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -134,6 +136,7 @@ class Pipework:
         self.pipes = pipes
         self.scheduler = scheduler
         self.sns = sns
+        self.cloudformation = cloudformation
         self._started: list[Service] = []
         self._closed = False
 
@@ -148,6 +151,7 @@ class Pipework:
             self.pipes,
             self.scheduler,
             self.sns,
+            self.cloudformation,
         )
 
     @classmethod
@@ -213,6 +217,8 @@ class Pipework:
         )
         scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
         sns = Sns(store, clock, region=region, account=account, targets=targets, http=connectors.http)
+        # Stacks make their resources through the served APIs, as a template's user would.
+        cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         pipework = cls(
             settings,
             clock,
@@ -227,6 +233,7 @@ class Pipework:
             pipes=pipes,
             scheduler=scheduler,
             sns=sns,
+            cloudformation=cloudformation,
         )
         api.serve(pipework.served)
         try:

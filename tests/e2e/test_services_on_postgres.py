@@ -1,6 +1,7 @@
 """A representative subset of every service's end-to-end tests, run again on the PostgreSQL store (a fresh schema
 per server): EventBridge delivery, DLQ, replay and regions; DynamoDB queries, transactions and streams; Pipes from streams
-and queues; Scheduler invocations, retries and dead letters; SNS fan-out, FIFO order and dead letters. (SQS: tests/services/sqs/test_on_postgres.py.)
+and queues; Scheduler invocations, retries and dead letters; SNS fan-out, FIFO order and dead letters;
+CloudFormation stacks. (SQS: tests/services/sqs/test_on_postgres.py.)
 
 The tests are the same functions as in their own modules (imported with the fixtures of their modules they use);
 only the `server_store` fixture differs.
@@ -42,6 +43,7 @@ from e2e.test_events_regions import (  # noqa: F401
     test_resources_of_the_same_name_in_two_regions_are_apart_with_their_region_s_arns,
     test_targets_in_another_region_are_reached_in_that_region,
 )
+from e2e.test_example_templates import test_power_dispatch_template_runs_the_system  # noqa: F401
 from e2e.test_pipes import (  # noqa: F401
     clocked,
     test_automatic_bisect_isolates_a_poison_record_and_dead_letters_it,
@@ -61,6 +63,11 @@ from e2e.test_sns import (  # noqa: F401
     test_fifo_topic_keeps_order_per_group_and_deduplicates,
     test_rule_to_topic_to_two_queues_with_different_filter_policies,
     test_sqs_subscriptions_with_filter_policies_envelope_and_raw_delivery,
+)
+from services.cloudformation.test_stacks import (  # noqa: F401
+    test_a_failing_resource_rolls_the_stack_back,
+    test_a_stack_is_created_works_updates_only_what_changed_and_deletes,
+    test_change_sets_as_aws_cloudformation_deploy_uses_them,
 )
 
 
