@@ -553,3 +553,32 @@ def test_a_message_a_rule_publishes_is_signed_with_this_server_s_certificate_url
     document = json.loads(receive(sqs, url, 1)[0]["Body"])
     assert document["SigningCertURL"].startswith(server.endpoint_url)
     _verify(document, httpx.get(document["SigningCertURL"]).content)
+
+
+def test_a_cloudformation_stack_makes_a_topic_with_a_filtered_raw_subscription(server):
+    cfn, sns, sqs = server.client("cloudformation"), server.client("sns"), server.client("sqs")
+    template = {
+        "Resources": {
+            "Paid": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "paid"}},
+            "Orders": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "orders"}},
+            "PaidOnly": {
+                "Type": "AWS::SNS::Subscription",
+                "Properties": {
+                    "TopicArn": {"Ref": "Orders"},
+                    "Protocol": "sqs",
+                    "Endpoint": {"Fn::GetAtt": ["Paid", "Arn"]},
+                    "RawMessageDelivery": True,
+                    "FilterPolicy": {"status": ["paid"]},
+                },
+            },
+        }
+    }
+    cfn.create_stack(StackName="shop", TemplateBody=json.dumps(template))
+    wait_for(lambda: cfn.describe_stacks(StackName="shop")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE")
+    topic = "arn:aws:sns:us-east-1:000000000000:orders"
+    for status in ("new", "paid"):
+        sns.publish(TopicArn=topic, Message=status, MessageAttributes=attrs(status=status))
+    url = sqs.get_queue_url(QueueName="paid")["QueueUrl"]
+    assert [m["Body"] for m in receive(sqs, url, 1)] == ["paid"]
+    cfn.delete_stack(StackName="shop")
+    wait_for(lambda: sns.list_topics()["Topics"] == [])
