@@ -25,7 +25,9 @@ from pipework.clock import Clock, ManualClock, SystemClock
 from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.metrics import Recorder
 from pipework.services.base import Service
+from pipework.services.cloudwatch import CloudWatch
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
@@ -59,6 +61,7 @@ class Settings:
             targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
         function_timeout: seconds a local function may run before its invocation fails.
         log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
+        metrics_retention_days: how long per-minute metric datapoints are kept (CloudWatch: 15 days).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".pipework"))
@@ -71,6 +74,7 @@ class Settings:
     function_timeout: float = 3.0
     log_dir: Path | None = None
     store: str | None = None
+    metrics_retention_days: float = 15.0
 
     @property
     def endpoint_url(self) -> str:
@@ -98,8 +102,8 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`; `functions`, the local
-    functions (register more at any time).
+    `recorder`, where every service records its metrics; the services `sqs`, `dynamodb`, `dynamodbstreams`,
+    `events`, `pipes`, `scheduler`, `cloudwatch`; `functions`, the local functions (register more at any time).
     """
 
     def __init__(
@@ -117,6 +121,8 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        recorder: Recorder,
+        cloudwatch: CloudWatch,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -131,13 +137,23 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.recorder = recorder
+        self.cloudwatch = cloudwatch
         self._started: list[Service] = []
         self._closed = False
 
     @property
     def served(self) -> tuple[Service, ...]:
         """The served APIs, in the order they start (a service starts after those it depends on)."""
-        return (self.sqs, self.dynamodb, self.dynamodbstreams, self.events, self.pipes, self.scheduler)
+        return (
+            self.sqs,
+            self.dynamodb,
+            self.dynamodbstreams,
+            self.events,
+            self.pipes,
+            self.scheduler,
+            self.cloudwatch,
+        )
 
     @classmethod
     async def open(
@@ -172,9 +188,12 @@ class Pipework:
         # A StoreError here (e.g. data written by a newer version) reaches the caller: `pipework serve` says why.
         store = await open_store(settings.store_url, clock, region=region, account=account)
 
+        # Every service records its metrics here; durable per minute, kept `metrics_retention_days`.
+        recorder = Recorder(store, clock, retention=settings.metrics_retention_days * 86_400.0)
         # Services that depend on nothing but the store come first; the targets reach them through ports.
-        sqs = SqsService(store, clock, region=region, account=account)
-        dynamodb = DynamoDB(store, clock, region=region, account=account)
+        sqs = SqsService(store, clock, region=region, account=account, recorder=recorder)
+        recorder.samplers.append(sqs.sample_gauges)
+        dynamodb = DynamoDB(store, clock, region=region, account=account, recorder=recorder)
         dynamodbstreams = DynamoDBStreams(store, clock, dynamodb=dynamodb)
         catalog = EventsService(store, clock, region=region, account=account)
         api = LocalClient(region=region, account=account)
@@ -189,7 +208,7 @@ class Pipework:
             streams=dynamodbstreams,
         )
         targets = Targets(connectors)
-        events = EventBridge(catalog, store, clock, targets=targets)
+        events = EventBridge(catalog, store, clock, targets=targets, recorder=recorder)
         pipes = Pipes(
             store,
             clock,
@@ -199,8 +218,12 @@ class Pipework:
             api=api,
             streams=dynamodbstreams,
             log_directory=settings.log_directory,
+            recorder=recorder,
         )
-        scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
+        scheduler = Scheduler(
+            store, clock, region=region, account=account, targets=targets, recorder=recorder
+        )
+        cloudwatch = CloudWatch(store, clock, recorder=recorder, targets=targets)
         pipework = cls(
             settings,
             clock,
@@ -214,9 +237,12 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            recorder=recorder,
+            cloudwatch=cloudwatch,
         )
         api.serve(pipework.served)
         try:
+            recorder.start()
             for service in pipework.served:
                 await service.start()
                 pipework._started.append(service)
@@ -236,6 +262,10 @@ class Pipework:
                 await service.stop()
             except Exception:
                 log.exception("stopping service %s failed", service.name)
+        try:
+            await self.recorder.stop()  # the last samples become durable: metrics survive a restart
+        except Exception:
+            log.exception("flushing the metrics failed")
         await self.connectors.close()
         await self.store.close()
 

@@ -21,9 +21,23 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, Headers, internal_failure, render_error
+from pipework.api.errors import (
+    CBOR_ERRORS,
+    JSON_ERRORS,
+    REST_JSON_ERRORS,
+    Headers,
+    internal_failure,
+    render_error,
+)
 from pipework.api.instance import Instance
-from pipework.api.protocols import Operation, RestRouter, ServedApi, decode_json_body, parse_query
+from pipework.api.protocols import (
+    Operation,
+    RestRouter,
+    ServedApi,
+    decode_cbor_body,
+    decode_json_body,
+    parse_query,
+)
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
 from pipework.models import load_service_model
 from pipework.services.base import RequestContext, Service, ServiceError
@@ -82,14 +96,29 @@ class AwsGateway:
         """Answer one request: (status, headers, body). Never raises."""
         target = headers.get("x-amz-target")
         api: ServedApi | None = None
-        error_style = JSON_ERRORS if target else REST_JSON_ERRORS
+        rpc_v2 = _rpc_v2_path(scope["path"]) if "smithy-protocol" in headers else None
+        error_style = CBOR_ERRORS if rpc_v2 else JSON_ERRORS if target else REST_JSON_ERRORS
         try:
             query = parse_query(scope.get("query_string", b""))
             auth = parse_authorization(headers.get("authorization", "")) or parse_presigned_query(query)
-            if target:
+            if rpc_v2 is not None:
+                prefix, name = rpc_v2
+                api = self._api_for_target(prefix, f"{prefix}.{name}", auth)
+                error_style = api.error_style if api.cbor else CBOR_ERRORS
+                if headers["smithy-protocol"] != "rpc-v2-cbor" or not api.cbor:
+                    raise ServiceError(
+                        "UnknownOperationException",
+                        f"Pipework serves {api.name} over {api.model.protocol}, not {headers['smithy-protocol']}.",
+                        400,
+                    )
+                operation = api.operation(name)
+                if operation is None:
+                    raise ServiceError("UnknownOperationException", f"Unknown operation {prefix}.{name}", 400)
+                params = decode_cbor_body(body)
+            elif target:
                 prefix, _, name = target.rpartition(".")
                 api = self._api_for_target(prefix, target, auth)
-                error_style = api.error_style
+                error_style = api.json_error_style
                 operation = api.operation(name)
                 if operation is None:
                     raise ServiceError("UnknownOperationException", f"Unknown operation {target}", 400)
@@ -119,6 +148,8 @@ class AwsGateway:
             result = await api.service.handle(operation.name, decoded, ctx)
             if operation.rest is not None:
                 return operation.rest.encode(api.content_type, result or {})
+            if rpc_v2 is not None:
+                return api.encode_cbor(operation, result or {})
             return api.encode_json(operation, result or {})
         except ServiceError as error:
             return render_error(error_style, error)
@@ -183,6 +214,14 @@ def next_request_id() -> str:
     the cost of `uuid.uuid4()` on every request."""
     prefix, number = _REQUEST_ID_PREFIX, next(_request_numbers) & 0xFFFFFFFFFFFF
     return f"{prefix[:8]}-{prefix[8:12]}-4{prefix[12:15]}-{prefix[15:19]}-{number:012x}"
+
+
+def _rpc_v2_path(path: str) -> tuple[str, str] | None:
+    """(service, operation) of a smithy RPC v2 path, ``/service/<ServiceName>/operation/<OperationName>``."""
+    parts = path.split("/")
+    if len(parts) == 5 and parts[0] == "" and parts[1] == "service" and parts[3] == "operation":
+        return parts[2], parts[4]
+    return None
 
 
 def _is_query_protocol(headers: dict[str, str], body: bytes, query: dict[str, list[str]]) -> bool:

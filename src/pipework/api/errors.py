@@ -7,8 +7,10 @@ botocore takes ``Error.Code`` while the exception class comes from ``__type``, e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+import cbor2
 import orjson
 
 from pipework.services.base import ServiceError
@@ -31,10 +33,14 @@ class ErrorStyle:
     rest: bool = False  # restJson1: the code also goes in the X-Amzn-ErrorType header
     query_compatible: bool = False  # send x-amzn-query-error (SQS)
     type_namespace: str = ""  # "com.amazonaws.sqs#" for SQS's __type
+    cbor: bool = False  # smithy-rpc-v2-cbor: the body is CBOR, with the smithy-protocol header
+    # A query-compatible service's error shapes and their query codes (from its model); empty: SQS's table.
+    query_codes: Mapping[str, str] = field(default_factory=dict)
 
 
 JSON_ERRORS = ErrorStyle()
 REST_JSON_ERRORS = ErrorStyle(content_type=b"application/json", rest=True)
+CBOR_ERRORS = ErrorStyle(content_type=b"application/cbor", cbor=True)
 
 
 def internal_failure() -> ServiceError:
@@ -45,13 +51,21 @@ def render_error(style: ErrorStyle, error: ServiceError) -> tuple[int, Headers, 
     """The status, headers and body for `error` in `style`."""
     code = error.code
     headers: Headers = [(b"content-type", style.content_type)]
+    if style.cbor:
+        headers.append((b"smithy-protocol", b"rpc-v2-cbor"))
     if style.query_compatible:
-        code = JSON_ERROR_CODES.get(code, code)
         fault = "Sender" if error.sender_fault else "Receiver"
-        headers.append((b"x-amzn-query-error", f"{QUERY_ERROR_CODES.get(code, code)};{fault}".encode()))
+        if style.query_codes:
+            query_code = style.query_codes.get(code, code)
+        else:
+            code = JSON_ERROR_CODES.get(code, code)
+            query_code = QUERY_ERROR_CODES.get(code, code)
+        headers.append((b"x-amzn-query-error", f"{query_code};{fault}".encode()))
     if style.rest:
         headers.append((b"x-amzn-errortype", code.encode()))
     body: dict[str, object] = {"__type": style.type_namespace + code, "message": error.message}
     for name, value in error.extra.items():
         body.setdefault(name, value)
+    if style.cbor:
+        return error.status, headers, cbor2.dumps(body)
     return error.status, headers, orjson.dumps(body)

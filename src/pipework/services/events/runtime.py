@@ -17,8 +17,10 @@ import orjson
 
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
-from pipework.engine.dispatcher import Dispatcher
-from pipework.engine.envelope import envelope_attributes
+from pipework.engine.dispatcher import Dispatcher, default_middleware
+from pipework.engine.envelope import Envelope, envelope_attributes
+from pipework.engine.metrics import Dimensions, Recorder, dimensions
+from pipework.engine.middleware.metrics import EVENTS, DeliveryMetrics
 from pipework.engine.retry import RetryPolicy
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
@@ -40,12 +42,20 @@ class EventBridge:
 
     Parameters:
         events: the buses, rules, archives, connections and API destinations (built first: targets reach them).
-        store, clock: the instance's. targets: where deliveries go.
+        store, clock: the instance's. targets: where deliveries go. recorder: where AWS/Events metrics go.
     """
 
     name = "events"
 
-    def __init__(self, events: EventsService, store: Store, clock: Clock, *, targets: Targets) -> None:
+    def __init__(
+        self,
+        events: EventsService,
+        store: Store,
+        clock: Clock,
+        *,
+        targets: Targets,
+        recorder: Recorder | None = None,
+    ) -> None:
         self.events = events
         self.store = store
         self.clock = clock
@@ -59,9 +69,49 @@ class EventBridge:
             queue=model.DELIVERIES,
             invoke=delivery.invoke,
             dead_letter=delivery.dead_letter,
+            middleware=[
+                *default_middleware(),
+                *([DeliveryMetrics(recorder, EVENTS, self._labels)] if recorder is not None else []),
+            ],
         )
+        self._dimensions: dict[tuple[str, str], Dimensions] = {}
+        self.recorder = recorder
+        self._buses: dict[str, tuple[str, str, str]] = {}
+        if recorder is not None:
+            events.listeners.append(self._count_matches)
         self.replayer = Replayer(events)
         self.schedules = ScheduledRules(events)
+
+    def _labels(self, delivery: Envelope) -> tuple[str, str, Dimensions] | None:
+        """A rule delivery's metric: RuleName on the default bus, EventBusName and RuleName on another."""
+        payload = delivery.body
+        if not isinstance(payload, dict):
+            return None
+        bus, rule = payload.get("bus"), payload.get("rule")
+        if not isinstance(bus, str) or not isinstance(rule, str):
+            return None
+        dims = self._dimensions.get((bus, rule))
+        if dims is None:
+            dims = rule_dimensions(bus, rule)
+            if len(self._dimensions) < 100_000:
+                self._dimensions[(bus, rule)] = dims
+        account, region = model.owner(payload, (self.events.account, self.events.region))
+        return account, region, dims
+
+    def _count_matches(self, bus_arn: str, event: dict[str, Any], rules: list[str]) -> None:
+        """MatchedEvents and TriggeredRules of each rule an event matched (AWS/Events)."""
+        if not rules or self.recorder is None:
+            return
+        owner = self._buses.get(bus_arn)
+        if owner is None:
+            parts = bus_arn.split(":", 5)  # arn:aws:events:<region>:<account>:event-bus/<name>
+            owner = self._buses[bus_arn] = (parts[4], parts[3], parts[5].partition("/")[2])
+        account, region, bus = owner
+        add, now = self.recorder.add, self.clock.now()
+        for rule in rules:
+            dims = self._dimensions.get((bus, rule)) or rule_dimensions(bus, rule)
+            add(account, region, "AWS/Events", "MatchedEvents", dims, 1.0, "Count", now)
+            add(account, region, "AWS/Events", "TriggeredRules", dims, 1.0, "Count", now)
 
     async def start(self) -> None:
         await self.events.start()
@@ -195,3 +245,10 @@ class EventBridge:
         batch.delete_dead_letters(model.DELIVERIES, sorted(wanted))
         await store.commit(batch)
         return len(wanted)
+
+
+def rule_dimensions(bus: str, rule: str) -> Dimensions:
+    """AWS/Events dimensions of a rule's metrics: RuleName alone on the default bus, with EventBusName on another."""
+    if bus == "default":
+        return (("RuleName", rule),)
+    return dimensions(("EventBusName", bus), ("RuleName", rule))

@@ -22,6 +22,7 @@ from pipework.connectors.sources.queue import QueueSource
 from pipework.connectors.sources.table_stream import TableStreamSource
 from pipework.connectors.targets import Message
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.metrics import Recorder
 from pipework.engine.pipes import (
     DeadLetterReason,
     DeadLetters,
@@ -68,6 +69,7 @@ class Pipes:
         targets: where enrichments and targets are called. api: in-process calls (a queue source reads SQS).
         streams: table stream subscriptions (a table source). log_directory: where log groups are written.
         backoff: the delays between retries of failing stream batches (tests pass a small one).
+        recorder: where the pipes' AWS/EventBridge/Pipes metrics are recorded durably.
     """
 
     name = "pipes"
@@ -84,7 +86,9 @@ class Pipes:
         streams: TableStreams,
         log_directory: Path,
         backoff: Backoff | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
+        self.recorder = recorder
         self.store = store
         self.clock = clock
         self.region = region
@@ -165,10 +169,19 @@ class Pipes:
         return model.compile_definition(body, log_directory=self.log_directory())
 
     def _execution(self, key: str, pipe: PipeDefinition) -> Execution:
-        metrics = self.metrics.setdefault(key, PipeMetrics())
+        metrics = self._metrics_of(key)
         path = Path(pipe.log_group) if pipe.log_group else None
         log_ = ExecutionLog(pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.clock.now)
         return Execution(pipe, self.stages, self.clock, metrics, log_)
+
+    def _metrics_of(self, key: str) -> PipeMetrics:
+        metrics = self.metrics.get(key)
+        if metrics is None:
+            account, region, name = key.split("/", 2)
+            metrics = self.metrics[key] = PipeMetrics(
+                self.recorder, account=account, region=region, name=name
+            )
+        return metrics
 
     def _source(self, pipe: PipeDefinition) -> Source:
         kind = model.source_kind(pipe.source)
@@ -267,7 +280,7 @@ class Pipes:
 
     def pipe_metrics(self, name: str, *, region: str | None = None) -> JSON:
         key = self._key(name, region)
-        metrics = self.metrics.setdefault(key, PipeMetrics())
+        metrics = self._metrics_of(key)
         return {"PipeName": name, "PipeArn": self.pipes_api.pipe(key)["Arn"], "Metrics": metrics.snapshot()}
 
     async def dead_letters(
@@ -306,5 +319,5 @@ class Pipes:
         Counts them as `Redriven` (records redriven, whatever their retries do next)."""
         key = self._key(name, region)
         redriven = await self.store.redrive(redrive_queue(key), ids)
-        self.metrics.setdefault(key, PipeMetrics()).count("Redriven", redriven)
+        self._metrics_of(key).count("Redriven", redriven)
         return redriven
