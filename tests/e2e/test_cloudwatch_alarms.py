@@ -34,7 +34,9 @@ class Plant:
         functions.register("on-event", lambda event, context: self.events.append(event))
         sqs = server.client("sqs")
         dlq = sqs.create_queue(QueueName="power-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         self.url = sqs.create_queue(
             QueueName="power",
             Attributes={
@@ -42,7 +44,9 @@ class Plant:
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"}),
             },
         )["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         server.client("pipes").create_pipe(Name="power", Source=arn, Target=FN + "dispatch", RoleArn=ROLE)
         events = server.client("events")
         events.put_rule(Name="alarms", EventPattern=json.dumps({"source": ["aws.cloudwatch"]}))
@@ -112,7 +116,9 @@ def test_fifteen_failing_minutes_raise_the_alarm_and_run_its_actions(plant: Plan
     assert actions[FN + "on-alarm"]["HistorySummary"] == f"Successfully executed action {FN}on-alarm"
     assert [a["alarmData"]["state"]["value"] for a in plant.actions] == ["ALARM"]
     changes = [e for e in plant.events if e["detail-type"] == "CloudWatch Alarm State Change"]
-    assert [(e["source"], e["detail"]["previousState"]["value"], e["detail"]["state"]["value"]) for e in changes] == [
+    assert [
+        (e["source"], e["detail"]["previousState"]["value"], e["detail"]["state"]["value"]) for e in changes
+    ] == [
         ("aws.cloudwatch", "INSUFFICIENT_DATA", "OK"),
         ("aws.cloudwatch", "OK", "ALARM"),
     ]

@@ -96,7 +96,7 @@ class AwsGateway:
         """Answer one request: (status, headers, body). Never raises."""
         target = headers.get("x-amz-target")
         api: ServedApi | None = None
-        rpc_v2 = _rpc_v2_path(scope["path"]) if "smithy-protocol" in headers else None
+        rpc_v2 = _rpc_v2_path(scope["path"]) if not target else None
         error_style = CBOR_ERRORS if rpc_v2 else JSON_ERRORS if target else REST_JSON_ERRORS
         try:
             query = parse_query(scope.get("query_string", b""))
@@ -105,10 +105,12 @@ class AwsGateway:
                 prefix, name = rpc_v2
                 api = self._api_for_target(prefix, f"{prefix}.{name}", auth)
                 error_style = api.error_style if api.cbor else CBOR_ERRORS
-                if headers["smithy-protocol"] != "rpc-v2-cbor" or not api.cbor:
+                protocol = headers.get("smithy-protocol")
+                if protocol != "rpc-v2-cbor" or not api.cbor:
                     raise ServiceError(
                         "UnknownOperationException",
-                        f"Pipework serves {api.name} over {api.model.protocol}, not {headers['smithy-protocol']}.",
+                        f"Pipework serves {api.name} over {api.model.protocol}, not "
+                        f"{protocol or 'a request without the smithy-protocol header'}.",
                         400,
                     )
                 operation = api.operation(name)
@@ -218,6 +220,8 @@ def next_request_id() -> str:
 
 def _rpc_v2_path(path: str) -> tuple[str, str] | None:
     """(service, operation) of a smithy RPC v2 path, ``/service/<ServiceName>/operation/<OperationName>``."""
+    if not path.startswith("/service/"):
+        return None
     parts = path.split("/")
     if len(parts) == 5 and parts[0] == "" and parts[1] == "service" and parts[3] == "operation":
         return parts[2], parts[4]
