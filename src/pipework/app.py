@@ -240,6 +240,7 @@ class Pipework:
             recorder=recorder,
             cloudwatch=cloudwatch,
         )
+        recorder.samplers.append(pipework._sample_own_metrics)
         api.serve(pipework.served)
         try:
             recorder.start()
@@ -250,6 +251,19 @@ class Pipework:
             await pipework.close()
             raise
         return pipework
+
+    async def _sample_own_metrics(self) -> None:
+        """Pipework's own gauges (namespace Pipework/Dispatcher): deliveries in flight per dispatcher queue."""
+        settings = self.settings
+        for dispatcher in (self.events.dispatcher, self.scheduler.dispatcher):
+            self.recorder.add(
+                settings.account,
+                settings.region,
+                "Pipework/Dispatcher",
+                "InFlight",
+                (("Queue", dispatcher.queue),),
+                float(dispatcher.in_flight),
+            )
 
     async def close(self) -> None:
         """Stop the services (reverse order), then the connectors, then close the store. Safe to call twice."""

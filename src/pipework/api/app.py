@@ -263,7 +263,7 @@ async def _read_body(receive: Receive) -> bytes:
 def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
-    from pipework.api import extensions, extensions_clock, extensions_pipes
+    from pipework.api import extensions, extensions_clock, extensions_pipes, prometheus
 
     app: PipeworkApp
 
@@ -286,7 +286,10 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
         )
         return app.pipework
 
-    routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway))]
+    routes: list[BaseRoute] = [
+        Route("/_pipework/health", _health(lambda: app.gateway)),
+        Route(METRICS_PATH, prometheus.endpoint(current), methods=["GET"]),
+    ]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
     return app
@@ -330,7 +333,11 @@ class PipeworkApp(Starlette):
         self.gateway = AwsGateway(pipework.served, region=settings.region, account=settings.account)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(OWN_PATH_PREFIX):
+        if (
+            scope["type"] == "http"
+            and not scope["path"].startswith(OWN_PATH_PREFIX)
+            and not (scope["path"] == METRICS_PATH and scope["method"] == "GET")
+        ):
             assert self.gateway is not None, "uvicorn serves requests only after the lifespan started"
             await self.gateway(scope, receive, send)
             return
@@ -338,3 +345,5 @@ class PipeworkApp(Starlette):
 
 
 OWN_PATH_PREFIX = "/_pipework"
+#: Prometheus scrapes here (no AWS API uses GET /metrics).
+METRICS_PATH = "/metrics"

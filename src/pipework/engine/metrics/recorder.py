@@ -97,8 +97,10 @@ class Recorder:
         self._flushed: dict[tuple[SeriesKey, int], Aggregate] = {}
         # Metrics whose catalog entry this process wrote, with the minute it was written.
         self._catalogued: dict[SeriesKey, int] = {}
-        #: Totals since the process started, per series (Prometheus reads them): [sum, count, last, unit].
+        #: Totals since the process started, per series (Prometheus reads them).
         self.totals: dict[SeriesKey, Aggregate] = {}
+        #: The latest minute flushed of each series, and its aggregate (a gauge's current value).
+        self.latest: dict[SeriesKey, tuple[int, Aggregate]] = {}
         #: Called before each flush: gauges that sample a state (queue depths) record through them.
         self.samplers: list[Sampler] = []
         self._flushing = asyncio.Lock()
@@ -216,6 +218,9 @@ class Recorder:
                 raise
             for key, whole in merged:
                 self._flushed[key] = whole
+                known_latest = self.latest.get(key[0])
+                if known_latest is None or known_latest[0] <= key[1]:
+                    self.latest[key[0]] = (key[1], whole)
                 total = self.totals.get(key[0])
                 if total is None:
                     self.totals[key[0]] = pending[key].copy()
@@ -262,6 +267,16 @@ class Recorder:
             if len(entries) < 1000:
                 return out
             start = entries[-1].key + "\0"
+
+    def live_latest(self) -> dict[SeriesKey, Aggregate]:
+        """The latest minute of each series, including samples not flushed yet (a gauge's current value)."""
+        out = {series: aggregate for series, (_, aggregate) in self.latest.items()}
+        minutes = {series: minute for series, (minute, _) in self.latest.items()}
+        for (series, minute), aggregate in list(self._pending.items()):
+            if minute >= minutes.get(series, -1):
+                minutes[series] = minute
+                out[series] = aggregate
+        return out
 
     def live_totals(self) -> Iterable[tuple[SeriesKey, Aggregate]]:
         """Totals since the process started, including samples not flushed yet (for Prometheus)."""
