@@ -32,6 +32,7 @@ from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
 from pipework.services.events.api import EventsService
+from pipework.services.logs import CloudWatchLogs
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sqs import SqsService
@@ -103,7 +104,7 @@ class Pipework:
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
     `recorder`, where every service records its metrics; the services `sqs`, `dynamodb`, `dynamodbstreams`,
-    `events`, `pipes`, `scheduler`, `cloudwatch`; `functions`, the local functions (register more at any time).
+    `events`, `pipes`, `scheduler`, `cloudwatch`, `logs`; `functions`, the local functions (register more at any time).
     """
 
     def __init__(
@@ -123,6 +124,7 @@ class Pipework:
         scheduler: Scheduler,
         recorder: Recorder,
         cloudwatch: CloudWatch,
+        logs: CloudWatchLogs,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -139,6 +141,7 @@ class Pipework:
         self.scheduler = scheduler
         self.recorder = recorder
         self.cloudwatch = cloudwatch
+        self.logs = logs
         self._started: list[Service] = []
         self._closed = False
 
@@ -153,6 +156,7 @@ class Pipework:
             self.pipes,
             self.scheduler,
             self.cloudwatch,
+            self.logs,
         )
 
     @classmethod
@@ -196,6 +200,7 @@ class Pipework:
         dynamodb = DynamoDB(store, clock, region=region, account=account, recorder=recorder)
         dynamodbstreams = DynamoDBStreams(store, clock, dynamodb=dynamodb)
         catalog = EventsService(store, clock, region=region, account=account)
+        logs = CloudWatchLogs(store, clock)
         api = LocalClient(region=region, account=account)
         connectors = Connectors(
             clock=clock,
@@ -206,6 +211,7 @@ class Pipework:
             buses=catalog,
             destinations=catalog,
             streams=dynamodbstreams,
+            logs=logs,
         )
         targets = Targets(connectors)
         events = EventBridge(catalog, store, clock, targets=targets, recorder=recorder)
@@ -219,6 +225,7 @@ class Pipework:
             streams=dynamodbstreams,
             log_directory=settings.log_directory,
             recorder=recorder,
+            logs=logs,
         )
         scheduler = Scheduler(
             store, clock, region=region, account=account, targets=targets, recorder=recorder
@@ -239,6 +246,7 @@ class Pipework:
             scheduler=scheduler,
             recorder=recorder,
             cloudwatch=cloudwatch,
+            logs=logs,
         )
         recorder.samplers.append(pipework._sample_own_metrics)
         api.serve(pipework.served)

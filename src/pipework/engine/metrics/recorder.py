@@ -93,6 +93,9 @@ class Recorder:
         self.retention = retention
         self.flush_interval = flush_interval
         self._pending: dict[tuple[SeriesKey, int], Aggregate] = {}
+        # Samples of `add`, by flat key (account, region, namespace, name, dimensions, minute); moved into
+        # `_pending` when read or flushed.
+        self._samples: dict[tuple[str, str, str, str, Dimensions, int], Aggregate] = {}
         # Flushed recent minutes, so a second flush of one needs no store read.
         self._flushed: dict[tuple[SeriesKey, int], Aggregate] = {}
         # Metrics whose catalog entry this process wrote, with the minute it was written.
@@ -120,20 +123,29 @@ class Recorder:
     ) -> None:
         """Record one sample of a metric at `at` (default: now)."""
         minute = int((self.clock.now() if at is None else at) // 60)
-        key = ((account, region, namespace, name, dimensions), minute)
-        aggregate = self._pending.get(key)
+        # A flat key: one tuple to hash per sample (the series tuple is built only for a new minute).
+        key = (account, region, namespace, name, dimensions, minute)
+        aggregate = self._samples.get(key)
         if aggregate is None:
-            aggregate = self._pending[key] = Aggregate(unit)
+            aggregate = self._samples[key] = Aggregate(unit)
         aggregate.add(value)
 
     def add_aggregate(self, series: SeriesKey, at: float, aggregate: Aggregate) -> None:
         """Record several samples at once (PutMetricData's Values/Counts and StatisticValues)."""
-        key = (series, int(at // 60))
+        self._merge_pending((series, int(at // 60)), aggregate)
+
+    def _merge_pending(self, key: tuple[SeriesKey, int], aggregate: Aggregate) -> None:
         known = self._pending.get(key)
         if known is None:
             self._pending[key] = aggregate
         else:
             known.merge(aggregate)
+
+    def _collect(self) -> None:
+        """Move the samples `add` gathered into the pending minutes."""
+        samples, self._samples = self._samples, {}
+        for (account, region, namespace, name, dims, minute), aggregate in samples.items():
+            self._merge_pending(((account, region, namespace, name, dims), minute), aggregate)
 
     # -- flushing --------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -169,6 +181,7 @@ class Recorder:
     async def flush(self) -> None:
         """Write every pending minute to the store (merged with what it holds), in one commit."""
         async with self._flushing:
+            self._collect()
             if not self._pending:
                 return
             pending, self._pending = self._pending, {}
@@ -211,10 +224,7 @@ class Recorder:
             except BaseException:
                 # Nothing was written: put the samples back for the next flush (merged with newer ones).
                 for key, aggregate in pending.items():
-                    newer = self._pending.get(key)
-                    if newer is not None:
-                        aggregate.merge(newer)
-                    self._pending[key] = aggregate
+                    self._merge_pending(key, aggregate)
                 raise
             for key, whole in merged:
                 self._flushed[key] = whole
@@ -270,6 +280,7 @@ class Recorder:
 
     def live_latest(self) -> dict[SeriesKey, Aggregate]:
         """The latest minute of each series, including samples not flushed yet (a gauge's current value)."""
+        self._collect()
         out = {series: aggregate for series, (_, aggregate) in self.latest.items()}
         minutes = {series: minute for series, (minute, _) in self.latest.items()}
         for (series, minute), aggregate in list(self._pending.items()):
@@ -280,6 +291,7 @@ class Recorder:
 
     def live_totals(self) -> Iterable[tuple[SeriesKey, Aggregate]]:
         """Totals since the process started, including samples not flushed yet (for Prometheus)."""
+        self._collect()
         out = {series: total.copy() for series, total in self.totals.items()}
         for (series, _), aggregate in list(self._pending.items()):
             known = out.get(series)

@@ -7,16 +7,18 @@ operations beyond AWS name a pipe in the server's default region unless given a 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from pipework.clock import Clock
-from pipework.connectors.ports import ApiClient, TableStreams
+from pipework.connectors.ports import ApiClient, LogGroups, TableStreams
 from pipework.connectors.sources.base import Source
 from pipework.connectors.sources.queue import QueueSource
 from pipework.connectors.sources.table_stream import TableStreamSource
@@ -69,7 +71,8 @@ class Pipes:
         targets: where enrichments and targets are called. api: in-process calls (a queue source reads SQS).
         streams: table stream subscriptions (a table source). log_directory: where log groups are written.
         backoff: the delays between retries of failing stream batches (tests pass a small one).
-        recorder: where the pipes' AWS/EventBridge/Pipes metrics are recorded durably.
+        recorder: where the pipes' AWS/EventBridge/Pipes metrics are recorded durably. logs: the CloudWatch Logs
+            groups execution logs go to (None: files).
     """
 
     name = "pipes"
@@ -87,8 +90,11 @@ class Pipes:
         log_directory: Path,
         backoff: Backoff | None = None,
         recorder: Recorder | None = None,
+        logs: LogGroups | None = None,
     ) -> None:
         self.recorder = recorder
+        self.logs = logs
+        self._log_writes: set[asyncio.Task[None]] = set()
         self.store = store
         self.clock = clock
         self.region = region
@@ -118,6 +124,8 @@ class Pipes:
         for key in list(self.runners):
             await self._stop_runner(key)
         await self.stages.close()
+        if self._log_writes:  # the last lines of the execution logs
+            await asyncio.gather(*self._log_writes, return_exceptions=True)
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         return await self.pipes_api.handle(operation, params, ctx)
@@ -171,8 +179,32 @@ class Pipes:
     def _execution(self, key: str, pipe: PipeDefinition) -> Execution:
         metrics = self._metrics_of(key)
         path = Path(pipe.log_group) if pipe.log_group else None
-        log_ = ExecutionLog(pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.clock.now)
+        sink = self._log_sink(pipe) if self.logs is not None and pipe.log_group_arn else None
+        log_ = ExecutionLog(pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.clock.now, sink)
         return Execution(pipe, self.stages, self.clock, metrics, log_)
+
+    def _log_sink(self, pipe: PipeDefinition) -> Callable[[str], None]:
+        """Lines of a pipe's execution log, written to its CloudWatch Logs group in a stream named after the pipe.
+        Logs are diagnostics: a line is written in the background and a failed write is logged, never raised."""
+        logs, arn = self.logs, pipe.log_group_arn
+        assert logs is not None and arn is not None
+        parts = arn.split(":", 6)
+        account, region = parts[4], parts[3]
+        group = arn.split(":log-group:", 1)[-1].removesuffix(":*")
+        stream = pipe.arn.rsplit("/", 1)[-1]
+
+        async def write(line: str) -> None:
+            try:
+                await logs.write(account, region, group, stream, [line])
+            except Exception:
+                log.exception("cannot write the log of %s to %s", pipe.arn, arn)
+
+        def sink(line: str) -> None:
+            task = asyncio.create_task(write(line), name="pipes:log")
+            self._log_writes.add(task)
+            task.add_done_callback(self._log_writes.discard)
+
+        return sink
 
     def _metrics_of(self, key: str) -> PipeMetrics:
         metrics = self.metrics.get(key)
