@@ -33,7 +33,7 @@ import httpx
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 from hypothesis import strategies as st
 
-SERVED = ("events", "pipes", "scheduler", "sqs", "dynamodb", "dynamodbstreams", "cloudwatch")
+SERVED = ("events", "pipes", "scheduler", "sqs", "dynamodb", "dynamodbstreams", "cloudwatch", "logs")
 
 #: A request that has not been answered after this many seconds is a hang. Generous: the machine is shared and
 #: the server runs in the test process; a real hang (a stuck event loop) never answers.

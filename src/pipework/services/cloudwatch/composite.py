@@ -115,7 +115,10 @@ def parse(text: str) -> Rule:
             return StateOf(upper, name)
         raise RuleError(f"Error in AlarmRule: unexpected '{token}'.")
 
-    node = disjunction()
+    try:
+        node = disjunction()
+    except RecursionError:
+        raise RuleError("Error in AlarmRule: the rule is nested too deeply.") from None
     if peek() is not None:
         raise RuleError(f"Error in AlarmRule: unexpected '{peek()}'.")
     return node

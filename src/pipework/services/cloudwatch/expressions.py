@@ -9,6 +9,7 @@ AVG, MIN and MAX of one series give a number, of several series a series (per ti
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -168,10 +169,20 @@ class _Parser:
 
 def parse(text: str) -> Node:
     """The expression's tree, or ExpressionError."""
-    return _Parser(text).parse()
+    try:
+        return _Parser(text).parse()
+    except RecursionError:
+        raise ExpressionError("The expression is nested too deeply.") from None
 
 
 def references(node: Node) -> set[str]:
+    try:
+        return _references(node)
+    except RecursionError:
+        return set()
+
+
+def _references(node: Node) -> set[str]:
     """The query ids an expression reads (METRICS() reads every metric query)."""
     if isinstance(node, Ref):
         return {node.name}
@@ -209,6 +220,13 @@ class Scope:
 
 
 def evaluate(node: Node, scope: Scope) -> Value:
+    try:
+        return _evaluate(node, scope)
+    except RecursionError:
+        raise ExpressionError("The expression is nested too deeply.") from None
+
+
+def _evaluate(node: Node, scope: Scope) -> Value:
     if isinstance(node, Number):
         return node.value
     if isinstance(node, Ref):
@@ -218,13 +236,13 @@ def evaluate(node: Node, scope: Scope) -> Value:
     if isinstance(node, Text):
         raise ExpressionError(f'"{node.value}" is not a value.')
     if isinstance(node, Negate):
-        return _apply(lambda a, b: -a, evaluate(node.operand, scope), 0.0)
+        return _apply(lambda a, b: -a, _evaluate(node.operand, scope), 0.0)
     if isinstance(node, Binary):
-        return _apply(_OPERATORS[node.op], evaluate(node.left, scope), evaluate(node.right, scope))
+        return _apply(_OPERATORS[node.op], _evaluate(node.left, scope), _evaluate(node.right, scope))
     if isinstance(node, Array):
         out: list[Series] = []
         for item in node.items:
-            value = evaluate(item, scope)
+            value = _evaluate(item, scope)
             if isinstance(value, list):
                 out.extend(value)
             elif isinstance(value, dict):
@@ -249,14 +267,14 @@ def _call(node: Call, scope: Scope) -> Value:
     if name == "FILL":
         if len(args) != 2:
             raise ExpressionError("FILL takes two arguments: the time series and the value to fill with.")
-        target = evaluate(args[0], scope)
+        target = _evaluate(args[0], scope)
         how: str | float
         if isinstance(args[1], Text):
             if args[1].value not in FILL_MODES:
                 raise ExpressionError("FILL's second argument is a number, REPEAT or LINEAR.")
             how = args[1].value
         else:
-            filler = evaluate(args[1], scope)
+            filler = _evaluate(args[1], scope)
             if not isinstance(filler, float | int):
                 raise ExpressionError("FILL's second argument is a number, REPEAT or LINEAR.")
             how = float(filler)
@@ -267,7 +285,7 @@ def _call(node: Call, scope: Scope) -> Value:
         raise ExpressionError("FILL's first argument is a time series.")
     if len(args) != 1:
         raise ExpressionError(f"{name} takes one argument.")
-    value = evaluate(args[0], scope)
+    value = _evaluate(args[0], scope)
     reduce = _REDUCERS[name]
     if isinstance(value, list):
         out: Series = {}
@@ -291,13 +309,12 @@ def _fill(series: Series, how: str | float, grid: Sequence[float]) -> Series:
         elif isinstance(how, float):
             out[stamp] = how
         else:
-            before = [t for t in known if t < stamp]
-            after = [t for t in known if t > stamp]
+            at = bisect.bisect_left(known, stamp)
             if how == "REPEAT":
-                if before:
-                    out[stamp] = series[before[-1]]
-            elif before and after:
-                t0, t1 = before[-1], after[0]
+                if at > 0:
+                    out[stamp] = series[known[at - 1]]
+            elif 0 < at < len(known):
+                t0, t1 = known[at - 1], known[at]
                 out[stamp] = series[t0] + (series[t1] - series[t0]) * (stamp - t0) / (t1 - t0)
     return out
 

@@ -17,6 +17,8 @@ from .errors import invalid_combination, invalid_value, missing
 STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 #: GetMetricStatistics answers at most this many datapoints.
 MAX_DATAPOINTS = 1440
+#: GetMetricData answers at most this many datapoints per query (AWS: MaxDatapoints' default, 100,800).
+MAX_QUERY_DATAPOINTS = 100_800
 
 
 def check_period(period: int, name: str = "Period") -> None:
@@ -250,6 +252,12 @@ async def get_metric_data(recorder: Recorder, account: str, region: str, params:
     if start >= end:
         raise invalid_value("The parameter StartTime must be less than the parameter EndTime.")
     queries = parse_queries(params["MetricDataQueries"])
+    shortest = min((q.period for q in queries if q.period), default=60)
+    if (end - start) / shortest > MAX_QUERY_DATAPOINTS:
+        raise invalid_combination(
+            f"The query would return more than {MAX_QUERY_DATAPOINTS:,} datapoints per metric: "
+            "narrow the time range or increase the period (Pipework does not page GetMetricData)."
+        )
     descending = params.get("ScanBy", "TimestampDescending") == "TimestampDescending"
     results = []
     for query, series, messages in await run_queries(recorder, account, region, queries, start, end):

@@ -38,7 +38,10 @@ def compile_pattern(pattern: str) -> Matcher:
     if text.startswith("{"):
         if not text.endswith("}"):
             raise PatternError("Invalid filter pattern")
-        return _json_matcher(text[1:-1])
+        try:
+            return _json_matcher(text[1:-1])
+        except RecursionError:  # parentheses nested past the parser's depth
+            raise PatternError("Invalid filter pattern") from None
     if text.startswith("["):
         raise PatternError("Invalid filter pattern: Pipework does not match space-delimited patterns.")
     return _term_matcher(text)
