@@ -26,6 +26,7 @@ from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.metrics import Recorder
+from pipework.engine.tracing import Tracer
 from pipework.services.base import Service
 from pipework.services.cloudwatch import CloudWatch
 from pipework.services.dynamodb import DynamoDB
@@ -63,6 +64,8 @@ class Settings:
         function_timeout: seconds a local function may run before its invocation fails.
         log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
         metrics_retention_days: how long per-minute metric datapoints are kept (CloudWatch: 15 days).
+        otlp_endpoint: an OTLP/HTTP collector (``http://localhost:4318``) to export OpenTelemetry spans to
+            (ingest, matching, delivery attempts); None: no tracing.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".pipework"))
@@ -76,6 +79,7 @@ class Settings:
     log_dir: Path | None = None
     store: str | None = None
     metrics_retention_days: float = 15.0
+    otlp_endpoint: str | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -140,6 +144,7 @@ class Pipework:
         self.pipes = pipes
         self.scheduler = scheduler
         self.recorder = recorder
+        self.tracer: Tracer | None = None
         self.cloudwatch = cloudwatch
         self.logs = logs
         self._started: list[Service] = []
@@ -194,6 +199,7 @@ class Pipework:
 
         # Every service records its metrics here; durable per minute, kept `metrics_retention_days`.
         recorder = Recorder(store, clock, retention=settings.metrics_retention_days * 86_400.0)
+        tracer = Tracer.otlp(settings.otlp_endpoint) if settings.otlp_endpoint else None
         # Services that depend on nothing but the store come first; the targets reach them through ports.
         sqs = SqsService(store, clock, region=region, account=account, recorder=recorder)
         recorder.samplers.append(sqs.sample_gauges)
@@ -214,7 +220,7 @@ class Pipework:
             logs=logs,
         )
         targets = Targets(connectors)
-        events = EventBridge(catalog, store, clock, targets=targets, recorder=recorder)
+        events = EventBridge(catalog, store, clock, targets=targets, recorder=recorder, tracer=tracer)
         pipes = Pipes(
             store,
             clock,
@@ -248,6 +254,7 @@ class Pipework:
             cloudwatch=cloudwatch,
             logs=logs,
         )
+        pipework.tracer = tracer
         recorder.samplers.append(pipework._sample_own_metrics)
         api.serve(pipework.served)
         try:
@@ -288,6 +295,8 @@ class Pipework:
             await self.recorder.stop()  # the last samples become durable: metrics survive a restart
         except Exception:
             log.exception("flushing the metrics failed")
+        if self.tracer is not None:
+            await asyncio.to_thread(self.tracer.shutdown)  # exports the spans still buffered
         await self.connectors.close()
         await self.store.close()
 

@@ -93,6 +93,12 @@ def register(subparsers: Any) -> None:
         help="with --manual-clock, the time the clock starts at (default: the real time at start)",
     )
     parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="export OpenTelemetry spans (ingest, matching, delivery attempts) to this OTLP/HTTP collector, "
+        "e.g. http://localhost:4318 (needs: pip install 'pipework[otel]')",
+    )
+    parser.add_argument(
         "--metrics-retention-days",
         type=float,
         default=15.0,
@@ -215,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
         functions=tuple(args.functions),
         function_timeout=args.function_timeout,
         metrics_retention_days=args.metrics_retention_days,
+        otlp_endpoint=args.otlp_endpoint,
     )
     if args.metrics_retention_days <= 0:
         print("pipework: --metrics-retention-days must be positive", file=sys.stderr)

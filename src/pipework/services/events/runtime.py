@@ -19,6 +19,7 @@ from pipework.engine.dispatcher import Dispatcher, default_middleware
 from pipework.engine.envelope import Envelope
 from pipework.engine.metrics import Dimensions, Recorder, dimensions
 from pipework.engine.middleware.metrics import EVENTS, DeliveryMetrics
+from pipework.engine.tracing import DeliveryTracing, Tracer
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 from pipework.store.errors import StoreError
@@ -53,6 +54,7 @@ class EventBridge:
         *,
         targets: Targets,
         recorder: Recorder | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.events = events
         self.store = store
@@ -72,12 +74,14 @@ class EventBridge:
             middleware=[
                 *default_middleware(),
                 *([DeliveryMetrics(recorder, EVENTS, self._labels)] if recorder is not None else []),
+                *([DeliveryTracing(tracer, "events.deliver", _event_id)] if tracer is not None else []),
             ],
         )
         self._dimensions: dict[tuple[str, str], Dimensions] = {}
         self.recorder = recorder
         self._buses: dict[str, tuple[str, str, str]] = {}
-        if recorder is not None:
+        self.tracer = tracer
+        if recorder is not None or tracer is not None:
             events.listeners.append(self._count_matches)
         self.replayer = Replayer(events)
         self.schedules = ScheduledRules(events)
@@ -99,7 +103,17 @@ class EventBridge:
         return account, region, dims
 
     def _count_matches(self, bus_arn: str, event: dict[str, Any], rules: list[str]) -> None:
-        """MatchedEvents and TriggeredRules of each rule an event matched (AWS/Events)."""
+        """MatchedEvents and TriggeredRules of each rule an event matched (AWS/Events); the event's ingest and
+        matching spans when tracing."""
+        if self.tracer is not None and isinstance(event.get("id"), str):
+            now = self.clock.now()
+            attributes: dict[str, str | int | float | bool] = {
+                "pipework.bus": bus_arn,
+                "pipework.source": str(event.get("source")),
+            }
+            self.tracer.span("events.ingest", event["id"], now, now, attributes)
+            matched = {**attributes, "pipework.rules": ",".join(rules), "pipework.matched": len(rules)}
+            self.tracer.span("events.match", event["id"], now, now, matched)
         if not rules or self.recorder is None:
             return
         owner = self._buses.get(bus_arn)
@@ -147,3 +161,11 @@ def rule_dimensions(bus: str, rule: str) -> Dimensions:
     if bus == "default":
         return (("RuleName", rule),)
     return dimensions(("EventBusName", bus), ("RuleName", rule))
+
+
+def _event_id(delivery: Envelope) -> str | None:
+    """The id of a rule delivery's event: its trace."""
+    payload = delivery.body
+    event = payload.get("event") if isinstance(payload, dict) else None
+    ident = event.get("id") if isinstance(event, dict) else None
+    return ident if isinstance(ident, str) else None

@@ -19,6 +19,7 @@ from pipework.engine.metrics import Dimensions, Recorder
 from pipework.engine.middleware.attempts import AttemptNumber
 from pipework.engine.middleware.metrics import SCHEDULER, DeliveryMetrics
 from pipework.engine.scheduler import Ticker
+from pipework.engine.tracing import DeliveryTracing, Tracer
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 
@@ -49,6 +50,7 @@ class Scheduler:
         rng: random.Random | None = None,
         concurrency: int = 1024,
         recorder: Recorder | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.rng = rng or random.Random()
         self.schedules = SchedulerService(store, clock, region=region, account=account, rng=self.rng)
@@ -64,6 +66,7 @@ class Scheduler:
                 *default_middleware(rng=self.rng),
                 AttemptNumber(ATTEMPT_KEY),
                 *([DeliveryMetrics(recorder, SCHEDULER, schedule_labels)] if recorder is not None else []),
+                *([DeliveryTracing(tracer, "scheduler.invoke", _execution_id)] if tracer is not None else []),
             ],
             concurrency=concurrency,
         )
@@ -101,3 +104,10 @@ def schedule_labels(delivery: Envelope) -> tuple[str, str, Dimensions] | None:
         return None
     group = parts[5].split("/")[1] if parts[5].count("/") >= 2 else "default"
     return parts[4], parts[3], (("ScheduleGroup", group),)
+
+
+def _execution_id(delivery: Envelope) -> str | None:
+    """A schedule invocation's execution id: its trace (every attempt of one invocation in one trace)."""
+    invocation = delivery.body
+    ident = invocation.get("execution_id") if isinstance(invocation, dict) else None
+    return ident if isinstance(ident, str) else None
