@@ -510,6 +510,15 @@ def test_pipe_stops_itself_when_its_target_keeps_failing_with_a_permission_error
     assert stopped["DesiredState"] == "RUNNING"
     assert "NO_RESOURCE" in stopped["StateReason"]
     assert dead_letters(server, "p") == []  # not dead-lettered: the records wait for the pipe to be fixed
+    # An alarm can watch for it: Pipework/Pipes StoppedItself.
+    found = server.client("cloudwatch").list_metrics(Namespace="Pipework/Pipes")["Metrics"]
+    assert found == [
+        {
+            "Namespace": "Pipework/Pipes",
+            "MetricName": "StoppedItself",
+            "Dimensions": [{"Name": "PipeName", "Value": "p"}],
+        }
+    ]
 
 
 def test_execution_log_levels_write_json_lines_to_the_log_group(server, tmp_path):

@@ -3,7 +3,7 @@ named ``pipework_<service>_<metric in snake case>``.
 
 The series are the CloudWatch metrics every service records (`pipework.engine.metrics.Recorder`), totalled since
 the process started: a count is a counter (``_total``), a duration or size a summary (``_sum``, ``_count``), a
-level (queue depths, in-flight deliveries) a gauge of its latest minute. Dimensions become the labels ``bus``,
+level (queue depths, in-flight deliveries) a gauge of its latest minute (the maximum sampled in it). Dimensions become the labels ``bus``,
 ``rule``, ``pipe``, ``schedule_group``, ``queue``, ``table``, ``operation`` (others in snake case), plus
 ``region``. Process metrics (CPU, memory, file descriptors, GC) come from prometheus-client's collectors.
 """
@@ -68,8 +68,12 @@ def series_name(namespace: str, metric: str) -> str:
     return f"pipework_{service}_{snake(metric)}"
 
 
+#: Metrics that are levels, not counts: a gauge of their latest minute.
+GAUGES = frozenset({"InFlight", "Concurrency"})
+
+
 def is_gauge(namespace: str, metric: str) -> bool:
-    return metric.startswith("Approximate") or namespace.startswith("Pipework/") or metric == "Concurrency"
+    return metric.startswith("Approximate") or metric in GAUGES
 
 
 class RecorderCollector:

@@ -240,6 +240,12 @@ class Pipes:
                 return  # a change replaced or stopped this runner meanwhile: the pipe is as that change left it
             del self.runners[key]
             await self.pipes_api.set_state(key, "STOPPED", reason=reason)
+            if self.recorder is not None:
+                # Pipework's own metric: a pipe that stopped itself (a target gone), so an alarm can say so.
+                account, region, name = key.split("/", 2)
+                self.recorder.add(
+                    account, region, "Pipework/Pipes", "StoppedItself", (("PipeName", name),), 1.0
+                )
             # Called from one of the runner's tasks, which stop() leaves to end by itself; its other tasks may be
             # waiting for the lock here too: they are cancelled.
             await runner.stop()
