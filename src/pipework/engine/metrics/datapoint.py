@@ -62,6 +62,19 @@ class Aggregate:
         histogram = self.histogram
         histogram[bucket] = histogram.get(bucket, 0.0) + times
 
+    def add_values(self, values: list[float]) -> None:
+        """Record many samples at once (what `Recorder` gathered on the hot path)."""
+        if not values:
+            return
+        self.total += math.fsum(values)
+        self.count += len(values)
+        self.minimum = min(self.minimum, min(values))
+        self.maximum = max(self.maximum, max(values))
+        histogram = self.histogram
+        for value in values:
+            bucket = 1_001 if value == 1.0 else bucket_of(value)
+            histogram[bucket] = histogram.get(bucket, 0.0) + 1.0
+
     def add_set(self, count: float, total: float, minimum: float, maximum: float) -> None:
         """Record a statistic set (PutMetricData's StatisticValues): no individual values, so no histogram
         buckets beyond its minimum and maximum."""

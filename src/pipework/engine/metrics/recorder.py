@@ -93,9 +93,11 @@ class Recorder:
         self.retention = retention
         self.flush_interval = flush_interval
         self._pending: dict[tuple[SeriesKey, int], Aggregate] = {}
-        # Samples of `add`, by flat key (account, region, namespace, name, dimensions, minute); moved into
-        # `_pending` when read or flushed.
-        self._samples: dict[tuple[str, str, str, str, Dimensions, int], Aggregate] = {}
+        # Samples of `add` and `count`, by flat key (account, region, namespace, name, dimensions, minute);
+        # aggregated into `_pending` when read or flushed.
+        self._samples: dict[tuple[str, str, str, str, Dimensions, int], list[float]] = {}
+        self._units: dict[tuple[str, str, str, str, Dimensions, int], str] = {}
+        self._counts: dict[tuple[str, str, str, str, Dimensions, int], int] = {}
         # Flushed recent minutes, so a second flush of one needs no store read.
         self._flushed: dict[tuple[SeriesKey, int], Aggregate] = {}
         # Metrics whose catalog entry this process wrote, with the minute it was written.
@@ -123,12 +125,29 @@ class Recorder:
     ) -> None:
         """Record one sample of a metric at `at` (default: now)."""
         minute = int((self.clock.now() if at is None else at) // 60)
-        # A flat key: one tuple to hash per sample (the series tuple is built only for a new minute).
+        # A flat key: one tuple to hash per sample (the series tuple is built only when collected).
         key = (account, region, namespace, name, dimensions, minute)
-        aggregate = self._samples.get(key)
-        if aggregate is None:
-            aggregate = self._samples[key] = Aggregate(unit)
-        aggregate.add(value)
+        values = self._samples.get(key)
+        if values is None:
+            values = self._samples[key] = []
+            self._units[key] = unit
+        values.append(value)  # aggregated when collected: the hot path only appends
+
+    def count(
+        self,
+        account: str,
+        region: str,
+        namespace: str,
+        name: str,
+        dimensions: Dimensions,
+        at: float | None = None,
+    ) -> None:
+        """Record one occurrence (a sample of 1, unit Count) of a metric at `at` (default: now): a counter
+        increment, the cheapest record."""
+        minute = int((self.clock.now() if at is None else at) // 60)
+        key = (account, region, namespace, name, dimensions, minute)
+        counts = self._counts
+        counts[key] = counts.get(key, 0) + 1
 
     def add_aggregate(self, series: SeriesKey, at: float, aggregate: Aggregate) -> None:
         """Record several samples at once (PutMetricData's Values/Counts and StatisticValues)."""
@@ -142,9 +161,18 @@ class Recorder:
             known.merge(aggregate)
 
     def _collect(self) -> None:
-        """Move the samples `add` gathered into the pending minutes."""
-        samples, self._samples = self._samples, {}
-        for (account, region, namespace, name, dims, minute), aggregate in samples.items():
+        """Aggregate the samples `add` and `count` gathered into the pending minutes."""
+        samples, units, counts = self._samples, self._units, self._counts
+        self._samples, self._units, self._counts = {}, {}, {}
+        for key, values in samples.items():
+            account, region, namespace, name, dims, minute = key
+            aggregate = Aggregate(units[key])
+            aggregate.add_values(values)
+            self._merge_pending(((account, region, namespace, name, dims), minute), aggregate)
+        for key, times in counts.items():
+            account, region, namespace, name, dims, minute = key
+            aggregate = Aggregate("Count")
+            aggregate.add(1.0, float(times))
             self._merge_pending(((account, region, namespace, name, dims), minute), aggregate)
 
     # -- flushing --------------------------------------------------------------------------------------------------

@@ -86,9 +86,9 @@ class DeliveryMetrics(Middleware):
 
     def _count(self, names: tuple[str, ...], labels: tuple[str, str, Dimensions], at: float) -> None:
         account, region, dims = labels
-        add, namespace = self.recorder.add, self.vocabulary.namespace
+        count, namespace = self.recorder.count, self.vocabulary.namespace
         for name in names:
-            add(account, region, namespace, name, dims, 1.0, "Count", at)
+            count(account, region, namespace, name, dims, at)
 
     def after(self, delivery: Envelope, result: Result) -> None:
         if result.parked is not None:

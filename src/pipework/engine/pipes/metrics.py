@@ -83,9 +83,11 @@ class PipeMetrics:
         self.counts[name] += value
         if self.recorder is not None:
             account, region = self._owner
-            self.recorder.add(
-                account, region, NAMESPACE, name, self._dimensions, float(value), UNITS.get(name, "Count")
-            )
+            if value == 1 and name not in UNITS:
+                self.recorder.count(account, region, NAMESPACE, name, self._dimensions)
+            else:
+                unit = UNITS.get(name, "Count")
+                self.recorder.add(account, region, NAMESPACE, name, self._dimensions, float(value), unit)
 
     def timing(self, name: str, milliseconds: float) -> None:
         self.timings[name].add(milliseconds)

@@ -121,11 +121,11 @@ class EventBridge:
             parts = bus_arn.split(":", 5)  # arn:aws:events:<region>:<account>:event-bus/<name>
             owner = self._buses[bus_arn] = (parts[4], parts[3], parts[5].partition("/")[2])
         account, region, bus = owner
-        add, now = self.recorder.add, self.clock.now()
+        count, now = self.recorder.count, self.clock.now()
         for rule in rules:
             dims = self._dimensions.get((bus, rule)) or rule_dimensions(bus, rule)
-            add(account, region, "AWS/Events", "MatchedEvents", dims, 1.0, "Count", now)
-            add(account, region, "AWS/Events", "TriggeredRules", dims, 1.0, "Count", now)
+            count(account, region, "AWS/Events", "MatchedEvents", dims, now)
+            count(account, region, "AWS/Events", "TriggeredRules", dims, now)
 
     async def start(self) -> None:
         await self.events.start()

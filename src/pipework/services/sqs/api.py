@@ -75,29 +75,29 @@ class SqsService(QueueOperations, MessageOperations, MoveOperations):
         assert self.recorder is not None
         queue = self.queue_for_url(params["QueueUrl"], ctx)
         dims = (("QueueName", queue.name),)
-        add = self.recorder.add
+        add, count = self.recorder.add, self.recorder.count
         if operation == "SendMessage":
-            add(queue.account, queue.region, NAMESPACE, "NumberOfMessagesSent", dims, 1.0)
+            count(queue.account, queue.region, NAMESPACE, "NumberOfMessagesSent", dims)
             size = float(len(params["MessageBody"].encode()))
             add(queue.account, queue.region, NAMESPACE, "SentMessageSize", dims, size, "Bytes")
         elif operation == "SendMessageBatch":
             sent = len(result.get("Successful") or ())
             for entry in params["Entries"][:sent]:
-                add(queue.account, queue.region, NAMESPACE, "NumberOfMessagesSent", dims, 1.0)
+                count(queue.account, queue.region, NAMESPACE, "NumberOfMessagesSent", dims)
                 size = float(len(entry["MessageBody"].encode()))
                 add(queue.account, queue.region, NAMESPACE, "SentMessageSize", dims, size, "Bytes")
         elif operation == "ReceiveMessage":
             received = len(result.get("Messages") or ())
             if received:
                 for _ in range(received):
-                    add(queue.account, queue.region, NAMESPACE, "NumberOfMessagesReceived", dims, 1.0)
+                    count(queue.account, queue.region, NAMESPACE, "NumberOfMessagesReceived", dims)
             else:
-                add(queue.account, queue.region, NAMESPACE, "NumberOfEmptyReceives", dims, 1.0)
+                count(queue.account, queue.region, NAMESPACE, "NumberOfEmptyReceives", dims)
         elif operation == "DeleteMessage":
-            add(queue.account, queue.region, NAMESPACE, "NumberOfMessagesDeleted", dims, 1.0)
+            count(queue.account, queue.region, NAMESPACE, "NumberOfMessagesDeleted", dims)
         elif operation == "DeleteMessageBatch":
             for _ in result.get("Successful") or ():
-                add(queue.account, queue.region, NAMESPACE, "NumberOfMessagesDeleted", dims, 1.0)
+                count(queue.account, queue.region, NAMESPACE, "NumberOfMessagesDeleted", dims)
 
     async def sample_gauges(self) -> None:
         """The queue-depth gauges of every queue (ApproximateNumberOfMessages*, ApproximateAgeOfOldestMessage)."""
