@@ -6,7 +6,9 @@ alarm goes to with its reason (what DescribeAlarms' StateReason / StateReasonDat
 - when no datapoint is present: ``missing`` → INSUFFICIENT_DATA, ``notBreaching`` → OK, ``breaching`` → ALARM
   (N breaching ≥ M), ``ignore`` → the state stays;
 - otherwise missing datapoints count as breaching (``breaching``), as not breaching (``notBreaching``), or are left
-  out (``missing``, ``ignore``), and the alarm is ALARM with M breaching, else OK.
+  out (``missing``, ``ignore``), and the alarm is ALARM with M breaching, else OK — except that with ``missing``
+  and ``ignore``, when fewer than M datapoints are present and every one of them breaches, ``missing`` goes to
+  ALARM and ``ignore`` keeps the state (CloudWatch's table for 3 of 5: ``- - X - -`` is ALARM / unchanged).
 """
 
 from __future__ import annotations
@@ -107,6 +109,20 @@ def evaluate(
     if treat_missing == "breaching":
         count += missing
     shown = ", ".join(f"{v} ({_when(t)})" for t, v in reversed(present[-10:]))
+    if (
+        count < m
+        and treat_missing in ("missing", "ignore")
+        and len(present) < m
+        and len(breaching) == len(present)
+    ):
+        if treat_missing == "ignore":
+            return Outcome(None, "", data)
+        return Outcome(
+            "ALARM",
+            f"Threshold Crossed: {count} out of the last {len(present)} datapoints [{shown}] were {words} the "
+            f"threshold ({threshold}) and {missing} datapoints were missing.",
+            data,
+        )
     if count >= m:
         return Outcome(
             "ALARM",
