@@ -74,6 +74,7 @@ def test_rule_deliveries_count_as_aws_events_metrics(srv: RunningServer) -> None
     assert sums(cloudwatch, "AWS/Events", "FailedInvocations", rule) == {START: 1.0}
     latency = sums(cloudwatch, "AWS/Events", "IngestionToInvocationStartLatency", rule, stat="SampleCount")
     assert sum(latency.values()) == 3.0
+    assert sums(cloudwatch, "AWS/Events", "PutEventsRequestSize", {}, stat="SampleCount") == {START: 2.0}
     names = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="AWS/Events")["Metrics"]}
     assert {"Invocations", "FailedInvocations", "MatchedEvents", "TriggeredRules"} <= names
 

@@ -28,6 +28,7 @@ from . import model
 from .api import EventsService
 from .deadletters import DeadLetters
 from .delivery import RuleDelivery
+from .entries import entry_size
 from .replay import Replayer
 from .schedules import ScheduledRules
 
@@ -153,7 +154,14 @@ class EventBridge:
         await self.replayer.stop()
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-        return await self.events.handle(operation, params, ctx)
+        result = await self.events.handle(operation, params, ctx)
+        if operation == "PutEvents" and self.recorder is not None:
+            # PutEventsRequestSize (AWS/Events, no dimension): the request's size as AWS counts it, in bytes.
+            size = float(sum(entry_size(entry) for entry in params["Entries"]))
+            self.recorder.add(
+                ctx.account, ctx.region, "AWS/Events", "PutEventsRequestSize", (), size, "Bytes"
+            )
+        return result
 
 
 def rule_dimensions(bus: str, rule: str) -> Dimensions:
