@@ -232,6 +232,7 @@ class Pipework:
             log_directory=settings.log_directory,
             recorder=recorder,
             logs=logs,
+            tracer=tracer,
         )
         scheduler = Scheduler(
             store, clock, region=region, account=account, targets=targets, recorder=recorder

@@ -91,3 +91,25 @@ def test_an_events_ingest_match_and_attempts_are_one_trace(collector: Collector)
     assert outcomes == ["failed", "succeeded"]
     assert deliveries[0].start_time_unix_nano >= (1_800_000_000 - 1) * 10**9  # the clock's time, not the wall
     assert event_id
+
+
+def test_a_pipe_execution_and_its_stages_are_spans_in_the_trace_of_its_first_record(
+    collector: Collector,
+) -> None:
+    endpoint = f"http://127.0.0.1:{collector.server_address[1]}"
+    settings = Settings(memory=True, otlp_endpoint=endpoint)
+    delivered: list[Any] = []
+    functions = {"target": lambda event, context: delivered.append(event)}
+    with serve_in_thread(settings, clock=ManualClock(start=1_800_000_000.0), functions=functions) as server:
+        sqs = server.client("sqs")
+        url = sqs.create_queue(QueueName="readings")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        server.client("pipes").create_pipe(
+            Name="p", Source=arn, Target=FN + "target", RoleArn="arn:aws:iam::000000000000:role/r"
+        )
+        sqs.send_message(QueueUrl=url, MessageBody="{}")
+        server.advance(5)
+        assert len(delivered) == 1
+    names = sorted(span.name for span in collector.spans)
+    assert names == ["pipes.execution", "pipes.target"]
+    assert len({span.trace_id for span in collector.spans}) == 1

@@ -35,6 +35,7 @@ from pipework.engine.pipes import (
     redrive_queue,
 )
 from pipework.engine.retry import Backoff
+from pipework.engine.tracing import Tracer
 from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext
@@ -73,7 +74,7 @@ class Pipes:
         streams: table stream subscriptions (a table source). log_directory: where log groups are written.
         backoff: the delays between retries of failing stream batches (tests pass a small one).
         recorder: where the pipes' AWS/EventBridge/Pipes metrics are recorded durably. logs: the CloudWatch Logs
-            groups execution logs go to (None: files).
+            groups execution logs go to (None: files). tracer: where execution spans go (``--otlp-endpoint``).
     """
 
     name = "pipes"
@@ -92,8 +93,10 @@ class Pipes:
         backoff: Backoff | None = None,
         recorder: Recorder | None = None,
         logs: LogGroups | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.recorder = recorder
+        self.tracer = tracer
         self.logs = logs
         self._log_writes: set[asyncio.Task[None]] = set()
         self.store = store
@@ -183,7 +186,7 @@ class Pipes:
         path = Path(pipe.log_group) if pipe.log_group else None
         sink = self._log_sink(pipe) if self.logs is not None and pipe.log_group_arn else None
         log_ = ExecutionLog(pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.clock.now, sink)
-        return Execution(pipe, self.stages, self.clock, metrics, log_)
+        return Execution(pipe, self.stages, self.clock, metrics, log_, tracer=self.tracer)
 
     def _log_sink(self, pipe: PipeDefinition) -> Callable[[str], None]:
         """Lines of a pipe's execution log, written to its CloudWatch Logs group in a stream named after the pipe.
