@@ -92,6 +92,12 @@ class DeliveryMetrics(Middleware):
 
     def after(self, delivery: Envelope, result: Result) -> None:
         if result.parked is not None:
+            labels = self.labels(delivery)
+            if labels is not None:  # Pipework's own: a delivery a middleware kept from being attempted
+                target = (("Target", delivery.target),)
+                self.recorder.count(
+                    labels[0], labels[1], "Pipework/Dispatcher", "ParkedDeliveries", target, result.at
+                )
             return
         labels = self.labels(delivery)
         if labels is None:
