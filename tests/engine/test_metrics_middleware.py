@@ -67,3 +67,16 @@ def test_a_parked_delivery_counts_as_pipeworks_parked_deliveries_only() -> None:
     chain = Chain([DeliveryMetrics(recorder, EVENTS, labels)])
     chain.after(envelope(), Result(at=60.0, parked=Park(until=None, reason="open")))
     assert totals(recorder) == {("Pipework/Dispatcher", "ParkedDeliveries"): 1.0}
+
+
+def test_a_given_up_delivery_counts_by_whether_its_dead_letter_queue_was_reached() -> None:
+    recorder = Recorder(None, ManualClock(start=0.0))  # type: ignore[arg-type]
+    with_queue = Chain([DeliveryMetrics(recorder, SCHEDULER, labels, lambda delivery: True)])
+    without = Chain([DeliveryMetrics(recorder, SCHEDULER, labels)])
+    with_queue.dead_lettered(envelope(), failure=None, sent=True)  # type: ignore[arg-type]
+    with_queue.dead_lettered(envelope(), failure=None, sent=False)  # type: ignore[arg-type]
+    without.dead_lettered(envelope(), failure=None, sent=False)  # type: ignore[arg-type]
+    found = totals(recorder)
+    assert found[("AWS/Scheduler", "InvocationsSentToDeadLetterCount")] == 1.0
+    assert found[("AWS/Scheduler", "InvocationsFailedToBeSentToDeadLetterCount")] == 1.0
+    assert found[("AWS/Scheduler", "InvocationDroppedCount")] == 2.0

@@ -29,9 +29,9 @@ class Vocabulary:
         namespace: the CloudWatch namespace (``AWS/Events``).
         attempt: counted on every attempt; success / failure: on each succeeded / failed attempt; throttled: on
         a failed attempt whose error says throttled; retry: on a failure that will be retried; give_up: on a
-        failure that will not; sent_to_dlq / dropped: once a given-up delivery reached (or did not reach) its
-        dead-letter queue; start_latency / success_latency: milliseconds from first seen to the attempt's start /
-        to its success.
+        failure that will not; sent_to_dlq / dlq_failed / dropped: once a given-up delivery reached its
+        dead-letter queue / had one but did not reach it / had none; start_latency / success_latency:
+        milliseconds from first seen to the attempt's start / to its success.
     """
 
     namespace: str
@@ -42,6 +42,7 @@ class Vocabulary:
     retry: tuple[str, ...] = ()
     give_up: tuple[str, ...] = ()
     sent_to_dlq: tuple[str, ...] = ()
+    dlq_failed: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
     start_latency: str = ""
     success_latency: str = ""
@@ -54,7 +55,8 @@ EVENTS = Vocabulary(
     give_up=("Invocations", "FailedInvocations"),
     retry=("RetryInvocationAttempts",),
     sent_to_dlq=("DeadLetterInvocations", "InvocationsSentToDlq"),
-    dropped=("DeadLetterInvocations", "InvocationsFailedToBeSentToDlq"),
+    dlq_failed=("DeadLetterInvocations", "InvocationsFailedToBeSentToDlq"),
+    dropped=("DeadLetterInvocations",),
     start_latency="IngestionToInvocationStartLatency",
     success_latency="IngestionToInvocationSuccessLatency",
 )
@@ -66,6 +68,7 @@ SCHEDULER = Vocabulary(
     failure=("TargetErrorCount",),
     throttled=("TargetErrorThrottledCount",),
     sent_to_dlq=("InvocationsSentToDeadLetterCount",),
+    dlq_failed=("InvocationsFailedToBeSentToDeadLetterCount", "InvocationDroppedCount"),
     dropped=("InvocationDroppedCount",),
 )
 
@@ -76,13 +79,21 @@ class DeliveryMetrics(Middleware):
     """Counts every delivery outcome in `recorder` with `vocabulary`'s names; goes after `Retries` (it reads the
     retry decision).
 
-    Parameters: `recorder`, where samples go; `vocabulary`, the names; `labels`, the metric of a delivery.
+    Parameters: `recorder`, where samples go; `vocabulary`, the names; `labels`, the metric of a delivery;
+    `has_dead_letter`, whether a delivery has a dead-letter queue (its body says; default: no).
     """
 
-    def __init__(self, recorder: Recorder, vocabulary: Vocabulary, labels: Labels) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        vocabulary: Vocabulary,
+        labels: Labels,
+        has_dead_letter: Callable[[Envelope], bool] | None = None,
+    ) -> None:
         self.recorder = recorder
         self.vocabulary = vocabulary
         self.labels = labels
+        self.has_dead_letter = has_dead_letter or (lambda delivery: False)
 
     def _count(self, names: tuple[str, ...], labels: tuple[str, str, Dimensions], at: float) -> None:
         account, region, dims = labels
@@ -139,9 +150,11 @@ class DeliveryMetrics(Middleware):
 
     def dead_lettered(self, delivery: Envelope, failure: Failure, sent: bool) -> None:
         labels = self.labels(delivery)
-        if labels is not None:
-            self._count(
-                self.vocabulary.sent_to_dlq if sent else self.vocabulary.dropped,
-                labels,
-                self.recorder.clock.now(),
-            )
+        if labels is None:
+            return
+        words = self.vocabulary
+        if sent:
+            names = words.sent_to_dlq
+        else:
+            names = words.dlq_failed if self.has_dead_letter(delivery) else words.dropped
+        self._count(names, labels, self.recorder.clock.now())

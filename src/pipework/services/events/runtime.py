@@ -74,7 +74,11 @@ class EventBridge:
             dead_letter=delivery.dead_letter,
             middleware=[
                 *default_middleware(),
-                *([DeliveryMetrics(recorder, EVENTS, self._labels)] if recorder is not None else []),
+                *(
+                    [DeliveryMetrics(recorder, EVENTS, self._labels, _has_dead_letter)]
+                    if recorder is not None
+                    else []
+                ),
                 *([DeliveryTracing(tracer, "events.deliver", _event_id)] if tracer is not None else []),
             ],
         )
@@ -177,3 +181,10 @@ def _event_id(delivery: Envelope) -> str | None:
     event = payload.get("event") if isinstance(payload, dict) else None
     ident = event.get("id") if isinstance(event, dict) else None
     return ident if isinstance(ident, str) else None
+
+
+def _has_dead_letter(delivery: Envelope) -> bool:
+    """Whether a rule delivery's target has a DeadLetterConfig."""
+    payload = delivery.body
+    target = payload.get("target") if isinstance(payload, dict) else None
+    return isinstance(target, dict) and bool((target.get("DeadLetterConfig") or {}).get("Arn"))

@@ -65,7 +65,11 @@ class Scheduler:
             middleware=[
                 *default_middleware(rng=self.rng),
                 AttemptNumber(ATTEMPT_KEY),
-                *([DeliveryMetrics(recorder, SCHEDULER, schedule_labels)] if recorder is not None else []),
+                *(
+                    [DeliveryMetrics(recorder, SCHEDULER, schedule_labels, _has_dead_letter)]
+                    if recorder is not None
+                    else []
+                ),
                 *([DeliveryTracing(tracer, "scheduler.invoke", _execution_id)] if tracer is not None else []),
             ],
             concurrency=concurrency,
@@ -111,3 +115,10 @@ def _execution_id(delivery: Envelope) -> str | None:
     invocation = delivery.body
     ident = invocation.get("execution_id") if isinstance(invocation, dict) else None
     return ident if isinstance(ident, str) else None
+
+
+def _has_dead_letter(delivery: Envelope) -> bool:
+    """Whether a schedule invocation's target has a DeadLetterConfig."""
+    invocation = delivery.body
+    target = invocation.get("target") if isinstance(invocation, dict) else None
+    return isinstance(target, dict) and bool((target.get("DeadLetterConfig") or {}).get("Arn"))
