@@ -28,6 +28,7 @@ from pipework.connectors.targets.registry import Targets
 from pipework.engine.metrics import Recorder
 from pipework.engine.tracing import Tracer
 from pipework.services.base import Service
+from pipework.services.cloudformation import CloudFormation
 from pipework.services.cloudwatch import CloudWatch
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
@@ -108,7 +109,8 @@ class Pipework:
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
     `recorder`, where every service records its metrics; the services `sqs`, `dynamodb`, `dynamodbstreams`,
-    `events`, `pipes`, `scheduler`, `cloudwatch`, `logs`; `functions`, the local functions (register more at any time).
+    `events`, `pipes`, `scheduler`, `cloudwatch`, `logs`, `cloudformation`; `functions`, the local functions
+    (register more at any time).
     """
 
     def __init__(
@@ -129,6 +131,7 @@ class Pipework:
         recorder: Recorder,
         cloudwatch: CloudWatch,
         logs: CloudWatchLogs,
+        cloudformation: CloudFormation,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -147,6 +150,7 @@ class Pipework:
         self.tracer: Tracer | None = None
         self.cloudwatch = cloudwatch
         self.logs = logs
+        self.cloudformation = cloudformation
         self._started: list[Service] = []
         self._closed = False
 
@@ -162,6 +166,7 @@ class Pipework:
             self.scheduler,
             self.cloudwatch,
             self.logs,
+            self.cloudformation,
         )
 
     @classmethod
@@ -235,9 +240,11 @@ class Pipework:
             tracer=tracer,
         )
         scheduler = Scheduler(
-            store, clock, region=region, account=account, targets=targets, recorder=recorder
+            store, clock, region=region, account=account, targets=targets, recorder=recorder, tracer=tracer
         )
         cloudwatch = CloudWatch(store, clock, recorder=recorder, targets=targets)
+        # Stacks make their resources through the served APIs, as a template's user would.
+        cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         pipework = cls(
             settings,
             clock,
@@ -254,6 +261,7 @@ class Pipework:
             recorder=recorder,
             cloudwatch=cloudwatch,
             logs=logs,
+            cloudformation=cloudformation,
         )
         pipework.tracer = tracer
         recorder.samplers.append(pipework._sample_own_metrics)

@@ -1,6 +1,6 @@
-"""AWS's wire protocols for the served APIs: JSON 1.0/1.1 (routed by ``X-Amz-Target``) and restJson1 (routed by
-method and path against the models' ``requestUri`` templates), decoding requests into validated params and encoding
-outputs. Everything per operation (validator, URI bindings, output bindings) is compiled on first use and cached.
+"""AWS's wire protocols for the served APIs: JSON 1.0/1.1 (routed by ``X-Amz-Target``), restJson1 (routed by
+method and path against the models' ``requestUri`` templates) and query (routed by ``Action``; `api/query.py`),
+decoding requests into validated params and encoding outputs. Everything per operation (validator, URI bindings, output bindings) is compiled on first use and cached.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import orjson
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, ErrorStyle, Headers
+from pipework.api.query import CONTENT_TYPE as QUERY_CONTENT_TYPE
+from pipework.api.query import QueryBindings, error_codes
 from pipework.models import (
     Problem,
     SerializationError,
@@ -57,6 +59,7 @@ class Operation:
         self.model = model
         self._decode = compile_operation_input(model)
         self.rest = _RestBindings(model) if api.rest else None
+        self.query = QueryBindings(model) if api.query else None
 
     def decode(self, params: dict[str, Any]) -> dict[str, Any]:
         """Validate and decode `params` (already gathered from body, URI, query and headers)."""
@@ -79,6 +82,8 @@ class ServedApi:
         self.name: str = service.name
         self.rest: bool = model.protocol == "rest-json"
         self.cbor: bool = model.protocol == "smithy-rpc-v2-cbor"
+        self.query: bool = model.protocol == "query"
+        self.api_version: str | None = metadata.get("apiVersion")
         self.target_prefix: str | None = metadata.get("targetPrefix")
         self.signing_name: str = model.signing_name or metadata.get("endpointPrefix", self.name)
         self.query_compatible: bool = "awsQueryCompatible" in metadata
@@ -92,13 +97,21 @@ class ServedApi:
                 cbor=True,
                 query_compatible=self.query_compatible,
                 type_namespace=f"com.amazonaws.{metadata.get('endpointPrefix', self.name)}#",
-                query_codes=_query_codes(model),
+                codes=error_codes(model),
             )
             # The same API over JSON 1.0 (X-Amz-Target), which its model also lists.
             self.json_error_style = ErrorStyle(
                 query_compatible=self.query_compatible,
                 type_namespace=self.error_style.type_namespace,
-                query_codes=self.error_style.query_codes,
+                codes=self.error_style.codes,
+            )
+        elif self.query:
+            self.content_type = QUERY_CONTENT_TYPE
+            self.error_style = ErrorStyle(
+                content_type=QUERY_CONTENT_TYPE,
+                query=True,
+                xml_namespace=metadata.get("xmlNamespace"),
+                codes=error_codes(model),
             )
         else:
             self.content_type = f"application/x-amz-json-{metadata.get('jsonVersion', '1.0')}".encode()
@@ -129,6 +142,8 @@ class ServedApi:
                     "MissingRequiredParameterException", MISSING_PARAMETER.format(missing), 400
                 )
             return ServiceError("InvalidParameterValueException", validation_message(problems), 400)
+        if self.query:
+            return ServiceError("ValidationError", validation_message(problems), 400)
         return ServiceError("ValidationException", validation_message(problems), 400)
 
     def encode_json(self, operation: Operation, result: dict[str, Any]) -> tuple[int, Headers, bytes]:
@@ -140,16 +155,6 @@ class ServedApi:
         """The success response of a smithy-rpc-v2-cbor operation (timestamps as CBOR tag 1, epoch seconds)."""
         headers: Headers = [(b"content-type", self.content_type), (b"smithy-protocol", b"rpc-v2-cbor")]
         return 200, headers, encode_cbor(result)
-
-
-def _query_codes(model: ServiceModel) -> dict[str, str]:
-    """Error shape name -> the code its query protocol used (``awsQueryError``), for x-amzn-query-error."""
-    codes: dict[str, str] = {}
-    for shape in model.error_shapes:
-        code = shape.metadata.get("error", {}).get("code")
-        if code:
-            codes[shape.name] = code
-    return codes
 
 
 # ------------------------------------------------------------------------------------------ smithy-rpc-v2-cbor
