@@ -699,4 +699,7 @@ PROVIDER_TYPES: tuple[type[Provider], ...] = (
 
 def providers(api: ApiClient) -> Mapping[str, Provider]:
     """One provider per supported type, calling the served APIs through `api`."""
-    return {kind.type: kind(api) for kind in PROVIDER_TYPES}
+    from .monitoring import Alarm, CompositeAlarm, LogGroup  # built on this module's base
+
+    kinds: tuple[type[Provider], ...] = (*PROVIDER_TYPES, Alarm, CompositeAlarm, LogGroup)
+    return {kind.type: kind(api) for kind in kinds}
