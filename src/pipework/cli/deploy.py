@@ -6,6 +6,7 @@ events; the exit code is 0 when the stack ends CREATE_COMPLETE or UPDATE_COMPLET
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -109,6 +110,11 @@ def deploy(
     except OSError as exc:
         print(f"pipework deploy: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
+    try:
+        body = with_local_code(body, path.parent)
+    except ValueError as exc:
+        print(f"pipework deploy: {exc}", file=sys.stderr)
+        return 2
     cfn = _client(endpoint_url, region)
     try:
         existing = _stack(cfn, stack_name)
@@ -162,6 +168,47 @@ def deploy(
         return 0
     print(f"pipework deploy: stack {stack_name} ended {final}", file=sys.stderr)
     return 1
+
+
+LOCAL_BUCKET = "pipework-local"
+
+
+def with_local_code(body: str, base: Path) -> str:
+    """The template with each function's local code (a SAM ``CodeUri`` or a ``Code`` that is a path, as
+    ``aws cloudformation package`` takes them) pointed at the directory itself (S3Bucket ``pipework-local``, S3Key
+    its absolute path: Pipework's stand-in for S3, read by a server on this machine). A template without local
+    code is sent as it is."""
+    from pipework.cfn import TemplateError, load_template
+
+    try:
+        template = load_template(body)
+    except TemplateError:
+        return body  # the server answers with the reason
+    changed = False
+
+    def local(value: Any) -> Path | None:
+        if not isinstance(value, str) or value.startswith("s3://"):
+            return None
+        where = (base / value).resolve()
+        if not where.exists():
+            raise ValueError(f"the code path {value} does not exist (relative to {base})")
+        return where
+
+    for resource in template.get("Resources", {}).values():
+        props = resource.get("Properties") if isinstance(resource, dict) else None
+        if not isinstance(props, dict):
+            continue
+        if resource.get("Type") == "AWS::Serverless::Function" and (where := local(props.get("CodeUri"))):
+            props["CodeUri"] = {"Bucket": LOCAL_BUCKET, "Key": str(where)}
+            changed = True
+        elif resource.get("Type") == "AWS::Lambda::Function" and (where := local(props.get("Code"))):
+            props["Code"] = {"S3Bucket": LOCAL_BUCKET, "S3Key": str(where)}
+            changed = True
+    defaults = (template.get("Globals") or {}).get("Function") or {}
+    if (where := local(defaults.get("CodeUri"))) is not None:
+        defaults["CodeUri"] = {"Bucket": LOCAL_BUCKET, "Key": str(where)}
+        changed = True
+    return json.dumps(template) if changed else body
 
 
 def _stack(cfn: Any, name: str) -> dict[str, Any] | None:

@@ -104,3 +104,93 @@ def test_serve_deploys_its_templates(server_process: object, tmp_path: Path) -> 
         time.sleep(0.1)
     assert stacks[0]["StackName"] == "boot"
     assert process.client("sqs").get_queue_url(QueueName="boot")["QueueUrl"]
+
+
+def test_aws_cloudformation_deploy_runs_against_the_server(server: RunningServer, tmp_path: Path) -> None:
+    """The AWS CLI's own deploy (change set, waiters) brings the stack up; its executing waiter polls every 30 s,
+    so this test may take that long."""
+    import os
+    import shutil
+
+    aws = shutil.which("aws")
+    if aws is None:
+        if os.environ.get("CI") == "true":
+            raise AssertionError("the AWS CLI is not installed")
+        import pytest
+
+        pytest.skip("the AWS CLI is not installed")
+    path = tmp_path / "cli.yaml"
+    path.write_text("Resources:\n  Q: {Type: AWS::SQS::Queue, Properties: {QueueName: from-aws-cli}}\n")
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    done = subprocess.run(
+        [
+            aws,
+            "cloudformation",
+            "deploy",
+            "--template-file",
+            str(path),
+            "--stack-name",
+            "from-cli",
+            "--endpoint-url",
+            server.endpoint_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Successfully created/updated stack - from-cli" in done.stdout
+    assert server.client("sqs").get_queue_url(QueueName="from-aws-cli")
+    again = subprocess.run(
+        [
+            aws,
+            "cloudformation",
+            "deploy",
+            "--template-file",
+            str(path),
+            "--stack-name",
+            "from-cli",
+            "--endpoint-url",
+            server.endpoint_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    # The CLI reports an empty change set as AWS's reason, and fails unless --no-fail-on-empty-changeset.
+    assert again.returncode == 255 and "No changes to deploy. Stack from-cli is up to date" in again.stderr
+
+
+def test_local_code_paths_point_at_the_directory(tmp_path: Path) -> None:
+    """`pipework deploy` rewrites a SAM CodeUri or a Code path to the directory, Pipework's stand-in for S3."""
+    from pipework.cli.deploy import with_local_code
+
+    (tmp_path / "src").mkdir()
+    template = """
+Transform: AWS::Serverless-2016-10-31
+Globals: {Function: {CodeUri: src}}
+Resources:
+  A: {Type: AWS::Serverless::Function, Properties: {CodeUri: ./src, Handler: app.handler, Runtime: python3.12}}
+  B: {Type: AWS::Lambda::Function, Properties: {Code: src, Handler: app.handler, Runtime: python3.12}}
+  C: {Type: AWS::Serverless::Function, Properties: {CodeUri: s3://bucket/key.zip}}
+"""
+    rewritten = json.loads(with_local_code(template, tmp_path))
+    where = str((tmp_path / "src").resolve())
+    resources = rewritten["Resources"]
+    assert resources["A"]["Properties"]["CodeUri"] == {"Bucket": "pipework-local", "Key": where}
+    assert resources["B"]["Properties"]["Code"] == {"S3Bucket": "pipework-local", "S3Key": where}
+    assert resources["C"]["Properties"]["CodeUri"] == "s3://bucket/key.zip"
+    assert rewritten["Globals"]["Function"]["CodeUri"] == {"Bucket": "pipework-local", "Key": where}
+    plain = "Resources: {Q: {Type: AWS::SQS::Queue}}"
+    assert with_local_code(plain, tmp_path) == plain
+    import pytest
+
+    with pytest.raises(ValueError, match="does not exist"):
+        with_local_code(template.replace("./src", "./nope"), tmp_path)
