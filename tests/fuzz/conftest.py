@@ -81,6 +81,18 @@ class KeptResources:
             Endpoint=self.queue_arn,
             Attributes={"FilterPolicy": '{"keep": ["yes"]}'},
         )["SubscriptionArn"]
+        server.client("cloudwatch").put_metric_alarm(
+            AlarmName="keep-alarm",
+            Namespace="Keep",
+            MetricName="Errors",
+            Dimensions=[{"Name": "Service", "Value": "keep"}],
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=5,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="missing",
+        )
         self.expected = self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:
@@ -102,6 +114,7 @@ class KeptResources:
             "subscription": server.client("sns").get_subscription_attributes(
                 SubscriptionArn=self.subscription_arn
             )["Attributes"],
+            "alarm": server.client("cloudwatch").describe_alarms(AlarmNames=["keep-alarm"])["MetricAlarms"],
         }
         for value in found.values():
             if isinstance(value, dict):
