@@ -582,3 +582,26 @@ def test_a_cloudformation_stack_makes_a_topic_with_a_filtered_raw_subscription(s
     assert [m["Body"] for m in receive(sqs, url, 1)] == ["paid"]
     cfn.delete_stack(StackName="shop")
     wait_for(lambda: sns.list_topics()["Topics"] == [])
+
+
+def test_an_alarm_action_publishes_to_a_topic(server):
+    sns, sqs, cloudwatch = server.client("sns"), server.client("sqs"), server.client("cloudwatch")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    url, queue = make_queue(sqs, "on-call")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue)
+    cloudwatch.put_metric_alarm(
+        AlarmName="high-load",
+        Namespace="Grid",
+        MetricName="Load",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=90,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[topic],
+    )
+    cloudwatch.set_alarm_state(AlarmName="high-load", StateValue="ALARM", StateReason="drill")
+    document = json.loads(receive(sqs, url, 1)[0]["Body"])
+    assert document["TopicArn"] == topic
+    alarm = json.loads(document["Message"])
+    assert (alarm["AlarmName"], alarm["NewStateValue"]) == ("high-load", "ALARM")
