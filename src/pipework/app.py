@@ -13,18 +13,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import orjson
 
 from pipework.api.client import LocalClient
 from pipework.clock import Clock, ManualClock, SystemClock
 from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.breakers import DETAIL_TYPE, SOURCE, Breaker, Breakers
+from pipework.jsontypes import JSON
 from pipework.services.base import Service
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
@@ -98,6 +101,7 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
+    `breakers`, the circuit breakers every delivery goes through;
     the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`; `functions`, the local
     functions (register more at any time).
     """
@@ -117,6 +121,7 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        breakers: Breakers,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -131,6 +136,7 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.breakers = breakers
         self._started: list[Service] = []
         self._closed = False
 
@@ -189,7 +195,10 @@ class Pipework:
             streams=dynamodbstreams,
         )
         targets = Targets(connectors)
-        events = EventBridge(catalog, store, clock, targets=targets)
+        breakers = Breakers(
+            store, clock, http=connectors.http, destinations=catalog, publish=_announcer(api, region, account)
+        )
+        events = EventBridge(catalog, store, clock, targets=targets, breakers=breakers)
         pipes = Pipes(
             store,
             clock,
@@ -199,8 +208,11 @@ class Pipework:
             api=api,
             streams=dynamodbstreams,
             log_directory=settings.log_directory,
+            breakers=breakers,
         )
-        scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
+        scheduler = Scheduler(
+            store, clock, region=region, account=account, targets=targets, breakers=breakers
+        )
         pipework = cls(
             settings,
             clock,
@@ -214,12 +226,16 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            breakers=breakers,
         )
         api.serve(pipework.served)
         try:
+            # Before any delivery runs: a breaker left open parks from the first delivery on.
+            await breakers.load()
             for service in pipework.served:
                 await service.start()
                 pipework._started.append(service)
+            breakers.start()
         except BaseException:
             await pipework.close()
             raise
@@ -230,6 +246,7 @@ class Pipework:
         if self._closed:
             return
         self._closed = True
+        await self.breakers.stop()
         while self._started:
             service = self._started.pop()
             try:
@@ -238,6 +255,29 @@ class Pipework:
                 log.exception("stopping service %s failed", service.name)
         await self.connectors.close()
         await self.store.close()
+
+
+def _announcer(api: LocalClient, region: str, account: str) -> Callable[[Breaker, JSON], Awaitable[None]]:
+    """A breaker's state changes as events on the default bus of its target's account and region."""
+
+    async def announce(breaker: Breaker, detail: JSON) -> None:
+        parts = breaker.config.target.split(":")
+        entry = {
+            "Source": SOURCE,
+            "DetailType": DETAIL_TYPE,
+            "Detail": orjson.dumps(detail).decode(),
+            "Resources": [breaker.config.target],
+            "EventBusName": "default",
+        }
+        await api.call(
+            "events",
+            "PutEvents",
+            {"Entries": [entry]},
+            region=parts[3] or region if len(parts) > 4 else region,
+            account=parts[4] or account if len(parts) > 4 else account,
+        )
+
+    return announce
 
 
 def asgi_app(

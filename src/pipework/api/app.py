@@ -220,7 +220,7 @@ async def _read_body(receive: Receive) -> bytes:
 def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
-    from pipework.api import extensions, extensions_clock, extensions_pipes
+    from pipework.api import extensions, extensions_breakers, extensions_clock, extensions_pipes
 
     app: PipeworkApp
 
@@ -245,6 +245,7 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
 
     routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway))]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
+    routes += extensions_breakers.routes(current)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
     return app
 

@@ -22,6 +22,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pipework.clock import Clock
 from pipework.connectors.targets import TargetError
@@ -32,9 +33,13 @@ from pipework.store.errors import StoreError
 from .envelope import Envelope, open_envelope
 from .loops import run_forever
 from .middleware import Chain, Failure, Middleware, Park, Result
+from .middleware.breaker import CircuitBreaker
 from .middleware.counters import Counters
 from .middleware.retries import Retries
 from .retry import Backoff, GiveUp
+
+if TYPE_CHECKING:
+    from .breakers import Breakers
 
 log = logging.getLogger("pipework.dispatcher")
 #: Items leased per store round trip.
@@ -64,9 +69,14 @@ def tune_gc() -> None:
 DeadLetter = Callable[[JSON, Failure], Awaitable[bool]]
 
 
-def default_middleware(backoff: Backoff | None = None, rng: random.Random | None = None) -> list[Middleware]:
-    """The chain of a dispatcher given none: EventBridge's retries, then per-target counters."""
-    return [Retries(backoff, rng), Counters()]
+def default_middleware(
+    backoff: Backoff | None = None, rng: random.Random | None = None, breakers: Breakers | None = None
+) -> list[Middleware]:
+    """The chain of a dispatcher given none: EventBridge's retries, the circuit breakers (if any), then per-target
+    counters."""
+    if breakers is None:
+        return [Retries(backoff, rng), Counters()]
+    return [Retries(backoff, rng), CircuitBreaker(breakers), Counters()]
 
 
 def parking_queue(queue: str, target: str) -> str:
@@ -239,6 +249,8 @@ class Dispatcher:
                 park,
             )
             self.chain.after(delivery, result)
+            # An `after` hook may park a failure instead of retrying it (a breaker that has just opened).
+            park = result.parked
             if park is not None:
                 await self._park(item, delivery, park, result.at)
                 return
@@ -382,7 +394,7 @@ class Dispatcher:
         batch.release(self.queue, item.id, item.lease_token, due_at=park.until, attributes=attributes)
         if park.until is None:
             # One commit: the delivery is either still leased here or waiting in the parking queue, never lost.
-            batch.move(self.queue, item.id, parking_queue(self.queue, delivery.target))
+            batch.move(self.queue, item.id, parking_queue(self.queue, park.key or delivery.target))
         try:
             await self.store.commit(batch)
         except StoreError:
@@ -415,6 +427,64 @@ class Dispatcher:
         return len(items)
 
     async def parked(self, target: str) -> int:
-        """How many deliveries to `target` are parked until release."""
+        """How many deliveries are parked until release under the key `target`."""
         counts = await self.store.counts(parking_queue(self.queue, target))
         return counts.visible + counts.delayed
+
+    async def parked_items(self, key: str) -> list[tuple[float, int, str]]:
+        """(first seen, seq, item id) of the deliveries parked under `key`, first seen first (ties by seq)."""
+        lot = parking_queue(self.queue, key)
+        now = self.clock.now()
+        out: list[tuple[float, int, str]] = []
+        after = 0
+        while True:
+            page = await self.store.peek(lot, after_seq=after, limit=500)
+            if not page:
+                break
+            out.extend((open_envelope(item, now).first_seen, item.seq, item.id) for item in page)
+            after = page[-1].seq
+        out.sort()
+        return out
+
+    async def release(self, key: str, item_id: str) -> bool:
+        """Make one delivery parked under `key` due now (False if it is not parked there any more)."""
+        try:
+            await self.store.move(parking_queue(self.queue, key), item_id, self.queue)
+        except StoreError:
+            return False
+        return True
+
+    async def expire_parked(self, key: str, item_ids: Sequence[str], code: str, message: str) -> int:
+        """Dead-letter deliveries parked under `key` (kept too long): their dead-letter queue is told, and the full
+        payload joins the queue's dead-letter set, as for a delivery that ran out of retries."""
+        lot = parking_queue(self.queue, key)
+        done = 0
+        for item_id in item_ids:
+            item = await self.store.get_item(lot, item_id)
+            if item is None:
+                continue
+            delivery = open_envelope(item, self.clock.now())
+            failure = Failure(code, message, "", max(0, item.attempts))
+            # Moved back first: if the process stops before the dead letter is written, the delivery is due again
+            # (and parked again by its breaker), never lost.
+            try:
+                await self.store.move(lot, item_id, self.queue, due_at=self.clock.now() + 3600.0)
+            except StoreError:
+                continue
+            sent = await self.dead_letter(delivery.body, failure)
+            self.chain.dead_lettered(delivery, failure, sent)
+            try:
+                await self.store.dead_letter(
+                    self.queue,
+                    item_id,
+                    error={
+                        "ERROR_CODE": code,
+                        "ERROR_MESSAGE": message,
+                        "EXHAUSTED_RETRY_CONDITION": "",
+                        "RETRY_ATTEMPTS": str(failure.attempts),
+                    },
+                )
+            except StoreError:
+                continue
+            done += 1
+        return done

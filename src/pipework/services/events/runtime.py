@@ -17,7 +17,8 @@ import orjson
 
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
-from pipework.engine.dispatcher import Dispatcher
+from pipework.engine.breakers import Breakers
+from pipework.engine.dispatcher import Dispatcher, default_middleware
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.services.base import RequestContext
@@ -40,12 +41,21 @@ class EventBridge:
 
     Parameters:
         events: the buses, rules, archives, connections and API destinations (built first: targets reach them).
-        store, clock: the instance's. targets: where deliveries go.
+        store, clock: the instance's. targets: where deliveries go. breakers: the circuit breakers deliveries
+            go through (they park into and resume from this service's dispatcher).
     """
 
     name = "events"
 
-    def __init__(self, events: EventsService, store: Store, clock: Clock, *, targets: Targets) -> None:
+    def __init__(
+        self,
+        events: EventsService,
+        store: Store,
+        clock: Clock,
+        *,
+        targets: Targets,
+        breakers: Breakers | None = None,
+    ) -> None:
         self.events = events
         self.store = store
         self.clock = clock
@@ -59,7 +69,10 @@ class EventBridge:
             queue=model.DELIVERIES,
             invoke=delivery.invoke,
             dead_letter=delivery.dead_letter,
+            middleware=default_middleware(breakers=breakers),
         )
+        if breakers is not None:
+            breakers.attach(self.dispatcher)
         self.replayer = Replayer(events)
         self.schedules = ScheduledRules(events)
 
@@ -161,6 +174,29 @@ class EventBridge:
                 if ids is None or d["Id"] in ids
             ]
             return await self._redrive({d["Id"] for d in chosen})
+
+    async def discard(
+        self,
+        ids: list[str] | None = None,
+        *,
+        rule: str | None = None,
+        target: str | None = None,
+        region: str | None = None,
+        account: str | None = None,
+    ) -> int:
+        """Delete dead-lettered deliveries of one account and region (default: the server's) for good: the given
+        ids among those the filters choose; how many were deleted."""
+        async with self._redriving:  # not while a redrive reads them
+            chosen = [
+                d["Id"]
+                for d in await self.dead_letters(
+                    rule=rule, target=target, region=region, account=account, limit=None
+                )
+                if ids is None or d["Id"] in ids
+            ]
+            if not chosen:
+                return 0
+            return await self.store.delete_dead_letters(model.DELIVERIES, chosen)
 
     async def _redrive(self, wanted: set[str]) -> int:
         store = self.store

@@ -22,6 +22,9 @@ from pipework.connectors.sources.queue import QueueSource
 from pipework.connectors.sources.table_stream import TableStreamSource
 from pipework.connectors.targets import Message
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.breakers import Breakers
+from pipework.engine.middleware import Chain
+from pipework.engine.middleware.breaker import CircuitBreaker
 from pipework.engine.pipes import (
     DeadLetterReason,
     DeadLetters,
@@ -68,6 +71,7 @@ class Pipes:
         targets: where enrichments and targets are called. api: in-process calls (a queue source reads SQS).
         streams: table stream subscriptions (a table source). log_directory: where log groups are written.
         backoff: the delays between retries of failing stream batches (tests pass a small one).
+        breakers: the circuit breakers around enrichment and target calls (a pipe stops reading while open).
     """
 
     name = "pipes"
@@ -84,6 +88,7 @@ class Pipes:
         streams: TableStreams,
         log_directory: Path,
         backoff: Backoff | None = None,
+        breakers: Breakers | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -94,6 +99,7 @@ class Pipes:
         self.streams = streams
         self._log_directory = log_directory
         self.backoff = backoff
+        self.breakers = breakers
         self.stages = PipeStages(targets)
         self.pipes_api = PipesApi(store, clock, apply=self.apply)
         # By pipe key.
@@ -155,6 +161,7 @@ class Pipes:
             clock=self.clock,
             on_stopped=lambda reason: self._stopped_itself(key, runner, reason),
             backoff=self.backoff,
+            gate=self.breakers,
         )
         self.runners[key] = runner
         if state != "RUNNING":
@@ -168,7 +175,8 @@ class Pipes:
         metrics = self.metrics.setdefault(key, PipeMetrics())
         path = Path(pipe.log_group) if pipe.log_group else None
         log_ = ExecutionLog(pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.clock.now)
-        return Execution(pipe, self.stages, self.clock, metrics, log_)
+        chain = Chain([CircuitBreaker(self.breakers)]) if self.breakers is not None else None
+        return Execution(pipe, self.stages, self.clock, metrics, log_, chain)
 
     def _source(self, pipe: PipeDefinition) -> Source:
         kind = model.source_kind(pipe.source)
@@ -300,6 +308,11 @@ class Pipes:
                     )
                 after = page[-1].seq
         return out[:limit]
+
+    async def discard(self, name: str, ids: list[str] | None = None, *, region: str | None = None) -> int:
+        """Delete dead-lettered records of a pipe (the given ids, or all) for good; how many were deleted."""
+        key = self._key(name, region)
+        return await self.store.delete_dead_letters(redrive_queue(key), ids)
 
     async def redrive(self, name: str, ids: list[str] | None = None, *, region: str | None = None) -> int:
         """Send dead-lettered records (the given ids, or all) back through the pipe; it retries them anew.

@@ -13,6 +13,7 @@ from typing import Any
 
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.breakers import Breakers
 from pipework.engine.dispatcher import Dispatcher, default_middleware
 from pipework.engine.middleware.attempts import AttemptNumber
 from pipework.engine.scheduler import Ticker
@@ -30,7 +31,7 @@ class Scheduler:
     Parameters:
         store, clock: the instance's. region, account: what ARNs carry. targets: where invocations go.
         rng: randomness for flexible windows and retry jitter (seed it in tests).
-        concurrency: invocations in flight at once.
+        concurrency: invocations in flight at once. breakers: the circuit breakers invocations go through.
     """
 
     name = "scheduler"
@@ -45,6 +46,7 @@ class Scheduler:
         targets: Targets,
         rng: random.Random | None = None,
         concurrency: int = 1024,
+        breakers: Breakers | None = None,
     ) -> None:
         self.rng = rng or random.Random()
         self.schedules = SchedulerService(store, clock, region=region, account=account, rng=self.rng)
@@ -56,9 +58,11 @@ class Scheduler:
             invoke=invoker.invoke,
             dead_letter=invoker.dead_letter,
             # <aws.scheduler.attempt-number> is the envelope's attempt, written into the invocation.
-            middleware=[*default_middleware(rng=self.rng), AttemptNumber(ATTEMPT_KEY)],
+            middleware=[*default_middleware(rng=self.rng, breakers=breakers), AttemptNumber(ATTEMPT_KEY)],
             concurrency=concurrency,
         )
+        if breakers is not None:
+            breakers.attach(self.dispatcher)
         self.ticker = Ticker(store, clock, queue=model.TICKS, fire=self.schedules.fire)
 
     async def start(self) -> None:
