@@ -29,6 +29,7 @@ from pipework.connectors.targets import TargetError
 from pipework.jsontypes import JSON
 from pipework.store.base import QueueItem, Store
 from pipework.store.errors import StoreError
+from pipework.store.waiting import wait_either
 
 from .envelope import Envelope, open_envelope
 from .loops import run_forever
@@ -129,6 +130,7 @@ class Dispatcher:
         self._own: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(concurrency)
+        self._slot_freed: asyncio.Future[None] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
         # Deliveries whose target is running, by item id: the item and its lease deadline (clock time).
@@ -180,8 +182,11 @@ class Dispatcher:
 
     async def run_once(self, *, wait: float = 0.0) -> int:
         """Lease what is due (up to the free concurrency) and start delivering it; return how many."""
-        await self._slots.acquire()
-        self._slots.release()
+        while self._slots.locked():
+            # Waiting for a free slot on the clock (a sleeper the next finished delivery resolves): with a manual
+            # clock, deliveries all waiting on the clock (a rate limit) then let time move instead of stalling it.
+            self._slot_freed = asyncio.get_running_loop().create_future()
+            await wait_either(self._slot_freed, self.clock, self.clock.now() + 3600.0, timer=False)
         free = self._free()
         items = await self.store.lease(
             self.queue, max_items=min(free, MAX_LEASE), visibility_timeout=self.visibility
@@ -206,6 +211,8 @@ class Dispatcher:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._slots.release()
+        if self._slot_freed is not None and not self._slot_freed.done():
+            self._slot_freed.set_result(None)
 
     async def drain(self) -> None:
         """Deliver everything due now and wait for it, acks included (tests drive the dispatcher with this and the
@@ -390,6 +397,10 @@ class Dispatcher:
         parking queue until `unpark`. The time parked is added to the envelope when it is next leased."""
         assert item.lease_token is not None
         attributes: JSON = {"parked": delivery.parked, "parked_at": now}
+        if "accepted_seq" not in item.attributes:
+            # Its place in the queue when first parked (a move gives it a new seq): the tie-break of deliveries
+            # accepted at the same time, so parked ones resume in the order they were accepted.
+            attributes["accepted_seq"] = item.seq
         batch = self.store.batch()
         batch.release(self.queue, item.id, item.lease_token, due_at=park.until, attributes=attributes)
         if park.until is None:
@@ -432,7 +443,8 @@ class Dispatcher:
         return counts.visible + counts.delayed
 
     async def parked_items(self, key: str) -> list[tuple[float, int, str]]:
-        """(first seen, seq, item id) of the deliveries parked under `key`, first seen first (ties by seq)."""
+        """(first seen, seq, item id) of the deliveries parked under `key`, first seen first (ties by their seq in
+        the queue they were accepted into)."""
         lot = parking_queue(self.queue, key)
         now = self.clock.now()
         out: list[tuple[float, int, str]] = []
@@ -441,7 +453,10 @@ class Dispatcher:
             page = await self.store.peek(lot, after_seq=after, limit=500)
             if not page:
                 break
-            out.extend((open_envelope(item, now).first_seen, item.seq, item.id) for item in page)
+            out.extend(
+                (open_envelope(item, now).first_seen, int(item.attributes.get("accepted_seq", item.seq)), item.id)
+                for item in page
+            )
             after = page[-1].seq
         out.sort()
         return out
