@@ -86,7 +86,11 @@ def setup(endpoint_url: str, vendor_url: str, *, interval: float = 2.0, resume_r
             "FailureThreshold": 3,
             "OpenSeconds": 30,
             "ResumeRatePerSecond": resume_rate,
-            "HealthCheck": {"Url": f"{vendor_url}/status", "IntervalSeconds": interval, "HealthyThreshold": 1},
+            "HealthCheck": {
+                "Url": f"{vendor_url}/status",
+                "IntervalSeconds": interval,
+                "HealthyThreshold": 1,
+            },
         },
     )
     return "vendor"
@@ -98,7 +102,12 @@ def place_orders(endpoint_url: str, first: int, count: int) -> list[str]:
     ids = [f"order-{n:04d}" for n in range(first, first + count)]
     for start in range(0, count, 10):
         entries = [
-            {"EventBusName": BUS, "Source": "shop", "DetailType": "Order Placed", "Detail": json.dumps({"orderId": i})}
+            {
+                "EventBusName": BUS,
+                "Source": "shop",
+                "DetailType": "Order Placed",
+                "Detail": json.dumps({"orderId": i}),
+            }
             for i in ids[start : start + 10]
         ]
         answer = events.put_events(Entries=entries)
@@ -132,7 +141,9 @@ def main() -> None:
         dead = pipework(url, "GET", "/_pipework/events/dead-letters")["DeadLetters"]
         during = [c for c in vendor.voucher_calls() if not c.up]
         print(f"breaker:     {breaker['State']} ({breaker['Reason']})")
-        print(f"vouchers:    {len(vendor.issued())} of {len(placed)} orders, in order: {vendor.issued() == placed}")
+        print(
+            f"vouchers:    {len(vendor.issued())} of {len(placed)} orders, in order: {vendor.issued() == placed}"
+        )
         print(f"dead letters: {len(dead)}; voucher calls while the vendor was down: {len(during)}")
     vendor.close()
 

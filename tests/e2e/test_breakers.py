@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -91,7 +92,9 @@ def test_a_30_second_outage_with_200_orders_parks_and_resumes_every_order_once_i
     server.advance(0.5)  # calls begun before the breaker opened end (and are parked)
     called_before_open = len(vendor.voucher_calls())
     assert 50 < called_before_open <= 150
-    for _ in range(6):  # 30 s of outage: health checks fail, retries come due and are parked, nothing is called
+    for _ in range(
+        6
+    ):  # 30 s of outage: health checks fail, retries come due and are parked, nothing is called
         server.advance(5)
         assert len(vendor.voucher_calls()) == called_before_open
     placed += mediator.place_orders(url, 150, 50)
@@ -170,7 +173,7 @@ def test_pipe_from_a_table_stream_stops_reading_while_open_and_resumes_where_it_
             ddb.put_item(TableName="Orders", Item={"subjectId": {"S": order}})
 
     put(order_ids[:10])
-    wait_for(lambda: len(vendor.issued()) == 10 or server.advance(0.5) and False)
+    wait_for(lambda: len(vendor.issued()) == 10 or (server.advance(0.5) and False))
     vendor.down()
     put(order_ids[10:40])
     for _ in range(40):
@@ -246,7 +249,13 @@ def test_manual_control_without_health_check_probes_with_one_parked_delivery(
 
     events = drain(server, changes)
     assert [e["detail"]["State"] for e in events] == [
-        "PAUSED", "CLOSED", "OPEN", "HALF_OPEN", "OPEN", "HALF_OPEN", "CLOSED"
+        "PAUSED",
+        "CLOSED",
+        "OPEN",
+        "HALF_OPEN",
+        "OPEN",
+        "HALF_OPEN",
+        "CLOSED",
     ]
     first = events[0]
     assert first["source"] == "pipework.breaker" and first["detail-type"] == "Circuit Breaker State Change"
@@ -256,14 +265,17 @@ def test_manual_control_without_health_check_probes_with_one_parked_delivery(
     assert missing.status_code == 404 and missing.json()["__type"] == "ResourceNotFoundException"
 
 
-def test_a_4xx_does_not_count_and_bad_configuration_is_refused(make_server: Any, vendor: Any) -> None:
+def test_bad_configuration_is_refused_with_validation_errors(make_server: Any, vendor: Any) -> None:
     server = make_server()
     url = server.endpoint_url
     for body, words in [
         ({}, "Target"),
         ({"Target": "arn:aws:s3:::bucket"}, "is not the ARN"),
         ({"Target": "arn:aws:sqs:us-east-1:000000000000:q", "FailureThreshold": 0}, "FailureThreshold"),
-        ({"Target": "arn:aws:sqs:us-east-1:000000000000:q", "OpenSeconds": 60, "MaxOpenSeconds": 30}, "MaxOpen"),
+        (
+            {"Target": "arn:aws:sqs:us-east-1:000000000000:q", "OpenSeconds": 60, "MaxOpenSeconds": 30},
+            "MaxOpen",
+        ),
         ({"Target": "arn:aws:sqs:us-east-1:000000000000:q", "HealthCheck": {"Url": "ftp://x"}}, "Url"),
         ({"Target": "arn:aws:sqs:us-east-1:000000000000:q", "Bogus": 1}, "Bogus"),
     ]:
@@ -275,13 +287,18 @@ def test_a_4xx_does_not_count_and_bad_configuration_is_refused(make_server: Any,
 
 
 @pytest.mark.slow
-def test_breaker_state_and_parked_deliveries_survive_kill_9(server_process: Any, tmp_path: Path, vendor: Any) -> None:
+def test_breaker_state_and_parked_deliveries_survive_kill_9(
+    server_process: Any, tmp_path: Path, vendor: Any
+) -> None:
     first = server_process(tmp_path)
     url = first.endpoint_url
     mediator.setup(url, vendor.url)
     target = breaker(url)["Target"]
     # No health check, a long open period: only a restart could (wrongly) close it.
-    httpx.put(f"{url}/_pipework/breakers/vendor", json={"Target": target, "FailureThreshold": 1, "OpenSeconds": 3600})
+    httpx.put(
+        f"{url}/_pipework/breakers/vendor",
+        json={"Target": target, "FailureThreshold": 1, "OpenSeconds": 3600},
+    )
     vendor.down()
     placed = mediator.place_orders(url, 0, 20)
     wait_for(lambda: breaker(url)["State"] == "OPEN" and breaker(url)["Parked"] == 20, timeout=30)
@@ -299,3 +316,88 @@ def test_breaker_state_and_parked_deliveries_survive_kill_9(server_process: Any,
     wait_for(lambda: len(vendor.issued()) == 20, timeout=30)
     assert vendor.issued() == placed
     assert httpx.get(f"{url}/_pipework/events/dead-letters").json()["DeadLetters"] == []
+
+
+def run_cli(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "pipework.cli.main", *args], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_cli_sets_lists_controls_and_deletes_breakers(server: Any) -> None:
+    url = server.endpoint_url
+    target = "arn:aws:sqs:us-east-1:000000000000:orders"
+    shown = json.loads(
+        run_cli(
+            "breakers",
+            "set",
+            "orders",
+            "--target",
+            target,
+            "--config",
+            '{"FailureThreshold": 3}',
+            "--endpoint-url",
+            url,
+        )
+    )
+    assert shown["State"] == "CLOSED" and shown["FailureThreshold"] == 3 and shown["Target"] == target
+    assert (
+        run_cli("breakers", "pause", "orders", "--endpoint-url", url).strip() == "orders: PAUSED (0 parked)"
+    )
+    listing = run_cli("breakers", "list", "--endpoint-url", url)
+    assert "orders" in listing and "PAUSED" in listing
+    assert run_cli("breakers", "resume", "orders", "--endpoint-url", url).startswith("orders: CLOSED")
+    assert run_cli("breakers", "open", "orders", "--endpoint-url", url).startswith("orders: OPEN")
+    assert run_cli("breakers", "close", "orders", "--endpoint-url", url).startswith("orders: CLOSED")
+    assert json.loads(run_cli("breakers", "show", "orders", "--endpoint-url", url))["Name"] == "orders"
+    assert run_cli("breakers", "delete", "orders", "--endpoint-url", url).strip() == "deleted: orders"
+    refused = subprocess.run(
+        [sys.executable, "-m", "pipework.cli.main", "breakers", "show", "orders", "--endpoint-url", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "does not exist" in refused.stderr
+
+
+def test_dead_letters_of_rules_and_pipes_can_be_discarded(server: Any) -> None:
+    url = server.endpoint_url
+    events = server.client("events")
+    events.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
+    missing = "arn:aws:sqs:us-east-1:000000000000:no-such-queue"
+    events.put_targets(
+        Rule="r",
+        Targets=[{"Id": "q", "Arn": missing, "RetryPolicy": {"MaximumRetryAttempts": 0}}],
+    )
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": "{}"} for _ in range(3)])
+    dead = wait_for(
+        lambda: (
+            len(httpx.get(f"{url}/_pipework/events/dead-letters").json()["DeadLetters"]) == 3
+            and httpx.get(f"{url}/_pipework/events/dead-letters").json()["DeadLetters"]
+        )
+    )
+    refused = httpx.request("DELETE", f"{url}/_pipework/events/dead-letters", json={})
+    assert refused.status_code == 400 and refused.json()["__type"] == "ValidationException"
+    one = httpx.request("DELETE", f"{url}/_pipework/events/dead-letters", json={"Ids": [dead[0]["Id"]]})
+    assert one.json() == {"Discarded": 1}
+    assert run_cli("dlq", "discard", "--rule", "r", "--endpoint-url", url).strip() == "discarded: 2"
+    assert httpx.get(f"{url}/_pipework/events/dead-letters").json()["DeadLetters"] == []
+
+    sqs = server.client("sqs")
+    source_url, source_arn = make_queue(server, "pipe-source")
+    server.client("pipes").create_pipe(
+        Name="doomed",
+        Source=source_arn,
+        Target=missing,
+        RoleArn=ROLE,
+        SourceParameters={"SqsQueueParameters": {"BatchSize": 1}},
+    )
+    del sqs, source_url
+    unknown = httpx.request("DELETE", f"{url}/_pipework/pipes/dead-letters", json={"Pipe": "nope"})
+    assert unknown.status_code == 404
+    assert httpx.request("DELETE", f"{url}/_pipework/pipes/dead-letters", json={"Pipe": "doomed"}).json() == {
+        "Discarded": 0
+    }
+    assert run_cli("dlq", "discard", "--pipe", "doomed", "--endpoint-url", url).strip() == "discarded: 0"

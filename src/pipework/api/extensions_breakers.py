@@ -84,10 +84,21 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         breaker = await breakers().control(name, action)
         return await breakers().describe(breaker)
 
+    async def one(request: Request) -> Any:
+        # One route for every path under a breaker: a name holding "/" (encoded or not) gets a JSON error too.
+        name, _, action = request.path_params["rest"].partition("/")
+        request.path_params["name"] = name
+        if action:
+            if request.method != "POST" or "/" in action:
+                raise ServiceError("UnknownOperationException", "No such breaker operation.", 404)
+            request.path_params["action"] = action
+            return await control(request)
+        handler = {"GET": get, "PUT": put, "DELETE": delete}.get(request.method)
+        if handler is None:
+            raise ServiceError("UnknownOperationException", "No such breaker operation.", 405)
+        return await handler(request)
+
     return [
         Route("/_pipework/breakers", guarded(list_all), methods=["GET"]),
-        Route("/_pipework/breakers/{name}", guarded(get), methods=["GET"]),
-        Route("/_pipework/breakers/{name}", guarded(put), methods=["PUT"]),
-        Route("/_pipework/breakers/{name}", guarded(delete), methods=["DELETE"]),
-        Route("/_pipework/breakers/{name}/{action}", guarded(control), methods=["POST"]),
+        Route("/_pipework/breakers/{rest:path}", guarded(one), methods=["GET", "PUT", "DELETE", "POST"]),
     ]

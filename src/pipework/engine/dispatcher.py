@@ -454,7 +454,11 @@ class Dispatcher:
             if not page:
                 break
             out.extend(
-                (open_envelope(item, now).first_seen, int(item.attributes.get("accepted_seq", item.seq)), item.id)
+                (
+                    open_envelope(item, now).first_seen,
+                    int(item.attributes.get("accepted_seq", item.seq)),
+                    item.id,
+                )
                 for item in page
             )
             after = page[-1].seq
