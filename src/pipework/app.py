@@ -184,20 +184,22 @@ class Pipework:
         dynamodbstreams = DynamoDBStreams(store, clock, dynamodb=dynamodb)
         catalog = EventsService(store, clock, region=region, account=account)
         api = LocalClient(region=region, account=account)
+        http = httpx.AsyncClient()
+        breakers = Breakers(
+            store, clock, http=http, destinations=catalog, publish=_announcer(api, region, account)
+        )
         connectors = Connectors(
             clock=clock,
-            http=httpx.AsyncClient(),
+            http=http,
             functions=local,
             log_directory=settings.log_directory,
             api=api,
             buses=catalog,
             destinations=catalog,
             streams=dynamodbstreams,
+            admission=breakers,
         )
         targets = Targets(connectors)
-        breakers = Breakers(
-            store, clock, http=connectors.http, destinations=catalog, publish=_announcer(api, region, account)
-        )
         events = EventBridge(catalog, store, clock, targets=targets, breakers=breakers)
         pipes = Pipes(
             store,

@@ -27,6 +27,15 @@ class ApiClient(Protocol):
         ...
 
 
+class Admission(Protocol):
+    """Whether a call to a target may still go ahead (the circuit breakers): asked by a target that waited before
+    calling (a rate limit), since a breaker may have opened meanwhile."""
+
+    def admitted(self, target: str) -> bool:
+        """False: the target's breaker is open; raise `TargetError` with the code `HELD` instead of calling."""
+        ...
+
+
 class EventBuses(Protocol):
     """The event buses of this server, for targets that need more than PutEvents."""
 

@@ -29,6 +29,7 @@ import httpx
 from pipework.clock import Clock
 from pipework.connectors.ports import ApiDestinationCatalog
 from pipework.connectors.targets import TargetError
+from pipework.connectors.targets.base import HELD
 from pipework.engine.envelope import Envelope
 from pipework.jsontypes import JSON
 from pipework.store.base import Store
@@ -346,10 +347,17 @@ class Breakers:
     def outcome(self, breaker: Breaker, delivery: Envelope, error: TargetError | None, now: float) -> bool:
         """Learn from an attempted call; True when the failed call is to be parked instead of retried (the
         breaker is, or has just become, not closed)."""
-        counted = error is not None and counts_as_failure(error)
         if delivery.item and delivery.item in breaker.releasing:
             breaker.releasing.discard(delivery.item)
             self._notifier.notify([f"settled:{breaker.name}"])
+        if error is not None and error.code == HELD:
+            # Not called: the breaker opened while the call waited for its rate-limit slot. Parked with the others
+            # (if it has closed since, the resume picks it up).
+            if breaker.state == CLOSED:
+                breaker.resuming = True
+                self._changed(breaker)
+            return True
+        counted = error is not None and counts_as_failure(error)
         if breaker.probe is delivery:
             breaker.probe, breaker.probe_item = None, None
             if counted:
@@ -386,6 +394,12 @@ class Breakers:
         return False
 
     # -- pipes: stop consuming while open -----------------------------------------------------------------------
+    def admitted(self, target: str) -> bool:
+        """Whether a call to `target` that already went through the middleware may still be made (a target that
+        waited for its rate limit asks again: the breaker may have opened meanwhile)."""
+        breaker = self.for_key(target)
+        return breaker is None or breaker.state in (CLOSED, HALF_OPEN)
+
     def blocked(self, keys: Iterable[str]) -> bool:
         """Whether a delivery to any of these target keys would be parked now (a pipe then does not read)."""
         for key in keys:
