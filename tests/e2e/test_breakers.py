@@ -403,3 +403,104 @@ def test_dead_letters_of_rules_and_pipes_can_be_discarded(server: Any) -> None:
         "Discarded": 0
     }
     assert run_cli("dlq", "discard", "--pipe", "doomed", "--endpoint-url", url).strip() == "discarded: 0"
+
+
+def test_a_health_check_while_closed_opens_the_breaker_before_the_first_failure(
+    make_server: Any, vendor: Any
+) -> None:
+    server = make_server(clock=ManualClock(start=1_800_000_000.0))
+    url = server.endpoint_url
+    mediator.setup(url, vendor.url)
+    target = breaker(url)["Target"]
+    check = {
+        "Url": f"{vendor.url}/status",
+        "IntervalSeconds": 5,
+        "UnhealthyThreshold": 2,
+        "WhileClosed": True,
+    }
+    httpx.put(f"{url}/_pipework/breakers/vendor", json={"Target": target, "HealthCheck": check})
+    server.advance(1)
+    vendor.down()
+    server.advance(10)
+    opened = breaker(url)
+    assert opened["State"] == "OPEN" and opened["Reason"] == "2 health checks failed", opened
+    placed = mediator.place_orders(url, 0, 10)
+    server.advance(5)
+    assert vendor.voucher_calls() == []  # not one order was tried against the vendor while it was down
+    vendor.up()
+    for _ in range(4):
+        server.advance(5)
+    assert vendor.issued() == placed and breaker(url)["State"] == "CLOSED"
+
+
+def test_a_queue_pipe_holds_its_batch_invisible_and_reads_nothing_more_while_open(
+    make_server: Any, vendor: Any
+) -> None:
+    server = make_server(clock=ManualClock(start=1_800_000_000.0))
+    url = server.endpoint_url
+    events, sqs = server.client("events"), server.client("sqs")
+    connection = events.create_connection(
+        Name="vendor",
+        AuthorizationType="API_KEY",
+        AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "k"}},
+    )
+    destination = events.create_api_destination(
+        Name="vouchers",
+        ConnectionArn=connection["ConnectionArn"],
+        InvocationEndpoint=f"{vendor.url}/vouchers",
+        HttpMethod="POST",
+    )["ApiDestinationArn"]
+    httpx.put(
+        f"{url}/_pipework/breakers/vendor",
+        json={
+            "Target": destination,
+            "FailureThreshold": 1,
+            "HealthCheck": {"Url": f"{vendor.url}/status", "IntervalSeconds": 5},
+        },
+    )
+    dlq_url, dlq_arn = make_queue(server, "orders-dlq")
+    source_url, source_arn = make_queue(server, "orders")
+    sqs.set_queue_attributes(
+        QueueUrl=source_url,
+        Attributes={
+            "VisibilityTimeout": "30",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
+        },
+    )
+    server.client("pipes").create_pipe(
+        Name="orders",
+        Source=source_arn,
+        Target=destination,
+        RoleArn=ROLE,
+        SourceParameters={"SqsQueueParameters": {"BatchSize": 1}},
+        TargetParameters={"InputTemplate": '{"orderId": "<$.body>"}'},
+    )
+    vendor.down()
+    for n in range(8):
+        sqs.send_message(QueueUrl=source_url, MessageBody=f"order-{n}")
+    for _ in range(10):
+        server.advance(1)
+        if breaker(url)["State"] == "OPEN":
+            break
+    assert breaker(url)["State"] == "OPEN"
+    called = len(vendor.voucher_calls())
+    for _ in range(10):  # 300 s: ten visibility timeouts
+        server.advance(30)
+    assert len(vendor.voucher_calls()) == called
+    held = breaker(url)["Parked"]
+    assert 1 <= held <= 4  # what the pollers had read; the rest is unread
+    attributes = sqs.get_queue_attributes(QueueUrl=source_url, AttributeNames=["All"])["Attributes"]
+    assert (
+        int(attributes["ApproximateNumberOfMessagesNotVisible"]) == held
+    )  # kept invisible, never received again
+    assert int(attributes["ApproximateNumberOfMessages"]) == 8 - held
+    assert sqs.receive_message(QueueUrl=dlq_url).get("Messages", []) == []
+    vendor.up()
+    for _ in range(20):
+        server.advance(5)
+        if len(vendor.issued()) == 8:
+            break
+    assert sorted(vendor.issued()) == [f"order-{n}" for n in range(8)]
+    succeeded = Counter(c.order for c in vendor.voucher_calls() if c.status == 200)
+    assert set(succeeded.values()) == {1}
+    assert sqs.receive_message(QueueUrl=dlq_url).get("Messages", []) == []
