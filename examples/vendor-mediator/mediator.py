@@ -131,6 +131,7 @@ def main() -> None:
         time.sleep(2)
         breaker = pipework(url, "GET", "/_pipework/breakers/vendor")
         print(f"breaker:     {breaker['State']}, {breaker['Parked']} deliveries parked ({breaker['Reason']})")
+        before_open = len([c for c in vendor.voucher_calls() if not c.up])
         time.sleep(8)
         vendor.up()
         print("vendor up again")
@@ -144,7 +145,10 @@ def main() -> None:
         print(
             f"vouchers:    {len(vendor.issued())} of {len(placed)} orders, in order: {vendor.issued() == placed}"
         )
-        print(f"dead letters: {len(dead)}; voucher calls while the vendor was down: {len(during)}")
+        print(
+            f"dead letters: {len(dead)}; voucher calls while the vendor was down: {len(during)} "
+            f"({before_open} before the breaker opened)"
+        )
     vendor.close()
 
 

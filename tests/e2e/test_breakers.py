@@ -504,3 +504,38 @@ def test_a_queue_pipe_holds_its_batch_invisible_and_reads_nothing_more_while_ope
     succeeded = Counter(c.order for c in vendor.voucher_calls() if c.status == 200)
     assert set(succeeded.values()) == {1}
     assert sqs.receive_message(QueueUrl=dlq_url).get("Messages", []) == []
+
+
+def test_the_diy_mediator_of_aws_pieces_catches_up_by_replay_but_calls_the_vendor_while_down(
+    make_server: Any, vendor: Any
+) -> None:
+    diy = load("diy")
+    functions = diy.Functions("", vendor.url)
+    server = make_server(clock=ManualClock(start=1_800_000_000.0), functions=functions.handlers())
+    functions.endpoint_url, functions.now = server.endpoint_url, server.now
+    url = server.endpoint_url
+    diy.setup(url)
+    placed = mediator.place_orders(url, 0, 20)
+    server.advance(1)
+    assert sorted(vendor.issued()) == placed  # concurrent function calls: not in order
+
+    vendor.down()
+    placed += mediator.place_orders(url, 20, 20)
+    server.advance(1)
+    assert len([c for c in vendor.voucher_calls() if not c.up]) == 20  # the monitor has not noticed yet
+    server.advance(60)  # the schedule's status check: down
+    placed += mediator.place_orders(url, 40, 20)
+    server.advance(1)
+    assert (
+        len([c for c in vendor.voucher_calls() if not c.up]) == 20
+    )  # now the senders check the status table
+    assert len(vendor.issued()) == 20
+
+    vendor.up()
+    for _ in range(5):  # the next check announces "up"; the catch-up replays the outage's retries
+        server.advance(60)
+        if len(vendor.issued()) == 60:
+            break
+    assert sorted(vendor.issued()) == sorted(placed)
+    replays = server.client("events").list_replays(NamePrefix="vendor-outage-")["Replays"]
+    assert [r["State"] for r in replays] == ["COMPLETED"]
