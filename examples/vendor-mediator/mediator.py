@@ -142,8 +142,12 @@ def main() -> None:
         dead = pipework(url, "GET", "/_pipework/events/dead-letters")["DeadLetters"]
         during = [c for c in vendor.voucher_calls() if not c.up]
         print(f"breaker:     {breaker['State']} ({breaker['Reason']})")
+        issued = vendor.issued()
+        # Before the outage, concurrent deliveries may reach the vendor a few milliseconds out of order; the parked
+        # ones are resumed one at a time, in the order they were placed.
         print(
-            f"vouchers:    {len(vendor.issued())} of {len(placed)} orders, in order: {vendor.issued() == placed}"
+            f"vouchers:    {len(issued)} of {len(placed)} orders; "
+            f"the parked ones resumed in order: {issued[20:] == placed[20:]}"
         )
         print(
             f"dead letters: {len(dead)}; voucher calls while the vendor was down: {len(during)} "
