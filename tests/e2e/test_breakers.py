@@ -539,3 +539,30 @@ def test_the_diy_mediator_of_aws_pieces_catches_up_by_replay_but_calls_the_vendo
     assert sorted(vendor.issued()) == sorted(placed)
     replays = server.client("events").list_replays(NamePrefix="vendor-outage-")["Replays"]
     assert [r["State"] for r in replays] == ["COMPLETED"]
+
+
+def test_a_schedule_delivering_to_a_paused_function_shares_its_breaker(make_server: Any) -> None:
+    calls: list[Any] = []
+    server = make_server(
+        clock=ManualClock(start=1_800_000_000.0), functions={"tick": lambda e, c: calls.append(e)}
+    )
+    url = server.endpoint_url
+    function = "arn:aws:lambda:us-east-1:000000000000:function:tick"
+    httpx.put(f"{url}/_pipework/breakers/tick", json={"Target": function})
+    assert httpx.post(f"{url}/_pipework/breakers/tick/pause").json()["State"] == "PAUSED"
+    server.client("scheduler").create_schedule(
+        Name="every-minute",
+        ScheduleExpression="rate(1 minute)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": function, "RoleArn": ROLE, "Input": '{"n": "<aws.scheduler.scheduled-time>"}'},
+    )
+    for _ in range(3):
+        server.advance(60)
+    parked = breaker(url, "tick")["Parked"]
+    assert calls == [] and parked == 4  # at creation, then every minute
+    httpx.post(f"{url}/_pipework/breakers/tick/resume")
+    server.advance(1)
+    times = [call["n"] for call in calls]
+    assert (
+        len(times) == parked and times == sorted(times) and len(set(times)) == parked
+    )  # in the order they were due
