@@ -586,6 +586,9 @@ class Breakers:
 
     async def _sweep(self, breaker: Breaker) -> None:
         """Dead-letter what stayed parked past the retention; resume what a closed breaker still has parked."""
+        # Which breaker covers which key is cached: forget it now and then (an API destination may have moved to
+        # another connection).
+        self._by_key.clear()
         now = self.clock.now()
         limit = now - breaker.config.park_retention
         found = False
