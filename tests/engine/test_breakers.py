@@ -197,3 +197,15 @@ async def test_a_breaker_and_what_it_parked_are_read_back_from_the_store(world: 
     assert await again.parked(breaker) == 2
     described: Any = await again.describe(breaker)
     assert described["Reason"] == "Opened by hand" and described["OpenSeconds"] == 600
+
+
+async def test_a_resume_concurrency_releases_several_at_once_and_still_resumes_all(world: World) -> None:
+    config = {"Target": TARGET, "ResumeRatePerSecond": 1000, "ResumeConcurrency": 8}
+    await world.breakers.put("b", BreakerConfig.from_api(config))
+    await world.breakers.control("b", "pause")
+    await world.put(*range(40))
+    await world.advance(1)
+    await world.breakers.control("b", "resume")
+    await world.advance(1)
+    assert sorted(world.vendor.accepted) == list(range(40)) and len(world.vendor.calls) == 40
+    assert await world.breakers.parked(world.breakers.get("b")) == 0

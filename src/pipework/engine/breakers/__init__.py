@@ -347,9 +347,7 @@ class Breakers:
     def outcome(self, breaker: Breaker, delivery: Envelope, error: TargetError | None, now: float) -> bool:
         """Learn from an attempted call; True when the failed call is to be parked instead of retried (the
         breaker is, or has just become, not closed)."""
-        if delivery.item and delivery.item in breaker.releasing:
-            breaker.releasing.discard(delivery.item)
-            self._notifier.notify([f"settled:{breaker.name}"])
+        self.settle(breaker, delivery)
         if error is not None and error.code == HELD:
             # Not called: the breaker opened while the call waited for its rate-limit slot. Parked with the others
             # (if it has closed since, the resume picks it up).
@@ -392,6 +390,12 @@ class Breakers:
                 )
                 return True
         return False
+
+    def settle(self, breaker: Breaker, delivery: Envelope) -> None:
+        """A released delivery is done with (attempted, or parked again): the resume may release the next."""
+        if delivery.item and delivery.item in breaker.releasing:
+            breaker.releasing.discard(delivery.item)
+            self._notifier.notify([f"settled:{breaker.name}"])
 
     # -- pipes: stop consuming while open -----------------------------------------------------------------------
     def admitted(self, target: str) -> bool:
@@ -467,7 +471,7 @@ class Breakers:
         self._spawn(self._save(breaker))
 
     def _changed(self, breaker: Breaker) -> None:
-        self._notifier.notify([breaker.name, "changed"])
+        self._notifier.notify([breaker.name, "changed", f"settled:{breaker.name}"])
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
@@ -546,8 +550,8 @@ class Breakers:
         self._notifier.notify(["changed"])  # pipes may send the probe
 
     async def _resume(self, breaker: Breaker) -> None:
-        """Release the parked deliveries one at a time, first accepted first, at the resume rate; each is settled
-        (delivered, failed or parked again) before the next goes."""
+        """Release the parked deliveries first accepted first, at the resume rate, at most `ResumeConcurrency` at
+        once (by default one: each is settled — delivered, failed or parked again — before the next goes)."""
         interval = 1.0 / self._resume_rate(breaker)
         slot = self.clock.now()
         entries = await self._parked_in_order(breaker)
@@ -561,17 +565,26 @@ class Breakers:
             if slot > self.clock.now():
                 await self.clock.sleep_until(slot)
             slot = max(slot, self.clock.now()) + interval
-            settled = self._notifier.future(f"settled:{breaker.name}")
+            await self._settled(breaker, breaker.config.resume_concurrency - 1)
+            if breaker.state != CLOSED:
+                return
             breaker.releasing.add(item_id)
             # The item moves back to its dispatcher's queue in one commit: it is parked or due, never both.
             if not await parking.release(breaker.lot, item_id):
                 breaker.releasing.discard(item_id)
-                continue
-            while item_id in breaker.releasing:
-                if not await wait_either(settled, self.clock, self.clock.now() + SETTLE_BOUND, timer=False):
-                    breaker.releasing.discard(item_id)  # not seen within the bound: go on without it
-                    break
-                settled = self._notifier.future(f"settled:{breaker.name}")
+        await self._settled(breaker, 0)
+
+    async def _settled(self, breaker: Breaker, most: int) -> None:
+        """Wait until at most `most` released deliveries are still unsettled (each waited for at most
+        `SETTLE_BOUND` seconds: one not seen by then is forgotten)."""
+        while len(breaker.releasing) > most:
+            if breaker.state != CLOSED:
+                breaker.releasing.clear()  # the resume stops; what was released is parked again on its way
+                return
+            settled = self._notifier.future(f"settled:{breaker.name}")
+            if not await wait_either(settled, self.clock, self.clock.now() + SETTLE_BOUND, timer=False):
+                breaker.releasing.clear()  # not seen within the bound: go on without them
+                return
 
     def _resume_rate(self, breaker: Breaker) -> float:
         if breaker.config.resume_rate is not None:

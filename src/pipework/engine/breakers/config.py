@@ -63,6 +63,7 @@ class BreakerConfig:
         open_seconds, max_open_seconds: how long it stays open; doubled after each failed probe, up to the max.
         resume_rate: parked deliveries resumed per second on closing (None: the API destination's
             InvocationRateLimitPerSecond, else `DEFAULT_RESUME_RATE`).
+        resume_concurrency: resumed deliveries in flight at once (1: strictly in first-accepted order).
         health_check: the HTTP probe, or None (a parked delivery is then the probe).
         park_retention: seconds after its event was accepted that a parked delivery is dead-lettered.
     """
@@ -73,6 +74,7 @@ class BreakerConfig:
     open_seconds: float = 30.0
     max_open_seconds: float = 600.0
     resume_rate: float | None = None
+    resume_concurrency: int = 1
     health_check: HealthCheck | None = None
     park_retention: float = PARK_RETENTION
 
@@ -87,6 +89,7 @@ class BreakerConfig:
             "OpenSeconds",
             "MaxOpenSeconds",
             "ResumeRatePerSecond",
+            "ResumeConcurrency",
             "HealthCheck",
             "ParkRetentionSeconds",
         }
@@ -113,6 +116,7 @@ class BreakerConfig:
             open_seconds=open_seconds,
             max_open_seconds=max_open,
             resume_rate=None if rate is None else _number(body, "ResumeRatePerSecond", 1, 0.01, 100_000),
+            resume_concurrency=int(_number(body, "ResumeConcurrency", 1, 1, 1000, integer=True)),
             health_check=_health_check(body.get("HealthCheck")),
             park_retention=_number(body, "ParkRetentionSeconds", PARK_RETENTION, 1, 365 * 86_400),
         )
@@ -134,6 +138,7 @@ class BreakerConfig:
             }
         if self.resume_rate is not None:
             out["ResumeRatePerSecond"] = self.resume_rate
+        out["ResumeConcurrency"] = self.resume_concurrency
         if self.health_check is not None:
             check = self.health_check
             out["HealthCheck"] = {

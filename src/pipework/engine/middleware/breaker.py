@@ -34,10 +34,11 @@ class CircuitBreaker(Middleware):
         return Park(None, f"Breaker {breaker.name} is {breaker.state}", key=breaker.lot)
 
     def after(self, delivery: Envelope, result: Result) -> None:
-        if result.parked is not None:
-            return
         breaker = self.breakers.for_key(delivery.target)
         if breaker is None:
+            return
+        if result.parked is not None:
+            self.breakers.settle(breaker, delivery)
             return
         if self.breakers.outcome(breaker, delivery, result.error, result.at):
             result.parked = Park(None, f"Breaker {breaker.name} is {breaker.state}", key=breaker.lot)
