@@ -29,6 +29,7 @@ from pipework.connectors.targets.registry import Targets
 from pipework.engine.breakers import DETAIL_TYPE, SOURCE, Breaker, Breakers
 from pipework.jsontypes import JSON
 from pipework.services.base import Service
+from pipework.services.cloudformation import CloudFormation
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
@@ -101,8 +102,8 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    `breakers`, the circuit breakers every delivery goes through;
-    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`; `functions`, the local
+    `breakers`, the circuit breakers every delivery goes through; the services `sqs`, `dynamodb`,
+    `dynamodbstreams`, `events`, `pipes`, `scheduler`, `cloudformation`; `functions`, the local
     functions (register more at any time).
     """
 
@@ -121,6 +122,7 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        cloudformation: CloudFormation,
         breakers: Breakers,
     ) -> None:
         self.settings = settings
@@ -136,6 +138,7 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.cloudformation = cloudformation
         self.breakers = breakers
         self._started: list[Service] = []
         self._closed = False
@@ -143,7 +146,15 @@ class Pipework:
     @property
     def served(self) -> tuple[Service, ...]:
         """The served APIs, in the order they start (a service starts after those it depends on)."""
-        return (self.sqs, self.dynamodb, self.dynamodbstreams, self.events, self.pipes, self.scheduler)
+        return (
+            self.sqs,
+            self.dynamodb,
+            self.dynamodbstreams,
+            self.events,
+            self.pipes,
+            self.scheduler,
+            self.cloudformation,
+        )
 
     @classmethod
     async def open(
@@ -215,6 +226,8 @@ class Pipework:
         scheduler = Scheduler(
             store, clock, region=region, account=account, targets=targets, breakers=breakers
         )
+        # Stacks make their resources through the served APIs, as a template's user would.
+        cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         pipework = cls(
             settings,
             clock,
@@ -228,6 +241,7 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            cloudformation=cloudformation,
             breakers=breakers,
         )
         api.serve(pipework.served)
