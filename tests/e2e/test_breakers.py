@@ -582,3 +582,64 @@ def test_a_schedule_delivering_to_a_paused_function_shares_its_breaker(make_serv
     assert (
         len(times) == parked and times == sorted(times) and len(set(times)) == parked
     )  # in the order they were due
+
+
+def test_a_pipe_whose_enrichment_breaker_is_open_stops_reading_too(make_server: Any, vendor: Any) -> None:
+    server = make_server(clock=ManualClock(start=1_800_000_000.0))
+    url = server.endpoint_url
+    events, sqs = server.client("events"), server.client("sqs")
+    connection = events.create_connection(
+        Name="vendor",
+        AuthorizationType="API_KEY",
+        AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "k"}},
+    )
+    enrichment = events.create_api_destination(
+        Name="vouchers",
+        ConnectionArn=connection["ConnectionArn"],
+        InvocationEndpoint=f"{vendor.url}/vouchers",
+        HttpMethod="POST",
+    )["ApiDestinationArn"]
+    check = {"Url": f"{vendor.url}/status", "IntervalSeconds": 5}
+    httpx.put(
+        f"{url}/_pipework/breakers/vendor",
+        json={"Target": enrichment, "FailureThreshold": 1, "HealthCheck": check},
+    )
+    stream = make_table(server, "Orders")
+    out_url, out_arn = make_queue(server, "vouchers-out")
+    server.client("pipes").create_pipe(
+        Name="enrich",
+        Source=stream,
+        Target=out_arn,
+        RoleArn=ROLE,
+        SourceParameters={"DynamoDBStreamParameters": {"StartingPosition": "TRIM_HORIZON", "BatchSize": 1}},
+        Enrichment=enrichment,
+        EnrichmentParameters={"InputTemplate": '{"orderId": "<$.dynamodb.Keys.subjectId.S>"}'},
+    )
+    vendor.down()
+    ddb = server.client("dynamodb")
+    order_ids = [f"order-{n:03d}" for n in range(12)]
+    for order in order_ids:
+        ddb.put_item(TableName="Orders", Item={"subjectId": {"S": order}})
+    for _ in range(20):
+        advance(server, 1)
+        if breaker(url)["State"] == "OPEN":
+            break
+    assert breaker(url)["State"] == "OPEN"
+    called = len(vendor.voucher_calls())
+    advance(server, 30)
+    assert len(vendor.voucher_calls()) == called and breaker(url)["Parked"] == 1
+    vendor.up()
+    for _ in range(20):
+        advance(server, 5)
+        if len(vendor.issued()) == 12:
+            break
+    assert vendor.issued() == order_ids
+    bodies = []
+    while len(bodies) < 12:
+        got = sqs.receive_message(QueueUrl=out_url, MaxNumberOfMessages=10).get("Messages", [])
+        assert got, bodies
+        for message in got:
+            bodies.append(json.loads(message["Body"])["orderId"])
+            sqs.delete_message(QueueUrl=out_url, ReceiptHandle=message["ReceiptHandle"])
+    assert sorted(bodies) == order_ids
+    assert httpx.get(f"{url}/_pipework/pipes/dead-letters?pipe=enrich").json()["DeadLetters"] == []
