@@ -27,13 +27,17 @@ from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.breakers import DETAIL_TYPE, SOURCE, Breaker, Breakers
+from pipework.engine.metrics import Recorder
+from pipework.engine.tracing import Tracer
 from pipework.jsontypes import JSON
 from pipework.services.base import Service
 from pipework.services.cloudformation import CloudFormation
+from pipework.services.cloudwatch import CloudWatch
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
 from pipework.services.events.api import EventsService
+from pipework.services.logs import CloudWatchLogs
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sqs import SqsService
@@ -63,6 +67,9 @@ class Settings:
             targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
         function_timeout: seconds a local function may run before its invocation fails.
         log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
+        metrics_retention_days: how long per-minute metric datapoints are kept (CloudWatch: 15 days).
+        otlp_endpoint: an OTLP/HTTP collector (``http://localhost:4318``) to export OpenTelemetry spans to
+            (ingest, matching, delivery attempts); None: no tracing.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".pipework"))
@@ -75,6 +82,8 @@ class Settings:
     function_timeout: float = 3.0
     log_dir: Path | None = None
     store: str | None = None
+    metrics_retention_days: float = 15.0
+    otlp_endpoint: str | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -102,9 +111,9 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    `breakers`, the circuit breakers every delivery goes through; the services `sqs`, `dynamodb`,
-    `dynamodbstreams`, `events`, `pipes`, `scheduler`, `cloudformation`; `functions`, the local
-    functions (register more at any time).
+    `recorder`, where every service records its metrics; `breakers`, the circuit breakers every delivery goes
+    through; the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`, `cloudwatch`, `logs`,
+    `cloudformation`; `functions`, the local functions (register more at any time).
     """
 
     def __init__(
@@ -122,6 +131,9 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        recorder: Recorder,
+        cloudwatch: CloudWatch,
+        logs: CloudWatchLogs,
         cloudformation: CloudFormation,
         breakers: Breakers,
     ) -> None:
@@ -138,6 +150,10 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.recorder = recorder
+        self.tracer: Tracer | None = None
+        self.cloudwatch = cloudwatch
+        self.logs = logs
         self.cloudformation = cloudformation
         self.breakers = breakers
         self._started: list[Service] = []
@@ -153,6 +169,8 @@ class Pipework:
             self.events,
             self.pipes,
             self.scheduler,
+            self.cloudwatch,
+            self.logs,
             self.cloudformation,
         )
 
@@ -189,11 +207,16 @@ class Pipework:
         # A StoreError here (e.g. data written by a newer version) reaches the caller: `pipework serve` says why.
         store = await open_store(settings.store_url, clock, region=region, account=account)
 
+        # Every service records its metrics here; durable per minute, kept `metrics_retention_days`.
+        recorder = Recorder(store, clock, retention=settings.metrics_retention_days * 86_400.0)
+        tracer = Tracer.otlp(settings.otlp_endpoint) if settings.otlp_endpoint else None
         # Services that depend on nothing but the store come first; the targets reach them through ports.
-        sqs = SqsService(store, clock, region=region, account=account)
-        dynamodb = DynamoDB(store, clock, region=region, account=account)
+        sqs = SqsService(store, clock, region=region, account=account, recorder=recorder)
+        recorder.samplers.append(sqs.sample_gauges)
+        dynamodb = DynamoDB(store, clock, region=region, account=account, recorder=recorder)
         dynamodbstreams = DynamoDBStreams(store, clock, dynamodb=dynamodb)
         catalog = EventsService(store, clock, region=region, account=account)
+        logs = CloudWatchLogs(store, clock)
         api = LocalClient(region=region, account=account)
         http = httpx.AsyncClient()
         breakers = Breakers(
@@ -208,10 +231,13 @@ class Pipework:
             buses=catalog,
             destinations=catalog,
             streams=dynamodbstreams,
+            logs=logs,
             admission=breakers,
         )
         targets = Targets(connectors)
-        events = EventBridge(catalog, store, clock, targets=targets, breakers=breakers)
+        events = EventBridge(
+            catalog, store, clock, targets=targets, recorder=recorder, tracer=tracer, breakers=breakers
+        )
         pipes = Pipes(
             store,
             clock,
@@ -221,11 +247,22 @@ class Pipework:
             api=api,
             streams=dynamodbstreams,
             log_directory=settings.log_directory,
+            recorder=recorder,
+            logs=logs,
+            tracer=tracer,
             breakers=breakers,
         )
         scheduler = Scheduler(
-            store, clock, region=region, account=account, targets=targets, breakers=breakers
+            store,
+            clock,
+            region=region,
+            account=account,
+            targets=targets,
+            recorder=recorder,
+            tracer=tracer,
+            breakers=breakers,
         )
+        cloudwatch = CloudWatch(store, clock, recorder=recorder, targets=targets)
         # Stacks make their resources through the served APIs, as a template's user would.
         cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         pipework = cls(
@@ -241,11 +278,17 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            recorder=recorder,
+            cloudwatch=cloudwatch,
+            logs=logs,
             cloudformation=cloudformation,
             breakers=breakers,
         )
+        pipework.tracer = tracer
+        recorder.samplers.append(pipework._sample_own_metrics)
         api.serve(pipework.served)
         try:
+            recorder.start()
             # Before any delivery runs: a breaker left open parks from the first delivery on.
             await breakers.load()
             for service in pipework.served:
@@ -256,6 +299,19 @@ class Pipework:
             await pipework.close()
             raise
         return pipework
+
+    async def _sample_own_metrics(self) -> None:
+        """Pipework's own gauges (namespace Pipework/Dispatcher): deliveries in flight per dispatcher queue."""
+        settings = self.settings
+        for dispatcher in (self.events.dispatcher, self.scheduler.dispatcher):
+            self.recorder.add(
+                settings.account,
+                settings.region,
+                "Pipework/Dispatcher",
+                "InFlight",
+                (("Queue", dispatcher.queue),),
+                float(dispatcher.in_flight),
+            )
 
     async def close(self) -> None:
         """Stop the services (reverse order), then the connectors, then close the store. Safe to call twice."""
@@ -269,6 +325,12 @@ class Pipework:
                 await service.stop()
             except Exception:
                 log.exception("stopping service %s failed", service.name)
+        try:
+            await self.recorder.stop()  # the last samples become durable: metrics survive a restart
+        except Exception:
+            log.exception("flushing the metrics failed")
+        if self.tracer is not None:
+            await asyncio.to_thread(self.tracer.shutdown)  # exports the spans still buffered
         await self.connectors.close()
         await self.store.close()
 
