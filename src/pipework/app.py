@@ -301,8 +301,16 @@ class Pipework:
         return pipework
 
     async def _sample_own_metrics(self) -> None:
-        """Pipework's own gauges (namespace Pipework/Dispatcher): deliveries in flight per dispatcher queue."""
+        """Pipework's own gauges: deliveries in flight per dispatcher queue (namespace Pipework/Dispatcher); each
+        circuit breaker's parked deliveries and whether it holds deliveries back, 1 when OPEN, HALF_OPEN or PAUSED
+        (namespace Pipework/Breakers, dimension BreakerName)."""
         settings = self.settings
+        for breaker in list(self.breakers.breakers.values()):
+            dims = (("BreakerName", breaker.name),)
+            parked = float(await self.breakers.parked(breaker))
+            held = 0.0 if breaker.state == "CLOSED" else 1.0
+            for metric, value in (("ParkedDeliveries", parked), ("Open", held)):
+                self.recorder.add(settings.account, settings.region, "Pipework/Breakers", metric, dims, value)
         for dispatcher in (self.events.dispatcher, self.scheduler.dispatcher):
             self.recorder.add(
                 settings.account,

@@ -643,3 +643,38 @@ def test_a_pipe_whose_enrichment_breaker_is_open_stops_reading_too(make_server: 
             sqs.delete_message(QueueUrl=out_url, ReceiptHandle=message["ReceiptHandle"])
     assert sorted(bodies) == order_ids
     assert httpx.get(f"{url}/_pipework/pipes/dead-letters?pipe=enrich").json()["DeadLetters"] == []
+
+
+def test_a_breaker_s_parked_count_and_state_are_metrics(make_server: Any, vendor: Any) -> None:
+    """Each breaker's parked deliveries and whether it holds deliveries back are gauges (Pipework/Breakers,
+    dimension BreakerName), through CloudWatch and Prometheus."""
+    server = make_server(clock=ManualClock(start=1_800_000_000.0))
+    url = server.endpoint_url
+    mediator.setup(url, vendor.url)
+    httpx.put(f"{url}/_pipework/breakers/vendor", json={"Target": breaker(url)["Target"]})
+    httpx.post(f"{url}/_pipework/breakers/vendor/pause")
+    mediator.place_orders(url, 0, 5)
+    advance(server, 60)
+    wait_for(lambda: breaker(url)["Parked"] == 5)
+    advance(server, 60)  # a minute boundary with all five parked: the gauges sample them
+    scraped = httpx.get(f"{url}/metrics").text
+    assert 'pipework_breakers_parked_deliveries{breaker="vendor",region="us-east-1"} 5.0' in scraped
+    assert 'pipework_breakers_open{breaker="vendor",region="us-east-1"} 1.0' in scraped
+    stats = server.client("cloudwatch").get_metric_statistics(
+        Namespace="Pipework/Breakers",
+        MetricName="ParkedDeliveries",
+        Dimensions=[{"Name": "BreakerName", "Value": "vendor"}],
+        StartTime=1_800_000_000,
+        EndTime=1_800_000_000 + 180,
+        Period=60,
+        Statistics=["Maximum"],
+    )
+    assert max(point["Maximum"] for point in stats["Datapoints"]) == 5.0
+    httpx.post(f"{url}/_pipework/breakers/vendor/resume")
+    for _ in range(10):
+        advance(server, 1)
+    assert breaker(url)["Parked"] == 0
+    advance(server, 60)
+    scraped = httpx.get(f"{url}/metrics").text
+    assert 'pipework_breakers_parked_deliveries{breaker="vendor",region="us-east-1"} 0.0' in scraped
+    assert 'pipework_breakers_open{breaker="vendor",region="us-east-1"} 0.0' in scraped
