@@ -30,6 +30,7 @@ from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
 from pipework.services.events.api import EventsService
+from pipework.services.lambda_ import Lambda
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sqs import SqsService
@@ -57,7 +58,10 @@ class Settings:
         host, port: where `pipework serve` listens (used to build URLs such as SQS queue URLs).
         functions: modules or files whose ``handler(event, context)`` functions become local Lambda-style
             targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
-        function_timeout: seconds a local function may run before its invocation fails.
+        function_timeout: seconds a local function may run before its invocation fails (functions created
+            through the Lambda API have their own Timeout).
+        function_workers: invocations of functions created through the Lambda API running at once (each in a
+            worker process of its own).
         log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
     """
 
@@ -69,6 +73,7 @@ class Settings:
     port: int = 4566
     functions: tuple[str, ...] = ()
     function_timeout: float = 3.0
+    function_workers: int = 8
     log_dir: Path | None = None
     store: str | None = None
 
@@ -82,6 +87,14 @@ class Settings:
         if self.store:
             return self.store
         return "memory://" if self.memory else str(self.data_dir)
+
+    @property
+    def function_directory(self) -> Path:
+        """Where Lambda deployment packages are unpacked (one directory per package hash; the bytes themselves
+        live in the store)."""
+        if self.memory:
+            return Path(tempfile.gettempdir()) / "pipework-functions"
+        return Path(self.data_dir) / "functions"
 
     @property
     def log_directory(self) -> Path:
@@ -98,8 +111,9 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`; `functions`, the local
-    functions (register more at any time).
+    the services `sqs`, `dynamodb`, `dynamodbstreams`, `lambda_`, `events`, `pipes`, `scheduler`; `functions`,
+    the function registry (register more local functions at any time; `functions.endpoint_url` is what deployed
+    functions' SDKs call).
     """
 
     def __init__(
@@ -114,6 +128,7 @@ class Pipework:
         sqs: SqsService,
         dynamodb: DynamoDB,
         dynamodbstreams: DynamoDBStreams,
+        lambda_: Lambda,
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
@@ -128,6 +143,7 @@ class Pipework:
         self.sqs = sqs
         self.dynamodb = dynamodb
         self.dynamodbstreams = dynamodbstreams
+        self.lambda_ = lambda_
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
@@ -137,7 +153,15 @@ class Pipework:
     @property
     def served(self) -> tuple[Service, ...]:
         """The served APIs, in the order they start (a service starts after those it depends on)."""
-        return (self.sqs, self.dynamodb, self.dynamodbstreams, self.events, self.pipes, self.scheduler)
+        return (
+            self.sqs,
+            self.dynamodb,
+            self.dynamodbstreams,
+            self.lambda_,
+            self.events,
+            self.pipes,
+            self.scheduler,
+        )
 
     @classmethod
     async def open(
@@ -157,7 +181,12 @@ class Pipework:
         settings = settings or Settings()
         clock = clock or SystemClock()
         region, account = settings.region, settings.account
-        local = Functions(timeout=settings.function_timeout)
+        local = Functions(
+            timeout=settings.function_timeout,
+            endpoint_url=settings.endpoint_url,
+            max_workers=settings.function_workers,
+            log_directory=settings.log_directory,
+        )
         for (
             module_spec
         ) in settings.functions:  # before the store opens: a module that fails to load leaks nothing
@@ -189,6 +218,20 @@ class Pipework:
             streams=dynamodbstreams,
         )
         targets = Targets(connectors)
+        lambda_ = Lambda(
+            store,
+            clock,
+            region=region,
+            account=account,
+            functions=local,
+            code_directory=settings.function_directory,
+            targets=targets,
+            api=api,
+            streams=dynamodbstreams,
+        )
+        local.attach(
+            lambda_.service
+        )  # rules, pipes and schedules reach API-created functions through the registry
         events = EventBridge(catalog, store, clock, targets=targets)
         pipes = Pipes(
             store,
@@ -211,6 +254,7 @@ class Pipework:
             sqs=sqs,
             dynamodb=dynamodb,
             dynamodbstreams=dynamodbstreams,
+            lambda_=lambda_,
             events=events,
             pipes=pipes,
             scheduler=scheduler,

@@ -117,8 +117,9 @@ class _Server(uvicorn.Server):
                 for sock in server.sockets:
                     port = sock.getsockname()[1]
             print(banner(pipework, port), flush=True)
+            url = _endpoint_url(pipework.settings.host, port)
+            pipework.functions.endpoint_url = url  # what functions' SDKs call (--port 0 is known only now)
             if self.load:
-                url = _endpoint_url(pipework.settings.host, port)
                 threading.Thread(target=_run_scripts, args=(self.load, url), daemon=True).start()
 
 

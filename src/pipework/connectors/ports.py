@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from pipework.connectors.runtime import FunctionSpec
 from pipework.jsontypes import JSON
 
 
@@ -72,4 +73,13 @@ class TableStreams(Protocol):
     async def shard_id(self, stream_arn: str) -> str | None:
         """The id of the stream's shard (what a pipe's dead-letter message names), or None if there is no such
         stream."""
+        ...
+
+
+class FunctionCatalog(Protocol):
+    """The functions deployed through the Lambda API (the Lambda service owns them)."""
+
+    async def function_spec(self, arn: str) -> FunctionSpec | None:
+        """What running the function ``arn`` names takes (its code unpacked on this node), or None if there is
+        no such function (a qualifier other than ``$LATEST`` names none)."""
         ...
