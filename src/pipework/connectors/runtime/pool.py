@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import struct
 import sys
 import time
@@ -42,6 +43,8 @@ RESERVED = frozenset(
         "LAMBDA_RUNTIME_DIR",
     }
 )
+#: Seconds a worker's init phase (starting Python, importing the handler's module) may take: Lambda's limit.
+INIT_TIMEOUT = 10.0
 #: The dummy credentials a function's SDK signs with (Pipework accepts any).
 ACCESS_KEY = "pipework"
 SECRET_KEY = "pipework"
@@ -95,23 +98,40 @@ class InvocationResult:
 
 
 class _Worker:
-    """One worker process and the revision it runs."""
+    """One worker process and the revision it runs; `init_logs` is what its init phase printed (until an
+    invocation takes it)."""
 
     def __init__(self, process: asyncio.subprocess.Process, revision: str) -> None:
         self.process = process
         self.revision = revision
+        self.init_logs = ""
 
     @property
     def alive(self) -> bool:
         return self.process.returncode is None
 
+    async def ready(self) -> bool:
+        """Wait for the end of the init phase; False if the worker died first."""
+        answer = await self.read()
+        if answer is None:
+            return False
+        self.init_logs = str(answer.get("logs") or "")
+        return True
+
     async def call(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """Send one request and read its answer; None if the worker died first."""
-        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stdin is not None
         data = json.dumps(request).encode()
         try:
             self.process.stdin.write(struct.pack(">I", len(data)) + data)
             await self.process.stdin.drain()
+        except (ConnectionError, BrokenPipeError):
+            return None
+        return await self.read()
+
+    async def read(self) -> dict[str, Any] | None:
+        assert self.process.stdout is not None
+        try:
             header = await self.process.stdout.readexactly(4)
             body = await self.process.stdout.readexactly(struct.unpack(">I", header)[0])
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
@@ -120,9 +140,11 @@ class _Worker:
         return answer if isinstance(answer, dict) else None
 
     async def kill(self) -> None:
+        """Kill the worker's process group (what the function started too) and reap it. Not `Process.kill`:
+        Popen polls (reaps) the child first, racing the child watcher, which then reports exit status 255."""
         if self.alive:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         with contextlib.suppress(Exception):
             await self.process.wait()
 
@@ -197,7 +219,22 @@ class WorkerPool:
             worker = self._take_idle(spec)
             if worker is None:
                 worker = await self._start(spec)
+                self._busy.add(worker)
+                try:
+                    ready = await asyncio.wait_for(worker.ready(), INIT_TIMEOUT)
+                except TimeoutError:
+                    ready = False
+                if not ready:
+                    self._busy.discard(worker)
+                    await worker.kill()
+                    return self._error(
+                        "Runtime.InitError",
+                        f"RequestId: {request_id} Error: the function's init phase did not finish "
+                        f"(exit status {worker.process.returncode})",
+                        started,
+                    )
             self._busy.add(worker)
+            init_logs, worker.init_logs = worker.init_logs, ""
             request = {
                 "payload": payload.decode("utf-8", "replace"),
                 "request_id": request_id,
@@ -225,7 +262,7 @@ class WorkerPool:
                         started,
                     )
                 keep = True
-                logs = str(answer.get("logs") or "")
+                logs = init_logs + str(answer.get("logs") or "")
                 if "error" in answer:
                     return InvocationResult(
                         json.dumps(answer["error"]).encode(), "Unhandled", logs, time.monotonic() - started

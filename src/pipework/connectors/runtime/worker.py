@@ -1,9 +1,9 @@
 """The worker process of a deployed function (the child's side of `pool.py`): Lambda's Python runtime in small.
 
 Run as a script (``python worker.py``; it imports nothing of Pipework, so a function's own modules can have any
-name). It caps its address space at the function's MemorySize, imports the handler's module from the task root on
-the first invocation (an import error is that invocation's error, as Lambda reports an init error), then answers
-invocations one at a time: each request and response is one frame (a 4-byte big-endian length, then JSON) on the
+name). It caps its address space at the function's MemorySize, imports the handler's module from the task root (the init
+phase: an import error becomes each invocation's error, as Lambda reports an init error), says it is ready, then
+answers invocations one at a time: each request and response is one frame (a 4-byte big-endian length, then JSON) on the
 process's original stdin / stdout. What the handler prints or logs is captured per invocation and sent back with
 its response (the log tail); C-level writes to stdout go to stderr, never into the protocol.
 """
@@ -119,8 +119,6 @@ class Runtime:
 
     def invoke(self, request: dict[str, Any]) -> dict[str, Any]:
         request_id = request.get("request_id", "")
-        if self.function is None and self.init_error is None:
-            self.load()
         if self.init_error is not None:
             return {"error": dict(self.init_error, requestId=request_id)}
         try:
@@ -173,6 +171,15 @@ def main() -> None:
     root.setLevel(logging.INFO)
     runtime = Runtime(os.environ.get("_HANDLER", "lambda_function.lambda_handler"))
     real_out, real_err = sys.stdout, sys.stderr
+    # The init phase (importing the handler's module) before the first request, as Lambda's: its time does not
+    # count toward an invocation's Timeout; what it prints joins the first invocation's log.
+    capture = _Capture()
+    sys.stdout = sys.stderr = capture
+    try:
+        runtime.load()
+    finally:
+        sys.stdout, sys.stderr = real_out, real_err
+    _write(responses, {"ready": True, "logs": capture.text()})
     while True:
         request = _read(requests)
         if request is None:

@@ -1,0 +1,371 @@
+"""Lambda through boto3: functions created from a zip run in worker processes — synchronous, asynchronous and dry-run
+invocations, errors, environment variables, the SDK inside a function calling this server, timeouts that kill the
+worker, and API-created functions as the targets of rules and of event source mappings (SQS, DynamoDB streams)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import zipfile
+from typing import Any
+
+import pytest
+
+from pipework.testing import RunningServer
+from support.http import wait_for
+
+ROLE = "arn:aws:iam::000000000000:role/lambda"
+
+APP = '''
+import json, os, time
+import boto3
+
+
+def handler(event, context):
+    print("event", json.dumps(event))
+    action = event.get("action") if isinstance(event, dict) else None
+    if action == "fail":
+        raise ValueError("the function failed on purpose")
+    if action == "sleep":
+        time.sleep(event["seconds"])
+    if action == "exit":
+        os._exit(3)
+    if action == "allocate":
+        blob = bytearray(event["megabytes"] * 1024 * 1024)
+        return len(blob)
+    if action == "send":
+        sqs = boto3.client("sqs")
+        url = sqs.get_queue_url(QueueName=event["queue"])["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event["body"]))
+        return {"sent": url}
+    return {
+        "event": event,
+        "greeting": os.environ.get("GREETING"),
+        "pid": os.getpid(),
+        "name": context.function_name,
+        "arn": context.invoked_function_arn,
+        "remaining": context.get_remaining_time_in_millis(),
+        "region": os.environ.get("AWS_REGION"),
+    }
+
+
+def forward(event, context):
+    """Sends what it receives to the queue named by FORWARD_TO (event source mappings, rules)."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=os.environ["FORWARD_TO"])["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+    failures = [
+        {"itemIdentifier": r["messageId"]}
+        for r in event.get("Records", [])
+        if r.get("body") == "bad"
+    ]
+    return {"batchItemFailures": failures}
+'''
+
+
+def package(files: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in (files or {"app.py": APP}).items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def deploy(server: RunningServer, name: str, handler: str = "app.handler", **options: Any) -> dict[str, Any]:
+    options.setdefault("Timeout", 60)
+    return dict(
+        server.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler=handler,
+            Code={"ZipFile": package()},
+            **options,
+        )
+    )
+
+
+def invoke(server: RunningServer, name: str, event: Any, **options: Any) -> tuple[dict[str, Any], Any]:
+    answer = server.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event).encode(), **options)
+    return answer, json.loads(answer["Payload"].read() or b"null")
+
+
+def make_queue(server: RunningServer, name: str, **attributes: str) -> tuple[str, str]:
+    sqs = server.client("sqs")
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def receive(server: RunningServer, url: str, count: int, timeout: float = 30.0) -> list[Any]:
+    """The bodies (parsed) of `count` messages from `url`, waiting for them."""
+    sqs = server.client("sqs")
+    got: list[Any] = []
+
+    def more() -> bool:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            got.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return len(got) >= count
+
+    wait_for(more, timeout=timeout)
+    return got
+
+
+def test_a_function_from_a_zip_runs_with_its_environment_and_context(server: RunningServer) -> None:
+    created = deploy(server, "hello", Environment={"Variables": {"GREETING": "hi"}})
+    assert created["State"] == "Active" and created["Runtime"] == "python3.12"
+    assert created["Environment"] == {"Variables": {"GREETING": "hi"}}
+    answer, result = invoke(server, "hello", {"n": 1}, LogType="Tail")
+    assert answer["StatusCode"] == 200 and "FunctionError" not in answer
+    assert answer["ExecutedVersion"] == "$LATEST"
+    assert result["event"] == {"n": 1}
+    assert result["greeting"] == "hi"
+    assert result["name"] == "hello"
+    assert result["arn"] == created["FunctionArn"]
+    assert 0 < result["remaining"] <= 60_000
+    assert result["region"] == server.region
+    assert result["pid"] != os.getpid()  # a worker process, not the server
+    tail = base64.b64decode(answer["LogResult"]).decode()
+    assert 'event {"n": 1}' in tail and "END RequestId:" in tail
+
+
+def test_an_unhandled_error_is_a_function_error_with_aws_payload(server: RunningServer) -> None:
+    deploy(server, "failing")
+    answer, result = invoke(server, "failing", {"action": "fail"})
+    assert answer["StatusCode"] == 200
+    assert answer["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "ValueError"
+    assert result["errorMessage"] == "the function failed on purpose"
+    assert result["stackTrace"] and result["requestId"]
+
+
+def test_a_crashing_worker_fails_only_its_invocation(server: RunningServer) -> None:
+    deploy(server, "crash")
+    answer, result = invoke(server, "crash", {"action": "exit"})
+    assert answer["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "Runtime.ExitError" and "exit status 3" in result["errorMessage"]
+    assert invoke(server, "crash", {})[1]["event"] == {}
+
+
+def test_dry_run_and_event_invocations(server: RunningServer) -> None:
+    deploy(server, "sender")
+    url, _ = make_queue(server, "async-out")
+    client = server.client("lambda")
+    assert client.invoke(FunctionName="sender", InvocationType="DryRun")["StatusCode"] == 204
+    event = {"action": "send", "queue": "async-out", "body": {"async": True}}
+    answer = client.invoke(FunctionName="sender", InvocationType="Event", Payload=json.dumps(event).encode())
+    assert answer["StatusCode"] == 202
+    assert receive(server, url, 1) == [{"async": True}]
+
+
+def test_the_sdk_inside_a_function_reaches_this_server(server: RunningServer) -> None:
+    deploy(server, "sdk")
+    url, _ = make_queue(server, "from-function")
+    answer, result = invoke(server, "sdk", {"action": "send", "queue": "from-function", "body": {"x": 1}})
+    assert "FunctionError" not in answer, result
+    assert result["sent"].endswith("/from-function")
+    assert receive(server, url, 1) == [{"x": 1}]
+
+
+def test_a_timeout_kills_the_worker_and_the_server_carries_on(server: RunningServer) -> None:
+    deploy(server, "slow", Timeout=1)
+    _, first = invoke(server, "slow", {})
+    worker = first["pid"]
+    answer, result = invoke(server, "slow", {"action": "sleep", "seconds": 120})
+    assert answer["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in result["errorMessage"]
+    with pytest.raises(ProcessLookupError):  # the warm worker that ran it is gone
+        os.kill(worker, 0)
+    assert server.client("sqs").list_queues() is not None  # the server answers
+    _, again = invoke(server, "slow", {"n": 2})
+    assert again["event"] == {"n": 2} and again["pid"] != worker
+
+
+def test_memory_size_caps_the_worker(server: RunningServer) -> None:
+    deploy(server, "greedy", MemorySize=128)
+    answer, result = invoke(server, "greedy", {"action": "allocate", "megabytes": 512})
+    assert answer["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "MemoryError"
+    assert invoke(server, "greedy", {"action": "allocate", "megabytes": 16})[1] == 16 * 1024 * 1024
+
+
+def test_update_code_and_configuration(server: RunningServer) -> None:
+    created = deploy(server, "changing")
+    client = server.client("lambda")
+    code = package({"app.py": "def handler(event, context):\n    return 'v2'\n"})
+    updated = client.update_function_code(FunctionName="changing", ZipFile=code)
+    assert updated["CodeSha256"] != created["CodeSha256"]
+    assert updated["RevisionId"] != created["RevisionId"]
+    assert invoke(server, "changing", {})[1] == "v2"
+    configured = client.update_function_configuration(
+        FunctionName="changing", Environment={"Variables": {"AB": "1"}}, Timeout=7, MemorySize=256
+    )
+    assert (configured["Timeout"], configured["MemorySize"]) == (7, 256)
+    got = client.get_function(FunctionName="changing")["Configuration"]
+    assert got["Environment"] == {"Variables": {"AB": "1"}} and got["RevisionId"] == configured["RevisionId"]
+    with pytest.raises(client.exceptions.PreconditionFailedException):
+        client.update_function_configuration(FunctionName="changing", Timeout=9, RevisionId=created["RevisionId"])
+
+
+def test_function_lifecycle_errors(server: RunningServer) -> None:
+    client = server.client("lambda")
+    deploy(server, "once")
+    with pytest.raises(client.exceptions.ResourceConflictException):
+        deploy(server, "once")
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.create_function(
+            FunctionName="node", Runtime="nodejs20.x", Role=ROLE, Handler="i.h", Code={"ZipFile": package()}
+        )
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.create_function(
+            FunctionName="notzip", Runtime="python3.12", Role=ROLE, Handler="a.h", Code={"ZipFile": b"nope"}
+        )
+    with pytest.raises(client.exceptions.InvalidRequestContentException):
+        client.invoke(FunctionName="once", Payload=b"{not json")
+    assert [f["FunctionName"] for f in client.list_functions()["Functions"]] == ["once"]
+    client.delete_function(FunctionName="once")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.invoke(FunctionName="once", Payload=b"{}")
+    assert client.list_functions()["Functions"] == []
+
+
+def test_a_local_directory_becomes_the_package(server: RunningServer, tmp_path: Any) -> None:
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return 'from a directory'\n")
+    client = server.client("lambda")
+    client.create_function(
+        FunctionName="dir",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"S3Bucket": "pipework-local", "S3Key": str(tmp_path)},
+    )
+    assert invoke(server, "dir", {})[1] == "from a directory"
+
+
+def test_local_functions_are_listed_and_invoked_through_the_api(server: RunningServer) -> None:
+    server.pipework.functions.register("local_one", lambda event, context: {"local": event})
+    client = server.client("lambda")
+    assert "local_one" in [f["FunctionName"] for f in client.list_functions()["Functions"]]
+    assert invoke(server, "local_one", {"a": 1})[1] == {"local": {"a": 1}}
+
+
+def test_async_destinations_on_success_and_on_failure(server: RunningServer) -> None:
+    deploy(server, "dest")
+    ok_url, ok_arn = make_queue(server, "on-success")
+    bad_url, bad_arn = make_queue(server, "on-failure")
+    client = server.client("lambda")
+    config = client.put_function_event_invoke_config(
+        FunctionName="dest",
+        MaximumRetryAttempts=0,
+        MaximumEventAgeInSeconds=600,
+        DestinationConfig={"OnSuccess": {"Destination": ok_arn}, "OnFailure": {"Destination": bad_arn}},
+    )
+    assert config["MaximumRetryAttempts"] == 0
+    got = client.get_function_event_invoke_config(FunctionName="dest")
+    assert got["DestinationConfig"]["OnFailure"]["Destination"] == bad_arn
+    client.invoke(FunctionName="dest", InvocationType="Event", Payload=b'{"n": 1}')
+    client.invoke(FunctionName="dest", InvocationType="Event", Payload=b'{"action": "fail"}')
+    (success,) = receive(server, ok_url, 1)
+    assert success["requestContext"]["condition"] == "Success"
+    assert success["requestPayload"] == {"n": 1}
+    assert success["responsePayload"]["event"] == {"n": 1}
+    (failure,) = receive(server, bad_url, 1)
+    assert failure["requestContext"]["condition"] == "RetriesExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 1
+    assert failure["responseContext"]["functionError"] == "Unhandled"
+    assert failure["responsePayload"]["errorType"] == "ValueError"
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.put_function_event_invoke_config(
+            FunctionName="dest",
+            DestinationConfig={"OnSuccess": {"Destination": "arn:aws:s3:::bucket"}},
+        )
+    client.delete_function_event_invoke_config(FunctionName="dest")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_function_event_invoke_config(FunctionName="dest")
+
+
+def test_a_rule_targets_an_api_created_function(server: RunningServer) -> None:
+    url, _ = make_queue(server, "rule-out")
+    function = deploy(server, "ruled", handler="app.forward", Environment={"Variables": {"FORWARD_TO": "rule-out"}})
+    events = server.client("events")
+    events.put_rule(Name="to-function", EventPattern='{"source": ["shop"]}')
+    events.put_targets(Rule="to-function", Targets=[{"Id": "f", "Arn": function["FunctionArn"]}])
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "order", "Detail": '{"id": 7}'}])
+    (event,) = receive(server, url, 1)
+    assert event["source"] == "shop" and event["detail"] == {"id": 7}
+
+
+def test_an_sqs_mapping_deletes_what_succeeded_and_keeps_reported_failures(server: RunningServer) -> None:
+    seen_url, _ = make_queue(server, "seen")
+    url, arn = make_queue(server, "work", VisibilityTimeout="3600")
+    deploy(server, "worker", handler="app.forward", Environment={"Variables": {"FORWARD_TO": "seen"}})
+    sqs = server.client("sqs")
+    for body in ("good-1", "bad", "good-2"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    client = server.client("lambda")
+    mapping = client.create_event_source_mapping(
+        EventSourceArn=arn,
+        FunctionName="worker",
+        BatchSize=10,
+        MaximumBatchingWindowInSeconds=1,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+    assert mapping["State"] == "Creating" and mapping["BatchSize"] == 10
+    bodies = [r["body"] for batch in receive(server, seen_url, 1) for r in batch["Records"]]
+    while len(bodies) < 3:
+        bodies += [r["body"] for batch in receive(server, seen_url, 1) for r in batch["Records"]]
+    assert sorted(bodies) == ["bad", "good-1", "good-2"]
+
+    def only_the_failure_left() -> bool:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]) == (
+            "0",
+            "1",
+        )
+
+    wait_for(only_the_failure_left, timeout=30)
+    assert client.get_event_source_mapping(UUID=mapping["UUID"])["State"] == "Enabled"
+    listed = client.list_event_source_mappings(FunctionName="worker")["EventSourceMappings"]
+    assert [m["UUID"] for m in listed] == [mapping["UUID"]]
+    updated = client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+    assert updated["State"] == "Disabled"
+    client.delete_event_source_mapping(UUID=mapping["UUID"])
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_event_source_mapping(UUID=mapping["UUID"])
+
+
+def test_a_dynamodb_stream_mapping_invokes_the_function_with_stream_records(server: RunningServer) -> None:
+    seen_url, queue_arn = make_queue(server, "stream-seen")
+    dynamodb = server.client("dynamodb")
+    table = dynamodb.create_table(
+        TableName="subjects",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    stream = table["TableDescription"]["LatestStreamArn"]
+    deploy(server, "streamed", handler="app.forward", Environment={"Variables": {"FORWARD_TO": "stream-seen"}})
+    client = server.client("lambda")
+    mapping = client.create_event_source_mapping(
+        EventSourceArn=stream,
+        FunctionName="streamed",
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=5,
+        FilterCriteria={"Filters": [{"Pattern": '{"eventName": ["INSERT"]}'}]},
+        MaximumRetryAttempts=2,
+        BisectBatchOnFunctionError=True,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
+    assert mapping["StartingPosition"] == "TRIM_HORIZON" and mapping["MaximumRetryAttempts"] == 2
+    dynamodb.put_item(TableName="subjects", Item={"id": {"S": "s1"}, "level": {"N": "3"}})
+    (batch,) = receive(server, seen_url, 1)
+    (record,) = batch["Records"]
+    assert record["eventName"] == "INSERT" and record["eventSource"] == "aws:dynamodb"
+    assert record["dynamodb"]["NewImage"] == {"id": {"S": "s1"}, "level": {"N": "3"}}
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.create_event_source_mapping(EventSourceArn=stream, FunctionName="streamed")
