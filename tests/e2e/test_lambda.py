@@ -5,16 +5,15 @@ worker, and API-created functions as the targets of rules and of event source ma
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
-import zipfile
 from typing import Any
 
 import pytest
 
 from pipework.testing import RunningServer
 from support.http import wait_for
+from support.lambdas import package
 
 ROLE = "arn:aws:iam::000000000000:role/lambda"
 
@@ -65,14 +64,6 @@ def forward(event, context):
 '''
 
 
-def package(files: dict[str, str] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in (files or {"app.py": APP}).items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
 def deploy(server: RunningServer, name: str, handler: str = "app.handler", **options: Any) -> dict[str, Any]:
     options.setdefault("Timeout", 60)
     return dict(
@@ -81,7 +72,7 @@ def deploy(server: RunningServer, name: str, handler: str = "app.handler", **opt
             Runtime="python3.12",
             Role=ROLE,
             Handler=handler,
-            Code={"ZipFile": package()},
+            Code={"ZipFile": package({"app.py": APP})},
             **options,
         )
     )
@@ -208,7 +199,9 @@ def test_update_code_and_configuration(server: RunningServer) -> None:
     got = client.get_function(FunctionName="changing")["Configuration"]
     assert got["Environment"] == {"Variables": {"AB": "1"}} and got["RevisionId"] == configured["RevisionId"]
     with pytest.raises(client.exceptions.PreconditionFailedException):
-        client.update_function_configuration(FunctionName="changing", Timeout=9, RevisionId=created["RevisionId"])
+        client.update_function_configuration(
+            FunctionName="changing", Timeout=9, RevisionId=created["RevisionId"]
+        )
 
 
 def test_function_lifecycle_errors(server: RunningServer) -> None:
@@ -290,7 +283,9 @@ def test_async_destinations_on_success_and_on_failure(server: RunningServer) -> 
 
 def test_a_rule_targets_an_api_created_function(server: RunningServer) -> None:
     url, _ = make_queue(server, "rule-out")
-    function = deploy(server, "ruled", handler="app.forward", Environment={"Variables": {"FORWARD_TO": "rule-out"}})
+    function = deploy(
+        server, "ruled", handler="app.forward", Environment={"Variables": {"FORWARD_TO": "rule-out"}}
+    )
     events = server.client("events")
     events.put_rule(Name="to-function", EventPattern='{"source": ["shop"]}')
     events.put_targets(Rule="to-function", Targets=[{"Id": "f", "Arn": function["FunctionArn"]}])
@@ -322,7 +317,10 @@ def test_an_sqs_mapping_deletes_what_succeeded_and_keeps_reported_failures(serve
 
     def only_the_failure_left() -> bool:
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-        return (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]) == (
+        return (
+            attributes["ApproximateNumberOfMessages"],
+            attributes["ApproximateNumberOfMessagesNotVisible"],
+        ) == (
             "0",
             "1",
         )
@@ -349,7 +347,9 @@ def test_a_dynamodb_stream_mapping_invokes_the_function_with_stream_records(serv
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
     stream = table["TableDescription"]["LatestStreamArn"]
-    deploy(server, "streamed", handler="app.forward", Environment={"Variables": {"FORWARD_TO": "stream-seen"}})
+    deploy(
+        server, "streamed", handler="app.forward", Environment={"Variables": {"FORWARD_TO": "stream-seen"}}
+    )
     client = server.client("lambda")
     mapping = client.create_event_source_mapping(
         EventSourceArn=stream,

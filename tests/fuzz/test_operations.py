@@ -20,6 +20,7 @@ from support.badinput import (
     model_cases,
     oversized_cases,
 )
+from support.lambdas import package
 
 pytestmark = pytest.mark.fuzz
 
@@ -53,7 +54,15 @@ def hints(fuzz_server: RunningServer) -> dict[str, Any]:
     )
     key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
     dynamodb.put_item(TableName="ops-table", Item={**key, "n": {"N": "1"}})
+    fuzz_server.client("lambda").create_function(
+        FunctionName="ops-function",
+        Runtime="python3.12",
+        Role="arn:aws:iam::000000000000:role/ops",
+        Handler="app.handler",
+        Code={"ZipFile": package()},
+    )
     return {
+        "FunctionName": "ops-function",
         "QueueUrl": queue_url,
         "EventBusName": "ops-bus",
         "Rule": "ops-rule",
