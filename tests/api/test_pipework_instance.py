@@ -14,6 +14,7 @@ from pipework.connectors.targets import TargetError
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
+from pipework.services.lambda_ import Lambda
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sqs import SqsService
@@ -28,6 +29,7 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
         assert isinstance(pipework.sqs, SqsService)
         assert isinstance(pipework.dynamodb, DynamoDB)
         assert isinstance(pipework.dynamodbstreams, DynamoDBStreams)
+        assert isinstance(pipework.lambda_, Lambda)
         assert isinstance(pipework.events, EventBridge)
         assert isinstance(pipework.pipes, Pipes)
         assert isinstance(pipework.scheduler, Scheduler)
@@ -35,6 +37,7 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
             "sqs",
             "dynamodb",
             "dynamodbstreams",
+            "lambda",
             "events",
             "pipes",
             "scheduler",

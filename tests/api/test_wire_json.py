@@ -261,7 +261,7 @@ def test_an_empty_body_is_no_params(running, events):
     ("service", "signing_name", "call"),
     [
         ("sns", "sns", lambda c: c.publish(TopicArn="arn:aws:sns:us-east-1:000000000000:t", Message="m")),
-        ("lambda", "lambda", lambda c: c.list_functions()),
+        ("firehose", "firehose", lambda c: c.list_delivery_streams()),
         ("kinesis", "kinesis", lambda c: c.list_streams()),
         ("stepfunctions", "states", lambda c: c.list_state_machines()),
     ],
@@ -274,5 +274,5 @@ def test_a_request_to_an_api_pipework_does_not_serve_says_it_is_not_served(
     error = raised.value.response["Error"]
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert error["Code"] == "UnknownServiceException"
-    served = "dynamodb, dynamodbstreams, events, pipes, scheduler, sqs"
+    served = "dynamodb, dynamodbstreams, events, lambda, pipes, scheduler, sqs"
     assert error["Message"] == f"Pipework does not serve '{signing_name}'; it serves: {served}."
