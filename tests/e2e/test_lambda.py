@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from pipework.testing import RunningServer
@@ -428,3 +429,15 @@ def test_a_failing_stream_batch_goes_to_the_on_failure_destination(server: Runni
     info = record["DDBStreamBatchInfo"]
     assert info["streamArn"] == stream and info["batchSize"] == 1
     assert info["startSequenceNumber"] == info["endSequenceNumber"]
+
+
+def test_a_204_answer_has_no_body(server: RunningServer) -> None:
+    """A body after a 204 would be read by the client as the start of the next response on the connection."""
+    deploy(server, "bodiless")
+    server.client("lambda").put_function_event_invoke_config(FunctionName="bodiless", MaximumRetryAttempts=1)
+    for method, path in (
+        ("DELETE", "/2019-09-25/functions/bodiless/event-invoke-config"),
+        ("DELETE", "/2015-03-31/functions/bodiless"),
+    ):
+        response = httpx.request(method, server.endpoint_url + path, timeout=30)
+        assert (response.status_code, response.content) == (204, b"")
