@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pipework.clock import ManualClock
 from pipework.testing import RunningServer
 from support.http import wait_for
 from support.lambdas import package
@@ -441,3 +442,38 @@ def test_a_204_answer_has_no_body(server: RunningServer) -> None:
     ):
         response = httpx.request(method, server.endpoint_url + path, timeout=30)
         assert (response.status_code, response.content) == (204, b"")
+
+
+def test_async_retries_follow_the_clock_and_destinations_reach_a_bus_and_a_function(make_server: Any) -> None:
+    server = make_server(clock=ManualClock())
+    deploy(server, "retrying")
+    seen_url, _ = make_queue(server, "bus-seen")
+    forwarder = deploy(
+        server, "forwarder", handler="app.forward", Environment={"Variables": {"FORWARD_TO": "bus-seen"}}
+    )
+    events = server.client("events")
+    bus = events.create_event_bus(Name="results")["EventBusArn"]
+    events.put_rule(Name="failures", EventBusName="results", EventPattern='{"source": ["lambda"]}')
+    events.put_targets(
+        Rule="failures", EventBusName="results", Targets=[{"Id": "f", "Arn": forwarder["FunctionArn"]}]
+    )
+    client = server.client("lambda")
+    client.put_function_event_invoke_config(
+        FunctionName="retrying",
+        MaximumRetryAttempts=1,
+        DestinationConfig={
+            "OnFailure": {"Destination": bus},
+            "OnSuccess": {"Destination": forwarder["FunctionArn"]},
+        },
+    )
+    client.invoke(FunctionName="retrying", InvocationType="Event", Payload=b'{"action": "fail"}')
+    dispatcher = server.pipework.lambda_.dispatcher
+    wait_for(lambda: dispatcher.metrics["Retries"] == 1, timeout=60)  # the first attempt failed
+    server.advance(61)  # the retry is due within a minute
+    (event,) = receive(server, seen_url, 1)
+    assert event["detail-type"] == "Lambda Function Invocation Result - Failure"
+    assert event["detail"]["requestContext"]["approximateInvokeCount"] == 2
+    assert event["detail"]["requestContext"]["condition"] == "RetriesExhausted"
+    client.invoke(FunctionName="retrying", InvocationType="Event", Payload=b'{"n": 5}')
+    (record,) = receive(server, seen_url, 1)
+    assert record["requestContext"]["condition"] == "Success" and record["requestPayload"] == {"n": 5}
