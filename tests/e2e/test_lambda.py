@@ -376,10 +376,16 @@ def test_a_dynamodb_stream_mapping_invokes_the_function_with_stream_records(serv
     )
     assert mapping["StartingPosition"] == "TRIM_HORIZON" and mapping["MaximumRetryAttempts"] == 2
     dynamodb.put_item(TableName="subjects", Item={"id": {"S": "s1"}, "level": {"N": "3"}})
-    (batch,) = receive(server, seen_url, 1)
-    (record,) = batch["Records"]
-    assert record["eventName"] == "INSERT" and record["eventSource"] == "aws:dynamodb"
-    assert record["dynamodb"]["NewImage"] == {"id": {"S": "s1"}, "level": {"N": "3"}}
+    dynamodb.put_item(TableName="subjects", Item={"id": {"S": "s1"}, "level": {"N": "4"}})  # MODIFY: filtered out
+    dynamodb.put_item(TableName="subjects", Item={"id": {"S": "s2"}, "level": {"N": "1"}})
+    records: list[Any] = []
+    while not any(r["dynamodb"]["Keys"]["id"]["S"] == "s2" for r in records):
+        records += [r for batch in receive(server, seen_url, 1) for r in batch["Records"]]
+    # Batches go out in stream order: a MODIFY that passed the filter would have been sent before s2's batch.
+    records += [r for batch in receive(server, seen_url, 0) for r in batch["Records"]]
+    assert [r["eventName"] for r in records] == ["INSERT", "INSERT"]
+    assert records[0]["eventSource"] == "aws:dynamodb"
+    assert records[0]["dynamodb"]["NewImage"] == {"id": {"S": "s1"}, "level": {"N": "3"}}
     with pytest.raises(client.exceptions.InvalidParameterValueException):
         client.create_event_source_mapping(EventSourceArn=stream, FunctionName="streamed")
 
