@@ -376,7 +376,9 @@ def test_a_dynamodb_stream_mapping_invokes_the_function_with_stream_records(serv
     )
     assert mapping["StartingPosition"] == "TRIM_HORIZON" and mapping["MaximumRetryAttempts"] == 2
     dynamodb.put_item(TableName="subjects", Item={"id": {"S": "s1"}, "level": {"N": "3"}})
-    dynamodb.put_item(TableName="subjects", Item={"id": {"S": "s1"}, "level": {"N": "4"}})  # MODIFY: filtered out
+    dynamodb.put_item(
+        TableName="subjects", Item={"id": {"S": "s1"}, "level": {"N": "4"}}
+    )  # MODIFY: filtered out
     dynamodb.put_item(TableName="subjects", Item={"id": {"S": "s2"}, "level": {"N": "1"}})
     records: list[Any] = []
     while not any(r["dynamodb"]["Keys"]["id"]["S"] == "s2" for r in records):
