@@ -3,7 +3,8 @@
 Two sources, one registry (`Functions`): functions deployed through the Lambda API (looked up through the
 `FunctionCatalog` port the Lambda service fills, run in worker processes: `pipework.connectors.runtime`), and local
 Python functions (``--functions`` modules, the pytest plugin's dict) — ``handler(event, context)`` run off the event
-loop in threads, with a timeout. A deployed function wins over a local one of the same name.
+loop in threads, with a timeout. A local function wins over a deployed one of the same name (the Lambda API
+refuses to create one under a local function's name).
 
 `load_functions` reads a module (dotted name) or a ``.py`` file: every public top-level function becomes a
 function named after it; a module may instead define ``FUNCTIONS = {"name": callable}``.
@@ -312,7 +313,9 @@ class Functions:
 
     async def invoke(self, arn: str, event: Any) -> Any:
         """Run the function with ``event``; its result, or `TargetError` (missing, raised, timed out)."""
-        spec = await self.deployed(arn)
+        name = function_name(arn)
+        # A local handler is found without a store read (a burst of schedules invokes them at a high rate).
+        spec = None if name in self.functions else await self.deployed(arn)
         if spec is not None:
             result = await self.run(spec, orjson.dumps(event))
             if result.error is None:
@@ -321,7 +324,7 @@ class Functions:
             kind = str(document.get("errorType", "Unhandled"))
             code = "TIMEOUT" if kind == "Sandbox.Timedout" else "FUNCTION_ERROR"
             raise TargetError(code, f"{kind}: {document.get('errorMessage', '')}")
-        return await self._call_local(function_name(arn), arn, event)
+        return await self._call_local(name, arn, event)
 
     async def _call_local(self, name: str, arn: str, event: Any) -> Any:
         handler = self.functions.get(name)

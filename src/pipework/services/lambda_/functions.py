@@ -197,7 +197,7 @@ class FunctionOperations(LambdaState):
         for name in self.functions.functions:
             local = self.local(ctx.account, ctx.region, name)
             if local is not None:
-                found.setdefault(name, local)
+                found[name] = local  # a local function hides an API-created one of its name
         ordered = [found[name] for name in sorted(found)]
         try:
             listed, marker = page(

@@ -155,7 +155,7 @@ class InvokeOperations(FunctionOperations):
 
     async def _async_function(self, body: JSON) -> Function:
         where = body["function"]
-        function = await self.stored(where["account"], where["region"], where["name"]) or self.local(
+        function = self.local(where["account"], where["region"], where["name"]) or await self.stored(
             where["account"], where["region"], where["name"]
         )
         if function is None:

@@ -121,7 +121,7 @@ class MappingOperations(InvokeOperations):
     async def function_by_arn(self, arn: str) -> Function | None:
         parts = arn.split(":")
         account, region, name = parts[4], parts[3], parts[6]
-        return await self.stored(account, region, name) or self.local(account, region, name)
+        return self.local(account, region, name) or await self.stored(account, region, name)
 
     async def start_mappings(self) -> None:
         async for resource in self.store.all_resources(model.KIND_MAPPING):

@@ -86,7 +86,7 @@ class LambdaState:
         """The function a FunctionName (and Qualifier) names, or ResourceNotFoundException."""
         name = FunctionName.parse(text, qualifier)
         account, region = self.where(name, ctx)
-        found = await self.stored(account, region, name.name) or self.local(account, region, name.name)
+        found = self.local(account, region, name.name) or await self.stored(account, region, name.name)
         arn = model.function_arn(region, account, name.name)
         if found is None:
             raise function_not_found(arn if name.qualifier is None else f"{arn}:{name.qualifier}")
