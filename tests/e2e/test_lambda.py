@@ -300,7 +300,17 @@ def test_a_rule_targets_an_api_created_function(server: RunningServer) -> None:
         server, "ruled", handler="app.forward", Environment={"Variables": {"FORWARD_TO": "rule-out"}}
     )
     events = server.client("events")
-    events.put_rule(Name="to-function", EventPattern='{"source": ["shop"]}')
+    rule = events.put_rule(Name="to-function", EventPattern='{"source": ["shop"]}')["RuleArn"]
+    client = server.client("lambda")
+    client.add_permission(  # as a script written for AWS does first: recorded, not enforced
+        FunctionName="ruled",
+        StatementId="events",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule,
+    )
+    policy = json.loads(client.get_policy(FunctionName="ruled")["Policy"])
+    assert policy["Statement"][0]["Condition"] == {"ArnLike": {"AWS:SourceArn": rule}}
     events.put_targets(Rule="to-function", Targets=[{"Id": "f", "Arn": function["FunctionArn"]}])
     events.put_events(Entries=[{"Source": "shop", "DetailType": "order", "Detail": '{"id": 7}'}])
     (event,) = receive(server, url, 1)
@@ -485,3 +495,24 @@ def test_async_retries_follow_the_clock_and_destinations_reach_a_bus_and_a_funct
     client.invoke(FunctionName="retrying", InvocationType="Event", Payload=b'{"n": 5}')
     (record,) = receive(server, seen_url, 1)
     assert record["requestContext"]["condition"] == "Success" and record["requestPayload"] == {"n": 5}
+
+
+def test_permissions_and_tags_are_recorded(server: RunningServer) -> None:
+    function = deploy(server, "tagged", Tags={"team": "energy"})
+    client = server.client("lambda")
+    assert client.list_tags(Resource=function["FunctionArn"])["Tags"] == {"team": "energy"}
+    client.tag_resource(Resource=function["FunctionArn"], Tags={"tier": "1"})
+    client.untag_resource(Resource=function["FunctionArn"], TagKeys=["team"])
+    assert client.get_function(FunctionName="tagged")["Tags"] == {"tier": "1"}
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_policy(FunctionName="tagged")
+    client.add_permission(
+        FunctionName="tagged", StatementId="s1", Action="lambda:InvokeFunction", Principal="sqs.amazonaws.com"
+    )
+    with pytest.raises(client.exceptions.ResourceConflictException):
+        client.add_permission(
+            FunctionName="tagged", StatementId="s1", Action="lambda:InvokeFunction", Principal="123456789012"
+        )
+    client.remove_permission(FunctionName="tagged", StatementId="s1")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.remove_permission(FunctionName="tagged", StatementId="s1")

@@ -1,5 +1,6 @@
 """The Lambda API (restJson1): its operations table over functions (`functions.py`), invocations and their
-asynchronous configuration (`invoke.py`) and event source mappings (`mappings.py`), over a shared `state.py`."""
+asynchronous configuration (`invoke.py`), event source mappings (`mappings.py`), resource policies and tags
+(`policies.py`), over a shared `state.py`."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from pipework.store.base import Store
 from .functions import FunctionOperations
 from .invoke import InvokeOperations
 from .mappings import MappingOperations
+from .policies import PolicyOperations
 
 
-class LambdaService(MappingOperations):
+class LambdaService(MappingOperations, PolicyOperations):
     """Lambda's operations (parameters: see `LambdaState`; `targets` receive destinations and on-failure
     records, `api` and `streams` feed event source mappings, `backoff` spaces their retries)."""
 
@@ -46,6 +48,12 @@ class LambdaService(MappingOperations):
         "UpdateEventSourceMapping": MappingOperations.op_UpdateEventSourceMapping,
         "DeleteEventSourceMapping": MappingOperations.op_DeleteEventSourceMapping,
         "ListEventSourceMappings": MappingOperations.op_ListEventSourceMappings,
+        "AddPermission": PolicyOperations.op_AddPermission,
+        "RemovePermission": PolicyOperations.op_RemovePermission,
+        "GetPolicy": PolicyOperations.op_GetPolicy,
+        "TagResource": PolicyOperations.op_TagResource,
+        "UntagResource": PolicyOperations.op_UntagResource,
+        "ListTags": PolicyOperations.op_ListTags,
     }
 
     def __init__(

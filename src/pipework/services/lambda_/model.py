@@ -102,6 +102,9 @@ class Function:
     dead_letter_arn: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     ephemeral_storage: int = 512
+    statements: tuple[
+        JSON, ...
+    ] = ()  # the resource policy's statements (AddPermission): recorded, not enforced
     local: bool = False
 
     @property
@@ -142,12 +145,14 @@ class Function:
     def to_store(self) -> JSON:
         body = dataclasses.asdict(self)
         body["architectures"] = list(self.architectures)
+        body["statements"] = list(self.statements)
         return body
 
     @classmethod
     def from_store(cls, body: JSON) -> Function:
         values: dict[str, Any] = {f.name: body[f.name] for f in dataclasses.fields(cls) if f.name in body}
         values["architectures"] = tuple(values.get("architectures") or ("x86_64",))
+        values["statements"] = tuple(values.get("statements") or ())
         return cls(**values)
 
 
