@@ -516,3 +516,29 @@ def test_permissions_and_tags_are_recorded(server: RunningServer) -> None:
     client.remove_permission(FunctionName="tagged", StatementId="s1")
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.remove_permission(FunctionName="tagged", StatementId="s1")
+
+
+def test_a_failed_event_without_a_destination_goes_to_the_dead_letter_queue(server: RunningServer) -> None:
+    dlq_url, dlq_arn = make_queue(server, "function-dlq")
+    deploy(server, "dead-lettered", DeadLetterConfig={"TargetArn": dlq_arn})
+    client = server.client("lambda")
+    client.put_function_event_invoke_config(FunctionName="dead-lettered", MaximumRetryAttempts=0)
+    assert (
+        client.invoke_async(FunctionName="dead-lettered", InvokeArgs=b'{"action": "fail"}')["Status"] == 202
+    )
+    sqs = server.client("sqs")
+    messages: list[Any] = []
+    wait_for(
+        lambda: (
+            messages.extend(
+                sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"]).get("Messages", [])
+            )
+            or messages
+        ),
+        timeout=30,
+    )
+    (message,) = messages
+    assert json.loads(message["Body"]) == {"action": "fail"}
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["ErrorCode"] == "200" and "the function failed on purpose" in attributes["ErrorMessage"]
+    assert attributes["RequestID"]
