@@ -349,7 +349,8 @@ def test_an_sqs_mapping_deletes_what_succeeded_and_keeps_reported_failures(serve
         )
 
     wait_for(only_the_failure_left, timeout=30)
-    assert client.get_event_source_mapping(UUID=mapping["UUID"])["State"] == "Enabled"
+    got = client.get_event_source_mapping(UUID=mapping["UUID"])
+    assert (got["State"], got["LastProcessingResult"]) == ("Enabled", "OK")
     listed = client.list_event_source_mappings(FunctionName="worker")["EventSourceMappings"]
     assert [m["UUID"] for m in listed] == [mapping["UUID"]]
     updated = client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)

@@ -78,6 +78,7 @@ class LambdaService(MappingOperations, PolicyOperations):
         self.streams = streams
         self.backoff = backoff
         self.runners: dict[str, PipeRunner] = {}
+        self.last_results: dict[str, str] = {}
 
     @staticmethod
     def unknown_operation(operation: str) -> ServiceError:

@@ -87,15 +87,19 @@ class MappingStages:
         raise TargetError("NO_RESOURCE", "An event source mapping has no enrichment.", retryable=False)
 
     async def deliver(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
+        results = self.service.last_results
         function = await self.service.function_by_arn(pipe.target)
         if function is None:
+            results[pipe.arn] = "PROBLEM: Function not found."
             raise TargetError("NO_RESOURCE", f"Function not found: {pipe.target}", retryable=False)
         result = await self.service.run(function, orjson.dumps({"Records": items}), request_id())
         if result.error is not None:
             document = result.error_document()
+            results[pipe.arn] = "PROBLEM: Function call failed"
             raise TargetError(
                 "FUNCTION_ERROR", f"{document.get('errorType')}: {document.get('errorMessage')}"
             )
+        results[pipe.arn] = "OK"
         if REPORT_BATCH_ITEM_FAILURES not in pipe.target_parameters.get("FunctionResponseTypes", ()):
             return TargetResult()
         response = orjson.loads(result.payload) if result.payload else None
@@ -116,6 +120,8 @@ class MappingOperations(InvokeOperations):
     backoff: Backoff | None
     clock: Clock
     runners: dict[str, PipeRunner]
+    #: LastProcessingResult by mapping ARN, as this node saw it (not stored: each node reports its own batches).
+    last_results: dict[str, str]
 
     # -- running -------------------------------------------------------------------------------------------------
     async def function_by_arn(self, arn: str) -> Function | None:
@@ -183,7 +189,7 @@ class MappingOperations(InvokeOperations):
             dead_letters,
             store=self.store,
             clock=self.clock,
-            on_stopped=lambda reason: self._stopped_itself(mapping.uuid, reason),
+            on_stopped=lambda reason: self._stopped_itself(mapping, reason),
             backoff=self.backoff,
         )
         self.runners[mapping.uuid] = runner
@@ -194,9 +200,10 @@ class MappingOperations(InvokeOperations):
         if runner is not None:
             await runner.stop()
 
-    async def _stopped_itself(self, name: str, reason: str) -> None:
-        log.warning("event source mapping %s stopped: %s", name, reason)
-        self.runners.pop(name, None)
+    async def _stopped_itself(self, mapping: Mapping, reason: str) -> None:
+        log.warning("event source mapping %s stopped: %s", mapping.uuid, reason)
+        self.last_results[mapping.arn] = f"PROBLEM: {reason}"[:512]
+        self.runners.pop(mapping.uuid, None)
 
     def _on_failure(self, mapping: Mapping, pipe: PipeDefinition) -> Any:
         destination = mapping.on_failure
@@ -359,7 +366,8 @@ class MappingOperations(InvokeOperations):
         return mapping.to_api("Creating" if mapping.enabled else "Disabled")
 
     async def op_GetEventSourceMapping(self, params: JSON, ctx: RequestContext) -> JSON:
-        return (await self._mapping(params["UUID"], ctx)).to_api()
+        mapping = await self._mapping(params["UUID"], ctx)
+        return mapping.to_api(last_result=self.last_results.get(mapping.arn))
 
     async def op_UpdateEventSourceMapping(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.lock:
@@ -380,6 +388,7 @@ class MappingOperations(InvokeOperations):
             mapping = await self._mapping(params["UUID"], ctx)
             await self._stop_runner(mapping.uuid)
             await self.store.delete_resource(model.KIND_MAPPING, mapping.uuid)
+            self.last_results.pop(mapping.arn, None)
         return mapping.to_api("Deleting")
 
     async def op_ListEventSourceMappings(self, params: JSON, ctx: RequestContext) -> JSON:
@@ -409,7 +418,9 @@ class MappingOperations(InvokeOperations):
             )
         except ServiceError:
             raise invalid("Invalid Marker.") from None
-        out: JSON = {"EventSourceMappings": [m.to_api() for m in listed]}
+        out: JSON = {
+            "EventSourceMappings": [m.to_api(last_result=self.last_results.get(m.arn)) for m in listed]
+        }
         if marker:
             out["NextMarker"] = marker
         return out

@@ -228,7 +228,9 @@ class Mapping:
     def is_queue(self) -> bool:
         return self.source.split(":")[2] == "sqs"
 
-    def to_api(self, state: str | None = None) -> JSON:
+    def to_api(self, state: str | None = None, last_result: str | None = None) -> JSON:
+        """The mapping's configuration; `state` overrides the one `enabled` gives (Creating, Updating, Deleting),
+        `last_result` is the LastProcessingResult this node saw."""
         out: JSON = {
             "UUID": self.uuid,
             "EventSourceArn": self.source,
@@ -240,6 +242,7 @@ class Mapping:
             "StateTransitionReason": "USER_INITIATED",
             "FunctionResponseTypes": list(self.response_types),
             "EventSourceMappingArn": self.arn,
+            "LastProcessingResult": last_result or "No records processed",
         }
         if self.filters:
             out["FilterCriteria"] = {"Filters": [{"Pattern": p} for p in self.filters]}
@@ -254,7 +257,6 @@ class Mapping:
                     "DestinationConfig": {
                         "OnFailure": {"Destination": self.on_failure} if self.on_failure else {}
                     },
-                    "LastProcessingResult": "No records processed",
                 }
             )
         return out
