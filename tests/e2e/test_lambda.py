@@ -189,6 +189,17 @@ def test_a_timeout_kills_the_worker_and_the_server_carries_on(server: RunningSer
     assert again["event"] == {"n": 2} and again["pid"] != worker
 
 
+def test_a_response_over_6_mb_is_a_function_error(server: RunningServer) -> None:
+    deploy(server, "talkative", MemorySize=512)
+    answer, result = invoke(server, "talkative", {"action": "allocate", "megabytes": 1}, LogType="None")
+    assert result == 1024 * 1024
+    code = package({"app.py": "def handler(event, context):\n    return 'x' * (7 * 1024 * 1024)\n"})
+    server.client("lambda").update_function_code(FunctionName="talkative", ZipFile=code)
+    answer, result = invoke(server, "talkative", {})
+    assert answer["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "Function.ResponseSizeTooLarge"
+
+
 def test_memory_size_caps_the_worker(server: RunningServer) -> None:
     deploy(server, "greedy", MemorySize=128)
     answer, result = invoke(server, "greedy", {"action": "allocate", "megabytes": 512})

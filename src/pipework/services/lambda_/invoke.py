@@ -105,6 +105,13 @@ class InvokeOperations(FunctionOperations):
             return {"StatusCode": 202}
         rid = request_id()
         result = await self.run(function, payload, rid, client_context)
+        if len(result.payload) > MAX_SYNC_PAYLOAD:
+            document = {
+                "errorType": "Function.ResponseSizeTooLarge",
+                "errorMessage": f"Response payload size ({len(result.payload)} bytes) exceeded maximum allowed "
+                f"payload size ({MAX_SYNC_PAYLOAD} bytes).",
+            }
+            result = InvocationResult(orjson.dumps(document), "Unhandled", result.logs, result.duration)
         out: JSON = {"StatusCode": 200, "Payload": result.payload, "ExecutedVersion": model.LATEST}
         if result.error is not None:
             out["FunctionError"] = result.error
