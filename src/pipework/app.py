@@ -26,6 +26,7 @@ from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
 from pipework.services.base import Service
+from pipework.services.cloudformation import CloudFormation
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
@@ -111,9 +112,9 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    the services `sqs`, `dynamodb`, `dynamodbstreams`, `lambda_`, `events`, `pipes`, `scheduler`; `functions`,
-    the function registry (register more local functions at any time; `functions.endpoint_url` is what deployed
-    functions' SDKs call).
+    the services `sqs`, `dynamodb`, `dynamodbstreams`, `lambda_`, `events`, `pipes`, `scheduler`,
+    `cloudformation`; `functions`, the function registry (register more local functions at any time;
+    `functions.endpoint_url` is what deployed functions' SDKs call).
     """
 
     def __init__(
@@ -132,6 +133,7 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        cloudformation: CloudFormation,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -147,6 +149,7 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.cloudformation = cloudformation
         self._started: list[Service] = []
         self._closed = False
 
@@ -161,6 +164,7 @@ class Pipework:
             self.events,
             self.pipes,
             self.scheduler,
+            self.cloudformation,
         )
 
     @classmethod
@@ -244,6 +248,8 @@ class Pipework:
             log_directory=settings.log_directory,
         )
         scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
+        # Stacks make their resources through the served APIs, as a template's user would.
+        cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         pipework = cls(
             settings,
             clock,
@@ -258,6 +264,7 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            cloudformation=cloudformation,
         )
         api.serve(pipework.served)
         try:
