@@ -84,6 +84,18 @@ class KeptResources:
         self.mapping = functions.create_event_source_mapping(
             EventSourceArn=self.queue_arn, FunctionName="keep-function", Enabled=False
         )["UUID"]
+        server.client("cloudwatch").put_metric_alarm(
+            AlarmName="keep-alarm",
+            Namespace="Keep",
+            MetricName="Errors",
+            Dimensions=[{"Name": "Service", "Value": "keep"}],
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=5,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="missing",
+        )
         self.expected = self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:
@@ -107,6 +119,7 @@ class KeptResources:
             "function": functions.get_function(FunctionName="keep-function"),
             "invoke-config": functions.get_function_event_invoke_config(FunctionName="keep-function"),
             "mapping": functions.get_event_source_mapping(UUID=self.mapping),
+            "alarm": server.client("cloudwatch").describe_alarms(AlarmNames=["keep-alarm"])["MetricAlarms"],
         }
         for value in found.values():
             if isinstance(value, dict):
