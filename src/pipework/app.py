@@ -258,9 +258,9 @@ class Pipework:
             api=api,
             streams=dynamodbstreams,
         )
-        local.attach(
-            lambda_.service
-        )  # rules, pipes and schedules reach API-created functions through the registry
+        # Rules, pipes and schedules reach API-created functions through the registry; their logs go to
+        # CloudWatch Logs' /aws/lambda/<name>.
+        local.attach(lambda_.service, logs)
         events = EventBridge(catalog, store, clock, targets=targets, recorder=recorder, tracer=tracer)
         pipes = Pipes(
             store,

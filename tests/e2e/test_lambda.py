@@ -134,6 +134,9 @@ def test_a_function_from_a_zip_runs_with_its_environment_and_context(server: Run
     assert result["pid"] != os.getpid()  # a worker process, not the server
     tail = base64.b64decode(answer["LogResult"]).decode()
     assert 'event {"n": 1}' in tail and "END RequestId:" in tail
+    logged = server.client("logs").filter_log_events(logGroupName="/aws/lambda/hello")["events"]
+    messages = [e["message"] for e in logged]
+    assert 'event {"n": 1}' in messages and any(m.startswith("REPORT RequestId:") for m in messages)
 
 
 def test_an_unhandled_error_is_a_function_error_with_aws_payload(server: RunningServer) -> None:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from typing import Self
 
     from pipework.connectors.bundle import Connectors
-    from pipework.connectors.ports import FunctionCatalog
+    from pipework.connectors.ports import FunctionCatalog, LogGroups
 
 Handler = Callable[[Any, Any], Any]
 
@@ -219,7 +219,7 @@ class Functions:
         functions: local handlers by name. timeout: seconds a local handler may run.
         endpoint_url: the server's URL, which deployed functions' SDKs call (set again once the server listens).
         max_workers: deployed-function invocations running at once. log_directory: where each deployed
-            function's log is appended (``lambda/<name>.log``); None: nowhere.
+            function's log is appended (``lambda/<name>.log``) when no log groups are attached (`attach`); None: nowhere.
     """
 
     def __init__(
@@ -236,6 +236,8 @@ class Functions:
         self.endpoint_url = endpoint_url
         self.log_directory = log_directory
         self.catalog: FunctionCatalog | None = None
+        self.log_groups: LogGroups | None = None
+        self._log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
         self.workers = WorkerPool(lambda: self.endpoint_url, max_workers=max_workers)
         # The size asyncio gives its default executor.
         self._pool = HandlerPool(min(32, (os.cpu_count() or 1) + 4))
@@ -243,9 +245,11 @@ class Functions:
     def register(self, name: str, handler: Handler) -> None:
         self.functions[name] = handler
 
-    def attach(self, catalog: FunctionCatalog) -> None:
-        """Find deployed functions through ``catalog`` (the Lambda service)."""
+    def attach(self, catalog: FunctionCatalog, logs: LogGroups | None = None) -> None:
+        """Find deployed functions through ``catalog`` (the Lambda service); write their logs to ``logs``
+        (CloudWatch Logs' ``/aws/lambda/<name>``) instead of files."""
         self.catalog = catalog
+        self.log_groups = logs
 
     def shutdown(self) -> None:
         """Stop the worker threads once their current handler returns (a later `invoke` starts new ones)."""
@@ -268,17 +272,27 @@ class Functions:
         """One invocation of a deployed function (its error, if any, is in the result, not raised)."""
         rid = request or request_id()
         result = await self.workers.invoke(spec, payload, request_id=rid, client_context=client_context)
-        if self.log_directory is not None:
-            self._write_log(spec, rid, result)
+        await self._write_log(spec, rid, result)
         return result
 
-    def _write_log(self, spec: FunctionSpec, rid: str, result: InvocationResult) -> None:
+    async def _write_log(self, spec: FunctionSpec, rid: str, result: InvocationResult) -> None:
         millis = result.duration * 1000
         text = (
             f"{result.logs}END RequestId: {rid}\n"
             f"REPORT RequestId: {rid}\tDuration: {millis:.2f} ms\tBilled Duration: {int(millis) + 1} ms\t"
             f"Memory Size: {spec.memory} MB\n"
         )
+        if self.log_groups is not None:
+            lines = [line for line in text.splitlines() if line]
+            try:
+                await self.log_groups.write(
+                    spec.account, spec.region, f"/aws/lambda/{spec.name}", self._log_stream, lines
+                )
+            except Exception as exc:  # logs are a convenience: a failing write fails no invocation
+                log.warning("cannot write the log of function %s: %s", spec.name, exc)
+            return
+        if self.log_directory is None:
+            return
         try:
             directory = Path(self.log_directory or ".") / "lambda"
             directory.mkdir(parents=True, exist_ok=True)
