@@ -37,6 +37,7 @@ from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
 from pipework.services.events.api import EventsService
+from pipework.services.lambda_ import Lambda
 from pipework.services.logs import CloudWatchLogs
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
@@ -65,7 +66,10 @@ class Settings:
         host, port: where `pipework serve` listens (used to build URLs such as SQS queue URLs).
         functions: modules or files whose ``handler(event, context)`` functions become local Lambda-style
             targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
-        function_timeout: seconds a local function may run before its invocation fails.
+        function_timeout: seconds a local function may run before its invocation fails (functions created
+            through the Lambda API have their own Timeout).
+        function_workers: invocations of functions created through the Lambda API running at once (each in a
+            worker process of its own).
         log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
         metrics_retention_days: how long per-minute metric datapoints are kept (CloudWatch: 15 days).
         otlp_endpoint: an OTLP/HTTP collector (``http://localhost:4318``) to export OpenTelemetry spans to
@@ -80,6 +84,7 @@ class Settings:
     port: int = 4566
     functions: tuple[str, ...] = ()
     function_timeout: float = 3.0
+    function_workers: int = 8
     log_dir: Path | None = None
     store: str | None = None
     metrics_retention_days: float = 15.0
@@ -97,6 +102,14 @@ class Settings:
         return "memory://" if self.memory else str(self.data_dir)
 
     @property
+    def function_directory(self) -> Path:
+        """Where Lambda deployment packages are unpacked (one directory per package hash; the bytes themselves
+        live in the store)."""
+        if self.memory:
+            return Path(tempfile.gettempdir()) / "pipework-functions"
+        return Path(self.data_dir) / "functions"
+
+    @property
     def log_directory(self) -> Path:
         """Where log-group targets and pipe execution logs are written."""
         if self.log_dir is not None:
@@ -112,8 +125,9 @@ class Pipework:
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
     `recorder`, where every service records its metrics; `breakers`, the circuit breakers every delivery goes
-    through; the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`, `cloudwatch`, `logs`,
-    `cloudformation`; `functions`, the local functions (register more at any time).
+    through; the services `sqs`, `dynamodb`, `dynamodbstreams`, `lambda_`, `events`, `pipes`, `scheduler`,
+    `cloudwatch`, `logs`, `cloudformation`; `functions`, the function registry (register more local functions at
+    any time; `functions.endpoint_url` is what deployed functions' SDKs call).
     """
 
     def __init__(
@@ -128,6 +142,7 @@ class Pipework:
         sqs: SqsService,
         dynamodb: DynamoDB,
         dynamodbstreams: DynamoDBStreams,
+        lambda_: Lambda,
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
@@ -147,6 +162,7 @@ class Pipework:
         self.sqs = sqs
         self.dynamodb = dynamodb
         self.dynamodbstreams = dynamodbstreams
+        self.lambda_ = lambda_
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
@@ -166,6 +182,7 @@ class Pipework:
             self.sqs,
             self.dynamodb,
             self.dynamodbstreams,
+            self.lambda_,
             self.events,
             self.pipes,
             self.scheduler,
@@ -192,7 +209,12 @@ class Pipework:
         settings = settings or Settings()
         clock = clock or SystemClock()
         region, account = settings.region, settings.account
-        local = Functions(timeout=settings.function_timeout)
+        local = Functions(
+            timeout=settings.function_timeout,
+            endpoint_url=settings.endpoint_url,
+            max_workers=settings.function_workers,
+            log_directory=settings.log_directory,
+        )
         for (
             module_spec
         ) in settings.functions:  # before the store opens: a module that fails to load leaks nothing
@@ -235,6 +257,20 @@ class Pipework:
             admission=breakers,
         )
         targets = Targets(connectors)
+        lambda_ = Lambda(
+            store,
+            clock,
+            region=region,
+            account=account,
+            functions=local,
+            code_directory=settings.function_directory,
+            targets=targets,
+            api=api,
+            streams=dynamodbstreams,
+        )
+        # Rules, pipes and schedules reach API-created functions through the registry; their logs go to
+        # CloudWatch Logs' /aws/lambda/<name>.
+        local.attach(lambda_.service, logs)
         events = EventBridge(
             catalog, store, clock, targets=targets, recorder=recorder, tracer=tracer, breakers=breakers
         )
@@ -275,6 +311,7 @@ class Pipework:
             sqs=sqs,
             dynamodb=dynamodb,
             dynamodbstreams=dynamodbstreams,
+            lambda_=lambda_,
             events=events,
             pipes=pipes,
             scheduler=scheduler,

@@ -42,4 +42,4 @@ class Connectors:
 
     async def close(self) -> None:
         await self.http.aclose()
-        self.functions.shutdown()
+        await self.functions.close()
