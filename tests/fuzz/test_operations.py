@@ -20,6 +20,7 @@ from support.badinput import (
     model_cases,
     oversized_cases,
 )
+from support.lambdas import package
 
 pytestmark = pytest.mark.fuzz
 
@@ -59,6 +60,13 @@ def hints(fuzz_server: RunningServer) -> dict[str, Any]:
         "QueueArn"
     ]
     subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=ops_queue)["SubscriptionArn"]
+    fuzz_server.client("lambda").create_function(
+        FunctionName="ops-function",
+        Runtime="python3.12",
+        Role="arn:aws:iam::000000000000:role/ops",
+        Handler="app.handler",
+        Code={"ZipFile": package()},
+    )
     fuzz_server.client("cloudwatch").put_metric_alarm(
         AlarmName="ops-alarm",
         Namespace="Ops",
@@ -72,6 +80,7 @@ def hints(fuzz_server: RunningServer) -> dict[str, Any]:
     return {
         "TopicArn": topic,
         "SubscriptionArn": subscription,
+        "FunctionName": "ops-function",
         "AlarmName": "ops-alarm",
         "QueueUrl": queue_url,
         "EventBusName": "ops-bus",

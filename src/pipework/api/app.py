@@ -305,7 +305,14 @@ async def _read_body(receive: Receive) -> bytes:
 def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
-    from pipework.api import extensions, extensions_clock, extensions_pipes, extensions_sns, prometheus
+    from pipework.api import (
+        extensions,
+        extensions_breakers,
+        extensions_clock,
+        extensions_pipes,
+        extensions_sns,
+        prometheus,
+    )
 
     app: PipeworkApp
 
@@ -334,6 +341,7 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     ]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
     routes += extensions_sns.routes(current)
+    routes += extensions_breakers.routes(current)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
     return app
 
