@@ -220,7 +220,7 @@ async def _read_body(receive: Receive) -> bytes:
 def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
-    from pipework.api import extensions, extensions_clock, extensions_pipes
+    from pipework.api import console, extensions, extensions_clock, extensions_pipes
 
     app: PipeworkApp
 
@@ -245,6 +245,7 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
 
     routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway))]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
+    routes += console.routes(current)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
     return app
 
@@ -287,7 +288,8 @@ class PipeworkApp(Starlette):
         self.gateway = AwsGateway(pipework.served, region=settings.region, account=settings.account)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(OWN_PATH_PREFIX):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and not (path.startswith(OWN_PATH_PREFIXES) or path == "/console"):
             assert self.gateway is not None, "uvicorn serves requests only after the lifespan started"
             await self.gateway(scope, receive, send)
             return
@@ -295,3 +297,6 @@ class PipeworkApp(Starlette):
 
 
 OWN_PATH_PREFIX = "/_pipework"
+CONSOLE_PATH_PREFIX = "/console"
+#: Paths Starlette routes (Pipework's own routes and the console); every other path is an AWS request.
+OWN_PATH_PREFIXES = (OWN_PATH_PREFIX, CONSOLE_PATH_PREFIX + "/")

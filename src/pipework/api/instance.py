@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from pipework.api.client import LocalClient
 from pipework.clock import Clock
 from pipework.services.base import Service
+from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
 from pipework.services.pipes import Pipes
+from pipework.services.scheduler import Scheduler
+from pipework.services.sqs import SqsService
 
 
 class InstanceSettings(Protocol):
@@ -45,5 +49,20 @@ class Instance(Protocol):
 
     @property
     def pipes(self) -> Pipes: ...
+
+    # The console (``/console/``) reads these too.
+    @property
+    def api(self) -> LocalClient:
+        """In-process calls to the served APIs, validated as over HTTP."""
+        ...
+
+    @property
+    def sqs(self) -> SqsService: ...
+
+    @property
+    def scheduler(self) -> Scheduler: ...
+
+    @property
+    def dynamodbstreams(self) -> DynamoDBStreams: ...
 
     async def close(self) -> None: ...

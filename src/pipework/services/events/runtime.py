@@ -195,3 +195,17 @@ class EventBridge:
         batch.delete_dead_letters(model.DELIVERIES, sorted(wanted))
         await store.commit(batch)
         return len(wanted)
+
+    async def discard(self, ids: list[str], *, region: str | None = None, account: str | None = None) -> int:
+        """Delete the dead letters `ids` of one account and region (default: the server's) for good; ids of
+        others are left alone. Returns how many were deleted."""
+        async with self._redriving:  # never discard what a redrive is sending back meanwhile
+            wanted = set(ids)
+            chosen = [
+                d["Id"]
+                for d in await self.dead_letters(region=region, account=account, limit=None)
+                if d["Id"] in wanted
+            ]
+            if not chosen:
+                return 0
+            return await self.store.delete_dead_letters(model.DELIVERIES, chosen)

@@ -308,3 +308,10 @@ class Pipes:
         redriven = await self.store.redrive(redrive_queue(key), ids)
         self.metrics.setdefault(key, PipeMetrics()).count("Redriven", redriven)
         return redriven
+
+    async def discard(self, name: str, ids: list[str], *, region: str | None = None) -> int:
+        """Delete the dead-lettered records `ids` of the pipe `name` for good; returns how many were deleted."""
+        key = self._key(name, region)
+        if not ids:
+            return 0
+        return await self.store.delete_dead_letters(redrive_queue(key), ids)

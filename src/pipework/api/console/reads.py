@@ -1,0 +1,464 @@
+"""What the console's pages show, read from a running instance: plain dicts and lists for the templates, in the
+server's default account and region. Nothing here changes state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from pipework.connectors.targets import TargetError
+from pipework.connectors.targets.log_group import log_file
+from pipework.jsontypes import JSON
+from pipework.schedule_expressions import zone as tz_of
+
+if TYPE_CHECKING:
+    from pipework.api.instance import Instance
+
+#: Rows per page of the long lists (rules, items).
+PAGE_SIZE = 50
+#: Upcoming fire times shown per schedule.
+UPCOMING = 3
+#: Lines of a pipe's execution log shown.
+LOG_LINES = 50
+
+
+def iso(epoch: float | None) -> str:
+    """A time for people: ISO 8601 in UTC to the millisecond (empty for None)."""
+    if epoch is None:
+        return ""
+    return (
+        dt.datetime.fromtimestamp(float(epoch), dt.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def pretty(value: Any) -> str:
+    """JSON indented for reading (text that holds JSON is shown as that JSON)."""
+    if isinstance(value, str):
+        text = value
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return text
+    text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    return text
+
+
+async def call(pipework: Instance, service: str, operation: str, params: JSON) -> JSON:
+    """An AWS operation in process; a failure becomes a `ConsoleError` carrying AWS's code and message."""
+    try:
+        return await pipework.api.call(service, operation, params)
+    except TargetError as exc:
+        raise ConsoleError(exc.code, exc.message) from None
+
+
+class ConsoleError(Exception):
+    """An operation the console ran failed: AWS's error code and message, shown to the user."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+# -- events ----------------------------------------------------------------------------------------------------
+def _region(pipework: Instance) -> Any:
+    service = pipework.events.events
+    return service.regional(service.account, service.region)
+
+
+async def buses(pipework: Instance) -> list[JSON]:
+    service = pipework.events.events
+    here = await service.opened(service.account, service.region)
+    counts: dict[str, int] = {}
+    for bus, _ in here.rules:
+        counts[bus] = counts.get(bus, 0) + 1
+    return [
+        {
+            "Name": name,
+            "Arn": bus["Arn"],
+            "Rules": counts.get(name, 0),
+            "Description": bus.get("Description", ""),
+        }
+        for name, bus in sorted(here.buses.items())
+    ]
+
+
+def _rule_view(rule: JSON) -> JSON:
+    return {
+        "Name": rule["Name"],
+        "EventBusName": rule["EventBusName"],
+        "Arn": rule["Arn"],
+        "State": rule.get("State", "ENABLED"),
+        "EventPattern": rule.get("EventPattern"),
+        "ScheduleExpression": rule.get("ScheduleExpression"),
+        "Description": rule.get("Description", ""),
+        "ManagedBy": rule.get("ManagedBy"),
+        "Targets": [
+            {
+                "Id": t["Id"],
+                "Arn": t["Arn"],
+                "RetryPolicy": t.get("RetryPolicy"),
+                "DeadLetterArn": (t.get("DeadLetterConfig") or {}).get("Arn"),
+                "Input": t.get("Input") or t.get("InputPath") or t.get("InputTransformer"),
+            }
+            for t in rule.get("Targets", [])
+        ],
+    }
+
+
+async def bus(pipework: Instance, name: str) -> JSON | None:
+    service = pipework.events.events
+    here = await service.opened(service.account, service.region)
+    found = here.buses.get(name)
+    if found is None:
+        return None
+    rules = [_rule_view(r) for (b, _), r in sorted(here.rules.items()) if b == name]
+    return {"Name": name, "Arn": found["Arn"], "Rules": rules}
+
+
+async def rules(pipework: Instance, *, search: str = "", page: int = 1) -> JSON:
+    """One page of the rules of every bus whose name, bus or pattern contains `search` (case-insensitive)."""
+    service = pipework.events.events
+    here = await service.opened(service.account, service.region)
+    needle = search.lower()
+    chosen = [
+        _rule_view(r)
+        for (b, n), r in sorted(here.rules.items())
+        if not needle
+        or needle in n.lower()
+        or needle in b.lower()
+        or needle in str(r.get("EventPattern") or "").lower()
+    ]
+    pages = max(1, -(-len(chosen) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * PAGE_SIZE
+    return {"Rules": chosen[start : start + PAGE_SIZE], "Total": len(chosen), "Page": page, "Pages": pages}
+
+
+async def rule(pipework: Instance, bus_name: str, name: str) -> JSON | None:
+    service = pipework.events.events
+    here = await service.opened(service.account, service.region)
+    found = here.rules.get((bus_name, name))
+    if found is None:
+        return None
+    view = _rule_view(found)
+    dead = await pipework.events.dead_letters(rule=name, bus=bus_name, limit=None)
+    view["DeadLetters"] = len(dead)
+    return view
+
+
+async def rule_dead_letters(pipework: Instance, limit: int = 200) -> list[JSON]:
+    items = await pipework.events.dead_letters(limit=None)
+    return [{**d, "When": iso(d["DeadLetteredAt"])} for d in items[-limit:]]
+
+
+async def archives(pipework: Instance) -> JSON:
+    here = await pipework.events.events.opened(pipework.events.events.account, pipework.events.events.region)
+    found = []
+    for name, archive in sorted(here.archives.items()):
+        stats = await pipework.events.store.log_stats(here.archive_log(name))
+        found.append(
+            {
+                "ArchiveName": name,
+                "ArchiveArn": archive["ArchiveArn"],
+                "EventSourceArn": archive["EventSourceArn"],
+                "Bus": archive["EventSourceArn"].rsplit("/", 1)[-1],
+                "EventCount": stats.count,
+                "State": archive.get("State", "ENABLED"),
+            }
+        )
+    rules_by_bus: dict[str, list[str]] = {}
+    for (bus_name, name), found_rule in sorted(here.rules.items()):
+        if not found_rule.get("ManagedBy"):
+            rules_by_bus.setdefault(bus_name, []).append(name)
+    now = pipework.clock.now()
+    return {
+        "Archives": found,
+        "Replays": replays(pipework),
+        "Rules": rules_by_bus,
+        "WindowStart": iso(now - 3600),
+        "WindowEnd": iso(now),
+    }
+
+
+def replays(pipework: Instance) -> list[JSON]:
+    here = _region(pipework)
+    out = []
+    for name, replay in sorted(here.replays.items(), key=lambda kv: -float(kv[1].get("ReplayStartTime", 0))):
+        start, end = float(replay["EventStartTime"]), float(replay["EventEndTime"])
+        last = replay.get("EventLastReplayedTime")
+        done = 0.0 if last is None else min(1.0, max(0.0, (float(last) - start) / (end - start)))
+        if replay["State"] == "COMPLETED":
+            done = 1.0
+        out.append(
+            {
+                "ReplayName": name,
+                "Archive": replay["EventSourceArn"].rsplit("/", 1)[-1],
+                "State": replay["State"],
+                "StateReason": replay.get("StateReason", ""),
+                "EventStartTime": iso(start),
+                "EventEndTime": iso(end),
+                "EventLastReplayedTime": iso(last),
+                "Progress": round(done * 100),
+                "Active": replay["State"] in ("STARTING", "RUNNING"),
+            }
+        )
+    return out
+
+
+# -- pipes -----------------------------------------------------------------------------------------------------
+def _pipes_here(pipework: Instance) -> list[JSON]:
+    pipes = pipework.pipes
+    prefix = f"{pipes.account}/{pipes.region}/"
+    return [body for key, body in sorted(pipes.pipes_api.pipes.items()) if key.startswith(prefix)]
+
+
+def pipes(pipework: Instance) -> list[JSON]:
+    return [
+        {
+            "Name": p["Name"],
+            "CurrentState": p["CurrentState"],
+            "DesiredState": p.get("DesiredState", ""),
+            "StateReason": p.get("StateReason", ""),
+            "Source": p["Source"],
+            "Target": p["Target"],
+            "Enrichment": p.get("Enrichment", ""),
+        }
+        for p in _pipes_here(pipework)
+    ]
+
+
+def _tail(path: Path, lines: int) -> list[str]:
+    try:
+        with path.open("rb") as handle:
+            return [line.decode("utf-8", "replace").rstrip("\n") for line in deque(handle, maxlen=lines)]
+    except OSError:
+        return []
+
+
+async def pipe(pipework: Instance, name: str) -> JSON | None:
+    found = next((p for p in _pipes_here(pipework) if p["Name"] == name), None)
+    if found is None:
+        return None
+    source_parameters = found.get("SourceParameters") or {}
+    stages = [
+        {"Stage": "SOURCE", "Arn": found["Source"], "Parameters": pretty(source_parameters)},
+        {"Stage": "FILTER", "Arn": "", "Parameters": pretty(source_parameters.get("FilterCriteria") or {})},
+    ]
+    if found.get("Enrichment"):
+        stages.append(
+            {
+                "Stage": "ENRICHMENT",
+                "Arn": found["Enrichment"],
+                "Parameters": pretty(found.get("EnrichmentParameters") or {}),
+            }
+        )
+    stages.append(
+        {"Stage": "TARGET", "Arn": found["Target"], "Parameters": pretty(found.get("TargetParameters") or {})}
+    )
+    group = ((found.get("LogConfiguration") or {}).get("CloudwatchLogsLogDestination") or {}).get(
+        "LogGroupArn"
+    )
+    logs = _tail(log_file(pipework.pipes.log_directory(), group), LOG_LINES) if group else None
+    metrics = pipework.pipes.pipe_metrics(name)["Metrics"]
+    dead = await pipework.pipes.dead_letters(name)
+    return {
+        "Name": name,
+        "Arn": found["Arn"],
+        "CurrentState": found["CurrentState"],
+        "DesiredState": found.get("DesiredState", ""),
+        "StateReason": found.get("StateReason", ""),
+        "Stages": stages,
+        "Metrics": {k: v for k, v in metrics.items() if v and v != {"Sum": 0}},
+        "LogGroup": group,
+        "Logs": logs,
+        "DeadLetters": len(dead),
+        "SampleRecord": pretty(_sample_record(found)),
+    }
+
+
+def _sample_record(pipe: JSON) -> JSON:
+    """A record shaped like the pipe's source would deliver it, to start the invoke form from."""
+    if ":sqs:" in pipe["Source"]:
+        return {"messageId": "console-1", "body": "{}", "attributes": {}, "eventSource": "aws:sqs"}
+    return {
+        "eventID": "console-1",
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "dynamodb": {"Keys": {"id": {"S": "example"}}, "NewImage": {"id": {"S": "example"}}},
+    }
+
+
+async def pipe_dead_letters(pipework: Instance, limit: int = 200) -> list[JSON]:
+    items = await pipework.pipes.dead_letters(limit=limit)
+    return [{**d, "When": iso(d["DeadLetteredAt"])} for d in items]
+
+
+# -- schedules -------------------------------------------------------------------------------------------------
+def schedules(pipework: Instance) -> list[JSON]:
+    scheduler = pipework.scheduler
+    state = scheduler.schedules
+    now = pipework.clock.now()
+    prefix = f"{state.account}/{state.region}/"
+    out = []
+    for key, schedule in sorted(state.schedules.items()):
+        if not key.startswith(prefix):
+            continue
+        upcoming: list[str] = []
+        if schedule.state == "ENABLED":
+            timing = state.timing(schedule)
+            upcoming = [_in_zone(t, schedule.timezone) for t in timing.upcoming(now, UPCOMING)]
+        results = [
+            {**r, "Scheduled": _in_zone(r["Scheduled"], schedule.timezone)}
+            for r in scheduler.invoker.last_results(schedule.arn)
+        ]
+        out.append(
+            {
+                "Name": schedule.name,
+                "GroupName": schedule.group,
+                "State": schedule.state,
+                "Expression": schedule.expression,
+                "Timezone": schedule.timezone or "UTC",
+                "Target": schedule.target["Arn"],
+                "Upcoming": upcoming,
+                "Results": results,
+            }
+        )
+    return out
+
+
+def _in_zone(epoch: float, zone: str | None) -> str:
+    local = dt.datetime.fromtimestamp(float(epoch), tz_of(zone))
+    return local.isoformat(timespec="seconds") + f" {zone or 'UTC'}"
+
+
+# -- queues ----------------------------------------------------------------------------------------------------
+async def queues(pipework: Instance) -> list[JSON]:
+    urls = (await call(pipework, "sqs", "ListQueues", {"MaxResults": 1000})).get("QueueUrls", [])
+    out = []
+    for url in urls:
+        attributes = (
+            await call(pipework, "sqs", "GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})
+        )["Attributes"]
+        peeked = await pipework.sqs.peek(attributes["QueueArn"], limit=0)
+        age = None if peeked is None else peeked["AgeOfOldestMessage"]
+        redrive = orjson.loads(attributes["RedrivePolicy"]) if attributes.get("RedrivePolicy") else None
+        out.append(
+            {
+                "Name": url.rsplit("/", 1)[-1],
+                "Url": url,
+                "Arn": attributes["QueueArn"],
+                "Visible": int(attributes.get("ApproximateNumberOfMessages", 0)),
+                "InFlight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+                "Delayed": int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+                "OldestAge": "" if age is None else f"{age:.0f} s",
+                "DeadLetterTarget": redrive["deadLetterTargetArn"] if redrive else "",
+            }
+        )
+    sources = {q["DeadLetterTarget"] for q in out if q["DeadLetterTarget"]}
+    for q in out:
+        q["IsDeadLetterQueue"] = q["Arn"] in sources
+    return out
+
+
+# -- tables ----------------------------------------------------------------------------------------------------
+async def tables(pipework: Instance) -> list[JSON]:
+    names = (await call(pipework, "dynamodb", "ListTables", {})).get("TableNames", [])
+    out = []
+    for name in names:
+        table = (await call(pipework, "dynamodb", "DescribeTable", {"TableName": name}))["Table"]
+        out.append(
+            {
+                "Name": name,
+                "Items": table.get("ItemCount", 0),
+                "Status": table.get("TableStatus", ""),
+                "Stream": table.get("LatestStreamArn", ""),
+                "Lag": await stream_lag(pipework, table.get("LatestStreamArn")),
+            }
+        )
+    return out
+
+
+async def stream_lag(pipework: Instance, stream_arn: str | None) -> list[JSON]:
+    """How far behind each pipe reading the stream is."""
+    if not stream_arn:
+        return []
+    out = []
+    now = pipework.clock.now()
+    for p in _pipes_here(pipework):
+        if p["Source"] != stream_arn:
+            continue
+        lag = await pipework.dynamodbstreams.lag(stream_arn, p["Arn"])
+        if lag is None:
+            continue
+        behind, oldest = lag
+        out.append(
+            {
+                "Pipe": p["Name"],
+                "Behind": behind,
+                "Age": "" if oldest is None else f"{max(0.0, now - oldest):.0f} s",
+            }
+        )
+    return out
+
+
+async def table_items(pipework: Instance, name: str, start: str | None) -> JSON:
+    params: JSON = {"TableName": name, "Limit": PAGE_SIZE}
+    if start:
+        try:
+            params["ExclusiveStartKey"] = orjson.loads(start)
+        except orjson.JSONDecodeError:
+            raise ConsoleError("ValidationException", "The start key is not JSON.") from None
+    page = await call(pipework, "dynamodb", "Scan", params)
+    last = page.get("LastEvaluatedKey")
+    return {
+        "Items": [pretty(item) for item in page.get("Items", [])],
+        "Next": orjson.dumps(last).decode() if last else None,
+    }
+
+
+# -- overview --------------------------------------------------------------------------------------------------
+async def overview(pipework: Instance) -> JSON:
+    all_pipes = pipes(pipework)
+    all_queues = await queues(pipework)
+    all_schedules = schedules(pipework)
+    all_tables = (await call(pipework, "dynamodb", "ListTables", {})).get("TableNames", [])
+    rule_letters = await pipework.events.dead_letters(limit=None)
+    pipe_letters = await pipework.pipes.dead_letters(limit=1000)
+    failures = [
+        {"Kind": "rule", "Name": f"{d['EventBusName']}/{d['Rule']}", "Target": d["TargetId"], **d}
+        for d in rule_letters
+    ] + [{"Kind": "pipe", "Name": d["PipeName"], "Target": "", **d} for d in pipe_letters]
+    failures.sort(key=lambda d: -float(d["DeadLetteredAt"]))
+    bus_list = await buses(pipework)
+    here = _region(pipework)
+    unhealthy_pipes = [p for p in all_pipes if p["CurrentState"] not in ("RUNNING", "STOPPED")]
+    return {
+        "Counts": [
+            ("Buses", len(bus_list), "/console/buses", ""),
+            ("Rules", len(here.rules), "/console/rules", ""),
+            (
+                "Pipes",
+                len(all_pipes),
+                "/console/pipes",
+                f"{len(unhealthy_pipes)} not running or stopped" if unhealthy_pipes else "",
+            ),
+            ("Schedules", len(all_schedules), "/console/schedules", ""),
+            ("Queues", len(all_queues), "/console/queues", ""),
+            ("Tables", len(all_tables), "/console/tables", ""),
+            (
+                "Dead letters",
+                len(rule_letters) + len(pipe_letters),
+                "/console/dead-letters",
+                "needs attention" if rule_letters or pipe_letters else "",
+            ),
+        ],
+        "Failures": [{**f, "When": iso(f["DeadLetteredAt"])} for f in failures[:10]],
+        "Pipes": unhealthy_pipes,
+    }
