@@ -157,6 +157,7 @@ def banner(pipework: Pipework, port: int) -> str:
             f"Pipework {__version__} listening on {url} ({where}; region {settings.region}; "
             f"account {settings.account})",
             f"Serving: {services}",
+            f"Console: {url}/console/",
             "",
             "Point AWS SDKs and the AWS CLI at it:",
             f"  export AWS_ENDPOINT_URL={url}",
