@@ -233,6 +233,11 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
+    async def unknown(request: Request) -> Any:
+        raise ServiceError(
+            "UnknownOperationException", f"No console operation serves {request.method} {request.url.path}", 404
+        )
+
     return [
         Route("/console/api/events/put", guarded(put_event), methods=["POST"]),
         Route("/console/api/events/test-pattern", guarded(test_pattern), methods=["POST"]),
@@ -247,4 +252,6 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         Route("/console/api/queues/peek", guarded(peek), methods=["GET"]),
         Route("/console/api/queues/redrive", guarded(move), methods=["POST"]),
         Route("/console/api/tail/{bus:path}", guarded(tail), methods=["GET"]),
+        # Anything else under /console/api/ (a pipe name with a slash, say) is a JSON error too.
+        Route("/console/api/{rest:path}", guarded(unknown), methods=["GET", "POST"]),
     ]
