@@ -193,7 +193,9 @@ async def _new_event() -> asyncio.Event:
     return asyncio.Event()
 
 
-def test_a_pipe_is_invoked_with_a_record_and_shows_each_stage(console_server: RunningServer, page: Any) -> None:
+def test_a_pipe_is_invoked_with_a_record_and_shows_each_stage(
+    console_server: RunningServer, page: Any
+) -> None:
     page.goto(console_server.endpoint_url + "/console/pipes/power-dispatch")
     record = {
         "eventName": "INSERT",
@@ -210,14 +212,18 @@ def test_a_pipe_is_invoked_with_a_record_and_shows_each_stage(console_server: Ru
     shoot(page, "pipe")
 
     # A record the filter drops stops at the filter.
-    page.get_by_role("textbox", name=re.compile("^Record")).fill(json.dumps({**record, "eventName": "REMOVE"}))
+    page.get_by_role("textbox", name=re.compile("^Record")).fill(
+        json.dumps({**record, "eventName": "REMOVE"})
+    )
     page.get_by_role("button", name="Invoke").click()
     expect_text(page.locator("#invoke-status"), "FILTERED")
 
     page.get_by_role("button", name="Stop").click()
     expect_text(page.locator("#pipe-state"), "^STOPPING$")
     wait_until(
-        lambda: console_server.client("pipes").describe_pipe(Name="power-dispatch")["CurrentState"] == "STOPPED"
+        lambda: (
+            console_server.client("pipes").describe_pipe(Name="power-dispatch")["CurrentState"] == "STOPPED"
+        )
     )
     page.reload()
     expect_text(page.locator("#pipe-state"), "^STOPPED$")

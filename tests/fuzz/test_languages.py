@@ -370,7 +370,15 @@ def test_own_routes_answer_bad_input_with_json_errors(http: httpx.Client) -> Non
     ):
         findings.check(own, Case("POST /_pipework/clock", "body", body=body))
     # The console's buttons (JSON routes under /console/api/).
-    bodies = (b"", b"not json", b"[]", b'{"Rule": "x"}', b'{"Pipe": {"p": [1]}}', b'{"Pipe": []}', b"[" * 10_000)
+    bodies = (
+        b"",
+        b"not json",
+        b"[]",
+        b'{"Rule": "x"}',
+        b'{"Pipe": {"p": [1]}}',
+        b'{"Pipe": []}',
+        b"[" * 10_000,
+    )
     for action in ("dead-letters/redrive", "dead-letters/discard", "events/put", "events/test-pattern"):
         for body in bodies:
             findings.check(own, Case(f"POST /console/api/{action}", "body", body=body))
@@ -403,4 +411,6 @@ def test_console_pages_answer_odd_names_without_a_server_error(http: httpx.Clien
         assert response.status_code < 500, (path, response.status_code, response.text[:300])
         if response.status_code in (200, 400, 404) and path != "/console/nowhere":
             assert response.headers["content-type"].startswith("text/html"), path
-        assert "<script>" not in response.text.replace('<script src="/console/static/console.js" defer></script>', "")
+        assert "<script>" not in response.text.replace(
+            '<script src="/console/static/console.js" defer></script>', ""
+        )

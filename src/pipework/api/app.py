@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, Headers, internal_failure, render_error
+from pipework.api.extensions_http import OpenStreams
 from pipework.api.instance import Instance
 from pipework.api.protocols import Operation, RestRouter, ServedApi, decode_json_body, parse_query
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
@@ -245,8 +246,10 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
 
     routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway))]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
-    routes += console.routes(current)
+    streams = OpenStreams()
+    routes += console.routes(current, streams)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
+    app.streams = streams
     return app
 
 
@@ -272,7 +275,7 @@ class PipeworkApp(Starlette):
     routing layers (a measurable share of a request's CPU).
 
     Attributes: `pipework`, the instance once the lifespan opened it; `gateway`, the AWS APIs it serves;
-    `startup_error`, why opening the instance failed.
+    `startup_error`, why opening the instance failed; `streams`, the live streams it answers (`end_streams`).
     """
 
     def __init__(self, **options: Any) -> None:
@@ -280,6 +283,11 @@ class PipeworkApp(Starlette):
         self.pipework: Instance | None = None
         self.gateway: AwsGateway | None = None
         self.startup_error: Exception | None = None
+        self.streams = OpenStreams()
+
+    def end_streams(self) -> None:
+        """End the live streams being answered (the server is shutting down: it need not wait for them)."""
+        self.streams.end()
 
     def attach(self, pipework: Instance) -> None:
         """Serve `pipework`'s APIs."""

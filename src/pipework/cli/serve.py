@@ -121,6 +121,10 @@ class _Server(uvicorn.Server):
                 url = _endpoint_url(pipework.settings.host, port)
                 threading.Thread(target=_run_scripts, args=(self.load, url), daemon=True).start()
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.pipework_app.end_streams()  # an open console tab does not hold the shutdown up
+        await super().shutdown(sockets)
+
 
 def _run_scripts(paths: list[str], endpoint_url: str) -> None:
     """`--load`: run each script as ``__main__`` with AWS_ENDPOINT_URL pointing here (a failure is reported)."""

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from pipework.api.extensions_http import OpenStreams
+
 from . import actions, pages
 
 if TYPE_CHECKING:
@@ -28,10 +30,10 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).parent / "static"
 
 
-def routes(current: Callable[[], Instance]) -> list[BaseRoute]:
-    """The console's routes, for the instance `current()` returns."""
+def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[BaseRoute]:
+    """The console's routes, for the instance `current()` returns; its live tails register with `streams`."""
     return [
         *pages.routes(current),
-        *actions.routes(current),
+        *actions.routes(current, streams),
         Mount("/console/static", app=StaticFiles(directory=STATIC), name="console-static"),
     ]

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from pipework.api.extensions_http import guarded, json_body, optional_text, validation
+from pipework.api.extensions_http import OpenStreams, guarded, json_body, optional_text, validation
 from pipework.clock import ManualClock
 from pipework.jsontypes import JSON
 from pipework.patterns import InvalidEventError, InvalidPatternError
@@ -69,7 +69,7 @@ def _epoch(text: str, name: str) -> float:
     return when.timestamp()
 
 
-def routes(current: Callable[[], Instance]) -> list[Route]:
+def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]:
     async def run(service: str, operation: str, params: JSON) -> JSON:
         try:
             return await reads.call(current(), service, operation, params)
@@ -207,7 +207,7 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         if found is None:
             raise ServiceError("ResourceNotFoundException", f"Event bus {name} does not exist.", 404)
         bus_arn = found["Arn"]
-        queue: asyncio.Queue[JSON] = asyncio.Queue(maxsize=TAIL_BUFFER)
+        queue: asyncio.Queue[JSON | None] = asyncio.Queue(maxsize=TAIL_BUFFER)
         listeners = pipework.events.events.listeners
 
         def listener(event_bus_arn: str, event: JSON, rules: list[str]) -> None:
@@ -222,20 +222,23 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
             if isinstance(clock, ManualClock):  # an open tail is not work time travel should wait for
                 clock.ignore(t for t in (request_task, asyncio.current_task()) if t is not None)
             listeners.append(listener)
+            streams.queues.add(queue)
             try:
                 yield b": open\n\n"  # the headers and a comment at once: the browser's EventSource opens
-                while True:
-                    event = await queue.get()
+                while (event := await queue.get()) is not OpenStreams.END:
                     yield b"data: " + orjson.dumps(event) + b"\n\n"
             finally:
                 listeners.remove(listener)
+                streams.queues.discard(queue)
 
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
     async def unknown(request: Request) -> Any:
         raise ServiceError(
-            "UnknownOperationException", f"No console operation serves {request.method} {request.url.path}", 404
+            "UnknownOperationException",
+            f"No console operation serves {request.method} {request.url.path}",
+            404,
         )
 
     return [
