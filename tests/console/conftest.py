@@ -52,7 +52,9 @@ def console_server() -> Iterator[RunningServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+# Module-scoped: Playwright's sync API runs an event loop in the main thread while it is open, which the
+# asyncio tests after this module must not find there.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         if os.environ.get("CI"):

@@ -284,6 +284,28 @@ def test_a_schedule_is_disabled_and_a_queue_peeked(console_server: RunningServer
 
 @pytest.mark.skipif(not SCREENSHOTS, reason="PIPEWORK_SCREENSHOTS is not set")
 def test_screenshots_of_the_main_pages(console_server: RunningServer, page: Any) -> None:
-    for _, path, _ in NAVIGATION:
-        page.goto(console_server.endpoint_url + path)
-        shoot(page, path.strip("/").replace("console", "").strip("/") or "overview")
+    """The lists, with something in them: a failing target's dead letters, a schedule, rows in the table."""
+    events = console_server.client("events")
+    events.put_targets(
+        Rule="updates",
+        EventBusName="power-events",
+        Targets=[{"Id": "gone", "Arn": "arn:aws:sqs:us-east-1:000000000000:gone"}],
+    )
+    ddb = console_server.client("dynamodb")
+    for n in range(3):
+        ddb.put_item(TableName="Powers", Item={"subjectId": {"S": f"plant-{n}"}, "megawatts": {"N": "5"}})
+    wait_until(lambda: len(_dead_letters(console_server)) == 3)
+    console_server.client("scheduler").create_schedule(
+        Name="morning-report",
+        ScheduleExpression="cron(0 9 * * ? *)",
+        ScheduleExpressionTimezone="Europe/Paris",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": "arn:aws:sqs:us-east-1:000000000000:power-updates",
+            "RoleArn": "arn:aws:iam::000000000000:role/r",
+            "Input": "{}",
+        },
+    )
+    for name in ("overview", "buses", "rules", "pipes", "schedules", "tables"):
+        page.goto(console_server.endpoint_url + ("/console/" if name == "overview" else f"/console/{name}"))
+        shoot(page, name)

@@ -275,12 +275,17 @@ async def pipe(pipework: Instance, name: str) -> JSON | None:
         "DesiredState": found.get("DesiredState", ""),
         "StateReason": found.get("StateReason", ""),
         "Stages": stages,
-        "Metrics": {k: v for k, v in metrics.items() if v and v != {"Sum": 0}},
+        "Metrics": {k: v for k, v in metrics.items() if _counted(v)},
         "LogGroup": group,
         "Logs": logs,
         "DeadLetters": len(dead),
         "SampleRecord": pretty(_sample_record(found)),
     }
+
+
+def _counted(statistics: JSON) -> bool:
+    """Whether a metric has counted anything (a page of zeros says nothing)."""
+    return any(value for key, value in statistics.items() if key not in ("Average", "Minimum", "Maximum"))
 
 
 def _sample_record(pipe: JSON) -> JSON:
