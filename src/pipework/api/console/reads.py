@@ -17,6 +17,7 @@ from pipework.schedule_expressions import zone as tz_of
 
 if TYPE_CHECKING:
     from pipework.api.instance import Instance
+    from pipework.services.events.state import EventsRegion
 
 #: Rows per page of the long lists (rules, items).
 PAGE_SIZE = 50
@@ -67,7 +68,7 @@ class ConsoleError(Exception):
 
 
 # -- events ----------------------------------------------------------------------------------------------------
-def _region(pipework: Instance) -> Any:
+def _region(pipework: Instance) -> EventsRegion:
     service = pipework.events.events
     return service.regional(service.account, service.region)
 
@@ -81,9 +82,9 @@ async def buses(pipework: Instance) -> list[JSON]:
     return [
         {
             "Name": name,
-            "Arn": bus["Arn"],
+            "Arn": bus.arn,
             "Rules": counts.get(name, 0),
-            "Description": bus.get("Description", ""),
+            "Description": bus.to_api().get("Description", ""),
         }
         for name, bus in sorted(here.buses.items())
     ]
@@ -118,8 +119,8 @@ async def bus(pipework: Instance, name: str) -> JSON | None:
     found = here.buses.get(name)
     if found is None:
         return None
-    rules = [_rule_view(r) for (b, _), r in sorted(here.rules.items()) if b == name]
-    return {"Name": name, "Arn": found["Arn"], "Rules": rules}
+    rules = [_rule_view(r.to_store()) for (b, _), r in sorted(here.rules.items()) if b == name]
+    return {"Name": name, "Arn": found.arn, "Rules": rules}
 
 
 async def rules(pipework: Instance, *, search: str = "", page: int = 1) -> JSON:
@@ -128,12 +129,9 @@ async def rules(pipework: Instance, *, search: str = "", page: int = 1) -> JSON:
     here = await service.opened(service.account, service.region)
     needle = search.lower()
     chosen = [
-        _rule_view(r)
+        _rule_view(r.to_store())
         for (b, n), r in sorted(here.rules.items())
-        if not needle
-        or needle in n.lower()
-        or needle in b.lower()
-        or needle in str(r.get("EventPattern") or "").lower()
+        if not needle or needle in n.lower() or needle in b.lower() or needle in (r.pattern or "").lower()
     ]
     pages = max(1, -(-len(chosen) // PAGE_SIZE))
     page = min(max(page, 1), pages)
@@ -147,7 +145,7 @@ async def rule(pipework: Instance, bus_name: str, name: str) -> JSON | None:
     found = here.rules.get((bus_name, name))
     if found is None:
         return None
-    view = _rule_view(found)
+    view = _rule_view(found.to_store())
     dead = await pipework.events.dead_letters(rule=name, bus=bus_name, limit=None)
     view["DeadLetters"] = len(dead)
     return view
@@ -166,16 +164,16 @@ async def archives(pipework: Instance) -> JSON:
         found.append(
             {
                 "ArchiveName": name,
-                "ArchiveArn": archive["ArchiveArn"],
-                "EventSourceArn": archive["EventSourceArn"],
-                "Bus": archive["EventSourceArn"].rsplit("/", 1)[-1],
+                "ArchiveArn": archive.arn,
+                "EventSourceArn": archive.source_arn,
+                "Bus": archive.source_arn.rsplit("/", 1)[-1],
                 "EventCount": stats.count,
-                "State": archive.get("State", "ENABLED"),
+                "State": archive.state,
             }
         )
     rules_by_bus: dict[str, list[str]] = {}
     for (bus_name, name), found_rule in sorted(here.rules.items()):
-        if not found_rule.get("ManagedBy"):
+        if not found_rule.managed_by:
             rules_by_bus.setdefault(bus_name, []).append(name)
     now = pipework.clock.now()
     return {
@@ -190,23 +188,22 @@ async def archives(pipework: Instance) -> JSON:
 def replays(pipework: Instance) -> list[JSON]:
     here = _region(pipework)
     out = []
-    for name, replay in sorted(here.replays.items(), key=lambda kv: -float(kv[1].get("ReplayStartTime", 0))):
-        start, end = float(replay["EventStartTime"]), float(replay["EventEndTime"])
-        last = replay.get("EventLastReplayedTime")
-        done = 0.0 if last is None else min(1.0, max(0.0, (float(last) - start) / (end - start)))
-        if replay["State"] == "COMPLETED":
+    for name, replay in sorted(here.replays.items(), key=lambda kv: -kv[1].started):
+        start, end, last = replay.start, replay.end, replay.last_replayed
+        done = 0.0 if last is None else min(1.0, max(0.0, (last - start) / (end - start)))
+        if replay.state == "COMPLETED":
             done = 1.0
         out.append(
             {
                 "ReplayName": name,
-                "Archive": replay["EventSourceArn"].rsplit("/", 1)[-1],
-                "State": replay["State"],
-                "StateReason": replay.get("StateReason", ""),
+                "Archive": replay.source_arn.rsplit("/", 1)[-1],
+                "State": replay.state,
+                "StateReason": replay.state_reason or "",
                 "EventStartTime": iso(start),
                 "EventEndTime": iso(end),
                 "EventLastReplayedTime": iso(last),
                 "Progress": round(done * 100),
-                "Active": replay["State"] in ("STARTING", "RUNNING"),
+                "Active": replay.active and replay.state != "CANCELLING",
             }
         )
     return out
@@ -216,7 +213,7 @@ def replays(pipework: Instance) -> list[JSON]:
 def _pipes_here(pipework: Instance) -> list[JSON]:
     pipes = pipework.pipes
     prefix = f"{pipes.account}/{pipes.region}/"
-    return [body for key, body in sorted(pipes.pipes_api.pipes.items()) if key.startswith(prefix)]
+    return [pipe.to_api() for key, pipe in sorted(pipes.pipes_api.pipes.items()) if key.startswith(prefix)]
 
 
 def pipes(pipework: Instance) -> list[JSON]:
