@@ -162,3 +162,24 @@ def test_peeking_a_queue_receives_nothing(console_server: RunningServer) -> None
     assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "one"
     missing = httpx.get(console_server.endpoint_url + "/console/api/queues/peek", params={"arn": arn + "x"})
     assert missing.status_code == 400
+
+
+def test_a_pipes_execution_log_shows_on_its_page(console_server: RunningServer) -> None:
+    group = "arn:aws:logs:us-east-1:000000000000:log-group:/pipes/power"
+    console_server.client("logs").create_log_group(logGroupName="/pipes/power")
+    console_server.client("pipes").update_pipe(
+        Name="power-dispatch",
+        RoleArn="arn:aws:iam::000000000000:role/power-dispatch",
+        LogConfiguration={"Level": "INFO", "CloudwatchLogsLogDestination": {"LogGroupArn": group}},
+    )
+    page = httpx.get(console_server.endpoint_url + "/console/pipes/power-dispatch").text
+    assert f"The last lines of <code>{group}</code>" in page
+    console_server.client("dynamodb").put_item(
+        TableName="Powers", Item={"subjectId": {"S": "logged"}, "megawatts": {"N": "1"}}
+    )
+    wait_until(
+        lambda: (
+            "ExecutionSucceeded"
+            in httpx.get(console_server.endpoint_url + "/console/pipes/power-dispatch").text
+        )
+    )

@@ -21,10 +21,26 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, Headers, internal_failure, render_error
+from pipework.api.errors import (
+    CBOR_ERRORS,
+    JSON_ERRORS,
+    QUERY_ERRORS,
+    REST_JSON_ERRORS,
+    Headers,
+    internal_failure,
+    render_error,
+)
 from pipework.api.extensions_http import OpenStreams
 from pipework.api.instance import Instance
-from pipework.api.protocols import Operation, RestRouter, ServedApi, decode_json_body, parse_query
+from pipework.api.protocols import (
+    Operation,
+    RestRouter,
+    ServedApi,
+    decode_cbor_body,
+    decode_json_body,
+    parse_query,
+)
+from pipework.api.query import form_tree, parse_form
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
 from pipework.models import load_service_model
 from pipework.services.base import RequestContext, Service, ServiceError
@@ -83,26 +99,55 @@ class AwsGateway:
         """Answer one request: (status, headers, body). Never raises."""
         target = headers.get("x-amz-target")
         api: ServedApi | None = None
-        error_style = JSON_ERRORS if target else REST_JSON_ERRORS
+        rpc_v2 = _rpc_v2_path(scope["path"]) if not target else None
+        error_style = CBOR_ERRORS if rpc_v2 else JSON_ERRORS if target else REST_JSON_ERRORS
         try:
             query = parse_query(scope.get("query_string", b""))
             auth = parse_authorization(headers.get("authorization", "")) or parse_presigned_query(query)
-            if target:
+            if rpc_v2 is not None:
+                prefix, name = rpc_v2
+                api = self._api_for_target(prefix, f"{prefix}.{name}", auth)
+                error_style = api.error_style if api.cbor else CBOR_ERRORS
+                protocol = headers.get("smithy-protocol")
+                if protocol != "rpc-v2-cbor" or not api.cbor:
+                    raise ServiceError(
+                        "UnknownOperationException",
+                        f"Pipework serves {api.name} over {api.model.protocol}, not "
+                        f"{protocol or 'a request without the smithy-protocol header'}.",
+                        400,
+                    )
+                operation = api.operation(name)
+                if operation is None:
+                    raise ServiceError("UnknownOperationException", f"Unknown operation {prefix}.{name}", 400)
+                params = decode_cbor_body(body)
+            elif target:
                 prefix, _, name = target.rpartition(".")
                 api = self._api_for_target(prefix, target, auth)
-                error_style = api.error_style
+                error_style = api.json_error_style
                 operation = api.operation(name)
                 if operation is None:
                     raise ServiceError("UnknownOperationException", f"Unknown operation {target}", 400)
                 params = decode_json_body(body)
             elif _is_query_protocol(headers, body, query):
-                if auth is not None and not self._serves(auth.service):
+                error_style = QUERY_ERRORS
+                form = parse_form(scope.get("query_string", b""), body)
+                api = self._query_api(form, auth)
+                if api is None:
+                    if auth is not None and not self._serves(auth.service):
+                        return _query_protocol_error(
+                            "UnknownServiceException", self._not_served(auth.service).message
+                        )
                     return _query_protocol_error(
-                        "UnknownServiceException", self._not_served(auth.service).message
+                        "InvalidAction", QUERY_PROTOCOL_MESSAGE.format(service=_named(auth))
                     )
-                return _query_protocol_error(
-                    "InvalidAction", QUERY_PROTOCOL_MESSAGE.format(service=_named(auth))
-                )
+                error_style = api.error_style
+                action = form.get("Action", "")
+                operation = api.operation(action)
+                if operation is None or operation.query is None:
+                    raise ServiceError(
+                        "InvalidAction", f"The action {action} is not valid for this web service.", 400
+                    )
+                params = operation.query.gather(form_tree(form))
             else:
                 api, operation, params = self._route_rest(scope, headers, body, query, auth)
                 error_style = api.error_style
@@ -120,13 +165,29 @@ class AwsGateway:
             result = await api.service.handle(operation.name, decoded, ctx)
             if operation.rest is not None:
                 return operation.rest.encode(api.content_type, result or {})
+            if rpc_v2 is not None:
+                return api.encode_cbor(operation, result or {})
+            if operation.query is not None:
+                return operation.query.encode(result or {}, request_id)
             return api.encode_json(operation, result or {})
         except ServiceError as error:
-            return render_error(error_style, error)
+            return render_error(error_style, error, request_id)
         except Exception:
             where = f"{api.name} {target or scope.get('path')}" if api else scope.get("path")
             log.exception("internal failure in %s (request %s)", where, request_id)
-            return render_error(error_style, internal_failure())
+            return render_error(error_style, internal_failure(), request_id)
+
+    def _query_api(self, form: dict[str, str], auth: Authorization | None) -> ServedApi | None:
+        """The query-protocol API a request is for: the SigV4 scope's service, else the one whose API version the
+        request names (unsigned calls such as STS's AssumeRoleWithWebIdentity), else the only one served."""
+        query_apis = [api for api in self.apis.values() if api.query]
+        if auth is not None and auth.service:
+            return next((api for api in query_apis if api.signing_name == auth.service), None)
+        version = form.get("Version")
+        by_version = [api for api in query_apis if api.api_version == version]
+        if len(by_version) == 1:
+            return by_version[0]
+        return query_apis[0] if len(query_apis) == 1 else None
 
     def _serves(self, signing_name: str) -> bool:
         return signing_name in {api.signing_name for api in self.apis.values()}
@@ -186,6 +247,16 @@ def next_request_id() -> str:
     return f"{prefix[:8]}-{prefix[8:12]}-4{prefix[12:15]}-{prefix[15:19]}-{number:012x}"
 
 
+def _rpc_v2_path(path: str) -> tuple[str, str] | None:
+    """(service, operation) of a smithy RPC v2 path, ``/service/<ServiceName>/operation/<OperationName>``."""
+    if not path.startswith("/service/"):
+        return None
+    parts = path.split("/")
+    if len(parts) == 5 and parts[0] == "" and parts[1] == "service" and parts[3] == "operation":
+        return parts[2], parts[4]
+    return None
+
+
 def _is_query_protocol(headers: dict[str, str], body: bytes, query: dict[str, list[str]]) -> bool:
     if "Action" in query:
         return True
@@ -221,7 +292,7 @@ async def _read_body(receive: Receive) -> bytes:
 def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
-    from pipework.api import console, extensions, extensions_clock, extensions_pipes
+    from pipework.api import console, extensions, extensions_clock, extensions_pipes, prometheus
 
     app: PipeworkApp
 
@@ -244,7 +315,10 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
         )
         return app.pipework
 
-    routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway))]
+    routes: list[BaseRoute] = [
+        Route("/_pipework/health", _health(lambda: app.gateway)),
+        Route(METRICS_PATH, prometheus.endpoint(current), methods=["GET"]),
+    ]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
     streams = OpenStreams()
     routes += console.routes(current, streams)
@@ -297,7 +371,11 @@ class PipeworkApp(Starlette):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] == "http" and not (path.startswith(OWN_PATH_PREFIXES) or path == "/console"):
+        if (
+            scope["type"] == "http"
+            and not (path.startswith(OWN_PATH_PREFIXES) or path == "/console")
+            and not (path == METRICS_PATH and scope["method"] == "GET")
+        ):
             assert self.gateway is not None, "uvicorn serves requests only after the lifespan started"
             await self.gateway(scope, receive, send)
             return
@@ -308,3 +386,5 @@ OWN_PATH_PREFIX = "/_pipework"
 CONSOLE_PATH_PREFIX = "/console"
 #: Paths Starlette routes (Pipework's own routes and the console); every other path is an AWS request.
 OWN_PATH_PREFIXES = (OWN_PATH_PREFIX, CONSOLE_PATH_PREFIX + "/")
+#: Prometheus scrapes here (no AWS API uses GET /metrics).
+METRICS_PATH = "/metrics"

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from pipework.api.client import LocalClient
 from pipework.clock import Clock
+from pipework.engine.metrics import Recorder
 from pipework.services.base import Service
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
@@ -49,6 +50,11 @@ class Instance(Protocol):
 
     @property
     def pipes(self) -> Pipes: ...
+
+    @property
+    def recorder(self) -> Recorder:
+        """Where every service records its metrics (``GET /metrics`` reads it)."""
+        ...
 
     # The console (``/console/``) reads these too.
     @property

@@ -16,6 +16,8 @@ COMMAND_MODULES = (
     "pipework.cli.patterns",
     "pipework.cli.schedules",
     "pipework.cli.pipes",
+    "pipework.cli.metrics",
+    "pipework.cli.deploy",
 )
 
 

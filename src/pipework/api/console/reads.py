@@ -4,14 +4,12 @@ server's default account and region. Nothing here changes state."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import deque
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from pipework.connectors.targets import TargetError
-from pipework.connectors.targets.log_group import log_file
+from pipework.connectors.targets.log_group import log_group
 from pipework.jsontypes import JSON
 from pipework.schedule_expressions import zone as tz_of
 
@@ -231,12 +229,14 @@ def pipes(pipework: Instance) -> list[JSON]:
     ]
 
 
-def _tail(path: Path, lines: int) -> list[str]:
+async def _log_tail(pipework: Instance, group_arn: str) -> list[str]:
+    """The latest lines of a log group, oldest first (the logs service keeps them)."""
+    params: JSON = {"logGroupName": log_group(group_arn), "limit": 10_000}
     try:
-        with path.open("rb") as handle:
-            return [line.decode("utf-8", "replace").rstrip("\n") for line in deque(handle, maxlen=lines)]
-    except OSError:
-        return []
+        found = await call(pipework, "logs", "FilterLogEvents", params)
+    except ConsoleError as exc:
+        return [f"({exc.code}: {exc.message})"]
+    return [str(event.get("message", "")) for event in found.get("events", [])][-LOG_LINES:]
 
 
 async def pipe(pipework: Instance, name: str) -> JSON | None:
@@ -262,7 +262,7 @@ async def pipe(pipework: Instance, name: str) -> JSON | None:
     group = ((found.get("LogConfiguration") or {}).get("CloudwatchLogsLogDestination") or {}).get(
         "LogGroupArn"
     )
-    logs = _tail(log_file(pipework.pipes.log_directory(), group), LOG_LINES) if group else None
+    logs = await _log_tail(pipework, group) if group else None
     metrics = pipework.pipes.pipe_metrics(name)["Metrics"]
     dead = await pipework.pipes.dead_letters(name)
     return {
