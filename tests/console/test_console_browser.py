@@ -29,6 +29,7 @@ NAVIGATION = [
     ("Tables", "/console/tables", "Tables"),
     ("Dead letters", "/console/dead-letters", "Dead letters"),
     ("Archives", "/console/archives", "Archives"),
+    ("Alarms", "/console/alarms", "Alarms"),
 ]
 
 
@@ -306,6 +307,19 @@ def test_screenshots_of_the_main_pages(console_server: RunningServer, page: Any)
             "Input": "{}",
         },
     )
-    for name in ("overview", "buses", "rules", "pipes", "schedules", "tables"):
+    cloudwatch = console_server.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="power-dispatch-failing",
+        Namespace="AWS/EventBridge/Pipes",
+        MetricName="ExecutionFailed",
+        Dimensions=[{"Name": "PipeName", "Value": "power-dispatch"}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=15,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName="power-dispatch-failing", StateValue="ALARM", StateReason="a test")
+    for name in ("overview", "buses", "rules", "pipes", "schedules", "tables", "alarms"):
         page.goto(console_server.endpoint_url + ("/console/" if name == "overview" else f"/console/{name}"))
         shoot(page, name)

@@ -29,6 +29,7 @@ PAGES = [
     "/console/tables/Powers",
     "/console/dead-letters",
     "/console/archives",
+    "/console/alarms",
 ]
 
 
@@ -55,6 +56,7 @@ def test_every_page_renders_with_the_navigation_bar(console_server: RunningServe
             "Tables",
             "Dead letters",
             "Archives",
+            "Alarms",
         ]
     assert httpx.get(console_server.endpoint_url + "/console").headers["location"] == "/console/"
     bus = httpx.get(console_server.endpoint_url + "/console/buses/power-events").text
@@ -183,3 +185,23 @@ def test_a_pipes_execution_log_shows_on_its_page(console_server: RunningServer) 
             in httpx.get(console_server.endpoint_url + "/console/pipes/power-dispatch").text
         )
     )
+
+
+def test_an_alarms_state_and_history_show(console_server: RunningServer) -> None:
+    cloudwatch = console_server.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="failing",
+        Namespace="AWS/EventBridge/Pipes",
+        MetricName="ExecutionFailed",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName="failing", StateValue="ALARM", StateReason="raised by hand")
+    page = httpx.get(console_server.endpoint_url + "/console/alarms").text
+    assert '<td class="alarm-ALARM">ALARM</td><td>raised by hand</td>' in page
+    assert "ExecutionFailed GreaterThanThreshold 0.0" in page
+    assert "to ALARM" in page  # the history's state change
+    assert "1 in ALARM" in httpx.get(console_server.endpoint_url + "/console/").text

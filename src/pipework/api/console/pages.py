@@ -42,6 +42,7 @@ NAVIGATION = (
     ("Tables", "/console/tables"),
     ("Dead letters", "/console/dead-letters"),
     ("Archives", "/console/archives"),
+    ("Alarms", "/console/alarms"),
 )
 
 
@@ -163,6 +164,10 @@ async def archives(request: Request, pipework: Instance) -> Response:
     return render(request, "archives.html", title="Archives", data=await reads.archives(pipework))
 
 
+async def alarms(request: Request, pipework: Instance) -> Response:
+    return render(request, "alarms.html", title="Alarms", alarms=await reads.alarms(pipework))
+
+
 async def _home(request: Request) -> Response:
     return RedirectResponse("/console/", status_code=307)
 
@@ -186,4 +191,5 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         get("/console/tables/{name:path}", table),
         get("/console/dead-letters", dead_letters),
         get("/console/archives", archives),
+        get("/console/alarms", alarms),
     ]

@@ -425,6 +425,48 @@ async def table_items(pipework: Instance, name: str, start: str | None) -> JSON:
     }
 
 
+# -- alarms ----------------------------------------------------------------------------------------------------
+async def alarms(pipework: Instance) -> list[JSON]:
+    """Every metric and composite alarm with its state, reason and latest state changes (newest first)."""
+    found = await call(pipework, "cloudwatch", "DescribeAlarms", {"MaxRecords": 100})
+    out = []
+    for kind, alarm in [("metric", a) for a in found.get("MetricAlarms", [])] + [
+        ("composite", a) for a in found.get("CompositeAlarms", [])
+    ]:
+        history = await call(
+            pipework,
+            "cloudwatch",
+            "DescribeAlarmHistory",
+            {"AlarmName": alarm["AlarmName"], "HistoryItemType": "StateUpdate", "MaxRecords": 5},
+        )
+        if kind == "metric":
+            watched = alarm.get("MetricName") or "metric math"
+            rule = f"{watched} {alarm.get('ComparisonOperator', '')} {alarm.get('Threshold', '')}"
+        else:
+            rule = alarm.get("AlarmRule", "")
+        out.append(
+            {
+                "Name": alarm["AlarmName"],
+                "Kind": kind,
+                "State": alarm.get("StateValue", ""),
+                "Reason": alarm.get("StateReason", ""),
+                "Updated": _when(alarm.get("StateUpdatedTimestamp")),
+                "Rule": rule,
+                "History": [
+                    {"When": _when(h.get("Timestamp")), "Summary": h.get("HistorySummary", "")}
+                    for h in history.get("AlarmHistoryItems", [])
+                ],
+            }
+        )
+    return out
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return iso(value.timestamp())
+    return iso(float(value)) if isinstance(value, int | float) else str(value or "")
+
+
 # -- overview --------------------------------------------------------------------------------------------------
 async def overview(pipework: Instance) -> JSON:
     all_pipes = pipes(pipework)
@@ -439,6 +481,9 @@ async def overview(pipework: Instance) -> JSON:
     ] + [{"Kind": "pipe", "Name": d["PipeName"], "Target": "", **d} for d in pipe_letters]
     failures.sort(key=lambda d: -float(d["DeadLetteredAt"]))
     bus_list = await buses(pipework)
+    described = await call(pipework, "cloudwatch", "DescribeAlarms", {"MaxRecords": 100})
+    every_alarm = described.get("MetricAlarms", []) + described.get("CompositeAlarms", [])
+    firing = sum(1 for a in every_alarm if a.get("StateValue") == "ALARM")
     here = _region(pipework)
     unhealthy_pipes = [p for p in all_pipes if p["CurrentState"] not in ("RUNNING", "STOPPED")]
     return {
@@ -454,6 +499,7 @@ async def overview(pipework: Instance) -> JSON:
             ("Schedules", len(all_schedules), "/console/schedules", ""),
             ("Queues", len(all_queues), "/console/queues", ""),
             ("Tables", len(all_tables), "/console/tables", ""),
+            ("Alarms", len(every_alarm), "/console/alarms", f"{firing} in ALARM" if firing else ""),
             (
                 "Dead letters",
                 len(rule_letters) + len(pipe_letters),
