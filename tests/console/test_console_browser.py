@@ -29,6 +29,7 @@ NAVIGATION = [
     ("Tables", "/console/tables", "Tables"),
     ("Dead letters", "/console/dead-letters", "Dead letters"),
     ("Archives", "/console/archives", "Archives"),
+    ("Breakers", "/console/breakers", "Breakers"),
     ("Alarms", "/console/alarms", "Alarms"),
 ]
 
@@ -320,6 +321,10 @@ def test_screenshots_of_the_main_pages(console_server: RunningServer, page: Any)
         ComparisonOperator="GreaterThanThreshold",
     )
     cloudwatch.set_alarm_state(AlarmName="power-dispatch-failing", StateValue="ALARM", StateReason="a test")
-    for name in ("overview", "buses", "rules", "pipes", "schedules", "tables", "alarms"):
+    httpx.put(
+        console_server.endpoint_url + "/_pipework/breakers/power-updates",
+        json={"Target": "arn:aws:sqs:us-east-1:000000000000:power-updates"},
+    ).raise_for_status()
+    for name in ("overview", "buses", "rules", "pipes", "schedules", "tables", "breakers", "alarms"):
         page.goto(console_server.endpoint_url + ("/console/" if name == "overview" else f"/console/{name}"))
         shoot(page, name)

@@ -29,6 +29,7 @@ PAGES = [
     "/console/tables/Powers",
     "/console/dead-letters",
     "/console/archives",
+    "/console/breakers",
     "/console/alarms",
 ]
 
@@ -56,6 +57,7 @@ def test_every_page_renders_with_the_navigation_bar(console_server: RunningServe
             "Tables",
             "Dead letters",
             "Archives",
+            "Breakers",
             "Alarms",
         ]
     assert httpx.get(console_server.endpoint_url + "/console").headers["location"] == "/console/"
@@ -205,3 +207,34 @@ def test_an_alarms_state_and_history_show(console_server: RunningServer) -> None
     assert "ExecutionFailed GreaterThanThreshold 0.0" in page
     assert "to ALARM" in page  # the history's state change
     assert "1 in ALARM" in httpx.get(console_server.endpoint_url + "/console/").text
+
+
+def test_a_breakers_state_and_parked_count_show(console_server: RunningServer) -> None:
+    queue = "arn:aws:sqs:us-east-1:000000000000:power-updates"
+    put = httpx.put(console_server.endpoint_url + "/_pipework/breakers/updates-queue", json={"Target": queue})
+    assert put.status_code == 200, put.text
+    page = httpx.get(console_server.endpoint_url + "/console/breakers").text
+    assert '<td class="breaker-state">CLOSED</td>' in page and "power-updates" in page
+    # The page's Open button posts here.
+    opened = httpx.post(console_server.endpoint_url + "/_pipework/breakers/updates-queue/open").json()
+    assert opened["State"] == "OPEN"
+    console_server.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": "power-events",
+                "Source": "energy.dispatch",
+                "DetailType": "PowerDispatch",
+                "Detail": '{"subjectId": "b", "megawatts": "1"}',
+            }
+        ]
+    )
+    wait_until(
+        lambda: (
+            '<td class="breaker-parked">1</td>'
+            in httpx.get(console_server.endpoint_url + "/console/breakers").text
+        )
+    )
+    assert (
+        '<td class="breaker-state">OPEN</td>'
+        in httpx.get(console_server.endpoint_url + "/console/breakers").text
+    )

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from pipework.api.client import LocalClient
 from pipework.clock import Clock
+from pipework.engine.breakers import Breakers
 from pipework.engine.metrics import Recorder
 from pipework.services.base import Service
 from pipework.services.dynamodbstreams import DynamoDBStreams
@@ -55,6 +56,9 @@ class Instance(Protocol):
     def recorder(self) -> Recorder:
         """Where every service records its metrics (``GET /metrics`` reads it)."""
         ...
+
+    @property
+    def breakers(self) -> Breakers: ...
 
     # The console (``/console/``) reads these too.
     @property

@@ -117,7 +117,7 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
         pipework = current()
         count = await pipework.events.discard(rule_ids) if rule_ids else 0
         for name, ids in by_pipe.items():
-            count += await pipework.pipes.discard(name, ids)
+            count += await pipework.pipes.discard(name, ids) if ids else 0  # no ids would mean all
         return {"Discarded": count}
 
     async def pipe_state(request: Request) -> Any:

@@ -42,6 +42,7 @@ NAVIGATION = (
     ("Tables", "/console/tables"),
     ("Dead letters", "/console/dead-letters"),
     ("Archives", "/console/archives"),
+    ("Breakers", "/console/breakers"),
     ("Alarms", "/console/alarms"),
 )
 
@@ -164,6 +165,10 @@ async def archives(request: Request, pipework: Instance) -> Response:
     return render(request, "archives.html", title="Archives", data=await reads.archives(pipework))
 
 
+async def breakers(request: Request, pipework: Instance) -> Response:
+    return render(request, "breakers.html", title="Breakers", breakers=await reads.breakers(pipework))
+
+
 async def alarms(request: Request, pipework: Instance) -> Response:
     return render(request, "alarms.html", title="Alarms", alarms=await reads.alarms(pipework))
 
@@ -191,5 +196,6 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         get("/console/tables/{name:path}", table),
         get("/console/dead-letters", dead_letters),
         get("/console/archives", archives),
+        get("/console/breakers", breakers),
         get("/console/alarms", alarms),
     ]

@@ -425,6 +425,18 @@ async def table_items(pipework: Instance, name: str, start: str | None) -> JSON:
     }
 
 
+# -- breakers --------------------------------------------------------------------------------------------------
+async def breakers(pipework: Instance) -> list[JSON]:
+    """Every circuit breaker as `GET /_pipework/breakers` describes it (state, parked count, since, reason)."""
+    every = pipework.breakers
+    out = []
+    for _, breaker in sorted(every.breakers.items()):
+        described = await every.describe(breaker)
+        since = described.get("Since")
+        out.append({**described, "Since": iso(since) if isinstance(since, int | float) else since or ""})
+    return out
+
+
 # -- alarms ----------------------------------------------------------------------------------------------------
 async def alarms(pipework: Instance) -> list[JSON]:
     """Every metric and composite alarm with its state, reason and latest state changes (newest first)."""

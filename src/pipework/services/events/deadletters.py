@@ -1,6 +1,6 @@
 """Pipework's extensions to EventBridge (beyond AWS): deliveries that exhausted their retries are kept as dead
 letters with their full payload (`DeadLetters.find`), and can be sent back to the one target each failed on
-(`DeadLetters.redrive`), or discarded (`DeadLetters.discard`)."""
+(`DeadLetters.redrive`)."""
 
 from __future__ import annotations
 
@@ -100,15 +100,22 @@ class DeadLetters:
             ]
             return await self._redrive({d["Id"] for d in chosen})
 
-    async def discard(self, ids: list[str], *, region: str | None = None, account: str | None = None) -> int:
-        """Delete the dead letters `ids` of one account and region (default: the server's) for good; ids of
-        others are left alone. Returns how many were deleted."""
-        async with self._redriving:  # never discard what a redrive is sending back meanwhile
-            wanted = set(ids)
+    async def discard(
+        self,
+        ids: list[str] | None = None,
+        *,
+        rule: str | None = None,
+        target: str | None = None,
+        region: str | None = None,
+        account: str | None = None,
+    ) -> int:
+        """Delete dead-lettered deliveries of one account and region (default: the server's) for good: the given
+        ids among those the filters choose; how many were deleted."""
+        async with self._redriving:  # not while a redrive reads them
             chosen = [
                 d["Id"]
-                for d in await self.find(region=region, account=account, limit=None)
-                if d["Id"] in wanted
+                for d in await self.find(rule=rule, target=target, region=region, account=account, limit=None)
+                if ids is None or d["Id"] in ids
             ]
             if not chosen:
                 return 0

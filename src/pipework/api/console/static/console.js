@@ -331,5 +331,15 @@ onClick(".queue-redrive", async (button) => {
   say(`Move task started: ${answer.TaskHandle}.`);
 });
 
+// -- breakers (Pipework's own routes) ---------------------------------------------------------------------------
+onClick(".breaker-action", async (button) => {
+  const name = button.dataset.name;
+  const answer = await call("POST", `/_pipework/breakers/${encodeURIComponent(name)}/${button.dataset.action}`);
+  const row = button.closest("tr");
+  row.querySelector(".breaker-state").textContent = answer.State;
+  row.querySelector(".breaker-parked").textContent = answer.Parked;
+  say(`Breaker ${name}: ${answer.State}.`);
+});
+
 startTail();
 watchReplays();
