@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from pipework.api.auth import Credentials, CredentialsError, Guard, Keyring
 from pipework.api.client import LocalClient
 from pipework.clock import Clock, ManualClock, SystemClock
 from pipework.connectors.bundle import Connectors
@@ -59,6 +60,11 @@ class Settings:
             targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
         function_timeout: seconds a local function may run before its invocation fails.
         log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
+        auth: ``"off"`` (every request acts as `account`) or ``"sigv4"`` (requests must be signed by a known key
+            and are authorized by policies); None picks ``"sigv4"`` when `store` is PostgreSQL or `host` is not
+            loopback, else ``"off"`` (see `auth_mode`).
+        credentials: the credentials file (keys, roles, policies; see `pipework.api.auth.credentials`).
+        rate_limit: requests per second each key may make with auth on (None: unlimited).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".pipework"))
@@ -71,6 +77,18 @@ class Settings:
     function_timeout: float = 3.0
     log_dir: Path | None = None
     store: str | None = None
+    auth: str | None = None
+    credentials: Path | None = None
+    rate_limit: float | None = None
+
+    @property
+    def auth_mode(self) -> str:
+        """The auth mode in effect: `auth` when given, else sigv4 for a shared store or a non-loopback listener."""
+        if self.auth is not None:
+            return self.auth
+        shared = (self.store or "").startswith(("postgres://", "postgresql://"))
+        loopback = self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
+        return "sigv4" if shared or not loopback else "off"
 
     @property
     def endpoint_url(self) -> str:
@@ -117,8 +135,10 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        guard: Guard | None = None,
     ) -> None:
         self.settings = settings
+        self.guard = guard
         self.clock = clock
         self.store = store
         self.connectors = connectors
@@ -156,6 +176,16 @@ class Pipework:
         """
         settings = settings or Settings()
         clock = clock or SystemClock()
+        if settings.auth_mode not in ("off", "sigv4"):
+            raise CredentialsError(f"unknown auth mode {settings.auth_mode!r}: use off or sigv4")
+        credentials = Credentials()
+        if settings.auth_mode == "sigv4":
+            if settings.credentials is None:
+                raise CredentialsError(
+                    "auth is sigv4 (the default with a PostgreSQL store or a non-loopback --host) and needs "
+                    "--credentials FILE with at least one key; pass --auth off to serve without authentication"
+                )
+            credentials = Credentials.load(settings.credentials)
         region, account = settings.region, settings.account
         local = Functions(timeout=settings.function_timeout)
         for (
@@ -201,6 +231,13 @@ class Pipework:
             log_directory=settings.log_directory,
         )
         scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
+        guard = None
+        if settings.auth_mode == "sigv4":
+            guard = Guard(
+                Keyring(credentials, store),
+                ResourcePolicies(sqs, catalog),
+                rate_limit=settings.rate_limit,
+            )
         pipework = cls(
             settings,
             clock,
@@ -214,6 +251,7 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            guard=guard,
         )
         api.serve(pipework.served)
         try:
@@ -238,6 +276,22 @@ class Pipework:
                 log.exception("stopping service %s failed", service.name)
         await self.connectors.close()
         await self.store.close()
+
+
+class ResourcePolicies:
+    """The resource policies authorization reads: SQS queues' ``Policy`` attribute and event buses' policies."""
+
+    def __init__(self, sqs: SqsService, events: EventsService) -> None:
+        self.sqs = sqs
+        self.events = events
+
+    async def resource_policy(self, arn: str) -> str | None:
+        if arn.startswith("arn:aws:sqs:"):
+            queue = self.sqs.queue_for_arn(arn)
+            return queue.attributes.get("Policy") if queue is not None else None
+        if arn.startswith("arn:aws:events:"):
+            return await self.events.bus_policy(arn)
+        return None
 
 
 def asgi_app(

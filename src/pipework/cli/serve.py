@@ -93,6 +93,33 @@ def register(subparsers: Any) -> None:
         help="with --manual-clock, the time the clock starts at (default: the real time at start)",
     )
     parser.add_argument(
+        "--auth",
+        choices=["off", "sigv4"],
+        default=None,
+        help="off: accept any credentials; sigv4: check signatures against --credentials and authorize by their "
+        "policies (default: sigv4 with a PostgreSQL --store or a --host other than loopback, else off)",
+    )
+    parser.add_argument(
+        "--credentials",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='JSON keys, roles and policies for --auth sigv4: {"Keys": [...], "Roles": [...]} (see docs/auth.md)',
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="PER_SECOND",
+        help="with auth on, the requests per second each key may make (ThrottlingException beyond)",
+    )
+    parser.add_argument(
+        "--tls-cert", type=Path, default=None, metavar="PEM", help="serve HTTPS with this certificate"
+    )
+    parser.add_argument(
+        "--tls-key", type=Path, default=None, metavar="PEM", help="the private key of --tls-cert"
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(default: info)"
     )
     parser.set_defaults(func=run)
@@ -116,9 +143,10 @@ class _Server(uvicorn.Server):
             for server in self.servers:
                 for sock in server.sockets:
                     port = sock.getsockname()[1]
-            print(banner(pipework, port), flush=True)
+            tls = self.config.ssl_certfile is not None
+            print(banner(pipework, port, tls=tls), flush=True)
             if self.load:
-                url = _endpoint_url(pipework.settings.host, port)
+                url = _endpoint_url(pipework.settings.host, port, tls=tls)
                 threading.Thread(target=_run_scripts, args=(self.load, url), daemon=True).start()
 
 
@@ -135,9 +163,34 @@ def _run_scripts(paths: list[str], endpoint_url: str) -> None:
 _EXAMPLE_CALLS = (("sqs", "list_queues"), ("events", "list_event_buses"), ("scheduler", "list_schedules"))
 
 
-def banner(pipework: Pipework, port: int) -> str:
+def auth_line(pipework: Pipework) -> str:
+    """What the start message says of authentication, and why that mode."""
     settings = pipework.settings
-    url = _endpoint_url(settings.host, port)
+    if pipework.guard is None:
+        if settings.auth is None:
+            return "Auth: off (loopback and a local store; --auth sigv4 turns it on)"
+        return "Auth: off (--auth off): any credentials are accepted"
+    why = (
+        "--auth sigv4"
+        if settings.auth
+        else (
+            "the default with a PostgreSQL store"
+            if (settings.store or "").startswith("postgres")
+            else f"the default when listening on {settings.host}"
+        )
+    )
+    keys = len(list(pipework.guard.keyring.fixed()))
+    roles = len(pipework.guard.keyring.roles)
+    limit = f"; {settings.rate_limit:g} requests/s per key" if settings.rate_limit else ""
+    return (
+        f"Auth: sigv4 ({why}): requests must be signed by one of the {keys} key(s) and {roles} role(s) "
+        f"of {settings.credentials} or keys made with `pipework keys create`{limit}"
+    )
+
+
+def banner(pipework: Pipework, port: int, *, tls: bool = False) -> str:
+    settings = pipework.settings
+    url = _endpoint_url(settings.host, port, tls=tls)
     if settings.store:
         where = f"store {redact(settings.store)}"
     else:
@@ -151,12 +204,15 @@ def banner(pipework: Pipework, port: int) -> str:
     client = (
         f"boto3.client('{example[0]}', endpoint_url='{url}', region_name='{settings.region}', "
         "aws_access_key_id='test', aws_secret_access_key='test')"
+        if pipework.guard is None
+        else "aws_access_key_id=..., aws_secret_access_key=...)"
     )
     return "\n".join(
         [
             f"Pipework {__version__} listening on {url} ({where}; region {settings.region}; "
             f"account {settings.account})",
             f"Serving: {services}",
+            auth_line(pipework),
             "",
             "Point AWS SDKs and the AWS CLI at it:",
             f"  export AWS_ENDPOINT_URL={url}",
@@ -185,10 +241,11 @@ def _stop_after_shutdown(signum: int, frame: object) -> None:
     raise _Stopped
 
 
-def _endpoint_url(host: str, port: int) -> str:
+def _endpoint_url(host: str, port: int, *, tls: bool = False) -> str:
     from pipework.app import Settings
 
-    return Settings(host=host, port=port).endpoint_url
+    url: str = Settings(host=host, port=port).endpoint_url
+    return "https" + url[4:] if tls else url
 
 
 def run(args: argparse.Namespace) -> int:
@@ -207,7 +264,13 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         functions=tuple(args.functions),
         function_timeout=args.function_timeout,
+        auth=args.auth,
+        credentials=args.credentials,
+        rate_limit=args.rate_limit,
     )
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("pipework: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
     if args.clock_start is not None and not args.manual_clock:
         print("pipework: --clock-start needs --manual-clock", file=sys.stderr)
         return 2
@@ -223,6 +286,8 @@ def run(args: argparse.Namespace) -> int:
         access_log=False,
         log_level=args.log_level,
         timeout_graceful_shutdown=10,
+        ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
+        ssl_keyfile=str(args.tls_key) if args.tls_key else None,
     )
     server = _Server(config, app, args.load)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found; make that

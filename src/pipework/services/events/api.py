@@ -30,6 +30,7 @@ from .archives import ArchiveOperations
 from .connections import ConnectionOperations
 from .entries import build_event, bus_name, check_request_size, format_time, validate_entry
 from .errors import already_exists, invalid_pattern, limit_exceeded, not_found, validation
+from .permissions import PermissionOperations
 from .schedules import is_scheduled
 from .state import EventsRegion
 from .targets import validate_targets
@@ -49,7 +50,7 @@ def _check_schedule(expression: str) -> None:
         raise validation("Parameter ScheduleExpression is not valid.")
 
 
-class EventsService(ArchiveOperations, ConnectionOperations):
+class EventsService(ArchiveOperations, ConnectionOperations, PermissionOperations):
     """EventBridge operations over a store, with the router that PutEvents uses (see `EventsState`)."""
 
     name = "events"
