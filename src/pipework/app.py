@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from pipework.api.auth import Credentials, CredentialsError, Guard, Keyring
+from pipework.api.auth.targets import TargetPermissions
 from pipework.api.client import LocalClient
 from pipework.clock import Clock, ManualClock, SystemClock
 from pipework.connectors.bundle import Connectors
@@ -208,6 +209,8 @@ class Pipework:
         dynamodbstreams = DynamoDBStreams(store, clock, dynamodb=dynamodb)
         catalog = EventsService(store, clock, region=region, account=account)
         api = LocalClient(region=region, account=account)
+        keyring = Keyring(credentials, store)
+        policies = ResourcePolicies(sqs, catalog)
         connectors = Connectors(
             clock=clock,
             http=httpx.AsyncClient(),
@@ -217,6 +220,7 @@ class Pipework:
             buses=catalog,
             destinations=catalog,
             streams=dynamodbstreams,
+            access=TargetPermissions(keyring, policies) if settings.auth_mode == "sigv4" else None,
         )
         targets = Targets(connectors)
         events = EventBridge(catalog, store, clock, targets=targets)
@@ -233,11 +237,7 @@ class Pipework:
         scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
         guard = None
         if settings.auth_mode == "sigv4":
-            guard = Guard(
-                Keyring(credentials, store),
-                ResourcePolicies(sqs, catalog),
-                rate_limit=settings.rate_limit,
-            )
+            guard = Guard(keyring, policies, rate_limit=settings.rate_limit)
         pipework = cls(
             settings,
             clock,

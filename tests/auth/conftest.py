@@ -12,6 +12,7 @@ import pytest
 from botocore.config import Config
 
 from pipework.app import Settings
+from pipework.clock import ManualClock
 from pipework.testing import RunningServer, serve_in_thread
 
 ADMIN = ("AKIAADMIN0000000001", "admin-secret-0000000000000000000000")
@@ -45,6 +46,10 @@ CREDENTIALS = {
          "Policies": [{"Version": "2012-10-17",
                        "Statement": [{"Effect": "Allow", "Action": "sqs:List*", "Resource": "*"}]}],
          "TrustedAccounts": ["222222222222"]},
+        {"Arn": "arn:aws:iam::111111111111:role/forwarder",
+         "Policies": [{"Version": "2012-10-17",
+                       "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                      "Resource": "arn:aws:sqs:*:111111111111:forwarded-*"}]}]},
     ],
 }  # fmt: skip
 
@@ -59,6 +64,13 @@ def credentials_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def secured(credentials_file: Path) -> Iterator[RunningServer]:
     with serve_in_thread(Settings(memory=True, auth="sigv4", credentials=credentials_file)) as server:
+        yield server
+
+
+@pytest.fixture
+def secured_clocked(credentials_file: Path) -> Iterator[RunningServer]:
+    settings = Settings(memory=True, auth="sigv4", credentials=credentials_file)
+    with serve_in_thread(settings, clock=ManualClock()) as server:
         yield server
 
 

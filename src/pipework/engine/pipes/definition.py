@@ -34,6 +34,7 @@ class PipeDefinition:
         parallelization: concurrent batches per shard (records of one item key stay in order).
         dead_letter_arn: DeadLetterConfig.Arn (an SQS queue) or None.
         log_level, include_execution_data, log_group: the LogConfiguration.
+        role_arn: the pipe's RoleArn: with auth on, its enrichment and target are invoked as this role.
     """
 
     name: str
@@ -57,6 +58,7 @@ class PipeDefinition:
     log_level: str = "OFF"
     include_execution_data: bool = False
     log_group: str | None = None
+    role_arn: str | None = None
 
     def matches(self, record: JSON, parsed: Any) -> bool:
         """Whether a record passes the filters (`parsed` is the record with its data field parsed as JSON)."""

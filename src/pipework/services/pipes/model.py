@@ -173,6 +173,7 @@ def compile_definition(body: JSON, *, log_directory: Path) -> PipeDefinition:
         log_level=logging.get("Level", "OFF"),
         include_execution_data="ALL" in (logging.get("IncludeExecutionData") or []),
         log_group=log_path(body, log_directory),
+        role_arn=body.get("RoleArn") or None,
     )
 
 
