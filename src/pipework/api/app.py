@@ -337,7 +337,7 @@ async def read_body(receive: Receive, limit: int | None = None) -> bytes | None:
 def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
-    from pipework.api import extensions, extensions_clock, extensions_pipes
+    from pipework.api import extensions, extensions_clock, extensions_keys, extensions_pipes
 
     app: PipeworkApp
 
@@ -362,6 +362,7 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
 
     routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway))]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
+    routes += extensions_keys.routes(current)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
     return app
 
