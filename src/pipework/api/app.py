@@ -25,9 +25,17 @@ from pipework.api.auth import Caller, Guard
 from pipework.api.auth.errors import AuthError
 from pipework.api.auth.guard import condition_context
 from pipework.api.auth.verify import SignedRequest
-from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, Headers, internal_failure, render_error
+from pipework.api.errors import (
+    JSON_ERRORS,
+    QUERY_ERRORS,
+    REST_JSON_ERRORS,
+    Headers,
+    internal_failure,
+    render_error,
+)
 from pipework.api.instance import Instance
 from pipework.api.protocols import Operation, RestRouter, ServedApi, decode_json_body, parse_query
+from pipework.api.query import form_tree, parse_form
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
 from pipework.models import load_service_model
 from pipework.services.base import RequestContext, Service, ServiceError
@@ -128,14 +136,26 @@ class AwsGateway:
                     try:
                         caller = await self.guard.authenticate(signed_request(scope, headers, body), auth)
                     except AuthError as error:
-                        return _query_protocol_error(*_query_auth_error(error))
-                if auth is not None and not self._serves(auth.service):
+                        return render_error(QUERY_ERRORS, error.as_service_error(query=True), request_id)
+                error_style = QUERY_ERRORS
+                form = parse_form(scope.get("query_string", b""), body)
+                api = self._query_api(form, auth)
+                if api is None:
+                    if auth is not None and not self._serves(auth.service):
+                        return _query_protocol_error(
+                            "UnknownServiceException", self._not_served(auth.service).message
+                        )
                     return _query_protocol_error(
-                        "UnknownServiceException", self._not_served(auth.service).message
+                        "InvalidAction", QUERY_PROTOCOL_MESSAGE.format(service=_named(auth))
                     )
-                return _query_protocol_error(
-                    "InvalidAction", QUERY_PROTOCOL_MESSAGE.format(service=_named(auth))
-                )
+                error_style = api.error_style
+                action = form.get("Action", "")
+                operation = api.operation(action)
+                if operation is None or operation.query is None:
+                    raise ServiceError(
+                        "InvalidAction", f"The action {action} is not valid for this web service.", 400
+                    )
+                params = operation.query.gather(form_tree(form))
             else:
                 api, operation, params = self._route_rest(scope, headers, body, query, auth)
                 error_style = api.error_style
@@ -161,7 +181,9 @@ class AwsGateway:
                         context=context,
                     )
                 except AuthError as error:
-                    return render_error(error_style, error.as_service_error())
+                    return render_error(
+                        error_style, error.as_service_error(query=error_style.query), request_id
+                    )
             ctx = RequestContext(
                 service=api.name,
                 operation=operation.name,
@@ -175,13 +197,27 @@ class AwsGateway:
             result = await api.service.handle(operation.name, decoded, ctx)
             if operation.rest is not None:
                 return operation.rest.encode(api.content_type, result or {})
+            if operation.query is not None:
+                return operation.query.encode(result or {}, request_id)
             return api.encode_json(operation, result or {})
         except ServiceError as error:
-            return render_error(error_style, error)
+            return render_error(error_style, error, request_id)
         except Exception:
             where = f"{api.name} {target or scope.get('path')}" if api else scope.get("path")
             log.exception("internal failure in %s (request %s)", where, request_id)
-            return render_error(error_style, internal_failure())
+            return render_error(error_style, internal_failure(), request_id)
+
+    def _query_api(self, form: dict[str, str], auth: Authorization | None) -> ServedApi | None:
+        """The query-protocol API a request is for: the SigV4 scope's service, else the one whose API version the
+        request names (unsigned calls such as STS's AssumeRoleWithWebIdentity), else the only one served."""
+        query_apis = [api for api in self.apis.values() if api.query]
+        if auth is not None and auth.service:
+            return next((api for api in query_apis if api.signing_name == auth.service), None)
+        version = form.get("Version")
+        by_version = [api for api in query_apis if api.api_version == version]
+        if len(by_version) == 1:
+            return by_version[0]
+        return query_apis[0] if len(query_apis) == 1 else None
 
     def too_large(self, headers: dict[str, str], scope: Scope, limit: int) -> tuple[int, Headers, bytes]:
         """The answer to a body over the protocol's limit (read no further than the limit)."""
@@ -189,7 +225,7 @@ class AwsGateway:
         if headers.get("x-amz-target") or not _is_query_form(headers, scope):
             style = JSON_ERRORS if headers.get("x-amz-target") else REST_JSON_ERRORS
             return render_error(style, error.as_service_error())
-        return _query_protocol_error(*_query_auth_error(error))
+        return render_error(QUERY_ERRORS, error.as_service_error(query=True))
 
     def _serves(self, signing_name: str) -> bool:
         return signing_name in {api.signing_name for api in self.apis.values()}
@@ -273,11 +309,6 @@ def _is_query_form(headers: dict[str, str], scope: Scope) -> bool:
     return headers.get("content-type", "").startswith("application/x-www-form-urlencoded") or (
         b"Action=" in scope.get("query_string", b"")
     )
-
-
-def _query_auth_error(error: AuthError) -> tuple[str, str, int]:
-    service_error = error.as_service_error(query=True)
-    return service_error.code, service_error.message, service_error.status
 
 
 def signed_request(scope: Scope, headers: dict[str, str], body: bytes) -> SignedRequest:
