@@ -27,7 +27,8 @@ from pipework.clock import Clock, ManualClock, SystemClock
 from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
-from pipework.services.base import Service
+from pipework.jsontypes import JSON
+from pipework.services.base import Service, ServiceError
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
@@ -35,6 +36,7 @@ from pipework.services.events.api import EventsService
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sqs import SqsService
+from pipework.services.sts import StsService
 from pipework.store import open_store
 
 if TYPE_CHECKING:
@@ -136,6 +138,7 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        sts: StsService,
         guard: Guard | None = None,
     ) -> None:
         self.settings = settings
@@ -152,13 +155,22 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.sts = sts
         self._started: list[Service] = []
         self._closed = False
 
     @property
     def served(self) -> tuple[Service, ...]:
         """The served APIs, in the order they start (a service starts after those it depends on)."""
-        return (self.sqs, self.dynamodb, self.dynamodbstreams, self.events, self.pipes, self.scheduler)
+        return (
+            self.sqs,
+            self.dynamodb,
+            self.dynamodbstreams,
+            self.events,
+            self.pipes,
+            self.scheduler,
+            self.sts,
+        )
 
     @classmethod
     async def open(
@@ -210,7 +222,8 @@ class Pipework:
         catalog = EventsService(store, clock, region=region, account=account)
         api = LocalClient(region=region, account=account)
         keyring = Keyring(credentials, store)
-        policies = ResourcePolicies(sqs, catalog)
+        secured = settings.auth_mode == "sigv4"
+        policies = ResourcePolicies(sqs, catalog, keyring if secured else None)
         connectors = Connectors(
             clock=clock,
             http=httpx.AsyncClient(),
@@ -220,7 +233,7 @@ class Pipework:
             buses=catalog,
             destinations=catalog,
             streams=dynamodbstreams,
-            access=TargetPermissions(keyring, policies) if settings.auth_mode == "sigv4" else None,
+            access=TargetPermissions(keyring, policies) if secured else None,
         )
         targets = Targets(connectors)
         events = EventBridge(catalog, store, clock, targets=targets)
@@ -236,7 +249,8 @@ class Pipework:
         )
         scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
         guard = None
-        if settings.auth_mode == "sigv4":
+        sts = StsService(CredentialIdentities(keyring if secured else None), clock, account=account)
+        if secured:
             guard = Guard(keyring, policies, rate_limit=settings.rate_limit)
         pipework = cls(
             settings,
@@ -251,6 +265,7 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            sts=sts,
             guard=guard,
         )
         api.serve(pipework.served)
@@ -279,19 +294,66 @@ class Pipework:
 
 
 class ResourcePolicies:
-    """The resource policies authorization reads: SQS queues' ``Policy`` attribute and event buses' policies."""
+    """The resource policies authorization reads: SQS queues' ``Policy`` attribute, event buses' policies, and
+    roles' trust (their own account and their ``TrustedAccounts`` may call sts:AssumeRole)."""
 
-    def __init__(self, sqs: SqsService, events: EventsService) -> None:
+    def __init__(self, sqs: SqsService, events: EventsService, keyring: Keyring | None = None) -> None:
         self.sqs = sqs
         self.events = events
+        self.keyring = keyring
 
-    async def resource_policy(self, arn: str) -> str | None:
+    async def resource_policy(self, arn: str) -> str | JSON | None:
+        if arn.startswith("arn:aws:iam::") and self.keyring is not None:
+            role = self.keyring.role(arn)
+            if role is None:
+                return None
+            trusted = [f"arn:aws:iam::{account}:root" for account in (role.account, *role.trusted_accounts)]
+            statement = {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}
+            return {"Version": "2012-10-17", "Statement": [statement]}
         if arn.startswith("arn:aws:sqs:"):
             queue = self.sqs.queue_for_arn(arn)
             return queue.attributes.get("Policy") if queue is not None else None
         if arn.startswith("arn:aws:events:"):
             return await self.events.bus_policy(arn)
         return None
+
+
+class CredentialIdentities:
+    """STS's `Identities` over the keyring (None: auth is off)."""
+
+    def __init__(self, keyring: Keyring | None) -> None:
+        self.keyring = keyring
+
+    async def identity(self, access_key: str | None) -> JSON | None:
+        if self.keyring is None or access_key is None:
+            return None
+        key = await self.keyring.find(access_key)
+        if key is None:
+            return None
+        caller = key.caller
+        return {"Account": caller.account, "Arn": caller.arn, "UserId": caller.user_id}
+
+    async def assume(self, role_arn: str, session: str, seconds: int, caller_account: str) -> JSON | None:
+        if self.keyring is None:
+            return None
+        role = self.keyring.role(role_arn)
+        if role is None or not role.trusts(caller_account):
+            raise ServiceError(
+                "AccessDenied",
+                f"Account {caller_account} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                403,
+            )
+        caller = self.keyring.assume(role, session, seconds).caller
+        key = await self.keyring.find(caller.access_key)
+        assert key is not None and key.expires is not None
+        return {
+            "AccessKeyId": key.access_key,
+            "SecretAccessKey": key.secret,
+            "SessionToken": key.token,
+            "Expiration": key.expires,
+            "AssumedRoleId": caller.user_id,
+            "Arn": caller.arn,
+        }
 
 
 def asgi_app(

@@ -20,7 +20,7 @@ class ResourcePolicies(Protocol):
     """What authorization needs of the services: the policy attached to a resource (its JSON text or document),
     or None when it has none or does not exist."""
 
-    async def resource_policy(self, arn: str) -> Any: ...
+    async def resource_policy(self, arn: str) -> Any: ...  # JSON text, a document, or None
 
 
 def _arn_account(arn: str) -> str | None:
@@ -78,6 +78,8 @@ def resources(service: str, operation: str, params: dict[str, Any], region: str,
         items = params.get("RequestItems")
         if isinstance(items, dict):
             found.extend(f"arn:aws:dynamodb:{region}:{account}:table/{name}" for name in items)
+    elif service == "sts" and isinstance(params.get("RoleArn"), str):
+        found.append(params["RoleArn"])
     elif service == "pipes" and isinstance(params.get("Name"), str):
         found.append(f"arn:aws:pipes:{region}:{account}:pipe/{params['Name']}")
     elif service == "scheduler" and isinstance(params.get("Name"), str):

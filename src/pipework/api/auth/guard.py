@@ -22,6 +22,9 @@ from pipework.api.auth.verify import (
 )
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
 
+#: Actions no policy can deny (AWS: anyone signed may ask who they are).
+ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
+
 
 @dataclass(frozen=True)
 class AuthSettings:
@@ -134,9 +137,9 @@ class Guard:
         context: dict[str, list[str]],
     ) -> None:
         """Raise `AuthError` ("denied") unless `caller` may run `operation` with `params`."""
-        if caller.admin:
-            return
         action = f"{signing_name}:{operation}"
+        if caller.admin or action in ALWAYS_ALLOWED:
+            return
         arns = resources(signing_name, operation, dict(params), region, caller.account)
         resource, decision = await decide(
             action=action,
