@@ -38,6 +38,7 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
             "events",
             "pipes",
             "scheduler",
+            "sts",
         ]
         assert (
             "default" in pipework.events.events.regional("000000000000", "us-east-1").buses
