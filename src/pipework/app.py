@@ -64,8 +64,8 @@ class Settings:
         function_timeout: seconds a local function may run before its invocation fails.
         log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
         auth: ``"off"`` (every request acts as `account`) or ``"sigv4"`` (requests must be signed by a known key
-            and are authorized by policies); None picks ``"sigv4"`` when `store` is PostgreSQL or `host` is not
-            loopback, else ``"off"`` (see `auth_mode`).
+            and are authorized by policies). `pipework serve` picks sigv4 by default for a PostgreSQL store or a
+            non-loopback host (`pipework.cli.serve.default_auth`); in process (tests, the pytest plugin) it is off.
         credentials: the credentials file (keys, roles, policies; see `pipework.api.auth.credentials`).
         rate_limit: requests per second each key may make with auth on (None: unlimited).
     """
@@ -80,18 +80,9 @@ class Settings:
     function_timeout: float = 3.0
     log_dir: Path | None = None
     store: str | None = None
-    auth: str | None = None
+    auth: str = "off"
     credentials: Path | None = None
     rate_limit: float | None = None
-
-    @property
-    def auth_mode(self) -> str:
-        """The auth mode in effect: `auth` when given, else sigv4 for a shared store or a non-loopback listener."""
-        if self.auth is not None:
-            return self.auth
-        shared = (self.store or "").startswith(("postgres://", "postgresql://"))
-        loopback = self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
-        return "sigv4" if shared or not loopback else "off"
 
     @property
     def endpoint_url(self) -> str:
@@ -189,14 +180,14 @@ class Pipework:
         """
         settings = settings or Settings()
         clock = clock or SystemClock()
-        if settings.auth_mode not in ("off", "sigv4"):
-            raise CredentialsError(f"unknown auth mode {settings.auth_mode!r}: use off or sigv4")
+        if settings.auth not in ("off", "sigv4"):
+            raise CredentialsError(f"unknown auth mode {settings.auth!r}: use off or sigv4")
         credentials = Credentials()
-        if settings.auth_mode == "sigv4":
+        if settings.auth == "sigv4":
             if settings.credentials is None:
                 raise CredentialsError(
-                    "auth is sigv4 (the default with a PostgreSQL store or a non-loopback --host) and needs "
-                    "--credentials FILE with at least one key; pass --auth off to serve without authentication"
+                    "auth is sigv4 and needs --credentials FILE with at least one key (sigv4 is the default with "
+                    "a PostgreSQL store or a non-loopback --host); pass --auth off to serve without authentication"
                 )
             credentials = Credentials.load(settings.credentials)
         region, account = settings.region, settings.account
@@ -222,7 +213,7 @@ class Pipework:
         catalog = EventsService(store, clock, region=region, account=account)
         api = LocalClient(region=region, account=account)
         keyring = Keyring(credentials, store)
-        secured = settings.auth_mode == "sigv4"
+        secured = settings.auth == "sigv4"
         policies = ResourcePolicies(sqs, catalog, keyring if secured else None)
         connectors = Connectors(
             clock=clock,

@@ -128,10 +128,13 @@ def register(subparsers: Any) -> None:
 class _Server(uvicorn.Server):
     """uvicorn's server, announcing where it listens once the socket is bound (so ``--port 0`` shows the port)."""
 
-    def __init__(self, config: uvicorn.Config, app: PipeworkApp, load: list[str] | None = None) -> None:
+    def __init__(
+        self, config: uvicorn.Config, app: PipeworkApp, load: list[str] | None = None, auth_why: str = ""
+    ) -> None:
         super().__init__(config)
         self.pipework_app = app
         self.load = load or []
+        self.auth_why = auth_why
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         from pipework.app import Pipework
@@ -144,7 +147,7 @@ class _Server(uvicorn.Server):
                 for sock in server.sockets:
                     port = sock.getsockname()[1]
             tls = self.config.ssl_certfile is not None
-            print(banner(pipework, port, tls=tls), flush=True)
+            print(banner(pipework, port, tls=tls, auth_why=self.auth_why), flush=True)
             if self.load:
                 url = _endpoint_url(pipework.settings.host, port, tls=tls)
                 threading.Thread(target=_run_scripts, args=(self.load, url), daemon=True).start()
@@ -163,22 +166,21 @@ def _run_scripts(paths: list[str], endpoint_url: str) -> None:
 _EXAMPLE_CALLS = (("sqs", "list_queues"), ("events", "list_event_buses"), ("scheduler", "list_schedules"))
 
 
-def auth_line(pipework: Pipework) -> str:
+def default_auth(store: str | None, host: str) -> tuple[str, str]:
+    """`pipework serve`'s auth mode without --auth, and why: sigv4 for a shared (PostgreSQL) store or a listener
+    other than loopback, off otherwise."""
+    if (store or "").startswith(("postgres://", "postgresql://")):
+        return "sigv4", "the default with a PostgreSQL store"
+    if not (host in ("localhost", "::1") or host.startswith("127.")):
+        return "sigv4", f"the default when listening on {host}"
+    return "off", "the default on loopback with a local store; --auth sigv4 turns it on"
+
+
+def auth_line(pipework: Pipework, why: str) -> str:
     """What the start message says of authentication, and why that mode."""
     settings = pipework.settings
     if pipework.guard is None:
-        if settings.auth is None:
-            return "Auth: off (loopback and a local store; --auth sigv4 turns it on)"
-        return "Auth: off (--auth off): any credentials are accepted"
-    why = (
-        "--auth sigv4"
-        if settings.auth
-        else (
-            "the default with a PostgreSQL store"
-            if (settings.store or "").startswith("postgres")
-            else f"the default when listening on {settings.host}"
-        )
-    )
+        return f"Auth: off ({why}): any credentials are accepted"
     keys = len(list(pipework.guard.keyring.fixed()))
     roles = len(pipework.guard.keyring.roles)
     limit = f"; {settings.rate_limit:g} requests/s per key" if settings.rate_limit else ""
@@ -188,7 +190,7 @@ def auth_line(pipework: Pipework) -> str:
     )
 
 
-def banner(pipework: Pipework, port: int, *, tls: bool = False) -> str:
+def banner(pipework: Pipework, port: int, *, tls: bool = False, auth_why: str = "") -> str:
     settings = pipework.settings
     url = _endpoint_url(settings.host, port, tls=tls)
     if settings.store:
@@ -212,7 +214,7 @@ def banner(pipework: Pipework, port: int, *, tls: bool = False) -> str:
             f"Pipework {__version__} listening on {url} ({where}; region {settings.region}; "
             f"account {settings.account})",
             f"Serving: {services}",
-            auth_line(pipework),
+            auth_line(pipework, auth_why or f"--auth {pipework.settings.auth}"),
             "",
             "Point AWS SDKs and the AWS CLI at it:",
             f"  export AWS_ENDPOINT_URL={url}",
@@ -254,6 +256,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    auth, why = (args.auth, f"--auth {args.auth}") if args.auth else default_auth(args.store, args.host)
     settings = Settings(
         data_dir=args.data,
         memory=args.memory,
@@ -264,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         functions=tuple(args.functions),
         function_timeout=args.function_timeout,
-        auth=args.auth,
+        auth=auth,
         credentials=args.credentials,
         rate_limit=args.rate_limit,
     )
@@ -289,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
         ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
         ssl_keyfile=str(args.tls_key) if args.tls_key else None,
     )
-    server = _Server(config, app, args.load)
+    server = _Server(config, app, args.load, why)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found; make that
     # handler end the process normally (exit 0) instead of dying by the signal.
     previous = signal.signal(signal.SIGTERM, _stop_after_shutdown)
