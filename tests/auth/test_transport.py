@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
