@@ -149,7 +149,10 @@ def test_serve_over_https_with_auth(
         )  # fmt: skip
         SigV4Auth(Credentials(*ADMIN), "sqs", "us-east-1").add_auth(request)
         response = httpx.post(
-            url + "/", headers=dict(request.headers.items()), content=b"{}", verify=str(cert)
+            url + "/",
+            headers=dict(request.headers.items()),
+            content=b"{}",
+            verify=ssl.create_default_context(cafile=str(cert)),
         )
         assert response.status_code == 200, response.text
     finally:
