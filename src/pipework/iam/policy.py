@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 VERSIONS = ("2012-10-17", "2008-10-17")
 
 
@@ -320,11 +322,9 @@ def parse_policy(document: Any, *, resource_policy: bool = False) -> Policy:
     `resource_policy`: statements must name a Principal (and may omit Resource), as on a queue or bus.
     """
     if isinstance(document, str):
-        import json
-
         try:
-            document = json.loads(document)
-        except ValueError:
+            document = orjson.loads(document)
+        except (orjson.JSONDecodeError, RecursionError):  # orjson refuses nesting deeper than 1024
             raise PolicyError("The policy is not valid JSON.") from None
     if not isinstance(document, dict):
         raise PolicyError("A policy must be a JSON object.")

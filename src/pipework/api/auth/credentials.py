@@ -202,7 +202,7 @@ class Credentials:
             document = json.loads(Path(path).read_text())
         except OSError as error:
             raise CredentialsError(f"cannot read the credentials file {path}: {error.strerror}") from None
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise CredentialsError(f"the credentials file {path} is not JSON: {error}") from None
         return cls.parse(document)
 
