@@ -13,7 +13,7 @@ import urllib.request
 from typing import Any
 
 import pytest
-from botocore.auth import SigV4Auth
+from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
@@ -191,3 +191,41 @@ def test_the_aws_cli_works_with_a_key_and_fails_with_a_wrong_secret(secured: Run
     assert json.loads(done.stdout)["QueueUrl"].endswith("/111111111111/from-cli")
     failed = aws("wrong-secret-000000000000000", "events", "list-event-buses")
     assert failed.returncode != 0 and "InvalidSignatureException" in failed.stderr
+
+
+def test_query_protocol_errors_are_xml(secured: RunningServer) -> None:
+    with pytest.raises(ClientError) as error:
+        client(secured, "sts", (ADMIN[0], "not-the-secret-000000000000")).get_caller_identity()
+    assert code(error) == "SignatureDoesNotMatch"
+    request = AWSRequest(
+        method="POST",
+        url=secured.endpoint_url + "/",
+        data=b"Action=GetCallerIdentity&Version=2011-06-15",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    status, _, body = raw(secured, request)
+    assert status == 403 and b"<Code>MissingAuthenticationToken</Code>" in body
+
+
+def test_unsigned_payload_only_in_presigned_urls_or_over_tls(secured: RunningServer) -> None:
+    request = signed(secured, {}, "AWSEvents.ListEventBuses")
+    request.headers["X-Amz-Content-SHA256"] = "UNSIGNED-PAYLOAD"
+    status, _, body = raw(secured, signed_again(request))
+    assert status == 403 and "HTTPS" in json.loads(body)["message"]
+
+    class UnsignedQuery(SigV4QueryAuth):  # as most SDKs presign: the payload left unsigned
+        def payload(self, request: AWSRequest) -> str:
+            return "UNSIGNED-PAYLOAD"
+
+    presigned = AWSRequest(method="GET", url=secured.endpoint_url + "/schedules")
+    UnsignedQuery(Credentials(*ADMIN), "scheduler", "us-east-1", expires=60).add_auth(presigned)
+    with urllib.request.urlopen(presigned.url, timeout=10) as response:
+        assert json.loads(response.read()) == {"Schedules": []}
+
+
+def signed_again(request: AWSRequest) -> AWSRequest:
+    """`request` signed afresh (its current headers included)."""
+    del request.headers["Authorization"]
+    del request.headers["X-Amz-Date"]
+    SigV4Auth(Credentials(*ADMIN), "events", "us-east-1").add_auth(request)
+    return request

@@ -79,3 +79,23 @@ def test_a_rule_delivers_to_a_bus_in_another_account_only_when_its_policy_allows
     (message,) = receive(server, inbox_url, CAROL)
     event = json.loads(message["Body"])
     assert event["detail-type"] == "second" and event["account"] == "111111111111"
+
+
+def test_a_rule_target_with_a_role_is_invoked_as_that_role(secured_clocked: RunningServer) -> None:
+    server = secured_clocked
+    events = client(server, "events", ADMIN)
+    denied_url, denied_arn = queue(server, "rule-not-forwarded")
+    allowed_url, allowed_arn = queue(server, "forwarded-by-rule")
+    role = "arn:aws:iam::111111111111:role/forwarder"  # may send only to forwarded-* queues
+    events.put_rule(Name="as-role", EventPattern=json.dumps({"source": ["role.app"]}))
+    events.put_targets(
+        Rule="as-role",
+        Targets=[
+            {"Id": "denied", "Arn": denied_arn, "RoleArn": role},
+            {"Id": "allowed", "Arn": allowed_arn, "RoleArn": role},
+        ],
+    )
+    events.put_events(Entries=[{"Source": "role.app", "DetailType": "d", "Detail": "{}"}])
+    server.advance(0)
+    assert len(receive(server, allowed_url)) == 1
+    assert receive(server, denied_url) == []
