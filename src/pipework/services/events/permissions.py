@@ -5,6 +5,7 @@ other accounts PutEvents on the bus and rules of other accounts target it."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import orjson
 
@@ -12,14 +13,15 @@ from pipework.iam import PolicyError, parse_policy
 from pipework.jsontypes import JSON
 
 from .errors import not_found, policy_length_exceeded, validation
+from .model import EventBus
 from .state import EventsRegion, EventsState
 
 ACCOUNT = re.compile(r"^\d{12}$")
 MAX_POLICY_LENGTH = 10240
 
 
-def _policy(bus: JSON) -> JSON:
-    text = bus.get("Policy")
+def _policy(bus: EventBus) -> JSON:
+    text = bus.policy
     if isinstance(text, str) and text:
         try:
             policy = orjson.loads(text)
@@ -34,7 +36,7 @@ class PermissionOperations(EventsState):
     """PutPermission and RemovePermission on a bus (``EventBusName``, default ``default``)."""
 
     async def op_PutPermission(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = dict(here.bus(params.get("EventBusName")))
+        bus = here.bus(params.get("EventBusName"))
         if "Policy" in params:
             text = params["Policy"]
             try:
@@ -58,7 +60,7 @@ class PermissionOperations(EventsState):
                 "Effect": "Allow",
                 "Principal": "*" if principal == "*" else {"AWS": f"arn:aws:iam::{principal}:root"},
                 "Action": "events:PutEvents",
-                "Resource": bus["Arn"],
+                "Resource": bus.arn,
             }
             if condition is not None:
                 statement["Condition"] = {condition["Type"]: {condition["Key"]: condition["Value"]}}
@@ -68,16 +70,13 @@ class PermissionOperations(EventsState):
             text = orjson.dumps(policy).decode()
         if len(text) > MAX_POLICY_LENGTH:
             raise policy_length_exceeded()
-        bus["Policy"] = text
-        bus["LastModifiedTime"] = self.clock.now()
-        await self.save_bus(here, bus)
+        await self.save_bus(here, replace(bus, policy=text, modified=self.clock.now()))
         return {}
 
     async def op_RemovePermission(self, params: JSON, here: EventsRegion) -> JSON:
-        bus = dict(here.bus(params.get("EventBusName")))
-        if params.get("RemoveAllPermissions"):
-            bus.pop("Policy", None)
-        else:
+        bus = here.bus(params.get("EventBusName"))
+        policy_text: str | None = None
+        if not params.get("RemoveAllPermissions"):
             sid = params.get("StatementId")
             if not sid:
                 raise validation("Parameter StatementId is required unless RemoveAllPermissions is true.")
@@ -86,11 +85,8 @@ class PermissionOperations(EventsState):
             if len(kept) == len(policy["Statement"]):
                 raise not_found("Statement with the provided id does not exist.")
             if kept:
-                bus["Policy"] = orjson.dumps({**policy, "Statement": kept}).decode()
-            else:
-                bus.pop("Policy", None)
-        bus["LastModifiedTime"] = self.clock.now()
-        await self.save_bus(here, bus)
+                policy_text = orjson.dumps({**policy, "Statement": kept}).decode()
+        await self.save_bus(here, replace(bus, policy=policy_text, modified=self.clock.now()))
         return {}
 
     async def bus_policy(self, arn: str) -> str | None:
@@ -100,5 +96,4 @@ class PermissionOperations(EventsState):
             return None
         here = self.regions.get((parts[4], parts[3]))
         bus = here.buses.get(parts[5][len("event-bus/") :]) if here is not None else None
-        policy = bus.get("Policy") if bus is not None else None
-        return policy if isinstance(policy, str) else None
+        return bus.policy if bus is not None else None

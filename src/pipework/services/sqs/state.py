@@ -48,7 +48,7 @@ class SqsState:
 
     async def load_queues(self) -> None:
         async for resource in self.store.all_resources(KIND_QUEUE):
-            queue = Queue.from_json(resource.body)
+            queue = Queue.from_store(resource.body)
             self.queues[queue.key] = queue
 
     def queue_for_url(self, url: str, ctx: RequestContext) -> Queue:
@@ -81,7 +81,7 @@ class SqsState:
         return self.queues.get(queue_key(parsed[1], parsed[0], parsed[2]))
 
     async def save_queue(self, queue: Queue) -> None:
-        await self.store.put_resource(KIND_QUEUE, queue.key, queue.to_json())
+        await self.store.put_resource(KIND_QUEUE, queue.key, queue.to_store())
         self.queues[queue.key] = queue
 
     async def expire(self, queue: Queue) -> None:
