@@ -121,9 +121,7 @@ def run_once(peer: Peer, load: Load) -> tuple[float, float]:
     ]
     where = (peer.endpoint_url, peer.credentials)
     workers = [
-        context.Process(
-            target=_produce, args=(where, url, n, load, ready, sent, deleted, failures)
-        )
+        context.Process(target=_produce, args=(where, url, n, load, ready, sent, deleted, failures))
         for n in share
     ]
     workers += [
