@@ -99,3 +99,21 @@ def test_a_rule_target_with_a_role_is_invoked_as_that_role(secured_clocked: Runn
     server.advance(0)
     assert len(receive(server, allowed_url)) == 1
     assert receive(server, denied_url) == []
+
+
+def test_a_schedule_target_is_invoked_as_its_role(secured_clocked: RunningServer) -> None:
+    server = secured_clocked
+    scheduler = client(server, "scheduler", ADMIN)
+    denied_url, denied_arn = queue(server, "schedule-not-forwarded")
+    allowed_url, allowed_arn = queue(server, "forwarded-by-schedule")
+    role = "arn:aws:iam::111111111111:role/forwarder"
+    for name, arn in (("denied", denied_arn), ("allowed", allowed_arn)):
+        scheduler.create_schedule(
+            Name=name,
+            ScheduleExpression="rate(1 minute)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": arn, "RoleArn": role, "Input": "tick", "RetryPolicy": {"MaximumRetryAttempts": 0}},
+        )
+    server.advance(61)
+    assert {m["Body"] for m in receive(server, allowed_url)} == {"tick"}
+    assert receive(server, denied_url) == []

@@ -65,7 +65,14 @@ class ScheduleInvoker:
         self.completed = completed
 
     async def invoke(self, invocation: JSON) -> None:
-        await self.targets.send_one(invocation["target"]["Arn"], message(invocation))
+        target = invocation["target"]
+        # With auth on, the target is invoked as the schedule's role (its policies must allow the action).
+        await self.targets.send_one(
+            target["Arn"],
+            message(invocation),
+            account=invocation.get("account"),
+            role_arn=target.get("RoleArn"),
+        )
         if invocation.get("delete_after"):
             # If the process dies here the invocation runs again (at-least-once) and the deletion follows then.
             await self.completed(invocation)
