@@ -164,13 +164,14 @@ class AwsGateway:
             if caller is not None and self.guard is not None:
                 tls = scope.get("scheme") == "https"
                 client = scope.get("client")
-                context = condition_context(
-                    caller,
-                    region=region,
-                    source_ip=client[0] if client else None,
-                    tls=tls,
-                    now=self.guard.now(),
-                )
+                guard = self.guard
+
+                def context() -> dict[str, list[str]]:
+                    source_ip = client[0] if client else None
+                    return condition_context(
+                        caller, region=region, source_ip=source_ip, tls=tls, now=guard.now()
+                    )
+
                 try:
                     await self.guard.authorize(
                         caller,

@@ -9,7 +9,7 @@ grant them on ``"Resource": "*"`` as on AWS.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from pipework.iam import Decision, Policy, PolicyError, Request, evaluate, parse_policy
@@ -121,7 +121,7 @@ async def decide(
     account: str,
     identity: Sequence[Policy],
     policies: ResourcePolicies | None,
-    context: dict[str, list[str]],
+    context: Mapping[str, Sequence[str]],
     service_principal: str | None = None,
 ) -> tuple[str, Decision]:
     """The first resource the caller may not act on with its decision, else the last resource and an allow."""

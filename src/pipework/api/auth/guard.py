@@ -5,7 +5,7 @@ is no guard and every request acts as the server's account."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -134,13 +134,16 @@ class Guard:
         operation: str,
         params: dict[str, object],
         region: str,
-        context: dict[str, list[str]],
+        context: Mapping[str, Sequence[str]] | Callable[[], dict[str, list[str]]],
     ) -> None:
-        """Raise `AuthError` ("denied") unless `caller` may run `operation` with `params`."""
+        """Raise `AuthError` ("denied") unless `caller` may run `operation` with `params`. `context`: the condition
+        keys, or what builds them (only if a policy has a condition to test)."""
         action = f"{signing_name}:{operation}"
         if caller.admin or action in ALWAYS_ALLOWED:
             return
-        arns = resources(signing_name, operation, dict(params), region, caller.account)
+        if callable(context):
+            context = LazyContext(context)
+        arns = resources(signing_name, operation, params, region, caller.account)
         resource, decision = await decide(
             action=action,
             arns=arns,
@@ -152,6 +155,28 @@ class Guard:
         )
         if not decision.allowed:
             raise AuthError("denied", denied_message(caller.arn, action, resource, decision))
+
+
+class LazyContext(Mapping[str, Sequence[str]]):
+    """Condition keys built on first use: most policies test none, and building them costs a request's time."""
+
+    def __init__(self, build: Callable[[], dict[str, list[str]]]) -> None:
+        self._build = build
+        self._keys: dict[str, list[str]] | None = None
+
+    def _built(self) -> dict[str, list[str]]:
+        if self._keys is None:
+            self._keys = self._build()
+        return self._keys
+
+    def __getitem__(self, key: str) -> Sequence[str]:
+        return self._built()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
 
 
 def condition_context(
