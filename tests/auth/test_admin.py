@@ -11,6 +11,9 @@ import urllib.error
 import urllib.request
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from pipework.cli import signing
@@ -50,6 +53,11 @@ def test_health_is_open_and_the_other_routes_need_an_admin_signature(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ADMIN[0])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", ADMIN[1])
     assert status_of(signing.request("GET", url, None, "us-east-1")) == (200, {"DeadLetters": []})
+    signed_for_sqs = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials(*ADMIN), "sqs", "us-east-1").add_auth(signed_for_sqs)
+    status, body = status_of(urllib.request.Request(url, headers=dict(signed_for_sqs.headers.items())))
+    assert (status, body["__type"]) == (403, "InvalidSignatureException")
+    assert "scoped to correct service: 'pipework'" in body["message"]
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-000000000000")
     status, body = status_of(signing.request("GET", url, None, "us-east-1"))
     assert (status, body["__type"]) == (403, "InvalidSignatureException")

@@ -229,3 +229,16 @@ def signed_again(request: AWSRequest) -> AWSRequest:
     del request.headers["X-Amz-Date"]
     SigV4Auth(Credentials(*ADMIN), "events", "us-east-1").add_auth(request)
     return request
+
+
+def test_a_signature_for_another_service_is_refused(secured: RunningServer) -> None:
+    request = AWSRequest(
+        method="POST",
+        url=secured.endpoint_url + "/",
+        data=b"{}",
+        headers={"X-Amz-Target": "AWSEvents.ListEventBuses", "Content-Type": "application/x-amz-json-1.1"},
+    )
+    SigV4Auth(Credentials(*ADMIN), "sqs", "us-east-1").add_auth(request)
+    status, _, body = raw(secured, request)
+    assert status == 403
+    assert json.loads(body)["message"] == "Credential should be scoped to correct service: 'events'."

@@ -116,11 +116,13 @@ class AwsGateway:
             auth = parse_authorization(headers.get("authorization", "")) or parse_presigned_query(query)
             if self.guard is not None and (target or not _is_query_protocol(headers, body, query)):
                 try:
+                    service = None
                     if target:
-                        error_style = self._api_for_target(
-                            target.rpartition(".")[0], target, auth
-                        ).error_style
-                    caller = await self.guard.authenticate(signed_request(scope, headers, body), auth)
+                        targeted = self._api_for_target(target.rpartition(".")[0], target, auth)
+                        error_style, service = targeted.error_style, targeted.signing_name
+                    caller = await self.guard.authenticate(
+                        signed_request(scope, headers, body), auth, service=service
+                    )
                 except AuthError as error:
                     return render_error(error_style, error.as_service_error())
             if target:
@@ -460,7 +462,7 @@ class PipeworkApp(Starlette):
                 raise AuthError(
                     "too-large", f"Request body must be no longer than {OWN_ROUTE_BODY_LIMIT} bytes."
                 )
-            caller = await self.guard.authenticate(signed_request(scope, headers, body))
+            caller = await self.guard.authenticate(signed_request(scope, headers, body), service="pipework")
             if not caller.admin:
                 raise AuthError(
                     "denied",

@@ -71,8 +71,10 @@ class Guard:
         self.now = now
         self._buckets: dict[str, _Bucket] = {}
 
-    async def authenticate(self, request: SignedRequest, auth: Authorization | None = None) -> Caller:
-        """The caller who signed `request`, or `AuthError`."""
+    async def authenticate(
+        self, request: SignedRequest, auth: Authorization | None = None, *, service: str | None = None
+    ) -> Caller:
+        """The caller who signed `request` (for `service`, when the scope must name one), or `AuthError`."""
         query = parse_qs(request.query_string, keep_blank_values=True) if request.query_string else {}
         if auth is None:
             header = request.headers.get("authorization", "")
@@ -86,6 +88,8 @@ class Guard:
                     )
                 raise AuthError("missing", "Request is missing Authentication Token")
         stamp = check_shape(auth, request, query)
+        if service is not None and auth.service != service:
+            raise AuthError("signature", f"Credential should be scoped to correct service: '{service}'.")
         now = self.now()
         check_time(stamp, request, query, now)
         key = await self.keyring.find(auth.access_key)
