@@ -29,6 +29,7 @@ from pipework.connectors.targets.function import Functions, Handler, load_functi
 from pipework.connectors.targets.registry import Targets
 from pipework.jsontypes import JSON
 from pipework.services.base import Service, ServiceError
+from pipework.services.cloudformation import CloudFormation
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
@@ -110,7 +111,7 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`; `functions`, the local
+    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`, `cloudformation`; `functions`, the local
     functions (register more at any time).
     """
 
@@ -129,6 +130,7 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        cloudformation: CloudFormation,
         sts: StsService,
         guard: Guard | None = None,
     ) -> None:
@@ -146,6 +148,7 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.cloudformation = cloudformation
         self.sts = sts
         self._started: list[Service] = []
         self._closed = False
@@ -161,6 +164,7 @@ class Pipework:
             self.pipes,
             self.scheduler,
             self.sts,
+            self.cloudformation,
         )
 
     @classmethod
@@ -239,6 +243,8 @@ class Pipework:
             log_directory=settings.log_directory,
         )
         scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
+        # Stacks make their resources through the served APIs, as a template's user would.
+        cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         guard = None
         sts = StsService(CredentialIdentities(keyring if secured else None), clock, account=account)
         if secured:
@@ -256,6 +262,7 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            cloudformation=cloudformation,
             sts=sts,
             guard=guard,
         )

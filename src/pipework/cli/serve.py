@@ -80,6 +80,14 @@ def register(subparsers: Any) -> None:
         "definitions, e.g. examples/power-dispatch/setup.py; repeatable",
     )
     parser.add_argument(
+        "--template",
+        action="append",
+        default=[],
+        metavar="TEMPLATE",
+        help="once listening, deploy this CloudFormation / SAM template as a stack named after the file "
+        "(as `pipework deploy` does); repeatable",
+    )
+    parser.add_argument(
         "--manual-clock",
         action="store_true",
         help='run on a clock that moves only when told (POST /_pipework/clock {"Advance": SECONDS} or '
@@ -129,11 +137,17 @@ class _Server(uvicorn.Server):
     """uvicorn's server, announcing where it listens once the socket is bound (so ``--port 0`` shows the port)."""
 
     def __init__(
-        self, config: uvicorn.Config, app: PipeworkApp, load: list[str] | None = None, auth_why: str = ""
+        self,
+        config: uvicorn.Config,
+        app: PipeworkApp,
+        load: list[str] | None = None,
+        templates: list[str] | None = None,
+        auth_why: str = "",
     ) -> None:
         super().__init__(config)
         self.pipework_app = app
         self.load = load or []
+        self.templates = templates or []
         self.auth_why = auth_why
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -148,14 +162,26 @@ class _Server(uvicorn.Server):
                     port = sock.getsockname()[1]
             tls = self.config.ssl_certfile is not None
             print(banner(pipework, port, tls=tls, auth_why=self.auth_why), flush=True)
-            if self.load:
-                url = _endpoint_url(pipework.settings.host, port, tls=tls)
-                threading.Thread(target=_run_scripts, args=(self.load, url), daemon=True).start()
+            url = _endpoint_url(pipework.settings.host, port, tls=tls)
+            if self.load or self.templates:
+                threading.Thread(
+                    target=_run_scripts,
+                    args=(self.load, url, self.templates, pipework.settings.region),
+                    daemon=True,
+                ).start()
 
 
-def _run_scripts(paths: list[str], endpoint_url: str) -> None:
-    """`--load`: run each script as ``__main__`` with AWS_ENDPOINT_URL pointing here (a failure is reported)."""
+def _run_scripts(paths: list[str], endpoint_url: str, templates: list[str], region: str) -> None:
+    """`--template`: deploy each template as its stack; `--load`: then run each script as ``__main__`` with
+    AWS_ENDPOINT_URL pointing here (a failure is reported)."""
+    from pathlib import Path
+
+    from .deploy import default_stack_name, deploy
+
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    for template in templates:
+        if deploy(endpoint_url, region, Path(template), stack_name=default_stack_name(Path(template))) != 0:
+            logging.getLogger("pipework.serve").error("--template %s: the stack did not deploy", template)
     for path in paths:
         try:
             runpy.run_path(path, run_name="__main__")
@@ -292,7 +318,7 @@ def run(args: argparse.Namespace) -> int:
         ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
         ssl_keyfile=str(args.tls_key) if args.tls_key else None,
     )
-    server = _Server(config, app, args.load, why)
+    server = _Server(config, app, args.load, args.template, why)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found; make that
     # handler end the process normally (exit 0) instead of dying by the signal.
     previous = signal.signal(signal.SIGTERM, _stop_after_shutdown)
