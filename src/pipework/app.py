@@ -27,13 +27,17 @@ from pipework.clock import Clock, ManualClock, SystemClock
 from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.metrics import Recorder
+from pipework.engine.tracing import Tracer
 from pipework.jsontypes import JSON
 from pipework.services.base import Service, ServiceError
 from pipework.services.cloudformation import CloudFormation
+from pipework.services.cloudwatch import CloudWatch
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
 from pipework.services.events.api import EventsService
+from pipework.services.logs import CloudWatchLogs
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sqs import SqsService
@@ -69,6 +73,9 @@ class Settings:
             non-loopback host (`pipework.cli.serve.default_auth`); in process (tests, the pytest plugin) it is off.
         credentials: the credentials file (keys, roles, policies; see `pipework.api.auth.credentials`).
         rate_limit: requests per second each key may make with auth on (None: unlimited).
+        metrics_retention_days: how long per-minute metric datapoints are kept (CloudWatch: 15 days).
+        otlp_endpoint: an OTLP/HTTP collector (``http://localhost:4318``) to export OpenTelemetry spans to
+            (ingest, matching, delivery attempts); None: no tracing.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".pipework"))
@@ -84,6 +91,8 @@ class Settings:
     auth: str = "off"
     credentials: Path | None = None
     rate_limit: float | None = None
+    metrics_retention_days: float = 15.0
+    otlp_endpoint: str | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -111,8 +120,9 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`, `cloudformation`; `functions`, the local
-    functions (register more at any time).
+    `recorder`, where every service records its metrics; the services `sqs`, `dynamodb`, `dynamodbstreams`,
+    `events`, `pipes`, `scheduler`, `cloudwatch`, `logs`, `cloudformation`; `functions`, the local functions
+    (register more at any time).
     """
 
     def __init__(
@@ -130,6 +140,9 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        recorder: Recorder,
+        cloudwatch: CloudWatch,
+        logs: CloudWatchLogs,
         cloudformation: CloudFormation,
         sts: StsService,
         guard: Guard | None = None,
@@ -148,6 +161,10 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.recorder = recorder
+        self.tracer: Tracer | None = None
+        self.cloudwatch = cloudwatch
+        self.logs = logs
         self.cloudformation = cloudformation
         self.sts = sts
         self._started: list[Service] = []
@@ -163,6 +180,8 @@ class Pipework:
             self.events,
             self.pipes,
             self.scheduler,
+            self.cloudwatch,
+            self.logs,
             self.sts,
             self.cloudformation,
         )
@@ -210,11 +229,16 @@ class Pipework:
         # A StoreError here (e.g. data written by a newer version) reaches the caller: `pipework serve` says why.
         store = await open_store(settings.store_url, clock, region=region, account=account)
 
+        # Every service records its metrics here; durable per minute, kept `metrics_retention_days`.
+        recorder = Recorder(store, clock, retention=settings.metrics_retention_days * 86_400.0)
+        tracer = Tracer.otlp(settings.otlp_endpoint) if settings.otlp_endpoint else None
         # Services that depend on nothing but the store come first; the targets reach them through ports.
-        sqs = SqsService(store, clock, region=region, account=account)
-        dynamodb = DynamoDB(store, clock, region=region, account=account)
+        sqs = SqsService(store, clock, region=region, account=account, recorder=recorder)
+        recorder.samplers.append(sqs.sample_gauges)
+        dynamodb = DynamoDB(store, clock, region=region, account=account, recorder=recorder)
         dynamodbstreams = DynamoDBStreams(store, clock, dynamodb=dynamodb)
         catalog = EventsService(store, clock, region=region, account=account)
+        logs = CloudWatchLogs(store, clock)
         api = LocalClient(region=region, account=account)
         keyring = Keyring(credentials, store)
         secured = settings.auth == "sigv4"
@@ -229,9 +253,10 @@ class Pipework:
             destinations=catalog,
             streams=dynamodbstreams,
             access=TargetPermissions(keyring, policies) if secured else None,
+            logs=logs,
         )
         targets = Targets(connectors)
-        events = EventBridge(catalog, store, clock, targets=targets)
+        events = EventBridge(catalog, store, clock, targets=targets, recorder=recorder, tracer=tracer)
         pipes = Pipes(
             store,
             clock,
@@ -241,8 +266,14 @@ class Pipework:
             api=api,
             streams=dynamodbstreams,
             log_directory=settings.log_directory,
+            recorder=recorder,
+            logs=logs,
+            tracer=tracer,
         )
-        scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
+        scheduler = Scheduler(
+            store, clock, region=region, account=account, targets=targets, recorder=recorder, tracer=tracer
+        )
+        cloudwatch = CloudWatch(store, clock, recorder=recorder, targets=targets)
         # Stacks make their resources through the served APIs, as a template's user would.
         cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         guard = None
@@ -262,12 +293,18 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            recorder=recorder,
+            cloudwatch=cloudwatch,
+            logs=logs,
             cloudformation=cloudformation,
             sts=sts,
             guard=guard,
         )
+        pipework.tracer = tracer
+        recorder.samplers.append(pipework._sample_own_metrics)
         api.serve(pipework.served)
         try:
+            recorder.start()
             for service in pipework.served:
                 await service.start()
                 pipework._started.append(service)
@@ -275,6 +312,19 @@ class Pipework:
             await pipework.close()
             raise
         return pipework
+
+    async def _sample_own_metrics(self) -> None:
+        """Pipework's own gauges (namespace Pipework/Dispatcher): deliveries in flight per dispatcher queue."""
+        settings = self.settings
+        for dispatcher in (self.events.dispatcher, self.scheduler.dispatcher):
+            self.recorder.add(
+                settings.account,
+                settings.region,
+                "Pipework/Dispatcher",
+                "InFlight",
+                (("Queue", dispatcher.queue),),
+                float(dispatcher.in_flight),
+            )
 
     async def close(self) -> None:
         """Stop the services (reverse order), then the connectors, then close the store. Safe to call twice."""
@@ -287,6 +337,12 @@ class Pipework:
                 await service.stop()
             except Exception:
                 log.exception("stopping service %s failed", service.name)
+        try:
+            await self.recorder.stop()  # the last samples become durable: metrics survive a restart
+        except Exception:
+            log.exception("flushing the metrics failed")
+        if self.tracer is not None:
+            await asyncio.to_thread(self.tracer.shutdown)  # exports the spans still buffered
         await self.connectors.close()
         await self.store.close()
 

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from pipework.api.auth import Guard
 from pipework.clock import Clock
+from pipework.engine.metrics import Recorder
 from pipework.services.base import Service
 from pipework.services.events import EventBridge
 from pipework.services.pipes import Pipes
@@ -51,5 +52,10 @@ class Instance(Protocol):
 
     @property
     def pipes(self) -> Pipes: ...
+
+    @property
+    def recorder(self) -> Recorder:
+        """Where every service records its metrics (``GET /metrics`` reads it)."""
+        ...
 
     async def close(self) -> None: ...

@@ -128,6 +128,19 @@ def register(subparsers: Any) -> None:
         "--tls-key", type=Path, default=None, metavar="PEM", help="the private key of --tls-cert"
     )
     parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="export OpenTelemetry spans (ingest, matching, delivery attempts) to this OTLP/HTTP collector, "
+        "e.g. http://localhost:4318 (needs: pip install 'pipework[otel]')",
+    )
+    parser.add_argument(
+        "--metrics-retention-days",
+        type=float,
+        default=15.0,
+        metavar="DAYS",
+        help="how long per-minute metric datapoints are kept (default: 15, as CloudWatch)",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(default: info)"
     )
     parser.set_defaults(func=run)
@@ -296,9 +309,14 @@ def run(args: argparse.Namespace) -> int:
         auth=auth,
         credentials=args.credentials,
         rate_limit=args.rate_limit,
+        metrics_retention_days=args.metrics_retention_days,
+        otlp_endpoint=args.otlp_endpoint,
     )
     if (args.tls_cert is None) != (args.tls_key is None):
         print("pipework: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    if args.metrics_retention_days <= 0:
+        print("pipework: --metrics-retention-days must be positive", file=sys.stderr)
         return 2
     if args.clock_start is not None and not args.manual_clock:
         print("pipework: --clock-start needs --manual-clock", file=sys.stderr)

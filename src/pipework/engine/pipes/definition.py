@@ -33,7 +33,8 @@ class PipeDefinition:
         bisect: OnPartialBatchItemFailure = AUTOMATIC_BISECT.
         parallelization: concurrent batches per shard (records of one item key stay in order).
         dead_letter_arn: DeadLetterConfig.Arn (an SQS queue) or None.
-        log_level, include_execution_data, log_group: the LogConfiguration.
+        log_level, include_execution_data, log_group: the LogConfiguration (log_group: the file lines go to
+            without a logs service; log_group_arn: the CloudWatch Logs group, if it names one).
         role_arn: the pipe's RoleArn: with auth on, its enrichment and target are invoked as this role.
     """
 
@@ -58,6 +59,7 @@ class PipeDefinition:
     log_level: str = "OFF"
     include_execution_data: bool = False
     log_group: str | None = None
+    log_group_arn: str | None = None
     role_arn: str | None = None
 
     def matches(self, record: JSON, parsed: Any) -> bool:

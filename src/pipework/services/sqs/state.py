@@ -8,6 +8,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from pipework.clock import Clock
+from pipework.engine.metrics import Recorder
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 
@@ -30,7 +31,10 @@ class SqsState:
         store, clock: the instance's. region, account: the defaults (a request's own region and account scope what it sees).
     """
 
-    def __init__(self, store: Store, clock: Clock, *, region: str, account: str) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, *, region: str, account: str, recorder: Recorder | None = None
+    ) -> None:
+        self.recorder = recorder  # AWS/SQS metrics (`SqsService.handle`, `sample_gauges`)
         self.store = store
         self.clock = clock
         self.region = region
