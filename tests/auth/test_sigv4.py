@@ -242,3 +242,19 @@ def test_a_signature_for_another_service_is_refused(secured: RunningServer) -> N
     status, _, body = raw(secured, request)
     assert status == 403
     assert json.loads(body)["message"] == "Credential should be scoped to correct service: 'events'."
+
+
+def test_cbor_requests_are_checked_too(secured: RunningServer) -> None:
+    url = secured.endpoint_url + "/service/GraniteServiceVersion20100801/operation/ListMetrics"
+    headers = {
+        "smithy-protocol": "rpc-v2-cbor",
+        "Content-Type": "application/cbor",
+        "Accept": "application/cbor",
+    }
+    unsigned = AWSRequest(method="POST", url=url, data=b"\xa0", headers=headers)
+    status, _, _ = raw(secured, unsigned)
+    assert status == 403
+    signed_request = AWSRequest(method="POST", url=url, data=b"\xa0", headers=headers)
+    SigV4Auth(Credentials(*ADMIN), "monitoring", "us-east-1").add_auth(signed_request)
+    status, _, _ = raw(secured, signed_request)
+    assert status == 200
