@@ -255,8 +255,10 @@ class AwsGateway:
         return query_apis[0] if len(query_apis) == 1 else None
 
     def too_large(self, headers: dict[str, str], scope: Scope, limit: int) -> tuple[int, Headers, bytes]:
-        """The answer to a body over the protocol's limit (read no further than the limit)."""
+        """The answer to a body over the protocol's limit (read no further than the limit), in its shape."""
         error = AuthError("too-large", f"Request body must be no longer than {limit} bytes.")
+        if _rpc_v2_path(scope["path"]) is not None and not headers.get("x-amz-target"):
+            return render_error(CBOR_ERRORS, error.as_service_error())
         if headers.get("x-amz-target") or not _is_query_form(headers, scope):
             style = JSON_ERRORS if headers.get("x-amz-target") else REST_JSON_ERRORS
             return render_error(style, error.as_service_error())
@@ -371,8 +373,8 @@ def signed_request(scope: Scope, headers: dict[str, str], body: bytes) -> Signed
 
 
 class BodyLimits:
-    """The largest request body each protocol takes, in bytes: `json` (JSON 1.0/1.1, routed by X-Amz-Target),
-    `rest_json` (restJson1) and `query` (form-encoded). A declared Content-Length over the limit is refused before
+    """The largest request body each protocol takes, in bytes: `json` (JSON 1.0/1.1, routed by X-Amz-Target, and
+    rpc-v2-cbor), `rest_json` (restJson1) and `query` (form-encoded). A declared Content-Length over the limit is refused before
     anything is read; a body that grows past it is refused once it does, without buffering the rest."""
 
     def __init__(
@@ -383,8 +385,8 @@ class BodyLimits:
         self.query = query
 
     def for_request(self, headers: dict[str, str], scope: Scope) -> int:
-        if headers.get("x-amz-target"):
-            return self.json
+        if headers.get("x-amz-target") or _rpc_v2_path(scope["path"]) is not None:
+            return self.json  # JSON 1.0/1.1, and rpc-v2-cbor (the same operations in CBOR)
         if _is_query_form(headers, scope):
             return self.query
         return self.rest_json
