@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import orjson
 
 from pipework.api.auth import Credentials, CredentialsError, Guard, Keyring
 from pipework.api.auth.targets import TargetPermissions
@@ -27,6 +28,7 @@ from pipework.clock import Clock, ManualClock, SystemClock
 from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.breakers import DETAIL_TYPE, SOURCE, Breaker, Breakers
 from pipework.engine.metrics import Recorder
 from pipework.engine.tracing import Tracer
 from pipework.jsontypes import JSON
@@ -37,6 +39,7 @@ from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
 from pipework.services.events.api import EventsService
+from pipework.services.lambda_ import Lambda
 from pipework.services.logs import CloudWatchLogs
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
@@ -66,7 +69,10 @@ class Settings:
         host, port: where `pipework serve` listens (used to build URLs such as SQS queue URLs).
         functions: modules or files whose ``handler(event, context)`` functions become local Lambda-style
             targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
-        function_timeout: seconds a local function may run before its invocation fails.
+        function_timeout: seconds a local function may run before its invocation fails (functions created
+            through the Lambda API have their own Timeout).
+        function_workers: invocations of functions created through the Lambda API running at once (each in a
+            worker process of its own).
         log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
         auth: ``"off"`` (every request acts as `account`) or ``"sigv4"`` (requests must be signed by a known key
             and are authorized by policies). `pipework serve` picks sigv4 by default for a PostgreSQL store or a
@@ -86,6 +92,7 @@ class Settings:
     port: int = 4566
     functions: tuple[str, ...] = ()
     function_timeout: float = 3.0
+    function_workers: int = 8
     log_dir: Path | None = None
     store: str | None = None
     auth: str = "off"
@@ -106,6 +113,14 @@ class Settings:
         return "memory://" if self.memory else str(self.data_dir)
 
     @property
+    def function_directory(self) -> Path:
+        """Where Lambda deployment packages are unpacked (one directory per package hash; the bytes themselves
+        live in the store)."""
+        if self.memory:
+            return Path(tempfile.gettempdir()) / "pipework-functions"
+        return Path(self.data_dir) / "functions"
+
+    @property
     def log_directory(self) -> Path:
         """Where log-group targets and pipe execution logs are written."""
         if self.log_dir is not None:
@@ -120,9 +135,10 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    `recorder`, where every service records its metrics; the services `sqs`, `dynamodb`, `dynamodbstreams`,
-    `events`, `pipes`, `scheduler`, `cloudwatch`, `logs`, `cloudformation`; `functions`, the local functions
-    (register more at any time).
+    `recorder`, where every service records its metrics; `breakers`, the circuit breakers every delivery goes
+    through; the services `sqs`, `dynamodb`, `dynamodbstreams`, `lambda_`, `events`, `pipes`, `scheduler`,
+    `cloudwatch`, `logs`, `cloudformation`; `functions`, the function registry (register more local functions at
+    any time; `functions.endpoint_url` is what deployed functions' SDKs call).
     """
 
     def __init__(
@@ -137,6 +153,7 @@ class Pipework:
         sqs: SqsService,
         dynamodb: DynamoDB,
         dynamodbstreams: DynamoDBStreams,
+        lambda_: Lambda,
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
@@ -144,6 +161,7 @@ class Pipework:
         cloudwatch: CloudWatch,
         logs: CloudWatchLogs,
         cloudformation: CloudFormation,
+        breakers: Breakers,
         sts: StsService,
         guard: Guard | None = None,
     ) -> None:
@@ -158,6 +176,7 @@ class Pipework:
         self.sqs = sqs
         self.dynamodb = dynamodb
         self.dynamodbstreams = dynamodbstreams
+        self.lambda_ = lambda_
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
@@ -166,6 +185,7 @@ class Pipework:
         self.cloudwatch = cloudwatch
         self.logs = logs
         self.cloudformation = cloudformation
+        self.breakers = breakers
         self.sts = sts
         self._started: list[Service] = []
         self._closed = False
@@ -177,6 +197,7 @@ class Pipework:
             self.sqs,
             self.dynamodb,
             self.dynamodbstreams,
+            self.lambda_,
             self.events,
             self.pipes,
             self.scheduler,
@@ -214,7 +235,12 @@ class Pipework:
                 )
             credentials = Credentials.load(settings.credentials)
         region, account = settings.region, settings.account
-        local = Functions(timeout=settings.function_timeout)
+        local = Functions(
+            timeout=settings.function_timeout,
+            endpoint_url=settings.endpoint_url,
+            max_workers=settings.function_workers,
+            log_directory=settings.log_directory,
+        )
         for (
             module_spec
         ) in settings.functions:  # before the store opens: a module that fails to load leaks nothing
@@ -240,12 +266,16 @@ class Pipework:
         catalog = EventsService(store, clock, region=region, account=account)
         logs = CloudWatchLogs(store, clock)
         api = LocalClient(region=region, account=account)
+        http = httpx.AsyncClient()
+        breakers = Breakers(
+            store, clock, http=http, destinations=catalog, publish=_announcer(api, region, account)
+        )
         keyring = Keyring(credentials, store)
         secured = settings.auth == "sigv4"
         policies = ResourcePolicies(sqs, catalog, keyring if secured else None)
         connectors = Connectors(
             clock=clock,
-            http=httpx.AsyncClient(),
+            http=http,
             functions=local,
             log_directory=settings.log_directory,
             api=api,
@@ -254,9 +284,26 @@ class Pipework:
             streams=dynamodbstreams,
             access=TargetPermissions(keyring, policies) if secured else None,
             logs=logs,
+            admission=breakers,
         )
         targets = Targets(connectors)
-        events = EventBridge(catalog, store, clock, targets=targets, recorder=recorder, tracer=tracer)
+        lambda_ = Lambda(
+            store,
+            clock,
+            region=region,
+            account=account,
+            functions=local,
+            code_directory=settings.function_directory,
+            targets=targets,
+            api=api,
+            streams=dynamodbstreams,
+        )
+        # Rules, pipes and schedules reach API-created functions through the registry; their logs go to
+        # CloudWatch Logs' /aws/lambda/<name>.
+        local.attach(lambda_.service, logs)
+        events = EventBridge(
+            catalog, store, clock, targets=targets, recorder=recorder, tracer=tracer, breakers=breakers
+        )
         pipes = Pipes(
             store,
             clock,
@@ -269,9 +316,17 @@ class Pipework:
             recorder=recorder,
             logs=logs,
             tracer=tracer,
+            breakers=breakers,
         )
         scheduler = Scheduler(
-            store, clock, region=region, account=account, targets=targets, recorder=recorder, tracer=tracer
+            store,
+            clock,
+            region=region,
+            account=account,
+            targets=targets,
+            recorder=recorder,
+            tracer=tracer,
+            breakers=breakers,
         )
         cloudwatch = CloudWatch(store, clock, recorder=recorder, targets=targets)
         # Stacks make their resources through the served APIs, as a template's user would.
@@ -290,6 +345,7 @@ class Pipework:
             sqs=sqs,
             dynamodb=dynamodb,
             dynamodbstreams=dynamodbstreams,
+            lambda_=lambda_,
             events=events,
             pipes=pipes,
             scheduler=scheduler,
@@ -297,6 +353,7 @@ class Pipework:
             cloudwatch=cloudwatch,
             logs=logs,
             cloudformation=cloudformation,
+            breakers=breakers,
             sts=sts,
             guard=guard,
         )
@@ -305,17 +362,28 @@ class Pipework:
         api.serve(pipework.served)
         try:
             recorder.start()
+            # Before any delivery runs: a breaker left open parks from the first delivery on.
+            await breakers.load()
             for service in pipework.served:
                 await service.start()
                 pipework._started.append(service)
+            breakers.start()
         except BaseException:
             await pipework.close()
             raise
         return pipework
 
     async def _sample_own_metrics(self) -> None:
-        """Pipework's own gauges (namespace Pipework/Dispatcher): deliveries in flight per dispatcher queue."""
+        """Pipework's own gauges: deliveries in flight per dispatcher queue (namespace Pipework/Dispatcher); each
+        circuit breaker's parked deliveries and whether it holds deliveries back, 1 when OPEN, HALF_OPEN or PAUSED
+        (namespace Pipework/Breakers, dimension BreakerName)."""
         settings = self.settings
+        for breaker in list(self.breakers.breakers.values()):
+            dims = (("BreakerName", breaker.name),)
+            parked = float(await self.breakers.parked(breaker))
+            held = 0.0 if breaker.state == "CLOSED" else 1.0
+            for metric, value in (("ParkedDeliveries", parked), ("Open", held)):
+                self.recorder.add(settings.account, settings.region, "Pipework/Breakers", metric, dims, value)
         for dispatcher in (self.events.dispatcher, self.scheduler.dispatcher):
             self.recorder.add(
                 settings.account,
@@ -331,6 +399,7 @@ class Pipework:
         if self._closed:
             return
         self._closed = True
+        await self.breakers.stop()
         while self._started:
             service = self._started.pop()
             try:
@@ -408,6 +477,29 @@ class CredentialIdentities:
             "AssumedRoleId": caller.user_id,
             "Arn": caller.arn,
         }
+
+
+def _announcer(api: LocalClient, region: str, account: str) -> Callable[[Breaker, JSON], Awaitable[None]]:
+    """A breaker's state changes as events on the default bus of its target's account and region."""
+
+    async def announce(breaker: Breaker, detail: JSON) -> None:
+        parts = breaker.config.target.split(":")
+        entry = {
+            "Source": SOURCE,
+            "DetailType": DETAIL_TYPE,
+            "Detail": orjson.dumps(detail).decode(),
+            "Resources": [breaker.config.target],
+            "EventBusName": "default",
+        }
+        await api.call(
+            "events",
+            "PutEvents",
+            {"Entries": [entry]},
+            region=parts[3] or region if len(parts) > 4 else region,
+            account=parts[4] or account if len(parts) > 4 else account,
+        )
+
+    return announce
 
 
 def asgi_app(

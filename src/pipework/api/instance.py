@@ -7,6 +7,7 @@ from typing import Protocol
 
 from pipework.api.auth import Guard
 from pipework.clock import Clock
+from pipework.engine.breakers import Breakers
 from pipework.engine.metrics import Recorder
 from pipework.services.base import Service
 from pipework.services.events import EventBridge
@@ -57,5 +58,8 @@ class Instance(Protocol):
     def recorder(self) -> Recorder:
         """Where every service records its metrics (``GET /metrics`` reads it)."""
         ...
+
+    @property
+    def breakers(self) -> Breakers: ...
 
     async def close(self) -> None: ...

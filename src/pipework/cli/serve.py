@@ -176,6 +176,7 @@ class _Server(uvicorn.Server):
             tls = self.config.ssl_certfile is not None
             print(banner(pipework, port, tls=tls, auth_why=self.auth_why), flush=True)
             url = _endpoint_url(pipework.settings.host, port, tls=tls)
+            pipework.functions.endpoint_url = url  # what functions' SDKs call (--port 0 is known only now)
             if self.load or self.templates:
                 threading.Thread(
                     target=_run_scripts,

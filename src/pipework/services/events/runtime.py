@@ -15,6 +15,7 @@ from typing import Any
 
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.breakers import Breakers
 from pipework.engine.dispatcher import Dispatcher, default_middleware
 from pipework.engine.envelope import Envelope
 from pipework.engine.metrics import Dimensions, Recorder, dimensions
@@ -43,6 +44,8 @@ class EventBridge:
     Parameters:
         events: the buses, rules, archives, connections and API destinations (built first: targets reach them).
         store, clock: the instance's. targets: where deliveries go. recorder: where AWS/Events metrics go.
+        breakers: the circuit breakers deliveries go through (they park into and resume from this service's
+            dispatcher).
     """
 
     name = "events"
@@ -56,6 +59,7 @@ class EventBridge:
         targets: Targets,
         recorder: Recorder | None = None,
         tracer: Tracer | None = None,
+        breakers: Breakers | None = None,
     ) -> None:
         self.events = events
         self.store = store
@@ -66,6 +70,7 @@ class EventBridge:
         # Pipework's extensions (beyond AWS), served by `deadletters.py`: the dead letters and their redrive.
         self.dead_letters = letters.find
         self.redrive = letters.redrive
+        self.discard = letters.discard
         self.dispatcher = Dispatcher(
             store,
             clock,
@@ -73,7 +78,7 @@ class EventBridge:
             invoke=delivery.invoke,
             dead_letter=delivery.dead_letter,
             middleware=[
-                *default_middleware(),
+                *default_middleware(breakers=breakers),
                 *(
                     [DeliveryMetrics(recorder, EVENTS, self._labels, _has_dead_letter)]
                     if recorder is not None
@@ -82,6 +87,8 @@ class EventBridge:
                 *([DeliveryTracing(tracer, "events.deliver", _event_id)] if tracer is not None else []),
             ],
         )
+        if breakers is not None:
+            breakers.attach(self.dispatcher)
         self._dimensions: dict[tuple[str, str], Dimensions] = {}
         self.recorder = recorder
         self._buses: dict[str, tuple[str, str, str]] = {}
