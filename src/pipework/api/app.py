@@ -34,6 +34,7 @@ from pipework.api.errors import (
     internal_failure,
     render_error,
 )
+from pipework.api.extensions_http import OpenStreams
 from pipework.api.instance import Instance
 from pipework.api.protocols import (
     Operation,
@@ -416,6 +417,7 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
     from pipework.api import (
+        console,
         extensions,
         extensions_breakers,
         extensions_clock,
@@ -452,7 +454,10 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
     routes += extensions_breakers.routes(current)
     routes += extensions_keys.routes(current)
+    streams = OpenStreams()
+    routes += console.routes(current, streams)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
+    app.streams = streams
     return app
 
 
@@ -478,7 +483,7 @@ class PipeworkApp(Starlette):
     routing layers (a measurable share of a request's CPU).
 
     Attributes: `pipework`, the instance once the lifespan opened it; `gateway`, the AWS APIs it serves;
-    `startup_error`, why opening the instance failed.
+    `startup_error`, why opening the instance failed; `streams`, the live streams it answers (`end_streams`).
     """
 
     def __init__(self, **options: Any) -> None:
@@ -487,6 +492,11 @@ class PipeworkApp(Starlette):
         self.gateway: AwsGateway | None = None
         self.guard: Guard | None = None
         self.startup_error: Exception | None = None
+        self.streams = OpenStreams()
+
+    def end_streams(self) -> None:
+        """End the live streams being answered (the server is shutting down: it need not wait for them)."""
+        self.streams.end()
 
     def attach(self, pipework: Instance) -> None:
         """Serve `pipework`'s APIs."""
@@ -498,10 +508,11 @@ class PipeworkApp(Starlette):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
         if (
             scope["type"] == "http"
-            and not scope["path"].startswith(OWN_PATH_PREFIX)
-            and not (scope["path"] == METRICS_PATH and scope["method"] == "GET")
+            and not (path.startswith(OWN_PATH_PREFIXES) or path == "/console")
+            and not (path == METRICS_PATH and scope["method"] == "GET")
         ):
             assert self.gateway is not None, "uvicorn serves requests only after the lifespan started"
             await self.gateway(scope, receive, send)
@@ -555,5 +566,8 @@ class PipeworkApp(Starlette):
 OWN_PATH_PREFIX = "/_pipework"
 HEALTH_PATH = "/_pipework/health"  # load balancers probe it: never signed
 OWN_ROUTE_BODY_LIMIT = 16 * 1024 * 1024
+CONSOLE_PATH_PREFIX = "/console"
+#: Paths Starlette routes (Pipework's own routes and the console); every other path is an AWS request.
+OWN_PATH_PREFIXES = (OWN_PATH_PREFIX, CONSOLE_PATH_PREFIX + "/")
 #: Prometheus scrapes here (no AWS API uses GET /metrics).
 METRICS_PATH = "/metrics"
