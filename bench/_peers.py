@@ -34,9 +34,10 @@ class Peer:
     endpoint_url: str
     process: subprocess.Popen[bytes]
     cleanup: list[str] = field(default_factory=list)
+    credentials: tuple[str, str] = ("test", "test")
 
     def client(self, service: str, **config: Any) -> Any:
-        return make_client(self.endpoint_url, service, **config)
+        return make_client(self.endpoint_url, service, credentials=self.credentials, **config)
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the server process has used so far (Linux; 0.0 elsewhere)."""
@@ -48,8 +49,11 @@ class Peer:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def make_client(endpoint_url: str, service: str, **config: Any) -> Any:
-    """A boto3 client with dummy credentials and no retries (a benchmark should see every failure)."""
+def make_client(
+    endpoint_url: str, service: str, *, credentials: tuple[str, str] = ("test", "test"), **config: Any
+) -> Any:
+    """A boto3 client with `credentials` (dummy ones by default) and no retries (a benchmark should see every
+    failure)."""
     import boto3
     from botocore.config import Config
 
@@ -59,8 +63,8 @@ def make_client(endpoint_url: str, service: str, **config: Any) -> Any:
         service,
         endpoint_url=endpoint_url,
         region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_access_key_id=credentials[0],
+        aws_secret_access_key=credentials[1],
         config=Config(**options),
     )
 
@@ -72,8 +76,34 @@ def free_port() -> int:
         return port
 
 
+#: The key of `pipework-sigv4`: the same server with --auth sigv4, so one run measures what checking signatures
+#: and policies costs. The load runs as SIGV4_USER, whose policy is evaluated on every request.
+SIGV4_KEY = ("AKIABENCH0000000001", "bench-secret-000000000000000000000")
+SIGV4_USER = ("AKIABENCHUSER000001", "bench-user-secret-0000000000000000")
+
+
+def write_credentials(data_dir: str) -> str:
+    """The credentials file of `pipework-sigv4`: the admin key, and a user allowed sqs:* by a policy."""
+    import json
+
+    path = os.path.join(data_dir, "credentials.json")
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}
+    keys = [
+        {"AccessKeyId": SIGV4_KEY[0], "SecretAccessKey": SIGV4_KEY[1], "Account": "000000000000",
+         "Principal": "bench", "Admin": True},
+        {"AccessKeyId": SIGV4_USER[0], "SecretAccessKey": SIGV4_USER[1], "Account": "000000000000",
+         "Principal": "bench-user", "Policies": [policy]},
+    ]  # fmt: skip
+    with open(path, "w") as out:
+        json.dump({"Keys": keys}, out)
+    return path
+
+
 def commands(name: str, port: int, data_dir: str) -> list[str]:
     """How to start each known peer on `port`."""
+    if name == "pipework-sigv4":
+        auth = ["--auth", "sigv4", "--credentials", write_credentials(data_dir)]
+        return commands("pipework", port, data_dir) + auth
     if name == "pipework":
         return [
             str(BIN / "pipework"),
@@ -92,7 +122,7 @@ def commands(name: str, port: int, data_dir: str) -> list[str]:
 
 def available(name: str) -> bool:
     """Whether the peer's executable is installed (moto comes with `pip install 'moto[server]'`)."""
-    executable = {"pipework": "pipework", "moto": "moto_server"}[name]
+    executable = {"pipework": "pipework", "pipework-sigv4": "pipework", "moto": "moto_server"}[name]
     return (BIN / executable).exists() or shutil.which(executable) is not None
 
 
@@ -109,7 +139,8 @@ def start(name: str, *, cpus: Iterable[int] | None = None) -> Iterator[Peer]:
     )
     if cpus is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(process.pid, set(cpus))
-    peer = Peer(name, f"http://127.0.0.1:{port}", process, [data_dir])
+    credentials = SIGV4_USER if name == "pipework-sigv4" else ("test", "test")
+    peer = Peer(name, f"http://127.0.0.1:{port}", process, [data_dir], credentials)
     try:
         wait_until_answering(peer)
         yield peer

@@ -27,7 +27,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _peers import Peer, available, make_client, start
 
-LABELS = {"pipework": "pipework serve (SQLite, fsync)", "moto": "moto_server"}
+LABELS = {
+    "pipework": "pipework serve (SQLite, fsync)",
+    "pipework-sigv4": "pipework serve --auth sigv4 (same, every request verified and authorized)",
+    "moto": "moto_server",
+}
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,17 @@ def _pin(cpus: frozenset[int] | None) -> None:
 
 
 def _produce(
-    endpoint: str, url: str, count: int, load: Load, ready: Any, sent: Any, deleted: Any, failures: Any
+    peer: tuple[str, tuple[str, str]],
+    url: str,
+    count: int,
+    load: Load,
+    ready: Any,
+    sent: Any,
+    deleted: Any,
+    failures: Any,
 ) -> None:
     _pin(load.cpus)
-    client = make_client(endpoint, "sqs")
+    client = make_client(peer[0], "sqs", credentials=peer[1])
     body = "x" * load.body_size
     ready.wait()
     mine = 0
@@ -73,9 +84,11 @@ def _produce(
             sent.value += n
 
 
-def _consume(endpoint: str, url: str, load: Load, ready: Any, deleted: Any, finished: Any) -> None:
+def _consume(
+    peer: tuple[str, tuple[str, str]], url: str, load: Load, ready: Any, deleted: Any, finished: Any
+) -> None:
     _pin(load.cpus)
-    client = make_client(endpoint, "sqs")
+    client = make_client(peer[0], "sqs", credentials=peer[1])
     ready.wait()
     while deleted.value < load.messages:
         messages = client.receive_message(
@@ -106,14 +119,13 @@ def run_once(peer: Peer, load: Load) -> tuple[float, float]:
     share = [
         load.messages // load.producers + (i < load.messages % load.producers) for i in range(load.producers)
     ]
+    where = (peer.endpoint_url, peer.credentials)
     workers = [
-        context.Process(
-            target=_produce, args=(peer.endpoint_url, url, n, load, ready, sent, deleted, failures)
-        )
+        context.Process(target=_produce, args=(where, url, n, load, ready, sent, deleted, failures))
         for n in share
     ]
     workers += [
-        context.Process(target=_consume, args=(peer.endpoint_url, url, load, ready, deleted, finished))
+        context.Process(target=_consume, args=(where, url, load, ready, deleted, finished))
         for _ in range(load.consumers)
     ]
     for worker in workers:
@@ -146,8 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wait", type=int, default=1, help="consumers' WaitTimeSeconds (default: 1)")
     parser.add_argument(
         "--peers",
-        default="pipework,moto",
-        help="servers to compare, comma-separated (default: pipework,moto)",
+        default="pipework,pipework-sigv4,moto",
+        help="servers to compare, comma-separated: pipework, pipework-sigv4 (auth on), moto "
+        "(default: pipework,pipework-sigv4,moto)",
     )
     args = parser.parse_args(argv)
     if args.smoke:
@@ -208,6 +221,9 @@ def print_table(
         )
     if "pipework" in medians and "moto" in medians:
         print(f"\npipework / moto: {medians['pipework'] / medians['moto']:.1f}x")
+    if "pipework" in medians and "pipework-sigv4" in medians:
+        cost = 1 - medians["pipework-sigv4"] / medians["pipework"]
+        print(f"auth sigv4 costs {cost:.1%} of the throughput with auth off (same run)")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import httpx
 import orjson
 
+from pipework.api.auth import Credentials, CredentialsError, Guard, Keyring
+from pipework.api.auth.targets import TargetPermissions
 from pipework.api.client import LocalClient
 from pipework.clock import Clock, ManualClock, SystemClock
 from pipework.connectors.bundle import Connectors
@@ -30,7 +32,7 @@ from pipework.engine.breakers import DETAIL_TYPE, SOURCE, Breaker, Breakers
 from pipework.engine.metrics import Recorder
 from pipework.engine.tracing import Tracer
 from pipework.jsontypes import JSON
-from pipework.services.base import Service
+from pipework.services.base import Service, ServiceError
 from pipework.services.cloudformation import CloudFormation
 from pipework.services.cloudwatch import CloudWatch
 from pipework.services.dynamodb import DynamoDB
@@ -43,6 +45,7 @@ from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sns import Sns
 from pipework.services.sqs import SqsService
+from pipework.services.sts import StsService
 from pipework.store import open_store
 
 if TYPE_CHECKING:
@@ -72,6 +75,11 @@ class Settings:
         function_workers: invocations of functions created through the Lambda API running at once (each in a
             worker process of its own).
         log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
+        auth: ``"off"`` (every request acts as `account`) or ``"sigv4"`` (requests must be signed by a known key
+            and are authorized by policies). `pipework serve` picks sigv4 by default for a PostgreSQL store or a
+            non-loopback host (`pipework.cli.serve.default_auth`); in process (tests, the pytest plugin) it is off.
+        credentials: the credentials file (keys, roles, policies; see `pipework.api.auth.credentials`).
+        rate_limit: requests per second each key may make with auth on (None: unlimited).
         metrics_retention_days: how long per-minute metric datapoints are kept (CloudWatch: 15 days).
         otlp_endpoint: an OTLP/HTTP collector (``http://localhost:4318``) to export OpenTelemetry spans to
             (ingest, matching, delivery attempts); None: no tracing.
@@ -88,6 +96,9 @@ class Settings:
     function_workers: int = 8
     log_dir: Path | None = None
     store: str | None = None
+    auth: str = "off"
+    credentials: Path | None = None
+    rate_limit: float | None = None
     metrics_retention_days: float = 15.0
     otlp_endpoint: str | None = None
 
@@ -153,8 +164,11 @@ class Pipework:
         sns: Sns,
         cloudformation: CloudFormation,
         breakers: Breakers,
+        sts: StsService,
+        guard: Guard | None = None,
     ) -> None:
         self.settings = settings
+        self.guard = guard
         self.clock = clock
         self.store = store
         self.connectors = connectors
@@ -175,6 +189,7 @@ class Pipework:
         self.sns = sns
         self.cloudformation = cloudformation
         self.breakers = breakers
+        self.sts = sts
         self._started: list[Service] = []
         self._closed = False
 
@@ -192,6 +207,7 @@ class Pipework:
             self.sns,
             self.cloudwatch,
             self.logs,
+            self.sts,
             self.cloudformation,
         )
 
@@ -212,6 +228,16 @@ class Pipework:
         """
         settings = settings or Settings()
         clock = clock or SystemClock()
+        if settings.auth not in ("off", "sigv4"):
+            raise CredentialsError(f"unknown auth mode {settings.auth!r}: use off or sigv4")
+        credentials = Credentials()
+        if settings.auth == "sigv4":
+            if settings.credentials is None:
+                raise CredentialsError(
+                    "auth is sigv4 and needs --credentials FILE with at least one key (sigv4 is the default with "
+                    "a PostgreSQL store or a non-loopback --host); pass --auth off to serve without authentication"
+                )
+            credentials = Credentials.load(settings.credentials)
         region, account = settings.region, settings.account
         local = Functions(
             timeout=settings.function_timeout,
@@ -248,6 +274,9 @@ class Pipework:
         breakers = Breakers(
             store, clock, http=http, destinations=catalog, publish=_announcer(api, region, account)
         )
+        keyring = Keyring(credentials, store)
+        secured = settings.auth == "sigv4"
+        policies = ResourcePolicies(sqs, catalog, keyring if secured else None)
         connectors = Connectors(
             clock=clock,
             http=http,
@@ -257,6 +286,7 @@ class Pipework:
             buses=catalog,
             destinations=catalog,
             streams=dynamodbstreams,
+            access=TargetPermissions(keyring, policies) if secured else None,
             logs=logs,
             admission=breakers,
         )
@@ -306,6 +336,10 @@ class Pipework:
         sns = Sns(store, clock, region=region, account=account, targets=targets, http=connectors.http)
         # Stacks make their resources through the served APIs, as a template's user would.
         cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
+        guard = None
+        sts = StsService(CredentialIdentities(keyring if secured else None), clock, account=account)
+        if secured:
+            guard = Guard(keyring, policies, rate_limit=settings.rate_limit)
         pipework = cls(
             settings,
             clock,
@@ -326,6 +360,8 @@ class Pipework:
             sns=sns,
             cloudformation=cloudformation,
             breakers=breakers,
+            sts=sts,
+            guard=guard,
         )
         pipework.tracer = tracer
         recorder.samplers.append(pipework._sample_own_metrics)
@@ -384,6 +420,69 @@ class Pipework:
             await asyncio.to_thread(self.tracer.shutdown)  # exports the spans still buffered
         await self.connectors.close()
         await self.store.close()
+
+
+class ResourcePolicies:
+    """The resource policies authorization reads: SQS queues' ``Policy`` attribute, event buses' policies, and
+    roles' trust (their own account and their ``TrustedAccounts`` may call sts:AssumeRole)."""
+
+    def __init__(self, sqs: SqsService, events: EventsService, keyring: Keyring | None = None) -> None:
+        self.sqs = sqs
+        self.events = events
+        self.keyring = keyring
+
+    async def resource_policy(self, arn: str) -> str | JSON | None:
+        if arn.startswith("arn:aws:iam::") and self.keyring is not None:
+            role = self.keyring.role(arn)
+            if role is None:
+                return None
+            trusted = [f"arn:aws:iam::{account}:root" for account in (role.account, *role.trusted_accounts)]
+            statement = {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}
+            return {"Version": "2012-10-17", "Statement": [statement]}
+        if arn.startswith("arn:aws:sqs:"):
+            queue = self.sqs.queue_for_arn(arn)
+            return queue.attributes.get("Policy") if queue is not None else None
+        if arn.startswith("arn:aws:events:"):
+            return await self.events.bus_policy(arn)
+        return None
+
+
+class CredentialIdentities:
+    """STS's `Identities` over the keyring (None: auth is off)."""
+
+    def __init__(self, keyring: Keyring | None) -> None:
+        self.keyring = keyring
+
+    async def identity(self, access_key: str | None) -> JSON | None:
+        if self.keyring is None or access_key is None:
+            return None
+        key = await self.keyring.find(access_key)
+        if key is None:
+            return None
+        caller = key.caller
+        return {"Account": caller.account, "Arn": caller.arn, "UserId": caller.user_id}
+
+    async def assume(self, role_arn: str, session: str, seconds: int, caller_account: str) -> JSON | None:
+        if self.keyring is None:
+            return None
+        role = self.keyring.role(role_arn)
+        if role is None or not role.trusts(caller_account):
+            raise ServiceError(
+                "AccessDenied",
+                f"Account {caller_account} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                403,
+            )
+        caller = self.keyring.assume(role, session, seconds).caller
+        key = await self.keyring.find(caller.access_key)
+        assert key is not None and key.expires is not None
+        return {
+            "AccessKeyId": key.access_key,
+            "SecretAccessKey": key.secret,
+            "SessionToken": key.token,
+            "Expiration": key.expires,
+            "AssumedRoleId": caller.user_id,
+            "Arn": caller.arn,
+        }
 
 
 def _announcer(api: LocalClient, region: str, account: str) -> Callable[[Breaker, JSON], Awaitable[None]]:

@@ -48,6 +48,7 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
             "sns",
             "cloudwatch",
             "logs",
+            "sts",
             "cloudformation",
         ]
         assert (

@@ -27,11 +27,12 @@ def store_url() -> str:
 def test_two_nodes_on_one_database_share_queues_and_messages(
     server_process, tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = server_process(tmp_path / "a", "--store", store_url)
+    # Auth is sigv4 by default with a PostgreSQL store (tests/auth/test_serve_auth.py); this test is about the store.
+    first = server_process(tmp_path / "a", "--store", store_url, "--auth", "off")
     sqs_a = first.client("sqs")
     url = sqs_a.create_queue(QueueName="orders")["QueueUrl"]
     monkeypatch.setenv("PIPEWORK_STORE", store_url)  # the second node takes the store from the environment
-    second = server_process(tmp_path / "b")
+    second = server_process(tmp_path / "b", "--auth", "off")
     for node in (first, second):
         banner = "".join(node.output)
         assert "store postgresql://pipework:***@127.0.0.1:5432/pipework_test" in banner

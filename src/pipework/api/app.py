@@ -19,8 +19,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from pipework.api.auth import Caller, Guard
+from pipework.api.auth.errors import AuthError
+from pipework.api.auth.guard import condition_context
+from pipework.api.auth.verify import SignedRequest
 from pipework.api.errors import (
     CBOR_ERRORS,
     JSON_ERRORS,
@@ -61,9 +65,19 @@ class AwsGateway:
     defaults put in each `RequestContext` (the region comes from the SigV4 credential scope when there is one).
     """
 
-    def __init__(self, services: Iterable[Service], *, region: str, account: str) -> None:
+    def __init__(
+        self,
+        services: Iterable[Service],
+        *,
+        region: str,
+        account: str,
+        guard: Guard | None = None,
+        body_limits: BodyLimits | None = None,
+    ) -> None:
         self.region = region
         self.account = account
+        self.guard = guard
+        self.body_limits = body_limits or BodyLimits()
         self.apis: dict[str, ServedApi] = {}
         self._by_target: dict[str, ServedApi] = {}
         self._rest = RestRouter(())
@@ -84,10 +98,15 @@ class AwsGateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         request_id = next_request_id()
-        status, response_headers, payload = await self.respond(scope, headers, body, request_id)
+        limit = self.body_limits.for_request(headers, scope)
+        declared = headers.get("content-length", "")
+        body = None if declared.isdigit() and int(declared) > limit else await read_body(receive, limit)
+        if body is None:
+            status, response_headers, payload = self.too_large(headers, scope, limit)
+        else:
+            status, response_headers, payload = await self.respond(scope, headers, body, request_id)
         response_headers.append((b"x-amzn-requestid", request_id.encode()))
         response_headers.append((b"content-length", str(len(payload)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
@@ -101,9 +120,26 @@ class AwsGateway:
         api: ServedApi | None = None
         rpc_v2 = _rpc_v2_path(scope["path"]) if not target else None
         error_style = CBOR_ERRORS if rpc_v2 else JSON_ERRORS if target else REST_JSON_ERRORS
+        caller: Caller | None = None
         try:
             query = parse_query(scope.get("query_string", b""))
             auth = parse_authorization(headers.get("authorization", "")) or parse_presigned_query(query)
+            if self.guard is not None and (
+                target or rpc_v2 is not None or not _is_query_protocol(headers, body, query)
+            ):
+                try:
+                    service = None
+                    if target or rpc_v2 is not None:
+                        named = target or f"{rpc_v2[0]}.{rpc_v2[1]}"  # type: ignore[index]
+                        targeted = self._api_for_target(named.rpartition(".")[0], named, auth)
+                        service = targeted.signing_name
+                        if target or targeted.cbor:
+                            error_style = targeted.error_style
+                    caller = await self.guard.authenticate(
+                        signed_request(scope, headers, body), auth, service=service
+                    )
+                except AuthError as error:
+                    return render_error(error_style, error.as_service_error())
             if rpc_v2 is not None:
                 prefix, name = rpc_v2
                 api = self._api_for_target(prefix, f"{prefix}.{name}", auth)
@@ -129,6 +165,11 @@ class AwsGateway:
                     raise ServiceError("UnknownOperationException", f"Unknown operation {target}", 400)
                 params = decode_json_body(body)
             elif _is_query_protocol(headers, body, query) or self._speaks_query(auth):
+                if self.guard is not None:
+                    try:
+                        caller = await self.guard.authenticate(signed_request(scope, headers, body), auth)
+                    except AuthError as error:
+                        return render_error(QUERY_ERRORS, error.as_service_error(query=True), request_id)
                 error_style = QUERY_ERRORS
                 form = parse_form(scope.get("query_string", b""), body)
                 api = self._query_api(form, auth)
@@ -154,11 +195,36 @@ class AwsGateway:
                 api, operation, params = self._route_rest(scope, headers, body, query, auth)
                 error_style = api.error_style
             decoded = operation.decode(params)
+            region = auth.region if auth and auth.region else self.region
+            if caller is not None and self.guard is not None:
+                tls = scope.get("scheme") == "https"
+                client = scope.get("client")
+                guard = self.guard
+
+                def context() -> dict[str, list[str]]:
+                    source_ip = client[0] if client else None
+                    return condition_context(
+                        caller, region=region, source_ip=source_ip, tls=tls, now=guard.now()
+                    )
+
+                try:
+                    await self.guard.authorize(
+                        caller,
+                        signing_name=api.signing_name,
+                        operation=operation.name,
+                        params=decoded,
+                        region=region,
+                        context=context,
+                    )
+                except AuthError as error:
+                    return render_error(
+                        error_style, error.as_service_error(query=error_style.query), request_id
+                    )
             ctx = RequestContext(
                 service=api.name,
                 operation=operation.name,
-                region=auth.region if auth and auth.region else self.region,
-                account=self.account,
+                region=region,
+                account=caller.account if caller is not None else self.account,
                 request_id=request_id,
                 access_key=auth.access_key if auth else None,
                 host=headers.get("host", "localhost"),
@@ -202,6 +268,16 @@ class AwsGateway:
         if len(by_action) == 1:
             return by_action[0]
         return query_apis[0] if len(query_apis) == 1 else None
+
+    def too_large(self, headers: dict[str, str], scope: Scope, limit: int) -> tuple[int, Headers, bytes]:
+        """The answer to a body over the protocol's limit (read no further than the limit), in its shape."""
+        error = AuthError("too-large", f"Request body must be no longer than {limit} bytes.")
+        if _rpc_v2_path(scope["path"]) is not None and not headers.get("x-amz-target"):
+            return render_error(CBOR_ERRORS, error.as_service_error())
+        if headers.get("x-amz-target") or not _is_query_form(headers, scope):
+            style = JSON_ERRORS if headers.get("x-amz-target") else REST_JSON_ERRORS
+            return render_error(style, error.as_service_error())
+        return render_error(QUERY_ERRORS, error.as_service_error(query=True))
 
     def _serves(self, signing_name: str) -> bool:
         return signing_name in {api.signing_name for api in self.apis.values()}
@@ -282,24 +358,72 @@ def _named(auth: Authorization | None) -> str:
     return auth.service if auth else "this service"
 
 
-def _query_protocol_error(code: str, message: str) -> tuple[int, Headers, bytes]:
+def _query_protocol_error(code: str, message: str, status: int = 400) -> tuple[int, Headers, bytes]:
     """An error in the query protocol's XML shape, so its clients show the reason instead of a parse failure."""
     body = (
         f'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>'
         f"<Message>{html.escape(message)}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
     )
-    return 400, [(b"content-type", b"text/xml")], body.encode()
+    return status, [(b"content-type", b"text/xml")], body.encode()
 
 
-async def _read_body(receive: Receive) -> bytes:
+def _is_query_form(headers: dict[str, str], scope: Scope) -> bool:
+    return headers.get("content-type", "").startswith("application/x-www-form-urlencoded") or (
+        b"Action=" in scope.get("query_string", b"")
+    )
+
+
+def signed_request(scope: Scope, headers: dict[str, str], body: bytes) -> SignedRequest:
+    """The request as its signer saw it: the path and query exactly as sent."""
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope["path"]
+    return SignedRequest(
+        method=scope["method"],
+        path=path.split("?", 1)[0],
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+        body=body,
+        tls=scope.get("scheme") == "https",
+    )
+
+
+class BodyLimits:
+    """The largest request body each protocol takes, in bytes: `json` (JSON 1.0/1.1, routed by X-Amz-Target, and
+    rpc-v2-cbor), `rest_json` (restJson1) and `query` (form-encoded). A declared Content-Length over the limit is refused before
+    anything is read; a body that grows past it is refused once it does, without buffering the rest."""
+
+    def __init__(
+        self, *, json: int = 16 * 1024 * 1024, rest_json: int = 6 * 1024 * 1024, query: int = 1024 * 1024
+    ):
+        self.json = json
+        self.rest_json = rest_json
+        self.query = query
+
+    def for_request(self, headers: dict[str, str], scope: Scope) -> int:
+        if headers.get("x-amz-target") or _rpc_v2_path(scope["path"]) is not None:
+            return self.json  # JSON 1.0/1.1, and rpc-v2-cbor (the same operations in CBOR)
+        if _is_query_form(headers, scope):
+            return self.query
+        return self.rest_json
+
+
+async def read_body(receive: Receive, limit: int | None = None) -> bytes | None:
+    """The whole request body, or None as soon as it passes `limit` bytes."""
     message = await receive()
     body: bytes = message.get("body", b"")
+    if limit is not None and len(body) > limit:
+        return None
     if not message.get("more_body"):
         return body
     chunks = [body]
+    size = len(body)
     while message.get("more_body"):
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            return None
+        chunks.append(chunk)
     return b"".join(chunks)
 
 
@@ -311,6 +435,7 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
         extensions,
         extensions_breakers,
         extensions_clock,
+        extensions_keys,
         extensions_pipes,
         extensions_sns,
         prometheus,
@@ -344,6 +469,7 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
     routes += extensions_sns.routes(current)
     routes += extensions_breakers.routes(current)
+    routes += extensions_keys.routes(current)
     streams = OpenStreams()
     routes += console.routes(current, streams)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
@@ -380,6 +506,7 @@ class PipeworkApp(Starlette):
         super().__init__(**options)
         self.pipework: Instance | None = None
         self.gateway: AwsGateway | None = None
+        self.guard: Guard | None = None
         self.startup_error: Exception | None = None
         self.streams = OpenStreams()
 
@@ -391,7 +518,10 @@ class PipeworkApp(Starlette):
         """Serve `pipework`'s APIs."""
         self.pipework = pipework
         settings = pipework.settings
-        self.gateway = AwsGateway(pipework.served, region=settings.region, account=settings.account)
+        self.guard = pipework.guard
+        self.gateway = AwsGateway(
+            pipework.served, region=settings.region, account=settings.account, guard=self.guard
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -403,10 +533,55 @@ class PipeworkApp(Starlette):
             assert self.gateway is not None, "uvicorn serves requests only after the lifespan started"
             await self.gateway(scope, receive, send)
             return
+        # Health (load balancers) and /metrics (Prometheus, which cannot sign SigV4) stay open with auth on.
+        if (
+            scope["type"] == "http"
+            and self.guard is not None
+            and scope["path"] not in (HEALTH_PATH, METRICS_PATH)
+        ):
+            await self._own_route_signed(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    async def _own_route_signed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pipework's own routes with auth on: only a request signed by an admin key (service ``pipework``)."""
+        assert self.guard is not None
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        body = await read_body(receive, OWN_ROUTE_BODY_LIMIT)
+        try:
+            if body is None:
+                raise AuthError(
+                    "too-large", f"Request body must be no longer than {OWN_ROUTE_BODY_LIMIT} bytes."
+                )
+            caller = await self.guard.authenticate(signed_request(scope, headers, body), service="pipework")
+            if not caller.admin:
+                raise AuthError(
+                    "denied",
+                    f"User: {caller.arn} is not authorized to perform: pipework:{scope['method']} on resource: "
+                    f'{scope["path"]}: Pipework\'s own routes need a key with "Admin": true',
+                )
+        except AuthError as error:
+            status, response_headers, payload = render_error(REST_JSON_ERRORS, error.as_service_error())
+            response_headers.append((b"content-length", str(len(payload)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": response_headers})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        scope = {**scope, "state": {**scope.get("state", {}), "pipework_caller": caller}}
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await super().__call__(scope, replay, send)
 
 
 OWN_PATH_PREFIX = "/_pipework"
+HEALTH_PATH = "/_pipework/health"  # load balancers probe it: never signed
+OWN_ROUTE_BODY_LIMIT = 16 * 1024 * 1024
 CONSOLE_PATH_PREFIX = "/console"
 #: Paths Starlette routes (Pipework's own routes and the console); every other path is an AWS request.
 OWN_PATH_PREFIXES = (OWN_PATH_PREFIX, CONSOLE_PATH_PREFIX + "/")

@@ -13,15 +13,19 @@ from dataclasses import dataclass, field
 import cbor2
 import orjson
 
+from pipework.api.auth.errors import QUERY_CODES as AUTH_QUERY_CODES
 from pipework.api.query import render_query_error
 from pipework.services.base import ServiceError
-from pipework.services.sqs.errors import QUERY_ERROR_CODES
+from pipework.services.sqs.errors import QUERY_ERROR_CODES as SQS_QUERY_ERROR_CODES
+
+#: JSON code → query code: SQS's own and the authentication errors'.
+QUERY_ERROR_CODES = {**AUTH_QUERY_CODES, **SQS_QUERY_ERROR_CODES}
 
 INTERNAL_FAILURE_MESSAGE = "We encountered an internal error. Please try again."
 
 # SQS's query-protocol codes (`services/sqs/errors.py`) and the reverse, so a service may raise either form and
 # clients still get the right exception class.
-JSON_ERROR_CODES = {query: json for json, query in QUERY_ERROR_CODES.items()}
+JSON_ERROR_CODES = {query: json for json, query in SQS_QUERY_ERROR_CODES.items()}
 
 Headers = list[tuple[bytes, bytes]]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from pipework.api.auth import Guard
 from pipework.api.client import LocalClient
 from pipework.clock import Clock
 from pipework.engine.breakers import Breakers
@@ -45,6 +46,11 @@ class Instance(Protocol):
     @property
     def served(self) -> tuple[Service, ...]:
         """The served APIs."""
+        ...
+
+    @property
+    def guard(self) -> Guard | None:
+        """Who may call (None: auth is off and every request acts as the server's account)."""
         ...
 
     @property

@@ -17,6 +17,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from . import signing
 from .patterns import read_argument
 
 
@@ -44,11 +45,8 @@ def _http(
     args: argparse.Namespace, path: str, body: dict[str, Any] | None = None, *, method: str | None = None
 ) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        _endpoint(args) + path,
-        data=data,
-        method=method or ("POST" if data is not None else "GET"),
-        headers={"Content-Type": "application/json"},
+    request = signing.request(
+        method or ("POST" if data is not None else "GET"), _endpoint(args) + path, data, _region(args)
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read() or b"{}")
@@ -173,7 +171,7 @@ def run_tail(args: argparse.Namespace) -> int:
     try:
         query = f"?region={_region(args)}" + ("" if args.all else "&matched=1")
         url = _endpoint(args) + f"/_pipework/events/tail/{args.bus}{query}"
-        with urllib.request.urlopen(url) as response:
+        with urllib.request.urlopen(signing.request("GET", url, None, _region(args))) as response:
             for line in response:
                 if line.strip():
                     print(line.decode().rstrip() if args.json else _tail_line(json.loads(line)), flush=True)

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "pipework.cli.pipes",
     "pipework.cli.breakers",
     "pipework.cli.metrics",
+    "pipework.cli.keys",
     "pipework.cli.deploy",
 )
 

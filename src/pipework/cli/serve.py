@@ -101,6 +101,33 @@ def register(subparsers: Any) -> None:
         help="with --manual-clock, the time the clock starts at (default: the real time at start)",
     )
     parser.add_argument(
+        "--auth",
+        choices=["off", "sigv4"],
+        default=None,
+        help="off: accept any credentials; sigv4: check signatures against --credentials and authorize by their "
+        "policies (default: sigv4 with a PostgreSQL --store or a --host other than loopback, else off)",
+    )
+    parser.add_argument(
+        "--credentials",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='JSON keys, roles and policies for --auth sigv4: {"Keys": [...], "Roles": [...]} (see docs/auth.md)',
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="PER_SECOND",
+        help="with auth on, the requests per second each key may make (ThrottlingException beyond)",
+    )
+    parser.add_argument(
+        "--tls-cert", type=Path, default=None, metavar="PEM", help="serve HTTPS with this certificate"
+    )
+    parser.add_argument(
+        "--tls-key", type=Path, default=None, metavar="PEM", help="the private key of --tls-cert"
+    )
+    parser.add_argument(
         "--otlp-endpoint",
         metavar="URL",
         help="export OpenTelemetry spans (ingest, matching, delivery attempts) to this OTLP/HTTP collector, "
@@ -128,11 +155,13 @@ class _Server(uvicorn.Server):
         app: PipeworkApp,
         load: list[str] | None = None,
         templates: list[str] | None = None,
+        auth_why: str = "",
     ) -> None:
         super().__init__(config)
         self.pipework_app = app
         self.load = load or []
         self.templates = templates or []
+        self.auth_why = auth_why
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         from pipework.app import Pipework
@@ -144,8 +173,9 @@ class _Server(uvicorn.Server):
             for server in self.servers:
                 for sock in server.sockets:
                     port = sock.getsockname()[1]
-            print(banner(pipework, port), flush=True)
-            url = _endpoint_url(pipework.settings.host, port)
+            tls = self.config.ssl_certfile is not None
+            print(banner(pipework, port, tls=tls, auth_why=self.auth_why), flush=True)
+            url = _endpoint_url(pipework.settings.host, port, tls=tls)
             pipework.functions.endpoint_url = url  # what functions' SDKs call (--port 0 is known only now)
             if self.load or self.templates:
                 threading.Thread(
@@ -180,9 +210,33 @@ def _run_scripts(paths: list[str], endpoint_url: str, templates: list[str], regi
 _EXAMPLE_CALLS = (("sqs", "list_queues"), ("events", "list_event_buses"), ("scheduler", "list_schedules"))
 
 
-def banner(pipework: Pipework, port: int) -> str:
+def default_auth(store: str | None, host: str) -> tuple[str, str]:
+    """`pipework serve`'s auth mode without --auth, and why: sigv4 for a shared (PostgreSQL) store or a listener
+    other than loopback, off otherwise."""
+    if (store or "").startswith(("postgres://", "postgresql://")):
+        return "sigv4", "the default with a PostgreSQL store"
+    if not (host in ("localhost", "::1") or host.startswith("127.")):
+        return "sigv4", f"the default when listening on {host}"
+    return "off", "the default on loopback with a local store; --auth sigv4 turns it on"
+
+
+def auth_line(pipework: Pipework, why: str) -> str:
+    """What the start message says of authentication, and why that mode."""
     settings = pipework.settings
-    url = _endpoint_url(settings.host, port)
+    if pipework.guard is None:
+        return f"Auth: off ({why}): any credentials are accepted"
+    keys = len(list(pipework.guard.keyring.fixed()))
+    roles = len(pipework.guard.keyring.roles)
+    limit = f"; {settings.rate_limit:g} requests/s per key" if settings.rate_limit else ""
+    return (
+        f"Auth: sigv4 ({why}): requests must be signed by one of the {keys} key(s) and {roles} role(s) "
+        f"of {settings.credentials} or keys made with `pipework keys create`{limit}"
+    )
+
+
+def banner(pipework: Pipework, port: int, *, tls: bool = False, auth_why: str = "") -> str:
+    settings = pipework.settings
+    url = _endpoint_url(settings.host, port, tls=tls)
     if settings.store:
         where = f"store {redact(settings.store)}"
     else:
@@ -196,6 +250,8 @@ def banner(pipework: Pipework, port: int) -> str:
     client = (
         f"boto3.client('{example[0]}', endpoint_url='{url}', region_name='{settings.region}', "
         "aws_access_key_id='test', aws_secret_access_key='test')"
+        if pipework.guard is None
+        else "aws_access_key_id=..., aws_secret_access_key=...)"
     )
     return "\n".join(
         [
@@ -203,6 +259,7 @@ def banner(pipework: Pipework, port: int) -> str:
             f"account {settings.account})",
             f"Serving: {services}",
             f"Console: {url}/console/",
+            auth_line(pipework, auth_why or f"--auth {pipework.settings.auth}"),
             "",
             "Point AWS SDKs and the AWS CLI at it:",
             f"  export AWS_ENDPOINT_URL={url}",
@@ -231,10 +288,11 @@ def _stop_after_shutdown(signum: int, frame: object) -> None:
     raise _Stopped
 
 
-def _endpoint_url(host: str, port: int) -> str:
+def _endpoint_url(host: str, port: int, *, tls: bool = False) -> str:
     from pipework.app import Settings
 
-    return Settings(host=host, port=port).endpoint_url
+    url: str = Settings(host=host, port=port).endpoint_url
+    return "https" + url[4:] if tls else url
 
 
 def run(args: argparse.Namespace) -> int:
@@ -243,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    auth, why = (args.auth, f"--auth {args.auth}") if args.auth else default_auth(args.store, args.host)
     settings = Settings(
         data_dir=args.data,
         memory=args.memory,
@@ -253,9 +312,15 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         functions=tuple(args.functions),
         function_timeout=args.function_timeout,
+        auth=auth,
+        credentials=args.credentials,
+        rate_limit=args.rate_limit,
         metrics_retention_days=args.metrics_retention_days,
         otlp_endpoint=args.otlp_endpoint,
     )
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("pipework: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
     if args.metrics_retention_days <= 0:
         print("pipework: --metrics-retention-days must be positive", file=sys.stderr)
         return 2
@@ -274,8 +339,10 @@ def run(args: argparse.Namespace) -> int:
         access_log=False,
         log_level=args.log_level,
         timeout_graceful_shutdown=10,
+        ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
+        ssl_keyfile=str(args.tls_key) if args.tls_key else None,
     )
-    server = _Server(config, app, args.load, args.template)
+    server = _Server(config, app, args.load, args.template, why)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found; make that
     # handler end the process normally (exit 0) instead of dying by the signal.
     previous = signal.signal(signal.SIGTERM, _stop_after_shutdown)

@@ -10,7 +10,15 @@ import httpx
 
 from pipework.clock import Clock
 
-from .ports import Admission, ApiClient, ApiDestinationCatalog, EventBuses, LogGroups, TableStreams
+from .ports import (
+    Admission,
+    ApiClient,
+    ApiDestinationCatalog,
+    EventBuses,
+    LogGroups,
+    TableStreams,
+    TargetAccess,
+)
 from .targets.function import Functions
 
 
@@ -27,6 +35,7 @@ class Connectors:
         buses, destinations, streams: what EventBridge and DynamoDB Streams own, through ports.
         logs: CloudWatch Logs' log groups, where log-group targets write (None: files under `log_directory`).
         admission: the circuit breakers, asked again by a target that waited for its rate limit.
+        access: who may invoke which target (None: auth is off, everyone may).
     """
 
     clock: Clock
@@ -39,6 +48,7 @@ class Connectors:
     streams: TableStreams
     logs: LogGroups | None = None
     admission: Admission | None = None
+    access: TargetAccess | None = None
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -52,6 +52,16 @@ class EventBuses(Protocol):
         ...
 
 
+class TargetAccess(Protocol):
+    """Whether a rule, pipe or schedule may invoke a target (auth on): as its role when it has one (the role's
+    policies must allow the target's action), else as its account (a target in another account must allow it by
+    its resource policy)."""
+
+    async def denied(self, arn: str, *, account: str | None, role_arn: str | None) -> str | None:
+        """Why invoking ``arn`` is not allowed (AWS's AccessDenied wording), or None when it is."""
+        ...
+
+
 class ApiDestinationCatalog(Protocol):
     """API destinations and connections by ARN (EventBridge owns them)."""
 

@@ -63,6 +63,7 @@ class Targets:
 
     def __init__(self, connectors: Connectors) -> None:
         self._targets: dict[str, Target] = {kind.kind: kind.build(connectors) for kind in KINDS}
+        self.access = connectors.access
 
     def target(self, arn: str) -> Target:
         """The target an ARN names; `TargetError` (not retryable) if no kind does."""
@@ -71,12 +72,32 @@ class Targets:
             raise TargetError("NO_RESOURCE", f"Unsupported target {arn}.", retryable=False)
         return self._targets[kind.kind]
 
-    async def send(self, arn: str, messages: Sequence[Message]) -> Sent:
-        return await self.target(arn).send(arn, messages)
+    async def send(
+        self,
+        arn: str,
+        messages: Sequence[Message],
+        *,
+        account: str | None = None,
+        role_arn: str | None = None,
+    ) -> Sent:
+        """Deliver `messages` to `arn`, as `role_arn` (a rule's, pipe's or schedule's RoleArn) of `account` (the
+        invoker's) when auth is on: a `TargetError` with reason NO_PERMISSIONS when they may not."""
+        target = self.target(arn)
+        await self.check_access(arn, account=account, role_arn=role_arn)
+        return await target.send(arn, messages)
 
-    async def send_one(self, arn: str, message: Message) -> Any:
+    async def check_access(self, arn: str, *, account: str | None, role_arn: str | None) -> None:
+        """Raise `TargetError` (NO_PERMISSIONS, not retryable) if `account` / `role_arn` may not invoke `arn`."""
+        if self.access is not None and (account is not None or role_arn is not None):
+            why = await self.access.denied(arn, account=account, role_arn=role_arn)
+            if why is not None:
+                raise TargetError("AccessDeniedException", why, retryable=False, reason="NO_PERMISSIONS")
+
+    async def send_one(
+        self, arn: str, message: Message, *, account: str | None = None, role_arn: str | None = None
+    ) -> Any:
         """Deliver one message; its response, or `TargetError`."""
-        sent = await self.send(arn, [message])
+        sent = await self.send(arn, [message], account=account, role_arn=role_arn)
         if sent.failed:
             raise sent.failed[0]
         return sent.responses[0] if sent.responses else None

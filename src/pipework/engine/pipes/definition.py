@@ -37,6 +37,7 @@ class PipeDefinition:
         dead_letter_arn: DeadLetterConfig.Arn (an SQS queue) or None.
         log_level, include_execution_data, log_group: the LogConfiguration (log_group: the file lines go to
             without a logs service; log_group_arn: the CloudWatch Logs group, if it names one).
+        role_arn: the pipe's RoleArn: with auth on, its enrichment and target are invoked as this role.
     """
 
     name: str
@@ -61,6 +62,7 @@ class PipeDefinition:
     include_execution_data: bool = False
     log_group: str | None = None
     log_group_arn: str | None = None
+    role_arn: str | None = None
 
     def matches(self, record: JSON, parsed: Any) -> bool:
         """Whether a record passes the filters (`parsed` is the record with its data field parsed as JSON)."""

@@ -20,6 +20,7 @@ from .buses import BusOperations
 from .connections import ConnectionOperations
 from .entries import format_time
 from .model import ApiDestination, Archive, Connection, EventBus, Replay, Rule
+from .permissions import PermissionOperations
 from .rules import TRACE_HEADER, RuleOperations
 from .state import EventsRegion
 from .tags import TagOperations
@@ -63,7 +64,14 @@ def _changes(operation: _Regional) -> Handler:
     return handler
 
 
-class EventsService(BusOperations, RuleOperations, ArchiveOperations, ConnectionOperations, TagOperations):
+class EventsService(
+    BusOperations,
+    RuleOperations,
+    ArchiveOperations,
+    ConnectionOperations,
+    TagOperations,
+    PermissionOperations,
+):
     """EventBridge operations over a store, with the router that PutEvents uses (see `EventsState`)."""
 
     name = "events"
@@ -74,6 +82,8 @@ class EventsService(BusOperations, RuleOperations, ArchiveOperations, Connection
         "UpdateEventBus": _changes(BusOperations.op_UpdateEventBus),
         "ListEventBuses": _reads(BusOperations.op_ListEventBuses),
         "DeleteEventBus": _changes(BusOperations.op_DeleteEventBus),
+        "PutPermission": _changes(PermissionOperations.op_PutPermission),
+        "RemovePermission": _changes(PermissionOperations.op_RemovePermission),
         "PutRule": _changes(RuleOperations.op_PutRule),
         "DescribeRule": _reads(RuleOperations.op_DescribeRule),
         "ListRules": _reads(RuleOperations.op_ListRules),

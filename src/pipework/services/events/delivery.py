@@ -68,7 +68,12 @@ class RuleDelivery:
 
     async def invoke(self, payload: JSON) -> None:
         try:
-            await self.targets.send_one(payload["target"]["Arn"], self.message(payload))
+            await self.targets.send_one(
+                payload["target"]["Arn"],
+                self.message(payload),
+                account=payload.get("account"),
+                role_arn=payload["target"].get("RoleArn"),
+            )
         except TargetError as exc:
             raise exc.as_reason() from None
 

@@ -29,3 +29,7 @@ def illegal_status(message: str) -> ServiceError:
 
 def invalid_pattern(message: str) -> ServiceError:
     return ServiceError("InvalidEventPatternException", message, 400)
+
+
+def policy_length_exceeded() -> ServiceError:
+    return ServiceError("PolicyLengthExceededException", "The policy is longer than 10240 characters.", 400)

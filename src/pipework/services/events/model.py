@@ -165,6 +165,7 @@ _BUS_MEMBERS = (
     ("CreationTime", "created"),
     ("LastModifiedTime", "modified"),
     *_BUS_OPTIONS,
+    ("Policy", "policy"),  # the bus's resource policy (PutPermission / RemovePermission), as JSON text
 )
 
 
@@ -179,6 +180,7 @@ class EventBus:
     dead_letter_config: JSON | None = None
     log_config: JSON | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    policy: str | None = None
 
     @classmethod
     def from_api(cls, params: JSON, *, name: str, arn: str, now: float) -> EventBus:
@@ -202,6 +204,8 @@ class EventBus:
         out: JSON = {"Name": self.name, "Arn": self.arn}
         if self.description is not None:
             out["Description"] = self.description
+        if self.policy is not None:
+            out["Policy"] = self.policy
         out["CreationTime"] = self.created
         out["LastModifiedTime"] = self.modified
         return out

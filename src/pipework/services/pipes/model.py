@@ -178,6 +178,7 @@ def compile_definition(body: JSON, *, log_directory: Path) -> PipeDefinition:
         log_group_arn=((body.get("LogConfiguration") or {}).get("CloudwatchLogsLogDestination") or {}).get(
             "LogGroupArn"
         ),
+        role_arn=body.get("RoleArn") or None,
     )
 
 

@@ -39,6 +39,7 @@ class PipeStages:
         arn = pipe.enrichment
         assert arn is not None
         try:
+            await self.targets.check_access(arn, account=_account(pipe), role_arn=pipe.role_arn)
             if model.enrichment_kind(arn) == "function":
                 return await self.targets.send_one(arn, Message(payload))
             # An API destination enrichment takes one record (BatchSize 1) and answers with the enriched item(s).
@@ -51,6 +52,7 @@ class PipeStages:
     # -- targets -------------------------------------------------------------------------------------------------
     async def deliver(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
         try:
+            await self.targets.check_access(pipe.target, account=_account(pipe), role_arn=pipe.role_arn)
             return await self._deliver(pipe, items, events)
         except TargetError as exc:
             raise exc.as_reason() from None
@@ -175,3 +177,9 @@ def _time(value: Any) -> dt.datetime | None:
             return None
         return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     return None
+
+
+def _account(pipe: PipeDefinition) -> str | None:
+    """The pipe's account (its ARN's): what its enrichment and target are invoked as, with its role."""
+    parts = arn_parts(pipe.arn)
+    return parts[4] or None if parts else None

@@ -86,8 +86,15 @@ class ScheduleInvoker:
         kept.append(result)
 
     async def invoke(self, invocation: JSON) -> None:
+        target = invocation["target"]
         try:
-            await self.targets.send_one(invocation["target"]["Arn"], message(invocation))
+            # With auth on, the target is invoked as the schedule's role (its policies must allow the action).
+            await self.targets.send_one(
+                target["Arn"],
+                message(invocation),
+                account=invocation.get("account"),
+                role_arn=target.get("RoleArn"),
+            )
         except TargetError as exc:
             self._record(invocation, "FAILED", exc)
             raise

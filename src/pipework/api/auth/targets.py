@@ -1,0 +1,87 @@
+"""Whether a rule, pipe or schedule may invoke its target when auth is on (`connectors.ports.TargetAccess`):
+as its RoleArn, whose policies must allow the target's action (and which must trust the invoker's account), or,
+without a role, as its account, which a target in another account must allow by its resource policy (a bus's
+PutPermission, a queue's Policy)."""
+
+from __future__ import annotations
+
+from pipework.api.auth.access import ResourcePolicies, decide, denied_message
+from pipework.api.auth.credentials import ROLE_ARN, Keyring
+from pipework.iam import parse_policy
+
+_ANYTHING = (
+    parse_policy(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    ),
+)
+
+
+def target_action(arn: str) -> str:
+    """The IAM action invoking a target performs."""
+    parts = arn.split(":", 6)
+    service = parts[2] if len(parts) > 2 else ""
+    resource = parts[5] if len(parts) > 5 else ""
+    if service == "sqs":
+        return "sqs:SendMessage"
+    if service == "events":
+        return (
+            "events:InvokeApiDestination" if resource.startswith("api-destination/") else "events:PutEvents"
+        )
+    if service == "lambda":
+        return "lambda:InvokeFunction"
+    if service == "logs":
+        return "logs:PutLogEvents"
+    if service == "scheduler" and resource == "aws-sdk" and len(parts) > 6:
+        sdk_service, _, action = parts[6].partition(":")
+        return f"{sdk_service}:{action[:1].upper()}{action[1:]}"
+    return f"{service}:Invoke"
+
+
+def _account(arn: str) -> str | None:
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) == 6 and parts[4] else None
+
+
+class TargetPermissions:
+    """`TargetAccess` over the credentials' roles and the services' resource policies."""
+
+    def __init__(self, keyring: Keyring, policies: ResourcePolicies) -> None:
+        self.keyring = keyring
+        self.policies = policies
+
+    async def denied(self, arn: str, *, account: str | None, role_arn: str | None) -> str | None:
+        if arn.startswith("arn:aws:scheduler:::aws-sdk:"):
+            return None  # a universal target's resource is in its parameters: not checked (yet)
+        action = target_action(arn)
+        if role_arn is not None:
+            role = self.keyring.role(role_arn)
+            if role is None or (account is not None and not role.trusts(account)):
+                return f"The role {role_arn} does not exist or cannot be assumed to invoke {arn}."
+            match = ROLE_ARN.match(role_arn)
+            principal = (
+                f"arn:aws:sts::{role.account}:assumed-role/{match.group(2) if match else role.name}/pipework"
+            )
+            resource, decision = await decide(
+                action=action,
+                arns=[arn],
+                principal_arn=principal,
+                account=role.account,
+                identity=role.parsed,
+                policies=self.policies,
+                context={"aws:principalarn": [principal], "aws:principalaccount": [role.account]},
+            )
+            return None if decision.allowed else denied_message(principal, action, resource, decision)
+        owner = _account(arn)
+        if account is None or owner is None or owner == account:
+            return None
+        principal = f"arn:aws:iam::{account}:root"
+        resource, decision = await decide(
+            action=action,
+            arns=[arn],
+            principal_arn=principal,
+            account=account,
+            identity=_ANYTHING,  # no role: only the target's own policy decides
+            policies=self.policies,
+            context={"aws:sourceaccount": [account], "aws:principalaccount": [account]},
+        )
+        return None if decision.allowed else denied_message(principal, action, resource, decision)
