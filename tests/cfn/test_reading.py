@@ -57,6 +57,12 @@ def test_json_templates_are_read_too() -> None:
             "must name a resource and an attribute",
         ),
         (b"\xff\xfe", "not UTF-8"),
+        ("[" * 5000, "nests values more than 64 levels deep"),
+        ("Resources: {A: {Type: X, Properties: {P: " + "[" * 70 + "]" * 70 + "}}}", "more than 64 levels"),
+        (
+            '{"Resources": {"A": {"Type": "X", "Properties": {"P": ' + "[" * 500 + "]" * 500 + "}}}}",
+            "64 levels",
+        ),
     ],
 )
 def test_bad_templates_get_format_errors(text: str | bytes, message: str) -> None:

@@ -107,6 +107,17 @@ class KeptResources:
             ComparisonOperator="GreaterThanThreshold",
             TreatMissingData="missing",
         )
+        cloudformation = server.client("cloudformation")
+        cloudformation.create_stack(
+            StackName="keep-stack",
+            TemplateBody="Resources: {Q: {Type: AWS::SQS::Queue, Properties: {QueueName: keep-stack-queue}}}",
+        )
+        wait_for(
+            lambda: (
+                cloudformation.describe_stacks(StackName="keep-stack")["Stacks"][0]["StackStatus"]
+                == "CREATE_COMPLETE"
+            )
+        )
         self.expected = self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:
@@ -136,6 +147,11 @@ class KeptResources:
             "invoke-config": functions.get_function_event_invoke_config(FunctionName="keep-function"),
             "mapping": functions.get_event_source_mapping(UUID=self.mapping),
             "alarm": server.client("cloudwatch").describe_alarms(AlarmNames=["keep-alarm"])["MetricAlarms"],
+            "stack": server.client("cloudformation").describe_stacks(StackName="keep-stack")["Stacks"],
+            "stack resources": server.client("cloudformation").list_stack_resources(StackName="keep-stack")[
+                "StackResourceSummaries"
+            ],
+            "stack queue": sqs.get_queue_url(QueueName="keep-stack-queue")["QueueUrl"],
         }
         for value in found.values():
             if isinstance(value, dict):

@@ -45,6 +45,8 @@ SERVED = (
     "logs",
     "lambda",
     "sns",
+    "cloudformation",
+    "sts",
 )
 
 #: A request that has not been answered after this many seconds is a hang. Generous: the machine is shared and

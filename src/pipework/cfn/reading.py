@@ -91,12 +91,16 @@ def load_template(text: str | bytes) -> dict[str, Any]:
     else:
         try:
             parsed = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+        except RecursionError:
+            raise TemplateError(_TOO_DEEP) from None
         except yaml.YAMLError as exc:
             raise TemplateError(
                 f"Template format error: YAML not well-formed. ({_first_line(exc)})"
             ) from None
     if not isinstance(parsed, dict):
         raise TemplateError("Template format error: the template must be a JSON or YAML object")
+    if _deeper_than(parsed, MAX_DEPTH):
+        raise TemplateError(_TOO_DEEP)
     resources = parsed.get("Resources")
     if not isinstance(resources, dict) or not resources:
         raise TemplateError("Template format error: At least one Resources member must be defined.")
@@ -106,6 +110,29 @@ def load_template(text: str | bytes) -> dict[str, Any]:
                 f"Template format error: [/Resources/{logical_id}] Every Resources object must contain a Type member."
             )
     return parsed
+
+
+#: How deeply a template's values may nest: far beyond any real template, well within what the evaluator's
+#: recursion can walk.
+MAX_DEPTH = 64
+_TOO_DEEP = f"Template format error: the template nests values more than {MAX_DEPTH} levels deep"
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether `value` nests objects or lists more than `limit` levels deep (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _first_line(exc: yaml.YAMLError) -> str:
