@@ -11,9 +11,10 @@ The server (`pipework serve`, `asgi_app`), the pytest plugin and Pipework's own 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from pipework.clock import Clock, ManualClock, SystemClock
 from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.cluster import DEFAULT_LEASE_TIME, Cluster
 from pipework.services.base import Service
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
@@ -33,7 +35,8 @@ from pipework.services.events.api import EventsService
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sqs import SqsService
-from pipework.store import open_store
+from pipework.store import open_store, redacted_url
+from pipework.store.waiting import parse_resource_key, resource_key
 
 if TYPE_CHECKING:
     from pipework.api.app import PipeworkApp
@@ -59,6 +62,9 @@ class Settings:
             targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
         function_timeout: seconds a local function may run before its invocation fails.
         log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
+        node_id: this node's id among the nodes sharing a store (default: host, process id and a random part).
+        lease_time: seconds a singleton job's lease lasts (pipe source lanes, replays, move tasks, sweeps,
+            tickers): how long a job waits to move to another node after its node died (default 30).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".pipework"))
@@ -71,6 +77,8 @@ class Settings:
     function_timeout: float = 3.0
     log_dir: Path | None = None
     store: str | None = None
+    node_id: str | None = None
+    lease_time: float = DEFAULT_LEASE_TIME
 
     @property
     def endpoint_url(self) -> str:
@@ -117,8 +125,10 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        cluster: Cluster,
     ) -> None:
         self.settings = settings
+        self.cluster = cluster
         self.clock = clock
         self.store = store
         self.connectors = connectors
@@ -133,6 +143,13 @@ class Pipework:
         self.scheduler = scheduler
         self._started: list[Service] = []
         self._closed = False
+        self._changes: asyncio.Queue[frozenset[str] | None] = asyncio.Queue()
+        self._follower: asyncio.Task[None] | None = None
+
+    @property
+    def store_description(self) -> str:
+        """The store's URL without its password (or "memory")."""
+        return redacted_url(self.settings.store_url)
 
     @property
     def served(self) -> tuple[Service, ...]:
@@ -171,10 +188,13 @@ class Pipework:
             clock.ignore(asyncio.all_tasks())
         # A StoreError here (e.g. data written by a newer version) reaches the caller: `pipework serve` says why.
         store = await open_store(settings.store_url, clock, region=region, account=account)
+        cluster = Cluster(
+            store, node_id=settings.node_id, lease_time=settings.lease_time, address=settings.endpoint_url
+        )
 
         # Services that depend on nothing but the store come first; the targets reach them through ports.
-        sqs = SqsService(store, clock, region=region, account=account)
-        dynamodb = DynamoDB(store, clock, region=region, account=account)
+        sqs = SqsService(store, clock, region=region, account=account, cluster=cluster)
+        dynamodb = DynamoDB(store, clock, region=region, account=account, cluster=cluster)
         dynamodbstreams = DynamoDBStreams(store, clock, dynamodb=dynamodb)
         catalog = EventsService(store, clock, region=region, account=account)
         api = LocalClient(region=region, account=account)
@@ -189,7 +209,7 @@ class Pipework:
             streams=dynamodbstreams,
         )
         targets = Targets(connectors)
-        events = EventBridge(catalog, store, clock, targets=targets)
+        events = EventBridge(catalog, store, clock, targets=targets, cluster=cluster)
         pipes = Pipes(
             store,
             clock,
@@ -199,8 +219,9 @@ class Pipework:
             api=api,
             streams=dynamodbstreams,
             log_directory=settings.log_directory,
+            cluster=cluster,
         )
-        scheduler = Scheduler(store, clock, region=region, account=account, targets=targets)
+        scheduler = Scheduler(store, clock, region=region, account=account, targets=targets, cluster=cluster)
         pipework = cls(
             settings,
             clock,
@@ -214,30 +235,83 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            cluster=cluster,
         )
         api.serve(pipework.served)
+        # Changes other nodes commit from now on are followed once the services have loaded (none is missed
+        # between a service's load and the watch).
+        store.watch(pipework._changes.put_nowait)
         try:
+            await cluster.start()
             for service in pipework.served:
                 await service.start()
                 pipework._started.append(service)
+            pipework._follower = asyncio.create_task(pipework._follow(), name="cluster:follow")
         except BaseException:
             await pipework.close()
             raise
         return pipework
+
+    async def _follow(self) -> None:
+        """Make each service follow the definitions other nodes change (its in-memory caches: queues, tables,
+        buses and rules with their compiled matchers, pipes, schedules, connections)."""
+        while True:
+            keys = await self._changes.get()
+            changed: dict[str, set[str] | None] = {}
+            while True:  # everything already queued, in one pass
+                if keys is None:
+                    changed = {kind: None for service in self.served for kind in _kinds(service)}
+                else:
+                    for key in keys:
+                        parsed = parse_resource_key(key)
+                        if parsed is not None and changed.get(parsed[0], set()) is not None:
+                            changed.setdefault(parsed[0], set()).add(parsed[1])  # type: ignore[union-attr]
+                if self._changes.empty():
+                    break
+                keys = self._changes.get_nowait()
+            for service in self.served:
+                refresh: Callable[[str, str | None], Awaitable[None]] | None = getattr(
+                    service, "refresh", None
+                )
+                for kind in _kinds(service):
+                    if refresh is None:
+                        break
+                    if kind not in changed:
+                        continue
+                    names = changed[kind]
+                    try:
+                        if names is None:
+                            await refresh(kind, None)
+                        else:
+                            for name in sorted(names):
+                                await refresh(kind, name)
+                    except Exception:
+                        log.exception("following changes to %s failed; reloading them later", kind)
+                        self._changes.put_nowait(frozenset(resource_key(kind, n) for n in names or ()))
 
     async def close(self) -> None:
         """Stop the services (reverse order), then the connectors, then close the store. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
         while self._started:
             service = self._started.pop()
             try:
                 await service.stop()
             except Exception:
                 log.exception("stopping service %s failed", service.name)
+        await self.cluster.stop()
         await self.connectors.close()
         await self.store.close()
+
+
+def _kinds(service: Service) -> frozenset[str]:
+    kinds: frozenset[str] = getattr(service, "watched_kinds", frozenset())
+    return kinds
 
 
 def asgi_app(

@@ -21,12 +21,20 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, Headers, internal_failure, render_error
+from pipework.api.errors import (
+    JSON_ERRORS,
+    REST_JSON_ERRORS,
+    Headers,
+    internal_failure,
+    render_error,
+    service_unavailable,
+)
 from pipework.api.instance import Instance
 from pipework.api.protocols import Operation, RestRouter, ServedApi, decode_json_body, parse_query
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
 from pipework.models import load_service_model
 from pipework.services.base import RequestContext, Service, ServiceError
+from pipework.store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +130,11 @@ class AwsGateway:
             return api.encode_json(operation, result or {})
         except ServiceError as error:
             return render_error(error_style, error)
+        except StoreUnavailable as error:  # the database is away: SDKs retry ServiceUnavailable
+            log.warning(
+                "store unavailable for %s (request %s): %s", target or scope.get("path"), request_id, error
+            )
+            return render_error(error_style, service_unavailable())
         except Exception:
             where = f"{api.name} {target or scope.get('path')}" if api else scope.get("path")
             log.exception("internal failure in %s (request %s)", where, request_id)
@@ -243,7 +256,7 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
         )
         return app.pipework
 
-    routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway))]
+    routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway, lambda: app.pipework))]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
     return app
@@ -257,10 +270,23 @@ def gateway_app(services: Iterable[Service], *, region: str, account: str) -> Pi
     return app
 
 
-def _health(gateway: Callable[[], AwsGateway | None]) -> Callable[[Request], Awaitable[JSONResponse]]:
+def _health(
+    gateway: Callable[[], AwsGateway | None], instance: Callable[[], Instance | None] = lambda: None
+) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def health(request: Request) -> JSONResponse:
         served = gateway()
-        return JSONResponse({"status": "ok", "services": sorted(served.apis) if served else []})
+        out: dict[str, Any] = {"status": "ok", "services": sorted(served.apis) if served else []}
+        pipework = instance()
+        if pipework is not None:  # from memory: answers at once even while the database is away
+            cluster = pipework.cluster
+            out["store"] = pipework.store_description
+            out["node"] = cluster.node_id
+            out["leaseTime"] = cluster.lease_time
+            out["leases"] = [
+                {"name": h.name, "token": h.token}
+                for h in sorted(cluster.held.values(), key=lambda h: h.name)
+            ]
+        return JSONResponse(out)
 
     return health
 

@@ -41,6 +41,13 @@ def internal_failure() -> ServiceError:
     return ServiceError("InternalFailure", INTERNAL_FAILURE_MESSAGE, 500, sender_fault=False)
 
 
+def service_unavailable() -> ServiceError:
+    """The store cannot be reached for now (a database restart): retryable, as AWS's own 503."""
+    return ServiceError(
+        "ServiceUnavailable", "The service is unavailable. Please try again.", 503, sender_fault=False
+    )
+
+
 def render_error(style: ErrorStyle, error: ServiceError) -> tuple[int, Headers, bytes]:
     """The status, headers and body for `error` in `style`."""
     code = error.code

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from pipework.clock import Clock
+from pipework.engine.cluster import Cluster
 from pipework.services.base import Service
 from pipework.services.events import EventBridge
 from pipework.services.pipes import Pipes
@@ -45,5 +46,15 @@ class Instance(Protocol):
 
     @property
     def pipes(self) -> Pipes: ...
+
+    @property
+    def cluster(self) -> Cluster:
+        """This node among the nodes sharing the store: its id and the leases it holds."""
+        ...
+
+    @property
+    def store_description(self) -> str:
+        """The store's URL without its password."""
+        ...
 
     async def close(self) -> None: ...

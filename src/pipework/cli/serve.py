@@ -56,6 +56,20 @@ def register(subparsers: Any) -> None:
         help="store URL instead of --data/--memory, e.g. postgresql://USER:PASS@HOST:5432/DB for the database "
         "several nodes share (default: $PIPEWORK_STORE)",
     )
+    parser.add_argument(
+        "--lease-time",
+        type=float,
+        default=float(os.environ.get("PIPEWORK_LEASE_TIME") or 30.0),
+        metavar="SECONDS",
+        help="with a shared --store: seconds a singleton job's lease lasts, so how long a pipe's source, a replay, "
+        "a move task, a sweep or a ticker waits to move to another node when its node dies "
+        "(default: $PIPEWORK_LEASE_TIME or 30)",
+    )
+    parser.add_argument(
+        "--node-id",
+        default=os.environ.get("PIPEWORK_NODE_ID") or None,
+        help="this node's id among the nodes sharing --store (default: host-pid-random)",
+    )
     parser.add_argument("--region", default="us-east-1", help="default region (default: us-east-1)")
     parser.add_argument(
         "--account", default="000000000000", help="account id in ARNs (default: 000000000000)"
@@ -207,7 +221,12 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         functions=tuple(args.functions),
         function_timeout=args.function_timeout,
+        lease_time=args.lease_time,
+        node_id=args.node_id,
     )
+    if args.lease_time <= 0:
+        print("pipework: --lease-time must be positive", file=sys.stderr)
+        return 2
     if args.clock_start is not None and not args.manual_clock:
         print("pipework: --clock-start needs --manual-clock", file=sys.stderr)
         return 2

@@ -10,6 +10,11 @@ class StoreError(Exception):
     """Base class of every error the store raises on purpose."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now (down, restarting, connection lost): nothing was done, or a commit's
+    outcome is unknown; the caller may try again (the API answers ServiceUnavailable, which SDKs retry)."""
+
+
 class StoreClosed(StoreError):
     """The store was closed; no more reads or commits are accepted."""
 

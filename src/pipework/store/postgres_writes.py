@@ -25,7 +25,7 @@ from pipework.store.errors import (
     StaleLease,
     VersionConflict,
 )
-from pipework.store.waiting import log_key, queue_key
+from pipework.store.waiting import log_key, queue_key, resource_key
 
 ITEM_COLUMNS = "queue, id, seq, payload, group_id, attributes, enqueued_at, due_at, attempts, first_leased_at, lease_token"
 
@@ -106,6 +106,7 @@ class PostgresWriter:
         return VersionConflict(f"{kind} {name!r} is at version {version}, not {expected}")
 
     async def _w_PutResource(self, w: base.PutResource, now: float) -> Resource:
+        self.touched.add(resource_key(w.kind, w.name))
         body = orjson.dumps(w.body)
         args = (w.kind, w.name, body, now)
         if w.expected_version is None:
@@ -133,6 +134,7 @@ class PostgresWriter:
         return Resource(w.kind, w.name, orjson.loads(body), row[0], row[1], now)
 
     async def _w_DeleteResource(self, w: base.DeleteResource, now: float) -> bool:
+        self.touched.add(resource_key(w.kind, w.name))
         if w.expected_version is None:
             status = await self.conn.execute(
                 "DELETE FROM resources WHERE kind = $1 AND name = $2", w.kind, w.name
@@ -648,6 +650,7 @@ class PostgresWriter:
     # ── renames (store migrations) ──
 
     async def _w_RenameResource(self, w: base.RenameResource, now: float) -> bool:
+        self.touched.update((resource_key(w.kind, w.name), resource_key(w.to_kind, w.to_name)))
         if await self._resource_version(w.to_kind, w.to_name):
             raise VersionConflict(f"{w.to_kind} {w.to_name!r} already exists")
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -84,6 +84,63 @@ class EventsService(ArchiveOperations, ConnectionOperations):
                 if is_scheduled(rule) and key not in self.rule_ticks.current:
                     # Stored by a version that did not fire scheduled rules: its schedule starts now.
                     await self.save_rule(here, rule)
+
+    #: The resource kinds whose changes by other nodes `refresh` follows, and where each lives in memory.
+    _IN_MEMORY: ClassVar[dict[str, str]] = {
+        model.KIND_BUS: "buses",
+        model.KIND_ARCHIVE: "archives",
+        model.KIND_REPLAY: "replays",
+        model.KIND_CONNECTION: "connections",
+        model.KIND_API_DESTINATION: "api_destinations",
+    }
+    watched_kinds = frozenset({*_IN_MEMORY, model.KIND_RULE})
+
+    async def refresh(self, kind: str, name: str | None) -> None:
+        """Follow a change another node made to the resource `name` of `kind` (None: every one of the kind)."""
+        async with self.lock:
+            if name is not None:
+                await self._refresh_one(kind, name)
+            else:
+                names = {r.name async for r in self.store.all_resources(kind)}
+                for here in self.everywhere():
+                    if kind == model.KIND_RULE:
+                        names.update(here.key(bus, rule) for bus, rule in here.rules)
+                    else:
+                        names.update(here.key(n) for n in getattr(here, self._IN_MEMORY[kind]))
+                for each in sorted(names):
+                    await self._refresh_one(kind, each)
+            if kind == model.KIND_RULE:  # its tick may have changed with it
+                self.rule_ticks.current.clear()
+                await self.rule_ticks.load()
+
+    async def _refresh_one(self, kind: str, name: str) -> None:
+        owner = model.parse_store_key(name)
+        if owner is None:
+            return
+        here = self.regional(owner[0], owner[1])
+        resource = await self.store.get_resource(kind, name)
+        if kind == model.KIND_RULE:
+            if len(owner[2]) != 2:
+                return
+            bus, rule = owner[2]
+            if resource is None:
+                here.rules.pop((bus, rule), None)
+                here.router.remove_rule(bus, rule)
+            else:
+                self.remember_rule(here, resource.body)
+            return
+        held = getattr(here, self._IN_MEMORY[kind])
+        if resource is None:
+            held.pop(owner[2][0], None)
+            return
+        held[owner[2][0]] = resource.body
+        active = kind == model.KIND_REPLAY and resource.body.get("State") in (
+            "STARTING",
+            "RUNNING",
+            "CANCELLING",
+        )
+        if active and self.on_replay_started is not None:
+            await self.on_replay_started(here, owner[2][0])  # every node asks to run it; one holds its lease
 
     async def _all(self, kind: str) -> list[tuple[tuple[str, str, list[str]], JSON]]:
         """Every resource of ``kind``: ((account, region, names), body)."""

@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from pipework.engine.cluster import Cluster
 from pipework.jsontypes import JSON
+
+from . import model
 
 if TYPE_CHECKING:
     from pipework.store.base import Batch
@@ -53,8 +56,11 @@ class Replayer:
         batch_size: events per read and commit.
     """
 
-    def __init__(self, events: EventsService, *, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self, events: EventsService, *, batch_size: int = BATCH_SIZE, cluster: Cluster | None = None
+    ) -> None:
         self.events = events
+        self.cluster = cluster or Cluster(events.store)
         self.batch_size = batch_size
         self._tasks: dict[tuple[str, str, str], asyncio.Task[None]] = {}  # by (account, region, replay name)
 
@@ -69,8 +75,9 @@ class Replayer:
     async def launch(self, here: EventsRegion, name: str) -> None:
         key = (here.account, here.region, name)
         if key not in self._tasks or self._tasks[key].done():
-            self._tasks[key] = asyncio.create_task(
-                self._run(here, name), name=f"replay:{here.account}/{here.region}/{name}"
+            # One node at a time runs a replay (its lease: "events/replay/<account>/<region>/<name>").
+            self._tasks[key] = self.cluster.singleton(
+                f"events/replay/{here.account}/{here.region}/{name}", lambda: self._run(here, name)
             )
 
     async def stop(self) -> None:
@@ -106,6 +113,13 @@ class Replayer:
             return state
 
     async def _run(self, here: EventsRegion, name: str) -> None:
+        if (
+            self.events.store.shared
+        ):  # another node may have run it (to its end) before this one got the lease
+            stored = await self.events.store.get_resource(model.KIND_REPLAY, here.key(name))
+            if stored is None or stored.body.get("State") not in ("STARTING", "RUNNING", "CANCELLING"):
+                return
+            here.replays[name] = stored.body
         try:
             await self._replay(here, name)
         except asyncio.CancelledError:

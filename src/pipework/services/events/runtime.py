@@ -17,6 +17,7 @@ import orjson
 
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.cluster import Cluster
 from pipework.engine.dispatcher import Dispatcher
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
@@ -45,8 +46,17 @@ class EventBridge:
 
     name = "events"
 
-    def __init__(self, events: EventsService, store: Store, clock: Clock, *, targets: Targets) -> None:
+    def __init__(
+        self,
+        events: EventsService,
+        store: Store,
+        clock: Clock,
+        *,
+        targets: Targets,
+        cluster: Cluster | None = None,
+    ) -> None:
         self.events = events
+        self.cluster = cluster or Cluster(store)
         self.store = store
         self.clock = clock
         delivery = RuleDelivery(targets)
@@ -60,15 +70,16 @@ class EventBridge:
             invoke=delivery.invoke,
             dead_letter=delivery.dead_letter,
         )
-        self.replayer = Replayer(events)
-        self.schedules = ScheduledRules(events)
+        self.replayer = Replayer(events, cluster=self.cluster)
+        self.schedules = ScheduledRules(events, cluster=self.cluster)
 
     async def start(self) -> None:
         await self.events.start()
         await self.replayer.start()
         self.dispatcher.start()
         self.schedules.start()
-        self._retention = asyncio.create_task(self._keep_retention(), name="events:archive-retention")
+        # One node at a time trims the archives.
+        self._retention = self.cluster.singleton("events/archive-retention", self._keep_retention)
 
     async def _keep_retention(self) -> None:
         """Trim the archives to their RetentionDays now and every `RETENTION_SWEEP` seconds of clock time."""

@@ -22,6 +22,7 @@ from pipework.connectors.sources.queue import QueueSource
 from pipework.connectors.sources.table_stream import TableStreamSource
 from pipework.connectors.targets import Message
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.cluster import Cluster
 from pipework.engine.pipes import (
     DeadLetterReason,
     DeadLetters,
@@ -84,8 +85,10 @@ class Pipes:
         streams: TableStreams,
         log_directory: Path,
         backoff: Backoff | None = None,
+        cluster: Cluster | None = None,
     ) -> None:
         self.store = store
+        self.cluster = cluster
         self.clock = clock
         self.region = region
         self.account = account
@@ -117,6 +120,27 @@ class Pipes:
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         return await self.pipes_api.handle(operation, params, ctx)
+
+    #: The resource kinds whose changes by other nodes `refresh` follows.
+    watched_kinds = frozenset({model.KIND_PIPE})
+
+    async def refresh(self, kind: str, name: str | None) -> None:
+        """Follow a change another node made to the pipe stored as `name` (None: every pipe): its runner is
+        rebuilt, and its source lane runs on whichever node holds the pipe's lease."""
+        async with self.pipes_api.lock:
+            names = {name} if name is not None else set(self.pipes_api.pipes)
+            if name is None:
+                names.update([r.name async for r in self.store.all_resources(model.KIND_PIPE)])
+            for key in sorted(names):
+                resource = await self.store.get_resource(model.KIND_PIPE, key)
+                body = resource.body if resource is not None else None
+                if body == self.pipes_api.pipes.get(key) and (body is None or key in self.runners):
+                    continue  # as this node already runs it
+                if body is None:
+                    self.pipes_api.pipes.pop(key, None)
+                else:
+                    self.pipes_api.pipes[key] = body
+                await self.apply(key, body)
 
     # -- following definitions -----------------------------------------------------------------------------------
     async def apply(self, key: str, body: JSON | None) -> None:
@@ -155,6 +179,7 @@ class Pipes:
             clock=self.clock,
             on_stopped=lambda reason: self._stopped_itself(key, runner, reason),
             backoff=self.backoff,
+            cluster=self.cluster if self.store.shared else None,
         )
         self.runners[key] = runner
         if state != "RUNNING":
