@@ -189,7 +189,11 @@ class Pipework:
         # A StoreError here (e.g. data written by a newer version) reaches the caller: `pipework serve` says why.
         store = await open_store(settings.store_url, clock, region=region, account=account)
         cluster = Cluster(
-            store, node_id=settings.node_id, lease_time=settings.lease_time, address=settings.endpoint_url
+            store,
+            node_id=settings.node_id,
+            lease_time=settings.lease_time,
+            address=settings.endpoint_url,
+            clock=clock,
         )
 
         # Services that depend on nothing but the store come first; the targets reach them through ports.
@@ -247,6 +251,8 @@ class Pipework:
                 await service.start()
                 pipework._started.append(service)
             pipework._follower = asyncio.create_task(pipework._follow(), name="cluster:follow")
+            if isinstance(clock, ManualClock):
+                clock.ignore([pipework._follower])
         except BaseException:
             await pipework.close()
             raise

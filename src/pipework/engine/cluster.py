@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from pipework.clock import Clock
 from pipework.store.base import Lease, Store
 
 log = logging.getLogger("pipework.cluster")
@@ -60,6 +61,8 @@ class Cluster:
         lease_time: seconds a lease lasts without renewal (and so the longest a job waits to move after its node
             died).
         address: where this node serves (shown by `pipework cluster status`).
+        clock: the instance's clock; a `ManualClock` is told not to wait for the lease loops (they run on real
+            time), only for the jobs themselves.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class Cluster:
         node_id: str | None = None,
         lease_time: float = DEFAULT_LEASE_TIME,
         address: str = "",
+        clock: Clock | None = None,
     ) -> None:
         if lease_time <= 0:
             raise ValueError(f"lease_time must be positive, not {lease_time}")
@@ -76,6 +80,7 @@ class Cluster:
         self.node_id = node_id or new_node_id()
         self.lease_time = lease_time
         self.address = address
+        self.clock = clock
         self.held: dict[str, Held] = {}
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._heartbeat: asyncio.Task[None] | None = None
@@ -93,7 +98,7 @@ class Cluster:
     async def start(self) -> None:
         if self.shared:
             await self._renew(NODE_PREFIX + self.node_id)
-            self._heartbeat = asyncio.create_task(self._beat(), name="cluster:heartbeat")
+            self._heartbeat = self._background(asyncio.create_task(self._beat(), name="cluster:heartbeat"))
 
     async def stop(self) -> None:
         self._stopping = True
@@ -134,6 +139,12 @@ class Cluster:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
+    def _background(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
+        ignore = getattr(self.clock, "ignore", None)
+        if ignore is not None:
+            ignore([task])
+        return task
+
     def token(self, name: str) -> int | None:
         """The fencing token of the lease `name` if this node holds it."""
         held = self.held.get(name)
@@ -148,8 +159,15 @@ class Cluster:
                 self.held.pop(name, None)
             return
         try:
+            first = True
             while True:
-                if not await self._take(name):
+                taken = await self._take(name)
+                if first:  # from now on it waits on real time or on its job, which a ManualClock tracks itself
+                    first = False
+                    current = asyncio.current_task()
+                    if current is not None:
+                        self._background(current)
+                if not taken:
                     await asyncio.sleep(min(1.0, self.lease_time / 10))
                     continue
                 if await self._hold_while_running(name, body):

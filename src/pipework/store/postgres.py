@@ -149,6 +149,9 @@ class PostgresStore(Store):
             async with store.exclusive("migrate"), pool.acquire() as conn:
                 await migrate(conn, schema)
             store._listener = asyncio.create_task(store._listen_forever(), name="postgres:listen")
+            ignore = getattr(clock, "ignore", None)  # a ManualClock: time travel never waits for this loop
+            if ignore is not None:
+                ignore([store._listener])
             await asyncio.wait_for(store.listening.wait(), timeout=30)
         except BaseException:
             await store.close()
@@ -167,19 +170,19 @@ class PostgresStore(Store):
             conn = None
             try:
                 conn = await self._connect()
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                # A future, not an Event: waiting on it creates no task (a ManualClock would count one as busy).
+                lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.done() or lost.set_result(None))
                 await conn.add_listener(self.channel, self._on_notification)
                 self.listening.set()
                 if not first:  # notifications sent while we were away are lost: everyone re-checks
                     log.warning("PostgreSQL notifications are back; waking every waiter and reloading caches")
                     self._received(None)
                 first = False
-                while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), LISTEN_CHECK)
-                    if not lost.is_set():
-                        await asyncio.wait_for(conn.fetchval("SELECT 1"), LISTEN_CHECK)
+                while not lost.done():
+                    await asyncio.wait({lost}, timeout=LISTEN_CHECK)
+                    if not lost.done():
+                        await conn.fetchval("SELECT 1", timeout=LISTEN_CHECK)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # any failure: the connection is gone, connect again
