@@ -162,7 +162,9 @@ class Cluster:
             first = True
             while True:
                 taken = await self._take(name)
-                if first:  # from now on it waits on real time or on its job, which a ManualClock tracks itself
+                if (
+                    first
+                ):  # from now on it waits on real time or on its job, which a ManualClock tracks itself
                     first = False
                     current = asyncio.current_task()
                     if current is not None:

@@ -102,6 +102,16 @@ class EventBridge:
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         return await self.events.handle(operation, params, ctx)
 
+    @property
+    def watched_kinds(self) -> frozenset[str]:
+        """The resource kinds whose changes by other nodes `refresh` follows."""
+        return self.events.watched_kinds
+
+    async def refresh(self, kind: str, name: str | None) -> None:
+        """Follow a change another node made (buses, rules and their matchers, archives, replays, connections,
+        API destinations)."""
+        await self.events.refresh(kind, name)
+
     # -- Pipework extensions (beyond AWS): dead letters kept with their full payload, and redrive ------------------
     async def dead_letters(
         self,
