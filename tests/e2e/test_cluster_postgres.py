@@ -58,7 +58,7 @@ def test_a_long_poll_on_one_node_wakes_on_a_send_through_another(
     for round_ in range(3):
         got: dict[str, Any] = {}
 
-        def poll() -> None:
+        def poll(got: dict[str, Any] = got) -> None:
             got["answer"] = sqs_b.receive_message(QueueUrl=url, WaitTimeSeconds=10)
             got["at"] = time.monotonic()
 
