@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from pipework.clock import Clock
-from pipework.store.base import Lease, Store
+from pipework.store.base import FENCE, Lease, Store
 
 log = logging.getLogger("pipework.cluster")
 
@@ -200,7 +200,8 @@ class Cluster:
 
     async def _hold_while_running(self, name: str, body: Callable[[], Awaitable[object]]) -> bool:
         """Run the body while the lease is renewed; True if the body ended, False if the lease was lost."""
-        job = asyncio.create_task(_call(body), name=f"job:{name}")
+        fence = (name, self.holder, self.held[name].token)
+        job = asyncio.create_task(_call(body, fence), name=f"job:{name}")
         try:
             while True:
                 done, _ = await asyncio.wait({job}, timeout=self.lease_time / 3)
@@ -256,5 +257,6 @@ class Cluster:
         return [lease for lease in await self.store.list_leases() if not lease.name.startswith(NODE_PREFIX)]
 
 
-async def _call(body: Callable[[], Awaitable[object]]) -> None:
+async def _call(body: Callable[[], Awaitable[object]], fence: tuple[str, str, int]) -> None:
+    FENCE.set(fence)  # this task's context, and so every task the job starts: their commits are fenced
     await body()

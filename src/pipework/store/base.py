@@ -43,6 +43,7 @@ fan it out idempotently (item ids make the fan-out safe to repeat).
 from __future__ import annotations
 
 import abc
+import contextvars
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -133,6 +134,14 @@ __all__ = [
 
 
 # ───────────────────────────────────────────────────── Store ─────────────────────────────────────────────────────
+
+#: The lease a singleton job runs under, as (name, holder, fencing token): set by the cluster in the job's task, and
+#: so inherited by every task the job starts. A shared store checks it inside every commit and lease made in that
+#: context and refuses it (`LeaseLost`) once the lease changed hands, so a node that lost a lease (paused, cut off)
+#: cannot write for that job after another node took it over.
+FENCE: contextvars.ContextVar[tuple[str, str, int] | None] = contextvars.ContextVar(
+    "pipework_fence", default=None
+)
 
 
 class Store(abc.ABC):

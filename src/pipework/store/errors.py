@@ -15,6 +15,11 @@ class StoreUnavailable(StoreError):
     outcome is unknown; the caller may try again (the API answers ServiceUnavailable, which SDKs retry)."""
 
 
+class LeaseLost(StoreError):
+    """A commit made under a lease (`base.FENCE`) whose fencing token is no longer current: another node took
+    the lease, so this node must not write for that job any more. Nothing was applied."""
+
+
 class StoreClosed(StoreError):
     """The store was closed; no more reads or commits are accepted."""
 

@@ -32,6 +32,7 @@ import orjson
 
 from pipework.clock import Clock
 from pipework.store.base import (
+    FENCE,
     Batch,
     CommitResult,
     DeadLetter,
@@ -45,7 +46,7 @@ from pipework.store.base import (
     ResourcePage,
     Store,
 )
-from pipework.store.errors import StoreClosed, StoreError, StoreUnavailable
+from pipework.store.errors import LeaseLost, StoreClosed, StoreError, StoreUnavailable
 from pipework.store.postgres_schema import migrate
 from pipework.store.postgres_writes import ITEM_COLUMNS, PostgresWriter, item_from_row, kv_entry
 from pipework.store.waiting import Notifier, log_key, queue_key, wait_either, wait_until_due
@@ -270,9 +271,20 @@ class PostgresStore(Store):
         of what it touched."""
         if self._closed:
             raise StoreClosed("the store is closed")
+        fence = FENCE.get()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
+                    if fence is not None:  # the lease may not change hands until this commits (FOR SHARE)
+                        token = await conn.fetchval(
+                            "SELECT token FROM leases WHERE name = $1 AND holder = $2 FOR SHARE",
+                            fence[0],
+                            fence[1],
+                        )
+                        if token != fence[2]:
+                            raise LeaseLost(
+                                f"the lease {fence[0]} (token {fence[2]}) is held by another node now"
+                            )
                     writer = PostgresWriter(conn)
                     result = await run(writer)
                     if writer.touched:  # delivered to every listening node when (and only if) this commits
