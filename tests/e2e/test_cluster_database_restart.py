@@ -38,7 +38,9 @@ def test_nodes_ride_out_a_database_restart_under_load(
     setup = a.client("sqs")
     messages_url = setup.create_queue(QueueName="messages")["QueueUrl"]
     events_url = setup.create_queue(QueueName="events")["QueueUrl"]
-    events_arn = setup.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events_arn = setup.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     a.client("events").put_rule(Name="all", EventPattern=json.dumps({"source": ["load"]}))
     a.client("events").put_targets(Rule="all", Targets=[{"Id": "q", "Arn": events_arn}])
     time.sleep(1)  # both nodes know the queues and the rule
@@ -100,8 +102,10 @@ def test_nodes_ride_out_a_database_restart_under_load(
     assert all(not worker.is_alive() for worker in workers)  # no call hung
     assert a.process.poll() is None and b.process.poll() is None  # no node crashed
 
-    print(f"acknowledged before the restart {before}, after {after}; errors {dict(failures)}; slowest call "
-          f"{max(latest):.2f} s")
+    print(
+        f"acknowledged before the restart {before}, after {after}; errors {dict(failures)}; slowest call "
+        f"{max(latest):.2f} s"
+    )
     assert during > 0  # the outage was met
     assert {code.split(" ", 1)[1] for code in failures} <= RETRYABLE, failures
     assert {int(code.split(" ", 1)[0]) >= 500 for code in failures} == {True}
@@ -110,7 +114,9 @@ def test_nodes_ride_out_a_database_restart_under_load(
     # Both nodes wake each other again (their LISTEN connections are back).
     got: dict[str, Any] = {}
     poller = threading.Thread(
-        target=lambda: got.update(b.client("sqs").receive_message(QueueUrl=events_url + "-wake", WaitTimeSeconds=10))
+        target=lambda: got.update(
+            b.client("sqs").receive_message(QueueUrl=events_url + "-wake", WaitTimeSeconds=10)
+        )
     )
     setup.create_queue(QueueName="events-wake")
     time.sleep(0.5)
@@ -128,12 +134,17 @@ def test_nodes_ride_out_a_database_restart_under_load(
         out: list[dict[str, Any]] = []
         idle = 0
         while idle < 3:
-            batch = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            batch = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", []
+            )
             idle = 0 if batch else idle + 1
             out += batch
             if batch:
                 client.delete_message_batch(
-                    QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+                    ],
                 )
         return out
 

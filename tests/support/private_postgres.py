@@ -7,6 +7,7 @@ server binaries the test skips, except under `CI=true`, where `.ci/run` installs
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -57,11 +58,16 @@ class PrivatePostgres:
 
     def _run(self, tool: str, *args: str) -> None:
         subprocess.run(
-            [*self._as, str(self.bin / tool), *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [*self._as, str(self.bin / tool), *args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
+        )
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
         deadline = time.monotonic() + 30
         while True:  # -w waits for the server; make sure TCP answers too
@@ -79,8 +85,6 @@ class PrivatePostgres:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.root, ignore_errors=True)
