@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Seconds between two `Store.maintain` runs (on a shared store, by the node holding "store/maintenance").
+MAINTENANCE_INTERVAL = 15.0
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -251,12 +254,26 @@ class Pipework:
                 await service.start()
                 pipework._started.append(service)
             pipework._follower = asyncio.create_task(pipework._follow(), name="cluster:follow")
+            if store.shared:  # one node at a time vacuums the churned tables
+                cluster.singleton("store/maintenance", pipework._maintain_forever)
             if isinstance(clock, ManualClock):
                 clock.ignore([pipework._follower])
         except BaseException:
             await pipework.close()
             raise
         return pipework
+
+    async def _maintain_forever(self) -> None:
+        """`Store.maintain` every `MAINTENANCE_INTERVAL` seconds of clock time (a safety net, not a timer)."""
+        while True:
+            await self.clock.sleep_until(self.clock.now() + MAINTENANCE_INTERVAL, timer=False)
+            try:
+                done = await self.store.maintain()
+            except Exception:
+                log.exception("store maintenance failed; again in %s s", MAINTENANCE_INTERVAL)
+                continue
+            if done:
+                log.info("vacuumed %s", ", ".join(done))
 
     async def _follow(self) -> None:
         """Make each service follow the definitions other nodes change (its in-memory caches: queues, tables,

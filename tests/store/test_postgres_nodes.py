@@ -280,7 +280,9 @@ async def test_a_commit_on_one_node_wakes_a_waiter_and_tells_the_watchers_of_ano
         await first.commit(batch)
         assert await asyncio.wait_for(waiting, 10) is True  # woken, long before its hour
         await asyncio.wait_for(changed.wait(), 10)
-        assert seen[0] is not None and {"queue:work", "resource:sqs/queue:000000000000/us-east-1/q"} <= seen[0]
+        assert (
+            seen[0] is not None and {"queue:work", "resource:sqs/queue:000000000000/us-east-1/q"} <= seen[0]
+        )
     finally:
         await close_all([first, second])
 
@@ -327,3 +329,25 @@ async def test_a_commit_under_a_lost_lease_is_refused(postgres: OpenPostgres, cl
     finally:
         FENCE.set(None)
         await close_all([first, second])
+
+
+async def test_maintenance_vacuums_a_churned_work_queue(postgres: OpenPostgres, clock: ManualClock) -> None:
+    (store,) = await nodes(postgres, clock, 1)
+    try:
+        for round_ in range(3):  # enqueue and ack: dead rows pile up in `items`
+            batch = store.batch()
+            for i in range(1000):
+                batch.enqueue("churn", f"{round_}-{i}", b"x")
+            await store.commit(batch)
+            for item in await store.lease("churn", max_items=1000, visibility_timeout=30):
+                assert item.lease_token is not None
+                await store.ack("churn", item.id, item.lease_token)
+        for _ in range(100):  # the statistics reach pg_stat_user_tables asynchronously (about once a second)
+            if "items" in await store.maintain():
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("items was never vacuumed")
+        assert await store.maintain() == []  # nothing left to do
+    finally:
+        await store.close()

@@ -212,6 +212,11 @@ class Store(abc.ABC):
         leases = self._local_leases()
         return [leases[n] for n in sorted(leases) if n.startswith(prefix) and leases[n].expires_at > now]
 
+    async def maintain(self) -> list[str]:
+        """Keep the tables healthy under churn (a shared database: vacuum the work queues); returns what it did.
+        Called now and then by one node at a time; a store that needs nothing does nothing."""
+        return []
+
     def _local_leases(self) -> dict[str, Lease]:
         leases: dict[str, Lease] | None = self.__dict__.get("_leases")
         if leases is None:

@@ -74,6 +74,8 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 MAX_PAYLOAD = 7900
 #: Seconds between attempts to connect the listening connection again, and between its liveness checks.
 LISTEN_RETRY = 0.5
+#: `maintain` vacuums a table once it has this many dead rows (and at least a tenth of its live rows).
+VACUUM_DEAD_ROWS = 2000
 LISTEN_CHECK = 5.0
 
 DEFAULT_SCHEMA = "pipework"
@@ -215,6 +217,28 @@ class PostgresStore(Store):
     def _payload(self, touched: set[str]) -> str:
         payload = self._origin + "\n" + "\n".join(sorted(touched))
         return payload if len(payload.encode()) <= MAX_PAYLOAD else self._origin + "\n*"
+
+    # ── maintenance ──
+
+    async def maintain(self) -> list[str]:
+        """VACUUM (ANALYZE) each table of the schema whose dead rows passed `VACUUM_DEAD_ROWS` and a tenth of its
+        live rows. The work-queue tables see an insert, an update and a delete per delivery: left to autovacuum
+        alone (or with autovacuum off, as some servers run) their dead rows slow every lease. Returns the tables
+        vacuumed."""
+        rows = await self._fetch(
+            "SELECT relname, n_live_tup, n_dead_tup FROM pg_stat_user_tables WHERE schemaname = $1 ORDER BY relname",
+            self.schema,
+        )
+        done = []
+        for name, live, dead in rows:
+            if dead >= VACUUM_DEAD_ROWS and dead >= live / 10:
+                try:
+                    async with self._pool.acquire() as conn:  # VACUUM runs outside a transaction
+                        await conn.execute(f'VACUUM (ANALYZE) "{self.schema}"."{name}"')
+                except UNAVAILABLE_ERRORS as error:
+                    raise StoreUnavailable(f"PostgreSQL is unavailable: {error}") from error
+                done.append(name)
+        return done
 
     # ── leases ──
 
