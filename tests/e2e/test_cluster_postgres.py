@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -76,6 +78,46 @@ def test_a_long_poll_on_one_node_wakes_on_a_send_through_another(
         f"cross-node long-poll wake-up after SendMessage returned: {[round(x * 1000) for x in latencies]} ms"
     )
     assert min(latencies) < 2.0  # a wake-up: the poll would otherwise end at its 10 s timeout
+
+
+def test_cluster_status_lists_the_nodes_and_who_holds_what(
+    server_process: Any, tmp_path: Path, store_url: str
+) -> None:
+    a, b = two_nodes(server_process, tmp_path, store_url)
+    ids = {health(a)["node"], health(b)["node"]}
+    command = [sys.executable, "-m", "pipework.cli.main", "cluster", "status", "--store", store_url]
+    singletons = {
+        "dynamodb/sweeper",
+        "events/archive-retention",
+        "ticker/scheduler/ticks",
+        "store/maintenance",
+    }
+    deadline = time.monotonic() + 15
+    while True:
+        report = json.loads(
+            subprocess.run([*command, "--json"], capture_output=True, text=True, check=True).stdout
+        )
+        listed = {lease["name"]: node["node"] for node in report["nodes"] for lease in node["leases"]}
+        if singletons <= set(listed):
+            break
+        assert time.monotonic() < deadline, report
+        time.sleep(0.2)
+    assert report["store"].startswith("postgresql://pipework:***@")
+    assert {node["node"] for node in report["nodes"]} == ids
+    for node in (a, b):  # each node's health names the leases the status gives it
+        mine = {lease["name"] for lease in health(node)["leases"]} - {f"node/{health(node)['node']}"}
+        assert {name for name, holder in listed.items() if holder == health(node)["node"]} <= mine
+    text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    assert "2 node(s)" in text and "dynamodb/sweeper" in text
+    a.stop()  # a graceful stop gives up the node's leases at once: the other takes them without waiting
+    deadline = time.monotonic() + LEASE_TIME * 3
+    while not singletons <= {lease["name"] for lease in health(b)["leases"]}:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    report = json.loads(
+        subprocess.run([*command, "--json"], capture_output=True, text=True, check=True).stdout
+    )
+    assert [node["node"] for node in report["nodes"]] == [health(b)["node"]]
 
 
 def test_a_rule_created_on_one_node_routes_events_put_on_another_within_a_second(
