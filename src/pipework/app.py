@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two `Store.maintain` runs (on a shared store, by the node holding "store/maintenance").
 MAINTENANCE_INTERVAL = 15.0
+#: Seconds before following other nodes' changes is tried again after it failed (real time).
+FOLLOW_RETRY = 1.0
 
 
 @dataclass(frozen=True)
@@ -308,9 +310,14 @@ class Pipework:
                         else:
                             for name in sorted(names):
                                 await refresh(kind, name)
-                    except Exception:
-                        log.exception("following changes to %s failed; reloading them later", kind)
-                        self._changes.put_nowait(frozenset(resource_key(kind, n) for n in names or ()))
+                    except Exception as error:  # the database is away: try again in a moment
+                        log.warning(
+                            "following changes to %s failed (%s); again in %s s", kind, error, FOLLOW_RETRY
+                        )
+                        await asyncio.sleep(FOLLOW_RETRY)
+                        self._changes.put_nowait(
+                            None if names is None else frozenset(resource_key(kind, n) for n in names)
+                        )
 
     async def close(self) -> None:
         """Stop the services (reverse order), then the connectors, then close the store. Safe to call twice."""
