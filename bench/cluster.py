@@ -3,9 +3,10 @@
 For each configuration (SQLite 1 node; PostgreSQL 1, 2, 3 nodes), fresh nodes (`pipework serve`) are started on a
 fresh schema, and two phases run with the clients spread round-robin over the nodes:
 
-- PutEvents → rule → SQS target: producers put batches of 10 events (each carrying its send time), consumers
-  receive (10 at a time) and delete from the target queue; deliveries/s from the first put to the last delete, and
-  the p50/p99 of put → received latency.
+- PutEvents → rule → SQS target: producers put batches of 10 events (each carrying its send time) as fast as they
+  can, consumers receive (10 at a time) and delete from the target queue; deliveries/s from the first put to the
+  last delete, and the p50/p99 of put → received latency under that saturation (mostly time spent queued);
+- the same path paced at --rate events/s (single events): p50/p99 latency of a system that keeps up.
 - SQS: producers SendMessageBatch, consumers ReceiveMessage + DeleteMessageBatch; messages/s.
 
 CPU seconds per 1,000 events are measured separately for the nodes (their processes) and for PostgreSQL (the
@@ -52,6 +53,9 @@ class Result:
     p50_ms: float
     p99_ms: float
     sqs_msgs_per_s: float
+    paced_rate: float
+    paced_p50_ms: float
+    paced_p99_ms: float
     node_cpu_per_1000: float
     postgres_cpu_per_1000: float
 
@@ -196,6 +200,47 @@ def put_events_phase(peers: list[Peer], events: int, threads: int) -> tuple[floa
     return time.monotonic() - started, latencies
 
 
+def paced_phase(peers: list[Peer], rate: float, seconds: float) -> list[float]:
+    """Events put at a steady `rate` (round-robin over the nodes) into the rule of `put_events_phase`: put →
+    received latencies of a system that is not saturated."""
+    url = peers[0].client("sqs").get_queue_url(QueueName="bench-target")["QueueUrl"]
+    total = int(rate * seconds)
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def consume(i: int) -> None:
+        client = make_client(peers[i % len(peers)].endpoint_url, "sqs")
+        while not done.is_set():
+            messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", []
+            )
+            now = time.time()
+            if messages:
+                client.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)
+                    ],
+                )
+                latencies.extend(now - json.loads(m["Body"])["detail"]["at"] for m in messages)
+                if len(latencies) >= total:
+                    done.set()
+
+    consumers = [threading.Thread(target=consume, args=(i,), daemon=True) for i in range(len(peers) * 2)]
+    for consumer in consumers:
+        consumer.start()
+    clients = [make_client(p.endpoint_url, "events") for p in peers]
+    started = time.monotonic()
+    for n in range(total):
+        time.sleep(max(0.0, started + n / rate - time.monotonic()))
+        clients[n % len(clients)].put_events(
+            Entries=[{"Source": "bench", "DetailType": "t", "Detail": json.dumps({"at": time.time()})}]
+        )
+    done.wait(60)
+    done.set()
+    return sorted(latencies)
+
+
 def sqs_phase(peers: list[Peer], messages: int, threads: int) -> float:
     url = peers[0].client("sqs").create_queue(QueueName="bench-sqs")["QueueUrl"]
     time.sleep(0.5)
@@ -240,7 +285,9 @@ def sqs_phase(peers: list[Peer], messages: int, threads: int) -> float:
     return total / (time.monotonic() - started)
 
 
-def run(config: str, count: int, store: str | None, events: int, threads: int) -> Result:
+def run(
+    config: str, count: int, store: str | None, events: int, threads: int, rate: float, paced_seconds: float
+) -> Result:
     backends = Backends(store)
     with nodes(count, store) as peers:
         _pin_clients()
@@ -250,6 +297,7 @@ def run(config: str, count: int, store: str | None, events: int, threads: int) -
         node_spent = sum(p.cpu_seconds() for p in peers) - node_before
         pg_spent = _spent(pg_before, backends.cpu())
         delivered = len(latencies)
+        paced = paced_phase(peers, rate, paced_seconds)
         sqs_rate = sqs_phase(peers, events, threads)
     latencies.sort()
     return Result(
@@ -260,6 +308,9 @@ def run(config: str, count: int, store: str | None, events: int, threads: int) -
         p50_ms=round(statistics.median(latencies) * 1000, 1),
         p99_ms=round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
         sqs_msgs_per_s=round(sqs_rate, 1),
+        paced_rate=rate,
+        paced_p50_ms=round(statistics.median(paced) * 1000, 1) if paced else 0.0,
+        paced_p99_ms=round(paced[min(len(paced) - 1, int(len(paced) * 0.99))] * 1000, 1) if paced else 0.0,
         node_cpu_per_1000=round(node_spent / delivered * 1000, 3),
         postgres_cpu_per_1000=round(pg_spent / delivered * 1000, 3),
     )
@@ -289,6 +340,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=5000, help="events per phase (default 5000)")
     parser.add_argument("--threads", type=int, default=4, help="producers and consumers each (default 4)")
     parser.add_argument("--nodes", default="1,2,3", help="PostgreSQL node counts (default 1,2,3)")
+    parser.add_argument("--rate", type=float, default=20.0, help="events/s of the paced phase (default 20)")
+    parser.add_argument(
+        "--paced-seconds", type=float, default=10.0, help="length of the paced phase (default 10)"
+    )
     parser.add_argument("--postgres-cores", type=float, default=8.0, help="for the projection (default 8)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
@@ -305,12 +360,15 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for config, count, store in configs:
-            result = run(config, count, store, events, threads)
+            result = run(
+                config, count, store, events, threads, args.rate, 2.0 if args.smoke else args.paced_seconds
+            )
             results.append(result)
             print(
                 f"{config:12} {result.deliveries_per_s:8.1f} deliveries/s  p50 {result.p50_ms:7.1f} ms  p99 "
                 f"{result.p99_ms:7.1f} ms  SQS {result.sqs_msgs_per_s:8.1f} msgs/s  CPU s/1000 events: nodes "
-                f"{result.node_cpu_per_1000:.3f}, PostgreSQL {result.postgres_cpu_per_1000:.3f}",
+                f"{result.node_cpu_per_1000:.3f}, PostgreSQL {result.postgres_cpu_per_1000:.3f}; at {result.paced_rate:g} "
+                f"events/s: p50 {result.paced_p50_ms:.1f} ms, p99 {result.paced_p99_ms:.1f} ms",
                 flush=True,
             )
     finally:

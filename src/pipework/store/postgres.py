@@ -4,10 +4,12 @@ Each commit is one transaction on a pooled asyncpg connection (PostgreSQL group-
 itself); reads run on any pooled connection and see everything committed, by any node. Acknowledged means
 committed: every session runs with `synchronous_commit = on`, whatever the server's default.
 
-Waits (`wait_for_due`, `wait_for_log`) are woken by every node's commits: each transaction that touched a queue,
-a log or a resource ends with `pg_notify` on the schema's channel (delivered at commit, dropped on rollback), and
-each node keeps one connection LISTENing on it, which wakes its waiters and tells its `watch`ers (the services'
-caches) what changed. That connection reconnects by itself; once back, every waiter is woken and every watcher
+Waits (`wait_for_due`, `wait_for_log`) are woken by every node's commits: once a transaction that touched a queue,
+a log or a resource has committed, its keys are sent with `pg_notify` on the schema's channel, on the same
+connection before the caller gets its answer — after the commit, not inside it, since a transaction that notifies
+holds a database-wide lock through its commit (and so through its fsync), which would serialise every node's
+commits — and each node keeps one connection LISTENing on it, which wakes its waiters and tells its `watch`ers (the services' caches) what changed.
+A node that dies between a commit and its notification costs the other nodes' waiters latency (their timeout). That connection reconnects by itself; once back, every waiter is woken and every watcher
 told to reload (`None`), since notifications sent meanwhile were lost. Waits still end at their timeout, so a lost
 notification costs latency, never an event.
 
@@ -114,6 +116,7 @@ class PostgresStore(Store):
         )  # marks this store's own notifications, which it has applied already
         self._watchers: list[Callable[[frozenset[str] | None], None]] = []
         self._listener: asyncio.Task[None] | None = None
+
         self.listening = asyncio.Event()  # set while the LISTEN connection is up
 
     @classmethod
@@ -152,7 +155,7 @@ class PostgresStore(Store):
             async with store.exclusive("migrate"), pool.acquire() as conn:
                 await migrate(conn, schema)
             store._listener = asyncio.create_task(store._listen_forever(), name="postgres:listen")
-            ignore = getattr(clock, "ignore", None)  # a ManualClock: time travel never waits for this loop
+            ignore = getattr(clock, "ignore", None)  # a ManualClock: time travel never waits for these loops
             if ignore is not None:
                 ignore([store._listener])
             await asyncio.wait_for(store.listening.wait(), timeout=30)
@@ -298,23 +301,22 @@ class PostgresStore(Store):
         fence = FENCE.get()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    if fence is not None:  # the lease may not change hands until this commits (FOR SHARE)
-                        token = await conn.fetchval(
-                            "SELECT token FROM leases WHERE name = $1 AND holder = $2 FOR SHARE",
-                            fence[0],
-                            fence[1],
-                        )
-                        if token != fence[2]:
-                            raise LeaseLost(
-                                f"the lease {fence[0]} (token {fence[2]}) is held by another node now"
+                async with self._pool.acquire() as conn:
+                    async with conn.transaction():
+                        if fence is not None:  # the lease may not change hands until this commits (FOR SHARE)
+                            token = await conn.fetchval(
+                                "SELECT token FROM leases WHERE name = $1 AND holder = $2 FOR SHARE",
+                                fence[0],
+                                fence[1],
                             )
-                    writer = PostgresWriter(conn)
-                    result = await run(writer)
-                    if writer.touched:  # delivered to every listening node when (and only if) this commits
-                        await conn.execute(
-                            "SELECT pg_notify($1, $2)", self.channel, self._payload(writer.touched)
-                        )
+                            if token != fence[2]:
+                                raise LeaseLost(
+                                    f"the lease {fence[0]} (token {fence[2]}) is held by another node now"
+                                )
+                        writer = PostgresWriter(conn)
+                        result = await run(writer)
+                    if writer.touched:
+                        await self._tell_others(conn, writer.touched)
                 break
             except RETRIED_ERRORS:
                 if attempt == MAX_ATTEMPTS:
@@ -323,6 +325,13 @@ class PostgresStore(Store):
                 raise StoreUnavailable(f"PostgreSQL is unavailable: {error}") from error
         self._notifier.notify(writer.touched)
         return result
+
+    async def _tell_others(self, conn: Any, touched: set[str]) -> None:
+        """Notify the other nodes of a commit, right after it on the same connection (before the caller answers)."""
+        try:
+            await conn.execute("SELECT pg_notify($1, $2)", self.channel, self._payload(touched))
+        except Exception as error:  # committed all the same; the others reload everything once they reconnect
+            log.debug("notifying the other nodes failed: %s", error)
 
     async def _write(self, run: Callable[[PostgresWriter], Awaitable[T]]) -> T:
         # shield: a cancelled caller does not interrupt the transaction midway (which would cost the connection);
