@@ -140,12 +140,13 @@ class Pipes:
                     self.pipes_api.pipes.pop(key, None)
                 else:
                     self.pipes_api.pipes[key] = body
-                await self.apply(key, body)
+                await self.apply(key, body, remote=True)
 
     # -- following definitions -----------------------------------------------------------------------------------
-    async def apply(self, key: str, body: JSON | None) -> None:
+    async def apply(self, key: str, body: JSON | None, *, remote: bool = False) -> None:
         """Make the runner of the pipe `key` match its stored definition (None: the pipe was deleted); call with
-        the API's lock held."""
+        the API's lock held. `remote`: the change was made by another node, which records the state transitions
+        itself (this node only follows: it writes no state, which could overwrite a newer change)."""
         await self._stop_runner(key)
         if body is None:
             self.executions.pop(key, None)
@@ -157,10 +158,10 @@ class Pipes:
         # A state an interrupted transition left behind settles like the transition would have.
         if state in ("STOPPING", "STOPPED") or (state == "CREATING" and body["DesiredState"] == "STOPPED"):
             if state != "STOPPED":
-                await self.pipes_api.set_state(key, "STOPPED", reason=body.get("StateReason"))
+                await self._record(remote, key, "STOPPED", reason=body.get("StateReason"))
             return
         if state in ("UPDATING", "CREATING") and body["DesiredState"] == "STOPPED":
-            await self.pipes_api.set_state(key, "STOPPED", reason=body.get("StateReason"))
+            await self._record(remote, key, "STOPPED", reason=body.get("StateReason"))
             return
         if state not in ("RUNNING", "CREATING", "UPDATING", "STARTING"):
             return  # a failed state stays until the user acts
@@ -168,7 +169,7 @@ class Pipes:
             source = self._source(pipe)
         except LookupError as exc:
             failed = {"CREATING": "CREATE_FAILED", "UPDATING": "UPDATE_FAILED", "STARTING": "START_FAILED"}
-            await self.pipes_api.set_state(key, failed.get(state, "STOPPED"), reason=str(exc))
+            await self._record(remote, key, failed.get(state, "STOPPED"), reason=str(exc))
             return
         runner = PipeRunner(
             pipe,
@@ -183,8 +184,12 @@ class Pipes:
         )
         self.runners[key] = runner
         if state != "RUNNING":
-            await self.pipes_api.set_state(key, "RUNNING")
+            await self._record(remote, key, "RUNNING")
         runner.start()
+
+    async def _record(self, remote: bool, key: str, state: str, *, reason: str | None = None) -> None:
+        if not remote:
+            await self.pipes_api.set_state(key, state, reason=reason)
 
     def definition(self, body: JSON) -> PipeDefinition:
         return model.compile_definition(body, log_directory=self.log_directory())
