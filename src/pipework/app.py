@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two `Store.maintain` runs (on a shared store, by the node holding "store/maintenance").
 MAINTENANCE_INTERVAL = 15.0
+#: Seconds between two checks that the cached definitions are the stored ones (real time; shared stores only).
+VERSION_CHECK = 5.0
 #: Seconds before following other nodes' changes is tried again after it failed (real time).
 FOLLOW_RETRY = 1.0
 
@@ -150,6 +152,7 @@ class Pipework:
         self._closed = False
         self._changes: asyncio.Queue[frozenset[str] | None] = asyncio.Queue()
         self._follower: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     @property
     def store_description(self) -> str:
@@ -256,10 +259,16 @@ class Pipework:
                 await service.start()
                 pipework._started.append(service)
             pipework._follower = asyncio.create_task(pipework._follow(), name="cluster:follow")
-            if store.shared:  # one node at a time vacuums the churned tables
+            background = [pipework._follower]
+            if store.shared:
+                # One node at a time vacuums the churned tables; every node checks now and then that its caches hold
+                # the stored versions (a notification lost in transit, or never sent by a node that died between
+                # its commit and its notification, costs at most that long).
                 cluster.singleton("store/maintenance", pipework._maintain_forever)
+                background.append(asyncio.create_task(pipework._check_versions(), name="cluster:versions"))
+            pipework._background = background
             if isinstance(clock, ManualClock):
-                clock.ignore([pipework._follower])
+                clock.ignore(background)
         except BaseException:
             await pipework.close()
             raise
@@ -276,6 +285,21 @@ class Pipework:
                 continue
             if done:
                 log.info("vacuumed %s", ", ".join(done))
+
+    async def _check_versions(self) -> None:
+        """Every `VERSION_CHECK` seconds (real time), follow the resources whose stored version is not the one this
+        node's caches hold."""
+        kinds = frozenset(kind for service in self.served for kind in _kinds(service))
+        while True:
+            await asyncio.sleep(VERSION_CHECK)
+            try:
+                stale = await self.store.stale_resources(kinds)
+            except Exception as error:  # the database is away: the listener's reconnect reloads everything
+                log.debug("checking cached versions failed: %s", error)
+                continue
+            if stale:
+                log.info("following %d change(s) whose notification was lost", len(stale))
+                self._changes.put_nowait(stale)
 
     async def _follow(self) -> None:
         """Make each service follow the definitions other nodes change (its in-memory caches: queues, tables,
@@ -324,10 +348,10 @@ class Pipework:
         if self._closed:
             return
         self._closed = True
-        if self._follower is not None:
-            self._follower.cancel()
+        for task in self._background:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+                await task
         while self._started:
             service = self._started.pop()
             try:

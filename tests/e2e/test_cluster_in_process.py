@@ -54,3 +54,48 @@ async def test_two_nodes_sending_one_deduplication_id_at_once_enqueue_one_messag
         for node in nodes:
             await node.close()
         await drop_schema(schema)
+
+
+async def test_a_change_whose_notification_was_lost_is_followed_at_the_next_version_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pipework.app
+
+    monkeypatch.setattr(pipework.app, "VERSION_CHECK", 0.5)
+    url = require_postgres()
+    schema = new_schema()
+    store = f"{url}?schema={schema}&pool_min=1&pool_max=4"
+    nodes = [await Pipework.open(Settings(store=store, port=0)) for _ in range(2)]
+    try:
+        writer, follower = nodes
+
+        async def silent(
+            *_: object,
+        ) -> None:  # as if the node died between its commits and their notification
+            return None
+
+        monkeypatch.setattr(writer.store, "_tell_others", silent)
+        await writer.api.call("sqs", "CreateQueue", {"QueueName": "unannounced"})
+        await writer.api.call("events", "PutRule", {"Name": "quiet", "ScheduleExpression": "rate(1 hour)"})
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            try:
+                await follower.api.call("sqs", "GetQueueUrl", {"QueueName": "unannounced"})
+                await follower.api.call("events", "DescribeRule", {"Name": "quiet"})
+                break
+            except Exception:
+                assert loop.time() - started < 10, "the follower never saw the change"
+                await asyncio.sleep(0.05)
+        await writer.api.call("sqs", "DeleteQueue", {"QueueUrl": "unannounced"})
+        while True:  # deletions are followed too
+            try:
+                await follower.api.call("sqs", "GetQueueUrl", {"QueueName": "unannounced"})
+            except Exception:
+                break
+            assert loop.time() - started < 20, "the follower never saw the deletion"
+            await asyncio.sleep(0.05)
+    finally:
+        for node in nodes:
+            await node.close()
+        await drop_schema(schema)

@@ -212,6 +212,11 @@ class Store(abc.ABC):
         leases = self._local_leases()
         return [leases[n] for n in sorted(leases) if n.startswith(prefix) and leases[n].expires_at > now]
 
+    async def stale_resources(self, kinds: frozenset[str]) -> frozenset[str]:
+        """The resources of `kinds` (as `waiting.resource_key`s) whose stored version differs from the last one this
+        process read or wrote: changes whose notification was lost. A store no other process writes to has none."""
+        return frozenset()
+
     async def maintain(self) -> list[str]:
         """Keep the tables healthy under churn (a shared database: vacuum the work queues); returns what it did.
         Called now and then by one node at a time; a store that needs nothing does nothing."""

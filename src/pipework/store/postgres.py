@@ -51,7 +51,7 @@ from pipework.store.base import (
 from pipework.store.errors import LeaseLost, StoreClosed, StoreError, StoreUnavailable
 from pipework.store.postgres_schema import migrate
 from pipework.store.postgres_writes import ITEM_COLUMNS, PostgresWriter, item_from_row, kv_entry
-from pipework.store.waiting import Notifier, log_key, queue_key, wait_either, wait_until_due
+from pipework.store.waiting import Notifier, log_key, queue_key, resource_key, wait_either, wait_until_due
 
 log = logging.getLogger("pipework.store.postgres")
 
@@ -116,6 +116,8 @@ class PostgresStore(Store):
         )  # marks this store's own notifications, which it has applied already
         self._watchers: list[Callable[[frozenset[str] | None], None]] = []
         self._listener: asyncio.Task[None] | None = None
+        # The version of each resource as this node last read or wrote it (what its caches hold).
+        self._observed: dict[tuple[str, str], int] = {}
 
         self.listening = asyncio.Event()  # set while the LISTEN connection is up
 
@@ -324,7 +326,24 @@ class PostgresStore(Store):
             except UNAVAILABLE_ERRORS as error:
                 raise StoreUnavailable(f"PostgreSQL is unavailable: {error}") from error
         self._notifier.notify(writer.touched)
+        self._observe(writer.versions)
         return result
+
+    def _observe(self, versions: dict[tuple[str, str], int | None]) -> None:
+        for key, version in versions.items():
+            if version is None:
+                self._observed.pop(key, None)
+            else:
+                self._observed[key] = version
+
+    async def stale_resources(self, kinds: frozenset[str]) -> frozenset[str]:
+        rows = await self._fetch(
+            "SELECT kind, name, version FROM resources WHERE kind = ANY($1::text[])", list(kinds)
+        )
+        current = {(kind, name): version for kind, name, version in rows}
+        stale = {key for key, version in current.items() if self._observed.get(key) != version}
+        stale.update(key for key in self._observed if key[0] in kinds and key not in current)
+        return frozenset(resource_key(kind, name) for kind, name in stale)
 
     async def _tell_others(self, conn: Any, touched: set[str]) -> None:
         """Notify the other nodes of a commit, right after it on the same connection (before the caller answers)."""
@@ -378,6 +397,7 @@ class PostgresStore(Store):
             kind,
             name,
         )
+        self._observe({(kind, name): rows[0][3] if rows else None})
         return _resource(rows[0]) if rows else None
 
     async def list_resources(
@@ -394,6 +414,7 @@ class PostgresStore(Store):
             limit + 1,
         )
         page = [_resource(row) for row in rows[:limit]]
+        self._observe({(r.kind, r.name): r.version for r in page})
         return ResourcePage(page, page[-1].name if len(rows) > limit else None)
 
     async def read_log(self, log: str, *, after: int = 0, limit: int = 100) -> list[LogRecord]:

@@ -61,6 +61,8 @@ class PostgresWriter:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.touched: set[str] = set()
+        # The version each resource written has once this commits (None: deleted), for `stale_resources`.
+        self.versions: dict[tuple[str, str], int | None] = {}
 
     async def apply_all(self, writes: list[base.Write], now: float) -> tuple[Any, ...]:
         """The results of `writes` applied in order. Runs of two or more acks or enqueues are one statement each
@@ -131,10 +133,12 @@ class PostgresWriter:
             )
         if row is None:
             raise await self._version_conflict(w.kind, w.name, w.expected_version or 0)
+        self.versions[(w.kind, w.name)] = row[0]
         return Resource(w.kind, w.name, orjson.loads(body), row[0], row[1], now)
 
     async def _w_DeleteResource(self, w: base.DeleteResource, now: float) -> bool:
         self.touched.add(resource_key(w.kind, w.name))
+        self.versions[(w.kind, w.name)] = None
         if w.expected_version is None:
             status = await self.conn.execute(
                 "DELETE FROM resources WHERE kind = $1 AND name = $2", w.kind, w.name
