@@ -84,7 +84,6 @@ class Cluster:
         self.held: dict[str, Held] = {}
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._heartbeat: asyncio.Task[None] | None = None
-        self._stopping = False
 
     @property
     def shared(self) -> bool:
@@ -101,7 +100,6 @@ class Cluster:
             self._heartbeat = self._background(asyncio.create_task(self._beat(), name="cluster:heartbeat"))
 
     async def stop(self) -> None:
-        self._stopping = True
         jobs = list(self._jobs.values())
         for job in jobs:
             job.cancel()
@@ -174,9 +172,8 @@ class Cluster:
                     continue
                 if await self._hold_while_running(name, body):
                     return  # the body ended by itself
-        finally:
-            self.held.pop(name, None)
-            if not self._stopping:
+        finally:  # given up at once, so another node takes the job without waiting for the lease to run out
+            if self.held.pop(name, None) is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self.store.release_lease(name, self.holder))
 
