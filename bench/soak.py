@@ -32,7 +32,7 @@ from cluster import DEFAULT_POSTGRES, _drop, nodes
 
 SIZES = """
 SELECT c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid),
-       coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0), coalesce(s.autovacuum_count, 0)
+       coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0), coalesce(s.autovacuum_count, 0), coalesce(s.vacuum_count, 0)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
 WHERE n.nspname = $1 AND c.relkind IN ('r', 'i') AND c.relname LIKE ANY (ARRAY['items%', 'log_%', 'kv%'])
@@ -57,6 +57,7 @@ def sizes(url: str, schema: str) -> list[dict[str, Any]]:
                 "live": r[3],
                 "dead": r[4],
                 "autovacuums": r[5],
+                "vacuums": r[6],
             }
             for r in rows
         ]
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in table:
             print(
                 f"  {label:5} {row['relation']:18} {row['total_bytes'] / 1024:9.0f} KiB total  live {row['live']:7}  "
-                f"dead {row['dead']:7}  autovacuums {row['autovacuums']}"
+                f"dead {row['dead']:7}  autovacuums {row['autovacuums']}  vacuums {row['vacuums']}"
             )
     if args.json:
         with open(args.json, "w") as out:
