@@ -7,10 +7,10 @@ one place that decides which service errors a retry can fix.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 
 from pipework.connectors.targets import TargetError
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.models import load_service_model
 from pipework.services.base import RequestContext, Service, ServiceError
@@ -76,7 +76,7 @@ class LocalClient:
                 "ValidationException", f"{service} has no operation {operation}.", retryable=False
             )
         ctx = RequestContext(
-            service, found.name, region or self.region, account or self.account, str(uuid.uuid4())
+            service, found.name, region or self.region, account or self.account, random_uuid()
         )
         try:
             decoded = found.decode(params)

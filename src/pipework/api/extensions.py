@@ -80,7 +80,7 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         here = await service.opened(service.account, region)
         if bus not in here.buses:
             raise ServiceError("ResourceNotFoundException", f"Event bus {bus} does not exist.", 404)
-        bus_arn = here.buses[bus]["Arn"]
+        bus_arn = here.buses[bus].arn
         only_matched = request.query_params.get("matched") in ("1", "true")
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
 

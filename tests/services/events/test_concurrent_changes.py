@@ -48,7 +48,7 @@ async def test_overlapping_put_targets_on_one_rule_keep_every_target(events: Eve
     assert sorted(t["Id"] for t in listed["Targets"]) == ["0", "1", "2", "3", "4"]
     again = EventsService(events.store, events.clock, region="us-east-1", account="000000000000")
     await again.start()
-    assert len(again.regional("000000000000", "us-east-1").rules[("default", "r")]["Targets"]) == 5
+    assert len(again.regional("000000000000", "us-east-1").rules[("default", "r")].targets) == 5
 
 
 async def test_a_tag_and_a_disable_that_overlap_both_stay(events: EventsService):

@@ -239,7 +239,7 @@ async def test_event_bus_target_routes_the_same_event_on_the_other_bus(engine: E
     a = engine.function("a")
     await engine.call("CreateEventBus", Name="downstream")
     await engine.call("PutRule", Name="fwd", EventPattern=json.dumps({"source": ["orders"]}))
-    bus_arn = engine.here.buses["downstream"]["Arn"]
+    bus_arn = engine.here.buses["downstream"].arn
     await engine.call("PutTargets", Rule="fwd", Targets=[{"Id": "bus", "Arn": bus_arn}])
     await engine.call(
         "PutRule", Name="r", EventBusName="downstream", EventPattern=json.dumps({"source": ["orders"]})
@@ -276,7 +276,7 @@ async def test_put_events_validates_each_entry_and_drops_unknown_buses_silently(
 
 async def test_archive_keeps_matching_events_and_replay_resends_the_window(engine: Engine):
     a = engine.function("a")
-    bus_arn = engine.here.buses["default"]["Arn"]
+    bus_arn = engine.here.buses["default"].arn
     archive = await engine.call(
         "CreateArchive",
         ArchiveName="orders",
@@ -315,7 +315,7 @@ async def test_archive_keeps_matching_events_and_replay_resends_the_window(engin
 
 
 async def test_replay_validation_matches_aws(engine: Engine):
-    bus_arn = engine.here.buses["default"]["Arn"]
+    bus_arn = engine.here.buses["default"].arn
     archive = await engine.call("CreateArchive", ArchiveName="a", EventSourceArn=bus_arn)
     with pytest.raises(ServiceError, match="EventStartTime must be before EventEndTime"):
         await engine.call(
@@ -334,7 +334,7 @@ async def test_replay_validation_matches_aws(engine: Engine):
             EventSourceArn=archive["ArchiveArn"],
             EventStartTime=1,
             EventEndTime=5,
-            Destination={"Arn": engine.here.buses["other"]["Arn"]},
+            Destination={"Arn": engine.here.buses["other"].arn},
         )
 
 
@@ -348,9 +348,9 @@ async def test_definitions_survive_a_restart_of_the_service(engine: Engine):
 
 
 async def test_an_archive_rule_stored_in_an_older_shape_is_rewritten_at_start(engine: Engine):
-    bus_arn = engine.here.buses["default"]["Arn"]
+    bus_arn = engine.here.buses["default"].arn
     archive = await engine.call("CreateArchive", ArchiveName="a", EventSourceArn=bus_arn)
-    old = dict(engine.here.rules[("default", "Events-Archive-a")])
+    old = engine.here.rules[("default", "Events-Archive-a")].to_store()
     old["Targets"] = [{"Id": "Events-Archive", "Arn": archive["ArchiveArn"], "ArchiveName": "a"}]
     key = model.store_key("000000000000", "us-east-1", "default", old["Name"])
     await engine.store.put_resource(model.KIND_RULE, key, old)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -83,7 +84,7 @@ async def events():
     e = Events()
     await e.service.start()
     await e.replayer.start()
-    e.bus_arn = e.service.regional("000000000000", "us-east-1").buses["default"]["Arn"]
+    e.bus_arn = e.service.regional("000000000000", "us-east-1").buses["default"].arn
     yield e
     await e.replayer.stop()
 
@@ -176,9 +177,7 @@ async def test_replay_sends_oldest_event_time_first_and_resumes_after_the_last_r
     # a replay interrupted after its first batch resumes after the last event it replayed
     await events.store.purge(model.DELIVERIES)
     here = events.service.regional("000000000000", "us-east-1")
-    record = {**here.replays["again"], "State": "RUNNING"}
-    record.pop("ReplayEndTime")
-    record.update(EventLastReplayedTime=t0 + 10, _LastReplayedPosition=4)
+    record = replace(here.replays["again"], state="RUNNING", ended=None, last_replayed=t0 + 10, position=4)
     await events.service.save_replay(here, record)
     replayer = Replayer(events.service)
     await replayer.start()

@@ -44,7 +44,7 @@ class Instance:
     async def stored(self) -> dict[str, Any]:
         resource = await self.pipework.store.get_resource(model.KIND_PIPE, KEY)
         assert resource is not None
-        assert resource.body == self.pipes.pipes_api.pipes[KEY]  # memory and store agree
+        assert resource.body == self.pipes.pipes_api.pipes[KEY].to_store()  # memory and store agree
         return resource.body
 
 

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from pipework.connectors.ports import ApiClient
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 
 from .base import GROUP_ID_REQUIRED, NOT_THIS_KIND, Message, Problem, Sent, TargetError, arn_parts
@@ -70,7 +70,7 @@ class QueueTarget:
             if message.group_id is not None:
                 params["MessageGroupId"] = message.group_id
             if arn.endswith(".fifo"):
-                params["MessageDeduplicationId"] = message.deduplication_id or str(uuid.uuid4())
+                params["MessageDeduplicationId"] = message.deduplication_id or random_uuid()
             try:
                 await self.api.call("sqs", "SendMessage", params, region=region, account=account)
             except TargetError as exc:

@@ -7,12 +7,12 @@ that queue, and the pipe's runner sends them through the filter, enrichment and 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import orjson
 
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.store.base import Store
 
@@ -68,7 +68,7 @@ class DeadLetters:
         batch = self.store.batch()
         error = reason.attributes(self.pipe_arn)
         for record in records:
-            item_id = str(uuid.uuid4())
+            item_id = random_uuid()
             batch.enqueue(self.queue, item_id, orjson.dumps(record), attributes={"pipe": self.pipe_arn})
             batch.dead_letter(self.queue, item_id, error=error)
         # One commit: each record appears in the dead-letter set with its error, or none does.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -23,6 +22,7 @@ from pipework.connectors.targets import TargetError
 from pipework.engine.envelope import Envelope
 from pipework.engine.middleware import Chain, Park, Result
 from pipework.engine.retry import RetryPolicy
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.transform import TransformError, parse_record_data, render_pipe_input
 
@@ -165,7 +165,7 @@ class Execution:
         (``pipes invoke``); otherwise only the failures are described. `delivery` is the envelope the stage
         calls go through the middleware with (first-seen time, policy, attempt, time parked; the runner's), its
         target and body set per stage; without one, a first attempt with no retry policy."""
-        outcome = Outcome(str(uuid.uuid4()), records)
+        outcome = Outcome(random_uuid(), records)
         matched = self.filter(records)
         outcome.matched = matched
         filtered_out = len(records) - len(matched)

@@ -6,10 +6,11 @@ is the sequence number, so readers add it (`with_sequence`). Stream resources de
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
+
+from pipework.ids import random_uuid
 
 from .model import STREAM, Table, stream_log
 from .values import Item, equal, item_size
@@ -58,7 +59,7 @@ def stream_record(
     dynamodb["SizeBytes"] = size
     dynamodb["StreamViewType"] = view
     record: dict[str, Any] = {
-        "eventID": uuid.uuid4().hex,
+        "eventID": random_uuid().replace("-", ""),
         "eventName": name,
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",

@@ -7,12 +7,12 @@ of the request goes on (HTTP 200). Limits that concern the whole request raise `
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from pipework.ids import random_uuid
 from pipework.patterns.parse import load_json
 
 from .errors import validation
@@ -131,7 +131,7 @@ def build_event(
     when = entry.get("Time")
     return {
         "version": "0",
-        "id": str(uuid.uuid4()),
+        "id": random_uuid(),
         "detail-type": entry["DetailType"],
         "source": entry["Source"],
         "account": account,

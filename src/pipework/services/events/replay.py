@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -16,7 +17,7 @@ import orjson
 from pipework.engine.cluster import Cluster
 from pipework.jsontypes import JSON
 
-from . import model
+from .model import KIND_REPLAY, Replay, name_from_arn
 
 if TYPE_CHECKING:
     from pipework.store.base import Batch
@@ -27,12 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("pipework.replay")
 #: Events read, routed and committed together (with the replay's progress).
 BATCH_SIZE = 500
-#: The replay record's (hidden) position of the last replayed event: with EventLastReplayedTime, the cursor.
-POSITION = "_LastReplayedPosition"
-
-
-def _name(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]
 
 
 def with_replay_name(event: JSON, replay: str) -> JSON:
@@ -69,7 +64,7 @@ class Replayer:
         self.events.on_replay_started = self.launch
         for here in self.events.everywhere():
             for name, replay in list(here.replays.items()):
-                if replay["State"] in ("STARTING", "RUNNING", "CANCELLING"):
+                if replay.active:
                     await self.launch(here, name)
 
     async def launch(self, here: EventsRegion, name: str) -> None:
@@ -104,22 +99,21 @@ class Replayer:
         events = self.events
         async with events.lock:
             current = here.replays[name]
-            if current["State"] == "CANCELLING" and changes.get("State") != "FAILED":
+            if current.state == "CANCELLING" and changes.get("state") != "FAILED":
                 batch = None
-                changes = {"State": "CANCELLED", "ReplayEndTime": events.clock.now()}
-            replay = {**current, **changes}
+                changes = {"state": "CANCELLED", "ended": events.clock.now()}
+            replay = replace(current, **changes)
             await events.save_replay(here, replay, batch)
-            state: str = replay["State"]
-            return state
+            return replay.state
 
     async def _run(self, here: EventsRegion, name: str) -> None:
         if (
             self.events.store.shared
         ):  # another node may have run it (to its end) before this one got the lease
-            stored = await self.events.store.get_resource(model.KIND_REPLAY, here.key(name))
-            if stored is None or stored.body.get("State") not in ("STARTING", "RUNNING", "CANCELLING"):
+            stored = await self.events.store.get_resource(KIND_REPLAY, here.key(name))
+            if stored is None or not Replay.from_store(stored.body).active:
                 return
-            here.replays[name] = stored.body
+            here.replays[name] = Replay.from_store(stored.body)
         try:
             await self._replay(here, name)
         except asyncio.CancelledError:
@@ -127,26 +121,24 @@ class Replayer:
         except Exception as exc:
             log.exception("replay %s failed", name)
             await self._commit(
-                here, name, State="FAILED", StateReason=str(exc)[:512], ReplayEndTime=self.events.clock.now()
+                here, name, state="FAILED", state_reason=str(exc)[:512], ended=self.events.clock.now()
             )
 
     async def _replay(self, here: EventsRegion, name: str) -> None:
         events = self.events
-        if await self._commit(here, name, State="RUNNING") != "RUNNING":
+        if await self._commit(here, name, state="RUNNING") != "RUNNING":
             return  # cancelled before it started
         replay = here.replays[name]
-        archive = _name(replay["EventSourceArn"])
-        bus = _name(replay["Destination"]["Arn"])
-        filters = replay["Destination"].get("FilterArns")
+        archive = name_from_arn(replay.source_arn)
+        bus = name_from_arn(replay.destination["Arn"])
+        filters = replay.destination.get("FilterArns")
         only = None
         if filters:
-            only = frozenset(
-                r["Name"] for (b, _), r in here.rules.items() if b == bus and r["Arn"] in filters
-            )
-        start, end = float(replay["EventStartTime"]), float(replay["EventEndTime"])
+            only = frozenset(r.name for (b, _), r in here.rules.items() if b == bus and r.arn in filters)
+        start, end = float(replay.start), float(replay.end)
         # Resume after the last replayed event (a record written before positions were kept: after its time).
-        last = replay.get("EventLastReplayedTime")
-        after = (float(last), int(replay.get(POSITION, 0))) if last is not None else None
+        last = replay.last_replayed
+        after = (float(last), int(replay.position or 0)) if last is not None else None
         while True:
             records = await events.store.read_log_window(
                 here.archive_log(archive), start, end, after=after, limit=self.batch_size
@@ -161,9 +153,6 @@ class Replayer:
                     batch, here, bus, event, ingested=now, event_time=record.time, replay=name, only=only
                 )
             after = (records[-1].time, records[-1].position)
-            changes = {"EventLastReplayedTime": after[0], POSITION: after[1]}
-            if await self._commit(here, name, batch, **changes) != "RUNNING":
+            if await self._commit(here, name, batch, last_replayed=after[0], position=after[1]) != "RUNNING":
                 return  # cancelled: this batch was not sent
-        await self._commit(
-            here, name, State="COMPLETED", EventLastReplayedTime=end, ReplayEndTime=events.clock.now()
-        )
+        await self._commit(here, name, state="COMPLETED", last_replayed=end, ended=events.clock.now())

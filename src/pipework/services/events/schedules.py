@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,12 +24,14 @@ from pipework.engine.cluster import Cluster
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.scheduler import Ticker, catch_up
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.schedule_expressions import Timing, format_time
 from pipework.store.base import Batch, QueueItem, Store
 from pipework.store.errors import StoreError
 
 from . import model
+from .model import Rule
 
 if TYPE_CHECKING:
     from .state import EventsState
@@ -39,10 +40,9 @@ log = logging.getLogger("pipework.events")
 RuleKey = tuple[str, str, str, str]  # (account, region, bus, rule name)
 
 
-def is_scheduled(rule: JSON) -> bool:
-    """Whether ``rule`` fires on a schedule now: it has a ScheduleExpression and is not disabled (the router's
-    reading of State, so ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS counts as enabled)."""
-    return bool(rule.get("ScheduleExpression")) and rule.get("State", "ENABLED") != "DISABLED"
+def is_scheduled(rule: Rule) -> bool:
+    """Whether ``rule`` fires on a schedule now (`Rule.scheduled`)."""
+    return rule.scheduled
 
 
 @functools.lru_cache(maxsize=1024)
@@ -57,17 +57,17 @@ def tick_key(tick: JSON) -> RuleKey:
     return (tick["account"], tick["region"], tick["bus"], tick["rule"])
 
 
-def scheduled_event(rule: JSON, scheduled: float, *, region: str, account: str) -> JSON:
+def scheduled_event(rule: Rule, scheduled: float, *, region: str, account: str) -> JSON:
     """The event AWS sends a scheduled rule's targets for the occurrence at ``scheduled``."""
     return {
         "version": "0",
-        "id": str(uuid.uuid4()),
+        "id": random_uuid(),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": account,
         "time": format_time(scheduled),
         "region": region,
-        "resources": [rule["Arn"]],
+        "resources": [rule.arn],
         "detail": {},
     }
 
@@ -95,7 +95,7 @@ class RuleTicks:
             after = items[-1].seq
 
     async def write(
-        self, batch: Batch, key: RuleKey, rule: JSON | None, *, restart: bool = False
+        self, batch: Batch, key: RuleKey, rule: Rule | None, *, restart: bool = False
     ) -> Callable[[], object]:
         """Add to ``batch`` the tick changes that storing ``rule`` (None: deleting it) makes, and return what to
         apply to memory once the batch is committed. A rule that stays scheduled keeps its tick (targets and tags
@@ -109,11 +109,13 @@ class RuleTicks:
         now = self.clock.now()
         # AWS: a rate() rule first fires one period after it was created, not at once.
         first = (
-            timing(rule["ScheduleExpression"], now).next_after(now) if rule is not None and wanted else None
+            timing(rule.schedule, now).next_after(now)
+            if rule is not None and rule.schedule and wanted
+            else None
         )
         if first is None:  # not scheduled (or a cron() whose years are all past)
             return functools.partial(self.current.pop, key, None)
-        tick_id = str(uuid.uuid4())
+        tick_id = random_uuid()
         account, region, bus, name = key
         payload = {"account": account, "region": region, "bus": bus, "rule": name, "anchor": now}
         batch.enqueue(
@@ -217,9 +219,9 @@ class ScheduledRules:
                 return None
             batch.ack(model.RULE_TICKS, item.id, item.lease_token)
             return _Firing(item.id, batch)
-        targets = rule.get("Targets") or []
+        targets = rule.targets
         ages = [RetryPolicy.from_api(t.get("RetryPolicy")).maximum_event_age for t in targets]
-        when = timing(rule["ScheduleExpression"], float(tick["anchor"]))
+        when = timing(rule.schedule or "", float(tick["anchor"]))
         # An occurrence older than every target's MaximumEventAgeInSeconds would only be given up: it is missed.
         plan = catch_up(
             when.next_after,
@@ -237,8 +239,8 @@ class ScheduledRules:
                     "region": here.region,
                     "event": event,
                     "bus": key[2],
-                    "rule": rule["Name"],
-                    "rule_arn": rule["Arn"],
+                    "rule": rule.name,
+                    "rule_arn": rule.arn,
                     "target": target,
                     "ingested": plan.fire,  # the event's age counts from its occurrence
                 }
@@ -248,7 +250,7 @@ class ScheduledRules:
                     policy=RetryPolicy.from_api(target.get("RetryPolicy")),
                 )
                 # Enqueued in the commit that moves the tick past this occurrence: enqueued once.
-                batch.enqueue(model.DELIVERIES, str(uuid.uuid4()), orjson.dumps(payload), attributes=envelope)
+                batch.enqueue(model.DELIVERIES, random_uuid(), orjson.dumps(payload), attributes=envelope)
         fired, missed = plan.fire is not None, plan.missed
         if plan.next is not None:
             batch.retry(

@@ -14,6 +14,7 @@ from pipework.store.base import Store
 from . import model
 from .entries import bus_name
 from .errors import not_found
+from .model import ApiDestination, Archive, Connection, EventBus, Replay, Rule
 from .schedules import RuleTicks
 
 
@@ -29,12 +30,16 @@ class EventsRegion:
         self.region = region
         self.arns = model.Arns(region, account)
         self.router = Router()
-        self.buses: dict[str, JSON] = {}
-        self.rules: dict[tuple[str, str], JSON] = {}
-        self.archives: dict[str, JSON] = {}
-        self.replays: dict[str, JSON] = {}
-        self.connections: dict[str, JSON] = {}
-        self.api_destinations: dict[str, JSON] = {}
+        self.buses: dict[str, EventBus] = {}
+        self.rules: dict[tuple[str, str], Rule] = {}
+        self.archives: dict[str, Archive] = {}
+        self.replays: dict[str, Replay] = {}
+        self.connections: dict[str, Connection] = {}
+        self.api_destinations: dict[str, ApiDestination] = {}
+        # What API-destination targets read through the port (`ApiDestinationCatalog`), by ARN: the stored
+        # bodies, made when a resource is remembered, not per delivery.
+        self._connection_bodies: dict[str, JSON] = {}
+        self._api_destination_bodies: dict[str, JSON] = {}
 
     def key(self, *names: str) -> str:
         """The store name of a resource of this account and region (`model.store_key`)."""
@@ -44,30 +49,40 @@ class EventsRegion:
         """The store log holding an archive's events."""
         return model.archive_log(self.account, self.region, name)
 
-    def bus(self, name_or_arn: str | None) -> JSON:
+    def bus(self, name_or_arn: str | None) -> EventBus:
         name = bus_name(name_or_arn)
         bus = self.buses.get(name)
         if bus is None:
             raise not_found(f"Event bus {name} does not exist.")
         return bus
 
-    def rule(self, bus: str, name: str) -> JSON:
+    def rule(self, bus: str, name: str) -> Rule:
         rule = self.rules.get((bus, name))
         if rule is None:
             raise not_found(f"Rule {name} does not exist on EventBus {bus}.")
         return rule
 
     def api_destination_by_arn(self, arn: str) -> JSON | None:
-        for destination in self.api_destinations.values():
-            if destination["ApiDestinationArn"] == arn:
-                return destination
-        return None
+        return self._api_destination_bodies.get(arn)
 
     def connection_by_arn(self, arn: str) -> JSON | None:
-        for connection in self.connections.values():
-            if connection["ConnectionArn"] == arn:
-                return connection
-        return None
+        return self._connection_bodies.get(arn)
+
+    def remember_connection(self, connection: Connection) -> None:
+        self.connections[connection.name] = connection
+        self._connection_bodies[connection.arn] = connection.to_store()
+
+    def forget_connection(self, connection: Connection) -> None:
+        del self.connections[connection.name]
+        self._connection_bodies.pop(connection.arn, None)
+
+    def remember_api_destination(self, destination: ApiDestination) -> None:
+        self.api_destinations[destination.name] = destination
+        self._api_destination_bodies[destination.arn] = destination.to_store()
+
+    def forget_api_destination(self, destination: ApiDestination) -> None:
+        del self.api_destinations[destination.name]
+        self._api_destination_bodies.pop(destination.arn, None)
 
 
 class EventsState:
@@ -118,25 +133,19 @@ class EventsState:
         """Every account and region that has resources in memory."""
         return iter(list(self.regions.values()))
 
-    def new_bus(self, here: EventsRegion, name: str, params: JSON) -> JSON:
-        now = self.clock.now()
-        bus: JSON = {"Name": name, "Arn": here.arns.bus(name), "CreationTime": now, "LastModifiedTime": now}
-        for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig"):
-            if key in params:
-                bus[key] = params[key]
-        bus["Tags"] = {t["Key"]: t["Value"] for t in params.get("Tags", [])}
-        return bus
+    def new_bus(self, here: EventsRegion, name: str, params: JSON) -> EventBus:
+        return EventBus.from_api(params, name=name, arn=here.arns.bus(name), now=self.clock.now())
 
-    async def save_bus(self, here: EventsRegion, bus: JSON) -> None:
-        await self.store.put_resource(model.KIND_BUS, here.key(bus["Name"]), bus)
-        here.buses[bus["Name"]] = bus
+    async def save_bus(self, here: EventsRegion, bus: EventBus) -> None:
+        await self.store.put_resource(model.KIND_BUS, here.key(bus.name), bus.to_store())
+        here.buses[bus.name] = bus
 
-    async def save_rule(self, here: EventsRegion, rule: JSON, *, restart_schedule: bool = False) -> None:
+    async def save_rule(self, here: EventsRegion, rule: Rule, *, restart_schedule: bool = False) -> None:
         """Store ``rule`` with its tick (if it has a schedule) in one commit; ``restart_schedule`` makes rate()
         count from now (PutRule), else an enabled rule keeps the schedule it has."""
-        bus, name = rule["EventBusName"], rule["Name"]
+        bus, name = rule.key
         batch = self.store.batch()
-        batch.put_resource(model.KIND_RULE, here.key(bus, name), rule)
+        batch.put_resource(model.KIND_RULE, here.key(bus, name), rule.to_store())
         key = (here.account, here.region, bus, name)
         settle = await self.rule_ticks.write(batch, key, rule, restart=restart_schedule)
         await self.store.commit(batch)
@@ -144,10 +153,10 @@ class EventsState:
         self.remember_rule(here, rule)
 
     @staticmethod
-    def remember_rule(here: EventsRegion, rule: JSON) -> None:
-        """Make a stored rule the one PutEvents routes by."""
-        here.rules[(rule["EventBusName"], rule["Name"])] = rule
-        here.router.set_rule(rule["EventBusName"], rule)
+    def remember_rule(here: EventsRegion, rule: Rule) -> None:
+        """Make a stored rule the one PutEvents routes by (the router gets its view of it now, once)."""
+        here.rules[rule.key] = rule
+        here.router.set_rule(rule.bus, rule.to_router())
 
     async def delete_rule(self, here: EventsRegion, bus: str, name: str) -> None:
         batch = self.store.batch()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import ClassVar
 
 from pipework.clock import Clock
@@ -22,6 +23,7 @@ from pipework.store.base import Store
 
 from . import model
 from .errors import conflict, not_found, validation
+from .model import Pipe
 from .validation import validate_pipe
 
 UPDATABLE = (
@@ -42,8 +44,8 @@ FIXED_SOURCE_PARAMETERS = ("StartingPosition",)
 #: Operations that change nothing (they run without the lock).
 READS = frozenset({"DescribePipe", "ListPipes", "ListTagsForResource"})
 
-#: Called after a definition or state change: (pipe key, stored body or None when deleted).
-Apply = Callable[[str, JSON | None], Awaitable[None]]
+#: Called after a definition or state change: (pipe key, the pipe or None when deleted).
+Apply = Callable[[str, Pipe | None], Awaitable[None]]
 
 
 class PipesApi:
@@ -54,14 +56,14 @@ class PipesApi:
         self.store = store
         self.clock = clock
         self.apply = apply
-        #: Stored bodies by pipe key (``<account>/<region>/<name>``).
-        self.pipes: dict[str, JSON] = {}
+        #: Pipes by pipe key (``<account>/<region>/<name>``).
+        self.pipes: dict[str, Pipe] = {}
         #: Held by every change to a pipe, from reading it to saving and applying it.
         self.lock = asyncio.Lock()
 
-    async def load(self) -> list[JSON]:
+    async def load(self) -> list[Pipe]:
         async for resource in self.store.all_resources(model.KIND_PIPE):
-            self.pipes[resource.name] = resource.body
+            self.pipes[resource.name] = Pipe.from_store(resource.body)
         return list(self.pipes.values())
 
     @staticmethod
@@ -74,34 +76,30 @@ class PipesApi:
         async with self.lock:
             return await dispatch(self, operation, params, ctx)
 
-    def pipe(self, key: str) -> JSON:
+    def pipe(self, key: str) -> Pipe:
         """The pipe stored under `key`, or NotFoundException."""
-        body = self.pipes.get(key)
-        if body is None:
+        pipe = self.pipes.get(key)
+        if pipe is None:
             raise not_found(key.rsplit("/", 1)[-1])
-        return body
+        return pipe
 
-    async def save(self, body: JSON) -> None:
+    async def save(self, pipe: Pipe) -> None:
         """Store a pipe (with the lock held)."""
-        key = model.key_of(body)
-        await self.store.put_resource(model.KIND_PIPE, key, body)
-        self.pipes[key] = body
+        key = pipe.key
+        await self.store.put_resource(model.KIND_PIPE, key, pipe.to_store())
+        self.pipes[key] = pipe
 
-    async def set_state(self, key: str, current: str, *, reason: str | None = None) -> JSON | None:
+    async def set_state(self, key: str, current: str, *, reason: str | None = None) -> Pipe | None:
         """Record a pipe's CurrentState (and StateReason; None clears it), with the lock held."""
-        body = self.pipes.get(key)
-        if body is None:
+        pipe = self.pipes.get(key)
+        if pipe is None:
             return None
-        body = {**body, "CurrentState": current}
-        if reason:
-            body["StateReason"] = reason[:512]
-        else:
-            body.pop("StateReason", None)
-        await self.save(body)
-        return body
+        pipe = pipe.with_state(current, reason)
+        await self.save(pipe)
+        return pipe
 
-    def _answer(self, body: JSON, transitional: str) -> JSON:
-        out = model.select(body, model.STATE_MEMBERS)
+    def _answer(self, pipe: Pipe, transitional: str) -> JSON:
+        out = pipe.state()
         out["CurrentState"] = transitional
         return out
 
@@ -111,46 +109,20 @@ class PipesApi:
         key = model.pipe_key(ctx.account, ctx.region, name)
         if key in self.pipes:
             raise conflict(name, f"Pipe {name} already exists.")
-        now = self.clock.now()
-        body: JSON = {
-            "Name": name,
-            "Arn": model.pipe_arn(ctx.region, ctx.account, name),
-            "DesiredState": params.get("DesiredState", "RUNNING"),
-            "CurrentState": "CREATING",
-            "Source": params["Source"],
-            "SourceParameters": params.get("SourceParameters") or {},
-            "Target": params["Target"],
-            "TargetParameters": params.get("TargetParameters") or {},
-            "RoleArn": params["RoleArn"],
-            "Tags": dict(params.get("Tags") or {}),
-            "CreationTime": now,
-            "LastModifiedTime": now,
-        }
-        for member in (
-            "Description",
-            "Enrichment",
-            "EnrichmentParameters",
-            "LogConfiguration",
-            "KmsKeyIdentifier",
-        ):
-            if params.get(member) is not None:
-                body[member] = params[member]
-        validate_pipe(body)
-        await self.save(body)
-        await self.apply(key, body)
-        return self._answer(body, "CREATING")
+        pipe = Pipe.from_api(params, arn=model.pipe_arn(ctx.region, ctx.account, name), now=self.clock.now())
+        validate_pipe(pipe.to_store())
+        await self.save(pipe)
+        await self.apply(key, pipe)
+        return self._answer(pipe, "CREATING")
 
     async def op_DescribePipe(self, params: JSON, ctx: RequestContext) -> JSON:
-        body = self.pipe(model.pipe_key(ctx.account, ctx.region, params["Name"]))
-        out = model.select(body, model.DESCRIBE_MEMBERS)
-        out.setdefault("EnrichmentParameters", {})
-        return out
+        return self.pipe(model.pipe_key(ctx.account, ctx.region, params["Name"])).to_api()
 
     async def op_UpdatePipe(self, params: JSON, ctx: RequestContext) -> JSON:
         key = model.pipe_key(ctx.account, ctx.region, params["Name"])
         current = self.pipe(key)
         self._check_settled(current)
-        body = dict(current)
+        body = current.to_store()
         for member in UPDATABLE:
             if member not in params:
                 continue
@@ -163,15 +135,16 @@ class PipesApi:
         body["LastModifiedTime"] = self.clock.now()
         validate_pipe(body)
         body["CurrentState"] = "UPDATING"
-        await self.save(body)
-        await self.apply(key, body)
-        return self._answer(body, "UPDATING")
+        pipe = Pipe.from_store(body)
+        await self.save(pipe)
+        await self.apply(key, pipe)
+        return self._answer(pipe, "UPDATING")
 
     @staticmethod
-    def _merge_source_parameters(current: JSON, update: JSON) -> JSON:
+    def _merge_source_parameters(current: Pipe, update: JSON) -> JSON:
         """UpdatePipe's source parameters: given members replace the stored ones, except those fixed at creation;
         FilterCriteria given (even empty) replaces the filters."""
-        merged: JSON = dict(current.get("SourceParameters") or {})
+        merged: JSON = dict(current.source_parameters or {})
         for key, value in update.items():
             if key == "FilterCriteria":
                 merged[key] = value
@@ -186,7 +159,7 @@ class PipesApi:
 
     async def op_DeletePipe(self, params: JSON, ctx: RequestContext) -> JSON:
         key = model.pipe_key(ctx.account, ctx.region, params["Name"])
-        body = self.pipe(key)
+        pipe = self.pipe(key)
         # The runner stops first, so no dead letter it writes can land after the queue is gone.
         await self.apply(key, None)
         # The definition and its redrive queue (dead letters, redriven records) go in one commit: AWS pipes have no
@@ -198,104 +171,91 @@ class PipesApi:
         try:
             await self.store.commit(batch)
         except BaseException:
-            await self.apply(key, body)  # nothing was deleted: the pipe runs as it did
+            await self.apply(key, pipe)  # nothing was deleted: the pipe runs as it did
             raise
         del self.pipes[key]
-        out = self._answer(body, "DELETING")
+        out = self._answer(pipe, "DELETING")
         out["DesiredState"] = "DELETED"
         return out
 
     async def op_ListPipes(self, params: JSON, ctx: RequestContext) -> JSON:
-        def wanted(body: JSON) -> bool:
+        def wanted(pipe: Pipe) -> bool:
             return bool(
-                body["Name"].startswith(params.get("NamePrefix", ""))
-                and body["Source"].startswith(params.get("SourcePrefix", ""))
-                and body["Target"].startswith(params.get("TargetPrefix", ""))
-                and params.get("DesiredState", body["DesiredState"]) == body["DesiredState"]
-                and params.get("CurrentState", body["CurrentState"]) == body["CurrentState"]
+                pipe.name.startswith(params.get("NamePrefix", ""))
+                and pipe.source.startswith(params.get("SourcePrefix", ""))
+                and pipe.target.startswith(params.get("TargetPrefix", ""))
+                and params.get("DesiredState", pipe.desired_state) == pipe.desired_state
+                and params.get("CurrentState", pipe.current_state) == pipe.current_state
             )
 
         region = model.pipe_key(ctx.account, ctx.region, "")
         names = sorted(k for k, b in self.pipes.items() if k.startswith(region) and wanted(b))
         page, token = paging.page("ListPipes", names, params.get("NextToken"), params.get("Limit"))
-        out: JSON = {"Pipes": [model.select(self.pipes[n], model.SUMMARY_MEMBERS) for n in page]}
+        out: JSON = {"Pipes": [self.pipes[n].summary() for n in page]}
         if token:
             out["NextToken"] = token
         return out
 
     async def op_StartPipe(self, params: JSON, ctx: RequestContext) -> JSON:
         key = model.pipe_key(ctx.account, ctx.region, params["Name"])
-        body = self.pipe(key)
-        self._check_settled(body)
-        if body["CurrentState"] == "RUNNING":
-            return model.select(body, model.STATE_MEMBERS)
-        body = {
-            **body,
-            "DesiredState": "RUNNING",
-            "CurrentState": "STARTING",
-            "LastModifiedTime": self.clock.now(),
-        }
-        body.pop("StateReason", None)
-        await self.save(body)
-        await self.apply(key, body)
-        return self._answer(body, "STARTING")
+        pipe = self.pipe(key)
+        self._check_settled(pipe)
+        if pipe.current_state == "RUNNING":
+            return pipe.state()
+        pipe = replace(pipe, desired_state="RUNNING", modified=self.clock.now()).with_state("STARTING")
+        await self.save(pipe)
+        await self.apply(key, pipe)
+        return self._answer(pipe, "STARTING")
 
     async def op_StopPipe(self, params: JSON, ctx: RequestContext) -> JSON:
         key = model.pipe_key(ctx.account, ctx.region, params["Name"])
-        body = self.pipe(key)
-        self._check_settled(body)
-        if body["CurrentState"] == "STOPPED" and body["DesiredState"] == "STOPPED":
-            return model.select(body, model.STATE_MEMBERS)
-        body = {
-            **body,
-            "DesiredState": "STOPPED",
-            "CurrentState": "STOPPING",
-            "LastModifiedTime": self.clock.now(),
-        }
-        body["StateReason"] = "USER_INITIATED"
-        await self.save(body)
-        await self.apply(key, body)
-        return self._answer(body, "STOPPING")
+        pipe = self.pipe(key)
+        self._check_settled(pipe)
+        if pipe.current_state == "STOPPED" and pipe.desired_state == "STOPPED":
+            return pipe.state()
+        pipe = replace(pipe, desired_state="STOPPED", modified=self.clock.now())
+        pipe = pipe.with_state("STOPPING", "USER_INITIATED")
+        await self.save(pipe)
+        await self.apply(key, pipe)
+        return self._answer(pipe, "STOPPING")
 
     @staticmethod
-    def _check_settled(body: JSON) -> None:
-        if body["CurrentState"] not in (
+    def _check_settled(pipe: Pipe) -> None:
+        if pipe.current_state not in (
             "RUNNING",
             "STOPPED",
             "CREATE_FAILED",
             "UPDATE_FAILED",
             "START_FAILED",
         ):
-            raise conflict(
-                body["Name"], f"Pipe {body['Name']} is {body['CurrentState']}; try again when it settles."
-            )
+            raise conflict(pipe.name, f"Pipe {pipe.name} is {pipe.current_state}; try again when it settles.")
 
     # -- tags ----------------------------------------------------------------------------------------------------
-    def _by_arn(self, arn: str, ctx: RequestContext) -> JSON:
+    def _by_arn(self, arn: str, ctx: RequestContext) -> Pipe:
         """The pipe an ARN names in the request's account and region (another region's ARN names nothing)."""
         key = model.key_of_arn(arn)
         region = model.pipe_key(ctx.account, ctx.region, "")
-        body = self.pipes.get(key) if key is not None and key.startswith(region) else None
-        if body is None:
+        pipe = self.pipes.get(key) if key is not None and key.startswith(region) else None
+        if pipe is None:
             raise not_found(arn.rsplit("/", 1)[-1])
-        return body
+        return pipe
 
     async def op_TagResource(self, params: JSON, ctx: RequestContext) -> JSON:
-        body = self._by_arn(params["resourceArn"], ctx)
-        tags = {**body.get("Tags", {}), **params["tags"]}
+        pipe = self._by_arn(params["resourceArn"], ctx)
+        tags = {**pipe.tags, **params["tags"]}
         if len(tags) > 50:
             raise validation("A pipe may have at most 50 tags.")
-        await self.save({**body, "Tags": tags})
+        await self.save(replace(pipe, tags=tags))
         return {}
 
     async def op_UntagResource(self, params: JSON, ctx: RequestContext) -> JSON:
-        body = self._by_arn(params["resourceArn"], ctx)
-        tags = {k: v for k, v in body.get("Tags", {}).items() if k not in set(params["tagKeys"])}
-        await self.save({**body, "Tags": tags})
+        pipe = self._by_arn(params["resourceArn"], ctx)
+        removed = set(params["tagKeys"])
+        await self.save(replace(pipe, tags={k: v for k, v in pipe.tags.items() if k not in removed}))
         return {}
 
     async def op_ListTagsForResource(self, params: JSON, ctx: RequestContext) -> JSON:
-        return {"tags": dict(self._by_arn(params["resourceArn"], ctx).get("Tags", {}))}
+        return {"tags": dict(self._by_arn(params["resourceArn"], ctx).tags)}
 
     operations: ClassVar[Mapping[str, Handler]] = {
         "CreatePipe": op_CreatePipe,

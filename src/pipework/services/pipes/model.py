@@ -3,6 +3,7 @@ stored definition compiled into the engine's `PipeDefinition`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipework.connectors.targets import registry as targets
@@ -190,3 +191,118 @@ def log_path(body: JSON, directory: Path) -> str | None:
 
 def select(body: JSON, members: tuple[str, ...]) -> JSON:
     return {k: body[k] for k in members if k in body and body[k] is not None}
+
+
+#: A pipe's members, in the order DescribePipe shows them, and the attributes holding them.
+_PIPE_MEMBERS = (
+    ("Arn", "arn"),
+    ("Name", "name"),
+    ("Description", "description"),
+    ("DesiredState", "desired_state"),
+    ("CurrentState", "current_state"),
+    ("StateReason", "state_reason"),
+    ("Source", "source"),
+    ("SourceParameters", "source_parameters"),
+    ("Enrichment", "enrichment"),
+    ("EnrichmentParameters", "enrichment_parameters"),
+    ("Target", "target"),
+    ("TargetParameters", "target_parameters"),
+    ("RoleArn", "role_arn"),
+    ("Tags", "tags"),
+    ("CreationTime", "created"),
+    ("LastModifiedTime", "modified"),
+    ("LogConfiguration", "log_configuration"),
+    ("KmsKeyIdentifier", "kms_key"),
+)
+#: Members CreatePipe takes as given when present.
+_PIPE_OPTIONS = (
+    ("Description", "description"),
+    ("Enrichment", "enrichment"),
+    ("EnrichmentParameters", "enrichment_parameters"),
+    ("LogConfiguration", "log_configuration"),
+    ("KmsKeyIdentifier", "kms_key"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Pipe:
+    """A pipe as defined, with its state (optional members are None when absent). The store body is its AWS
+    members, the shape every version wrote, so any stored pipe loads; the runtime compiles it into the engine's
+    `PipeDefinition` when it changes (`compile_definition`), never per record."""
+
+    name: str
+    arn: str
+    desired_state: str
+    current_state: str
+    source: str
+    target: str
+    role_arn: str
+    created: float
+    modified: float
+    source_parameters: JSON = field(default_factory=dict)
+    target_parameters: JSON = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    description: str | None = None
+    state_reason: str | None = None
+    enrichment: str | None = None
+    enrichment_parameters: JSON | None = None
+    log_configuration: JSON | None = None
+    kms_key: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What the pipe is stored and run under (`pipe_key`)."""
+        key = key_of_arn(self.arn)
+        assert key is not None, self.arn
+        return key
+
+    @classmethod
+    def from_api(cls, params: JSON, *, arn: str, now: float) -> Pipe:
+        """A pipe from CreatePipe's parameters, being created."""
+        options = {a: params[m] for m, a in _PIPE_OPTIONS if params.get(m) is not None}
+        return cls(
+            name=params["Name"],
+            arn=arn,
+            desired_state=params.get("DesiredState", "RUNNING"),
+            current_state="CREATING",
+            source=params["Source"],
+            source_parameters=params.get("SourceParameters") or {},
+            target=params["Target"],
+            target_parameters=params.get("TargetParameters") or {},
+            role_arn=params["RoleArn"],
+            tags=dict(params.get("Tags") or {}),
+            created=now,
+            modified=now,
+            **options,
+        )
+
+    def with_state(self, current: str, reason: str | None = None) -> Pipe:
+        """The pipe in CurrentState `current` with StateReason `reason` (None clears it)."""
+        return replace(self, current_state=current, state_reason=reason[:512] if reason else None)
+
+    def to_api(self) -> JSON:
+        """DescribePipe's answer."""
+        out = select(self.to_store(), DESCRIBE_MEMBERS)
+        out.setdefault("EnrichmentParameters", {})
+        return out
+
+    def summary(self) -> JSON:
+        """ListPipes' entry."""
+        return select(self.to_store(), SUMMARY_MEMBERS)
+
+    def state(self) -> JSON:
+        """The members Create/Update/Delete/Start/Stop answer with."""
+        return select(self.to_store(), STATE_MEMBERS)
+
+    def to_store(self) -> JSON:
+        out: JSON = {}
+        for member, attribute in _PIPE_MEMBERS:
+            value = getattr(self, attribute)
+            if value is not None:
+                out[member] = value
+        return out
+
+    @classmethod
+    def from_store(cls, body: JSON) -> Pipe:
+        """A stored pipe (unknown keys are ignored)."""
+        return cls(**{attribute: body[member] for member, attribute in _PIPE_MEMBERS if member in body})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from pipework.engine.pipes import (
     redrive_queue,
 )
 from pipework.engine.retry import Backoff
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
@@ -41,6 +41,7 @@ from pipework.store.base import Store
 from . import model
 from .api import PipesApi
 from .errors import validation
+from .model import Pipe
 from .stages import PipeStages
 
 log = logging.getLogger("pipework.pipes")
@@ -110,8 +111,8 @@ class Pipes:
 
     async def start(self) -> None:
         async with self.pipes_api.lock:
-            for body in await self.pipes_api.load():
-                await self.apply(model.key_of(body), body)
+            for pipe in await self.pipes_api.load():
+                await self.apply(pipe.key, pipe)
 
     async def stop(self) -> None:
         for key in list(self.runners):
@@ -133,35 +134,35 @@ class Pipes:
                 names.update([r.name async for r in self.store.all_resources(model.KIND_PIPE)])
             for key in sorted(names):
                 resource = await self.store.get_resource(model.KIND_PIPE, key)
-                body = resource.body if resource is not None else None
-                if body == self.pipes_api.pipes.get(key) and (body is None or key in self.runners):
+                stored = Pipe.from_store(resource.body) if resource is not None else None
+                if stored == self.pipes_api.pipes.get(key) and (stored is None or key in self.runners):
                     continue  # as this node already runs it
-                if body is None:
+                if stored is None:
                     self.pipes_api.pipes.pop(key, None)
                 else:
-                    self.pipes_api.pipes[key] = body
-                await self.apply(key, body, remote=True)
+                    self.pipes_api.pipes[key] = stored
+                await self.apply(key, stored, remote=True)
 
     # -- following definitions -----------------------------------------------------------------------------------
-    async def apply(self, key: str, body: JSON | None, *, remote: bool = False) -> None:
+    async def apply(self, key: str, stored: Pipe | None, *, remote: bool = False) -> None:
         """Make the runner of the pipe `key` match its stored definition (None: the pipe was deleted); call with
         the API's lock held. `remote`: the change was made by another node, which records the state transitions
         itself (this node only follows: it writes no state, which could overwrite a newer change)."""
         await self._stop_runner(key)
-        if body is None:
+        if stored is None:
             self.executions.pop(key, None)
             self.metrics.pop(key, None)
             return
-        pipe = self.definition(body)
+        pipe = self.definition(stored)
         self.executions[key] = self._execution(key, pipe)
-        state = body["CurrentState"]
+        state, desired = stored.current_state, stored.desired_state
         # A state an interrupted transition left behind settles like the transition would have.
-        if state in ("STOPPING", "STOPPED") or (state == "CREATING" and body["DesiredState"] == "STOPPED"):
+        if state in ("STOPPING", "STOPPED") or (state == "CREATING" and desired == "STOPPED"):
             if state != "STOPPED":
-                await self._record(remote, key, "STOPPED", reason=body.get("StateReason"))
+                await self._record(remote, key, "STOPPED", reason=stored.state_reason)
             return
-        if state in ("UPDATING", "CREATING") and body["DesiredState"] == "STOPPED":
-            await self._record(remote, key, "STOPPED", reason=body.get("StateReason"))
+        if state in ("UPDATING", "CREATING") and desired == "STOPPED":
+            await self._record(remote, key, "STOPPED", reason=stored.state_reason)
             return
         if state not in ("RUNNING", "CREATING", "UPDATING", "STARTING"):
             return  # a failed state stays until the user acts
@@ -191,8 +192,9 @@ class Pipes:
         if not remote:
             await self.pipes_api.set_state(key, state, reason=reason)
 
-    def definition(self, body: JSON) -> PipeDefinition:
-        return model.compile_definition(body, log_directory=self.log_directory())
+    def definition(self, pipe: Pipe) -> PipeDefinition:
+        """The engine's view of a pipe, compiled when its definition changes (not per record)."""
+        return model.compile_definition(pipe.to_store(), log_directory=self.log_directory())
 
     def _execution(self, key: str, pipe: PipeDefinition) -> Execution:
         metrics = self.metrics.setdefault(key, PipeMetrics())
@@ -265,7 +267,7 @@ class Pipes:
         }
         return {
             "requestContext": {
-                "requestId": str(uuid.uuid4()),
+                "requestId": random_uuid(),
                 "pipeArn": pipe.arn,
                 "condition": CONDITIONS.get(reason.condition, "NonRetryableError"),
                 "approximateInvokeCount": reason.attempts + 1,
@@ -298,7 +300,7 @@ class Pipes:
     def pipe_metrics(self, name: str, *, region: str | None = None) -> JSON:
         key = self._key(name, region)
         metrics = self.metrics.setdefault(key, PipeMetrics())
-        return {"PipeName": name, "PipeArn": self.pipes_api.pipe(key)["Arn"], "Metrics": metrics.snapshot()}
+        return {"PipeName": name, "PipeArn": self.pipes_api.pipe(key).arn, "Metrics": metrics.snapshot()}
 
     async def dead_letters(
         self, name: str | None = None, *, limit: int = 1000, region: str | None = None
@@ -312,7 +314,7 @@ class Pipes:
             keys = sorted(k for k in self.pipes_api.pipes if k.startswith(prefix))
         out: list[JSON] = []
         for key in keys:
-            pipe_name = self.pipes_api.pipe(key)["Name"]
+            pipe_name = self.pipes_api.pipe(key).name
             after = 0
             while len(out) < limit:
                 page = await self.store.list_dead_letters(redrive_queue(key), after_seq=after, limit=500)

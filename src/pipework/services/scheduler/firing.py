@@ -5,7 +5,6 @@ schedule invoker calls `completed`."""
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 
 import orjson
@@ -13,6 +12,7 @@ import orjson
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.scheduler import catch_up
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.store.base import Batch, QueueItem
 from pipework.store.errors import StoreError
@@ -109,7 +109,7 @@ class Firing(SchedulerState):
             window = schedule.window
             if window["Mode"] == "FLEXIBLE":
                 due += self.rng.uniform(0, window["MaximumWindowInMinutes"] * 60)
-            execution_id = str(uuid.uuid4())
+            execution_id = random_uuid()
             account, region, _ = key.split("/", 2)
             invocation = {
                 "schedule": key,

@@ -14,12 +14,12 @@ import binascii
 import contextlib
 import hashlib
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext, ServiceError
 from pipework.store.base import QueueItem
@@ -164,7 +164,7 @@ class MessageOperations(SqsState):
                 "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.",
             )
         message = Outgoing(
-            id=str(uuid.uuid4()),
+            id=random_uuid(),
             payload=payload,
             attributes=attributes,
             due_at=self.clock.now() + delay if delay else None,

@@ -194,7 +194,7 @@ class Queue:
 
     # ── storage ──
 
-    def to_json(self) -> JSON:
+    def to_store(self) -> JSON:
         return {
             "account": self.account,
             "name": self.name,
@@ -206,7 +206,7 @@ class Queue:
         }
 
     @classmethod
-    def from_json(cls, body: JSON) -> Queue:
+    def from_store(cls, body: JSON) -> Queue:
         return cls(
             body["account"],
             body["name"],

@@ -84,7 +84,7 @@ class MoveTask:
             out["FailureReason"] = self.failure
         return out
 
-    def to_json(self, **changes: Any) -> JSON:
+    def to_store(self, **changes: Any) -> JSON:
         body: JSON = {
             "handle": self.handle,
             "sourceArn": self.source_arn,
@@ -101,7 +101,7 @@ class MoveTask:
         return body
 
     @classmethod
-    def from_json(cls, name: str, body: JSON) -> MoveTask:
+    def from_store(cls, name: str, body: JSON) -> MoveTask:
         return cls(
             name,
             body["handle"],
@@ -164,7 +164,7 @@ class MoveOperations(SqsState):
         history.append(task)
         dropped = self._prune(history)
         batch = self.store.batch()
-        batch.put_resource(KIND_MOVE_TASK, task.name, task.to_json())
+        batch.put_resource(KIND_MOVE_TASK, task.name, task.to_store())
         for old in dropped:
             batch.delete_resource(KIND_MOVE_TASK, old.name)
         try:
@@ -204,7 +204,7 @@ class MoveOperations(SqsState):
 
     async def load_moves(self) -> None:
         """Read the stored tasks (after the queues), forget those past retention, and resume the active ones."""
-        loaded = [MoveTask.from_json(r.name, r.body) async for r in self.store.all_resources(KIND_MOVE_TASK)]
+        loaded = [MoveTask.from_store(r.name, r.body) async for r in self.store.all_resources(KIND_MOVE_TASK)]
         loaded.sort(key=lambda t: t.started)
         for task in loaded:
             self.move_tasks.setdefault(task.source_arn, []).append(task)
@@ -233,7 +233,7 @@ class MoveOperations(SqsState):
             if known is not None:
                 self.move_tasks[known.source_arn].remove(known)
             return
-        fresh = MoveTask.from_json(name, resource.body)
+        fresh = MoveTask.from_store(name, resource.body)
         if known is None:
             self.move_tasks.setdefault(fresh.source_arn, []).append(fresh)
             known = fresh
@@ -271,7 +271,7 @@ class MoveOperations(SqsState):
         """Commit `batch` (if any) with the task as it is now plus `changes`, then apply them in memory. The
         caller holds `task.lock`."""
         batch = batch if batch is not None else self.store.batch()
-        batch.put_resource(KIND_MOVE_TASK, task.name, task.to_json(**changes))
+        batch.put_resource(KIND_MOVE_TASK, task.name, task.to_store(**changes))
         await self.store.commit(batch)
         for name, value in changes.items():
             setattr(task, name, value)
@@ -285,7 +285,7 @@ class MoveOperations(SqsState):
             resource = await self.store.get_resource(KIND_MOVE_TASK, task.name)
             if resource is None:
                 return
-            _copy_progress(MoveTask.from_json(task.name, resource.body), task)
+            _copy_progress(MoveTask.from_store(task.name, resource.body), task)
             if task.status not in ACTIVE:
                 return
         try:

@@ -56,12 +56,12 @@ class SqsState:
         if resource is None:
             self.queues.pop(name, None)
         else:
-            self.queues[name] = Queue.from_json(resource.body)
+            self.queues[name] = Queue.from_store(resource.body)
 
     async def load_queues(self) -> None:
         loaded: dict[str, Queue] = {}
         async for resource in self.store.all_resources(KIND_QUEUE):
-            queue = Queue.from_json(resource.body)
+            queue = Queue.from_store(resource.body)
             loaded[queue.key] = queue
         self.queues.clear()
         self.queues.update(loaded)
@@ -96,7 +96,7 @@ class SqsState:
         return self.queues.get(queue_key(parsed[1], parsed[0], parsed[2]))
 
     async def save_queue(self, queue: Queue) -> None:
-        await self.store.put_resource(KIND_QUEUE, queue.key, queue.to_json())
+        await self.store.put_resource(KIND_QUEUE, queue.key, queue.to_store())
         self.queues[queue.key] = queue
 
     async def expire(self, queue: Queue) -> None:
