@@ -28,6 +28,7 @@ from pipework.connectors.targets.function import Functions, Handler, load_functi
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.cluster import DEFAULT_LEASE_TIME, Cluster
 from pipework.services.base import Service
+from pipework.services.cloudformation import CloudFormation
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
@@ -113,7 +114,7 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`; `functions`, the local
+    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`, `cloudformation`; `functions`, the local
     functions (register more at any time).
     """
 
@@ -133,6 +134,7 @@ class Pipework:
         pipes: Pipes,
         scheduler: Scheduler,
         cluster: Cluster,
+        cloudformation: CloudFormation,
     ) -> None:
         self.settings = settings
         self.cluster = cluster
@@ -148,6 +150,7 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.cloudformation = cloudformation
         self._started: list[Service] = []
         self._closed = False
         self._changes: asyncio.Queue[frozenset[str] | None] = asyncio.Queue()
@@ -162,7 +165,15 @@ class Pipework:
     @property
     def served(self) -> tuple[Service, ...]:
         """The served APIs, in the order they start (a service starts after those it depends on)."""
-        return (self.sqs, self.dynamodb, self.dynamodbstreams, self.events, self.pipes, self.scheduler)
+        return (
+            self.sqs,
+            self.dynamodb,
+            self.dynamodbstreams,
+            self.events,
+            self.pipes,
+            self.scheduler,
+            self.cloudformation,
+        )
 
     @classmethod
     async def open(
@@ -234,6 +245,8 @@ class Pipework:
             cluster=cluster,
         )
         scheduler = Scheduler(store, clock, region=region, account=account, targets=targets, cluster=cluster)
+        # Stacks make their resources through the served APIs, as a template's user would.
+        cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         pipework = cls(
             settings,
             clock,
@@ -248,6 +261,7 @@ class Pipework:
             pipes=pipes,
             scheduler=scheduler,
             cluster=cluster,
+            cloudformation=cloudformation,
         )
         api.serve(pipework.served)
         # Changes other nodes commit from now on are followed once the services have loaded (none is missed

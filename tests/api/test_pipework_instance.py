@@ -11,6 +11,7 @@ import pytest
 from pipework.app import Pipework, Settings
 from pipework.clock import ManualClock
 from pipework.connectors.targets import TargetError
+from pipework.services.cloudformation import CloudFormation
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
@@ -31,6 +32,7 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
         assert isinstance(pipework.events, EventBridge)
         assert isinstance(pipework.pipes, Pipes)
         assert isinstance(pipework.scheduler, Scheduler)
+        assert isinstance(pipework.cloudformation, CloudFormation)
         assert [s.name for s in pipework.served] == [
             "sqs",
             "dynamodb",
@@ -38,6 +40,7 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
             "events",
             "pipes",
             "scheduler",
+            "cloudformation",
         ]
         assert (
             "default" in pipework.events.events.regional("000000000000", "us-east-1").buses

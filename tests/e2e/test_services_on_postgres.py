@@ -1,6 +1,6 @@
 """A representative subset of every service's end-to-end tests, run again on the PostgreSQL store (a fresh schema
 per server): EventBridge delivery, DLQ, replay and regions; DynamoDB queries, transactions and streams; Pipes from streams
-and queues; Scheduler invocations, retries and dead letters. (SQS: tests/services/sqs/test_on_postgres.py.)
+and queues; Scheduler invocations, retries and dead letters; CloudFormation stacks. (SQS: tests/services/sqs/test_on_postgres.py.)
 
 The tests are the same functions as in their own modules (imported with the fixtures of their modules they use);
 only the `server_store` fixture differs.
@@ -42,6 +42,7 @@ from e2e.test_events_regions import (  # noqa: F401
     test_resources_of_the_same_name_in_two_regions_are_apart_with_their_region_s_arns,
     test_targets_in_another_region_are_reached_in_that_region,
 )
+from e2e.test_example_templates import test_power_dispatch_template_runs_the_system  # noqa: F401
 from e2e.test_pipes import (  # noqa: F401
     clocked,
     test_automatic_bisect_isolates_a_poison_record_and_dead_letters_it,
@@ -55,6 +56,11 @@ from e2e.test_scheduler_e2e import (  # noqa: F401
     test_exhausted_retries_go_to_the_dead_letter_queue_with_aws_attributes,
     test_failed_invocations_retry_with_the_attempt_number,
     test_queue_bus_and_universal_targets,
+)
+from services.cloudformation.test_stacks import (  # noqa: F401
+    test_a_failing_resource_rolls_the_stack_back,
+    test_a_stack_is_created_works_updates_only_what_changed_and_deletes,
+    test_change_sets_as_aws_cloudformation_deploy_uses_them,
 )
 
 

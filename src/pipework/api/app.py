@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from pipework.api.errors import (
     JSON_ERRORS,
+    QUERY_ERRORS,
     REST_JSON_ERRORS,
     Headers,
     internal_failure,
@@ -31,6 +32,7 @@ from pipework.api.errors import (
 )
 from pipework.api.instance import Instance
 from pipework.api.protocols import Operation, RestRouter, ServedApi, decode_json_body, parse_query
+from pipework.api.query import form_tree, parse_form
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
 from pipework.models import load_service_model
 from pipework.services.base import RequestContext, Service, ServiceError
@@ -103,13 +105,25 @@ class AwsGateway:
                     raise ServiceError("UnknownOperationException", f"Unknown operation {target}", 400)
                 params = decode_json_body(body)
             elif _is_query_protocol(headers, body, query):
-                if auth is not None and not self._serves(auth.service):
+                error_style = QUERY_ERRORS
+                form = parse_form(scope.get("query_string", b""), body)
+                api = self._query_api(form, auth)
+                if api is None:
+                    if auth is not None and not self._serves(auth.service):
+                        return _query_protocol_error(
+                            "UnknownServiceException", self._not_served(auth.service).message
+                        )
                     return _query_protocol_error(
-                        "UnknownServiceException", self._not_served(auth.service).message
+                        "InvalidAction", QUERY_PROTOCOL_MESSAGE.format(service=_named(auth))
                     )
-                return _query_protocol_error(
-                    "InvalidAction", QUERY_PROTOCOL_MESSAGE.format(service=_named(auth))
-                )
+                error_style = api.error_style
+                action = form.get("Action", "")
+                operation = api.operation(action)
+                if operation is None or operation.query is None:
+                    raise ServiceError(
+                        "InvalidAction", f"The action {action} is not valid for this web service.", 400
+                    )
+                params = operation.query.gather(form_tree(form))
             else:
                 api, operation, params = self._route_rest(scope, headers, body, query, auth)
                 error_style = api.error_style
@@ -127,18 +141,32 @@ class AwsGateway:
             result = await api.service.handle(operation.name, decoded, ctx)
             if operation.rest is not None:
                 return operation.rest.encode(api.content_type, result or {})
+            if operation.query is not None:
+                return operation.query.encode(result or {}, request_id)
             return api.encode_json(operation, result or {})
         except ServiceError as error:
-            return render_error(error_style, error)
+            return render_error(error_style, error, request_id)
         except StoreUnavailable as error:  # the database is away: SDKs retry ServiceUnavailable
             log.warning(
                 "store unavailable for %s (request %s): %s", target or scope.get("path"), request_id, error
             )
-            return render_error(error_style, service_unavailable())
+            return render_error(error_style, service_unavailable(), request_id)
         except Exception:
             where = f"{api.name} {target or scope.get('path')}" if api else scope.get("path")
             log.exception("internal failure in %s (request %s)", where, request_id)
-            return render_error(error_style, internal_failure())
+            return render_error(error_style, internal_failure(), request_id)
+
+    def _query_api(self, form: dict[str, str], auth: Authorization | None) -> ServedApi | None:
+        """The query-protocol API a request is for: the SigV4 scope's service, else the one whose API version the
+        request names (unsigned calls such as STS's AssumeRoleWithWebIdentity), else the only one served."""
+        query_apis = [api for api in self.apis.values() if api.query]
+        if auth is not None and auth.service:
+            return next((api for api in query_apis if api.signing_name == auth.service), None)
+        version = form.get("Version")
+        by_version = [api for api in query_apis if api.api_version == version]
+        if len(by_version) == 1:
+            return by_version[0]
+        return query_apis[0] if len(query_apis) == 1 else None
 
     def _serves(self, signing_name: str) -> bool:
         return signing_name in {api.signing_name for api in self.apis.values()}

@@ -1,16 +1,18 @@
 """AWS error shapes on the wire: a `ServiceError` becomes the body, headers and status each protocol's clients read.
 
-JSON protocols answer ``{"__type": code, "message": ...}``; restJson1 adds the ``X-Amzn-ErrorType`` header; services
+The query protocol answers an XML ``ErrorResponse`` (`api/query.py`). JSON protocols answer ``{"__type": code, "message": ...}``; restJson1 adds the ``X-Amzn-ErrorType`` header; services
 that moved from the query protocol (SQS) also send ``x-amzn-query-error: <query code>;Sender|Receiver``, from which
 botocore takes ``Error.Code`` while the exception class comes from ``__type``, exactly as against AWS.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import orjson
 
+from pipework.api.query import render_query_error
 from pipework.services.base import ServiceError
 from pipework.services.sqs.errors import QUERY_ERROR_CODES
 
@@ -31,10 +33,14 @@ class ErrorStyle:
     rest: bool = False  # restJson1: the code also goes in the X-Amzn-ErrorType header
     query_compatible: bool = False  # send x-amzn-query-error (SQS)
     type_namespace: str = ""  # "com.amazonaws.sqs#" for SQS's __type
+    query: bool = False  # the query protocol: an XML ErrorResponse
+    xml_namespace: str | None = None  # the query protocol's xmlns
+    codes: Mapping[str, str] = field(default_factory=dict, compare=False)  # error shape name -> query code
 
 
 JSON_ERRORS = ErrorStyle()
 REST_JSON_ERRORS = ErrorStyle(content_type=b"application/json", rest=True)
+QUERY_ERRORS = ErrorStyle(content_type=b"text/xml", query=True)  # before the request's API is known
 
 
 def internal_failure() -> ServiceError:
@@ -48,8 +54,12 @@ def service_unavailable() -> ServiceError:
     )
 
 
-def render_error(style: ErrorStyle, error: ServiceError) -> tuple[int, Headers, bytes]:
-    """The status, headers and body for `error` in `style`."""
+def render_error(style: ErrorStyle, error: ServiceError, request_id: str = "") -> tuple[int, Headers, bytes]:
+    """The status, headers and body for `error` in `style` (the query protocol's XML carries `request_id`)."""
+    if style.query:
+        return render_query_error(
+            error, request_id=request_id, namespace=style.xml_namespace, codes=style.codes
+        )
     code = error.code
     headers: Headers = [(b"content-type", style.content_type)]
     if style.query_compatible:

@@ -1,6 +1,6 @@
-"""AWS's wire protocols for the served APIs: JSON 1.0/1.1 (routed by ``X-Amz-Target``) and restJson1 (routed by
-method and path against the models' ``requestUri`` templates), decoding requests into validated params and encoding
-outputs. Everything per operation (validator, URI bindings, output bindings) is compiled on first use and cached.
+"""AWS's wire protocols for the served APIs: JSON 1.0/1.1 (routed by ``X-Amz-Target``), restJson1 (routed by
+method and path against the models' ``requestUri`` templates) and query (routed by ``Action``; `api/query.py`),
+decoding requests into validated params and encoding outputs. Everything per operation (validator, URI bindings, output bindings) is compiled on first use and cached.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import orjson
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from pipework.api.errors import JSON_ERRORS, REST_JSON_ERRORS, ErrorStyle, Headers
+from pipework.api.query import CONTENT_TYPE as QUERY_CONTENT_TYPE
+from pipework.api.query import QueryBindings, error_codes
 from pipework.models import (
     Problem,
     SerializationError,
@@ -56,6 +58,7 @@ class Operation:
         self.model = model
         self._decode = compile_operation_input(model)
         self.rest = _RestBindings(model) if api.rest else None
+        self.query = QueryBindings(model) if api.query else None
 
     def decode(self, params: dict[str, Any]) -> dict[str, Any]:
         """Validate and decode `params` (already gathered from body, URI, query and headers)."""
@@ -77,12 +80,22 @@ class ServedApi:
         metadata = model.metadata
         self.name: str = service.name
         self.rest: bool = model.protocol == "rest-json"
+        self.query: bool = model.protocol == "query"
+        self.api_version: str | None = metadata.get("apiVersion")
         self.target_prefix: str | None = metadata.get("targetPrefix")
         self.signing_name: str = model.signing_name or metadata.get("endpointPrefix", self.name)
         self.query_compatible: bool = "awsQueryCompatible" in metadata
         if self.rest:
             self.content_type = b"application/json"
             self.error_style = REST_JSON_ERRORS
+        elif self.query:
+            self.content_type = QUERY_CONTENT_TYPE
+            self.error_style = ErrorStyle(
+                content_type=QUERY_CONTENT_TYPE,
+                query=True,
+                xml_namespace=metadata.get("xmlNamespace"),
+                codes=error_codes(model),
+            )
         else:
             self.content_type = f"application/x-amz-json-{metadata.get('jsonVersion', '1.0')}".encode()
             self.error_style = ErrorStyle(
@@ -110,6 +123,8 @@ class ServedApi:
                     "MissingRequiredParameterException", MISSING_PARAMETER.format(missing), 400
                 )
             return ServiceError("InvalidParameterValueException", validation_message(problems), 400)
+        if self.query:
+            return ServiceError("ValidationError", validation_message(problems), 400)
         return ServiceError("ValidationException", validation_message(problems), 400)
 
     def encode_json(self, operation: Operation, result: dict[str, Any]) -> tuple[int, Headers, bytes]:

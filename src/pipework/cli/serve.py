@@ -94,6 +94,14 @@ def register(subparsers: Any) -> None:
         "definitions, e.g. examples/power-dispatch/setup.py; repeatable",
     )
     parser.add_argument(
+        "--template",
+        action="append",
+        default=[],
+        metavar="TEMPLATE",
+        help="once listening, deploy this CloudFormation / SAM template as a stack named after the file "
+        "(as `pipework deploy` does); repeatable",
+    )
+    parser.add_argument(
         "--manual-clock",
         action="store_true",
         help='run on a clock that moves only when told (POST /_pipework/clock {"Advance": SECONDS} or '
@@ -115,10 +123,17 @@ def register(subparsers: Any) -> None:
 class _Server(uvicorn.Server):
     """uvicorn's server, announcing where it listens once the socket is bound (so ``--port 0`` shows the port)."""
 
-    def __init__(self, config: uvicorn.Config, app: PipeworkApp, load: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        app: PipeworkApp,
+        load: list[str] | None = None,
+        templates: list[str] | None = None,
+    ) -> None:
         super().__init__(config)
         self.pipework_app = app
         self.load = load or []
+        self.templates = templates or []
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         from pipework.app import Pipework
@@ -131,14 +146,26 @@ class _Server(uvicorn.Server):
                 for sock in server.sockets:
                     port = sock.getsockname()[1]
             print(banner(pipework, port), flush=True)
-            if self.load:
-                url = _endpoint_url(pipework.settings.host, port)
-                threading.Thread(target=_run_scripts, args=(self.load, url), daemon=True).start()
+            url = _endpoint_url(pipework.settings.host, port)
+            if self.load or self.templates:
+                threading.Thread(
+                    target=_run_scripts,
+                    args=(self.load, url, self.templates, pipework.settings.region),
+                    daemon=True,
+                ).start()
 
 
-def _run_scripts(paths: list[str], endpoint_url: str) -> None:
-    """`--load`: run each script as ``__main__`` with AWS_ENDPOINT_URL pointing here (a failure is reported)."""
+def _run_scripts(paths: list[str], endpoint_url: str, templates: list[str], region: str) -> None:
+    """`--template`: deploy each template as its stack; `--load`: then run each script as ``__main__`` with
+    AWS_ENDPOINT_URL pointing here (a failure is reported)."""
+    from pathlib import Path
+
+    from .deploy import default_stack_name, deploy
+
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    for template in templates:
+        if deploy(endpoint_url, region, Path(template), stack_name=default_stack_name(Path(template))) != 0:
+            logging.getLogger("pipework.serve").error("--template %s: the stack did not deploy", template)
     for path in paths:
         try:
             runpy.run_path(path, run_name="__main__")
@@ -243,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         timeout_graceful_shutdown=10,
     )
-    server = _Server(config, app, args.load)
+    server = _Server(config, app, args.load, args.template)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found; make that
     # handler end the process normally (exit 0) instead of dying by the signal.
     previous = signal.signal(signal.SIGTERM, _stop_after_shutdown)

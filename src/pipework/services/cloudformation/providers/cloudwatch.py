@@ -1,0 +1,99 @@
+"""CloudWatch alarms and CloudWatch Logs log groups."""
+
+from __future__ import annotations
+
+from pipework.jsontypes import JSON
+
+from .base import (
+    Made,
+    NeedsReplacement,
+    Provider,
+    Where,
+    pick,
+    tags_list,
+    tags_map,
+)
+
+
+class Alarm(Provider):
+    type = "AWS::CloudWatch::Alarm"
+    replaced_by = frozenset({"AlarmName"})
+    _fields = (
+        "AlarmDescription",
+        "ActionsEnabled",
+        "OKActions",
+        "AlarmActions",
+        "InsufficientDataActions",
+        "MetricName",
+        "Namespace",
+        "Statistic",
+        "ExtendedStatistic",
+        "Dimensions",
+        "Period",
+        "Unit",
+        "EvaluationPeriods",
+        "DatapointsToAlarm",
+        "Threshold",
+        "ComparisonOperator",
+        "TreatMissingData",
+        "EvaluateLowSampleCountPercentile",
+        "Metrics",
+        "ThresholdMetricId",
+    )
+
+    async def create(self, logical_id: str, props: JSON, where: Where) -> Made:
+        name = props.get("AlarmName") or where.generated_name(logical_id, limit=255)
+        return await self._put(name, props, where)
+
+    async def _put(self, name: str, props: JSON, where: Where) -> Made:
+        params: JSON = {"AlarmName": name, **pick(props, *self._fields)}
+        if props.get("Tags"):
+            params["Tags"] = tags_list(props["Tags"])
+        await self.call("cloudwatch", "PutMetricAlarm", params, where)
+        return Made(name, {"Arn": f"arn:aws:cloudwatch:{where.region}:{where.account}:alarm:{name}"})
+
+    async def update(self, logical_id: str, made: Made, old: JSON, new: JSON, where: Where) -> Made:
+        if self.must_replace(old, new):
+            raise NeedsReplacement
+        return await self._put(made.physical_id, new, where)
+
+    async def delete(self, made: Made, props: JSON, where: Where) -> None:
+        await self.quietly("cloudwatch", "DeleteAlarms", {"AlarmNames": [made.physical_id]}, where)
+
+
+class LogGroup(Provider):
+    type = "AWS::Logs::LogGroup"
+    replaced_by = frozenset({"LogGroupName"})
+
+    async def create(self, logical_id: str, props: JSON, where: Where) -> Made:
+        name = props.get("LogGroupName") or where.generated_name(logical_id, limit=512)
+        params: JSON = {"logGroupName": name}
+        if props.get("Tags"):
+            params["tags"] = tags_map(props["Tags"])
+        await self.call("logs", "CreateLogGroup", params, where)
+        if props.get("RetentionInDays") is not None:
+            await self.call(
+                "logs",
+                "PutRetentionPolicy",
+                {"logGroupName": name, "retentionInDays": int(props["RetentionInDays"])},
+                where,
+            )
+        return Made(name, {"Arn": f"arn:aws:logs:{where.region}:{where.account}:log-group:{name}:*"})
+
+    async def update(self, logical_id: str, made: Made, old: JSON, new: JSON, where: Where) -> Made:
+        if self.must_replace(old, new):
+            raise NeedsReplacement
+        if old.get("RetentionInDays") != new.get("RetentionInDays"):
+            if new.get("RetentionInDays") is None:
+                await self.call("logs", "DeleteRetentionPolicy", {"logGroupName": made.physical_id}, where)
+            else:
+                await self.call(
+                    "logs",
+                    "PutRetentionPolicy",
+                    {"logGroupName": made.physical_id, "retentionInDays": int(new["RetentionInDays"])},
+                    where,
+                )
+        return made
+
+    async def delete(self, made: Made, props: JSON, where: Where) -> None:
+        await self.quietly("logs", "DeleteLogGroup", {"logGroupName": made.physical_id}, where)
