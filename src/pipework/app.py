@@ -27,12 +27,16 @@ from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.cluster import DEFAULT_LEASE_TIME, Cluster
+from pipework.engine.metrics import Recorder
+from pipework.engine.tracing import Tracer
 from pipework.services.base import Service
 from pipework.services.cloudformation import CloudFormation
+from pipework.services.cloudwatch import CloudWatch
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
 from pipework.services.events.api import EventsService
+from pipework.services.logs import CloudWatchLogs
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sqs import SqsService
@@ -73,6 +77,9 @@ class Settings:
         node_id: this node's id among the nodes sharing a store (default: host, process id and a random part).
         lease_time: seconds a singleton job's lease lasts (pipe source lanes, replays, move tasks, sweeps,
             tickers): how long a job waits to move to another node after its node died (default 30).
+        metrics_retention_days: how long per-minute metric datapoints are kept (CloudWatch: 15 days).
+        otlp_endpoint: an OTLP/HTTP collector (``http://localhost:4318``) to export OpenTelemetry spans to
+            (ingest, matching, delivery attempts); None: no tracing.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".pipework"))
@@ -87,6 +94,8 @@ class Settings:
     store: str | None = None
     node_id: str | None = None
     lease_time: float = DEFAULT_LEASE_TIME
+    metrics_retention_days: float = 15.0
+    otlp_endpoint: str | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -114,8 +123,9 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    the services `sqs`, `dynamodb`, `dynamodbstreams`, `events`, `pipes`, `scheduler`, `cloudformation`; `functions`, the local
-    functions (register more at any time).
+    `recorder`, where every service records its metrics; the services `sqs`, `dynamodb`, `dynamodbstreams`,
+    `events`, `pipes`, `scheduler`, `cloudwatch`, `logs`, `cloudformation`; `functions`, the local functions
+    (register more at any time).
     """
 
     def __init__(
@@ -134,6 +144,9 @@ class Pipework:
         pipes: Pipes,
         scheduler: Scheduler,
         cluster: Cluster,
+        recorder: Recorder,
+        cloudwatch: CloudWatch,
+        logs: CloudWatchLogs,
         cloudformation: CloudFormation,
     ) -> None:
         self.settings = settings
@@ -150,6 +163,10 @@ class Pipework:
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
+        self.recorder = recorder
+        self.tracer: Tracer | None = None
+        self.cloudwatch = cloudwatch
+        self.logs = logs
         self.cloudformation = cloudformation
         self._started: list[Service] = []
         self._closed = False
@@ -172,6 +189,8 @@ class Pipework:
             self.events,
             self.pipes,
             self.scheduler,
+            self.cloudwatch,
+            self.logs,
             self.cloudformation,
         )
 
@@ -215,11 +234,16 @@ class Pipework:
             clock=clock,
         )
 
+        # Every service records its metrics here; durable per minute, kept `metrics_retention_days`.
+        recorder = Recorder(store, clock, retention=settings.metrics_retention_days * 86_400.0)
+        tracer = Tracer.otlp(settings.otlp_endpoint) if settings.otlp_endpoint else None
         # Services that depend on nothing but the store come first; the targets reach them through ports.
-        sqs = SqsService(store, clock, region=region, account=account, cluster=cluster)
-        dynamodb = DynamoDB(store, clock, region=region, account=account, cluster=cluster)
+        sqs = SqsService(store, clock, region=region, account=account, recorder=recorder, cluster=cluster)
+        recorder.samplers.append(sqs.sample_gauges)
+        dynamodb = DynamoDB(store, clock, region=region, account=account, recorder=recorder, cluster=cluster)
         dynamodbstreams = DynamoDBStreams(store, clock, dynamodb=dynamodb)
         catalog = EventsService(store, clock, region=region, account=account)
+        logs = CloudWatchLogs(store, clock)
         api = LocalClient(region=region, account=account)
         connectors = Connectors(
             clock=clock,
@@ -230,9 +254,12 @@ class Pipework:
             buses=catalog,
             destinations=catalog,
             streams=dynamodbstreams,
+            logs=logs,
         )
         targets = Targets(connectors)
-        events = EventBridge(catalog, store, clock, targets=targets, cluster=cluster)
+        events = EventBridge(
+            catalog, store, clock, targets=targets, recorder=recorder, tracer=tracer, cluster=cluster
+        )
         pipes = Pipes(
             store,
             clock,
@@ -243,8 +270,21 @@ class Pipework:
             streams=dynamodbstreams,
             log_directory=settings.log_directory,
             cluster=cluster,
+            recorder=recorder,
+            logs=logs,
+            tracer=tracer,
         )
-        scheduler = Scheduler(store, clock, region=region, account=account, targets=targets, cluster=cluster)
+        scheduler = Scheduler(
+            store,
+            clock,
+            region=region,
+            account=account,
+            targets=targets,
+            recorder=recorder,
+            tracer=tracer,
+            cluster=cluster,
+        )
+        cloudwatch = CloudWatch(store, clock, recorder=recorder, targets=targets)
         # Stacks make their resources through the served APIs, as a template's user would.
         cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         pipework = cls(
@@ -261,14 +301,20 @@ class Pipework:
             pipes=pipes,
             scheduler=scheduler,
             cluster=cluster,
+            recorder=recorder,
+            cloudwatch=cloudwatch,
+            logs=logs,
             cloudformation=cloudformation,
         )
+        pipework.tracer = tracer
+        recorder.samplers.append(pipework._sample_own_metrics)
         api.serve(pipework.served)
         # Changes other nodes commit from now on are followed once the services have loaded (none is missed
         # between a service's load and the watch).
         store.watch(pipework._changes.put_nowait)
         try:
             await cluster.start()
+            recorder.start()
             for service in pipework.served:
                 await service.start()
                 pipework._started.append(service)
@@ -357,6 +403,19 @@ class Pipework:
                             None if names is None else frozenset(resource_key(kind, n) for n in names)
                         )
 
+    async def _sample_own_metrics(self) -> None:
+        """Pipework's own gauges (namespace Pipework/Dispatcher): deliveries in flight per dispatcher queue."""
+        settings = self.settings
+        for dispatcher in (self.events.dispatcher, self.scheduler.dispatcher):
+            self.recorder.add(
+                settings.account,
+                settings.region,
+                "Pipework/Dispatcher",
+                "InFlight",
+                (("Queue", dispatcher.queue),),
+                float(dispatcher.in_flight),
+            )
+
     async def close(self) -> None:
         """Stop the services (reverse order), then the connectors, then close the store. Safe to call twice."""
         if self._closed:
@@ -373,6 +432,12 @@ class Pipework:
             except Exception:
                 log.exception("stopping service %s failed", service.name)
         await self.cluster.stop()
+        try:
+            await self.recorder.stop()  # the last samples become durable: metrics survive a restart
+        except Exception:
+            log.exception("flushing the metrics failed")
+        if self.tracer is not None:
+            await asyncio.to_thread(self.tracer.shutdown)  # exports the spans still buffered
         await self.connectors.close()
         await self.store.close()
 

@@ -40,6 +40,8 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
             "events",
             "pipes",
             "scheduler",
+            "cloudwatch",
+            "logs",
             "cloudformation",
         ]
         assert (

@@ -275,5 +275,5 @@ def test_a_request_to_an_api_pipework_does_not_serve_says_it_is_not_served(
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert error["Code"] == "UnknownServiceException"
     served = ", ".join(sorted(s.name for s in server.pipework.served))
-    assert served.startswith("cloudformation, dynamodb, dynamodbstreams, events")
+    assert served.startswith("cloudformation, cloudwatch, dynamodb, dynamodbstreams, events, logs")
     assert error["Message"] == f"Pipework does not serve '{signing_name}'; it serves: {served}."

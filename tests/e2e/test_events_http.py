@@ -115,10 +115,12 @@ def test_tail_prints_live_events_with_the_rules_they_matched(server):
         "--endpoint-url",
         server.endpoint_url,
     ]
+    listeners = server.pipework.events.events.listeners
+    before = len(listeners)  # the metrics' own listener is always there
     tail = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         # the CLI is connected once its listener is registered; events put before that are not tailed
-        wait_for(lambda: server.pipework.events.events.listeners)
+        wait_for(lambda: len(listeners) > before)
         events.put_events(
             Entries=[
                 {"Source": "other", "DetailType": "Noise", "Detail": "{}"},

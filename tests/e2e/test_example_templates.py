@@ -53,6 +53,14 @@ def test_power_dispatch_template_runs_the_system(server: RunningServer) -> None:
         "megawatts": "120",
     }
 
+    # The pipe's alarm, as the template declares it.
+    [alarm] = server.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert (alarm["AlarmName"], alarm["Dimensions"]) == (
+        "power-dispatch-failing",
+        [{"Name": "PipeName", "Value": "power-dispatch"}],
+    )
+    assert alarm["AlarmActions"] == ["arn:aws:sns:us-east-1:000000000000:power-alerts"]
+
     # Deleting the stack removes the whole system.
     cfn.delete_stack(StackName="power-dispatch")
     deadline = time.monotonic() + 60

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -511,9 +510,18 @@ def test_pipe_stops_itself_when_its_target_keeps_failing_with_a_permission_error
     assert stopped["DesiredState"] == "RUNNING"
     assert "NO_RESOURCE" in stopped["StateReason"]
     assert dead_letters(server, "p") == []  # not dead-lettered: the records wait for the pipe to be fixed
+    # An alarm can watch for it: Pipework/Pipes StoppedItself.
+    found = server.client("cloudwatch").list_metrics(Namespace="Pipework/Pipes")["Metrics"]
+    assert found == [
+        {
+            "Namespace": "Pipework/Pipes",
+            "MetricName": "StoppedItself",
+            "Dimensions": [{"Name": "PipeName", "Value": "p"}],
+        }
+    ]
 
 
-def test_execution_log_levels_write_json_lines(server, tmp_path):
+def test_execution_log_levels_write_json_lines_to_the_log_group(server, tmp_path):
     target = Recorder()
     server.pipework.functions.register("target", target)
     stream = make_table(server)
@@ -531,11 +539,15 @@ def test_execution_log_levels_write_json_lines(server, tmp_path):
         },
     )
     put_powers(server, "Powers", "s1")
-    service = server.pipework.pipes
-    path = Path(service.definition(service.pipes_api.pipe("000000000000/us-east-1/logged")).log_group)
+    logs = server.client("logs")
+    name = group.split(":log-group:")[1]
 
     def finished() -> list[dict[str, Any]]:
-        lines = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+        try:
+            events = logs.filter_log_events(logGroupName=name)["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return []
+        lines = [json.loads(e["message"]) for e in events]
         return lines if any(line["messageType"] == "ExecutionSucceeded" for line in lines) else []
 
     lines = wait_for(finished)
@@ -543,7 +555,13 @@ def test_execution_log_levels_write_json_lines(server, tmp_path):
     assert types[0] == "ExecutionStarted" and "TargetStageSucceeded" in types
     assert "TargetInvocationStarted" not in types  # TRACE only
     assert "payload" in lines[0] and lines[0]["resourceArn"].endswith(":pipe/logged")
-    path.unlink()
+    streams = logs.describe_log_streams(logGroupName=name)["logStreams"]
+    assert [s["logStreamName"] for s in streams] == ["logged"]
+    failed = logs.filter_log_events(logGroupName=name, filterPattern='{ $.messageType = "Execution*" }')
+    assert {json.loads(e["message"])["messageType"] for e in failed["events"]} == {
+        "ExecutionStarted",
+        "ExecutionSucceeded",
+    }
 
 
 # ── CLI ──────────────────────────────────────────────────────────────────────────────────────────────────────

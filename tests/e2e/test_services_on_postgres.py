@@ -1,6 +1,7 @@
 """A representative subset of every service's end-to-end tests, run again on the PostgreSQL store (a fresh schema
 per server): EventBridge delivery, DLQ, replay and regions; DynamoDB queries, transactions and streams; Pipes from streams
-and queues; Scheduler invocations, retries and dead letters; CloudFormation stacks. (SQS: tests/services/sqs/test_on_postgres.py.)
+and queues; Scheduler invocations, retries and dead letters; CloudFormation stacks; CloudWatch's alarm scenario,
+metric retention and Logs. (SQS: tests/services/sqs/test_on_postgres.py.)
 
 The tests are the same functions as in their own modules (imported with the fixtures of their modules they use);
 only the `server_store` fixture differs.
@@ -10,6 +11,11 @@ from __future__ import annotations
 
 import pytest
 
+from e2e.test_cloudwatch_alarms import (  # noqa: F401
+    plant,
+    test_fifteen_failing_minutes_raise_the_alarm_and_run_its_actions,
+)
+from e2e.test_cloudwatch_metrics import test_datapoints_older_than_the_retention_are_gone  # noqa: F401
 from e2e.test_dynamodb_queries import (  # noqa: F401
     ddb,
     test_query_on_global_secondary_index_is_sparse_and_paginates,
@@ -43,6 +49,11 @@ from e2e.test_events_regions import (  # noqa: F401
     test_targets_in_another_region_are_reached_in_that_region,
 )
 from e2e.test_example_templates import test_power_dispatch_template_runs_the_system  # noqa: F401
+from e2e.test_logs import (  # noqa: F401
+    logs_server,
+    test_groups_streams_and_events,
+    test_retention_trims_old_events_on_the_clock,
+)
 from e2e.test_pipes import (  # noqa: F401
     clocked,
     test_automatic_bisect_isolates_a_poison_record_and_dead_letters_it,

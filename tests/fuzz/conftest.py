@@ -70,6 +70,18 @@ class KeptResources:
             State="DISABLED",
             Target={"Arn": self.queue_arn, "RoleArn": ROLE},
         )
+        server.client("cloudwatch").put_metric_alarm(
+            AlarmName="keep-alarm",
+            Namespace="Keep",
+            MetricName="Errors",
+            Dimensions=[{"Name": "Service", "Value": "keep"}],
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=5,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="missing",
+        )
         self.expected = self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:
@@ -86,6 +98,7 @@ class KeptResources:
             "pipe": pipes.describe_pipe(Name="keep-pipe"),
             "group": scheduler.get_schedule_group(Name="keep-group"),
             "schedule": scheduler.get_schedule(Name="keep-schedule", GroupName="keep-group"),
+            "alarm": server.client("cloudwatch").describe_alarms(AlarmNames=["keep-alarm"])["MetricAlarms"],
         }
         for value in found.values():
             if isinstance(value, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -370,3 +371,85 @@ def test_own_routes_answer_bad_input_with_json_errors(http: httpx.Client) -> Non
     ):
         findings.check(own, Case("POST /_pipework/clock", "body", body=body))
     assert not findings.report(("pipework",)), findings.report(("pipework",))
+
+
+def test_metric_math_expressions(http: httpx.Client, scratch: Scratch) -> None:
+    """GetMetricData parses and evaluates metric math; PutMetricAlarm checks a metric-math alarm's queries."""
+    wire, findings = Wire("cloudwatch", http), Findings(KNOWN_5XX)
+    metric = {"Namespace": "Fuzz", "MetricName": "Load"}
+    findings.check(
+        wire, Case("PutMetricData", "data", {"Namespace": "Fuzz", "MetricData": [{**metric, "Value": 3.0}]})
+    )
+
+    @fuzz(150)
+    @given(expression=g.metric_math())
+    def run(expression: str) -> None:
+        before = len(findings.new)
+        queries = [
+            {"Id": "m1", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Sum"}, "ReturnData": False},
+            {"Id": "m2", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "p99"}, "ReturnData": False},
+            {"Id": "e1", "Expression": expression},
+        ]
+        now = int(time.time())  # the fuzz server runs on the system clock
+        window = {"StartTime": now - 3600, "EndTime": now + 3600}
+        findings.check(wire, Case("GetMetricData", "expression", {"MetricDataQueries": queries, **window}))
+        alarm = {
+            "AlarmName": "fuzz-math",
+            "Metrics": queries,
+            "EvaluationPeriods": 1,
+            "Threshold": 1.0,
+            "ComparisonOperator": "GreaterThanThreshold",
+        }
+        findings.check(wire, Case("PutMetricAlarm", "expression", alarm))
+        assert len(findings.new) == before, findings.new[-1]
+
+    run()
+    finish(findings, "cloudwatch")
+
+
+def test_composite_alarm_rules(http: httpx.Client, scratch: Scratch) -> None:
+    """PutCompositeAlarm parses the AlarmRule and evaluates it against the alarms it names."""
+    wire, findings = Wire("cloudwatch", http), Findings(KNOWN_5XX)
+    names = itertools.count()
+
+    @fuzz(120)
+    @given(rule=g.alarm_rules())
+    def run(rule: str) -> None:
+        before = len(findings.new)
+        params = {"AlarmName": f"fuzz-composite-{next(names) % 3}", "AlarmRule": rule}
+        findings.check(wire, Case("PutCompositeAlarm", "rule", params))
+        assert len(findings.new) == before, findings.new[-1]
+
+    run()
+    finish(findings, "cloudwatch")
+
+
+def test_log_filter_patterns(http: httpx.Client, scratch: Scratch) -> None:
+    """FilterLogEvents parses the filter pattern and matches it against text and JSON log events."""
+    wire, findings = Wire("logs", http), Findings(KNOWN_5XX)
+    findings.check(wire, Case("CreateLogGroup", "group", {"logGroupName": "fuzz-logs"}))
+    findings.check(
+        wire, Case("CreateLogStream", "stream", {"logGroupName": "fuzz-logs", "logStreamName": "s"})
+    )
+    events = [
+        {"timestamp": 1_800_000_000_000 + i, "message": m}
+        for i, m in enumerate(['{"level": "error", "ms": 150, "a": {"b": [1]}}', "ERROR boom", "[1, 2]", ""])
+    ]
+    findings.check(
+        wire,
+        Case(
+            "PutLogEvents", "events", {"logGroupName": "fuzz-logs", "logStreamName": "s", "logEvents": events}
+        ),
+    )
+
+    @fuzz(150)
+    @given(pattern=g.log_filter_patterns())
+    def run(pattern: str) -> None:
+        before = len(findings.new)
+        findings.check(
+            wire, Case("FilterLogEvents", "pattern", {"logGroupName": "fuzz-logs", "filterPattern": pattern})
+        )
+        assert len(findings.new) == before, findings.new[-1]
+
+    run()
+    finish(findings, "logs")

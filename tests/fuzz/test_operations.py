@@ -53,7 +53,18 @@ def hints(fuzz_server: RunningServer) -> dict[str, Any]:
     )
     key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
     dynamodb.put_item(TableName="ops-table", Item={**key, "n": {"N": "1"}})
+    fuzz_server.client("cloudwatch").put_metric_alarm(
+        AlarmName="ops-alarm",
+        Namespace="Ops",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     return {
+        "AlarmName": "ops-alarm",
         "QueueUrl": queue_url,
         "EventBusName": "ops-bus",
         "Rule": "ops-rule",
@@ -75,6 +86,18 @@ def test_every_operation_answers_bad_input_with_an_aws_error(
     for case in oversized_cases(wire):
         findings.check(wire, case)
     assert not findings.report((service_name,)), findings.report((service_name,))
+
+
+def test_cloudwatch_over_json_answers_bad_input_with_an_aws_error(
+    http: httpx.Client, hints: dict[str, Any]
+) -> None:
+    """CloudWatch's model lists JSON 1.0 beside rpc-v2-cbor (botocore picks JSON): the same cases over JSON."""
+    wire = Wire("cloudwatch", http, protocol="json")
+    findings = Findings(KNOWN_5XX)
+    for operation in wire.model.operation_names:
+        for case in model_cases(wire, operation, thorough=THOROUGH, hints=hints):
+            findings.check(wire, case)
+    assert not findings.report(("cloudwatch",)), findings.report(("cloudwatch",))
 
 
 def test_query_protocol_requests_get_an_xml_error(http: httpx.Client) -> None:

@@ -3,7 +3,7 @@ pass (never a 5xx, never a hang, an AWS-shaped error body for every 4xx).
 
 `Wire(service_name)` turns a `Case` (an operation plus JSON-able params, or a raw body) into the HTTP request the
 service's protocol expects (JSON 1.0/1.1 by ``X-Amz-Target``; restJson1 by method, URI labels, query string and
-headers) and sends it. `model_cases(wire, operation)` enumerates a fixed, bounded set of bad requests for one
+headers; smithy-rpc-v2-cbor by ``/service/<name>/operation/<op>`` with a CBOR body) and sends it. `model_cases(wire, operation)` enumerates a fixed, bounded set of bad requests for one
 operation from its input shape: raw non-JSON and deeply nested bodies, wrong content types, each required member
 missing, and for every member (nested ones too) wrong types, out-of-range and over-long values, bogus enums and
 unknown members. `params_strategy(shape)` is the Hypothesis counterpart: near-valid params with random defects,
@@ -28,11 +28,12 @@ from urllib.parse import quote
 from xml.etree import ElementTree
 
 import botocore.session
+import cbor2
 import httpx
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 from hypothesis import strategies as st
 
-SERVED = ("events", "pipes", "scheduler", "sqs", "dynamodb", "dynamodbstreams")
+SERVED = ("events", "pipes", "scheduler", "sqs", "dynamodb", "dynamodbstreams", "cloudwatch", "logs")
 
 #: A request that has not been answered after this many seconds is a hang. Generous: the machine is shared and
 #: the server runs in the test process; a real hang (a stuck event loop) never answers.
@@ -102,11 +103,16 @@ class Answer:
 class Wire:
     """Requests to one served API over its protocol. `client` is an `httpx.Client` with a base URL."""
 
-    def __init__(self, service_name: str, client: httpx.Client, region: str = "us-east-1") -> None:
+    def __init__(
+        self, service_name: str, client: httpx.Client, region: str = "us-east-1", protocol: str | None = None
+    ) -> None:
         self.model = service_model(service_name)
         self.name = service_name
         self.client = client
-        self.rest = self.model.protocol == "rest-json"
+        #: The protocol requests are sent in: the model's, or another it lists (CloudWatch: ``json`` too).
+        self.protocol = protocol or self.model.protocol
+        self.rest = self.protocol == "rest-json"
+        self.cbor = self.protocol == "smithy-rpc-v2-cbor"
         credential = f"test/20260101/{region}/{self.model.signing_name}/aws4_request"
         self.auth = f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=x"
 
@@ -121,10 +127,20 @@ class Wire:
             method, path, bound_headers, body = self._rest(operation, case)
             headers["Content-Type"] = "application/json"
             headers.update(bound_headers)
+        elif self.cbor:
+            method, path = (
+                "POST",
+                f"/service/{self.model.metadata['targetPrefix']}/operation/{operation.name}",
+            )
+            headers["Content-Type"] = "application/cbor"
+            headers["smithy-protocol"] = "rpc-v2-cbor"
+            body = case.body if case.body is not None else cbor2.dumps(case.params)
         else:
             method, path = "POST", "/"
             headers["X-Amz-Target"] = f"{self.model.metadata['targetPrefix']}.{operation.name}"
-            headers["Content-Type"] = f"application/x-amz-json-{self.model.metadata['jsonVersion']}"
+            headers["Content-Type"] = (
+                f"application/x-amz-json-{self.model.metadata.get('jsonVersion', '1.0')}"
+            )
             body = case.body if case.body is not None else _json_bytes(case.params)
         for name, value in case.headers.items():
             headers.pop(name, None)
@@ -219,7 +235,8 @@ def problem_with(answer: Answer, protocol: str) -> str | None:
     """Why `answer` is not acceptable (a 5xx, or a 4xx without AWS's error shape), or None.
 
     `protocol` is ``json`` (``{"__type", "message"|"Message"}``), ``rest-json`` (the same body, or the type in
-    ``X-Amzn-ErrorType``), ``query`` (the XML ``ErrorResponse``) or ``own`` (Pipework's routes: the JSON shape).
+    ``X-Amzn-ErrorType``), ``smithy-rpc-v2-cbor`` (the same map in CBOR), ``query`` (the XML ``ErrorResponse``)
+    or ``own`` (Pipework's routes: the JSON shape).
     """
     if answer.status >= 500:
         return f"answered {answer.status}: {answer.body[:300]!r}"
@@ -238,9 +255,9 @@ def problem_with(answer: Answer, protocol: str) -> str | None:
             return f"{answer.status} with an XML body that is not an ErrorResponse: {answer.body[:200]!r}"
         return None
     try:
-        body = json.loads(answer.body)
-    except ValueError:
-        return f"{answer.status} without a JSON error body: {answer.body[:200]!r}"
+        body = cbor2.loads(answer.body) if protocol == "smithy-rpc-v2-cbor" else json.loads(answer.body)
+    except (ValueError, cbor2.CBORDecodeError):
+        return f"{answer.status} without a {protocol} error body: {answer.body[:200]!r}"
     if not isinstance(body, dict):
         return f"{answer.status} with a JSON error body that is not an object: {answer.body[:200]!r}"
     code = body.get("__type")
@@ -523,6 +540,28 @@ def with_value(shape: Shape, base: Any, path: Path, value: Any) -> Any:
     return value
 
 
+def cbor_body_cases(operation: str) -> Iterator[Case]:
+    """Bodies that are not a CBOR map, or nested past any decoder's limit; a wrong protocol header."""
+    raw = {
+        "empty body": b"",
+        "not CBOR": b"\xff\xff\xff",
+        "truncated CBOR": b"\xa1\x61",
+        "CBOR array": cbor2.dumps([1, 2]),
+        "CBOR text": cbor2.dumps("x"),
+        "unknown CBOR tag": b"\xd9\xd9\xf7" + cbor2.dumps({}),
+        "invalid UTF-8 text": b"\xa1\x61a\x62\xff\xfe",
+        "10,000 nested arrays": b"\x81" * 10_000 + b"\x01",
+        "indefinite map never closed": b"\xbf\x61a\x01",
+    }
+    for label, body in raw.items():
+        yield Case(operation, label, body=body)
+    yield Case(operation, "JSON body", body=b'{"a": 1}')
+    yield Case(operation, "no protocol header", params={}, headers={"smithy-protocol": None})
+    yield Case(
+        operation, "rpc-v2-json protocol header", params={}, headers={"smithy-protocol": "rpc-v2-json"}
+    )
+
+
 def raw_body_cases(operation: str, *, json_protocol: bool, thorough: bool = False) -> Iterator[Case]:
     """Bodies that are not a JSON object at all, or nested past any parser's limit; then wrong content types.
     The bounded run sends every operation an empty body and two of the others (a different two for each
@@ -576,7 +615,10 @@ def model_cases(
     the service's own checks rather than stopped at "no such resource"."""
     operation = wire.operation(operation_name)
     shape = operation.input_shape
-    yield from raw_body_cases(operation_name, json_protocol=not wire.rest, thorough=thorough)
+    if wire.cbor:
+        yield from cbor_body_cases(operation_name)
+    else:
+        yield from raw_body_cases(operation_name, json_protocol=not wire.rest, thorough=thorough)
     if shape is None:
         yield Case(operation_name, "unknown member", params={UNKNOWN_MEMBER: 1})
         return
@@ -791,7 +833,7 @@ class Findings:
         else:
             self.statuses[f"{case.operation} {answer.status}"] += 1
             self.slowest = sorted([*self.slowest, (answer.seconds, case.describe()[:200])], reverse=True)[:5]
-            expected = protocol or ("own" if isinstance(wire, OwnRoutes) else wire.model.protocol)
+            expected = protocol or ("own" if isinstance(wire, OwnRoutes) else wire.protocol)
             problem = problem_with(answer, expected)
             cause = INTERNAL_FAILURES.causes.pop(answer.headers.get("x-amzn-requestid", ""), None)
             if problem is not None and cause is not None:

@@ -561,3 +561,99 @@ def queue_attributes(dead_letter_arns: tuple[str, ...]) -> st.SearchStrategy[dic
     return st.dictionaries(st.sampled_from(sorted(values)), st.just(""), min_size=1, max_size=2).flatmap(
         lambda chosen: st.fixed_dictionaries({name: values[name] for name in chosen})
     )
+
+
+# ──────────────────────────────────────── CloudWatch: metric math, alarm rules, log filters ────────────────────────────
+
+
+@functools.cache
+def metric_math() -> st.SearchStrategy[str]:
+    """GetMetricData expressions: ids, numbers, arithmetic, SUM/AVG/MIN/MAX/FILL/METRICS, some of it misused."""
+    atoms = st.one_of(
+        st.sampled_from(["m1", "m2", "e9", "nope", "1", "2.5", "0", "METRICS()", 'METRICS("a")', "REPEAT"]),
+        st.integers(-5, 5).map(str),
+    )
+    expressions = st.recursive(
+        atoms,
+        lambda children: st.one_of(
+            st.tuples(children, st.sampled_from(["+", "-", "*", "/", "%", "^"]), children).map(" ".join),
+            children.map(lambda c: f"({c})"),
+            children.map(lambda c: f"-{c}"),
+            st.tuples(st.sampled_from(["SUM", "AVG", "MIN", "MAX", "sum", "STDDEV"]), children).map(
+                lambda t: f"{t[0]}({t[1]})"
+            ),
+            st.tuples(children, st.sampled_from(["0", "REPEAT", "LINEAR", "m1", "x"])).map(
+                lambda t: f"FILL({t[0]}, {t[1]})"
+            ),
+            st.lists(children, min_size=1, max_size=3).map(lambda items: f"[{', '.join(items)}]"),
+        ),
+        max_leaves=6,
+    )
+    return st.one_of(
+        expressions, mutated(expressions), deeply_nested("(", "m1", ")"), deeply_nested("SUM(", "m1", ")")
+    )
+
+
+@functools.cache
+def alarm_rules() -> st.SearchStrategy[str]:
+    """Composite alarms' AlarmRule expressions."""
+    names = st.sampled_from(
+        ["kept", '"kept"', "other", "arn:aws:cloudwatch:us-east-1:000000000000:alarm:kept", ""]
+    )
+    atoms = st.one_of(
+        st.tuples(st.sampled_from(["ALARM", "OK", "INSUFFICIENT_DATA", "alarm", "BOGUS"]), names).map(
+            lambda t: f"{t[0]}({t[1]})"
+        ),
+        st.sampled_from(["TRUE", "FALSE", "true"]),
+    )
+    rules = st.recursive(
+        atoms,
+        lambda children: st.one_of(
+            children.map(lambda c: f"NOT {c}"),
+            children.map(lambda c: f"({c})"),
+            st.tuples(children, st.sampled_from(["AND", "OR", "XOR"]), children).map(" ".join),
+        ),
+        max_leaves=6,
+    )
+    return st.one_of(
+        rules, mutated(rules), deeply_nested("(", "TRUE", ")"), deeply_nested("NOT ", "TRUE", "")
+    )
+
+
+@functools.cache
+def log_filter_patterns() -> st.SearchStrategy[str]:
+    """CloudWatch Logs filter patterns: terms, alternatives, exclusions, JSON selectors, space-delimited."""
+    terms = st.lists(
+        st.tuples(
+            st.sampled_from(["", "?", "-"]), st.one_of(NAMES, WEIRD_TEXT.map(lambda t: json.dumps(t)))
+        ).map("".join),
+        max_size=4,
+    ).map(" ".join)
+    paths = st.sampled_from(["$.level", "$.ms", "$.a.b", "$.list[0]", "$", "$.", "level"])
+    values = st.one_of(
+        st.sampled_from(['"error"', "error", "err*", "100", "-1.5", "1e3", "NULL", '"', "true"]),
+        JSON_SCALARS.map(json.dumps),
+    )
+    conditions = st.one_of(
+        st.tuples(paths, st.sampled_from(["=", "!=", "<", "<=", ">", ">=", "==", "=~"]), values).map(
+            " ".join
+        ),
+        st.tuples(paths, st.sampled_from(["IS NULL", "NOT EXISTS", "IS TRUE", "IS FALSE", "IS"])).map(
+            " ".join
+        ),
+    )
+    selectors = st.recursive(
+        conditions,
+        lambda children: st.one_of(
+            children.map(lambda c: f"({c})"),
+            st.tuples(children, st.sampled_from(["&&", "||", "&", "AND"]), children).map(" ".join),
+        ),
+        max_leaves=5,
+    ).map(lambda body: "{ " + body + " }")
+    return st.one_of(
+        terms,
+        selectors,
+        mutated(selectors),
+        st.sampled_from(["[ip, user, ...]", "[]", "{", "}", "{}", ""]),
+        deeply_nested("(", "$.a = 1", ")").map(lambda body: "{ " + body + " }"),
+    )

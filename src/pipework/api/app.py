@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from pipework.api.errors import (
+    CBOR_ERRORS,
     JSON_ERRORS,
     QUERY_ERRORS,
     REST_JSON_ERRORS,
@@ -31,7 +32,14 @@ from pipework.api.errors import (
     service_unavailable,
 )
 from pipework.api.instance import Instance
-from pipework.api.protocols import Operation, RestRouter, ServedApi, decode_json_body, parse_query
+from pipework.api.protocols import (
+    Operation,
+    RestRouter,
+    ServedApi,
+    decode_cbor_body,
+    decode_json_body,
+    parse_query,
+)
 from pipework.api.query import form_tree, parse_form
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
 from pipework.models import load_service_model
@@ -92,14 +100,31 @@ class AwsGateway:
         """Answer one request: (status, headers, body). Never raises."""
         target = headers.get("x-amz-target")
         api: ServedApi | None = None
-        error_style = JSON_ERRORS if target else REST_JSON_ERRORS
+        rpc_v2 = _rpc_v2_path(scope["path"]) if not target else None
+        error_style = CBOR_ERRORS if rpc_v2 else JSON_ERRORS if target else REST_JSON_ERRORS
         try:
             query = parse_query(scope.get("query_string", b""))
             auth = parse_authorization(headers.get("authorization", "")) or parse_presigned_query(query)
-            if target:
+            if rpc_v2 is not None:
+                prefix, name = rpc_v2
+                api = self._api_for_target(prefix, f"{prefix}.{name}", auth)
+                error_style = api.error_style if api.cbor else CBOR_ERRORS
+                protocol = headers.get("smithy-protocol")
+                if protocol != "rpc-v2-cbor" or not api.cbor:
+                    raise ServiceError(
+                        "UnknownOperationException",
+                        f"Pipework serves {api.name} over {api.model.protocol}, not "
+                        f"{protocol or 'a request without the smithy-protocol header'}.",
+                        400,
+                    )
+                operation = api.operation(name)
+                if operation is None:
+                    raise ServiceError("UnknownOperationException", f"Unknown operation {prefix}.{name}", 400)
+                params = decode_cbor_body(body)
+            elif target:
                 prefix, _, name = target.rpartition(".")
                 api = self._api_for_target(prefix, target, auth)
-                error_style = api.error_style
+                error_style = api.json_error_style
                 operation = api.operation(name)
                 if operation is None:
                     raise ServiceError("UnknownOperationException", f"Unknown operation {target}", 400)
@@ -141,6 +166,8 @@ class AwsGateway:
             result = await api.service.handle(operation.name, decoded, ctx)
             if operation.rest is not None:
                 return operation.rest.encode(api.content_type, result or {})
+            if rpc_v2 is not None:
+                return api.encode_cbor(operation, result or {})
             if operation.query is not None:
                 return operation.query.encode(result or {}, request_id)
             return api.encode_json(operation, result or {})
@@ -226,6 +253,16 @@ def next_request_id() -> str:
     return f"{prefix[:8]}-{prefix[8:12]}-4{prefix[12:15]}-{prefix[15:19]}-{number:012x}"
 
 
+def _rpc_v2_path(path: str) -> tuple[str, str] | None:
+    """(service, operation) of a smithy RPC v2 path, ``/service/<ServiceName>/operation/<OperationName>``."""
+    if not path.startswith("/service/"):
+        return None
+    parts = path.split("/")
+    if len(parts) == 5 and parts[0] == "" and parts[1] == "service" and parts[3] == "operation":
+        return parts[2], parts[4]
+    return None
+
+
 def _is_query_protocol(headers: dict[str, str], body: bytes, query: dict[str, list[str]]) -> bool:
     if "Action" in query:
         return True
@@ -261,7 +298,7 @@ async def _read_body(receive: Receive) -> bytes:
 def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
-    from pipework.api import extensions, extensions_clock, extensions_pipes
+    from pipework.api import extensions, extensions_clock, extensions_pipes, prometheus
 
     app: PipeworkApp
 
@@ -284,7 +321,10 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
         )
         return app.pipework
 
-    routes: list[BaseRoute] = [Route("/_pipework/health", _health(lambda: app.gateway, lambda: app.pipework))]
+    routes: list[BaseRoute] = [
+        Route("/_pipework/health", _health(lambda: app.gateway, lambda: app.pipework)),
+        Route(METRICS_PATH, prometheus.endpoint(current), methods=["GET"]),
+    ]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
     return app
@@ -341,7 +381,11 @@ class PipeworkApp(Starlette):
         self.gateway = AwsGateway(pipework.served, region=settings.region, account=settings.account)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(OWN_PATH_PREFIX):
+        if (
+            scope["type"] == "http"
+            and not scope["path"].startswith(OWN_PATH_PREFIX)
+            and not (scope["path"] == METRICS_PATH and scope["method"] == "GET")
+        ):
             assert self.gateway is not None, "uvicorn serves requests only after the lifespan started"
             await self.gateway(scope, receive, send)
             return
@@ -349,3 +393,5 @@ class PipeworkApp(Starlette):
 
 
 OWN_PATH_PREFIX = "/_pipework"
+#: Prometheus scrapes here (no AWS API uses GET /metrics).
+METRICS_PATH = "/metrics"

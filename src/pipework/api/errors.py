@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import cbor2
 import orjson
 
 from pipework.api.query import render_query_error
@@ -35,12 +36,16 @@ class ErrorStyle:
     type_namespace: str = ""  # "com.amazonaws.sqs#" for SQS's __type
     query: bool = False  # the query protocol: an XML ErrorResponse
     xml_namespace: str | None = None  # the query protocol's xmlns
-    codes: Mapping[str, str] = field(default_factory=dict, compare=False)  # error shape name -> query code
+    # Error shape name -> query code: the query protocol's codes, and (when set) a query-compatible JSON or CBOR
+    # service's x-amzn-query-error codes (empty: SQS's table).
+    codes: Mapping[str, str] = field(default_factory=dict, compare=False)
+    cbor: bool = False  # smithy-rpc-v2-cbor: the body is CBOR, with the smithy-protocol header
 
 
 JSON_ERRORS = ErrorStyle()
 REST_JSON_ERRORS = ErrorStyle(content_type=b"application/json", rest=True)
 QUERY_ERRORS = ErrorStyle(content_type=b"text/xml", query=True)  # before the request's API is known
+CBOR_ERRORS = ErrorStyle(content_type=b"application/cbor", cbor=True)
 
 
 def internal_failure() -> ServiceError:
@@ -62,13 +67,21 @@ def render_error(style: ErrorStyle, error: ServiceError, request_id: str = "") -
         )
     code = error.code
     headers: Headers = [(b"content-type", style.content_type)]
+    if style.cbor:
+        headers.append((b"smithy-protocol", b"rpc-v2-cbor"))
     if style.query_compatible:
-        code = JSON_ERROR_CODES.get(code, code)
         fault = "Sender" if error.sender_fault else "Receiver"
-        headers.append((b"x-amzn-query-error", f"{QUERY_ERROR_CODES.get(code, code)};{fault}".encode()))
+        if style.codes:
+            query_code = style.codes.get(code, code)
+        else:
+            code = JSON_ERROR_CODES.get(code, code)
+            query_code = QUERY_ERROR_CODES.get(code, code)
+        headers.append((b"x-amzn-query-error", f"{query_code};{fault}".encode()))
     if style.rest:
         headers.append((b"x-amzn-errortype", code.encode()))
     body: dict[str, object] = {"__type": style.type_namespace + code, "message": error.message}
     for name, value in error.extra.items():
         body.setdefault(name, value)
+    if style.cbor:
+        return error.status, headers, cbor2.dumps(body)
     return error.status, headers, orjson.dumps(body)

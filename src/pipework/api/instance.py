@@ -7,6 +7,7 @@ from typing import Protocol
 
 from pipework.clock import Clock
 from pipework.engine.cluster import Cluster
+from pipework.engine.metrics import Recorder
 from pipework.services.base import Service
 from pipework.services.events import EventBridge
 from pipework.services.pipes import Pipes
@@ -55,6 +56,11 @@ class Instance(Protocol):
     @property
     def store_description(self) -> str:
         """The store's URL without its password."""
+        ...
+
+    @property
+    def recorder(self) -> Recorder:
+        """Where every service records its metrics (``GET /metrics`` reads it)."""
         ...
 
     async def close(self) -> None: ...

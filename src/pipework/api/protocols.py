@@ -14,6 +14,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+import cbor2
 import orjson
 from botocore.model import OperationModel, ServiceModel, Shape
 
@@ -80,6 +81,7 @@ class ServedApi:
         metadata = model.metadata
         self.name: str = service.name
         self.rest: bool = model.protocol == "rest-json"
+        self.cbor: bool = model.protocol == "smithy-rpc-v2-cbor"
         self.query: bool = model.protocol == "query"
         self.api_version: str | None = metadata.get("apiVersion")
         self.target_prefix: str | None = metadata.get("targetPrefix")
@@ -88,6 +90,21 @@ class ServedApi:
         if self.rest:
             self.content_type = b"application/json"
             self.error_style = REST_JSON_ERRORS
+        elif self.cbor:
+            self.content_type = b"application/cbor"
+            self.error_style = ErrorStyle(
+                content_type=self.content_type,
+                cbor=True,
+                query_compatible=self.query_compatible,
+                type_namespace=f"com.amazonaws.{metadata.get('endpointPrefix', self.name)}#",
+                codes=error_codes(model),
+            )
+            # The same API over JSON 1.0 (X-Amz-Target), which its model also lists.
+            self.json_error_style = ErrorStyle(
+                query_compatible=self.query_compatible,
+                type_namespace=self.error_style.type_namespace,
+                codes=self.error_style.codes,
+            )
         elif self.query:
             self.content_type = QUERY_CONTENT_TYPE
             self.error_style = ErrorStyle(
@@ -105,6 +122,8 @@ class ServedApi:
                 if self.query_compatible
                 else "",
             )
+        if not self.cbor:
+            self.json_error_style = self.error_style
         self._names = frozenset(model.operation_names)
         self._operations: dict[str, Operation] = {}
 
@@ -129,7 +148,40 @@ class ServedApi:
 
     def encode_json(self, operation: Operation, result: dict[str, Any]) -> tuple[int, Headers, bytes]:
         """The success response of a JSON-protocol operation."""
-        return 200, [(b"content-type", self.content_type)], dump_json(result)
+        content_type = b"application/x-amz-json-1.0" if self.cbor else self.content_type
+        return 200, [(b"content-type", content_type)], dump_json(result)
+
+    def encode_cbor(self, operation: Operation, result: dict[str, Any]) -> tuple[int, Headers, bytes]:
+        """The success response of a smithy-rpc-v2-cbor operation (timestamps as CBOR tag 1, epoch seconds)."""
+        headers: Headers = [(b"content-type", self.content_type), (b"smithy-protocol", b"rpc-v2-cbor")]
+        return 200, headers, encode_cbor(result)
+
+
+# ------------------------------------------------------------------------------------------ smithy-rpc-v2-cbor
+
+
+def _cbor_default(encoder: Any, value: Any) -> None:
+    if isinstance(value, memoryview | bytearray):
+        encoder.encode(bytes(value))
+        return
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def encode_cbor(value: Any) -> bytes:
+    return bytes(cbor2.dumps(value, datetime_as_timestamp=True, default=_cbor_default))
+
+
+def decode_cbor_body(body: bytes) -> dict[str, Any]:
+    """A smithy-rpc-v2-cbor request body: a map, or empty for no params."""
+    if not body:
+        return {}
+    try:
+        params = cbor2.loads(body)
+    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError):
+        raise serialization_error("The request body is not valid CBOR.") from None
+    if type(params) is not dict:
+        raise serialization_error("The request body must be a CBOR map.")
+    return params
 
 
 # ---------------------------------------------------------------------------------------------------------- JSON

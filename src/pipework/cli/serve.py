@@ -115,6 +115,19 @@ def register(subparsers: Any) -> None:
         help="with --manual-clock, the time the clock starts at (default: the real time at start)",
     )
     parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="export OpenTelemetry spans (ingest, matching, delivery attempts) to this OTLP/HTTP collector, "
+        "e.g. http://localhost:4318 (needs: pip install 'pipework[otel]')",
+    )
+    parser.add_argument(
+        "--metrics-retention-days",
+        type=float,
+        default=15.0,
+        metavar="DAYS",
+        help="how long per-minute metric datapoints are kept (default: 15, as CloudWatch)",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(default: info)"
     )
     parser.set_defaults(func=run)
@@ -250,9 +263,14 @@ def run(args: argparse.Namespace) -> int:
         function_timeout=args.function_timeout,
         lease_time=args.lease_time,
         node_id=args.node_id,
+        metrics_retention_days=args.metrics_retention_days,
+        otlp_endpoint=args.otlp_endpoint,
     )
     if args.lease_time <= 0:
         print("pipework: --lease-time must be positive", file=sys.stderr)
+        return 2
+    if args.metrics_retention_days <= 0:
+        print("pipework: --metrics-retention-days must be positive", file=sys.stderr)
         return 2
     if args.clock_start is not None and not args.manual_clock:
         print("pipework: --clock-start needs --manual-clock", file=sys.stderr)

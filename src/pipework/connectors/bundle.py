@@ -10,7 +10,7 @@ import httpx
 
 from pipework.clock import Clock
 
-from .ports import ApiClient, ApiDestinationCatalog, EventBuses, TableStreams
+from .ports import ApiClient, ApiDestinationCatalog, EventBuses, LogGroups, TableStreams
 from .targets.function import Functions
 
 
@@ -25,6 +25,7 @@ class Connectors:
         log_directory: where log-group targets write their files.
         api: in-process calls to the served APIs (validated against botocore's models).
         buses, destinations, streams: what EventBridge and DynamoDB Streams own, through ports.
+        logs: CloudWatch Logs' log groups, where log-group targets write (None: files under `log_directory`).
     """
 
     clock: Clock
@@ -35,6 +36,7 @@ class Connectors:
     buses: EventBuses
     destinations: ApiDestinationCatalog
     streams: TableStreams
+    logs: LogGroups | None = None
 
     async def close(self) -> None:
         await self.http.aclose()

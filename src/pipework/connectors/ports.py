@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from pipework.jsontypes import JSON
@@ -72,4 +73,14 @@ class TableStreams(Protocol):
     async def shard_id(self, stream_arn: str) -> str | None:
         """The id of the stream's shard (what a pipe's dead-letter message names), or None if there is no such
         stream."""
+        ...
+
+
+class LogGroups(Protocol):
+    """CloudWatch Logs' log groups (the ``logs`` service owns them), for the targets and pipes that write logs."""
+
+    async def write(
+        self, account: str, region: str, group: str, stream: str, messages: Sequence[str]
+    ) -> None:
+        """Append `messages` (stamped now) to `stream` of `group`, creating either if missing."""
         ...

@@ -136,6 +136,11 @@ class Dispatcher:
         out.update(self._own)
         return out
 
+    @property
+    def in_flight(self) -> int:
+        """Deliveries whose target is running now."""
+        return len(self._in_flight)
+
     def start(self) -> None:
         tune_gc()
         self._runner = asyncio.create_task(self.run(), name=f"dispatcher:{self.queue}")

@@ -418,6 +418,8 @@ def _boolean(value: Any, path: str, problems: list[Problem]) -> bool:
 
 def _timestamp(value: Any, path: str, problems: list[Problem]) -> datetime:
     """Epoch seconds (JSON bodies) or ISO-8601 text (query strings, and what some clients send); always UTC."""
+    if isinstance(value, datetime):  # CBOR's tag 1 (smithy-rpc-v2-cbor), decoded by the codec
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if type(value) in (int, float):
         try:
             return datetime.fromtimestamp(value, UTC)

@@ -257,6 +257,11 @@ def test_change_sets_as_aws_cloudformation_deploy_uses_them(server: RunningServe
     assert described["Changes"][0]["ResourceChange"]["Action"] == "Modify"
     cfn.execute_change_set(ChangeSetName="three", StackName="cs")
     assert wait_for_status(cfn, "cs")["StackStatus"] == "UPDATE_COMPLETE"
+    # Once a change set has run, the stack's change sets are gone (and their names free), as on AWS.
+    deadline = time.monotonic() + 30
+    while cfn.list_change_sets(StackName="cs")["Summaries"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     url = sqs.get_queue_url(QueueName="cs")["QueueUrl"]
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["DelaySeconds"])["Attributes"] == {
         "DelaySeconds": "5"

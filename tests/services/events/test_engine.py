@@ -224,15 +224,19 @@ async def test_an_object_inside_a_string_of_a_json_template_is_dead_lettered_not
     assert dead[0].error["ERROR_CODE"] == "INVALID_JSON" and dead[0].error["RETRY_ATTEMPTS"] == "0"
 
 
-async def test_log_target_appends_json_lines(engine: Engine, tmp_path: Path):
+async def test_log_target_writes_each_event_to_the_log_group(engine: Engine, tmp_path: Path):
     arn = "arn:aws:logs:us-east-1:000000000000:log-group:/pipework/orders"
     await engine.call("PutRule", Name="r", EventPattern=json.dumps({"source": ["orders"]}))
     await engine.call("PutTargets", Rule="r", Targets=[{"Id": "log", "Arn": arn}])
     await engine.put({"n": 1})
     await engine.put({"n": 2})
     await engine.dispatcher.drain()
-    lines = (tmp_path / "logs" / "pipework_orders.jsonl").read_text().splitlines()
-    assert [json.loads(json.loads(line)["message"])["detail"]["n"] for line in lines] == [1, 2]
+    ctx = RequestContext("logs", "FilterLogEvents", "us-east-1", "000000000000", "test")
+    found = await engine.pipework.logs.handle("FilterLogEvents", {"logGroupName": "/pipework/orders"}, ctx)
+    events = [json.loads(event["message"]) for event in found["events"]]
+    assert sorted(event["detail"]["n"] for event in events) == [1, 2]
+    # One stream per event, named after its id, as EventBridge writes them.
+    assert {event["logStreamName"] for event in found["events"]} == {event["id"] for event in events}
 
 
 async def test_event_bus_target_routes_the_same_event_on_the_other_bus(engine: Engine):

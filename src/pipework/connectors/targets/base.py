@@ -99,6 +99,7 @@ class Message:
         event: a complete event a bus target routes as it is, keeping its id (a rule's event-bus target).
         account, region: those of the resource that sends it (a schedule), where a call that an ARN does not
             place acts (a universal target's); None: the server's defaults.
+        trace: the X-Amzn-Trace-Id the message carries on (a queue message's AWSTraceHeader).
     """
 
     body: Any = None
@@ -113,6 +114,7 @@ class Message:
     event: JSON | None = None
     account: str | None = None
     region: str | None = None
+    trace: str | None = None
 
     def text(self) -> str:
         """The body as text (JSON bodies serialized)."""

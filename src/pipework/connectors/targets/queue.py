@@ -69,6 +69,10 @@ class QueueTarget:
                 params["MessageAttributes"] = message.attributes
             if message.group_id is not None:
                 params["MessageGroupId"] = message.group_id
+            if message.trace:
+                params["MessageSystemAttributes"] = {
+                    "AWSTraceHeader": {"DataType": "String", "StringValue": message.trace}
+                }
             if arn.endswith(".fifo"):
                 params["MessageDeduplicationId"] = message.deduplication_id or random_uuid()
             try:

@@ -33,7 +33,8 @@ class PipeDefinition:
         bisect: OnPartialBatchItemFailure = AUTOMATIC_BISECT.
         parallelization: concurrent batches per shard (records of one item key stay in order).
         dead_letter_arn: DeadLetterConfig.Arn (an SQS queue) or None.
-        log_level, include_execution_data, log_group: the LogConfiguration.
+        log_level, include_execution_data, log_group: the LogConfiguration (log_group: the file lines go to
+            without a logs service; log_group_arn: the CloudWatch Logs group, if it names one).
     """
 
     name: str
@@ -57,6 +58,7 @@ class PipeDefinition:
     log_level: str = "OFF"
     include_execution_data: bool = False
     log_group: str | None = None
+    log_group_arn: str | None = None
 
     def matches(self, record: JSON, parsed: Any) -> bool:
         """Whether a record passes the filters (`parsed` is the record with its data field parsed as JSON)."""

@@ -22,6 +22,7 @@ from pipework.connectors.targets import TargetError
 from pipework.engine.envelope import Envelope
 from pipework.engine.middleware import Chain, Park, Result
 from pipework.engine.retry import RetryPolicy
+from pipework.engine.tracing import Tracer
 from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.transform import TransformError, parse_record_data, render_pipe_input
@@ -129,6 +130,7 @@ class Execution:
         pipe: the definition; stages: the enrichment and target callers; clock: time (ingestion time, logs).
         metrics: where counts go; log: the pipe's execution log.
         middleware: the chain around each enrichment and target call (default: none).
+        tracer: where each execution's spans go (its stages, in the trace of its first record), or None.
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class Execution:
         metrics: PipeMetrics,
         log: ExecutionLog,
         middleware: Chain | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.pipe = pipe
         self.stages = stages
@@ -146,6 +149,7 @@ class Execution:
         self.metrics = metrics
         self.log = log
         self.chain = middleware or Chain()
+        self.tracer = tracer
 
     def detached(self) -> Execution:
         """The same pipe, stages and log, counting into metrics of its own: a manual invocation (``pipes invoke``)
@@ -191,7 +195,28 @@ class Execution:
             self.metrics.leave()
             self.metrics.timing("Duration", (time.perf_counter() - started) * 1000)
         self._finish(outcome)
+        if self.tracer is not None:
+            self._spans(outcome, matched, time.perf_counter() - started)
         return outcome
+
+    def _spans(self, outcome: Outcome, matched: list[JSON], seconds: float) -> None:
+        """The execution's spans: ``pipes.execution`` and one per stage that ran (``pipes.enrichment``,
+        ``pipes.target``), in the trace of its first record (a stream record's eventID, a message's messageId)."""
+        assert self.tracer is not None
+        first = matched[0]
+        key = first.get("eventID") or first.get("messageId") or outcome.execution_id
+        end = self.clock.now()
+        base = {"pipework.pipe": self.pipe.arn, "pipework.execution_id": outcome.execution_id}
+        self.tracer.span(
+            "pipes.execution", str(key), end - seconds, end, {**base, "pipework.status": outcome.status}
+        )
+        for stage in outcome.stages:
+            if stage.name == "FILTER":
+                continue
+            attributes = {**base, "pipework.status": stage.status}
+            error = (stage.error or {}).get("Message") if stage.status == "FAILED" else None
+            start = end - stage.duration_ms / 1000
+            self.tracer.span(f"pipes.{stage.name.lower()}", str(key), start, end, attributes, error=error)
 
     async def _call(self, delivery: Envelope, call: Callable[[], Awaitable[Any]]) -> tuple[Park | None, Any]:
         """One stage call through the middleware chain: (the `Park` that kept it from running, None) or (None, its

@@ -71,7 +71,8 @@ _LEVEL_NAMES = {1: "ERROR", 2: "INFO", 3: "TRACE"}
 
 
 class ExecutionLog:
-    """Writes one pipe's log lines to `path` (None or level OFF: nothing is written).
+    """Writes one pipe's log lines to `sink` (a CloudWatch Logs group), else to `path` (neither, or level OFF:
+    nothing is written).
 
     Parameters:
         resource_arn: the pipe ARN every line carries.
@@ -79,16 +80,24 @@ class ExecutionLog:
         include_data: IncludeExecutionData ["ALL"]: lines carry ``payload`` / ``awsRequest`` / ``awsResponse``.
         path: the JSON-lines file.
         now: epoch seconds.
+        sink: called with each line (JSON text) instead of writing the file.
     """
 
     def __init__(
-        self, resource_arn: str, level: str, include_data: bool, path: Path | None, now: Callable[[], float]
+        self,
+        resource_arn: str,
+        level: str,
+        include_data: bool,
+        path: Path | None,
+        now: Callable[[], float],
+        sink: Callable[[str], None] | None = None,
     ) -> None:
         self.resource_arn = resource_arn
-        self.level = LEVELS.get(level, 0) if path is not None else 0
+        self.level = LEVELS.get(level, 0) if path is not None or sink is not None else 0
         self.include_data = include_data
         self.path = path
         self.now = now
+        self.sink = sink
 
     def enabled(self, message_type: str) -> bool:
         return self.level > 0 and MESSAGE_LEVELS.get(message_type, 3) <= self.level
@@ -121,6 +130,9 @@ class ExecutionLog:
                 line["awsRequest"] = _text(aws_request)
             if aws_response is not None:
                 line["awsResponse"] = _text(aws_response)
+        if self.sink is not None:
+            self.sink(orjson.dumps(line).decode())
+            return
         assert self.path is not None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

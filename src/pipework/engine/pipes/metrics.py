@@ -1,7 +1,8 @@
-"""Per-pipe metrics with AWS's names (namespace AWS/EventBridge/Pipes, dimension PipeName), counted in memory
-until the metrics issue exports them; read through ``GET /_pipework/pipes/{name}/metrics``.
+"""Per-pipe metrics with AWS's names (namespace AWS/EventBridge/Pipes, dimension PipeName): recorded durably per
+minute through the instance's `Recorder` (CloudWatch, Prometheus), and summed in memory since the process
+started for ``GET /_pipework/pipes/{name}/metrics``.
 
-Counts are sums since the process started; durations (milliseconds) keep count, sum, min and max.
+Counts are sums; durations (milliseconds) keep count, sum, min and max.
 """
 
 from __future__ import annotations
@@ -9,6 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+
+from pipework.engine.metrics import Recorder
+
+NAMESPACE = "AWS/EventBridge/Pipes"
+UNITS = {"EventSize": "Bytes"}
 
 #: Counters AWS publishes for a pipe, plus Pipework's own (FilteredOut, DeadLettered, Redriven, Retries).
 COUNTERS = (
@@ -56,19 +62,40 @@ class Timing:
 
 
 class PipeMetrics:
-    """The metrics of one pipe. `Concurrency` is a gauge: executions running now."""
+    """The metrics of one pipe. `Concurrency` is a gauge: executions running now.
 
-    def __init__(self) -> None:
+    Parameters: `recorder` (optional), where the durable per-minute datapoints go; `account`, `region`, `name`:
+    the pipe's (its metrics' dimension is PipeName).
+    """
+
+    def __init__(
+        self, recorder: Recorder | None = None, *, account: str = "", region: str = "", name: str = ""
+    ) -> None:
         self.counts: Counter[str] = Counter()
         self.timings: dict[str, Timing] = {name: Timing() for name in TIMINGS}
         self.concurrency = 0
         self.max_concurrency = 0
+        self.recorder = recorder
+        self._owner = (account, region)
+        self._dimensions = (("PipeName", name),)
 
     def count(self, name: str, value: int = 1) -> None:
         self.counts[name] += value
+        if self.recorder is not None:
+            account, region = self._owner
+            if value == 1 and name not in UNITS:
+                self.recorder.count(account, region, NAMESPACE, name, self._dimensions)
+            else:
+                unit = UNITS.get(name, "Count")
+                self.recorder.add(account, region, NAMESPACE, name, self._dimensions, float(value), unit)
 
     def timing(self, name: str, milliseconds: float) -> None:
         self.timings[name].add(milliseconds)
+        if self.recorder is not None:
+            account, region = self._owner
+            self.recorder.add(
+                account, region, NAMESPACE, name, self._dimensions, milliseconds, "Milliseconds"
+            )
 
     def enter(self) -> None:
         self.concurrency += 1

@@ -408,7 +408,12 @@ class CloudFormation:
         previous = stack.parameters if kind == "UPDATE" else {}
         plan = self._plan(ctx, text, params, previous, stack.name, stack.stack_id, stack.tag_map)
         change_set_name = params["ChangeSetName"]
-        if await self._change_set(ctx, stack.name, change_set_name, missing_ok=True) is not None:
+        earlier = await self._change_set(ctx, stack.name, change_set_name, missing_ok=True)
+        # A change set that has run is deleted once its stack operation ends; until then its name is taken only
+        # while that operation runs.
+        if earlier is not None and not (
+            earlier.execution_status.startswith("EXECUTE_") and stack.key not in self._busy
+        ):
             raise ServiceError("AlreadyExistsException", f"ChangeSet [{change_set_name}] already exists")
         changes = self._changes(stack if kind == "UPDATE" else None, plan)
         empty = kind == "UPDATE" and not changes and plan.parameters == stack.parameters
@@ -563,13 +568,14 @@ class CloudFormation:
         return {}
 
     async def _executed(self, change_set: ChangeSet, work: Awaitable[Stack]) -> None:
-        stack = await work
-        status = (
-            "EXECUTE_COMPLETE" if stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE") else "EXECUTE_FAILED"
-        )
-        await self.store.put_resource(
-            model.KIND_CHANGE_SET, change_set.key, change_set.evolve(execution_status=status).to_store()
-        )
+        """Run the change set's work; then, as CloudFormation does once a change set has run, delete every change
+        set of the stack (their names are free again)."""
+        try:
+            await work
+        finally:
+            prefix = model.change_set_key(change_set.account, change_set.region, change_set.stack_name, "")
+            async for found in self.store.all_resources(model.KIND_CHANGE_SET, prefix=prefix):
+                await self.store.delete_resource(model.KIND_CHANGE_SET, found.name)
 
     operations: ClassVar[Mapping[str, Handler]] = {
         "CreateStack": op_CreateStack,

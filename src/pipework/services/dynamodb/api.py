@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,6 +14,7 @@ import orjson
 
 from pipework.engine.cluster import Cluster
 from pipework.engine.loops import run_forever
+from pipework.engine.metrics import Recorder, dimensions
 from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 from pipework.store import Store
 
@@ -30,6 +32,17 @@ log = logging.getLogger(__name__)
 OPERATIONS: dict[str, Handler] = {**tables.OPERATIONS, **items.OPERATIONS, **reads.OPERATIONS}
 SWEEP_INTERVAL = 1.0  # seconds of clock time between TTL / retention sweeps
 SWEEP_BATCH = 100
+
+
+NAMESPACE = "AWS/DynamoDB"
+_ITEM_OPERATIONS = frozenset(
+    {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem"}
+)
+
+
+def _table_name(ref: str) -> str:
+    """A TableName parameter's table: a name, or the last part of a table ARN."""
+    return ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
 
 
 class DynamoDB:
@@ -52,7 +65,9 @@ class DynamoDB:
         account: str,
         sweep_interval: float = SWEEP_INTERVAL,
         cluster: Cluster | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
+        self.recorder = recorder
         self.store = store
         self.cluster = cluster or Cluster(store)
         self.clock = clock
@@ -102,7 +117,47 @@ class DynamoDB:
         )
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-        return await dispatch(self, operation, params, ctx)
+        if self.recorder is None:
+            return await dispatch(self, operation, params, ctx)
+        started = time.perf_counter()
+        try:
+            result = await dispatch(self, operation, params, ctx)
+        except ServiceError as error:
+            self._record_error(operation, params, ctx, error)
+            raise
+        table = params.get("TableName")
+        if isinstance(table, str) and operation in _ITEM_OPERATIONS:
+            dims = dimensions(("Operation", operation), ("TableName", _table_name(table)))
+            latency = (time.perf_counter() - started) * 1000.0
+            add = self.recorder.add
+            add(ctx.account, ctx.region, NAMESPACE, "SuccessfulRequestLatency", dims, latency, "Milliseconds")
+            if operation in ("Query", "Scan", "GetItem", "BatchGetItem"):
+                returned = len(result.get("Items") or ()) if operation != "GetItem" else int("Item" in result)
+                add(ctx.account, ctx.region, NAMESPACE, "ReturnedItemCount", dims, float(returned))
+        return result
+
+    def _record_error(
+        self, operation: str, params: dict[str, Any], ctx: RequestContext, error: ServiceError
+    ) -> None:
+        """UserErrors (a 4xx, per account and region), SystemErrors (a 5xx, per table and operation) and
+        ConditionalCheckFailedRequests (per table), as DynamoDB publishes them."""
+        assert self.recorder is not None
+        table = params.get("TableName")
+        name = _table_name(table) if isinstance(table, str) else None
+        if error.code == "ConditionalCheckFailedException" and name is not None:
+            self.recorder.add(
+                ctx.account,
+                ctx.region,
+                NAMESPACE,
+                "ConditionalCheckFailedRequests",
+                (("TableName", name),),
+                1.0,
+            )
+        elif error.status >= 500 and name is not None:
+            dims = dimensions(("Operation", operation), ("TableName", name))
+            self.recorder.add(ctx.account, ctx.region, NAMESPACE, "SystemErrors", dims, 1.0)
+        elif error.status < 500:
+            self.recorder.add(ctx.account, ctx.region, NAMESPACE, "UserErrors", (), 1.0)
 
     # ── tables ──
 

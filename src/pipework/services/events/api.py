@@ -20,7 +20,7 @@ from .buses import BusOperations
 from .connections import ConnectionOperations
 from .entries import format_time
 from .model import ApiDestination, Archive, Connection, EventBus, Replay, Rule
-from .rules import RuleOperations
+from .rules import TRACE_HEADER, RuleOperations
 from .state import EventsRegion
 from .tags import TagOperations
 
@@ -34,6 +34,19 @@ def _reads(operation: _Regional) -> Handler:
 
     async def handler(service: EventsService, params: JSON, ctx: RequestContext) -> JSON:
         return await operation(service, params, await service.opened(ctx.account, ctx.region))
+
+    return handler
+
+
+def _traced(operation: _Regional) -> Handler:
+    """PutEvents: the request's X-Amzn-Trace-Id goes with the events to their targets (AWS's AWSTraceHeader)."""
+
+    async def handler(service: EventsService, params: JSON, ctx: RequestContext) -> JSON:
+        token = TRACE_HEADER.set(ctx.headers.get("x-amzn-trace-id"))
+        try:
+            return await operation(service, params, await service.opened(ctx.account, ctx.region))
+        finally:
+            TRACE_HEADER.reset(token)
 
     return handler
 
@@ -71,7 +84,7 @@ class EventsService(BusOperations, RuleOperations, ArchiveOperations, Connection
         "PutTargets": _changes(RuleOperations.op_PutTargets),
         "RemoveTargets": _changes(RuleOperations.op_RemoveTargets),
         "ListTargetsByRule": _reads(RuleOperations.op_ListTargetsByRule),
-        "PutEvents": _reads(RuleOperations.op_PutEvents),
+        "PutEvents": _traced(RuleOperations.op_PutEvents),
         "TestEventPattern": _reads(RuleOperations.op_TestEventPattern),
         "TagResource": _changes(TagOperations.op_TagResource),
         "UntagResource": _changes(TagOperations.op_UntagResource),

@@ -63,6 +63,7 @@ class RuleDelivery:
             self.render(payload),
             group_id=(target.get("SqsParameters") or {}).get("MessageGroupId"),
             http=http_parameters(target),
+            trace=payload.get("trace"),
         )
 
     async def invoke(self, payload: JSON) -> None:

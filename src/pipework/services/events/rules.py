@@ -7,6 +7,7 @@ it answers, so an acknowledged event is never lost (the dispatcher delivers it, 
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 from dataclasses import replace
 
@@ -32,6 +33,9 @@ from .state import EventsRegion, EventsState
 from .targets import validate_targets
 
 MAX_TARGETS_PER_RULE = 5
+
+#: The X-Amzn-Trace-Id of the PutEvents being routed (None: none was sent), carried to the deliveries.
+TRACE_HEADER: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_header", default=None)
 
 
 def _check_schedule(expression: str) -> None:
@@ -258,6 +262,9 @@ class RuleOperations(EventsState):
             }
             if replay is not None:
                 payload["replay"] = replay
+            trace = TRACE_HEADER.get()
+            if trace is not None:
+                payload["trace"] = trace  # X-Amzn-Trace-Id of the PutEvents: the targets' AWSTraceHeader
             envelope = envelope_attributes(
                 target=delivery.target["Arn"],
                 first_seen=ingested,

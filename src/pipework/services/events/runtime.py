@@ -16,7 +16,11 @@ from typing import Any
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.cluster import Cluster
-from pipework.engine.dispatcher import Dispatcher
+from pipework.engine.dispatcher import Dispatcher, default_middleware
+from pipework.engine.envelope import Envelope
+from pipework.engine.metrics import Dimensions, Recorder, dimensions
+from pipework.engine.middleware.metrics import EVENTS, DeliveryMetrics
+from pipework.engine.tracing import DeliveryTracing, Tracer
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 from pipework.store.errors import StoreError
@@ -25,6 +29,7 @@ from . import model
 from .api import EventsService
 from .deadletters import DeadLetters
 from .delivery import RuleDelivery
+from .entries import entry_size
 from .replay import Replayer
 from .schedules import ScheduledRules
 
@@ -38,7 +43,7 @@ class EventBridge:
 
     Parameters:
         events: the buses, rules, archives, connections and API destinations (built first: targets reach them).
-        store, clock: the instance's. targets: where deliveries go.
+        store, clock: the instance's. targets: where deliveries go. recorder: where AWS/Events metrics go.
     """
 
     name = "events"
@@ -50,6 +55,8 @@ class EventBridge:
         clock: Clock,
         *,
         targets: Targets,
+        recorder: Recorder | None = None,
+        tracer: Tracer | None = None,
         cluster: Cluster | None = None,
     ) -> None:
         self.events = events
@@ -68,9 +75,65 @@ class EventBridge:
             queue=model.DELIVERIES,
             invoke=delivery.invoke,
             dead_letter=delivery.dead_letter,
+            middleware=[
+                *default_middleware(),
+                *(
+                    [DeliveryMetrics(recorder, EVENTS, self._labels, _has_dead_letter)]
+                    if recorder is not None
+                    else []
+                ),
+                *([DeliveryTracing(tracer, "events.deliver", _event_id)] if tracer is not None else []),
+            ],
         )
+        self._dimensions: dict[tuple[str, str], Dimensions] = {}
+        self.recorder = recorder
+        self._buses: dict[str, tuple[str, str, str]] = {}
+        self.tracer = tracer
+        if recorder is not None or tracer is not None:
+            events.listeners.append(self._count_matches)
         self.replayer = Replayer(events, cluster=self.cluster)
         self.schedules = ScheduledRules(events, cluster=self.cluster)
+
+    def _labels(self, delivery: Envelope) -> tuple[str, str, Dimensions] | None:
+        """A rule delivery's metric: RuleName on the default bus, EventBusName and RuleName on another."""
+        payload = delivery.body
+        if not isinstance(payload, dict):
+            return None
+        bus, rule = payload.get("bus"), payload.get("rule")
+        if not isinstance(bus, str) or not isinstance(rule, str):
+            return None
+        dims = self._dimensions.get((bus, rule))
+        if dims is None:
+            dims = rule_dimensions(bus, rule)
+            if len(self._dimensions) < 100_000:
+                self._dimensions[(bus, rule)] = dims
+        account, region = model.owner(payload, (self.events.account, self.events.region))
+        return account, region, dims
+
+    def _count_matches(self, bus_arn: str, event: dict[str, Any], rules: list[str]) -> None:
+        """MatchedEvents and TriggeredRules of each rule an event matched (AWS/Events); the event's ingest and
+        matching spans when tracing."""
+        if self.tracer is not None and isinstance(event.get("id"), str):
+            now = self.clock.now()
+            attributes: dict[str, str | int | float | bool] = {
+                "pipework.bus": bus_arn,
+                "pipework.source": str(event.get("source")),
+            }
+            self.tracer.span("events.ingest", event["id"], now, now, attributes)
+            matched = {**attributes, "pipework.rules": ",".join(rules), "pipework.matched": len(rules)}
+            self.tracer.span("events.match", event["id"], now, now, matched)
+        if not rules or self.recorder is None:
+            return
+        owner = self._buses.get(bus_arn)
+        if owner is None:
+            parts = bus_arn.split(":", 5)  # arn:aws:events:<region>:<account>:event-bus/<name>
+            owner = self._buses[bus_arn] = (parts[4], parts[3], parts[5].partition("/")[2])
+        account, region, bus = owner
+        count, now = self.recorder.count, self.clock.now()
+        for rule in rules:
+            dims = self._dimensions.get((bus, rule)) or rule_dimensions(bus, rule)
+            count(account, region, "AWS/Events", "MatchedEvents", dims, now)
+            count(account, region, "AWS/Events", "TriggeredRules", dims, now)
 
     async def start(self) -> None:
         await self.events.start()
@@ -99,7 +162,14 @@ class EventBridge:
         await self.replayer.stop()
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-        return await self.events.handle(operation, params, ctx)
+        result = await self.events.handle(operation, params, ctx)
+        if operation == "PutEvents" and self.recorder is not None:
+            # PutEventsRequestSize (AWS/Events, no dimension): the request's size as AWS counts it, in bytes.
+            size = float(sum(entry_size(entry) for entry in params["Entries"]))
+            self.recorder.add(
+                ctx.account, ctx.region, "AWS/Events", "PutEventsRequestSize", (), size, "Bytes"
+            )
+        return result
 
     @property
     def watched_kinds(self) -> frozenset[str]:
@@ -110,3 +180,25 @@ class EventBridge:
         """Follow a change another node made (buses, rules and their matchers, archives, replays, connections,
         API destinations)."""
         await self.events.refresh(kind, name)
+
+
+def rule_dimensions(bus: str, rule: str) -> Dimensions:
+    """AWS/Events dimensions of a rule's metrics: RuleName alone on the default bus, with EventBusName on another."""
+    if bus == "default":
+        return (("RuleName", rule),)
+    return dimensions(("EventBusName", bus), ("RuleName", rule))
+
+
+def _event_id(delivery: Envelope) -> str | None:
+    """The id of a rule delivery's event: its trace."""
+    payload = delivery.body
+    event = payload.get("event") if isinstance(payload, dict) else None
+    ident = event.get("id") if isinstance(event, dict) else None
+    return ident if isinstance(ident, str) else None
+
+
+def _has_dead_letter(delivery: Envelope) -> bool:
+    """Whether a rule delivery's target has a DeadLetterConfig."""
+    payload = delivery.body
+    target = payload.get("target") if isinstance(payload, dict) else None
+    return isinstance(target, dict) and bool((target.get("DeadLetterConfig") or {}).get("Arn"))

@@ -174,6 +174,9 @@ def compile_definition(body: JSON, *, log_directory: Path) -> PipeDefinition:
         log_level=logging.get("Level", "OFF"),
         include_execution_data="ALL" in (logging.get("IncludeExecutionData") or []),
         log_group=log_path(body, log_directory),
+        log_group_arn=((body.get("LogConfiguration") or {}).get("CloudwatchLogsLogDestination") or {}).get(
+            "LogGroupArn"
+        ),
     )
 
 

@@ -7,21 +7,24 @@ operations beyond AWS name a pipe in the server's default region unless given a 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from pipework.clock import Clock
-from pipework.connectors.ports import ApiClient, TableStreams
+from pipework.connectors.ports import ApiClient, LogGroups, TableStreams
 from pipework.connectors.sources.base import Source
 from pipework.connectors.sources.queue import QueueSource
 from pipework.connectors.sources.table_stream import TableStreamSource
 from pipework.connectors.targets import Message
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.cluster import Cluster
+from pipework.engine.metrics import Recorder
 from pipework.engine.pipes import (
     DeadLetterReason,
     DeadLetters,
@@ -33,6 +36,7 @@ from pipework.engine.pipes import (
     redrive_queue,
 )
 from pipework.engine.retry import Backoff
+from pipework.engine.tracing import Tracer
 from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext
@@ -70,6 +74,8 @@ class Pipes:
         targets: where enrichments and targets are called. api: in-process calls (a queue source reads SQS).
         streams: table stream subscriptions (a table source). log_directory: where log groups are written.
         backoff: the delays between retries of failing stream batches (tests pass a small one).
+        recorder: where the pipes' AWS/EventBridge/Pipes metrics are recorded durably. logs: the CloudWatch Logs
+            groups execution logs go to (None: files). tracer: where execution spans go (``--otlp-endpoint``).
     """
 
     name = "pipes"
@@ -87,7 +93,14 @@ class Pipes:
         log_directory: Path,
         backoff: Backoff | None = None,
         cluster: Cluster | None = None,
+        recorder: Recorder | None = None,
+        logs: LogGroups | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
+        self.recorder = recorder
+        self.tracer = tracer
+        self.logs = logs
+        self._log_writes: set[asyncio.Task[None]] = set()
         self.store = store
         self.cluster = cluster
         self.clock = clock
@@ -118,6 +131,8 @@ class Pipes:
         for key in list(self.runners):
             await self._stop_runner(key)
         await self.stages.close()
+        if self._log_writes:  # the last lines of the execution logs
+            await asyncio.gather(*self._log_writes, return_exceptions=True)
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         return await self.pipes_api.handle(operation, params, ctx)
@@ -197,10 +212,43 @@ class Pipes:
         return model.compile_definition(pipe.to_store(), log_directory=self.log_directory())
 
     def _execution(self, key: str, pipe: PipeDefinition) -> Execution:
-        metrics = self.metrics.setdefault(key, PipeMetrics())
+        metrics = self._metrics_of(key)
         path = Path(pipe.log_group) if pipe.log_group else None
-        log_ = ExecutionLog(pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.clock.now)
-        return Execution(pipe, self.stages, self.clock, metrics, log_)
+        sink = self._log_sink(pipe) if self.logs is not None and pipe.log_group_arn else None
+        log_ = ExecutionLog(pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.clock.now, sink)
+        return Execution(pipe, self.stages, self.clock, metrics, log_, tracer=self.tracer)
+
+    def _log_sink(self, pipe: PipeDefinition) -> Callable[[str], None]:
+        """Lines of a pipe's execution log, written to its CloudWatch Logs group in a stream named after the pipe.
+        Logs are diagnostics: a line is written in the background and a failed write is logged, never raised."""
+        logs, arn = self.logs, pipe.log_group_arn
+        assert logs is not None and arn is not None
+        parts = arn.split(":", 6)
+        account, region = parts[4], parts[3]
+        group = arn.split(":log-group:", 1)[-1].removesuffix(":*")
+        stream = pipe.arn.rsplit("/", 1)[-1]
+
+        async def write(line: str) -> None:
+            try:
+                await logs.write(account, region, group, stream, [line])
+            except Exception:
+                log.exception("cannot write the log of %s to %s", pipe.arn, arn)
+
+        def sink(line: str) -> None:
+            task = asyncio.create_task(write(line), name="pipes:log")
+            self._log_writes.add(task)
+            task.add_done_callback(self._log_writes.discard)
+
+        return sink
+
+    def _metrics_of(self, key: str) -> PipeMetrics:
+        metrics = self.metrics.get(key)
+        if metrics is None:
+            account, region, name = key.split("/", 2)
+            metrics = self.metrics[key] = PipeMetrics(
+                self.recorder, account=account, region=region, name=name
+            )
+        return metrics
 
     def _source(self, pipe: PipeDefinition) -> Source:
         kind = model.source_kind(pipe.source)
@@ -225,6 +273,12 @@ class Pipes:
                 return  # a change replaced or stopped this runner meanwhile: the pipe is as that change left it
             del self.runners[key]
             await self.pipes_api.set_state(key, "STOPPED", reason=reason)
+            if self.recorder is not None:
+                # Pipework's own metric: a pipe that stopped itself (a target gone), so an alarm can say so.
+                account, region, name = key.split("/", 2)
+                self.recorder.add(
+                    account, region, "Pipework/Pipes", "StoppedItself", (("PipeName", name),), 1.0
+                )
             # Called from one of the runner's tasks, which stop() leaves to end by itself; its other tasks may be
             # waiting for the lock here too: they are cancelled.
             await runner.stop()
@@ -299,7 +353,7 @@ class Pipes:
 
     def pipe_metrics(self, name: str, *, region: str | None = None) -> JSON:
         key = self._key(name, region)
-        metrics = self.metrics.setdefault(key, PipeMetrics())
+        metrics = self._metrics_of(key)
         return {"PipeName": name, "PipeArn": self.pipes_api.pipe(key).arn, "Metrics": metrics.snapshot()}
 
     async def dead_letters(
@@ -338,5 +392,5 @@ class Pipes:
         Counts them as `Redriven` (records redriven, whatever their retries do next)."""
         key = self._key(name, region)
         redriven = await self.store.redrive(redrive_queue(key), ids)
-        self.metrics.setdefault(key, PipeMetrics()).count("Redriven", redriven)
+        self._metrics_of(key).count("Redriven", redriven)
         return redriven

@@ -15,8 +15,12 @@ from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.cluster import Cluster
 from pipework.engine.dispatcher import Dispatcher, default_middleware
+from pipework.engine.envelope import Envelope
+from pipework.engine.metrics import Dimensions, Recorder
 from pipework.engine.middleware.attempts import AttemptNumber
+from pipework.engine.middleware.metrics import SCHEDULER, DeliveryMetrics
 from pipework.engine.scheduler import Ticker
+from pipework.engine.tracing import DeliveryTracing, Tracer
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 
@@ -31,7 +35,7 @@ class Scheduler:
     Parameters:
         store, clock: the instance's. region, account: what ARNs carry. targets: where invocations go.
         rng: randomness for flexible windows and retry jitter (seed it in tests).
-        concurrency: invocations in flight at once.
+        concurrency: invocations in flight at once. recorder: where AWS/Scheduler metrics go.
     """
 
     name = "scheduler"
@@ -47,6 +51,8 @@ class Scheduler:
         rng: random.Random | None = None,
         concurrency: int = 1024,
         cluster: Cluster | None = None,
+        recorder: Recorder | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.rng = rng or random.Random()
         self.schedules = SchedulerService(store, clock, region=region, account=account, rng=self.rng)
@@ -58,7 +64,16 @@ class Scheduler:
             invoke=invoker.invoke,
             dead_letter=invoker.dead_letter,
             # <aws.scheduler.attempt-number> is the envelope's attempt, written into the invocation.
-            middleware=[*default_middleware(rng=self.rng), AttemptNumber(ATTEMPT_KEY)],
+            middleware=[
+                *default_middleware(rng=self.rng),
+                AttemptNumber(ATTEMPT_KEY),
+                *(
+                    [DeliveryMetrics(recorder, SCHEDULER, schedule_labels, _has_dead_letter)]
+                    if recorder is not None
+                    else []
+                ),
+                *([DeliveryTracing(tracer, "scheduler.invoke", _execution_id)] if tracer is not None else []),
+            ],
             concurrency=concurrency,
         )
         # One node at a time ticks (its lease: "ticker/<queue>"); every node delivers invocations.
@@ -89,3 +104,31 @@ class Scheduler:
         for source in (self.ticker, self.dispatcher, self.schedules):
             out.update(source.metrics)
         return out
+
+
+def schedule_labels(delivery: Envelope) -> tuple[str, str, Dimensions] | None:
+    """A schedule invocation's metric: its account and region, dimension ScheduleGroup (from the schedule's ARN,
+    ``arn:aws:scheduler:<region>:<account>:schedule/<group>/<name>``)."""
+    invocation = delivery.body
+    arn = invocation.get("arn") if isinstance(invocation, dict) else None
+    if not isinstance(arn, str):
+        return None
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return None
+    group = parts[5].split("/")[1] if parts[5].count("/") >= 2 else "default"
+    return parts[4], parts[3], (("ScheduleGroup", group),)
+
+
+def _execution_id(delivery: Envelope) -> str | None:
+    """A schedule invocation's execution id: its trace (every attempt of one invocation in one trace)."""
+    invocation = delivery.body
+    ident = invocation.get("execution_id") if isinstance(invocation, dict) else None
+    return ident if isinstance(ident, str) else None
+
+
+def _has_dead_letter(delivery: Envelope) -> bool:
+    """Whether a schedule invocation's target has a DeadLetterConfig."""
+    invocation = delivery.body
+    target = invocation.get("target") if isinstance(invocation, dict) else None
+    return isinstance(target, dict) and bool((target.get("DeadLetterConfig") or {}).get("Arn"))

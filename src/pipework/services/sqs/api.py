@@ -16,6 +16,11 @@ from .model import KIND_QUEUE
 from .moves import KIND_MOVE_TASK, MoveOperations
 from .queues import QueueOperations
 
+NAMESPACE = "AWS/SQS"
+_COUNTED = frozenset(
+    {"SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch"}
+)
+
 
 class SqsService(QueueOperations, MessageOperations, MoveOperations):
     """The SQS operations over the instance's store (parameters: see `SqsState`)."""
@@ -74,4 +79,65 @@ class SqsService(QueueOperations, MessageOperations, MoveOperations):
         return ServiceError("UnsupportedOperation", f"Operation {operation} is not supported.", 400)
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-        return await dispatch(self, operation, params, ctx)
+        result = await dispatch(self, operation, params, ctx)
+        if self.recorder is not None and operation in _COUNTED:
+            self._record(operation, params, result, ctx)
+        return result
+
+    # -- metrics (AWS/SQS, dimension QueueName) -----------------------------------------------------------------
+    def _record(
+        self, operation: str, params: dict[str, Any], result: dict[str, Any], ctx: RequestContext
+    ) -> None:
+        assert self.recorder is not None
+        queue = self.queue_for_url(params["QueueUrl"], ctx)
+        dims = (("QueueName", queue.name),)
+        add, count = self.recorder.add, self.recorder.count
+        if operation == "SendMessage":
+            count(queue.account, queue.region, NAMESPACE, "NumberOfMessagesSent", dims)
+            size = float(len(params["MessageBody"].encode()))
+            add(queue.account, queue.region, NAMESPACE, "SentMessageSize", dims, size, "Bytes")
+        elif operation == "SendMessageBatch":
+            sent = len(result.get("Successful") or ())
+            for entry in params["Entries"][:sent]:
+                count(queue.account, queue.region, NAMESPACE, "NumberOfMessagesSent", dims)
+                size = float(len(entry["MessageBody"].encode()))
+                add(queue.account, queue.region, NAMESPACE, "SentMessageSize", dims, size, "Bytes")
+        elif operation == "ReceiveMessage":
+            received = len(result.get("Messages") or ())
+            if received:
+                for _ in range(received):
+                    count(queue.account, queue.region, NAMESPACE, "NumberOfMessagesReceived", dims)
+            else:
+                count(queue.account, queue.region, NAMESPACE, "NumberOfEmptyReceives", dims)
+        elif operation == "DeleteMessage":
+            count(queue.account, queue.region, NAMESPACE, "NumberOfMessagesDeleted", dims)
+        elif operation == "DeleteMessageBatch":
+            for _ in result.get("Successful") or ():
+                count(queue.account, queue.region, NAMESPACE, "NumberOfMessagesDeleted", dims)
+
+    async def sample_gauges(self) -> None:
+        """The queue-depth gauges of every queue (ApproximateNumberOfMessages*, ApproximateAgeOfOldestMessage)."""
+        if self.recorder is None:
+            return
+        add, now = self.recorder.add, self.clock.now()
+        for queue in list(self.queues.values()):
+            counts = await self.store.counts(queue.store_queue, now=now)
+            dims = (("QueueName", queue.name),)
+            for name, value in (
+                ("ApproximateNumberOfMessagesVisible", counts.visible),
+                ("ApproximateNumberOfMessagesNotVisible", counts.in_flight),
+                ("ApproximateNumberOfMessagesDelayed", counts.delayed),
+            ):
+                add(queue.account, queue.region, NAMESPACE, name, dims, float(value), "Count", now)
+            oldest = await self.store.peek(queue.store_queue, limit=1)
+            age = max(0.0, now - oldest[0].enqueued_at) if oldest else 0.0
+            add(
+                queue.account,
+                queue.region,
+                NAMESPACE,
+                "ApproximateAgeOfOldestMessage",
+                dims,
+                age,
+                "Seconds",
+                now,
+            )

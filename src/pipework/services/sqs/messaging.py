@@ -134,6 +134,10 @@ class MessageOperations(SqsState):
             attributes["a"] = stored
             attributes["am"] = md5_of_attributes(stored)
         system = entry.get("MessageSystemAttributes")
+        trace = ctx.headers.get("x-amzn-trace-id")
+        if not system and trace:
+            # As SQS does: the request's X-Amzn-Trace-Id is the message's AWSTraceHeader unless one is given.
+            system = {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
         if system:
             stored, system_size = check_attributes(system, system=True)
             size += system_size

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pipework.clock import Clock
 from pipework.engine.cluster import Cluster
+from pipework.engine.metrics import Recorder
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 
@@ -32,8 +33,16 @@ class SqsState:
     """
 
     def __init__(
-        self, store: Store, clock: Clock, *, region: str, account: str, cluster: Cluster | None = None
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        region: str,
+        account: str,
+        recorder: Recorder | None = None,
+        cluster: Cluster | None = None,
     ) -> None:
+        self.recorder = recorder  # AWS/SQS metrics (`SqsService.handle`, `sample_gauges`)
         self.store = store
         self.cluster = cluster or Cluster(store)
         self.clock = clock

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pipework.connectors.ports import ApiClient
 
 from .base import Made, NeedsReplacement, Provider, ProvisionError, Where
-from .cloudwatch import Alarm, LogGroup
+from .cloudwatch import Alarm, CompositeAlarm, LogGroup
 from .dynamodb import Table
 from .events import ApiDestination, Archive, Connection, EventBus, EventBusPolicy, Rule
 from .functions import EventInvokeConfig, EventSourceMapping, Function
@@ -38,6 +38,7 @@ PROVIDER_TYPES: tuple[type[Provider], ...] = (
     Subscription,
     TopicPolicy,
     Alarm,
+    CompositeAlarm,
     LogGroup,
     Role,
     Policy,

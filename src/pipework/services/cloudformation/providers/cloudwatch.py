@@ -97,3 +97,35 @@ class LogGroup(Provider):
 
     async def delete(self, made: Made, props: JSON, where: Where) -> None:
         await self.quietly("logs", "DeleteLogGroup", {"logGroupName": made.physical_id}, where)
+
+
+class CompositeAlarm(Provider):
+    type = "AWS::CloudWatch::CompositeAlarm"
+    replaced_by = frozenset({"AlarmName"})
+    _fields = (
+        "AlarmRule",
+        "AlarmDescription",
+        "ActionsEnabled",
+        "OKActions",
+        "AlarmActions",
+        "InsufficientDataActions",
+    )
+
+    async def create(self, logical_id: str, props: JSON, where: Where) -> Made:
+        name = props.get("AlarmName") or where.generated_name(logical_id, limit=255)
+        return await self._put(name, props, where)
+
+    async def _put(self, name: str, props: JSON, where: Where) -> Made:
+        params: JSON = {"AlarmName": name, **pick(props, *self._fields)}
+        if props.get("Tags"):
+            params["Tags"] = tags_list(props["Tags"])
+        await self.call("cloudwatch", "PutCompositeAlarm", params, where)
+        return Made(name, {"Arn": f"arn:aws:cloudwatch:{where.region}:{where.account}:alarm:{name}"})
+
+    async def update(self, logical_id: str, made: Made, old: JSON, new: JSON, where: Where) -> Made:
+        if self.must_replace(old, new):
+            raise NeedsReplacement
+        return await self._put(made.physical_id, new, where)
+
+    async def delete(self, made: Made, props: JSON, where: Where) -> None:
+        await self.quietly("cloudwatch", "DeleteAlarms", {"AlarmNames": [made.physical_id]}, where)
