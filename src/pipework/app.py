@@ -20,15 +20,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import orjson
 
 from pipework.api.client import LocalClient
 from pipework.clock import Clock, ManualClock, SystemClock
 from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.breakers import DETAIL_TYPE, SOURCE, Breaker, Breakers
 from pipework.engine.cluster import DEFAULT_LEASE_TIME, Cluster
 from pipework.engine.metrics import Recorder
 from pipework.engine.tracing import Tracer
+from pipework.jsontypes import JSON
 from pipework.services.base import Service
 from pipework.services.cloudformation import CloudFormation
 from pipework.services.cloudwatch import CloudWatch
@@ -36,6 +39,7 @@ from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
 from pipework.services.events.api import EventsService
+from pipework.services.lambda_ import Lambda
 from pipework.services.logs import CloudWatchLogs
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
@@ -72,7 +76,10 @@ class Settings:
         host, port: where `pipework serve` listens (used to build URLs such as SQS queue URLs).
         functions: modules or files whose ``handler(event, context)`` functions become local Lambda-style
             targets (``arn:aws:lambda:<region>:<account>:function:<name>``); see `pipework.connectors.targets.function`.
-        function_timeout: seconds a local function may run before its invocation fails.
+        function_timeout: seconds a local function may run before its invocation fails (functions created
+            through the Lambda API have their own Timeout).
+        function_workers: invocations of functions created through the Lambda API running at once (each in a
+            worker process of its own).
         log_dir: where log-group targets write (default: ``<data_dir>/logs``, or a temporary directory in memory).
         node_id: this node's id among the nodes sharing a store (default: host, process id and a random part).
         lease_time: seconds a singleton job's lease lasts (pipe source lanes, replays, move tasks, sweeps,
@@ -90,6 +97,7 @@ class Settings:
     port: int = 4566
     functions: tuple[str, ...] = ()
     function_timeout: float = 3.0
+    function_workers: int = 8
     log_dir: Path | None = None
     store: str | None = None
     node_id: str | None = None
@@ -109,6 +117,14 @@ class Settings:
         return "memory://" if self.memory else str(self.data_dir)
 
     @property
+    def function_directory(self) -> Path:
+        """Where Lambda deployment packages are unpacked (one directory per package hash; the bytes themselves
+        live in the store)."""
+        if self.memory:
+            return Path(tempfile.gettempdir()) / "pipework-functions"
+        return Path(self.data_dir) / "functions"
+
+    @property
     def log_directory(self) -> Path:
         """Where log-group targets and pipe execution logs are written."""
         if self.log_dir is not None:
@@ -123,9 +139,10 @@ class Pipework:
 
     Attributes: `settings`, `clock`, `store`; `connectors` (the HTTP client, functions, ports) and `targets` (one
     object per target kind, shared by rules, pipes and schedules); `api`, in-process calls to the served APIs;
-    `recorder`, where every service records its metrics; the services `sqs`, `dynamodb`, `dynamodbstreams`,
-    `events`, `pipes`, `scheduler`, `cloudwatch`, `logs`, `cloudformation`; `functions`, the local functions
-    (register more at any time).
+    `recorder`, where every service records its metrics; `breakers`, the circuit breakers every delivery goes
+    through; the services `sqs`, `dynamodb`, `dynamodbstreams`, `lambda_`, `events`, `pipes`, `scheduler`,
+    `cloudwatch`, `logs`, `cloudformation`; `functions`, the function registry (register more local functions at
+    any time; `functions.endpoint_url` is what deployed functions' SDKs call).
     """
 
     def __init__(
@@ -140,6 +157,7 @@ class Pipework:
         sqs: SqsService,
         dynamodb: DynamoDB,
         dynamodbstreams: DynamoDBStreams,
+        lambda_: Lambda,
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
@@ -148,6 +166,7 @@ class Pipework:
         cloudwatch: CloudWatch,
         logs: CloudWatchLogs,
         cloudformation: CloudFormation,
+        breakers: Breakers,
     ) -> None:
         self.settings = settings
         self.cluster = cluster
@@ -160,6 +179,7 @@ class Pipework:
         self.sqs = sqs
         self.dynamodb = dynamodb
         self.dynamodbstreams = dynamodbstreams
+        self.lambda_ = lambda_
         self.events = events
         self.pipes = pipes
         self.scheduler = scheduler
@@ -168,6 +188,7 @@ class Pipework:
         self.cloudwatch = cloudwatch
         self.logs = logs
         self.cloudformation = cloudformation
+        self.breakers = breakers
         self._started: list[Service] = []
         self._closed = False
         self._changes: asyncio.Queue[frozenset[str] | None] = asyncio.Queue()
@@ -186,6 +207,7 @@ class Pipework:
             self.sqs,
             self.dynamodb,
             self.dynamodbstreams,
+            self.lambda_,
             self.events,
             self.pipes,
             self.scheduler,
@@ -212,7 +234,12 @@ class Pipework:
         settings = settings or Settings()
         clock = clock or SystemClock()
         region, account = settings.region, settings.account
-        local = Functions(timeout=settings.function_timeout)
+        local = Functions(
+            timeout=settings.function_timeout,
+            endpoint_url=settings.endpoint_url,
+            max_workers=settings.function_workers,
+            log_directory=settings.log_directory,
+        )
         for (
             module_spec
         ) in settings.functions:  # before the store opens: a module that fails to load leaks nothing
@@ -245,9 +272,13 @@ class Pipework:
         catalog = EventsService(store, clock, region=region, account=account)
         logs = CloudWatchLogs(store, clock)
         api = LocalClient(region=region, account=account)
+        http = httpx.AsyncClient()
+        breakers = Breakers(
+            store, clock, http=http, destinations=catalog, publish=_announcer(api, region, account)
+        )
         connectors = Connectors(
             clock=clock,
-            http=httpx.AsyncClient(),
+            http=http,
             functions=local,
             log_directory=settings.log_directory,
             api=api,
@@ -255,10 +286,32 @@ class Pipework:
             destinations=catalog,
             streams=dynamodbstreams,
             logs=logs,
+            admission=breakers,
         )
         targets = Targets(connectors)
+        lambda_ = Lambda(
+            store,
+            clock,
+            region=region,
+            account=account,
+            functions=local,
+            code_directory=settings.function_directory,
+            targets=targets,
+            api=api,
+            streams=dynamodbstreams,
+        )
+        # Rules, pipes and schedules reach API-created functions through the registry; their logs go to
+        # CloudWatch Logs' /aws/lambda/<name>.
+        local.attach(lambda_.service, logs)
         events = EventBridge(
-            catalog, store, clock, targets=targets, recorder=recorder, tracer=tracer, cluster=cluster
+            catalog,
+            store,
+            clock,
+            targets=targets,
+            recorder=recorder,
+            tracer=tracer,
+            breakers=breakers,
+            cluster=cluster,
         )
         pipes = Pipes(
             store,
@@ -273,6 +326,7 @@ class Pipework:
             recorder=recorder,
             logs=logs,
             tracer=tracer,
+            breakers=breakers,
         )
         scheduler = Scheduler(
             store,
@@ -283,6 +337,7 @@ class Pipework:
             recorder=recorder,
             tracer=tracer,
             cluster=cluster,
+            breakers=breakers,
         )
         cloudwatch = CloudWatch(store, clock, recorder=recorder, targets=targets)
         # Stacks make their resources through the served APIs, as a template's user would.
@@ -297,6 +352,7 @@ class Pipework:
             sqs=sqs,
             dynamodb=dynamodb,
             dynamodbstreams=dynamodbstreams,
+            lambda_=lambda_,
             events=events,
             pipes=pipes,
             scheduler=scheduler,
@@ -305,6 +361,7 @@ class Pipework:
             cloudwatch=cloudwatch,
             logs=logs,
             cloudformation=cloudformation,
+            breakers=breakers,
         )
         pipework.tracer = tracer
         recorder.samplers.append(pipework._sample_own_metrics)
@@ -315,9 +372,12 @@ class Pipework:
         try:
             await cluster.start()
             recorder.start()
+            # Before any delivery runs: a breaker left open parks from the first delivery on.
+            await breakers.load()
             for service in pipework.served:
                 await service.start()
                 pipework._started.append(service)
+            breakers.start()
             pipework._follower = asyncio.create_task(pipework._follow(), name="cluster:follow")
             background = [pipework._follower]
             if store.shared:
@@ -404,8 +464,16 @@ class Pipework:
                         )
 
     async def _sample_own_metrics(self) -> None:
-        """Pipework's own gauges (namespace Pipework/Dispatcher): deliveries in flight per dispatcher queue."""
+        """Pipework's own gauges: deliveries in flight per dispatcher queue (namespace Pipework/Dispatcher); each
+        circuit breaker's parked deliveries and whether it holds deliveries back, 1 when OPEN, HALF_OPEN or PAUSED
+        (namespace Pipework/Breakers, dimension BreakerName)."""
         settings = self.settings
+        for breaker in list(self.breakers.breakers.values()):
+            dims = (("BreakerName", breaker.name),)
+            parked = float(await self.breakers.parked(breaker))
+            held = 0.0 if breaker.state == "CLOSED" else 1.0
+            for metric, value in (("ParkedDeliveries", parked), ("Open", held)):
+                self.recorder.add(settings.account, settings.region, "Pipework/Breakers", metric, dims, value)
         for dispatcher in (self.events.dispatcher, self.scheduler.dispatcher):
             self.recorder.add(
                 settings.account,
@@ -425,6 +493,7 @@ class Pipework:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.breakers.stop()
         while self._started:
             service = self._started.pop()
             try:
@@ -445,6 +514,29 @@ class Pipework:
 def _kinds(service: Service) -> frozenset[str]:
     kinds: frozenset[str] = getattr(service, "watched_kinds", frozenset())
     return kinds
+
+
+def _announcer(api: LocalClient, region: str, account: str) -> Callable[[Breaker, JSON], Awaitable[None]]:
+    """A breaker's state changes as events on the default bus of its target's account and region."""
+
+    async def announce(breaker: Breaker, detail: JSON) -> None:
+        parts = breaker.config.target.split(":")
+        entry = {
+            "Source": SOURCE,
+            "DetailType": DETAIL_TYPE,
+            "Detail": orjson.dumps(detail).decode(),
+            "Resources": [breaker.config.target],
+            "EventBusName": "default",
+        }
+        await api.call(
+            "events",
+            "PutEvents",
+            {"Entries": [entry]},
+            region=parts[3] or region if len(parts) > 4 else region,
+            account=parts[4] or account if len(parts) > 4 else account,
+        )
+
+    return announce
 
 
 def asgi_app(

@@ -104,6 +104,9 @@ class RunningServer:
             time.sleep(0.002)
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.endpoint_url = f"http://127.0.0.1:{port}"
+        instance = self.app.pipework
+        if isinstance(instance, Pipework):
+            instance.functions.endpoint_url = self.endpoint_url  # what functions' SDKs call
 
     @property
     def pipework(self) -> Pipework:

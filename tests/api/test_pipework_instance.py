@@ -15,6 +15,7 @@ from pipework.services.cloudformation import CloudFormation
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
+from pipework.services.lambda_ import Lambda
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sqs import SqsService
@@ -29,6 +30,7 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
         assert isinstance(pipework.sqs, SqsService)
         assert isinstance(pipework.dynamodb, DynamoDB)
         assert isinstance(pipework.dynamodbstreams, DynamoDBStreams)
+        assert isinstance(pipework.lambda_, Lambda)
         assert isinstance(pipework.events, EventBridge)
         assert isinstance(pipework.pipes, Pipes)
         assert isinstance(pipework.scheduler, Scheduler)
@@ -37,6 +39,7 @@ def test_open_builds_every_service_on_the_open_store_and_close_undoes_it():
             "sqs",
             "dynamodb",
             "dynamodbstreams",
+            "lambda",
             "events",
             "pipes",
             "scheduler",

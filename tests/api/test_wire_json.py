@@ -261,7 +261,7 @@ def test_an_empty_body_is_no_params(running, events):
     ("service", "signing_name", "call"),
     [
         ("sns", "sns", lambda c: c.publish(TopicArn="arn:aws:sns:us-east-1:000000000000:t", Message="m")),
-        ("lambda", "lambda", lambda c: c.list_functions()),
+        ("firehose", "firehose", lambda c: c.list_delivery_streams()),
         ("kinesis", "kinesis", lambda c: c.list_streams()),
         ("stepfunctions", "states", lambda c: c.list_state_machines()),
     ],
@@ -275,5 +275,5 @@ def test_a_request_to_an_api_pipework_does_not_serve_says_it_is_not_served(
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert error["Code"] == "UnknownServiceException"
     served = ", ".join(sorted(s.name for s in server.pipework.served))
-    assert served.startswith("cloudformation, cloudwatch, dynamodb, dynamodbstreams, events, logs")
+    assert served.startswith("cloudformation, cloudwatch, dynamodb, dynamodbstreams, events, lambda, logs")
     assert error["Message"] == f"Pipework does not serve '{signing_name}'; it serves: {served}."

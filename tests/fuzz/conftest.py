@@ -1,5 +1,6 @@
 """One server for the bad-input tests, holding resources that no bad request may change: a bus with a rule and a
-target, a queue with a message, a table (with a stream) holding items, a stopped pipe and a disabled schedule.
+target, a queue with a message, a table (with a stream) holding items, a stopped pipe, a disabled schedule, and a
+function with its asynchronous invocation configuration and a disabled event source mapping.
 After every test the server must still answer its health check and every one of them must be as it was."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 from pipework.app import Settings
 from pipework.testing import RunningServer, serve_in_thread
 from support.http import wait_for
+from support.lambdas import package
 
 ROLE = "arn:aws:iam::000000000000:role/keep"
 
@@ -70,6 +72,18 @@ class KeptResources:
             State="DISABLED",
             Target={"Arn": self.queue_arn, "RoleArn": ROLE},
         )
+        functions = server.client("lambda")
+        functions.create_function(
+            FunctionName="keep-function",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": package()},
+        )
+        functions.put_function_event_invoke_config(FunctionName="keep-function", MaximumRetryAttempts=1)
+        self.mapping = functions.create_event_source_mapping(
+            EventSourceArn=self.queue_arn, FunctionName="keep-function", Enabled=False
+        )["UUID"]
         server.client("cloudwatch").put_metric_alarm(
             AlarmName="keep-alarm",
             Namespace="Keep",
@@ -87,7 +101,11 @@ class KeptResources:
     def snapshot(self) -> dict[str, Any]:
         server = self.server
         sqs, events, dynamodb = server.client("sqs"), server.client("events"), server.client("dynamodb")
-        pipes, scheduler = server.client("pipes"), server.client("scheduler")
+        pipes, scheduler, functions = (
+            server.client("pipes"),
+            server.client("scheduler"),
+            server.client("lambda"),
+        )
         found = {
             "queue": sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])["Attributes"],
             "bus": events.describe_event_bus(Name="keep-bus"),
@@ -98,6 +116,9 @@ class KeptResources:
             "pipe": pipes.describe_pipe(Name="keep-pipe"),
             "group": scheduler.get_schedule_group(Name="keep-group"),
             "schedule": scheduler.get_schedule(Name="keep-schedule", GroupName="keep-group"),
+            "function": functions.get_function(FunctionName="keep-function"),
+            "invoke-config": functions.get_function_event_invoke_config(FunctionName="keep-function"),
+            "mapping": functions.get_event_source_mapping(UUID=self.mapping),
             "alarm": server.client("cloudwatch").describe_alarms(AlarmNames=["keep-alarm"])["MetricAlarms"],
         }
         for value in found.values():

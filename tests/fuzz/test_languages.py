@@ -352,8 +352,31 @@ def test_own_routes_answer_bad_input_with_json_errors(http: httpx.Client) -> Non
             findings.check(own, Case(f"POST /_pipework/{service}/dead-letters/redrive", "body", body=body))
         for region in ("", "%00", "eu-central-1%2F..", "x" * 300):
             findings.check(own, Case(f"GET /_pipework/{service}/dead-letters?region={region}", "region"))
+        for body in (b"not json", b"[]", b'{"Ids": "x"}', b'{"All": "yes"}', b"{}", b'{"Pipe": 1}'):
+            findings.check(own, Case(f"DELETE /_pipework/{service}/dead-letters", "body", body=body))
     for region in ("%ff", "x" * 300, "eu-central-1%2F.."):
         findings.check(own, Case(f"GET /_pipework/events/tail/default?region={region}", "region"))
+    queue = "arn:aws:sqs:us-east-1:000000000000:q"
+    for body in (
+        b"",
+        b"not json",
+        b"[]",
+        b"[" * 10_000,
+        b'{"Target": 1}',
+        b'{"Target": "arn:aws:sqs:us-east-1:000000000000:q", "FailureThreshold": 1e400}',
+        b'{"Target": "arn:aws:sqs:us-east-1:000000000000:q", "FailureThreshold": true}',
+        b'{"Target": "arn:aws:sqs:us-east-1:000000000000:q", "FailureRate": []}',
+        b'{"Target": "arn:aws:sqs:us-east-1:000000000000:q", "HealthCheck": {"Url": "http://x", "ExpectStatus": [1]}}',
+        b'{"Target": "arn:aws:sqs:us-east-1:000000000000:q", "ResumeRatePerSecond": -1}',
+        ('{"Target": "' + queue + "x" * 5_000 + '"}').encode(),
+    ):
+        findings.check(own, Case("PUT /_pipework/breakers/fuzz", "body", body=body))
+    for name in ("nope", "%00", "x" * 5_000, "a%2Fb"):
+        findings.check(own, Case(f"GET /_pipework/breakers/{name}", "name"))
+        findings.check(own, Case(f"DELETE /_pipework/breakers/{name}", "name"))
+        for action in ("open", "close", "pause", "resume", "explode"):
+            findings.check(own, Case(f"POST /_pipework/breakers/{name}/{action}", "name"))
+    findings.check(own, Case("GET /_pipework/breakers", "list"))
     for name in ("nope", "%00", "x" * 5_000):
         findings.check(own, Case(f"GET /_pipework/pipes/{name}/metrics", "name"))
         findings.check(own, Case(f"POST /_pipework/pipes/{name}/invoke", "name", body=b"not json"))

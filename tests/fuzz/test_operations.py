@@ -20,6 +20,7 @@ from support.badinput import (
     model_cases,
     oversized_cases,
 )
+from support.lambdas import package
 
 pytestmark = pytest.mark.fuzz
 
@@ -53,6 +54,13 @@ def hints(fuzz_server: RunningServer) -> dict[str, Any]:
     )
     key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
     dynamodb.put_item(TableName="ops-table", Item={**key, "n": {"N": "1"}})
+    fuzz_server.client("lambda").create_function(
+        FunctionName="ops-function",
+        Runtime="python3.12",
+        Role="arn:aws:iam::000000000000:role/ops",
+        Handler="app.handler",
+        Code={"ZipFile": package()},
+    )
     fuzz_server.client("cloudwatch").put_metric_alarm(
         AlarmName="ops-alarm",
         Namespace="Ops",
@@ -64,6 +72,7 @@ def hints(fuzz_server: RunningServer) -> dict[str, Any]:
         ComparisonOperator="GreaterThanThreshold",
     )
     return {
+        "FunctionName": "ops-function",
         "AlarmName": "ops-alarm",
         "QueueUrl": queue_url,
         "EventBusName": "ops-bus",

@@ -33,7 +33,17 @@ import httpx
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 from hypothesis import strategies as st
 
-SERVED = ("events", "pipes", "scheduler", "sqs", "dynamodb", "dynamodbstreams", "cloudwatch", "logs")
+SERVED = (
+    "events",
+    "pipes",
+    "scheduler",
+    "sqs",
+    "dynamodb",
+    "dynamodbstreams",
+    "cloudwatch",
+    "logs",
+    "lambda",
+)
 
 #: A request that has not been answered after this many seconds is a hang. Generous: the machine is shared and
 #: the server runs in the test process; a real hang (a stuck event loop) never answers.
@@ -169,7 +179,9 @@ class Wire:
                 values = value if isinstance(value, list) else [value]
                 query += [(wire_name, _text(v)) for v in values]
             elif location == "header":
-                headers[wire_name] = _text(value).encode("utf-8", "replace").decode("latin-1")
+                # No HTTP client can send NUL, CR or LF in a header value (h11 refuses): they are left out.
+                text = re.sub(r"[\x00\r\n]", "", _text(value))
+                headers[wire_name] = text.encode("utf-8", "replace").decode("latin-1")
         path = re.sub(r"\{[^}]+\}", "", template)  # a label left unset: an empty segment
         parts = [literal_query] if literal_query else []
         parts += [
@@ -632,8 +644,10 @@ def model_cases(
         yield Case(operation_name, f"missing {name}", params={k: v for k, v in base.items() if k != name})
     for path, member, _ in member_paths(shape, 5 if thorough else 3):
         where = ".".join(str(p) for p in path)
-        # URIs, query strings and headers have their own length limits (URL_LIMIT); bodies get LONG_STRING.
-        located = len(path) == 1 and shape.members[str(path[0])].serialization.get("location")
+        # URIs, query strings and headers have their own length limits (URL_LIMIT), the items of a list sent
+        # in the query string too (Lambda's ListDurableExecutionsByFunction Statuses); bodies get LONG_STRING.
+        top = shape.members.get(str(path[0])) if path else None
+        located = top is not None and top.serialization.get("location")
         long_string = URL_LIMIT if located else LONG_STRING
         for label, value in bad_values(member, thorough=thorough, long_string=long_string):
             yield Case(operation_name, f"{where}: {label}", params=with_value(shape, base, path, value))

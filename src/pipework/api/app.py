@@ -298,7 +298,7 @@ async def _read_body(receive: Receive) -> bytes:
 def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
-    from pipework.api import extensions, extensions_clock, extensions_pipes, prometheus
+    from pipework.api import extensions, extensions_breakers, extensions_clock, extensions_pipes, prometheus
 
     app: PipeworkApp
 
@@ -326,6 +326,7 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
         Route(METRICS_PATH, prometheus.endpoint(current), methods=["GET"]),
     ]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
+    routes += extensions_breakers.routes(current)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
     return app
 

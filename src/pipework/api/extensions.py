@@ -5,6 +5,8 @@ and a live tail of a bus's events. JSON in, JSON out; AWS operations are never c
     GET  /_pipework/events/dead-letters?rule=R&target=T&bus=B&limit=N&region=G
     POST /_pipework/events/dead-letters/redrive  {"Ids": [...], "Rule": "R", "TargetId": "T", "Region": "G"}
                                                  -> {"Redriven": n}
+    DELETE /_pipework/events/dead-letters        {"Ids": [...], "Rule": "R", "TargetId": "T", "Region": "G"} or
+                                                 {"All": true} -> {"Discarded": n}: deleted for good
     GET  /_pipework/events/tail/{bus}[?matched=1&region=G] newline-delimited JSON, one line per event put on the
                                                  bus: {"Event": {...}, "MatchedRules": [...]}; matched=1 keeps
                                                  only events that matched at least one rule
@@ -72,6 +74,20 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         region = region_of(optional_text(body, "Region"), runtime.events.region)
         return {"Redriven": await runtime.redrive(ids, rule=rule, target=target, region=region)}
 
+    async def discard(request: Request) -> Any:
+        runtime = current().events
+        body = await json_body(request)
+        ids, rule, target = optional_ids(body), optional_text(body, "Rule"), optional_text(body, "TargetId")
+        everything = body.get("All", False)
+        if not isinstance(everything, bool):
+            raise validation("All must be a boolean.")
+        if ids is None and rule is None and target is None and not everything:
+            raise validation(
+                'Name what to discard: Ids, Rule or TargetId, or "All": true for every dead letter.'
+            )
+        region = region_of(optional_text(body, "Region"), runtime.events.region)
+        return {"Discarded": await runtime.discard(ids, rule=rule, target=target, region=region)}
+
     async def tail(request: Request) -> Any:
         runtime = current().events
         bus = request.path_params["bus"]
@@ -109,6 +125,7 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
 
     return [
         Route("/_pipework/events/dead-letters", guarded(dead_letters), methods=["GET"]),
+        Route("/_pipework/events/dead-letters", guarded(discard), methods=["DELETE"]),
         Route("/_pipework/events/dead-letters/redrive", guarded(redrive), methods=["POST"]),
         Route("/_pipework/events/tail/{bus:path}", guarded(tail), methods=["GET"]),
     ]

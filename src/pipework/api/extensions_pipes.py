@@ -11,6 +11,7 @@ out, errors in AWS's shape (``__type``, ``message``); the AWS operations are nev
                                                    {"DeadLetters": [{"Id", "PipeName", "Error", "DeadLetteredAt",
                                                    "Record"}]} (full records)
     POST /_pipework/pipes/dead-letters/redrive     {"Pipe": "P", "Ids": [...] (default: all)} -> {"Redriven": n}
+    DELETE /_pipework/pipes/dead-letters           {"Pipe": "P", "Ids": [...] (default: all)} -> {"Discarded": n}
 
 Each takes ``?region=R`` (default: the server's region, `--region`) for the pipes of another region; without a
 pipe, dead-letters lists every pipe of that region.
@@ -66,8 +67,16 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
             raise validation("Pipe (the pipe name) is required.")
         return {"Redriven": await pipes().redrive(name, ids, region=query_region(request))}
 
+    async def discard(request: Request) -> Any:
+        body = await json_body(request)
+        name, ids = body.get("Pipe"), optional_ids(body)
+        if not isinstance(name, str):
+            raise validation("Pipe (the pipe name) is required.")
+        return {"Discarded": await pipes().discard(name, ids, region=query_region(request))}
+
     return [
         Route("/_pipework/pipes/dead-letters", guarded(dead_letters), methods=["GET"]),
+        Route("/_pipework/pipes/dead-letters", guarded(discard), methods=["DELETE"]),
         Route("/_pipework/pipes/dead-letters/redrive", guarded(redrive), methods=["POST"]),
         Route("/_pipework/pipes/{name}/invoke", guarded(invoke), methods=["POST"]),
         Route("/_pipework/pipes/{name}/metrics", guarded(metrics), methods=["GET"]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from pipework.clock import Clock
+from pipework.engine.breakers import Breakers
 from pipework.engine.cluster import Cluster
 from pipework.engine.metrics import Recorder
 from pipework.services.base import Service
@@ -62,5 +63,8 @@ class Instance(Protocol):
     def recorder(self) -> Recorder:
         """Where every service records its metrics (``GET /metrics`` reads it)."""
         ...
+
+    @property
+    def breakers(self) -> Breakers: ...
 
     async def close(self) -> None: ...

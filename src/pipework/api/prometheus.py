@@ -49,6 +49,7 @@ LABELS = {
     "QueueName": "queue",
     "TableName": "table",
     "Operation": "operation",
+    "BreakerName": "breaker",
 }
 COUNT_UNITS = frozenset({"Count", "None"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -70,10 +71,12 @@ def series_name(namespace: str, metric: str) -> str:
 
 #: Metrics that are levels, not counts: a gauge of their latest minute.
 GAUGES = frozenset({"InFlight", "Concurrency"})
+#: Levels in one namespace only (Pipework/Dispatcher's ParkedDeliveries counts parks; a breaker's is a level).
+NAMESPACE_GAUGES = frozenset({("Pipework/Breakers", "ParkedDeliveries"), ("Pipework/Breakers", "Open")})
 
 
 def is_gauge(namespace: str, metric: str) -> bool:
-    return metric.startswith("Approximate") or metric in GAUGES
+    return metric.startswith("Approximate") or metric in GAUGES or (namespace, metric) in NAMESPACE_GAUGES
 
 
 class RecorderCollector:

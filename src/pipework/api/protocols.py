@@ -391,6 +391,8 @@ class _RestBindings:
                 code = result.pop(self.output_status, None)
                 if code is not None:
                     status = int(code)
+        if status in (204, 304):  # no body may follow these statuses (a client reads it as the next response)
+            return status, headers, b""
         if self.output_payload is not None:
             payload = result.get(self.output_payload)
             if isinstance(payload, bytes):

@@ -1,4 +1,4 @@
-"""Event bus commands: ``put-events``, ``tail``, ``dlq list|show|redrive``, ``replay start|status|cancel``.
+"""Event bus commands: ``put-events``, ``tail``, ``dlq list|show|redrive|discard``, ``replay start|status|cancel``.
 
 Thin wrappers over the server's API (boto3 for AWS operations, ``/_pipework/`` for Pipework's own), printing
 readable tables. ``--endpoint-url`` defaults to ``$AWS_ENDPOINT_URL`` or http://localhost:4566, ``--region`` (the
@@ -40,12 +40,14 @@ def _client(args: argparse.Namespace) -> Any:
     )
 
 
-def _http(args: argparse.Namespace, path: str, body: dict[str, Any] | None = None) -> Any:
+def _http(
+    args: argparse.Namespace, path: str, body: dict[str, Any] | None = None, *, method: str | None = None
+) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
         _endpoint(args) + path,
         data=data,
-        method="POST" if data is not None else "GET",
+        method=method or ("POST" if data is not None else "GET"),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -108,6 +110,18 @@ def register(subparsers: Any) -> None:
     redrive.add_argument("--pipe", help="redrive a pipe's dead-lettered records through the pipe")
     _add_endpoint(redrive)
     redrive.set_defaults(func=run_dlq_redrive)
+    discard = dlq_commands.add_parser(
+        "discard", help="delete dead letters for good (rule or pipe dead letters)"
+    )
+    discard.add_argument("ids", nargs="*", help="dead letter ids (default: all that match the filters)")
+    discard.add_argument("--rule")
+    discard.add_argument("--target")
+    discard.add_argument("--pipe", help="discard a pipe's dead-lettered records")
+    discard.add_argument(
+        "--all", action="store_true", help="every rule dead letter (when no filter is given)"
+    )
+    _add_endpoint(discard)
+    discard.set_defaults(func=run_dlq_discard)
 
     replay = subparsers.add_parser("replay", help="replays of an archive: start, status, cancel")
     replay_commands = replay.add_subparsers(dest="replay_command", required=True)
@@ -236,6 +250,30 @@ def run_dlq_redrive(args: argparse.Namespace) -> int:
     except (urllib.error.URLError, OSError) as exc:
         return _fail(exc)
     print(f"redriven: {result['Redriven']}")
+    return 0
+
+
+def run_dlq_discard(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {
+        "Ids": args.ids or None,
+        "Rule": args.rule,
+        "TargetId": args.target,
+        "Region": _region(args),
+        "All": bool(args.all),
+    }
+    path = "/_pipework/events/dead-letters"
+    if args.pipe:
+        from .pipes import with_region
+
+        body, path = (
+            {"Pipe": args.pipe, "Ids": args.ids or None},
+            with_region("/_pipework/pipes/dead-letters"),
+        )
+    try:
+        result = _http(args, path, body, method="DELETE")
+    except (urllib.error.URLError, OSError) as exc:
+        return _fail(exc)
+    print(f"discarded: {result['Discarded']}")
     return 0
 
 

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "pipework.cli.schedules",
     "pipework.cli.pipes",
     "pipework.cli.cluster",
+    "pipework.cli.breakers",
     "pipework.cli.metrics",
     "pipework.cli.deploy",
 )

@@ -160,6 +160,7 @@ class _Server(uvicorn.Server):
                     port = sock.getsockname()[1]
             print(banner(pipework, port), flush=True)
             url = _endpoint_url(pipework.settings.host, port)
+            pipework.functions.endpoint_url = url  # what functions' SDKs call (--port 0 is known only now)
             if self.load or self.templates:
                 threading.Thread(
                     target=_run_scripts,

@@ -10,7 +10,7 @@ import httpx
 
 from pipework.clock import Clock
 
-from .ports import ApiClient, ApiDestinationCatalog, EventBuses, LogGroups, TableStreams
+from .ports import Admission, ApiClient, ApiDestinationCatalog, EventBuses, LogGroups, TableStreams
 from .targets.function import Functions
 
 
@@ -26,6 +26,7 @@ class Connectors:
         api: in-process calls to the served APIs (validated against botocore's models).
         buses, destinations, streams: what EventBridge and DynamoDB Streams own, through ports.
         logs: CloudWatch Logs' log groups, where log-group targets write (None: files under `log_directory`).
+        admission: the circuit breakers, asked again by a target that waited for its rate limit.
     """
 
     clock: Clock
@@ -37,7 +38,8 @@ class Connectors:
     destinations: ApiDestinationCatalog
     streams: TableStreams
     logs: LogGroups | None = None
+    admission: Admission | None = None
 
     async def close(self) -> None:
         await self.http.aclose()
-        self.functions.shutdown()
+        await self.functions.close()

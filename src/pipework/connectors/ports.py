@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from pipework.connectors.runtime import FunctionSpec
 from pipework.jsontypes import JSON
 
 
@@ -25,6 +26,15 @@ class ApiClient(Protocol):
     ) -> JSON:
         """Run ``service``'s ``operation`` (botocore names: ``"sqs"``, ``"SendMessage"``) as a request of
         ``account`` in ``region`` (default: the server's); its output shape."""
+        ...
+
+
+class Admission(Protocol):
+    """Whether a call to a target may still go ahead (the circuit breakers): asked by a target that waited before
+    calling (a rate limit), since a breaker may have opened meanwhile."""
+
+    def admitted(self, target: str) -> bool:
+        """False: the target's breaker is open; raise `TargetError` with the code `HELD` instead of calling."""
         ...
 
 
@@ -83,4 +93,13 @@ class LogGroups(Protocol):
         self, account: str, region: str, group: str, stream: str, messages: Sequence[str]
     ) -> None:
         """Append `messages` (stamped now) to `stream` of `group`, creating either if missing."""
+        ...
+
+
+class FunctionCatalog(Protocol):
+    """The functions deployed through the Lambda API (the Lambda service owns them)."""
+
+    async def function_spec(self, arn: str) -> FunctionSpec | None:
+        """What running the function ``arn`` names takes (its code unpacked on this node), or None if there is
+        no such function (a qualifier other than ``$LATEST`` names none)."""
         ...

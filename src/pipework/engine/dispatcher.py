@@ -22,19 +22,25 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pipework.clock import Clock
 from pipework.connectors.targets import TargetError
 from pipework.jsontypes import JSON
 from pipework.store.base import QueueItem, Store
 from pipework.store.errors import StoreError
+from pipework.store.waiting import wait_either
 
 from .envelope import Envelope, open_envelope
 from .loops import run_forever
 from .middleware import Chain, Failure, Middleware, Park, Result
+from .middleware.breaker import CircuitBreaker
 from .middleware.counters import Counters
 from .middleware.retries import Retries
 from .retry import Backoff, GiveUp
+
+if TYPE_CHECKING:
+    from .breakers import Breakers
 
 log = logging.getLogger("pipework.dispatcher")
 #: Items leased per store round trip.
@@ -64,9 +70,14 @@ def tune_gc() -> None:
 DeadLetter = Callable[[JSON, Failure], Awaitable[bool]]
 
 
-def default_middleware(backoff: Backoff | None = None, rng: random.Random | None = None) -> list[Middleware]:
-    """The chain of a dispatcher given none: EventBridge's retries, then per-target counters."""
-    return [Retries(backoff, rng), Counters()]
+def default_middleware(
+    backoff: Backoff | None = None, rng: random.Random | None = None, breakers: Breakers | None = None
+) -> list[Middleware]:
+    """The chain of a dispatcher given none: EventBridge's retries, the circuit breakers (if any), then per-target
+    counters."""
+    if breakers is None:
+        return [Retries(backoff, rng), Counters()]
+    return [Retries(backoff, rng), CircuitBreaker(breakers), Counters()]
 
 
 def parking_queue(queue: str, target: str) -> str:
@@ -119,6 +130,7 @@ class Dispatcher:
         self._own: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(concurrency)
+        self._slot_freed: asyncio.Future[None] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
         # Deliveries whose target is running, by item id: the item and its lease deadline (clock time).
@@ -175,8 +187,11 @@ class Dispatcher:
 
     async def run_once(self, *, wait: float = 0.0) -> int:
         """Lease what is due (up to the free concurrency) and start delivering it; return how many."""
-        await self._slots.acquire()
-        self._slots.release()
+        while self._slots.locked():
+            # Waiting for a free slot on the clock (a sleeper the next finished delivery resolves): with a manual
+            # clock, deliveries all waiting on the clock (a rate limit) then let time move instead of stalling it.
+            self._slot_freed = asyncio.get_running_loop().create_future()
+            await wait_either(self._slot_freed, self.clock, self.clock.now() + 3600.0, timer=False)
         free = self._free()
         items = await self.store.lease(
             self.queue, max_items=min(free, MAX_LEASE), visibility_timeout=self.visibility
@@ -201,6 +216,8 @@ class Dispatcher:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._slots.release()
+        if self._slot_freed is not None and not self._slot_freed.done():
+            self._slot_freed.set_result(None)
 
     async def drain(self) -> None:
         """Deliver everything due now and wait for it, acks included (tests drive the dispatcher with this and the
@@ -244,6 +261,8 @@ class Dispatcher:
                 park,
             )
             self.chain.after(delivery, result)
+            # An `after` hook may park a failure instead of retrying it (a breaker that has just opened).
+            park = result.parked
             if park is not None:
                 await self._park(item, delivery, park, result.at)
                 return
@@ -383,11 +402,15 @@ class Dispatcher:
         parking queue until `unpark`. The time parked is added to the envelope when it is next leased."""
         assert item.lease_token is not None
         attributes: JSON = {"parked": delivery.parked, "parked_at": now}
+        if "accepted_seq" not in item.attributes:
+            # Its place in the queue when first parked (a move gives it a new seq): the tie-break of deliveries
+            # accepted at the same time, so parked ones resume in the order they were accepted.
+            attributes["accepted_seq"] = item.seq
         batch = self.store.batch()
         batch.release(self.queue, item.id, item.lease_token, due_at=park.until, attributes=attributes)
         if park.until is None:
             # One commit: the delivery is either still leased here or waiting in the parking queue, never lost.
-            batch.move(self.queue, item.id, parking_queue(self.queue, delivery.target))
+            batch.move(self.queue, item.id, parking_queue(self.queue, park.key or delivery.target))
         try:
             await self.store.commit(batch)
         except StoreError:
@@ -420,6 +443,72 @@ class Dispatcher:
         return len(items)
 
     async def parked(self, target: str) -> int:
-        """How many deliveries to `target` are parked until release."""
+        """How many deliveries are parked until release under the key `target`."""
         counts = await self.store.counts(parking_queue(self.queue, target))
         return counts.visible + counts.delayed
+
+    async def parked_items(self, key: str) -> list[tuple[float, int, str]]:
+        """(first seen, seq, item id) of the deliveries parked under `key`, first seen first (ties by their seq in
+        the queue they were accepted into)."""
+        lot = parking_queue(self.queue, key)
+        now = self.clock.now()
+        out: list[tuple[float, int, str]] = []
+        after = 0
+        while True:
+            page = await self.store.peek(lot, after_seq=after, limit=500)
+            if not page:
+                break
+            out.extend(
+                (
+                    open_envelope(item, now).first_seen,
+                    int(item.attributes.get("accepted_seq", item.seq)),
+                    item.id,
+                )
+                for item in page
+            )
+            after = page[-1].seq
+        out.sort()
+        return out
+
+    async def release(self, key: str, item_id: str) -> bool:
+        """Make one delivery parked under `key` due now (False if it is not parked there any more)."""
+        try:
+            await self.store.move(parking_queue(self.queue, key), item_id, self.queue)
+        except StoreError:
+            return False
+        return True
+
+    async def expire_parked(self, key: str, item_ids: Sequence[str], code: str, message: str) -> int:
+        """Dead-letter deliveries parked under `key` (kept too long): their dead-letter queue is told, and the full
+        payload joins the queue's dead-letter set, as for a delivery that ran out of retries."""
+        lot = parking_queue(self.queue, key)
+        done = 0
+        for item_id in item_ids:
+            item = await self.store.get_item(lot, item_id)
+            if item is None:
+                continue
+            delivery = open_envelope(item, self.clock.now())
+            failure = Failure(code, message, "", max(0, item.attempts))
+            # Moved back first: if the process stops before the dead letter is written, the delivery is due again
+            # (and parked again by its breaker), never lost.
+            try:
+                await self.store.move(lot, item_id, self.queue, due_at=self.clock.now() + 3600.0)
+            except StoreError:
+                continue
+            sent = await self.dead_letter(delivery.body, failure)
+            self.chain.dead_lettered(delivery, failure, sent)
+            try:
+                await self.store.dead_letter(
+                    self.queue,
+                    item_id,
+                    error={
+                        "ERROR_CODE": code,
+                        "ERROR_MESSAGE": message,
+                        "EXHAUSTED_RETRY_CONDITION": "",
+                        "RETRY_ATTEMPTS": str(failure.attempts),
+                    },
+                )
+            except StoreError:
+                continue
+            done += 1
+        return done

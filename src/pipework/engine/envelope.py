@@ -31,6 +31,7 @@ class Envelope:
         body: what the service gave to deliver; the engine never reads it (middleware may, by agreement).
         attempt: this attempt's number, 1 = the first try (parks do not count).
         parked: seconds spent parked so far; excluded from the age (`age`).
+        item: the work-queue item id of a queued delivery ("" for a pipe's): what parked deliveries are released by.
     """
 
     target: str
@@ -39,6 +40,7 @@ class Envelope:
     body: Any
     attempt: int = 1
     parked: float = 0.0
+    item: str = ""
 
     def age(self, now: float) -> float:
         """Seconds since first seen, not counting the time spent parked."""
@@ -84,6 +86,7 @@ def open_envelope(item: QueueItem, now: float) -> Envelope:
             body,
             item.attempts,
             parked,
+            item.id,
         )
     target = body.get("target") if isinstance(body, dict) else None
     target = target if isinstance(target, dict) else {}
@@ -95,4 +98,5 @@ def open_envelope(item: QueueItem, now: float) -> Envelope:
         body,
         item.attempts,
         parked,
+        item.id,
     )

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipework.engine.pipes import TargetResult, enrichment_items
+from pipework.engine.pipes import TargetResult, batch_item_failures, enrichment_items
 from pipework.engine.pipes.execution import Execution
-from pipework.services.pipes.stages import batch_item_failures
 
 RECORDS = [{"eventID": "a"}, {"eventID": "b"}, {"eventID": "c"}]
 

@@ -8,6 +8,7 @@ message becomes visible again and is delivered twice.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pipework.connectors.ports import ApiClient
@@ -93,6 +94,19 @@ class QueueSource:
             ]
             # A delete that fails (an expired receipt handle) leaves the message to come back: a duplicate.
             await self._call("DeleteMessageBatch", {"QueueUrl": self.url, "Entries": entries})
+
+    async def keep(self, batch: SourceBatch, seconds: float) -> None:
+        """Keep a held batch's messages invisible for `seconds` more (ChangeMessageVisibility): a batch the pipe
+        holds while its target's breaker is open is not received again meanwhile, nor counted as received again."""
+        handles = [r["receiptHandle"] for r in batch.records if r.get("receiptHandle")]
+        for start in range(0, len(handles), MAX_RECEIVE):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": int(seconds)}
+                for i, handle in enumerate(handles[start : start + MAX_RECEIVE])
+            ]
+            # Not kept (an error): a message may then come back and be delivered twice (at-least-once).
+            with contextlib.suppress(TargetError):
+                await self._call("ChangeMessageVisibilityBatch", {"QueueUrl": self.url, "Entries": entries})
 
     def arrival(self, record: JSON) -> float | None:
         sent = (record.get("attributes") or {}).get("SentTimestamp")

@@ -19,10 +19,10 @@ import httpx
 import orjson
 
 from pipework.clock import Clock
-from pipework.connectors.ports import ApiDestinationCatalog
+from pipework.connectors.ports import Admission, ApiDestinationCatalog
 from pipework.jsontypes import JSON
 
-from .base import NOT_THIS_KIND, HttpParameters, Message, Problem, Sent, TargetError, arn_parts
+from .base import HELD, NOT_THIS_KIND, HttpParameters, Message, Problem, Sent, TargetError, arn_parts
 
 if TYPE_CHECKING:
     from typing import Self
@@ -63,11 +63,19 @@ class ApiDestinationTarget:
 
     Parameters:
         client: the shared HTTP client. clock: the instance's clock. catalog: the destinations and connections.
+        admission: asked again once a call has its rate-limit slot (a breaker may have opened meanwhile).
     """
 
     kind: ClassVar[str] = "api-destination"
 
-    def __init__(self, client: httpx.AsyncClient, clock: Clock, catalog: ApiDestinationCatalog) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        clock: Clock,
+        catalog: ApiDestinationCatalog,
+        admission: Admission | None = None,
+    ) -> None:
+        self.admission = admission
         self.client = client
         self.clock = clock
         self.catalog = catalog
@@ -77,7 +85,7 @@ class ApiDestinationTarget:
 
     @classmethod
     def build(cls, connectors: Connectors) -> Self:
-        return cls(connectors.http, connectors.clock, connectors.destinations)
+        return cls(connectors.http, connectors.clock, connectors.destinations, connectors.admission)
 
     @staticmethod
     def matches(arn: str) -> bool:
@@ -132,6 +140,9 @@ class ApiDestinationTarget:
         if limiter is None:
             limiter = self._limiters[arn] = RateLimiter(self.clock)
         await limiter.acquire(destination.get("InvocationRateLimitPerSecond", DEFAULT_RATE))
+        if self.admission is not None and not self.admission.admitted(arn):
+            # Its breaker opened while this call waited for its slot: it is parked, not sent to a target that is down.
+            raise TargetError(HELD, f"The breaker of {arn} opened before the call was made.")
         params = http or HttpParameters()
         response = await self._send(destination, connection, body, params, refresh=False)
         if (

@@ -59,6 +59,9 @@ class TargetError(Exception):
         return TargetError(self.reason, self.message, retryable=self.retryable, retry_after=self.retry_after)
 
 
+#: The error code of a call a target did not make because the target's circuit breaker opened while it waited.
+HELD = "BREAKER_OPEN"
+
 #: `Problem` codes: what a kind can find wrong with a target before anything is sent.
 NOT_THIS_KIND = "not-this-kind"  # the ARN does not name a target of the kind
 GROUP_ID_REQUIRED = "group-id-required"  # a FIFO queue needs a message group id

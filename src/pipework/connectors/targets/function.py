@@ -1,5 +1,10 @@
-"""The ``function`` target: local Python functions as Lambda-style targets — ``handler(event, context)`` run off
-the event loop, with a timeout, addressed as ``arn:aws:lambda:<region>:<account>:function:<name>``.
+"""The ``function`` target: Lambda functions, addressed as ``arn:aws:lambda:<region>:<account>:function:<name>``.
+
+Two sources, one registry (`Functions`): functions deployed through the Lambda API (looked up through the
+`FunctionCatalog` port the Lambda service fills, run in worker processes: `pipework.connectors.runtime`), and local
+Python functions (``--functions`` modules, the pytest plugin's dict) — ``handler(event, context)`` run off the event
+loop in threads, with a timeout. A local function wins over a deployed one of the same name (the Lambda API
+refuses to create one under a local function's name).
 
 `load_functions` reads a module (dotted name) or a ``.py`` file: every public top-level function becomes a
 function named after it; a module may instead define ``FUNCTIONS = {"name": callable}``.
@@ -12,6 +17,7 @@ import importlib
 import importlib.util
 import inspect
 import itertools
+import logging
 import os
 import queue
 import sys
@@ -23,14 +29,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import orjson
+
+from pipework.connectors.runtime import FunctionSpec, InvocationResult, WorkerPool
+
 from .base import INPUT_NOT_JSON, NOT_THIS_KIND, Message, Problem, Sent, TargetError, arn_parts, is_json
 
 if TYPE_CHECKING:
     from typing import Self
 
     from pipework.connectors.bundle import Connectors
+    from pipework.connectors.ports import FunctionCatalog, LogGroups
 
 Handler = Callable[[Any, Any], Any]
+
+log = logging.getLogger("pipework.functions")
 
 # Request ids: a random per-process UUID prefix plus a counter, UUID-shaped like Lambda's (a uuid4 per invocation
 # was a measurable share of a burst's main-thread time).
@@ -198,26 +211,136 @@ class HandlerPool:
 class Functions:
     """The registered functions and how to invoke them.
 
-    Handlers run on a `HandlerPool` of their own (not the event loop's default executor): no coroutine, task or
-    concurrent future wraps the thread hop, which matters when a burst of schedules fires.
+    Local handlers run on a `HandlerPool` of their own (not the event loop's default executor): no coroutine, task
+    or concurrent future wraps the thread hop, which matters when a burst of schedules fires. Deployed functions
+    (found through `catalog`, attached by the composition root) run on the `WorkerPool`.
+
+    Parameters:
+        functions: local handlers by name. timeout: seconds a local handler may run.
+        endpoint_url: the server's URL, which deployed functions' SDKs call (set again once the server listens).
+        max_workers: deployed-function invocations running at once. log_directory: where each deployed
+            function's log is appended (``lambda/<name>.log``) when no log groups are attached (`attach`); None: nowhere.
     """
 
-    def __init__(self, functions: dict[str, Handler] | None = None, *, timeout: float = 3.0) -> None:
+    def __init__(
+        self,
+        functions: dict[str, Handler] | None = None,
+        *,
+        timeout: float = 3.0,
+        endpoint_url: str = "http://localhost:4566",
+        max_workers: int = 8,
+        log_directory: Path | None = None,
+    ) -> None:
         self.functions: dict[str, Handler] = dict(functions or {})
         self.timeout = timeout
+        self.endpoint_url = endpoint_url
+        self.log_directory = log_directory
+        self.catalog: FunctionCatalog | None = None
+        self.log_groups: LogGroups | None = None
+        self._log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
+        self.workers = WorkerPool(lambda: self.endpoint_url, max_workers=max_workers)
         # The size asyncio gives its default executor.
         self._pool = HandlerPool(min(32, (os.cpu_count() or 1) + 4))
 
     def register(self, name: str, handler: Handler) -> None:
         self.functions[name] = handler
 
+    def attach(self, catalog: FunctionCatalog, logs: LogGroups | None = None) -> None:
+        """Find deployed functions through ``catalog`` (the Lambda service); write their logs to ``logs``
+        (CloudWatch Logs' ``/aws/lambda/<name>``) instead of files."""
+        self.catalog = catalog
+        self.log_groups = logs
+
     def shutdown(self) -> None:
         """Stop the worker threads once their current handler returns (a later `invoke` starts new ones)."""
         self._pool.shutdown()
 
+    async def close(self) -> None:
+        """Stop the threads (as `shutdown`) and kill the worker processes."""
+        self.shutdown()
+        await self.workers.close()
+
+    async def deployed(self, arn: str) -> FunctionSpec | None:
+        """The deployed function ``arn`` names, or None."""
+        if self.catalog is None:
+            return None
+        return await self.catalog.function_spec(arn)
+
+    async def run(
+        self, spec: FunctionSpec, payload: bytes, *, request: str | None = None, client_context: Any = None
+    ) -> InvocationResult:
+        """One invocation of a deployed function (its error, if any, is in the result, not raised)."""
+        rid = request or request_id()
+        result = await self.workers.invoke(spec, payload, request_id=rid, client_context=client_context)
+        await self._write_log(spec, rid, result)
+        return result
+
+    async def _write_log(self, spec: FunctionSpec, rid: str, result: InvocationResult) -> None:
+        millis = result.duration * 1000
+        text = (
+            f"{result.logs}END RequestId: {rid}\n"
+            f"REPORT RequestId: {rid}\tDuration: {millis:.2f} ms\tBilled Duration: {int(millis) + 1} ms\t"
+            f"Memory Size: {spec.memory} MB\n"
+        )
+        if self.log_groups is not None:
+            lines = [line for line in text.splitlines() if line]
+            try:
+                await self.log_groups.write(
+                    spec.account, spec.region, f"/aws/lambda/{spec.name}", self._log_stream, lines
+                )
+            except Exception as exc:  # logs are a convenience: a failing write fails no invocation
+                log.warning("cannot write the log of function %s: %s", spec.name, exc)
+            return
+        if self.log_directory is None:
+            return
+        try:
+            directory = Path(self.log_directory or ".") / "lambda"
+            directory.mkdir(parents=True, exist_ok=True)
+            with open(directory / f"{spec.name}.log", "a", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as exc:  # logs are a convenience: an unwritable directory fails no invocation
+            log.warning("cannot write the log of function %s: %s", spec.name, exc)
+
+    async def run_local(self, name: str, arn: str, event: Any) -> InvocationResult:
+        """One invocation of a local handler, reported like a deployed function's (no logs are captured: local
+        handlers share the server's stdout)."""
+        started = time.monotonic()
+        try:
+            value = await self._call_local(name, arn, event)
+        except TargetError as exc:
+            kind = "Sandbox.Timedout" if exc.code == "TIMEOUT" else "Unhandled"
+            cause = exc.__cause__
+            if cause is not None:
+                kind = type(cause).__name__
+            message = str(cause) if cause is not None else exc.message
+            document = {"errorMessage": message, "errorType": kind}
+            return InvocationResult(orjson.dumps(document), "Unhandled", "", time.monotonic() - started)
+        try:
+            payload = orjson.dumps(value)
+        except TypeError as exc:
+            document = {
+                "errorMessage": f"Unable to marshal response: {exc}",
+                "errorType": "Runtime.MarshalError",
+            }
+            return InvocationResult(orjson.dumps(document), "Unhandled", "", time.monotonic() - started)
+        return InvocationResult(payload, None, "", time.monotonic() - started)
+
     async def invoke(self, arn: str, event: Any) -> Any:
         """Run the function with ``event``; its result, or `TargetError` (missing, raised, timed out)."""
         name = function_name(arn)
+        # A local handler is found without a store read (a burst of schedules invokes them at a high rate).
+        spec = None if name in self.functions else await self.deployed(arn)
+        if spec is not None:
+            result = await self.run(spec, orjson.dumps(event))
+            if result.error is None:
+                return orjson.loads(result.payload) if result.payload else None
+            document = result.error_document()
+            kind = str(document.get("errorType", "Unhandled"))
+            code = "TIMEOUT" if kind == "Sandbox.Timedout" else "FUNCTION_ERROR"
+            raise TargetError(code, f"{kind}: {document.get('errorMessage', '')}")
+        return await self._call_local(name, arn, event)
+
+    async def _call_local(self, name: str, arn: str, event: Any) -> Any:
         handler = self.functions.get(name)
         if handler is None:
             raise TargetError("NO_RESOURCE", f"Function not found: {arn}", retryable=False)

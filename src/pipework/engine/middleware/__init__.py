@@ -43,10 +43,13 @@ class Park:
     Parameters:
         until: clock time at which the delivery is due again; None = until its target key is released.
         reason: why (for logs and the parked deliveries' listing).
+        key: with ``until=None``, the parking key it waits under (default: the delivery's target key); a circuit
+            breaker parks all of its targets' deliveries under its own key.
     """
 
     until: float | None = None
     reason: str = ""
+    key: str | None = None
 
 
 @dataclass(slots=True)
@@ -57,7 +60,8 @@ class Result:
         at: clock time when the invocation ended (or was parked).
         duration: seconds the target call took (0 when parked).
         error: the failure, None on success or park; exception: the exception that was not a `TargetError`.
-        parked: the `Park` that kept the delivery from being attempted.
+        parked: the `Park` that kept the delivery from being attempted; an `after` hook may set it on a failure
+            (a breaker that just opened): the delivery is then parked instead of retried, its attempt uncounted.
         decision: on a failure, what `Retries` decided (`Retry` at a time, or `GiveUp` with the condition).
     """
 

@@ -3,7 +3,7 @@
 full records, redrive, execution logs and metrics."""
 
 from .dead_letters import DeadLetterReason, DeadLetters, redrive_queue
-from .definition import QUEUE, STREAM, PipeDefinition, record_id
+from .definition import QUEUE, STREAM, PipeDefinition, batch_item_failures, record_id
 from .execution import Execution, Outcome, Stages, TargetResult, enrichment_items
 from .execution_log import ExecutionLog
 from .metrics import PipeMetrics
@@ -24,6 +24,7 @@ __all__ = [
     "PipeStopped",
     "Stages",
     "TargetResult",
+    "batch_item_failures",
     "enrichment_items",
     "permission_like",
     "record_id",

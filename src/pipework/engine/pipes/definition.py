@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from pipework.jsontypes import JSON
 from pipework.patterns import CompiledPattern
 from pipework.transform import PipeContext
@@ -89,3 +91,23 @@ def record_id(record: JSON) -> str | None:
     """The id a partial batch response names a record by: SQS ``messageId``, stream ``eventID``."""
     value = record.get("messageId", record.get("eventID"))
     return value if isinstance(value, str) else None
+
+
+def batch_item_failures(response: Any) -> list[str | None] | None:
+    """The ids of a partial batch response ``{"batchItemFailures": [{"itemIdentifier": id}]}``; None when the
+    response is not one (success). An entry without an id stands for the whole batch (None)."""
+    if isinstance(response, str):
+        try:
+            response = orjson.loads(response)
+        except orjson.JSONDecodeError:
+            return None
+    if not isinstance(response, dict) or not response.get("batchItemFailures"):
+        return None
+    failures = response["batchItemFailures"]
+    if not isinstance(failures, list):
+        return [None]
+    out: list[str | None] = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        out.append(identifier if isinstance(identifier, str) and identifier else None)
+    return out

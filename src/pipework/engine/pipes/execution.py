@@ -229,11 +229,17 @@ class Execution:
         try:
             response = await call()
         except TargetError as exc:
-            self.chain.after(delivery, Result(self.clock.now(), time.perf_counter() - begun, exc))
+            result = Result(self.clock.now(), time.perf_counter() - begun, exc)
+            self.chain.after(delivery, result)
+            if result.parked is not None:  # a breaker that just opened parks the failure instead
+                return result.parked, None
             raise
         except Exception as exc:
             internal = TargetError("INTERNAL_FAILURE", f"{type(exc).__name__}: {exc}")
-            self.chain.after(delivery, Result(self.clock.now(), time.perf_counter() - begun, internal, exc))
+            result = Result(self.clock.now(), time.perf_counter() - begun, internal, exc)
+            self.chain.after(delivery, result)
+            if result.parked is not None:
+                return result.parked, None
             raise
         self.chain.after(delivery, Result(self.clock.now(), time.perf_counter() - begun))
         return None, response

@@ -9,7 +9,9 @@ the queue. A pipe whose target keeps failing with a permission-like error stops 
 Whether and when a failed part is retried is the engine's one retry rule (`Retries`, the same middleware rule
 deliveries use); batching, bisecting and partial failures stay here. A part whose enrichment or target a middleware
 parks is held (the pipe stops consuming its source) and run again when the park is over, spending no retry and
-with its time parked left out of MaximumRecordAgeInSeconds.
+with its time parked left out of MaximumRecordAgeInSeconds. With a `Gate` (the circuit breakers), the runner does
+not read its source at all while a delivery would be parked, waits for the gate instead of polling it, and keeps a
+held queue batch's messages invisible (ChangeMessageVisibility) so a long park delivers nothing twice.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import math
 import random
 import sys
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Protocol
 
 import orjson
 
@@ -56,8 +59,26 @@ RECEIVE_WAIT = 5.0  # seconds (clock time) a receive waits for records before th
 REDRIVE_VISIBILITY = 60.0
 #: Seconds (clock time) after which a part parked until released asks the middleware again.
 PARK_RECHECK = 1.0
+#: Seconds (clock time) a held queue batch's messages are kept invisible for, renewed at a third of it.
+KEEP_INVISIBLE = 60.0
 #: The age condition of the retry rule, as a pipe's dead letters name it.
 AGE_CONDITIONS = {"MaximumEventAgeInSeconds": "MaximumRecordAgeInSeconds"}
+
+
+class Gate(Protocol):
+    """What parks a pipe's stage calls until released (the circuit breakers): asked before reading the source."""
+
+    def blocked(self, keys: Iterable[str]) -> bool:
+        """Whether a call to any of these target keys would be parked now."""
+        ...
+
+    async def wait_open(self, keys: Sequence[str], *, until: float | None = None) -> None:
+        """Wait (on the clock) until no call to these keys would be parked, or until `until` (clock time)."""
+        ...
+
+    def hold(self, keys: Iterable[str], records: int) -> None:
+        """The runner holds `records` read records for these keys (negative: no longer), for the parked count."""
+        ...
 
 
 class PipeStopped(Exception):
@@ -90,6 +111,7 @@ class PipeRunner:
         dead_letters: where given-up records go; store, clock: the instance's.
         on_stopped: awaited when the pipe stops itself (sets CurrentState STOPPED and the StateReason).
         backoff: delays between retries of a failing stream batch; pollers: concurrent batches of a queue.
+        gate: the circuit breakers: the runner stops reading while its target or enrichment would be parked.
     """
 
     def __init__(
@@ -106,6 +128,7 @@ class PipeRunner:
         pollers: int = 4,
         rng: random.Random | None = None,
         cluster: Cluster | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.pipe = pipe
         self.cluster = cluster
@@ -118,6 +141,8 @@ class PipeRunner:
         self.backoff = backoff or Backoff(base=0.5, cap=30.0)
         self.pollers = pollers if pipe.source_kind == QUEUE else 1
         self.rng = rng or random.Random()
+        self.gate = gate
+        self.keys = tuple(k for k in (pipe.enrichment, pipe.target) if k)
         self.retries = Retries(self.backoff, self.rng, retryable=fixable)
         self.metrics = execution.metrics
         self.permission_failures = 0
@@ -182,6 +207,10 @@ class PipeRunner:
 
     async def _poll_once(self) -> object:
         try:
+            if self.gate is not None and self.gate.blocked(self.keys):
+                # Stop consuming: the stream's checkpoint and the queue's messages stay where they are.
+                await self.gate.wait_open(self.keys)
+                return None
             batch = await self.collect()
             if batch is not None:
                 await self.process(batch)
@@ -229,9 +258,9 @@ class PipeRunner:
                 outcome = await self.execution.run(records, delivery=self._envelope(records, 1, parked))
                 if outcome.parked is None:
                     break
-                # Held, not left to the queue: its receive count (and the queue's redrive policy) stays untouched
-                # while the visibility timeout allows.
-                parked += await self._wait(outcome.parked)
+                # Held, not left to the queue: its receive count (and the queue's redrive policy) stays untouched,
+                # and its messages are kept invisible meanwhile (none comes back to be delivered twice).
+                parked += await self._wait(outcome.parked, batch)
             self._note_permission(outcome)
             failed = {id(r) for r in outcome.failed}
             await self.source.complete(batch, [r for r in records if id(r) not in failed])
@@ -306,11 +335,25 @@ class PipeRunner:
         first_seen = max(known) if known else self.clock.now()
         return Envelope(pipe.target, first_seen, RetryPolicy(attempts, age), records, attempt, parked)
 
-    async def _wait(self, park: Park) -> float:
-        """Wait out a park (clock time); the seconds waited."""
+    async def _wait(self, park: Park, batch: SourceBatch | None = None) -> float:
+        """Wait out a park (clock time), keeping a held queue `batch` invisible; the seconds waited."""
         started = self.clock.now()
-        until = park.until if park.until is not None else started + PARK_RECHECK
-        await self.clock.sleep(until - started)
+        if park.until is not None or self.gate is None:
+            until = park.until if park.until is not None else started + PARK_RECHECK
+            await self.clock.sleep(until - started)
+            return self.clock.now() - started
+        gate, records = self.gate, len(batch.records) if batch is not None else 0
+        keep = getattr(self.source, "keep", None) if batch is not None else None
+        gate.hold(self.keys, records)
+        try:
+            while True:
+                if keep is not None:
+                    await keep(batch, KEEP_INVISIBLE)
+                await gate.wait_open(self.keys, until=self.clock.now() + KEEP_INVISIBLE / 3)
+                if not gate.blocked(self.keys):
+                    break
+        finally:
+            gate.hold(self.keys, -records)
         return self.clock.now() - started
 
     async def deliver_in_order(self, records: list[JSON]) -> None:
@@ -335,7 +378,7 @@ class PipeRunner:
             outcome = await self.execution.run(part, delivery=self._envelope(part, attempts + 1, parked))
             if outcome.parked is not None:
                 # Not attempted: the same part again once the park is over, no retry spent.
-                parked += await self._wait(outcome.parked)
+                parked += await self._wait(outcome.parked, SourceBatch(part))
                 segments.appendleft((part, attempts, parked))
                 continue
             self._note_permission(outcome)

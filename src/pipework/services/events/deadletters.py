@@ -100,6 +100,27 @@ class DeadLetters:
             ]
             return await self._redrive({d["Id"] for d in chosen})
 
+    async def discard(
+        self,
+        ids: list[str] | None = None,
+        *,
+        rule: str | None = None,
+        target: str | None = None,
+        region: str | None = None,
+        account: str | None = None,
+    ) -> int:
+        """Delete dead-lettered deliveries of one account and region (default: the server's) for good: the given
+        ids among those the filters choose; how many were deleted."""
+        async with self._redriving:  # not while a redrive reads them
+            chosen = [
+                d["Id"]
+                for d in await self.find(rule=rule, target=target, region=region, account=account, limit=None)
+                if ids is None or d["Id"] in ids
+            ]
+            if not chosen:
+                return 0
+            return await self.store.delete_dead_letters(model.DELIVERIES, chosen)
+
     async def _redrive(self, wanted: set[str]) -> int:
         store = self.store
         default = (self.events.account, self.events.region)

@@ -15,6 +15,7 @@ from typing import Any
 
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.breakers import Breakers
 from pipework.engine.cluster import Cluster
 from pipework.engine.dispatcher import Dispatcher, default_middleware
 from pipework.engine.envelope import Envelope
@@ -44,6 +45,8 @@ class EventBridge:
     Parameters:
         events: the buses, rules, archives, connections and API destinations (built first: targets reach them).
         store, clock: the instance's. targets: where deliveries go. recorder: where AWS/Events metrics go.
+        breakers: the circuit breakers deliveries go through (they park into and resume from this service's
+            dispatcher).
     """
 
     name = "events"
@@ -58,6 +61,7 @@ class EventBridge:
         recorder: Recorder | None = None,
         tracer: Tracer | None = None,
         cluster: Cluster | None = None,
+        breakers: Breakers | None = None,
     ) -> None:
         self.events = events
         self.cluster = cluster or Cluster(store)
@@ -69,6 +73,7 @@ class EventBridge:
         # Pipework's extensions (beyond AWS), served by `deadletters.py`: the dead letters and their redrive.
         self.dead_letters = letters.find
         self.redrive = letters.redrive
+        self.discard = letters.discard
         self.dispatcher = Dispatcher(
             store,
             clock,
@@ -76,7 +81,7 @@ class EventBridge:
             invoke=delivery.invoke,
             dead_letter=delivery.dead_letter,
             middleware=[
-                *default_middleware(),
+                *default_middleware(breakers=breakers),
                 *(
                     [DeliveryMetrics(recorder, EVENTS, self._labels, _has_dead_letter)]
                     if recorder is not None
@@ -85,6 +90,8 @@ class EventBridge:
                 *([DeliveryTracing(tracer, "events.deliver", _event_id)] if tracer is not None else []),
             ],
         )
+        if breakers is not None:
+            breakers.attach(self.dispatcher)
         self._dimensions: dict[tuple[str, str], Dimensions] = {}
         self.recorder = recorder
         self._buses: dict[str, tuple[str, str, str]] = {}

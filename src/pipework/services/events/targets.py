@@ -16,7 +16,7 @@ SUPPORTED = {
     "bus": "an event bus of this server (arn:aws:events:<region>:<account>:event-bus/<name>)",
     "api-destination": "an API destination (arn:aws:events:<region>:<account>:api-destination/<name>/<id>)",
     "queue": "a queue (arn:aws:sqs:<region>:<account>:<name>)",
-    "function": "a local function registered with --functions (arn:aws:lambda:<region>:<account>:function:<name>)",
+    "function": "a Lambda function, created through the Lambda API or registered with --functions (arn:aws:lambda:<region>:<account>:function:<name>)",
     "log-group": "a log group written as JSON lines (arn:aws:logs:<region>:<account>:log-group:<name>)",
 }
 

@@ -23,8 +23,11 @@ from pipework.connectors.sources.queue import QueueSource
 from pipework.connectors.sources.table_stream import TableStreamSource
 from pipework.connectors.targets import Message
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.breakers import Breakers
 from pipework.engine.cluster import Cluster
 from pipework.engine.metrics import Recorder
+from pipework.engine.middleware import Chain
+from pipework.engine.middleware.breaker import CircuitBreaker
 from pipework.engine.pipes import (
     DeadLetterReason,
     DeadLetters,
@@ -76,6 +79,7 @@ class Pipes:
         backoff: the delays between retries of failing stream batches (tests pass a small one).
         recorder: where the pipes' AWS/EventBridge/Pipes metrics are recorded durably. logs: the CloudWatch Logs
             groups execution logs go to (None: files). tracer: where execution spans go (``--otlp-endpoint``).
+        breakers: the circuit breakers around enrichment and target calls (a pipe stops reading while open).
     """
 
     name = "pipes"
@@ -96,6 +100,7 @@ class Pipes:
         recorder: Recorder | None = None,
         logs: LogGroups | None = None,
         tracer: Tracer | None = None,
+        breakers: Breakers | None = None,
     ) -> None:
         self.recorder = recorder
         self.tracer = tracer
@@ -111,6 +116,7 @@ class Pipes:
         self.streams = streams
         self._log_directory = log_directory
         self.backoff = backoff
+        self.breakers = breakers
         self.stages = PipeStages(targets)
         self.pipes_api = PipesApi(store, clock, apply=self.apply)
         # By pipe key.
@@ -197,6 +203,7 @@ class Pipes:
             on_stopped=lambda reason: self._stopped_itself(key, runner, reason),
             backoff=self.backoff,
             cluster=self.cluster if self.store.shared else None,
+            gate=self.breakers,
         )
         self.runners[key] = runner
         if state != "RUNNING":
@@ -216,7 +223,8 @@ class Pipes:
         path = Path(pipe.log_group) if pipe.log_group else None
         sink = self._log_sink(pipe) if self.logs is not None and pipe.log_group_arn else None
         log_ = ExecutionLog(pipe.arn, pipe.log_level, pipe.include_execution_data, path, self.clock.now, sink)
-        return Execution(pipe, self.stages, self.clock, metrics, log_, tracer=self.tracer)
+        chain = Chain([CircuitBreaker(self.breakers)]) if self.breakers is not None else None
+        return Execution(pipe, self.stages, self.clock, metrics, log_, chain, tracer=self.tracer)
 
     def _log_sink(self, pipe: PipeDefinition) -> Callable[[str], None]:
         """Lines of a pipe's execution log, written to its CloudWatch Logs group in a stream named after the pipe.
@@ -386,6 +394,11 @@ class Pipes:
                     )
                 after = page[-1].seq
         return out[:limit]
+
+    async def discard(self, name: str, ids: list[str] | None = None, *, region: str | None = None) -> int:
+        """Delete dead-lettered records of a pipe (the given ids, or all) for good; how many were deleted."""
+        key = self._key(name, region)
+        return await self.store.delete_dead_letters(redrive_queue(key), ids)
 
     async def redrive(self, name: str, ids: list[str] | None = None, *, region: str | None = None) -> int:
         """Send dead-lettered records (the given ids, or all) back through the pipe; it retries them anew.

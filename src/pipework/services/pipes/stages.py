@@ -15,7 +15,7 @@ import orjson
 from pipework.connectors.targets import HttpParameters, Message, TargetError
 from pipework.connectors.targets.base import arn_parts
 from pipework.connectors.targets.registry import Targets
-from pipework.engine.pipes import PipeDefinition, TargetResult
+from pipework.engine.pipes import PipeDefinition, TargetResult, batch_item_failures
 from pipework.jsontypes import JSON
 from pipework.transform import resolve_parameters
 
@@ -134,26 +134,6 @@ class PipeStages:
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()
-
-
-def batch_item_failures(response: Any) -> list[str | None] | None:
-    """The ids of a partial batch response ``{"batchItemFailures": [{"itemIdentifier": id}]}``; None when the
-    response is not one (success). An entry without an id stands for the whole batch (None)."""
-    if isinstance(response, str):
-        try:
-            response = orjson.loads(response)
-        except orjson.JSONDecodeError:
-            return None
-    if not isinstance(response, dict) or not response.get("batchItemFailures"):
-        return None
-    failures = response["batchItemFailures"]
-    if not isinstance(failures, list):
-        return [None]
-    out: list[str | None] = []
-    for failure in failures:
-        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-        out.append(identifier if isinstance(identifier, str) and identifier else None)
-    return out
 
 
 def _http_parameters(params: JSON) -> HttpParameters:

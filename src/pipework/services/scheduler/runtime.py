@@ -13,6 +13,7 @@ from typing import Any
 
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
+from pipework.engine.breakers import Breakers
 from pipework.engine.cluster import Cluster
 from pipework.engine.dispatcher import Dispatcher, default_middleware
 from pipework.engine.envelope import Envelope
@@ -35,7 +36,8 @@ class Scheduler:
     Parameters:
         store, clock: the instance's. region, account: what ARNs carry. targets: where invocations go.
         rng: randomness for flexible windows and retry jitter (seed it in tests).
-        concurrency: invocations in flight at once. recorder: where AWS/Scheduler metrics go.
+        concurrency: invocations in flight at once. recorder: where AWS/Scheduler metrics go. breakers: the
+            circuit breakers invocations go through.
     """
 
     name = "scheduler"
@@ -53,6 +55,7 @@ class Scheduler:
         cluster: Cluster | None = None,
         recorder: Recorder | None = None,
         tracer: Tracer | None = None,
+        breakers: Breakers | None = None,
     ) -> None:
         self.rng = rng or random.Random()
         self.schedules = SchedulerService(store, clock, region=region, account=account, rng=self.rng)
@@ -65,7 +68,7 @@ class Scheduler:
             dead_letter=invoker.dead_letter,
             # <aws.scheduler.attempt-number> is the envelope's attempt, written into the invocation.
             middleware=[
-                *default_middleware(rng=self.rng),
+                *default_middleware(rng=self.rng, breakers=breakers),
                 AttemptNumber(ATTEMPT_KEY),
                 *(
                     [DeliveryMetrics(recorder, SCHEDULER, schedule_labels, _has_dead_letter)]
@@ -76,6 +79,8 @@ class Scheduler:
             ],
             concurrency=concurrency,
         )
+        if breakers is not None:
+            breakers.attach(self.dispatcher)
         # One node at a time ticks (its lease: "ticker/<queue>"); every node delivers invocations.
         self.ticker = Ticker(store, clock, queue=model.TICKS, fire=self.schedules.fire, cluster=cluster)
 

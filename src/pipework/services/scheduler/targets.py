@@ -21,7 +21,7 @@ SUPPORTED = {
     "queue": "a queue (arn:aws:sqs:<region>:<account>:<name>)",
     "bus": "an event bus (arn:aws:events:<region>:<account>:event-bus/<name>)",
     "api-destination": "an API destination (arn:aws:events:<region>:<account>:api-destination/<name>/<id>)",
-    "function": "a local function (arn:aws:lambda:<region>:<account>:function:<name>)",
+    "function": "a Lambda function (arn:aws:lambda:<region>:<account>:function:<name>)",
     "sdk": "a universal target arn:aws:scheduler:::aws-sdk:<service>:<action> of a service this server serves",
 }
 
