@@ -56,6 +56,9 @@ class _QuickServer(uvicorn.Server):
             await asyncio.sleep(0.002)
 
     async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        end_streams = getattr(self.config.app, "end_streams", None)
+        if end_streams is not None:
+            end_streams()
         for listener in self.servers:
             listener.close()
         for connection in list(self.server_state.connections):

@@ -13,6 +13,7 @@ def test_serve_prints_the_endpoint_answers_and_stops_gracefully(server_process, 
     process = server_process(tmp_path / "data")
     banner = "".join(process.output)
     assert f"listening on {process.endpoint_url}" in banner
+    assert httpx.get(process.endpoint_url + "/console/").status_code == 200
 
     health = httpx.get(process.endpoint_url + "/_pipework/health")
     assert health.status_code == 200
@@ -28,3 +29,16 @@ def test_serve_prints_the_endpoint_answers_and_stops_gracefully(server_process, 
     full = process.read_output()
     assert f"export AWS_ENDPOINT_URL={process.endpoint_url}" in full
     assert "import boto3" in full
+    assert f"Console: {process.endpoint_url}/console/" in full
+
+
+def test_an_open_console_tail_ends_when_the_server_stops(server_process, tmp_path):
+    """Stopping does not wait for a browser's live tail to go away: the stream ends cleanly at once (uvicorn would
+    otherwise wait out its graceful-shutdown timeout and cancel it)."""
+    process = server_process(tmp_path / "data")
+    with httpx.stream("GET", process.endpoint_url + "/console/api/tail/default", timeout=30) as tail:
+        lines = tail.iter_lines()
+        assert next(lines) == ": open"
+        assert process.stop(signal.SIGTERM) == 0
+        assert list(lines) == [""]  # the rest of the stream: the blank line after the comment, then its end
+    assert "timeout graceful shutdown exceeded" not in process.read_output()

@@ -393,6 +393,32 @@ def test_own_routes_answer_bad_input_with_json_errors(http: httpx.Client) -> Non
         b"[" * 10_000,
     ):
         findings.check(own, Case("POST /_pipework/clock", "body", body=body))
+    # The console's buttons (JSON routes under /console/api/).
+    bodies = (
+        b"",
+        b"not json",
+        b"[]",
+        b'{"Rule": "x"}',
+        b'{"Pipe": {"p": [1]}}',
+        b'{"Pipe": []}',
+        b"[" * 10_000,
+    )
+    for action in ("dead-letters/redrive", "dead-letters/discard", "events/put", "events/test-pattern"):
+        for body in bodies:
+            findings.check(own, Case(f"POST /console/api/{action}", "body", body=body))
+    for body in (b'{"EventPattern": "{", "Event": "{}"}', b'{"EventPattern": "{}", "Event": "[1"}'):
+        findings.check(own, Case("POST /console/api/events/test-pattern", "body", body=body))
+    for body in (b"{}", b'{"ReplayName": "r", "ArchiveName": "nope", "Start": "x", "End": "y"}', b"[]"):
+        findings.check(own, Case("POST /console/api/replays/start", "body", body=body))
+        findings.check(own, Case("POST /console/api/replays/cancel", "body", body=body))
+        findings.check(own, Case("POST /console/api/schedules/state", "body", body=body))
+        findings.check(own, Case("POST /console/api/queues/redrive", "body", body=body))
+    for name in ("nope", "%00", "x" * 5_000, "a%2Fb"):
+        findings.check(own, Case(f"POST /console/api/pipes/{name}/invoke", "name", body=b"not json"))
+        findings.check(own, Case(f"POST /console/api/pipes/{name}/start", "name"))
+        findings.check(own, Case(f"POST /console/api/pipes/{name}/sideways", "name"))
+        findings.check(own, Case(f"GET /console/api/tail/{name}", "name"))
+        findings.check(own, Case(f"GET /console/api/queues/peek?arn={name}", "arn"))
     assert not findings.report(("pipework",)), findings.report(("pipework",))
 
 
@@ -476,3 +502,21 @@ def test_log_filter_patterns(http: httpx.Client, scratch: Scratch) -> None:
 
     run()
     finish(findings, "logs")
+
+
+def test_console_pages_answer_odd_names_without_a_server_error(http: httpx.Client) -> None:
+    """The console's pages, given names that do not exist or cannot: a page (404 or 400), never a 5xx."""
+    odd = ("nope", "%00", "%ff", "x" * 5_000, "a%2F..%2Fb", "..", "%3Cscript%3E", "%F0%9F%92%A5")
+    paths = [f"/console/{page}/{name}" for page in ("buses", "pipes", "tables") for name in odd]
+    paths += [f"/console/rule?bus={name}&name={name}" for name in odd]
+    paths += [f"/console/rules?q={name}&page={name}" for name in odd]
+    paths += [f"/console/tables/{name}?start={name}" for name in odd]
+    paths += ["/console/rules?page=99999999999999999999", "/console/rule", "/console/nowhere"]
+    for path in paths:
+        response = http.get(path, timeout=30)
+        assert response.status_code < 500, (path, response.status_code, response.text[:300])
+        if response.status_code in (200, 400, 404) and path != "/console/nowhere":
+            assert response.headers["content-type"].startswith("text/html"), path
+        assert "<script>" not in response.text.replace(
+            '<script src="/console/static/console.js" defer></script>', ""
+        )

@@ -31,6 +31,7 @@ from pipework.api.errors import (
     render_error,
     service_unavailable,
 )
+from pipework.api.extensions_http import OpenStreams
 from pipework.api.instance import Instance
 from pipework.api.protocols import (
     Operation,
@@ -298,7 +299,14 @@ async def _read_body(receive: Receive) -> bytes:
 def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     """The one ASGI app of a Pipework instance: its lifespan opens the instance (``await open_instance()``),
     serves its APIs and Pipework's own routes, and closes it."""
-    from pipework.api import extensions, extensions_breakers, extensions_clock, extensions_pipes, prometheus
+    from pipework.api import (
+        console,
+        extensions,
+        extensions_breakers,
+        extensions_clock,
+        extensions_pipes,
+        prometheus,
+    )
 
     app: PipeworkApp
 
@@ -327,7 +335,10 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     ]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
     routes += extensions_breakers.routes(current)
+    streams = OpenStreams()
+    routes += console.routes(current, streams)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
+    app.streams = streams
     return app
 
 
@@ -366,7 +377,7 @@ class PipeworkApp(Starlette):
     routing layers (a measurable share of a request's CPU).
 
     Attributes: `pipework`, the instance once the lifespan opened it; `gateway`, the AWS APIs it serves;
-    `startup_error`, why opening the instance failed.
+    `startup_error`, why opening the instance failed; `streams`, the live streams it answers (`end_streams`).
     """
 
     def __init__(self, **options: Any) -> None:
@@ -374,6 +385,11 @@ class PipeworkApp(Starlette):
         self.pipework: Instance | None = None
         self.gateway: AwsGateway | None = None
         self.startup_error: Exception | None = None
+        self.streams = OpenStreams()
+
+    def end_streams(self) -> None:
+        """End the live streams being answered (the server is shutting down: it need not wait for them)."""
+        self.streams.end()
 
     def attach(self, pipework: Instance) -> None:
         """Serve `pipework`'s APIs."""
@@ -382,10 +398,11 @@ class PipeworkApp(Starlette):
         self.gateway = AwsGateway(pipework.served, region=settings.region, account=settings.account)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
         if (
             scope["type"] == "http"
-            and not scope["path"].startswith(OWN_PATH_PREFIX)
-            and not (scope["path"] == METRICS_PATH and scope["method"] == "GET")
+            and not (path.startswith(OWN_PATH_PREFIXES) or path == "/console")
+            and not (path == METRICS_PATH and scope["method"] == "GET")
         ):
             assert self.gateway is not None, "uvicorn serves requests only after the lifespan started"
             await self.gateway(scope, receive, send)
@@ -394,5 +411,8 @@ class PipeworkApp(Starlette):
 
 
 OWN_PATH_PREFIX = "/_pipework"
+CONSOLE_PATH_PREFIX = "/console"
+#: Paths Starlette routes (Pipework's own routes and the console); every other path is an AWS request.
+OWN_PATH_PREFIXES = (OWN_PATH_PREFIX, CONSOLE_PATH_PREFIX + "/")
 #: Prometheus scrapes here (no AWS API uses GET /metrics).
 METRICS_PATH = "/metrics"

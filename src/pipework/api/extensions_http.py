@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
@@ -47,6 +48,24 @@ def guarded(handler: Callable[[Request], Awaitable[Any]]) -> Endpoint:
         return result if isinstance(result, Response) else json_response(result)
 
     return endpoint
+
+
+class OpenStreams:
+    """The live streams a server is answering (a bus's tail in the console), so that shutting down can end them
+    at once instead of waiting for each browser to go away. A stream registers the queue it reads from and ends
+    when it reads `END` from it."""
+
+    END = None
+
+    def __init__(self) -> None:
+        self.queues: set[asyncio.Queue[Any]] = set()
+
+    def end(self) -> None:
+        """Tell every open stream to end (called when the server starts shutting down)."""
+        for queue in self.queues:
+            while queue.full():  # the end matters more than lines a slow reader had not read
+                queue.get_nowait()
+            queue.put_nowait(self.END)
 
 
 def validation(message: str) -> ServiceError:

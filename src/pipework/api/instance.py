@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from pipework.api.client import LocalClient
 from pipework.clock import Clock
 from pipework.engine.breakers import Breakers
 from pipework.engine.cluster import Cluster
 from pipework.engine.metrics import Recorder
 from pipework.services.base import Service
+from pipework.services.dynamodbstreams import DynamoDBStreams
 from pipework.services.events import EventBridge
 from pipework.services.pipes import Pipes
+from pipework.services.scheduler import Scheduler
+from pipework.services.sqs import SqsService
 
 
 class InstanceSettings(Protocol):
@@ -66,5 +70,20 @@ class Instance(Protocol):
 
     @property
     def breakers(self) -> Breakers: ...
+
+    # The console (``/console/``) reads these too.
+    @property
+    def api(self) -> LocalClient:
+        """In-process calls to the served APIs, validated as over HTTP."""
+        ...
+
+    @property
+    def sqs(self) -> SqsService: ...
+
+    @property
+    def scheduler(self) -> Scheduler: ...
+
+    @property
+    def dynamodbstreams(self) -> DynamoDBStreams: ...
 
     async def close(self) -> None: ...

@@ -168,6 +168,10 @@ class _Server(uvicorn.Server):
                     daemon=True,
                 ).start()
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.pipework_app.end_streams()  # an open console tab does not hold the shutdown up
+        await super().shutdown(sockets)
+
 
 def _run_scripts(paths: list[str], endpoint_url: str, templates: list[str], region: str) -> None:
     """`--template`: deploy each template as its stack; `--load`: then run each script as ``__main__`` with
@@ -212,6 +216,7 @@ def banner(pipework: Pipework, port: int) -> str:
             f"Pipework {__version__} listening on {url} ({where}; region {settings.region}; "
             f"account {settings.account})",
             f"Serving: {services}",
+            f"Console: {url}/console/",
             "",
             "Point AWS SDKs and the AWS CLI at it:",
             f"  export AWS_ENDPOINT_URL={url}",

@@ -5,6 +5,7 @@ from pipework.patterns import compile_pattern, Matcher, InvalidPatternError
 
 from .compile import CompiledPattern, compile_pattern
 from .errors import InvalidEventError, InvalidPatternError, PatternError
+from .explain import mismatched_fields
 from .matcher import Matcher
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "Matcher",
     "PatternError",
     "compile_pattern",
+    "mismatched_fields",
 ]

@@ -12,7 +12,7 @@ import orjson
 
 from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 from pipework.services.dynamodb import DynamoDB, errors
-from pipework.services.dynamodb.model import STREAM, stream_key_of, table_key
+from pipework.services.dynamodb.model import CHECKPOINTS, STREAM, checkpoint_key, stream_key_of, table_key
 from pipework.services.dynamodb.records import position_of, sequence_number, with_sequence
 from pipework.store import Resource, Store
 
@@ -56,6 +56,24 @@ class DynamoDBStreams:
     ) -> Subscription:
         """See `pipework.services.dynamodbstreams.subscription.subscribe`; the store is this instance's."""
         return subscribe(self.store, stream_arn, consumer=consumer, start=start, batch_size=batch_size)
+
+    async def lag(self, stream_arn: str, consumer: str) -> tuple[int, float | None] | None:
+        """How far `consumer` (e.g. a pipe's ARN) is behind on a stream: the records written after its checkpoint,
+        and the time the oldest of them was written (None when it is caught up); None if there is no such
+        stream. A consumer with no checkpoint yet counts every retained record."""
+        key = stream_key_of(stream_arn)
+        resource = None if key is None else await self.store.get_resource(STREAM, key)
+        if key is None or resource is None:
+            return None
+        log_name = str(resource.body["log"])
+        stats = await self.store.log_stats(log_name)
+        saved = await self.store.kv_get(CHECKPOINTS, checkpoint_key(key, consumer))
+        after = int(saved.value) if saved is not None else max(stats.first_position - 1, 0)
+        behind = max(0, stats.last_position - max(after, stats.first_position - 1))
+        if behind == 0:
+            return 0, None
+        first = await self.store.read_log(log_name, after=after, limit=1)
+        return behind, first[0].time if first else None
 
     async def shard_id(self, stream_arn: str) -> str | None:
         """The id of the stream's one shard; None if there is no such stream."""

@@ -7,6 +7,7 @@ carrying the target's own error code, as Scheduler reports them.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from pipework.connectors.targets import Message, TargetError
@@ -16,6 +17,8 @@ from pipework.jsontypes import JSON
 from pipework.schedule_expressions import format_time
 
 ATTEMPT_KEY = "attempt"
+#: Outcomes kept per schedule for the console (in memory: diagnostics, not state).
+RESULTS_KEPT = 5
 
 
 def render_input(invocation: JSON) -> str:
@@ -63,9 +66,32 @@ class ScheduleInvoker:
     def __init__(self, targets: Targets, completed: Callable[[JSON], Awaitable[None]]) -> None:
         self.targets = targets
         self.completed = completed
+        # By schedule ARN, newest last: what each attempt did (`last_results`).
+        self.results: dict[str, deque[JSON]] = {}
+
+    def last_results(self, schedule_arn: str) -> list[JSON]:
+        """The latest attempts of a schedule's target since this process started, newest last: the time it
+        was due, the attempt, and SUCCEEDED or FAILED with the target's error code and message."""
+        return list(self.results.get(schedule_arn, ()))
+
+    def _record(self, invocation: JSON, status: str, error: TargetError | None = None) -> None:
+        kept = self.results.setdefault(invocation["arn"], deque(maxlen=RESULTS_KEPT))
+        result: JSON = {
+            "Scheduled": invocation["scheduled"],
+            "Attempt": invocation.get(ATTEMPT_KEY, 1),
+            "Status": status,
+        }
+        if error is not None:
+            result["ErrorCode"], result["ErrorMessage"] = error.code, error.message
+        kept.append(result)
 
     async def invoke(self, invocation: JSON) -> None:
-        await self.targets.send_one(invocation["target"]["Arn"], message(invocation))
+        try:
+            await self.targets.send_one(invocation["target"]["Arn"], message(invocation))
+        except TargetError as exc:
+            self._record(invocation, "FAILED", exc)
+            raise
+        self._record(invocation, "SUCCEEDED")
         if invocation.get("delete_after"):
             # If the process dies here the invocation runs again (at-least-once) and the deletion follows then.
             await self.completed(invocation)

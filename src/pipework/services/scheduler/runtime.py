@@ -59,7 +59,7 @@ class Scheduler:
     ) -> None:
         self.rng = rng or random.Random()
         self.schedules = SchedulerService(store, clock, region=region, account=account, rng=self.rng)
-        invoker = ScheduleInvoker(targets, self.schedules.completed)
+        invoker = self.invoker = ScheduleInvoker(targets, self.schedules.completed)
         self.dispatcher = Dispatcher(
             store,
             clock,

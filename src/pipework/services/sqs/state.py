@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from pipework.clock import Clock
 from pipework.engine.cluster import Cluster
 from pipework.engine.metrics import Recorder
+from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 
@@ -117,3 +118,29 @@ class SqsState:
         await self.store.expire(
             queue.store_queue, enqueued_before=now - queue.integer("MessageRetentionPeriod")
         )
+
+    async def peek(self, arn: str, *, limit: int = 10) -> JSON | None:
+        """A look at a queue (None if `arn` names none) that changes nothing: no message is received, its
+        visibility and receive count stay as they are. The first `limit` messages in store order (body, ids,
+        times, receive count, whether in flight) and the age of the oldest message now (None when empty)."""
+        queue = self.queue_for_arn(arn)
+        if queue is None:
+            return None
+        now = self.clock.now()
+        items = await self.store.peek(queue.store_queue, limit=max(limit, 100))
+        oldest = min((item.enqueued_at for item in items), default=None)
+        messages = [
+            {
+                "MessageId": item.id,
+                "Body": item.payload.decode("utf-8", "replace"),
+                "SentTimestamp": item.enqueued_at,
+                "ReceiveCount": item.attempts,
+                "InFlight": item.in_flight,
+                "MessageGroupId": item.group_id,
+            }
+            for item in items[:limit]
+        ]
+        return {
+            "Messages": messages,
+            "AgeOfOldestMessage": None if oldest is None else max(0.0, now - oldest),
+        }

@@ -1,0 +1,201 @@
+"""The console's pages: one handler per URL, each reading what it shows (`reads`) and rendering one template.
+A name that does not exist is a 404 page, a failed read a 400 page with AWS's error; never a bare 500."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from . import reads
+from .reads import ConsoleError
+
+if TYPE_CHECKING:
+    from pipework.api.instance import Instance
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+TEMPLATES.filters["pretty"] = reads.pretty
+TEMPLATES.filters["iso"] = reads.iso
+
+#: The navigation bar: (label, URL).
+NAVIGATION = (
+    ("Overview", "/console/"),
+    ("Buses", "/console/buses"),
+    ("Rules", "/console/rules"),
+    ("Pipes", "/console/pipes"),
+    ("Schedules", "/console/schedules"),
+    ("Queues", "/console/queues"),
+    ("Tables", "/console/tables"),
+    ("Dead letters", "/console/dead-letters"),
+    ("Archives", "/console/archives"),
+    ("Breakers", "/console/breakers"),
+    ("Alarms", "/console/alarms"),
+)
+
+
+class NotFound(Exception):
+    """The page names something that does not exist."""
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    path = request.url.path
+    active = next(
+        (url for _, url in sorted(NAVIGATION, key=lambda n: -len(n[1])) if path.startswith(url.rstrip("/"))),
+        "/console/",
+    )
+    page = TEMPLATES.get_template(template).render(navigation=NAVIGATION, active=active, **context)
+    return HTMLResponse(page, status_code=status)
+
+
+def page(
+    handler: Callable[[Request, Instance], Awaitable[Response]], current: Callable[[], Instance]
+) -> Callable[[Request], Awaitable[Response]]:
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request, current())
+        except NotFound as exc:
+            return render(request, "error.html", 404, title="Not found", message=str(exc))
+        except ConsoleError as exc:
+            return render(request, "error.html", 400, title=exc.code, message=exc.message)
+        except Exception:
+            log.exception("console page %s failed", request.url.path)
+            return render(
+                request, "error.html", 500, title="Internal failure", message="See the server's log."
+            )
+
+    return endpoint
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
+
+
+async def overview(request: Request, pipework: Instance) -> Response:
+    return render(request, "overview.html", title="Overview", data=await reads.overview(pipework))
+
+
+async def buses(request: Request, pipework: Instance) -> Response:
+    return render(request, "buses.html", title="Buses", buses=await reads.buses(pipework))
+
+
+async def bus(request: Request, pipework: Instance) -> Response:
+    name = request.path_params["name"]
+    found = await reads.bus(pipework, name)
+    if found is None:
+        raise NotFound(f"Event bus {name} does not exist.")
+    return render(request, "bus.html", title=f"Bus {name}", bus=found)
+
+
+async def rules(request: Request, pipework: Instance) -> Response:
+    search = request.query_params.get("q", "")
+    found = await reads.rules(pipework, search=search, page=_page_number(request))
+    return render(request, "rules.html", title="Rules", search=search, data=found)
+
+
+async def rule(request: Request, pipework: Instance) -> Response:
+    bus_name = request.query_params.get("bus", "default")
+    name = request.query_params.get("name", "")
+    found = await reads.rule(pipework, bus_name, name)
+    if found is None:
+        raise NotFound(f"Rule {name} does not exist on EventBus {bus_name}.")
+    return render(request, "rule.html", title=f"Rule {name}", rule=found)
+
+
+async def pipes(request: Request, pipework: Instance) -> Response:
+    return render(request, "pipes.html", title="Pipes", pipes=reads.pipes(pipework))
+
+
+async def pipe(request: Request, pipework: Instance) -> Response:
+    name = request.path_params["name"]
+    found = await reads.pipe(pipework, name)
+    if found is None:
+        raise NotFound(f"Pipe {name} does not exist.")
+    return render(request, "pipe.html", title=f"Pipe {name}", pipe=found)
+
+
+async def schedules(request: Request, pipework: Instance) -> Response:
+    return render(request, "schedules.html", title="Schedules", schedules=reads.schedules(pipework))
+
+
+async def queues(request: Request, pipework: Instance) -> Response:
+    return render(request, "queues.html", title="Queues", queues=await reads.queues(pipework))
+
+
+async def tables(request: Request, pipework: Instance) -> Response:
+    return render(request, "tables.html", title="Tables", tables=await reads.tables(pipework))
+
+
+async def table(request: Request, pipework: Instance) -> Response:
+    name = request.path_params["name"]
+    listed = await reads.tables(pipework)
+    found = next((t for t in listed if t["Name"] == name), None)
+    if found is None:
+        raise NotFound(f"Table {name} does not exist.")
+    items = await reads.table_items(pipework, name, request.query_params.get("start"))
+    return render(request, "table.html", title=f"Table {name}", table=found, items=items)
+
+
+async def dead_letters(request: Request, pipework: Instance) -> Response:
+    return render(
+        request,
+        "dead_letters.html",
+        title="Dead letters",
+        rules=await reads.rule_dead_letters(pipework),
+        pipes=await reads.pipe_dead_letters(pipework),
+    )
+
+
+async def archives(request: Request, pipework: Instance) -> Response:
+    return render(request, "archives.html", title="Archives", data=await reads.archives(pipework))
+
+
+async def breakers(request: Request, pipework: Instance) -> Response:
+    return render(request, "breakers.html", title="Breakers", breakers=await reads.breakers(pipework))
+
+
+async def alarms(request: Request, pipework: Instance) -> Response:
+    return render(request, "alarms.html", title="Alarms", alarms=await reads.alarms(pipework))
+
+
+async def _home(request: Request) -> Response:
+    return RedirectResponse("/console/", status_code=307)
+
+
+def routes(current: Callable[[], Instance]) -> list[Route]:
+    def get(path: str, handler: Callable[[Request, Instance], Awaitable[Response]]) -> Route:
+        return Route(path, page(handler, current), methods=["GET"])
+
+    return [
+        Route("/console", _home, methods=["GET"]),
+        get("/console/", overview),
+        get("/console/buses", buses),
+        get("/console/buses/{name:path}", bus),
+        get("/console/rules", rules),
+        get("/console/rule", rule),
+        get("/console/pipes", pipes),
+        get("/console/pipes/{name:path}", pipe),
+        get("/console/schedules", schedules),
+        get("/console/queues", queues),
+        get("/console/tables", tables),
+        get("/console/tables/{name:path}", table),
+        get("/console/dead-letters", dead_letters),
+        get("/console/archives", archives),
+        get("/console/breakers", breakers),
+        get("/console/alarms", alarms),
+    ]

@@ -1,0 +1,330 @@
+"""The console in a real browser (Chromium through Playwright) against a server running the power-dispatch example:
+every page from the navigation bar, an event put from a bus page seen in its live tail, a dead letter redriven
+and one discarded, a replay started and cancelled (and one completed), a pipe invoked, a pattern tested, a
+schedule disabled. ``PIPEWORK_SCREENSHOTS=DIR`` saves the screenshots `docs/console.md` shows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pipework.testing import RunningServer
+
+SCREENSHOTS = os.environ.get("PIPEWORK_SCREENSHOTS")
+NAVIGATION = [
+    ("Overview", "/console/", "Overview"),
+    ("Buses", "/console/buses", "Buses"),
+    ("Rules", "/console/rules", "Rules"),
+    ("Pipes", "/console/pipes", "Pipes"),
+    ("Schedules", "/console/schedules", "Schedules"),
+    ("Queues", "/console/queues", "Queues"),
+    ("Tables", "/console/tables", "Tables"),
+    ("Dead letters", "/console/dead-letters", "Dead letters"),
+    ("Archives", "/console/archives", "Archives"),
+    ("Breakers", "/console/breakers", "Breakers"),
+    ("Alarms", "/console/alarms", "Alarms"),
+]
+
+
+def shoot(page: Any, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
+
+def expect_text(locator: Any, pattern: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(locator).to_have_text(re.compile(pattern))
+
+
+def wait_until(condition: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_every_page_opens_from_the_navigation_bar(console_server: RunningServer, page: Any) -> None:
+    page.goto(console_server.endpoint_url + "/console/")
+    for label, path, heading in NAVIGATION:
+        page.get_by_role("navigation", name="Console").get_by_role("link", name=label, exact=True).click()
+        page.wait_for_url(console_server.endpoint_url + path)
+        expect_text(page.locator("h1"), f"^{heading}$")
+        assert page.locator("nav a[aria-current=page]").inner_text() == label
+    page.goto(console_server.endpoint_url + "/console/pipes/power-dispatch")
+    expect_text(page.locator("#pipe-state"), "RUNNING")
+    page.goto(console_server.endpoint_url + "/console/tables/Powers")
+    expect_text(page.locator("h1"), "Table Powers")
+
+
+def test_an_event_put_from_the_bus_page_shows_in_the_live_tail(
+    console_server: RunningServer, page: Any
+) -> None:
+    page.goto(console_server.endpoint_url + "/console/buses/power-events")
+    page.wait_for_selector("#tail-state[data-state=open]")
+    page.get_by_label("Source").fill("energy.dispatch")
+    page.get_by_label("Detail type").fill("PowerDispatch")
+    page.get_by_label("Detail", exact=True).fill('{"subjectId": "plant-9", "megawatts": "7"}')
+    page.get_by_role("button", name="Put event").click()
+    expect_text(page.locator("#status"), r"^Put event [0-9a-f-]{36}\.$")
+    event_id = page.locator("#status").inner_text().split()[-1].rstrip(".")
+    row = page.locator(f"#tail-table tr[data-event-id='{event_id}']")
+    row.wait_for()
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1:4] == [event_id, "energy.dispatch", "PowerDispatch"]
+    assert json.loads(cells[4]) == {"subjectId": "plant-9", "megawatts": "7"}
+    assert cells[5] == "updates"
+
+    # An event no rule matches shows too, with no matched rules; one put by another client as well.
+    events = console_server.client("events")
+    other = events.put_events(
+        Entries=[{"EventBusName": "power-events", "Source": "elsewhere", "DetailType": "X", "Detail": "{}"}]
+    )["Entries"][0]["EventId"]
+    unmatched = page.locator(f"#tail-table tr[data-event-id='{other}']")
+    unmatched.wait_for()
+    assert unmatched.locator("td").all_inner_texts()[2:] == ["elsewhere", "X", "{}", "none"]
+    shoot(page, "bus")
+
+
+def _dead_letters(server: RunningServer) -> list[dict[str, Any]]:
+    answer = httpx.get(server.endpoint_url + "/_pipework/events/dead-letters").json()
+    return list(answer["DeadLetters"])
+
+
+def test_a_dead_letter_is_redriven_and_another_discarded(console_server: RunningServer, page: Any) -> None:
+    events, sqs = console_server.client("events"), console_server.client("sqs")
+    missing = "arn:aws:sqs:us-east-1:000000000000:console-redriven"
+    events.put_targets(
+        Rule="updates", EventBusName="power-events", Targets=[{"Id": "late-queue", "Arn": missing}]
+    )
+    for n in (1, 2):
+        events.put_events(
+            Entries=[
+                {
+                    "EventBusName": "power-events",
+                    "Source": "energy.dispatch",
+                    "DetailType": "PowerDispatch",
+                    "Detail": json.dumps({"subjectId": f"plant-{n}", "megawatts": str(n)}),
+                }
+            ]
+        )
+    # A missing queue is an error retries cannot fix: both go straight to the dead letters.
+    dead = wait_until(lambda: (found := _dead_letters(console_server)) and len(found) == 2 and found)
+    url = sqs.create_queue(QueueName="console-redriven")["QueueUrl"]
+
+    page.goto(console_server.endpoint_url + "/console/dead-letters")
+    first, second = dead
+    page.locator(f"input[value='{first['Id']}']").check()
+    page.locator("details", has_text=f"Event {first['Event']['id']}").locator("summary").click()
+    assert '"plant-1"' in page.locator("details[open] pre").first.inner_text()
+    shoot(page, "dead-letters")
+    page.get_by_role("button", name="Redrive selected").click()
+    expect_text(page.locator("#status"), r"^Redriven 1\.$")
+    received = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"]
+    assert json.loads(received[0]["Body"])["id"] == first["Event"]["id"]
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(f"input[value='{second['Id']}']").check()
+    page.get_by_role("button", name="Discard selected").click()
+    expect_text(page.locator("#status"), r"^Discarded 1\.$")
+    assert _dead_letters(console_server) == []
+
+
+def test_a_replay_is_started_and_cancelled_and_another_completes(
+    console_server: RunningServer, page: Any
+) -> None:
+    events = console_server.client("events")
+    bus_arn = events.describe_event_bus(Name="power-events")["Arn"]
+    events.create_archive(ArchiveName="dispatches", EventSourceArn=bus_arn)
+    for n in range(3):
+        events.put_events(
+            Entries=[
+                {
+                    "EventBusName": "power-events",
+                    "Source": "energy.dispatch",
+                    "DetailType": "PowerDispatch",
+                    "Detail": json.dumps({"subjectId": f"plant-{n}", "megawatts": "1"}),
+                }
+            ]
+        )
+    # Hold the first replay before it reads the archive, so the browser sees it active and cancels it.
+    replayer = console_server.pipework.events.replayer
+    original = replayer._replay
+    gate = console_server.run(_new_event())
+
+    async def held(here: Any, name: str) -> None:
+        await gate.wait()
+        await original(here, name)
+
+    replayer._replay = held  # type: ignore[method-assign]
+    page.goto(console_server.endpoint_url + "/console/archives")
+    page.get_by_label("Replay name").fill("held")
+    page.get_by_role("checkbox", name="power-events/updates").check()
+    page.get_by_role("button", name="Start replay").click()
+    row = page.locator("#replays tr[data-replay=held]")
+    expect_text(row.locator(".replay-state"), "^STARTING$")
+    row.get_by_role("button", name="Cancel").click()
+    expect_text(row.locator(".replay-state"), "^CANCELLING$")
+    replayer._replay = original  # type: ignore[method-assign]
+    console_server.loop.call_soon_threadsafe(gate.set)
+    expect_text(row.locator(".replay-state"), "^CANCELLED$")
+    assert events.describe_replay(ReplayName="held")["State"] == "CANCELLED"
+
+    page.get_by_label("Replay name").fill("whole")
+    page.get_by_role("button", name="Start replay").click()
+    done = page.locator("#replays tr[data-replay=whole]")
+    expect_text(done.locator(".replay-state"), "^COMPLETED$")
+    assert done.locator("progress").get_attribute("value") == "100"
+    assert events.describe_replay(ReplayName="whole")["State"] == "COMPLETED"
+    shoot(page, "archives")
+
+
+async def _new_event() -> asyncio.Event:
+    return asyncio.Event()
+
+
+def test_a_pipe_is_invoked_with_a_record_and_shows_each_stage(
+    console_server: RunningServer, page: Any
+) -> None:
+    page.goto(console_server.endpoint_url + "/console/pipes/power-dispatch")
+    record = {
+        "eventName": "INSERT",
+        "dynamodb": {"NewImage": {"subjectId": {"S": "plant-5"}, "megawatts": {"N": "12"}}},
+    }
+    page.get_by_role("textbox", name=re.compile("^Record")).fill(json.dumps(record))
+    page.get_by_role("button", name="Invoke").click()
+    expect_text(page.locator("#invoke-status"), "SUCCEEDED")
+    stages = page.locator("#invoke-result tr[data-stage]")
+    assert [s.get_attribute("data-stage") for s in stages.all()] == ["FILTER", "TARGET"]
+    target = page.locator("#invoke-result tr[data-stage=TARGET] td")
+    assert json.loads(target.nth(2).inner_text()) == [{"subjectId": "plant-5", "megawatts": "12"}]
+    assert "EventId" in target.nth(3).inner_text()
+    shoot(page, "pipe")
+
+    # A record the filter drops stops at the filter.
+    page.get_by_role("textbox", name=re.compile("^Record")).fill(
+        json.dumps({**record, "eventName": "REMOVE"})
+    )
+    page.get_by_role("button", name="Invoke").click()
+    expect_text(page.locator("#invoke-status"), "FILTERED")
+
+    page.get_by_role("button", name="Stop").click()
+    expect_text(page.locator("#pipe-state"), "^STOPPING$")
+    wait_until(
+        lambda: (
+            console_server.client("pipes").describe_pipe(Name="power-dispatch")["CurrentState"] == "STOPPED"
+        )
+    )
+    page.reload()
+    expect_text(page.locator("#pipe-state"), "^STOPPED$")
+
+
+def test_a_rule_pattern_test_names_the_field_that_does_not_match(
+    console_server: RunningServer, page: Any
+) -> None:
+    page.goto(console_server.endpoint_url + "/console/rule?bus=power-events&name=updates")
+    event = {
+        "id": "1",
+        "account": "000000000000",
+        "source": "energy.dispatch",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail-type": "SomethingElse",
+        "detail": {},
+    }
+    page.get_by_label("Event (JSON)").fill(json.dumps(event))
+    page.get_by_role("button", name="Test").click()
+    expect_text(page.locator("#test-result li"), "^detail-type$")
+    assert page.locator("#pattern-text mark").inner_text() == '"detail-type":'
+    shoot(page, "rule")
+    page.get_by_label("Event (JSON)").fill(json.dumps({**event, "detail-type": "PowerDispatch"}))
+    page.get_by_role("button", name="Test").click()
+    expect_text(page.locator("#test-result"), "matches")
+
+
+def test_a_schedule_is_disabled_and_a_queue_peeked(console_server: RunningServer, page: Any) -> None:
+    queue_arn = "arn:aws:sqs:us-east-1:000000000000:power-updates"
+    console_server.client("scheduler").create_schedule(
+        Name="hourly-report",
+        ScheduleExpression="cron(0 9 * * ? *)",
+        ScheduleExpressionTimezone="Europe/Paris",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": queue_arn, "RoleArn": "arn:aws:iam::000000000000:role/r", "Input": "{}"},
+    )
+    page.goto(console_server.endpoint_url + "/console/schedules")
+    row = page.locator("tr", has_text="hourly-report")
+    assert "09:00:00+01:00 Europe/Paris" in row.inner_text()
+    row.get_by_role("button", name="Disable").click()
+    expect_text(row.locator(".schedule-state"), "^DISABLED$")
+    state = console_server.client("scheduler").get_schedule(Name="hourly-report")["State"]
+    assert state == "DISABLED"
+
+    sqs = console_server.client("sqs")
+    url = sqs.get_queue_url(QueueName="power-updates")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="peek at me")
+    page.goto(console_server.endpoint_url + "/console/queues")
+    page.locator("tr", has_text="power-updates").get_by_role("button", name="Peek").click()
+    expect_text(page.locator("#peek-result td pre"), "^peek at me$")
+    shoot(page, "queues")
+    # Peeking received nothing: the message is still there to receive, for the first time.
+    message = sqs.receive_message(QueueUrl=url, AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+    assert message["Attributes"]["ApproximateReceiveCount"] == "1"
+
+
+@pytest.mark.skipif(not SCREENSHOTS, reason="PIPEWORK_SCREENSHOTS is not set")
+def test_screenshots_of_the_main_pages(console_server: RunningServer, page: Any) -> None:
+    """The lists, with something in them: a failing target's dead letters, a schedule, rows in the table."""
+    events = console_server.client("events")
+    events.put_targets(
+        Rule="updates",
+        EventBusName="power-events",
+        Targets=[{"Id": "gone", "Arn": "arn:aws:sqs:us-east-1:000000000000:gone"}],
+    )
+    ddb = console_server.client("dynamodb")
+    for n in range(3):
+        ddb.put_item(TableName="Powers", Item={"subjectId": {"S": f"plant-{n}"}, "megawatts": {"N": "5"}})
+    wait_until(lambda: len(_dead_letters(console_server)) == 3)
+    console_server.client("scheduler").create_schedule(
+        Name="morning-report",
+        ScheduleExpression="cron(0 9 * * ? *)",
+        ScheduleExpressionTimezone="Europe/Paris",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": "arn:aws:sqs:us-east-1:000000000000:power-updates",
+            "RoleArn": "arn:aws:iam::000000000000:role/r",
+            "Input": "{}",
+        },
+    )
+    cloudwatch = console_server.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="power-dispatch-failing",
+        Namespace="AWS/EventBridge/Pipes",
+        MetricName="ExecutionFailed",
+        Dimensions=[{"Name": "PipeName", "Value": "power-dispatch"}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=15,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName="power-dispatch-failing", StateValue="ALARM", StateReason="a test")
+    httpx.put(
+        console_server.endpoint_url + "/_pipework/breakers/power-updates",
+        json={"Target": "arn:aws:sqs:us-east-1:000000000000:power-updates"},
+    ).raise_for_status()
+    for name in ("overview", "buses", "rules", "pipes", "schedules", "tables", "breakers", "alarms"):
+        page.goto(console_server.endpoint_url + ("/console/" if name == "overview" else f"/console/{name}"))
+        shoot(page, name)
