@@ -11,6 +11,7 @@ The server (`pipework serve`, `asgi_app`), the pytest plugin and Pipework's own 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
@@ -29,6 +30,7 @@ from pipework.connectors.bundle import Connectors
 from pipework.connectors.targets.function import Functions, Handler, load_functions
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.breakers import DETAIL_TYPE, SOURCE, Breaker, Breakers
+from pipework.engine.cluster import DEFAULT_LEASE_TIME, Cluster
 from pipework.engine.metrics import Recorder
 from pipework.engine.tracing import Tracer
 from pipework.jsontypes import JSON
@@ -46,13 +48,21 @@ from pipework.services.scheduler import Scheduler
 from pipework.services.sns import Sns
 from pipework.services.sqs import SqsService
 from pipework.services.sts import StsService
-from pipework.store import open_store
+from pipework.store import open_store, redacted_url
+from pipework.store.waiting import parse_resource_key, resource_key
 
 if TYPE_CHECKING:
     from pipework.api.app import PipeworkApp
     from pipework.store.base import Store
 
 log = logging.getLogger(__name__)
+
+#: Seconds between two `Store.maintain` runs (on a shared store, by the node holding "store/maintenance").
+MAINTENANCE_INTERVAL = 15.0
+#: Seconds between two checks that the cached definitions are the stored ones (real time; shared stores only).
+VERSION_CHECK = 5.0
+#: Seconds before following other nodes' changes is tried again after it failed (real time).
+FOLLOW_RETRY = 1.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,9 @@ class Settings:
             non-loopback host (`pipework.cli.serve.default_auth`); in process (tests, the pytest plugin) it is off.
         credentials: the credentials file (keys, roles, policies; see `pipework.api.auth.credentials`).
         rate_limit: requests per second each key may make with auth on (None: unlimited).
+        node_id: this node's id among the nodes sharing a store (default: host, process id and a random part).
+        lease_time: seconds a singleton job's lease lasts (pipe source lanes, replays, move tasks, sweeps,
+            tickers): how long a job waits to move to another node after its node died (default 30).
         metrics_retention_days: how long per-minute metric datapoints are kept (CloudWatch: 15 days).
         otlp_endpoint: an OTLP/HTTP collector (``http://localhost:4318``) to export OpenTelemetry spans to
             (ingest, matching, delivery attempts); None: no tracing.
@@ -99,6 +112,8 @@ class Settings:
     auth: str = "off"
     credentials: Path | None = None
     rate_limit: float | None = None
+    node_id: str | None = None
+    lease_time: float = DEFAULT_LEASE_TIME
     metrics_retention_days: float = 15.0
     otlp_endpoint: str | None = None
 
@@ -158,6 +173,7 @@ class Pipework:
         events: EventBridge,
         pipes: Pipes,
         scheduler: Scheduler,
+        cluster: Cluster,
         recorder: Recorder,
         cloudwatch: CloudWatch,
         logs: CloudWatchLogs,
@@ -169,6 +185,7 @@ class Pipework:
     ) -> None:
         self.settings = settings
         self.guard = guard
+        self.cluster = cluster
         self.clock = clock
         self.store = store
         self.connectors = connectors
@@ -192,6 +209,14 @@ class Pipework:
         self.sts = sts
         self._started: list[Service] = []
         self._closed = False
+        self._changes: asyncio.Queue[frozenset[str] | None] = asyncio.Queue()
+        self._follower: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
+
+    @property
+    def store_description(self) -> str:
+        """The store's URL without its password (or "memory")."""
+        return redacted_url(self.settings.store_url)
 
     @property
     def served(self) -> tuple[Service, ...]:
@@ -258,14 +283,21 @@ class Pipework:
             clock.ignore(asyncio.all_tasks())
         # A StoreError here (e.g. data written by a newer version) reaches the caller: `pipework serve` says why.
         store = await open_store(settings.store_url, clock, region=region, account=account)
+        cluster = Cluster(
+            store,
+            node_id=settings.node_id,
+            lease_time=settings.lease_time,
+            address=settings.endpoint_url,
+            clock=clock,
+        )
 
         # Every service records its metrics here; durable per minute, kept `metrics_retention_days`.
         recorder = Recorder(store, clock, retention=settings.metrics_retention_days * 86_400.0)
         tracer = Tracer.otlp(settings.otlp_endpoint) if settings.otlp_endpoint else None
         # Services that depend on nothing but the store come first; the targets reach them through ports.
-        sqs = SqsService(store, clock, region=region, account=account, recorder=recorder)
+        sqs = SqsService(store, clock, region=region, account=account, recorder=recorder, cluster=cluster)
         recorder.samplers.append(sqs.sample_gauges)
-        dynamodb = DynamoDB(store, clock, region=region, account=account, recorder=recorder)
+        dynamodb = DynamoDB(store, clock, region=region, account=account, recorder=recorder, cluster=cluster)
         dynamodbstreams = DynamoDBStreams(store, clock, dynamodb=dynamodb)
         catalog = EventsService(store, clock, region=region, account=account)
         logs = CloudWatchLogs(store, clock)
@@ -306,7 +338,14 @@ class Pipework:
         # CloudWatch Logs' /aws/lambda/<name>.
         local.attach(lambda_.service, logs)
         events = EventBridge(
-            catalog, store, clock, targets=targets, recorder=recorder, tracer=tracer, breakers=breakers
+            catalog,
+            store,
+            clock,
+            targets=targets,
+            recorder=recorder,
+            tracer=tracer,
+            breakers=breakers,
+            cluster=cluster,
         )
         pipes = Pipes(
             store,
@@ -317,6 +356,7 @@ class Pipework:
             api=api,
             streams=dynamodbstreams,
             log_directory=settings.log_directory,
+            cluster=cluster,
             recorder=recorder,
             logs=logs,
             tracer=tracer,
@@ -330,6 +370,7 @@ class Pipework:
             targets=targets,
             recorder=recorder,
             tracer=tracer,
+            cluster=cluster,
             breakers=breakers,
         )
         cloudwatch = CloudWatch(store, clock, recorder=recorder, targets=targets)
@@ -354,6 +395,7 @@ class Pipework:
             events=events,
             pipes=pipes,
             scheduler=scheduler,
+            cluster=cluster,
             recorder=recorder,
             cloudwatch=cloudwatch,
             logs=logs,
@@ -366,7 +408,11 @@ class Pipework:
         pipework.tracer = tracer
         recorder.samplers.append(pipework._sample_own_metrics)
         api.serve(pipework.served)
+        # Changes other nodes commit from now on are followed once the services have loaded (none is missed
+        # between a service's load and the watch).
+        store.watch(pipework._changes.put_nowait)
         try:
+            await cluster.start()
             recorder.start()
             # Before any delivery runs: a breaker left open parks from the first delivery on.
             await breakers.load()
@@ -374,10 +420,90 @@ class Pipework:
                 await service.start()
                 pipework._started.append(service)
             breakers.start()
+            pipework._follower = asyncio.create_task(pipework._follow(), name="cluster:follow")
+            background = [pipework._follower]
+            if store.shared:
+                # One node at a time vacuums the churned tables; every node checks now and then that its caches hold
+                # the stored versions (a notification lost in transit, or never sent by a node that died between
+                # its commit and its notification, costs at most that long).
+                cluster.singleton("store/maintenance", pipework._maintain_forever)
+                background.append(asyncio.create_task(pipework._check_versions(), name="cluster:versions"))
+            pipework._background = background
+            if isinstance(clock, ManualClock):
+                clock.ignore(background)
         except BaseException:
             await pipework.close()
             raise
         return pipework
+
+    async def _maintain_forever(self) -> None:
+        """`Store.maintain` every `MAINTENANCE_INTERVAL` seconds of clock time (a safety net, not a timer)."""
+        while True:
+            await self.clock.sleep_until(self.clock.now() + MAINTENANCE_INTERVAL, timer=False)
+            try:
+                done = await self.store.maintain()
+            except Exception:
+                log.exception("store maintenance failed; again in %s s", MAINTENANCE_INTERVAL)
+                continue
+            if done:
+                log.info("vacuumed %s", ", ".join(done))
+
+    async def _check_versions(self) -> None:
+        """Every `VERSION_CHECK` seconds (real time), follow the resources whose stored version is not the one this
+        node's caches hold."""
+        kinds = frozenset(kind for service in self.served for kind in _kinds(service))
+        while True:
+            await asyncio.sleep(VERSION_CHECK)
+            try:
+                stale = await self.store.stale_resources(kinds)
+            except Exception as error:  # the database is away: the listener's reconnect reloads everything
+                log.debug("checking cached versions failed: %s", error)
+                continue
+            if stale:
+                log.info("following %d change(s) whose notification was lost", len(stale))
+                self._changes.put_nowait(stale)
+
+    async def _follow(self) -> None:
+        """Make each service follow the definitions other nodes change (its in-memory caches: queues, tables,
+        buses and rules with their compiled matchers, pipes, schedules, connections)."""
+        while True:
+            keys = await self._changes.get()
+            changed: dict[str, set[str] | None] = {}
+            while True:  # everything already queued, in one pass
+                if keys is None:
+                    changed = {kind: None for service in self.served for kind in _kinds(service)}
+                else:
+                    for key in keys:
+                        parsed = parse_resource_key(key)
+                        if parsed is not None and changed.get(parsed[0], set()) is not None:
+                            changed.setdefault(parsed[0], set()).add(parsed[1])  # type: ignore[union-attr]
+                if self._changes.empty():
+                    break
+                keys = self._changes.get_nowait()
+            for service in self.served:
+                refresh: Callable[[str, str | None], Awaitable[None]] | None = getattr(
+                    service, "refresh", None
+                )
+                for kind in _kinds(service):
+                    if refresh is None:
+                        break
+                    if kind not in changed:
+                        continue
+                    names = changed[kind]
+                    try:
+                        if names is None:
+                            await refresh(kind, None)
+                        else:
+                            for name in sorted(names):
+                                await refresh(kind, name)
+                    except Exception as error:  # the database is away: try again in a moment
+                        log.warning(
+                            "following changes to %s failed (%s); again in %s s", kind, error, FOLLOW_RETRY
+                        )
+                        await asyncio.sleep(FOLLOW_RETRY)
+                        self._changes.put_nowait(
+                            None if names is None else frozenset(resource_key(kind, n) for n in names)
+                        )
 
     async def _sample_own_metrics(self) -> None:
         """Pipework's own gauges: deliveries in flight per dispatcher queue (namespace Pipework/Dispatcher); each
@@ -405,6 +531,10 @@ class Pipework:
         if self._closed:
             return
         self._closed = True
+        for task in self._background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.breakers.stop()
         while self._started:
             service = self._started.pop()
@@ -412,6 +542,7 @@ class Pipework:
                 await service.stop()
             except Exception:
                 log.exception("stopping service %s failed", service.name)
+        await self.cluster.stop()
         try:
             await self.recorder.stop()  # the last samples become durable: metrics survive a restart
         except Exception:
@@ -483,6 +614,11 @@ class CredentialIdentities:
             "AssumedRoleId": caller.user_id,
             "Arn": caller.arn,
         }
+
+
+def _kinds(service: Service) -> frozenset[str]:
+    kinds: frozenset[str] = getattr(service, "watched_kinds", frozenset())
+    return kinds
 
 
 def _announcer(api: LocalClient, region: str, account: str) -> Callable[[Breaker, JSON], Awaitable[None]]:

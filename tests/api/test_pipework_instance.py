@@ -83,4 +83,10 @@ def test_endpoint_url_names_localhost_for_wildcard_hosts():
 
 def test_the_server_fixture_serves_the_default_apis(server):
     health = httpx.get(server.endpoint_url + "/_pipework/health").json()
-    assert health == {"status": "ok", "services": sorted(s.name for s in server.pipework.served)}
+    assert health["status"] == "ok"
+    assert health["services"] == sorted(s.name for s in server.pipework.served)
+    # One node on its own store: it runs every singleton job, under leases of its own.
+    assert health["store"] == "memory://" and health["node"] == server.pipework.cluster.node_id
+    assert health["leaseTime"] == 30.0
+    names = {lease["name"] for lease in health["leases"]}
+    assert {"dynamodb/sweeper", "events/archive-retention", "ticker/scheduler/ticks"} <= names

@@ -64,3 +64,52 @@ def test_citylots_generator_is_deterministic():
         sys.path.remove(str(BENCH))
     assert CityLots(3).lines(50) == CityLots(3).lines(50)
     assert CityLots(3).lines(5) != CityLots(4).lines(5)
+
+
+def test_cluster_and_soak_smoke_runs(tmp_path):
+    """bench/cluster.py (SQLite and one PostgreSQL node, a few hundred events) and bench/soak.py (a few hundred
+    deliveries) run end to end and report what they measure."""
+    import os
+    import subprocess
+
+    from support.postgres import require_postgres
+
+    env = {**os.environ, "PIPEWORK_TEST_POSTGRES": require_postgres()}
+    out = tmp_path / "cluster.json"
+    run = subprocess.run(
+        [sys.executable, str(BENCH / "cluster.py"), "--smoke", "--json", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    rows = {row["config"]: row for row in json.loads(out.read_text())}
+    assert set(rows) == {"sqlite", "postgres-1"}
+    for row in rows.values():
+        assert (
+            row["deliveries_per_s"] > 0 and row["sqs_msgs_per_s"] > 0 and row["p99_ms"] >= row["p50_ms"] > 0
+        )
+    assert rows["postgres-1"]["postgres_cpu_per_1000"] > 0  # the backends' CPU was found
+    assert "saturates at N" in run.stdout
+    soak = tmp_path / "soak.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "soak.py"),
+            "--deliveries",
+            "500",
+            "--threads",
+            "2",
+            "--json",
+            str(soak),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(soak.read_text())
+    assert len(result["tenths"]) == 10 and all(rate > 0 for rate in result["tenths"])
+    assert any(row["relation"] == "items" for row in result["end"])

@@ -254,3 +254,100 @@ async def test_a_lease_by_one_node_is_acked_or_retried_by_another(
         assert await second.get_item("q", "a") is None
     finally:
         await close_all([first, second])
+
+
+# ── several nodes: notifications, named leases, fencing ──
+
+
+async def test_a_commit_on_one_node_wakes_a_waiter_and_tells_the_watchers_of_another(
+    postgres: OpenPostgres, clock: ManualClock
+) -> None:
+    first, second = await nodes(postgres, clock)
+    try:
+        seen: list[frozenset[str] | None] = []
+        changed = asyncio.Event()
+
+        def watch(keys: frozenset[str] | None) -> None:
+            seen.append(keys)
+            changed.set()
+
+        second.watch(watch)
+        waiting = asyncio.ensure_future(second.wait_for_due("work", timeout=3600))
+        await asyncio.sleep(0.1)
+        batch = first.batch()
+        batch.enqueue("work", "w1", b"x")
+        batch.put_resource("sqs/queue", "000000000000/us-east-1/q", {"a": 1})
+        await first.commit(batch)
+        assert await asyncio.wait_for(waiting, 10) is True  # woken, long before its hour
+        await asyncio.wait_for(changed.wait(), 10)
+        assert (
+            seen[0] is not None and {"queue:work", "resource:sqs/queue:000000000000/us-east-1/q"} <= seen[0]
+        )
+    finally:
+        await close_all([first, second])
+
+
+async def test_a_lease_is_held_by_one_node_until_it_runs_out_and_its_token_grows_on_a_change_of_hands(
+    postgres: OpenPostgres, clock: ManualClock
+) -> None:
+    first, second = await nodes(postgres, clock)
+    try:
+        taken = await first.acquire_lease("job", "a", 0.5)
+        assert taken is not None and taken.holder == "a"
+        assert await second.acquire_lease("job", "b", 0.5) is None
+        renewed = await first.acquire_lease("job", "a", 0.5)
+        assert renewed is not None and renewed.token == taken.token
+        await asyncio.sleep(0.6)  # run out (the database's clock)
+        moved = await second.acquire_lease("job", "b", 30)
+        assert moved is not None and moved.holder == "b" and moved.token == taken.token + 1
+        assert [lease.holder for lease in await first.list_leases()] == ["b"]
+        await second.release_lease("job", "b")
+        assert await first.list_leases() == []
+        back = await first.acquire_lease("job", "a", 30)
+        assert back is not None and back.token == moved.token + 1
+    finally:
+        await close_all([first, second])
+
+
+async def test_a_commit_under_a_lost_lease_is_refused(postgres: OpenPostgres, clock: ManualClock) -> None:
+    from pipework.store import LeaseLost
+    from pipework.store.base import FENCE
+
+    first, second = await nodes(postgres, clock)
+    try:
+        lease = await first.acquire_lease("job", "a", 0.3)
+        assert lease is not None
+        FENCE.set(("job", "a", lease.token))
+        await first.put_resource("k/x", "under-the-lease", {})  # current token: accepted
+        await asyncio.sleep(0.4)
+        assert await second.acquire_lease("job", "b", 30) is not None  # another node took it over
+        with pytest.raises(LeaseLost):
+            await first.put_resource("k/x", "too-late", {})
+        FENCE.set(None)
+        assert await first.get_resource("k/x", "too-late") is None
+        assert await first.get_resource("k/x", "under-the-lease") is not None
+    finally:
+        FENCE.set(None)
+        await close_all([first, second])
+
+
+async def test_maintenance_vacuums_a_churned_work_queue(postgres: OpenPostgres, clock: ManualClock) -> None:
+    (store,) = await nodes(postgres, clock, 1)
+    try:
+        for round_ in range(3):  # enqueue and ack: dead rows pile up in `items`
+            batch = store.batch()
+            for i in range(1000):
+                batch.enqueue("churn", f"{round_}-{i}", b"x")
+            await store.commit(batch)
+            for item in await store.lease("churn", max_items=1000, visibility_timeout=30):
+                assert item.lease_token is not None
+                await store.ack("churn", item.id, item.lease_token)
+        for _ in range(100):  # the statistics reach pg_stat_user_tables asynchronously (about once a second)
+            if "items" in await store.maintain():
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("items was never vacuumed")
+        assert await store.maintain() == []  # nothing left to do
+    finally:
+        await store.close()

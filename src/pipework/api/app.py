@@ -33,6 +33,7 @@ from pipework.api.errors import (
     Headers,
     internal_failure,
     render_error,
+    service_unavailable,
 )
 from pipework.api.extensions_http import OpenStreams
 from pipework.api.instance import Instance
@@ -48,6 +49,7 @@ from pipework.api.query import form_tree, parse_form
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
 from pipework.models import load_service_model
 from pipework.services.base import RequestContext, Service, ServiceError
+from pipework.store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +242,11 @@ class AwsGateway:
             return api.encode_json(operation, result or {})
         except ServiceError as error:
             return render_error(error_style, error, request_id)
+        except StoreUnavailable as error:  # the database is away: SDKs retry ServiceUnavailable
+            log.warning(
+                "store unavailable for %s (request %s): %s", target or scope.get("path"), request_id, error
+            )
+            return render_error(error_style, service_unavailable(), request_id)
         except Exception:
             where = f"{api.name} {target or scope.get('path')}" if api else scope.get("path")
             log.exception("internal failure in %s (request %s)", where, request_id)
@@ -463,7 +470,7 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
         return app.pipework
 
     routes: list[BaseRoute] = [
-        Route("/_pipework/health", _health(lambda: app.gateway)),
+        Route("/_pipework/health", _health(lambda: app.gateway, lambda: app.pipework)),
         Route(METRICS_PATH, prometheus.endpoint(current), methods=["GET"]),
     ]
     routes += extensions.routes(current) + extensions_pipes.routes(current) + extensions_clock.routes(current)
@@ -485,10 +492,23 @@ def gateway_app(services: Iterable[Service], *, region: str, account: str) -> Pi
     return app
 
 
-def _health(gateway: Callable[[], AwsGateway | None]) -> Callable[[Request], Awaitable[JSONResponse]]:
+def _health(
+    gateway: Callable[[], AwsGateway | None], instance: Callable[[], Instance | None] = lambda: None
+) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def health(request: Request) -> JSONResponse:
         served = gateway()
-        return JSONResponse({"status": "ok", "services": sorted(served.apis) if served else []})
+        out: dict[str, Any] = {"status": "ok", "services": sorted(served.apis) if served else []}
+        pipework = instance()
+        if pipework is not None:  # from memory: answers at once even while the database is away
+            cluster = pipework.cluster
+            out["store"] = pipework.store_description
+            out["node"] = cluster.node_id
+            out["leaseTime"] = cluster.lease_time
+            out["leases"] = [
+                {"name": h.name, "token": h.token}
+                for h in sorted(cluster.held.values(), key=lambda h: h.name)
+            ]
+        return JSONResponse(out)
 
     return health
 

@@ -56,6 +56,13 @@ def internal_failure() -> ServiceError:
     return ServiceError("InternalFailure", INTERNAL_FAILURE_MESSAGE, 500, sender_fault=False)
 
 
+def service_unavailable() -> ServiceError:
+    """The store cannot be reached for now (a database restart): retryable, as AWS's own 503."""
+    return ServiceError(
+        "ServiceUnavailable", "The service is unavailable. Please try again.", 503, sender_fault=False
+    )
+
+
 def render_error(style: ErrorStyle, error: ServiceError, request_id: str = "") -> tuple[int, Headers, bytes]:
     """The status, headers and body for `error` in `style` (the query protocol's XML carries `request_id`)."""
     if style.query:

@@ -9,6 +9,7 @@ from pipework.api.auth import Guard
 from pipework.api.client import LocalClient
 from pipework.clock import Clock
 from pipework.engine.breakers import Breakers
+from pipework.engine.cluster import Cluster
 from pipework.engine.metrics import Recorder
 from pipework.services.base import Service
 from pipework.services.dynamodbstreams import DynamoDBStreams
@@ -58,6 +59,16 @@ class Instance(Protocol):
 
     @property
     def pipes(self) -> Pipes: ...
+
+    @property
+    def cluster(self) -> Cluster:
+        """This node among the nodes sharing the store: its id and the leases it holds."""
+        ...
+
+    @property
+    def store_description(self) -> str:
+        """The store's URL without its password."""
+        ...
 
     @property
     def recorder(self) -> Recorder:

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "pipework.cli.patterns",
     "pipework.cli.schedules",
     "pipework.cli.pipes",
+    "pipework.cli.cluster",
     "pipework.cli.breakers",
     "pipework.cli.metrics",
     "pipework.cli.keys",

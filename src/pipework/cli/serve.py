@@ -56,6 +56,20 @@ def register(subparsers: Any) -> None:
         help="store URL instead of --data/--memory, e.g. postgresql://USER:PASS@HOST:5432/DB for the database "
         "several nodes share (default: $PIPEWORK_STORE)",
     )
+    parser.add_argument(
+        "--lease-time",
+        type=float,
+        default=float(os.environ.get("PIPEWORK_LEASE_TIME") or 30.0),
+        metavar="SECONDS",
+        help="with a shared --store: seconds a singleton job's lease lasts, so how long a pipe's source, a replay, "
+        "a move task, a sweep or a ticker waits to move to another node when its node dies "
+        "(default: $PIPEWORK_LEASE_TIME or 30)",
+    )
+    parser.add_argument(
+        "--node-id",
+        default=os.environ.get("PIPEWORK_NODE_ID") or None,
+        help="this node's id among the nodes sharing --store (default: host-pid-random)",
+    )
     parser.add_argument("--region", default="us-east-1", help="default region (default: us-east-1)")
     parser.add_argument(
         "--account", default="000000000000", help="account id in ARNs (default: 000000000000)"
@@ -315,9 +329,14 @@ def run(args: argparse.Namespace) -> int:
         auth=auth,
         credentials=args.credentials,
         rate_limit=args.rate_limit,
+        lease_time=args.lease_time,
+        node_id=args.node_id,
         metrics_retention_days=args.metrics_retention_days,
         otlp_endpoint=args.otlp_endpoint,
     )
+    if args.lease_time <= 0:
+        print("pipework: --lease-time must be positive", file=sys.stderr)
+        return 2
     if (args.tls_cert is None) != (args.tls_key is None):
         print("pipework: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2

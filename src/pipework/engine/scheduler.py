@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pipework.clock import Clock
 from pipework.store.base import QueueItem, Store
 
+from .cluster import Cluster
 from .loops import run_forever
 
 log = logging.getLogger("pipework.scheduler")
@@ -97,6 +98,7 @@ class Ticker:
         batch: int = 500,
         visibility: float = 30.0,
         idle: float = 300.0,
+        cluster: Cluster | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -105,11 +107,15 @@ class Ticker:
         self.batch = batch
         self.visibility = visibility
         self.idle = idle
+        self.cluster = cluster  # on several nodes, one ticks at a time (its lease: "ticker/<queue>")
         self.metrics: Counter[str] = Counter()
         self._runner: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._runner = asyncio.create_task(self.run(), name=f"ticker:{self.queue}")
+        if self.cluster is not None:
+            self._runner = self.cluster.singleton(f"ticker/{self.queue}", self.run)
+        else:
+            self._runner = asyncio.create_task(self.run(), name=f"ticker:{self.queue}")
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -13,6 +13,7 @@ from pipework.store.base import (
     CommitResult,
     DeadLetter,
     KvEntry,
+    Lease,
     LogRecord,
     LogStats,
     QueueCounts,
@@ -25,12 +26,14 @@ from pipework.store.errors import (
     Conflict,
     DuplicateItem,
     ItemNotFound,
+    LeaseLost,
     NotInFlight,
     RevisionConflict,
     SchemaTooNew,
     StaleLease,
     StoreClosed,
     StoreError,
+    StoreUnavailable,
     VersionConflict,
 )
 
@@ -42,6 +45,8 @@ __all__ = [
     "DuplicateItem",
     "ItemNotFound",
     "KvEntry",
+    "Lease",
+    "LeaseLost",
     "LogRecord",
     "LogStats",
     "NotInFlight",
@@ -55,9 +60,22 @@ __all__ = [
     "Store",
     "StoreClosed",
     "StoreError",
+    "StoreUnavailable",
     "VersionConflict",
     "open_store",
+    "redacted_url",
 ]
+
+
+def redacted_url(url: str) -> str:
+    """A store URL without its password, for showing (banners, health, cluster status)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 async def open_store(

@@ -43,7 +43,9 @@ fan it out idempotently (item ids make the fan-out safe to repeat).
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Sequence
+import contextvars
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from pipework.clock import Clock
@@ -80,6 +82,7 @@ from pipework.store.records import (
     CommitResult,
     DeadLetter,
     KvEntry,
+    Lease,
     LogRecord,
     LogStats,
     QueueCounts,
@@ -107,6 +110,7 @@ __all__ = [
     "KvEntry",
     "KvPut",
     "KvRename",
+    "Lease",
     "LogRecord",
     "LogStats",
     "Move",
@@ -130,6 +134,14 @@ __all__ = [
 
 
 # ───────────────────────────────────────────────────── Store ─────────────────────────────────────────────────────
+
+#: The lease a singleton job runs under, as (name, holder, fencing token): set by the cluster in the job's task, and
+#: so inherited by every task the job starts. A shared store checks it inside every commit and lease made in that
+#: context and refuses it (`LeaseLost`) once the lease changed hands, so a node that lost a lease (paused, cut off)
+#: cannot write for that job after another node took it over.
+FENCE: contextvars.ContextVar[tuple[str, str, int] | None] = contextvars.ContextVar(
+    "pipework_fence", default=None
+)
 
 
 class Store(abc.ABC):
@@ -157,6 +169,64 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Finish in-flight commits, release files and threads. Further calls raise `StoreClosed`."""
+
+    # ── the cluster: what other nodes commit, named leases ──
+
+    #: Whether other processes share this store (PostgreSQL): background singletons then run under leases and
+    #: caches follow `watch`. Stores only one process opens (memory, SQLite) keep the local defaults below.
+    shared: bool = False
+
+    def watch(self, callback: Callable[[frozenset[str] | None], None]) -> None:
+        """Call `callback(keys)` on the event loop after each commit another process made to this store, with the
+        keys it touched (`waiting.resource_key`, `queue_key`, `log_key`); `callback(None)` when some may have been
+        missed (the connection to the database was lost and is back), so the watcher reloads what it caches.
+        A store no other process writes to never calls it."""
+        return None
+
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> Lease | None:
+        """Take the lease `name` for `holder` for `ttl` seconds, or renew it if `holder` has it; None when
+        another holder has it and it has not run out. The returned `token` (the fencing token) grows each time
+        the lease changes hands and stays the same across renewals."""
+        leases = self._local_leases()
+        now = time.time()
+        current = leases.get(name)
+        if current is not None and current.holder != holder and current.expires_at > now:
+            return None
+        if current is not None and current.holder == holder and current.expires_at > now:
+            lease = Lease(name, holder, current.token, now + ttl, current.acquired_at)
+        else:
+            lease = Lease(name, holder, (current.token if current else 0) + 1, now + ttl, now)
+        leases[name] = lease
+        return lease
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give up the lease `name` if `holder` has it (another node may take it at once)."""
+        leases = self._local_leases()
+        current = leases.get(name)
+        if current is not None and current.holder == holder:
+            leases[name] = Lease(name, "", current.token, 0.0, current.acquired_at)
+
+    async def list_leases(self, prefix: str = "") -> list[Lease]:
+        """The leases whose name starts with `prefix` and that have not run out, by name."""
+        now = time.time()
+        leases = self._local_leases()
+        return [leases[n] for n in sorted(leases) if n.startswith(prefix) and leases[n].expires_at > now]
+
+    async def stale_resources(self, kinds: frozenset[str]) -> frozenset[str]:
+        """The resources of `kinds` (as `waiting.resource_key`s) whose stored version differs from the last one this
+        process read or wrote: changes whose notification was lost. A store no other process writes to has none."""
+        return frozenset()
+
+    async def maintain(self) -> list[str]:
+        """Keep the tables healthy under churn (a shared database: vacuum the work queues); returns what it did.
+        Called now and then by one node at a time; a store that needs nothing does nothing."""
+        return []
+
+    def _local_leases(self) -> dict[str, Lease]:
+        leases: dict[str, Lease] | None = self.__dict__.get("_leases")
+        if leases is None:
+            leases = self.__dict__["_leases"] = {}
+        return leases
 
     # ── resources ──
 

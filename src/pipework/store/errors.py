@@ -10,6 +10,16 @@ class StoreError(Exception):
     """Base class of every error the store raises on purpose."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now (down, restarting, connection lost): nothing was done, or a commit's
+    outcome is unknown; the caller may try again (the API answers ServiceUnavailable, which SDKs retry)."""
+
+
+class LeaseLost(StoreError):
+    """A commit made under a lease (`base.FENCE`) whose fencing token is no longer current: another node took
+    the lease, so this node must not write for that job any more. Nothing was applied."""
+
+
 class StoreClosed(StoreError):
     """The store was closed; no more reads or commits are accepted."""
 

@@ -4,16 +4,27 @@ Each commit is one transaction on a pooled asyncpg connection (PostgreSQL group-
 itself); reads run on any pooled connection and see everything committed, by any node. Acknowledged means
 committed: every session runs with `synchronous_commit = on`, whatever the server's default.
 
-Waits (`wait_for_due`, `wait_for_log`) are woken by this instance's commits, as the protocol asks, and end at
-their timeout otherwise, when the caller re-checks: a commit made by another node costs that waiter latency,
-never an event. Waking across nodes (LISTEN/NOTIFY) belongs to the multi-node layer above the store.
+Waits (`wait_for_due`, `wait_for_log`) are woken by every node's commits: once a transaction that touched a queue,
+a log or a resource has committed, its keys are sent with `pg_notify` on the schema's channel, on the same
+connection before the caller gets its answer — after the commit, not inside it, since a transaction that notifies
+holds a database-wide lock through its commit (and so through its fsync), which would serialise every node's
+commits — and each node keeps one connection LISTENing on it, which wakes its waiters and tells its `watch`ers (the services' caches) what changed.
+A node that dies between a commit and its notification costs the other nodes' waiters latency (their timeout). That connection reconnects by itself; once back, every waiter is woken and every watcher
+told to reload (`None`), since notifications sent meanwhile were lost. Waits still end at their timeout, so a lost
+notification costs latency, never an event.
+
+Leases (`acquire_lease`) live in the `leases` table, timed by the database's clock. When the database cannot be
+reached, reads and commits raise `StoreUnavailable` (the API answers ServiceUnavailable); the pool opens new
+connections once it is back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -23,10 +34,12 @@ import orjson
 
 from pipework.clock import Clock
 from pipework.store.base import (
+    FENCE,
     Batch,
     CommitResult,
     DeadLetter,
     KvEntry,
+    Lease,
     LogRecord,
     LogStats,
     QueueCounts,
@@ -35,10 +48,12 @@ from pipework.store.base import (
     ResourcePage,
     Store,
 )
-from pipework.store.errors import StoreClosed, StoreError
+from pipework.store.errors import LeaseLost, StoreClosed, StoreError, StoreUnavailable
 from pipework.store.postgres_schema import migrate
 from pipework.store.postgres_writes import ITEM_COLUMNS, PostgresWriter, item_from_row, kv_entry
-from pipework.store.waiting import Notifier, log_key, queue_key, wait_either, wait_until_due
+from pipework.store.waiting import Notifier, log_key, queue_key, resource_key, wait_either, wait_until_due
+
+log = logging.getLogger("pipework.store.postgres")
 
 T = TypeVar("T")
 
@@ -46,6 +61,24 @@ T = TypeVar("T")
 # orders, e.g. appends to two logs) or a serialization failure did nothing: it is safe to run again.
 RETRIED_ERRORS = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 MAX_ATTEMPTS = 5
+
+# The database is not there (down, restarting, or the connection was cut): the caller gets StoreUnavailable.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+)
+# NOTIFY payloads are at most 8000 bytes; a commit that touched more keys tells "everything" ("*").
+MAX_PAYLOAD = 7900
+#: Seconds between attempts to connect the listening connection again, and between its liveness checks.
+LISTEN_RETRY = 0.5
+#: `maintain` vacuums a table once it has this many dead rows (and at least a tenth of its live rows).
+VACUUM_DEAD_ROWS = 2000
+LISTEN_CHECK = 5.0
 
 DEFAULT_SCHEMA = "pipework"
 DEFAULT_POOL_MIN = 2
@@ -68,6 +101,8 @@ class PostgresStore(Store):
             read holds one connection for its duration.
     """
 
+    shared = True
+
     def __init__(self, pool: Any, clock: Clock, schema: str, connect: Callable[[], Awaitable[Any]]) -> None:
         self.clock = clock
         self.schema = schema
@@ -75,6 +110,16 @@ class PostgresStore(Store):
         self._connect = connect
         self._notifier = Notifier()
         self._closed = False
+        self.channel = f"pipework_{schema}"
+        self._origin = secrets.token_hex(
+            8
+        )  # marks this store's own notifications, which it has applied already
+        self._watchers: list[Callable[[frozenset[str] | None], None]] = []
+        self._listener: asyncio.Task[None] | None = None
+        # The version of each resource as this node last read or wrote it (what its caches hold).
+        self._observed: dict[tuple[str, str], int] = {}
+
+        self.listening = asyncio.Event()  # set while the LISTEN connection is up
 
     @classmethod
     async def open(
@@ -111,10 +156,127 @@ class PostgresStore(Store):
         try:
             async with store.exclusive("migrate"), pool.acquire() as conn:
                 await migrate(conn, schema)
+            store._listener = asyncio.create_task(store._listen_forever(), name="postgres:listen")
+            ignore = getattr(clock, "ignore", None)  # a ManualClock: time travel never waits for these loops
+            if ignore is not None:
+                ignore([store._listener])
+            await asyncio.wait_for(store.listening.wait(), timeout=30)
         except BaseException:
-            await pool.close()
+            await store.close()
             raise
         return store
+
+    # ── notifications from every node ──
+
+    def watch(self, callback: Callable[[frozenset[str] | None], None]) -> None:
+        self._watchers.append(callback)
+
+    async def _listen_forever(self) -> None:
+        """Keep one connection LISTENing on the channel, connecting again whenever it is lost."""
+        first = True
+        while not self._closed:
+            conn = None
+            try:
+                conn = await self._connect()
+                # A future, not an Event: waiting on it creates no task (a ManualClock would count one as busy).
+                lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.done() or lost.set_result(None))
+                await conn.add_listener(self.channel, self._on_notification)
+                self.listening.set()
+                if not first:  # notifications sent while we were away are lost: everyone re-checks
+                    log.warning("PostgreSQL notifications are back; waking every waiter and reloading caches")
+                    self._received(None)
+                first = False
+                while not lost.done():
+                    await asyncio.wait({lost}, timeout=LISTEN_CHECK)
+                    if not lost.done():
+                        await conn.fetchval("SELECT 1", timeout=LISTEN_CHECK)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # any failure: the connection is gone, connect again
+                if self.listening.is_set() or first:
+                    log.warning("PostgreSQL notifications are lost (%s); connecting again", error)
+            finally:
+                self.listening.clear()
+                if conn is not None:
+                    conn.terminate()
+            await asyncio.sleep(LISTEN_RETRY)
+
+    def _on_notification(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        origin, _, rest = payload.partition("\n")
+        if origin == self._origin:
+            return  # our own commit: its waiters were woken when it committed
+        self._received(None if rest == "*" else frozenset(rest.split("\n")))
+
+    def _received(self, keys: frozenset[str] | None) -> None:
+        if keys is None:
+            self._notifier.notify_all()
+        else:
+            self._notifier.notify(keys)
+        for watcher in list(self._watchers):
+            try:
+                watcher(keys)
+            except Exception:
+                log.exception("a watcher of PostgreSQL notifications failed")
+
+    def _payload(self, touched: set[str]) -> str:
+        payload = self._origin + "\n" + "\n".join(sorted(touched))
+        return payload if len(payload.encode()) <= MAX_PAYLOAD else self._origin + "\n*"
+
+    # ── maintenance ──
+
+    async def maintain(self) -> list[str]:
+        """VACUUM (ANALYZE) each table of the schema whose dead rows passed `VACUUM_DEAD_ROWS` and a tenth of its
+        live rows. The work-queue tables see an insert, an update and a delete per delivery: left to autovacuum
+        alone (or with autovacuum off, as some servers run) their dead rows slow every lease. Returns the tables
+        vacuumed."""
+        rows = await self._fetch(
+            "SELECT relname, n_live_tup, n_dead_tup FROM pg_stat_user_tables WHERE schemaname = $1 ORDER BY relname",
+            self.schema,
+        )
+        done = []
+        for name, live, dead in rows:
+            if dead >= VACUUM_DEAD_ROWS and dead >= live / 10:
+                try:
+                    async with self._pool.acquire() as conn:  # VACUUM runs outside a transaction
+                        await conn.execute(f'VACUUM (ANALYZE) "{self.schema}"."{name}"')
+                except UNAVAILABLE_ERRORS as error:
+                    raise StoreUnavailable(f"PostgreSQL is unavailable: {error}") from error
+                done.append(name)
+        return done
+
+    # ── leases ──
+
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> Lease | None:
+        # One statement: take the lease if free or run out, renew it if ours; the token grows on a change of hands.
+        rows = await self._fetch(
+            "WITH now AS (SELECT extract(epoch FROM clock_timestamp())::double precision AS t) "
+            "INSERT INTO leases AS l SELECT $1, $2, 1, t + $3, t FROM now ON CONFLICT (name) DO UPDATE SET "
+            "holder = excluded.holder, expires_at = excluded.expires_at, "
+            "token = CASE WHEN l.holder = excluded.holder AND l.expires_at > excluded.acquired_at THEN l.token "
+            "ELSE l.token + 1 END, "
+            "acquired_at = CASE WHEN l.holder = excluded.holder AND l.expires_at > excluded.acquired_at "
+            "THEN l.acquired_at ELSE excluded.acquired_at END "
+            "WHERE l.holder = excluded.holder OR l.expires_at <= excluded.acquired_at "
+            "RETURNING name, holder, token, expires_at, acquired_at",
+            name,
+            holder,
+            ttl,
+        )
+        return Lease(*rows[0]) if rows else None
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._fetch(
+            "UPDATE leases SET holder = '', expires_at = 0 WHERE name = $1 AND holder = $2", name, holder
+        )
+
+    async def list_leases(self, prefix: str = "") -> list[Lease]:
+        rows = await self._fetch(
+            "SELECT name, holder, token, expires_at, acquired_at FROM leases WHERE starts_with(name, $1) "
+            "AND expires_at > extract(epoch FROM clock_timestamp()) ORDER BY name",
+            prefix,
+        )
+        return [Lease(*row) for row in rows]
 
     @contextlib.asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
@@ -138,17 +300,57 @@ class PostgresStore(Store):
         of what it touched."""
         if self._closed:
             raise StoreClosed("the store is closed")
+        fence = FENCE.get()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    writer = PostgresWriter(conn)
-                    result = await run(writer)
+                async with self._pool.acquire() as conn:
+                    async with conn.transaction():
+                        if fence is not None:  # the lease may not change hands until this commits (FOR SHARE)
+                            token = await conn.fetchval(
+                                "SELECT token FROM leases WHERE name = $1 AND holder = $2 FOR SHARE",
+                                fence[0],
+                                fence[1],
+                            )
+                            if token != fence[2]:
+                                raise LeaseLost(
+                                    f"the lease {fence[0]} (token {fence[2]}) is held by another node now"
+                                )
+                        writer = PostgresWriter(conn)
+                        result = await run(writer)
+                    if writer.touched:
+                        await self._tell_others(conn, writer.touched)
                 break
             except RETRIED_ERRORS:
                 if attempt == MAX_ATTEMPTS:
                     raise
+            except UNAVAILABLE_ERRORS as error:
+                raise StoreUnavailable(f"PostgreSQL is unavailable: {error}") from error
         self._notifier.notify(writer.touched)
+        self._observe(writer.versions)
         return result
+
+    def _observe(self, versions: dict[tuple[str, str], int | None]) -> None:
+        for key, version in versions.items():
+            if version is None:
+                self._observed.pop(key, None)
+            else:
+                self._observed[key] = version
+
+    async def stale_resources(self, kinds: frozenset[str]) -> frozenset[str]:
+        rows = await self._fetch(
+            "SELECT kind, name, version FROM resources WHERE kind = ANY($1::text[])", list(kinds)
+        )
+        current = {(kind, name): version for kind, name, version in rows}
+        stale = {key for key, version in current.items() if self._observed.get(key) != version}
+        stale.update(key for key in self._observed if key[0] in kinds and key not in current)
+        return frozenset(resource_key(kind, name) for kind, name in stale)
+
+    async def _tell_others(self, conn: Any, touched: set[str]) -> None:
+        """Notify the other nodes of a commit, right after it on the same connection (before the caller answers)."""
+        try:
+            await conn.execute("SELECT pg_notify($1, $2)", self.channel, self._payload(touched))
+        except Exception as error:  # committed all the same; the others reload everything once they reconnect
+            log.debug("notifying the other nodes failed: %s", error)
 
     async def _write(self, run: Callable[[PostgresWriter], Awaitable[T]]) -> T:
         # shield: a cancelled caller does not interrupt the transaction midway (which would cost the connection);
@@ -170,14 +372,24 @@ class PostgresStore(Store):
         if self._closed:
             return
         self._closed = True
-        await self._pool.close()
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        try:
+            await asyncio.wait_for(self._pool.close(), timeout=10)
+        except Exception:  # the database is away: drop the connections instead of closing them politely
+            self._pool.terminate()
 
     # ── reads ──
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
         if self._closed:
             raise StoreClosed("the store is closed")
-        return list(await self._pool.fetch(sql, *args))
+        try:
+            return list(await self._pool.fetch(sql, *args))
+        except UNAVAILABLE_ERRORS as error:
+            raise StoreUnavailable(f"PostgreSQL is unavailable: {error}") from error
 
     async def get_resource(self, kind: str, name: str) -> Resource | None:
         rows = await self._fetch(
@@ -185,6 +397,7 @@ class PostgresStore(Store):
             kind,
             name,
         )
+        self._observe({(kind, name): rows[0][3] if rows else None})
         return _resource(rows[0]) if rows else None
 
     async def list_resources(
@@ -201,6 +414,7 @@ class PostgresStore(Store):
             limit + 1,
         )
         page = [_resource(row) for row in rows[:limit]]
+        self._observe({(r.kind, r.name): r.version for r in page})
         return ResourcePage(page, page[-1].name if len(rows) > limit else None)
 
     async def read_log(self, log: str, *, after: int = 0, limit: int = 100) -> list[LogRecord]:

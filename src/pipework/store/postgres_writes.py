@@ -25,7 +25,7 @@ from pipework.store.errors import (
     StaleLease,
     VersionConflict,
 )
-from pipework.store.waiting import log_key, queue_key
+from pipework.store.waiting import log_key, queue_key, resource_key
 
 ITEM_COLUMNS = "queue, id, seq, payload, group_id, attributes, enqueued_at, due_at, attempts, first_leased_at, lease_token"
 
@@ -61,6 +61,8 @@ class PostgresWriter:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.touched: set[str] = set()
+        # The version each resource written has once this commits (None: deleted), for `stale_resources`.
+        self.versions: dict[tuple[str, str], int | None] = {}
 
     async def apply_all(self, writes: list[base.Write], now: float) -> tuple[Any, ...]:
         """The results of `writes` applied in order. Runs of two or more acks or enqueues are one statement each
@@ -106,6 +108,7 @@ class PostgresWriter:
         return VersionConflict(f"{kind} {name!r} is at version {version}, not {expected}")
 
     async def _w_PutResource(self, w: base.PutResource, now: float) -> Resource:
+        self.touched.add(resource_key(w.kind, w.name))
         body = orjson.dumps(w.body)
         args = (w.kind, w.name, body, now)
         if w.expected_version is None:
@@ -130,9 +133,12 @@ class PostgresWriter:
             )
         if row is None:
             raise await self._version_conflict(w.kind, w.name, w.expected_version or 0)
+        self.versions[(w.kind, w.name)] = row[0]
         return Resource(w.kind, w.name, orjson.loads(body), row[0], row[1], now)
 
     async def _w_DeleteResource(self, w: base.DeleteResource, now: float) -> bool:
+        self.touched.add(resource_key(w.kind, w.name))
+        self.versions[(w.kind, w.name)] = None
         if w.expected_version is None:
             status = await self.conn.execute(
                 "DELETE FROM resources WHERE kind = $1 AND name = $2", w.kind, w.name
@@ -648,6 +654,7 @@ class PostgresWriter:
     # ── renames (store migrations) ──
 
     async def _w_RenameResource(self, w: base.RenameResource, now: float) -> bool:
+        self.touched.update((resource_key(w.kind, w.name), resource_key(w.to_kind, w.to_name)))
         if await self._resource_version(w.to_kind, w.to_name):
             raise VersionConflict(f"{w.to_kind} {w.to_name!r} already exists")
         try:

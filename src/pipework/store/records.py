@@ -137,3 +137,16 @@ class CommitResult:
     def positions(self) -> list[int]:
         """Positions assigned to the batch's `append`s, in the order they were added."""
         return [r.position for r in self.results if isinstance(r, LogRecord)]
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A named lease (`Store.acquire_lease`): who holds it, its fencing token (grows by 1 each time the lease
+    changes hands, so work stamped with an older token can be told apart), and when it runs out (epoch seconds of
+    the store's notion of time; a lease past it may be taken by anyone)."""
+
+    name: str
+    holder: str
+    token: int
+    expires_at: float
+    acquired_at: float

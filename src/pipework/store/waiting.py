@@ -26,6 +26,10 @@ class Notifier:
             self._futures[key] = future
         return future
 
+    def notify_all(self) -> None:
+        """Wake every waiter (after wake-ups may have been missed: waiters re-check their state)."""
+        self.notify(list(self._futures))
+
     def notify(self, keys: Iterable[str]) -> None:
         """Wake every waiter of these keys (must run on the event loop thread)."""
         for key in keys:
@@ -90,3 +94,16 @@ def log_key(log: str) -> str:
 
 def queue_key(queue: str) -> str:
     return "queue:" + queue
+
+
+def resource_key(kind: str, name: str) -> str:
+    """The key a commit touches when it writes a resource (what other nodes' caches watch)."""
+    return f"resource:{kind}:{name}"
+
+
+def parse_resource_key(key: str) -> tuple[str, str] | None:
+    """(kind, name) of a `resource_key`, or None for a key of another family. Kinds contain one "/" and no ":"."""
+    if not key.startswith("resource:"):
+        return None
+    kind, _, name = key[len("resource:") :].partition(":")
+    return kind, name

@@ -33,6 +33,7 @@ import orjson
 from pipework.clock import Clock
 from pipework.connectors.sources.base import Source, SourceBatch
 from pipework.connectors.targets import TargetError
+from pipework.engine.cluster import Cluster
 from pipework.engine.envelope import Envelope, parked_seconds
 from pipework.engine.loops import STOP, run_forever
 from pipework.engine.middleware import Park
@@ -126,9 +127,11 @@ class PipeRunner:
         backoff: Backoff | None = None,
         pollers: int = 4,
         rng: random.Random | None = None,
+        cluster: Cluster | None = None,
         gate: Gate | None = None,
     ) -> None:
         self.pipe = pipe
+        self.cluster = cluster
         self.source = source
         self.execution = execution
         self.dead_letters = dead_letters
@@ -150,11 +153,26 @@ class PipeRunner:
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
+        if self.cluster is not None:  # one node at a time reads the source (its lease: "pipe/<arn>")
+            self._tasks = [self.cluster.singleton(f"pipe/{self.pipe.arn}", self._lane)]
+            return
+        self._tasks = self._lane_tasks()
+
+    def _lane_tasks(self) -> list[asyncio.Task[None]]:
         name = self.pipe.name
-        self._tasks = [
-            asyncio.create_task(self._poll(), name=f"pipe:{name}:{i}") for i in range(self.pollers)
-        ]
-        self._tasks.append(asyncio.create_task(self._redrive_loop(), name=f"pipe:{name}:redrive"))
+        tasks = [asyncio.create_task(self._poll(), name=f"pipe:{name}:{i}") for i in range(self.pollers)]
+        tasks.append(asyncio.create_task(self._redrive_loop(), name=f"pipe:{name}:redrive"))
+        return tasks
+
+    async def _lane(self) -> None:
+        """The source lane while this node holds the pipe's lease: the pollers and the redrive loop."""
+        tasks = self._lane_tasks()
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def stop(self) -> None:
         """Stop polling; batches in progress are abandoned (a stream re-reads them from its checkpoint, a queue

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
+from pipework.engine.cluster import Cluster
 from pipework.engine.loops import run_forever
 from pipework.engine.metrics import Recorder, dimensions
 from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
@@ -63,10 +64,12 @@ class DynamoDB:
         region: str,
         account: str,
         sweep_interval: float = SWEEP_INTERVAL,
+        cluster: Cluster | None = None,
         recorder: Recorder | None = None,
     ) -> None:
         self.recorder = recorder
         self.store = store
+        self.cluster = cluster or Cluster(store)
         self.clock = clock
         self.region = region
         self.account = account
@@ -77,9 +80,27 @@ class DynamoDB:
         self._background: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
-        async for resource in self.store.all_resources(TABLE, page=500):
-            self.tables[resource.name] = Table.from_body(resource.body)
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="dynamodb-sweeper")
+        await self.refresh(TABLE, None)
+        # TTL expiry and stream trimming: one node at a time.
+        self._sweeper = self.cluster.singleton("dynamodb/sweeper", self._sweep_forever)
+
+    #: The resource kinds whose changes by other nodes `refresh` follows.
+    watched_kinds = frozenset({TABLE})
+
+    async def refresh(self, kind: str, name: str | None) -> None:
+        """Load the table stored as `name` (None: every table) as it is now in the store."""
+        if name is None:
+            loaded = {
+                r.name: Table.from_body(r.body) async for r in self.store.all_resources(TABLE, page=500)
+            }
+            self.tables.clear()
+            self.tables.update(loaded)
+            return
+        resource = await self.store.get_resource(TABLE, name)
+        if resource is None:
+            self.tables.pop(name, None)
+        else:
+            self.tables[name] = Table.from_body(resource.body)
 
     async def stop(self) -> None:
         tasks = [t for t in (self._sweeper, *self._background) if t is not None]

@@ -9,7 +9,7 @@ Definitions live in the store (resources) and, for routing, in the `Router`; the
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pipework.jsontypes import JSON
 from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
@@ -163,6 +163,72 @@ class EventsService(
                     # Stored by a version that did not fire scheduled rules: its schedule starts now.
                     await self.save_rule(here, rule)
 
+    #: The resource kinds whose changes by other nodes `refresh` follows, and where each lives in memory.
+    _IN_MEMORY: ClassVar[dict[str, str]] = {
+        model.KIND_BUS: "buses",
+        model.KIND_ARCHIVE: "archives",
+        model.KIND_REPLAY: "replays",
+        model.KIND_CONNECTION: "connections",
+        model.KIND_API_DESTINATION: "api_destinations",
+    }
+    watched_kinds = frozenset({*_IN_MEMORY, model.KIND_RULE})
+
+    async def refresh(self, kind: str, name: str | None) -> None:
+        """Follow a change another node made to the resource `name` of `kind` (None: every one of the kind)."""
+        async with self.lock:
+            if name is not None:
+                await self._refresh_one(kind, name)
+            else:
+                names = {r.name async for r in self.store.all_resources(kind)}
+                for here in self.everywhere():
+                    if kind == model.KIND_RULE:
+                        names.update(here.key(bus, rule) for bus, rule in here.rules)
+                    else:
+                        names.update(here.key(n) for n in getattr(here, self._IN_MEMORY[kind]))
+                for each in sorted(names):
+                    await self._refresh_one(kind, each)
+            if kind == model.KIND_RULE:  # its tick may have changed with it
+                self.rule_ticks.current.clear()
+                await self.rule_ticks.load()
+
+    async def _refresh_one(self, kind: str, name: str) -> None:
+        owner = model.parse_store_key(name)
+        if owner is None or not owner[2]:
+            return
+        here = self.regional(owner[0], owner[1])
+        resource = await self.store.get_resource(kind, name)
+        body = resource.body if resource is not None else None
+        if kind == model.KIND_RULE:
+            if len(owner[2]) != 2:
+                return
+            bus, rule_name = owner[2]
+            if body is None:
+                here.rules.pop((bus, rule_name), None)
+                here.router.remove_rule(bus, rule_name)
+            else:
+                self.remember_rule(here, Rule.from_store(body))
+            return
+        short = owner[2][0]
+        if kind == model.KIND_CONNECTION:
+            if short in here.connections:
+                here.forget_connection(here.connections[short])
+            if body is not None:
+                here.remember_connection(Connection.from_store(body))
+        elif kind == model.KIND_API_DESTINATION:
+            if short in here.api_destinations:
+                here.forget_api_destination(here.api_destinations[short])
+            if body is not None:
+                here.remember_api_destination(ApiDestination.from_store(body))
+        elif kind == model.KIND_BUS:
+            _follow(here.buses, short, None if body is None else EventBus.from_store(body))
+        elif kind == model.KIND_ARCHIVE:
+            _follow(here.archives, short, None if body is None else Archive.from_store(body))
+        elif kind == model.KIND_REPLAY:
+            replay = None if body is None else Replay.from_store(body)
+            _follow(here.replays, short, replay)
+            if replay is not None and replay.active and self.on_replay_started is not None:
+                await self.on_replay_started(here, short)  # every node asks to run it; one holds its lease
+
     async def _all(self, kind: str) -> list[tuple[tuple[str, str, list[str]], JSON]]:
         """Every resource of ``kind``: ((account, region, names), body)."""
         out: list[tuple[tuple[str, str, list[str]], JSON]] = []
@@ -171,6 +237,14 @@ class EventsService(
             if owner is not None:  # else not written by Pipework (migration 0003 renamed every older one)
                 out.append((owner, resource.body))
         return out
+
+
+def _follow(held: dict[str, Any], name: str, value: object | None) -> None:
+    """Put `value` in `held` under `name`, or remove it (None)."""
+    if value is None:
+        held.pop(name, None)
+    else:
+        held[name] = value
 
 
 __all__ = ["EventsService", "format_time"]

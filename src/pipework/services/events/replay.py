@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from pipework.engine.cluster import Cluster
 from pipework.jsontypes import JSON
 
-from .model import name_from_arn
+from .model import KIND_REPLAY, Replay, name_from_arn
 
 if TYPE_CHECKING:
     from pipework.store.base import Batch
@@ -50,8 +51,11 @@ class Replayer:
         batch_size: events per read and commit.
     """
 
-    def __init__(self, events: EventsService, *, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self, events: EventsService, *, batch_size: int = BATCH_SIZE, cluster: Cluster | None = None
+    ) -> None:
         self.events = events
+        self.cluster = cluster or Cluster(events.store)
         self.batch_size = batch_size
         self._tasks: dict[tuple[str, str, str], asyncio.Task[None]] = {}  # by (account, region, replay name)
 
@@ -66,8 +70,9 @@ class Replayer:
     async def launch(self, here: EventsRegion, name: str) -> None:
         key = (here.account, here.region, name)
         if key not in self._tasks or self._tasks[key].done():
-            self._tasks[key] = asyncio.create_task(
-                self._run(here, name), name=f"replay:{here.account}/{here.region}/{name}"
+            # One node at a time runs a replay (its lease: "events/replay/<account>/<region>/<name>").
+            self._tasks[key] = self.cluster.singleton(
+                f"events/replay/{here.account}/{here.region}/{name}", lambda: self._run(here, name)
             )
 
     async def stop(self) -> None:
@@ -102,6 +107,13 @@ class Replayer:
             return replay.state
 
     async def _run(self, here: EventsRegion, name: str) -> None:
+        if (
+            self.events.store.shared
+        ):  # another node may have run it (to its end) before this one got the lease
+            stored = await self.events.store.get_resource(KIND_REPLAY, here.key(name))
+            if stored is None or not Replay.from_store(stored.body).active:
+                return
+            here.replays[name] = Replay.from_store(stored.body)
         try:
             await self._replay(here, name)
         except asyncio.CancelledError:

@@ -16,6 +16,7 @@ from typing import Any
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.breakers import Breakers
+from pipework.engine.cluster import Cluster
 from pipework.engine.dispatcher import Dispatcher, default_middleware
 from pipework.engine.envelope import Envelope
 from pipework.engine.metrics import Dimensions, Recorder, dimensions
@@ -59,9 +60,11 @@ class EventBridge:
         targets: Targets,
         recorder: Recorder | None = None,
         tracer: Tracer | None = None,
+        cluster: Cluster | None = None,
         breakers: Breakers | None = None,
     ) -> None:
         self.events = events
+        self.cluster = cluster or Cluster(store)
         self.store = store
         self.clock = clock
         delivery = RuleDelivery(targets)
@@ -95,8 +98,8 @@ class EventBridge:
         self.tracer = tracer
         if recorder is not None or tracer is not None:
             events.listeners.append(self._count_matches)
-        self.replayer = Replayer(events)
-        self.schedules = ScheduledRules(events)
+        self.replayer = Replayer(events, cluster=self.cluster)
+        self.schedules = ScheduledRules(events, cluster=self.cluster)
 
     def _labels(self, delivery: Envelope) -> tuple[str, str, Dimensions] | None:
         """A rule delivery's metric: RuleName on the default bus, EventBusName and RuleName on another."""
@@ -144,7 +147,8 @@ class EventBridge:
         await self.replayer.start()
         self.dispatcher.start()
         self.schedules.start()
-        self._retention = asyncio.create_task(self._keep_retention(), name="events:archive-retention")
+        # One node at a time trims the archives.
+        self._retention = self.cluster.singleton("events/archive-retention", self._keep_retention)
 
     async def _keep_retention(self) -> None:
         """Trim the archives to their RetentionDays now and every `RETENTION_SWEEP` seconds of clock time."""
@@ -173,6 +177,16 @@ class EventBridge:
                 ctx.account, ctx.region, "AWS/Events", "PutEventsRequestSize", (), size, "Bytes"
             )
         return result
+
+    @property
+    def watched_kinds(self) -> frozenset[str]:
+        """The resource kinds whose changes by other nodes `refresh` follows."""
+        return self.events.watched_kinds
+
+    async def refresh(self, kind: str, name: str | None) -> None:
+        """Follow a change another node made (buses, rules and their matchers, archives, replays, connections,
+        API destinations)."""
+        await self.events.refresh(kind, name)
 
 
 def rule_dimensions(bus: str, rule: str) -> Dimensions:

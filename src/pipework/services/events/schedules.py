@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from pipework.clock import Clock
+from pipework.engine.cluster import Cluster
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.scheduler import Ticker, catch_up
@@ -151,10 +152,12 @@ class ScheduledRules:
     too, so a rule and its tick never disagree).
     """
 
-    def __init__(self, events: EventsState) -> None:
+    def __init__(self, events: EventsState, *, cluster: Cluster | None = None) -> None:
         self.events = events
         self.metrics: Counter[str] = Counter()
-        self.ticker = Ticker(events.store, events.clock, queue=model.RULE_TICKS, fire=self.fire)
+        self.ticker = Ticker(
+            events.store, events.clock, queue=model.RULE_TICKS, fire=self.fire, cluster=cluster
+        )
 
     def start(self) -> None:
         self.ticker.start()

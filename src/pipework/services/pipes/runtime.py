@@ -24,6 +24,7 @@ from pipework.connectors.sources.table_stream import TableStreamSource
 from pipework.connectors.targets import Message
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.breakers import Breakers
+from pipework.engine.cluster import Cluster
 from pipework.engine.metrics import Recorder
 from pipework.engine.middleware import Chain
 from pipework.engine.middleware.breaker import CircuitBreaker
@@ -95,6 +96,7 @@ class Pipes:
         streams: TableStreams,
         log_directory: Path,
         backoff: Backoff | None = None,
+        cluster: Cluster | None = None,
         recorder: Recorder | None = None,
         logs: LogGroups | None = None,
         tracer: Tracer | None = None,
@@ -105,6 +107,7 @@ class Pipes:
         self.logs = logs
         self._log_writes: set[asyncio.Task[None]] = set()
         self.store = store
+        self.cluster = cluster
         self.clock = clock
         self.region = region
         self.account = account
@@ -140,10 +143,32 @@ class Pipes:
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         return await self.pipes_api.handle(operation, params, ctx)
 
+    #: The resource kinds whose changes by other nodes `refresh` follows.
+    watched_kinds = frozenset({model.KIND_PIPE})
+
+    async def refresh(self, kind: str, name: str | None) -> None:
+        """Follow a change another node made to the pipe stored as `name` (None: every pipe): its runner is
+        rebuilt, and its source lane runs on whichever node holds the pipe's lease."""
+        async with self.pipes_api.lock:
+            names = {name} if name is not None else set(self.pipes_api.pipes)
+            if name is None:
+                names.update([r.name async for r in self.store.all_resources(model.KIND_PIPE)])
+            for key in sorted(names):
+                resource = await self.store.get_resource(model.KIND_PIPE, key)
+                stored = Pipe.from_store(resource.body) if resource is not None else None
+                if stored == self.pipes_api.pipes.get(key) and (stored is None or key in self.runners):
+                    continue  # as this node already runs it
+                if stored is None:
+                    self.pipes_api.pipes.pop(key, None)
+                else:
+                    self.pipes_api.pipes[key] = stored
+                await self.apply(key, stored, remote=True)
+
     # -- following definitions -----------------------------------------------------------------------------------
-    async def apply(self, key: str, stored: Pipe | None) -> None:
+    async def apply(self, key: str, stored: Pipe | None, *, remote: bool = False) -> None:
         """Make the runner of the pipe `key` match its stored definition (None: the pipe was deleted); call with
-        the API's lock held."""
+        the API's lock held. `remote`: the change was made by another node, which records the state transitions
+        itself (this node only follows: it writes no state, which could overwrite a newer change)."""
         await self._stop_runner(key)
         if stored is None:
             self.executions.pop(key, None)
@@ -155,10 +180,10 @@ class Pipes:
         # A state an interrupted transition left behind settles like the transition would have.
         if state in ("STOPPING", "STOPPED") or (state == "CREATING" and desired == "STOPPED"):
             if state != "STOPPED":
-                await self.pipes_api.set_state(key, "STOPPED", reason=stored.state_reason)
+                await self._record(remote, key, "STOPPED", reason=stored.state_reason)
             return
         if state in ("UPDATING", "CREATING") and desired == "STOPPED":
-            await self.pipes_api.set_state(key, "STOPPED", reason=stored.state_reason)
+            await self._record(remote, key, "STOPPED", reason=stored.state_reason)
             return
         if state not in ("RUNNING", "CREATING", "UPDATING", "STARTING"):
             return  # a failed state stays until the user acts
@@ -166,7 +191,7 @@ class Pipes:
             source = self._source(pipe)
         except LookupError as exc:
             failed = {"CREATING": "CREATE_FAILED", "UPDATING": "UPDATE_FAILED", "STARTING": "START_FAILED"}
-            await self.pipes_api.set_state(key, failed.get(state, "STOPPED"), reason=str(exc))
+            await self._record(remote, key, failed.get(state, "STOPPED"), reason=str(exc))
             return
         runner = PipeRunner(
             pipe,
@@ -177,12 +202,17 @@ class Pipes:
             clock=self.clock,
             on_stopped=lambda reason: self._stopped_itself(key, runner, reason),
             backoff=self.backoff,
+            cluster=self.cluster if self.store.shared else None,
             gate=self.breakers,
         )
         self.runners[key] = runner
         if state != "RUNNING":
-            await self.pipes_api.set_state(key, "RUNNING")
+            await self._record(remote, key, "RUNNING")
         runner.start()
+
+    async def _record(self, remote: bool, key: str, state: str, *, reason: str | None = None) -> None:
+        if not remote:
+            await self.pipes_api.set_state(key, state, reason=reason)
 
     def definition(self, pipe: Pipe) -> PipeDefinition:
         """The engine's view of a pipe, compiled when its definition changes (not per record)."""

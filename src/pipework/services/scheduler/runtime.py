@@ -14,6 +14,7 @@ from typing import Any
 from pipework.clock import Clock
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.breakers import Breakers
+from pipework.engine.cluster import Cluster
 from pipework.engine.dispatcher import Dispatcher, default_middleware
 from pipework.engine.envelope import Envelope
 from pipework.engine.metrics import Dimensions, Recorder
@@ -51,6 +52,7 @@ class Scheduler:
         targets: Targets,
         rng: random.Random | None = None,
         concurrency: int = 1024,
+        cluster: Cluster | None = None,
         recorder: Recorder | None = None,
         tracer: Tracer | None = None,
         breakers: Breakers | None = None,
@@ -79,7 +81,8 @@ class Scheduler:
         )
         if breakers is not None:
             breakers.attach(self.dispatcher)
-        self.ticker = Ticker(store, clock, queue=model.TICKS, fire=self.schedules.fire)
+        # One node at a time ticks (its lease: "ticker/<queue>"); every node delivers invocations.
+        self.ticker = Ticker(store, clock, queue=model.TICKS, fire=self.schedules.fire, cluster=cluster)
 
     async def start(self) -> None:
         await self.schedules.start()
@@ -92,6 +95,13 @@ class Scheduler:
 
     async def handle(self, operation: str, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         return await self.schedules.handle(operation, params, ctx)
+
+    #: The resource kinds whose changes by other nodes `refresh` follows.
+    watched_kinds = frozenset({model.KIND_GROUP, model.KIND_SCHEDULE})
+
+    async def refresh(self, kind: str, name: str | None) -> None:
+        """Follow a change another node made to the group or schedule stored as `name` (None: all of `kind`)."""
+        await self.schedules.refresh(kind, name)
 
     def metrics(self) -> dict[str, int]:
         """Counters of the ticker, the dispatcher and the schedules (AWS's names where AWS has one)."""

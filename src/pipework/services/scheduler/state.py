@@ -13,6 +13,7 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 
@@ -68,6 +69,22 @@ class SchedulerState:
                 if item.attempts == 0 and invocation["scheduled"] > now:
                     self._ahead[model.invocation_key(invocation)] = (item.id, invocation["scheduled"])
             after = items[-1].seq
+
+    async def refresh(self, kind: str, name: str | None) -> None:
+        """Follow a change another node made to the group or schedule stored as `name` (None: all of `kind`)."""
+        held: dict[str, Any] = self.groups if kind == model.KIND_GROUP else self.schedules
+        load = ScheduleGroup.from_store if kind == model.KIND_GROUP else Schedule.from_store
+        async with self.lock:
+            if name is None:
+                loaded = {r.name: load(r.body) async for r in self.store.all_resources(kind)}
+                held.clear()
+                held.update(loaded)
+                return
+            resource = await self.store.get_resource(kind, name)
+            if resource is None:
+                held.pop(name, None)
+            else:
+                held[name] = load(resource.body)
 
     # -- groups --------------------------------------------------------------------------------------------------
     async def default_group(self, account: str, region: str) -> None:

@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 from pipework.services.base import Handler, RequestContext, ServiceError, dispatch
 
 from .messaging import MessageOperations
-from .moves import MoveOperations
+from .model import KIND_QUEUE
+from .moves import KIND_MOVE_TASK, MoveOperations
 from .queues import QueueOperations
 
 NAMESPACE = "AWS/SQS"
@@ -57,6 +58,21 @@ class SqsService(QueueOperations, MessageOperations, MoveOperations):
 
     async def stop(self) -> None:
         await self.stop_moves()
+
+    #: The resource kinds whose changes by other nodes `refresh` follows.
+    watched_kinds = frozenset({KIND_QUEUE, KIND_MOVE_TASK})
+
+    async def refresh(self, kind: str, name: str | None) -> None:
+        """Follow a change another node made (`name` None: reload every resource of `kind`)."""
+        if kind == KIND_QUEUE:
+            if name is None:
+                await self.load_queues()
+            else:
+                await self.refresh_queue(name)
+        elif kind == KIND_MOVE_TASK:
+            names = [name] if name is not None else [r.name async for r in self.store.all_resources(kind)]
+            for each in names:
+                await self.refresh_move(each)
 
     @staticmethod
     def unknown_operation(operation: str) -> ServiceError:

@@ -23,7 +23,7 @@ from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext, ServiceError
 from pipework.store.base import QueueItem
-from pipework.store.errors import ItemNotFound, NotInFlight, StaleLease, StoreError
+from pipework.store.errors import ItemNotFound, NotInFlight, RevisionConflict, StaleLease, StoreError
 
 from . import errors
 from .message import (
@@ -211,40 +211,49 @@ class MessageOperations(SqsState):
         # and the enqueue cannot interleave with another sender's.
         lock = self._fifo_locks.setdefault(queue.key, asyncio.Lock())
         async with lock:
-            batch = self.store.batch()
-            fresh: dict[str, Outgoing] = {}
-            for message in messages:
-                key = message.dedup_key
-                assert key is not None
-                original = fresh.get(key)
-                if original is None:
-                    entry = await self.store.kv_get(DEDUP_BUCKET, key)
-                    if entry is not None:
-                        message.id, message.sequence_number = orjson.loads(entry.value)
-                        continue
-                else:
-                    message.id, message.sequence_number = original.id, original.sequence_number
+            try:
+                await self._send_fifo_locked(queue, messages)
+            except RevisionConflict:
+                # Another node committed one of these deduplication ids meanwhile (the lock is this node's only):
+                # read them again, and answer with that node's message as a duplicate.
+                await self._send_fifo_locked(queue, messages)
+
+    async def _send_fifo_locked(self, queue: Queue, messages: list[Outgoing]) -> None:
+        """`_send_fifo`'s work, with the queue's lock held."""
+        batch = self.store.batch()
+        fresh: dict[str, Outgoing] = {}
+        for message in messages:
+            key = message.dedup_key
+            assert key is not None
+            original = fresh.get(key)
+            if original is None:
+                entry = await self.store.kv_get(DEDUP_BUCKET, key)
+                if entry is not None:
+                    message.id, message.sequence_number = orjson.loads(entry.value)
                     continue
-                message.sequence_number = self._next_sequence()
-                message.attributes["n"] = message.sequence_number
-                fresh[key] = message
-                # The dedup record commits with the message: a retried send after a crash is still deduplicated.
-                batch.kv_put(
-                    DEDUP_BUCKET,
-                    key,
-                    orjson.dumps([message.id, message.sequence_number]),
-                    ttl=DEDUP_WINDOW,
-                    expected_revision=0,
-                )
-                batch.enqueue(
-                    queue.store_queue,
-                    message.id,
-                    message.payload,
-                    group_id=message.group_id,
-                    attributes=message.attributes,
-                )
-            if len(batch):
-                await self.store.commit(batch)
+            else:
+                message.id, message.sequence_number = original.id, original.sequence_number
+                continue
+            message.sequence_number = self._next_sequence()
+            message.attributes["n"] = message.sequence_number
+            fresh[key] = message
+            # The dedup record commits with the message: a retried send after a crash is still deduplicated.
+            batch.kv_put(
+                DEDUP_BUCKET,
+                key,
+                orjson.dumps([message.id, message.sequence_number]),
+                ttl=DEDUP_WINDOW,
+                expected_revision=0,
+            )
+            batch.enqueue(
+                queue.store_queue,
+                message.id,
+                message.payload,
+                group_id=message.group_id,
+                attributes=message.attributes,
+            )
+        if len(batch):
+            await self.store.commit(batch)
 
     def _next_sequence(self) -> str:
         number = max(self._last_sequence + 1, int(self.clock.now() * 1_000_000) * 1000)

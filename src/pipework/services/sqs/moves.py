@@ -173,7 +173,7 @@ class MoveOperations(SqsState):
             history.remove(task)
             history[:0] = dropped
             raise
-        task.runner = asyncio.get_running_loop().create_task(self._run_move(task))
+        self._launch(task)
         return {"TaskHandle": handle}
 
     async def op_ListMessageMoveTasks(self, params: JSON, ctx: RequestContext) -> JSON:
@@ -214,11 +214,33 @@ class MoveOperations(SqsState):
                 batch.delete_resource(KIND_MOVE_TASK, old.name)
         if len(batch):
             await self.store.commit(batch)
-        loop = asyncio.get_running_loop()
         for history in self.move_tasks.values():
             for task in history:
                 if task.status in ACTIVE:
-                    task.runner = loop.create_task(self._run_move(task))
+                    self._launch(task)
+
+    def _launch(self, task: MoveTask) -> None:
+        """Run the task on one node at a time (its lease: "sqs/move-task/<handle>")."""
+        if task.runner is None or task.runner.done():
+            task.runner = self.cluster.singleton(f"sqs/move-task/{task.handle}", lambda: self._run_move(task))
+
+    async def refresh_move(self, name: str) -> None:
+        """Follow a change another node made to the move task stored as `name` (and take it over if its node
+        dies: every node asks for the lease of every active task)."""
+        resource = await self.store.get_resource(KIND_MOVE_TASK, name)
+        known = next((t for h in self.move_tasks.values() for t in h if t.name == name), None)
+        if resource is None:
+            if known is not None:
+                self.move_tasks[known.source_arn].remove(known)
+            return
+        fresh = MoveTask.from_store(name, resource.body)
+        if known is None:
+            self.move_tasks.setdefault(fresh.source_arn, []).append(fresh)
+            known = fresh
+        else:
+            _copy_progress(fresh, known)
+        if known.status in ACTIVE:
+            self._launch(known)
 
     def _prune(self, history: list[MoveTask]) -> list[MoveTask]:
         """Drop (and return) the tasks of one source that are no longer listed: past the last `TASKS_KEPT`, or
@@ -259,6 +281,13 @@ class MoveOperations(SqsState):
             await self._save_locked(task, batch, **changes)
 
     async def _run_move(self, task: MoveTask) -> None:
+        if self.store.shared:  # another node may have moved some before it died: go on from its progress
+            resource = await self.store.get_resource(KIND_MOVE_TASK, task.name)
+            if resource is None:
+                return
+            _copy_progress(MoveTask.from_store(task.name, resource.body), task)
+            if task.status not in ACTIVE:
+                return
         try:
             await self._move_messages(task)
         except StoreError as error:
@@ -313,3 +342,9 @@ class MoveOperations(SqsState):
         arn = task.destination_arn or origin
         destination = self.queue_for_arn(arn) if arn else None
         return None if destination is None or destination.key == source.key else destination
+
+
+def _copy_progress(source: MoveTask, into: MoveTask) -> None:
+    """Copy a task's stored progress into the object this node keeps."""
+    for name in ("moved", "status", "failure", "after", "to_move"):
+        setattr(into, name, getattr(source, name))

@@ -8,6 +8,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from pipework.clock import Clock
+from pipework.engine.cluster import Cluster
 from pipework.engine.metrics import Recorder
 from pipework.jsontypes import JSON
 from pipework.services.base import RequestContext
@@ -33,10 +34,18 @@ class SqsState:
     """
 
     def __init__(
-        self, store: Store, clock: Clock, *, region: str, account: str, recorder: Recorder | None = None
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        region: str,
+        account: str,
+        recorder: Recorder | None = None,
+        cluster: Cluster | None = None,
     ) -> None:
         self.recorder = recorder  # AWS/SQS metrics (`SqsService.handle`, `sample_gauges`)
         self.store = store
+        self.cluster = cluster or Cluster(store)
         self.clock = clock
         self.region = region
         self.account = account
@@ -51,10 +60,21 @@ class SqsState:
         self.move_tasks: dict[str, list[MoveTask]] = {}  # by source queue ARN, oldest first
         self._next_expiry: dict[str, float] = {}
 
+    async def refresh_queue(self, name: str) -> None:
+        """Follow a change another node made to the queue stored as `name`."""
+        resource = await self.store.get_resource(KIND_QUEUE, name)
+        if resource is None:
+            self.queues.pop(name, None)
+        else:
+            self.queues[name] = Queue.from_store(resource.body)
+
     async def load_queues(self) -> None:
+        loaded: dict[str, Queue] = {}
         async for resource in self.store.all_resources(KIND_QUEUE):
             queue = Queue.from_store(resource.body)
-            self.queues[queue.key] = queue
+            loaded[queue.key] = queue
+        self.queues.clear()
+        self.queues.update(loaded)
 
     def queue_for_url(self, url: str, ctx: RequestContext) -> Queue:
         """The queue a QueueUrl names in the request's region, or QueueDoesNotExist: by the URL's
