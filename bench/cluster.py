@@ -88,7 +88,7 @@ def nodes(count: int, store: str | None) -> Iterator[list[Peer]]:
                 "warning",
             ]
             if store is not None:
-                command += ["--store", store]
+                command += ["--store", store, "--auth", "off"]  # sigv4 is the default with PostgreSQL
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
                 os.sched_setaffinity(process.pid, {0})

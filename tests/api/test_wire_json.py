@@ -260,7 +260,7 @@ def test_an_empty_body_is_no_params(running, events):
 @pytest.mark.parametrize(
     ("service", "signing_name", "call"),
     [
-        ("sts", "sts", lambda c: c.get_caller_identity()),
+        ("ssm", "ssm", lambda c: c.describe_parameters()),
         ("firehose", "firehose", lambda c: c.list_delivery_streams()),
         ("kinesis", "kinesis", lambda c: c.list_streams()),
         ("stepfunctions", "states", lambda c: c.list_state_machines()),

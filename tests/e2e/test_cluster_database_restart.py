@@ -33,7 +33,7 @@ def database() -> Iterator[PrivatePostgres]:
 def test_nodes_ride_out_a_database_restart_under_load(
     server_process: Any, tmp_path: Path, database: PrivatePostgres
 ) -> None:
-    args = ("--store", database.url, "--lease-time", "3", "--log-level", "error")
+    args = ("--store", database.url, "--auth", "off", "--lease-time", "3", "--log-level", "error")
     a, b = server_process(tmp_path / "a", *args), server_process(tmp_path / "b", *args)
     setup = a.client("sqs")
     messages_url = setup.create_queue(QueueName="messages")["QueueUrl"]

@@ -41,7 +41,7 @@ def health(node: Any) -> dict[str, Any]:
 
 
 def two_nodes(server_process: Any, tmp_path: Path, store_url: str) -> tuple[Any, Any]:
-    args = ("--store", store_url, "--lease-time", str(LEASE_TIME), "--log-level", "warning")
+    args = ("--store", store_url, "--auth", "off", "--lease-time", str(LEASE_TIME), "--log-level", "warning")
     return server_process(tmp_path / "a", *args), server_process(tmp_path / "b", *args)
 
 

@@ -34,7 +34,6 @@ class Topic(Provider):
         "SignatureVersion",
         "TracingConfig",
         "ArchivePolicy",
-        "DeliveryStatusLogging",
     )
 
     async def create(self, logical_id: str, props: JSON, where: Where) -> Made:
@@ -91,7 +90,6 @@ class Subscription(Provider):
         "RedrivePolicy",
         "DeliveryPolicy",
         "SubscriptionRoleArn",
-        "ReplayPolicy",
     )
 
     async def create(self, logical_id: str, props: JSON, where: Where) -> Made:
