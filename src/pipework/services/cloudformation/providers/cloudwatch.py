@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 from pipework.jsontypes import JSON
+from pipework.models import load_service_model
 
 from .base import (
     Made,
@@ -15,41 +18,30 @@ from .base import (
 )
 
 
+@functools.cache
+def _alarm_members(operation: str) -> tuple[str, ...]:
+    """The properties an alarm resource passes on: its Put operation's input members (CloudFormation names them as
+    the API does), read from botocore's model, less the name and tags the provider sets itself."""
+    shape = load_service_model("cloudwatch").operation_model(operation).input_shape
+    return tuple(name for name in shape.members if name not in ("AlarmName", "Tags"))
+
+
 class Alarm(Provider):
+    """AWS::CloudWatch::Alarm through PutMetricAlarm; `CompositeAlarm` is the same through PutCompositeAlarm."""
+
     type = "AWS::CloudWatch::Alarm"
+    operation = "PutMetricAlarm"
     replaced_by = frozenset({"AlarmName"})
-    _fields = (
-        "AlarmDescription",
-        "ActionsEnabled",
-        "OKActions",
-        "AlarmActions",
-        "InsufficientDataActions",
-        "MetricName",
-        "Namespace",
-        "Statistic",
-        "ExtendedStatistic",
-        "Dimensions",
-        "Period",
-        "Unit",
-        "EvaluationPeriods",
-        "DatapointsToAlarm",
-        "Threshold",
-        "ComparisonOperator",
-        "TreatMissingData",
-        "EvaluateLowSampleCountPercentile",
-        "Metrics",
-        "ThresholdMetricId",
-    )
 
     async def create(self, logical_id: str, props: JSON, where: Where) -> Made:
         name = props.get("AlarmName") or where.generated_name(logical_id, limit=255)
         return await self._put(name, props, where)
 
     async def _put(self, name: str, props: JSON, where: Where) -> Made:
-        params: JSON = {"AlarmName": name, **pick(props, *self._fields)}
+        params: JSON = {"AlarmName": name, **pick(props, *_alarm_members(self.operation))}
         if props.get("Tags"):
             params["Tags"] = tags_list(props["Tags"])
-        await self.call("cloudwatch", "PutMetricAlarm", params, where)
+        await self.call("cloudwatch", self.operation, params, where)
         return Made(name, {"Arn": f"arn:aws:cloudwatch:{where.region}:{where.account}:alarm:{name}"})
 
     async def update(self, logical_id: str, made: Made, old: JSON, new: JSON, where: Where) -> Made:
@@ -59,6 +51,11 @@ class Alarm(Provider):
 
     async def delete(self, made: Made, props: JSON, where: Where) -> None:
         await self.quietly("cloudwatch", "DeleteAlarms", {"AlarmNames": [made.physical_id]}, where)
+
+
+class CompositeAlarm(Alarm):
+    type = "AWS::CloudWatch::CompositeAlarm"
+    operation = "PutCompositeAlarm"
 
 
 class LogGroup(Provider):
@@ -97,35 +94,3 @@ class LogGroup(Provider):
 
     async def delete(self, made: Made, props: JSON, where: Where) -> None:
         await self.quietly("logs", "DeleteLogGroup", {"logGroupName": made.physical_id}, where)
-
-
-class CompositeAlarm(Provider):
-    type = "AWS::CloudWatch::CompositeAlarm"
-    replaced_by = frozenset({"AlarmName"})
-    _fields = (
-        "AlarmRule",
-        "AlarmDescription",
-        "ActionsEnabled",
-        "OKActions",
-        "AlarmActions",
-        "InsufficientDataActions",
-    )
-
-    async def create(self, logical_id: str, props: JSON, where: Where) -> Made:
-        name = props.get("AlarmName") or where.generated_name(logical_id, limit=255)
-        return await self._put(name, props, where)
-
-    async def _put(self, name: str, props: JSON, where: Where) -> Made:
-        params: JSON = {"AlarmName": name, **pick(props, *self._fields)}
-        if props.get("Tags"):
-            params["Tags"] = tags_list(props["Tags"])
-        await self.call("cloudwatch", "PutCompositeAlarm", params, where)
-        return Made(name, {"Arn": f"arn:aws:cloudwatch:{where.region}:{where.account}:alarm:{name}"})
-
-    async def update(self, logical_id: str, made: Made, old: JSON, new: JSON, where: Where) -> Made:
-        if self.must_replace(old, new):
-            raise NeedsReplacement
-        return await self._put(made.physical_id, new, where)
-
-    async def delete(self, made: Made, props: JSON, where: Where) -> None:
-        await self.quietly("cloudwatch", "DeleteAlarms", {"AlarmNames": [made.physical_id]}, where)
