@@ -46,6 +46,7 @@ from pipework.services.logs import CloudWatchLogs
 from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sns import Sns
+from pipework.services.sns.api import SnsService
 from pipework.services.sqs import SqsService
 from pipework.services.sts import StsService
 from pipework.store import open_store, redacted_url
@@ -375,6 +376,7 @@ class Pipework:
         )
         cloudwatch = CloudWatch(store, clock, recorder=recorder, targets=targets)
         sns = Sns(store, clock, region=region, account=account, targets=targets, http=connectors.http)
+        policies.sns = sns.topics
         # Stacks make their resources through the served APIs, as a template's user would.
         cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         guard = None
@@ -554,13 +556,16 @@ class Pipework:
 
 
 class ResourcePolicies:
-    """The resource policies authorization reads: SQS queues' ``Policy`` attribute, event buses' policies, and
-    roles' trust (their own account and their ``TrustedAccounts`` may call sts:AssumeRole)."""
+    """The resource policies authorization reads: SQS queues' ``Policy`` attribute, event buses' policies, SNS
+    topics' ``Policy`` (and who may manage a subscription), and roles' trust (their own account and their
+    ``TrustedAccounts`` may call sts:AssumeRole). `sns` is set once SNS is built (it needs the targets, which need
+    these policies)."""
 
     def __init__(self, sqs: SqsService, events: EventsService, keyring: Keyring | None = None) -> None:
         self.sqs = sqs
         self.events = events
         self.keyring = keyring
+        self.sns: SnsService | None = None
 
     async def resource_policy(self, arn: str) -> str | JSON | None:
         if arn.startswith("arn:aws:iam::") and self.keyring is not None:
@@ -575,6 +580,8 @@ class ResourcePolicies:
             return queue.attributes.get("Policy") if queue is not None else None
         if arn.startswith("arn:aws:events:"):
             return await self.events.bus_policy(arn)
+        if arn.startswith("arn:aws:sns:") and self.sns is not None:
+            return self.sns.access_policy(arn)
         return None
 
 

@@ -37,7 +37,7 @@ CREDENTIALS = {
          "Policies": [ALICE_POLICY]},
         {"AccessKeyId": BOB[0], "SecretAccessKey": BOB[1], "Account": "222222222222", "Principal": "bob",
          "Policies": [{"Version": "2012-10-17",
-                       "Statement": [{"Effect": "Allow", "Action": ["events:*", "sqs:*", "sts:AssumeRole"],
+                       "Statement": [{"Effect": "Allow", "Action": ["events:*", "sqs:*", "sns:*", "sts:AssumeRole"],
                                       "Resource": "*"}]}]},
         {"AccessKeyId": CAROL[0], "SecretAccessKey": CAROL[1], "Account": "222222222222", "Principal": "carol",
          "Admin": True},

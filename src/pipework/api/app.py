@@ -49,6 +49,7 @@ from pipework.api.query import form_tree, parse_form
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
 from pipework.models import load_service_model
 from pipework.services.base import RequestContext, Service, ServiceError
+from pipework.services.sns.signing import CERT_PATH as SNS_CERT_PATH
 from pipework.store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -167,14 +168,14 @@ class AwsGateway:
                     raise ServiceError("UnknownOperationException", f"Unknown operation {target}", 400)
                 params = decode_json_body(body)
             elif _is_query_protocol(headers, body, query) or self._speaks_query(auth):
-                if self.guard is not None:
+                form = parse_form(scope.get("query_string", b""), body)
+                api = self._query_api(form, auth)
+                if self.guard is not None and not (auth is None and _anonymous(api, form)):
                     try:
                         caller = await self.guard.authenticate(signed_request(scope, headers, body), auth)
                     except AuthError as error:
                         return render_error(QUERY_ERRORS, error.as_service_error(query=True), request_id)
                 error_style = QUERY_ERRORS
-                form = parse_form(scope.get("query_string", b""), body)
-                api = self._query_api(form, auth)
                 if api is None:
                     if auth is not None and not self._serves(auth.service):
                         return _query_protocol_error(
@@ -380,6 +381,16 @@ def _is_query_form(headers: dict[str, str], scope: Scope) -> bool:
     )
 
 
+#: (service, Action) a request may make unsigned with auth on, as on AWS: the links SNS sends to an endpoint (the
+#: SubscribeURL, whose Token is the authorization; the UnsubscribeURL, refused by SNS itself for a subscription
+#: confirmed with AuthenticateOnUnsubscribe).
+ANONYMOUS_ACTIONS = frozenset({("sns", "ConfirmSubscription"), ("sns", "Unsubscribe")})
+
+
+def _anonymous(api: ServedApi | None, form: dict[str, str]) -> bool:
+    return api is not None and (api.name, form.get("Action", "")) in ANONYMOUS_ACTIONS
+
+
 def signed_request(scope: Scope, headers: dict[str, str], body: bytes) -> SignedRequest:
     """The request as its signer saw it: the path and query exactly as sent."""
     raw_path = scope.get("raw_path")
@@ -553,12 +564,9 @@ class PipeworkApp(Starlette):
             assert self.gateway is not None, "uvicorn serves requests only after the lifespan started"
             await self.gateway(scope, receive, send)
             return
-        # Health (load balancers) and /metrics (Prometheus, which cannot sign SigV4) stay open with auth on.
-        if (
-            scope["type"] == "http"
-            and self.guard is not None
-            and scope["path"] not in (HEALTH_PATH, METRICS_PATH)
-        ):
+        # Health (load balancers), /metrics (Prometheus, which cannot sign SigV4) and SNS's signing certificate
+        # (every SigningCertURL: whoever verifies a message fetches it unsigned, as from AWS) stay open with auth on.
+        if scope["type"] == "http" and self.guard is not None and scope["path"] not in OPEN_PATHS:
             await self._own_route_signed(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
@@ -607,3 +615,5 @@ CONSOLE_PATH_PREFIX = "/console"
 OWN_PATH_PREFIXES = (OWN_PATH_PREFIX, CONSOLE_PATH_PREFIX + "/")
 #: Prometheus scrapes here (no AWS API uses GET /metrics).
 METRICS_PATH = "/metrics"
+#: Own routes served unsigned with auth on.
+OPEN_PATHS = frozenset({HEALTH_PATH, METRICS_PATH, SNS_CERT_PATH})

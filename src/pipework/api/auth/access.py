@@ -1,6 +1,6 @@
 """Authorization of one AWS operation: its IAM action (``<signing name>:<Operation>``), the ARNs of the resources it
 touches (read from its parameters, the way IAM names them), and the resource policies Pipework keeps (an SQS
-queue's ``Policy``, an event bus's policy), decided by `pipework.iam.evaluate`.
+queue's ``Policy``, an event bus's policy, an SNS topic's ``Policy``), decided by `pipework.iam.evaluate`.
 
 Operations that touch no single resource (List*, CreateConnection, ...) are authorized on ``*``, so a policy must
 grant them on ``"Resource": "*"`` as on AWS.
@@ -78,6 +78,8 @@ def resources(service: str, operation: str, params: dict[str, Any], region: str,
         items = params.get("RequestItems")
         if isinstance(items, dict):
             found.extend(f"arn:aws:dynamodb:{region}:{account}:table/{name}" for name in items)
+    elif service == "sns":
+        found.extend(_sns_resources(params, region, account))
     elif service == "sts" and isinstance(params.get("RoleArn"), str):
         found.append(params["RoleArn"])
     elif service == "pipes" and isinstance(params.get("Name"), str):
@@ -92,6 +94,18 @@ def resources(service: str, operation: str, params: dict[str, Any], region: str,
         named = params.get("ResourceArn", params.get("resourceArn"))
         found.append(named if isinstance(named, str) else "*")
     return list(dict.fromkeys(found))
+
+
+def _sns_resources(params: dict[str, Any], region: str, account: str) -> list[str]:
+    """SNS names a topic by ``TopicArn`` (``TargetArn`` in Publish, ``Name`` in CreateTopic) and a subscription by
+    ``SubscriptionArn`` (whose resource policy `ResourcePolicies` makes from its owners)."""
+    for member in ("TopicArn", "TargetArn", "SubscriptionArn"):
+        value = params.get(member)
+        if isinstance(value, str) and value.startswith("arn:"):
+            return [value]
+    if isinstance(params.get("Name"), str):
+        return [f"arn:aws:sns:{region}:{account}:{params['Name']}"]
+    return []
 
 
 @functools.lru_cache(maxsize=1024)

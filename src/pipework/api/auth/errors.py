@@ -15,6 +15,7 @@ CODES: dict[str, tuple[str, str, int]] = {
     "token-expired": ("ExpiredTokenException", "ExpiredToken", 403),
     "token-invalid": ("UnrecognizedClientException", "InvalidClientTokenId", 403),
     "denied": ("AccessDeniedException", "AccessDenied", 403),
+    "authorization": ("AuthorizationError", "AuthorizationError", 403),  # SNS's AccessDenied
     "throttled": ("ThrottlingException", "Throttling", 400),
     "too-large": ("RequestEntityTooLargeException", "RequestEntityTooLarge", 413),
 }

@@ -4,6 +4,7 @@ is no guard and every request acts as the server's account."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ from pipework.api.auth.verify import (
 )
 from pipework.api.sigv4 import Authorization, parse_authorization, parse_presigned_query
 
-#: Actions no policy can deny (AWS: anyone signed may ask who they are).
-ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
+#: Actions no policy can deny: anyone signed may ask who they are; SNS's ConfirmSubscription is authorized by its
+#: Token (AWS serves it unsigned too: the SubscribeURL an endpoint is sent).
+ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity", "sns:ConfirmSubscription"})
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,10 @@ class Guard:
             return
         if callable(context):
             context = LazyContext(context)
+        if signing_name == "sns":
+            # SNS's AWS:SourceOwner is the calling account (AWS's default topic policy grants its owner's).
+            context = LazyContext(functools.partial(_with_source_owner, context, caller.account))
+            action = f"SNS:{operation}"  # as SNS writes its actions (policies match them ignoring case)
         arns = resources(signing_name, operation, params, region, caller.account)
         resource, decision = await decide(
             action=action,
@@ -158,7 +164,14 @@ class Guard:
             context=context,
         )
         if not decision.allowed:
-            raise AuthError("denied", denied_message(caller.arn, action, resource, decision))
+            kind = "authorization" if signing_name == "sns" else "denied"  # SNS's code: AuthorizationError
+            raise AuthError(kind, denied_message(caller.arn, action, resource, decision))
+
+
+def _with_source_owner(context: Mapping[str, Sequence[str]], account: str) -> dict[str, list[str]]:
+    keys = {name: list(values) for name, values in context.items()}
+    keys["aws:sourceowner"] = [account]
+    return keys
 
 
 class LazyContext(Mapping[str, Sequence[str]]):

@@ -31,6 +31,8 @@ def target_action(arn: str) -> str:
         return "lambda:InvokeFunction"
     if service == "logs":
         return "logs:PutLogEvents"
+    if service == "sns":
+        return "sns:Publish"
     if service == "scheduler" and resource == "aws-sdk" and len(parts) > 6:
         sdk_service, _, action = parts[6].partition(":")
         return f"{sdk_service}:{action[:1].upper()}{action[1:]}"
@@ -68,7 +70,11 @@ class TargetPermissions:
                 account=role.account,
                 identity=role.parsed,
                 policies=self.policies,
-                context={"aws:principalarn": [principal], "aws:principalaccount": [role.account]},
+                context={
+                    "aws:principalarn": [principal],
+                    "aws:principalaccount": [role.account],
+                    "aws:sourceowner": [role.account],
+                },
             )
             return None if decision.allowed else denied_message(principal, action, resource, decision)
         owner = _account(arn)
@@ -82,6 +88,10 @@ class TargetPermissions:
             account=account,
             identity=_ANYTHING,  # no role: only the target's own policy decides
             policies=self.policies,
-            context={"aws:sourceaccount": [account], "aws:principalaccount": [account]},
+            context={
+                "aws:sourceaccount": [account],
+                "aws:principalaccount": [account],
+                "aws:sourceowner": [account],
+            },
         )
         return None if decision.allowed else denied_message(principal, action, resource, decision)

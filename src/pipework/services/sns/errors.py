@@ -11,6 +11,10 @@ def invalid_parameter(message: str) -> ServiceError:
     return ServiceError("InvalidParameter", f"Invalid parameter: {message}", 400)
 
 
+def authorization_error(message: str) -> ServiceError:
+    return ServiceError("AuthorizationError", message, 403)
+
+
 def not_found(message: str) -> ServiceError:
     return ServiceError("NotFound", message, 404)
 

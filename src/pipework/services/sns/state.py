@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import orjson
+
 from pipework.clock import Clock
 from pipework.jsontypes import JSON
 from pipework.services import paging
@@ -38,6 +40,7 @@ class SnsState:
         self.lock = asyncio.Lock()
         self.metrics: Counter[str] = Counter()
         self._signer: Signer | None = None
+        self._default_policies: dict[str, str] = {}  # AWS's default access policy's text, by topic key
         self._policies: dict[tuple[str, str], FilterPolicy] = {}  # compiled filter policies by (text, scope)
         self._base = "http://localhost:4566"  # this server's URL, as the last request over HTTP reached it
 
@@ -73,6 +76,39 @@ class SnsState:
                 raise invalid_parameter("SubscriptionArn")
             raise not_found("Subscription does not exist")
         return subscription
+
+    def access_policy(self, arn: str) -> str | None:
+        """The resource policy authorization reads for `arn` (JSON text; None: no such topic or subscription).
+
+        A topic's is its ``Policy`` attribute, or AWS's default policy when none was set (the owner's account may
+        do everything: ``AWS:SourceOwner`` is the caller's account). A subscription has no policy of its own on
+        AWS; its owner's and its topic owner's accounts may manage it, which this policy says.
+        """
+        parts = arn.split(":")
+        if len(parts) == 6:
+            key = model.topic_key(parts[4], parts[3], parts[5])
+            topic = self.topics.get(key)
+            if topic is None:
+                return None
+            text = topic.attributes.get("Policy")
+            if not text:
+                text = self._default_policies.get(key)
+                if text is None:
+                    text = orjson.dumps(model.default_policy(topic.arn, topic.account)).decode()
+                    self._default_policies[key] = text
+            return text
+        subscription = self.by_arn.get(arn)
+        if subscription is None:
+            return None
+        topic = self.topics.get(subscription.topic_key)
+        owners = sorted({subscription.owner, topic.account if topic is not None else subscription.owner})
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"AWS": [f"arn:aws:iam::{owner}:root" for owner in owners]},
+            "Action": ["sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes"],
+            "Resource": arn,
+        }
+        return orjson.dumps({"Version": "2012-10-17", "Statement": [statement]}).decode()
 
     def topic_of(self, subscription: Subscription) -> Topic:
         return self.topics[subscription.topic_key]

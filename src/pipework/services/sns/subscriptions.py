@@ -17,7 +17,7 @@ from pipework.services.base import RequestContext
 from pipework.store.base import Batch
 
 from . import messages, model
-from .errors import invalid_parameter
+from .errors import authorization_error, invalid_parameter
 from .filter_policy import SCOPES, InvalidFilterPolicy, compile_policy
 from .model import Subscription, Topic
 from .state import SnsState, page
@@ -225,6 +225,12 @@ class SubscriptionOperations(SnsState):
     async def op_Unsubscribe(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.lock:
             subscription = self.subscription(params["SubscriptionArn"])
+            if subscription.authenticated and ctx.headers and ctx.access_key is None:
+                # Confirmed with AuthenticateOnUnsubscribe: the UnsubscribeURL alone (unsigned) may not remove it.
+                raise authorization_error(
+                    f"User: anonymous is not authorized to perform: SNS:Unsubscribe on resource: "
+                    f"{subscription.arn}"
+                )
             await self.store.delete_resource(model.KIND_SUBSCRIPTION, subscription.key)
             self.forget(subscription)
         return {}
