@@ -127,7 +127,9 @@ def test_the_default_topic_policy_grants_the_owners_account_and_a_replaced_one_d
         TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(only_bob)
     )
     denied = _denied(lambda: alice.publish(TopicArn=topic, Message="no longer"))
-    assert denied["Error"]["Message"].endswith("because no identity-based policy allows the SNS:Publish action")
+    assert denied["Error"]["Message"].endswith(
+        "because no identity-based policy allows the SNS:Publish action"
+    )
     client(secured, "sns", BOB).publish(TopicArn=topic, Message="bob may")
     assert _bodies(secured, url, 1) == ["bob may"]
 
@@ -139,7 +141,9 @@ def test_a_topic_policy_given_at_creation_is_enforced(secured: RunningServer) ->
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": "222222222222"}, "Action": "sns:Publish", "Resource": arn}],
     }  # fmt: skip
-    assert admin.create_topic(Name="created-open", Attributes={"Policy": json.dumps(policy)})["TopicArn"] == arn
+    assert (
+        admin.create_topic(Name="created-open", Attributes={"Policy": json.dumps(policy)})["TopicArn"] == arn
+    )
     assert "MessageId" in client(secured, "sns", BOB).publish(TopicArn=arn, Message="hello")
 
 
@@ -167,9 +171,9 @@ def test_a_rule_in_another_account_publishes_to_a_topic_only_when_its_policy_all
 def test_subscribe_and_unsubscribe_urls_work_unsigned(secured: RunningServer, endpoint: Endpoint) -> None:
     sns = client(secured, "sns", ADMIN)
     topic = sns.create_topic(Name="hooks")["TopicArn"]
-    assert sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url + "/sns")["SubscriptionArn"] == (
-        "pending confirmation"
-    )
+    assert sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url + "/sns")[
+        "SubscriptionArn"
+    ] == ("pending confirmation")
     confirmation = json.loads(wait_for(lambda: endpoint.requests and endpoint.requests[0])["body"])
     # The certificate that verifies SNS's messages is served unsigned too.
     certificate = httpx.get(confirmation["SigningCertURL"])

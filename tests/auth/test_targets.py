@@ -117,3 +117,40 @@ def test_a_schedule_target_is_invoked_as_its_role(secured_clocked: RunningServer
     server.advance(61)
     assert {m["Body"] for m in receive(server, allowed_url)} == {"tick"}
     assert receive(server, denied_url) == []
+
+
+def test_a_universal_schedule_target_is_checked_against_its_role(secured_clocked: RunningServer) -> None:
+    """A universal (aws-sdk) target is the API call it names: the role must allow that action on the resources
+    the call's parameters name, else the invocation fails with AccessDeniedException into its dead-letter queue."""
+    server = secured_clocked
+    scheduler = client(server, "scheduler", ADMIN)
+    denied_url, _ = queue(server, "sdk-not-forwarded")
+    allowed_url, _ = queue(server, "forwarded-by-sdk")
+    dlq_url, dlq_arn = queue(server, "sdk-dead-letters")
+    role = "arn:aws:iam::111111111111:role/forwarder"  # may send only to forwarded-* queues
+    for name, url in (("sdk-denied", denied_url), ("sdk-allowed", allowed_url)):
+        scheduler.create_schedule(
+            Name=name,
+            ScheduleExpression="rate(1 minute)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                "Arn": "arn:aws:scheduler:::aws-sdk:sqs:sendMessage",
+                "RoleArn": role,
+                "Input": json.dumps({"QueueUrl": url, "MessageBody": f"sent by {name}"}),
+                "RetryPolicy": {"MaximumRetryAttempts": 3},
+                "DeadLetterConfig": {"Arn": dlq_arn},
+            },
+        )
+    server.advance(61)
+    assert {m["Body"] for m in receive(server, allowed_url)} == {"sent by sdk-allowed"}
+    assert receive(server, denied_url) == []
+    sqs = client(server, "sqs", ADMIN)
+    dead = sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"])["Messages"][0]
+    attributes = {k: v["StringValue"] for k, v in dead["MessageAttributes"].items()}
+    assert attributes["ERROR_CODE"] == "AccessDeniedException"  # not retried: a permissions error
+    assert attributes["ERROR_MESSAGE"].startswith(
+        "User: arn:aws:sts::111111111111:assumed-role/forwarder/pipework is not authorized to perform: "
+        "sqs:SendMessage on resource: arn:aws:sqs:us-east-1:111111111111:sdk-not-forwarded"
+    )
+    assert attributes["SCHEDULE_ARN"].endswith("schedule/default/sdk-denied")
+    assert json.loads(dead["Body"])["MessageBody"] == "sent by sdk-denied"

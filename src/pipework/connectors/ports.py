@@ -57,8 +57,17 @@ class TargetAccess(Protocol):
     policies must allow the target's action), else as its account (a target in another account must allow it by
     its resource policy)."""
 
-    async def denied(self, arn: str, *, account: str | None, role_arn: str | None) -> str | None:
-        """Why invoking ``arn`` is not allowed (AWS's AccessDenied wording), or None when it is."""
+    async def denied(
+        self,
+        arn: str,
+        *,
+        account: str | None,
+        role_arn: str | None,
+        params: JSON | None = None,
+        region: str | None = None,
+    ) -> str | None:
+        """Why invoking ``arn`` is not allowed (AWS's AccessDenied wording), or None when it is. A universal
+        target (``arn:aws:scheduler:::aws-sdk:...``) names its resources in the call's `params` (in `region`)."""
         ...
 
 

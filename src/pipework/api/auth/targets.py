@@ -5,9 +5,16 @@ PutPermission, a queue's Policy)."""
 
 from __future__ import annotations
 
-from pipework.api.auth.access import ResourcePolicies, decide, denied_message
+import functools
+
+import botocore.exceptions
+
+from pipework.api.auth.access import ResourcePolicies, decide, denied_message, resources
 from pipework.api.auth.credentials import ROLE_ARN, Keyring
+from pipework.connectors.targets.sdk import operation_of
 from pipework.iam import parse_policy
+from pipework.jsontypes import JSON
+from pipework.models import load_service_model
 
 _ANYTHING = (
     parse_policy(
@@ -33,9 +40,9 @@ def target_action(arn: str) -> str:
         return "logs:PutLogEvents"
     if service == "sns":
         return "sns:Publish"
-    if service == "scheduler" and resource == "aws-sdk" and len(parts) > 6:
-        sdk_service, _, action = parts[6].partition(":")
-        return f"{sdk_service}:{action[:1].upper()}{action[1:]}"
+    universal = operation_of(arn)
+    if universal is not None:
+        return f"{_signing_name(universal[0])}:{universal[1]}"
     return f"{service}:Invoke"
 
 
@@ -51,12 +58,29 @@ class TargetPermissions:
         self.keyring = keyring
         self.policies = policies
 
-    async def denied(self, arn: str, *, account: str | None, role_arn: str | None) -> str | None:
-        if arn.startswith("arn:aws:scheduler:::aws-sdk:"):
-            return None  # a universal target's resource is in its parameters: not checked (yet)
-        action = target_action(arn)
+    async def denied(
+        self,
+        arn: str,
+        *,
+        account: str | None,
+        role_arn: str | None,
+        params: JSON | None = None,
+        region: str | None = None,
+    ) -> str | None:
+        role = self.keyring.role(role_arn) if role_arn is not None else None
+        universal = operation_of(arn)
+        if universal is not None:
+            # A universal target is the API call it names: its action and resources as that API's requests.
+            service, operation = universal
+            signing_name = _signing_name(service)
+            action = f"{signing_name}:{operation}"
+            caller_account = account or (role.account if role is not None else "")
+            arns = resources(
+                signing_name, operation, dict(params or {}), region or "us-east-1", caller_account
+            )
+        else:
+            action, arns = target_action(arn), [arn]
         if role_arn is not None:
-            role = self.keyring.role(role_arn)
             if role is None or (account is not None and not role.trusts(account)):
                 return f"The role {role_arn} does not exist or cannot be assumed to invoke {arn}."
             match = ROLE_ARN.match(role_arn)
@@ -65,7 +89,7 @@ class TargetPermissions:
             )
             resource, decision = await decide(
                 action=action,
-                arns=[arn],
+                arns=arns,
                 principal_arn=principal,
                 account=role.account,
                 identity=role.parsed,
@@ -77,13 +101,13 @@ class TargetPermissions:
                 },
             )
             return None if decision.allowed else denied_message(principal, action, resource, decision)
-        owner = _account(arn)
-        if account is None or owner is None or owner == account:
+        elsewhere = [a for a in arns if (owner := _account(a)) is not None and owner != account]
+        if account is None or not elsewhere:
             return None
         principal = f"arn:aws:iam::{account}:root"
         resource, decision = await decide(
             action=action,
-            arns=[arn],
+            arns=elsewhere,
             principal_arn=principal,
             account=account,
             identity=_ANYTHING,  # no role: only the target's own policy decides
@@ -95,3 +119,13 @@ class TargetPermissions:
             },
         )
         return None if decision.allowed else denied_message(principal, action, resource, decision)
+
+
+@functools.cache
+def _signing_name(service: str) -> str:
+    """The IAM prefix of a botocore service's actions (its SigV4 signing name: ``dynamodbstreams`` is
+    ``dynamodb``)."""
+    try:
+        return str(load_service_model(service).signing_name)
+    except botocore.exceptions.UnknownServiceError:
+        return service

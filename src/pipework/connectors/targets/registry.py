@@ -9,6 +9,8 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pipework.jsontypes import JSON
+
 from .api_destination import ApiDestinationTarget
 from .base import NOT_THIS_KIND, Message, Problem, Sent, Target, TargetError
 from .bus import BusTarget
@@ -83,13 +85,36 @@ class Targets:
         """Deliver `messages` to `arn`, as `role_arn` (a rule's, pipe's or schedule's RoleArn) of `account` (the
         invoker's) when auth is on: a `TargetError` with reason NO_PERMISSIONS when they may not."""
         target = self.target(arn)
-        await self.check_access(arn, account=account, role_arn=role_arn)
+        if target.kind == SdkTarget.kind:
+            # A universal target's resources are in each call's parameters: each call is checked.
+            for message in messages:
+                params = message.json()
+                await self.check_access(
+                    arn,
+                    account=account,
+                    role_arn=role_arn,
+                    params=params if isinstance(params, dict) else {},
+                    region=message.region,
+                )
+        else:
+            await self.check_access(arn, account=account, role_arn=role_arn)
         return await target.send(arn, messages)
 
-    async def check_access(self, arn: str, *, account: str | None, role_arn: str | None) -> None:
-        """Raise `TargetError` (NO_PERMISSIONS, not retryable) if `account` / `role_arn` may not invoke `arn`."""
+    async def check_access(
+        self,
+        arn: str,
+        *,
+        account: str | None,
+        role_arn: str | None,
+        params: JSON | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Raise `TargetError` (NO_PERMISSIONS, not retryable) if `account` / `role_arn` may not invoke `arn`
+        (a universal target: with `params`)."""
         if self.access is not None and (account is not None or role_arn is not None):
-            why = await self.access.denied(arn, account=account, role_arn=role_arn)
+            why = await self.access.denied(
+                arn, account=account, role_arn=role_arn, params=params, region=region
+            )
             if why is not None:
                 raise TargetError("AccessDeniedException", why, retryable=False, reason="NO_PERMISSIONS")
 
