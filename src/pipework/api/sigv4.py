@@ -6,6 +6,7 @@ the signing service name steer routing (``/tags/{arn}`` is both a Pipes and a Sc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -28,6 +29,13 @@ class Authorization:
     signature: str
 
 
+#: The header as the AWS SDKs write it; anything else is read member by member.
+_USUAL = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^/, ]+)/([^/, ]+)/([^/, ]+)/([^/, ]+)/aws4_request, "
+    r"SignedHeaders=([a-z0-9-]+(?:;[a-z0-9-]+)*), Signature=([0-9a-f]+)"
+)
+
+
 def parse_authorization(header: str) -> Authorization | None:
     """Parse ``AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/sqs/aws4_request, SignedHeaders=..., Signature=...``.
 
@@ -35,6 +43,12 @@ def parse_authorization(header: str) -> Authorization | None:
     """
     if not header:
         return None
+    usual = _USUAL.fullmatch(header)
+    if usual is not None:  # what the SDKs send, read in one match
+        access_key, date, region, service, signed_headers, signature = usual.groups()
+        return Authorization(
+            ALGORITHM, access_key, date, region, service, tuple(signed_headers.split(";")), signature
+        )
     algorithm, _, rest = header.strip().partition(" ")
     if not algorithm.startswith("AWS4-"):
         return None

@@ -145,6 +145,14 @@ async def decide(
         attached = (
             await policies.resource_policy(resource) if policies is not None and resource != "*" else None
         )
+        attached_policy = resource_policy(attached)
+        key = (action, resource, principal_arn, account, service_principal, id(identity), id(attached_policy))
+        remembered = _DECISIONS.get(key)
+        if remembered is not None and remembered[0] is identity and remembered[1] is attached_policy:
+            decision = remembered[2]
+            if not decision.allowed:
+                return resource, decision
+            continue
         request = Request(
             action=action,
             resource=resource,
@@ -154,10 +162,27 @@ async def decide(
             context=context,
             service=service_principal,
         )
-        decision = evaluate(request, identity, resource_policy(attached))
+        decision = evaluate(request, identity, attached_policy)
+        if isinstance(attached, str | None) and not _conditional(identity, attached_policy):
+            if len(_DECISIONS) >= DECISIONS_KEPT:
+                _DECISIONS.clear()
+            _DECISIONS[key] = (identity, attached_policy, decision)
         if not decision.allowed:
             return resource, decision
     return resource, decision
+
+
+#: Decisions that depend on nothing but the request's action, resource and principal and the policies (none of
+#: whose statements has a Condition): the same caller doing the same thing again is decided by one lookup. The
+#: policies are kept with each decision and compared by identity, so a changed policy (a new object: parsed
+#: texts are cached by text, a key's policies live with its key) is decided afresh.
+_DECISIONS: dict[tuple[str | int | None, ...], tuple[Sequence[Policy], Policy | None, Decision]] = {}
+DECISIONS_KEPT = 4096
+
+
+def _conditional(identity: Sequence[Policy], attached: Policy | None) -> bool:
+    policies = (*identity, attached) if attached is not None else identity
+    return any(statement.conditions for policy in policies for statement in policy.statements)
 
 
 def denied_message(principal_arn: str, action: str, resource: str, decision: Decision) -> str:

@@ -14,6 +14,7 @@ Secrets are never logged: `Key.__repr__` leaves them out.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
@@ -69,8 +70,8 @@ class Key:
     created: float = 0.0
     parsed: tuple[Policy, ...] = field(default=(), repr=False, compare=False)
 
-    @property
-    def caller(self) -> Caller:
+    @functools.cached_property
+    def caller(self) -> Caller:  # built once per key: every request it signs asks
         if self.role_arn is not None:
             match = ROLE_ARN.match(self.role_arn)
             role = match.group(2) if match else self.role_arn

@@ -19,8 +19,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from botocore.auth import UNSIGNED_PAYLOAD, SigV4Auth, SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials as BotoCredentials
 
 from pipework.api.auth.errors import AuthError
 from pipework.api.sigv4 import ALGORITHM, Authorization
@@ -56,44 +54,72 @@ class _SignedHeaders(dict[str, str]):
         return [self[name]]
 
 
+class _Arrived:
+    """The request as botocore's signer reads it to build the canonical request and the string to sign (what
+    `botocore.awsrequest.AWSRequest` offers it, without the cost of building one per request): `headers` holds
+    the declared ``X-Amz-Content-SHA256`` alone (botocore signs it instead of hashing the body), `context` the
+    signing time, the payload hash, and the secret the final HMAC uses."""
+
+    __slots__ = ("body", "context", "headers", "method", "params", "signed_headers", "url")
+
+    def __init__(
+        self, method: str, url: str, body: bytes, signed_headers: _SignedHeaders, context: dict[str, str]
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.body = body
+        self.params: dict[str, str] = {}
+        self.signed_headers = signed_headers
+        self.headers: dict[str, str] = {}
+        if "x-amz-content-sha256" in signed_headers:
+            self.headers["X-Amz-Content-SHA256"] = signed_headers["x-amz-content-sha256"]
+        self.context = context
+
+
 @functools.lru_cache(maxsize=1024)
-def _derived(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """SigV4's signing key, derived as botocore's `SigV4Auth.signature` derives it (four HMACs that depend only on
+    the secret, the date, the region and the service, hence remembered: a key signs many requests a day)."""
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.digest(key, part.encode("utf-8"), "sha256")
+    return key
 
 
 class _Verifying:
     """What our signers change in botocore's: the payload hash is the one the request declares (AWS signs what the
     client said, once the body is checked against it); the signed headers are exactly the request's; and the
-    signing key derivation (four HMACs that depend only on secret, date, region and service) is remembered."""
+    final HMAC uses the remembered `signing_key` (see docs/decisions.md). The canonical request and the string to
+    sign are botocore's own."""
 
-    _payload_hash: str
+    _region_name: str
+    _service_name: str
 
-    def payload(self, request: AWSRequest) -> str:
-        return self._payload_hash
+    def payload(self, request: _Arrived) -> str:
+        return request.context["payload_hash"]
 
-    def headers_to_sign(self, request: AWSRequest) -> _SignedHeaders:
-        return request.signed_headers  # type: ignore[no-any-return]
+    def headers_to_sign(self, request: _Arrived) -> _SignedHeaders:
+        return request.signed_headers
 
-    def _sign(self, key: bytes, msg: str, hex: bool = False) -> Any:
-        if hex:
-            return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).hexdigest()
-        return _derived(key, msg)
+    def signature(self, string_to_sign: str, request: _Arrived) -> str:
+        context = request.context
+        key = signing_key(context["secret"], context["timestamp"][0:8], self._region_name, self._service_name)
+        return hmac.digest(key, string_to_sign.encode("utf-8"), "sha256").hex()
 
 
 class _HeaderSigner(_Verifying, SigV4Auth):  # type: ignore[misc]
     """botocore's header signer (see `_Verifying`)."""
 
-    def __init__(self, credentials: BotoCredentials, service: str, region: str, payload_hash: str) -> None:
-        super().__init__(credentials, service, region)
-        self._payload_hash = payload_hash
-
 
 class _QuerySigner(_Verifying, SigV4QueryAuth):  # type: ignore[misc]
     """botocore's presigned-URL signer (see `_Verifying`)."""
 
-    def __init__(self, credentials: BotoCredentials, service: str, region: str, payload_hash: str) -> None:
-        super().__init__(credentials, service, region)
-        self._payload_hash = payload_hash
+
+@functools.lru_cache(maxsize=256)
+def _signer(presigned: bool, service: str, region: str) -> _Verifying:
+    """A signer for a service and region (it keeps no credentials: the secret comes with each request)."""
+    signer_class = _QuerySigner if presigned else _HeaderSigner
+    return signer_class(None, service, region)  # type: ignore[no-any-return]
 
 
 _BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
@@ -222,24 +248,26 @@ def expected_signature(
     stamp: str,
     payload: str,
 ) -> str:
-    """The signature botocore computes for this request with this secret."""
-    credentials = BotoCredentials(auth.access_key, secret, token)
+    """The signature botocore's signer computes for this request with this secret. (`token`, when signed, is
+    among the signed headers or query members, so the canonical request covers it.)"""
     query = request.query_string
     if request.presigned:
         # The canonical query string is every member but the signature itself.
         query = "&".join(p for p in query.split("&") if p and not p.startswith("X-Amz-Signature="))
     host = request.headers.get("host", "localhost")
     url = f"{'https' if request.tls else 'http'}://{host}{request.path}" + (f"?{query}" if query else "")
-    signed = _SignedHeaders({name: request.headers[name] for name in auth.signed_headers})
-    aws_request = AWSRequest(method=request.method, url=url, data=request.body)
-    aws_request.signed_headers = signed
-    if "x-amz-content-sha256" in signed:  # botocore reads the declared hash from the request's headers
-        aws_request.headers["X-Amz-Content-SHA256"] = signed["x-amz-content-sha256"]
-    aws_request.context["timestamp"] = stamp
-    signer_class = _QuerySigner if request.presigned else _HeaderSigner
-    signer = signer_class(credentials, auth.service, auth.region, payload)
-    canonical = signer.canonical_request(aws_request)
-    return str(signer.signature(signer.string_to_sign(aws_request, canonical), aws_request))
+    headers = request.headers
+    signed = _SignedHeaders({name: headers[name] for name in auth.signed_headers})
+    arrived = _Arrived(
+        request.method,
+        url,
+        request.body,
+        signed,
+        {"timestamp": stamp, "payload_hash": payload, "secret": secret},
+    )
+    signer = _signer(request.presigned, auth.service, auth.region)
+    canonical = signer.canonical_request(arrived)  # type: ignore[attr-defined]
+    return str(signer.signature(signer.string_to_sign(arrived, canonical), arrived))  # type: ignore[attr-defined]
 
 
 def signature_matches(expected: str, given: str) -> bool:
