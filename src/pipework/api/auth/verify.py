@@ -16,7 +16,6 @@ import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 from botocore.auth import UNSIGNED_PAYLOAD, SigV4Auth, SigV4QueryAuth
 
