@@ -118,7 +118,7 @@ class _QuerySigner(_Verifying, SigV4QueryAuth):  # type: ignore[misc]
 def _signer(presigned: bool, service: str, region: str) -> _Verifying:
     """A signer for a service and region (it keeps no credentials: the secret comes with each request)."""
     signer_class = _QuerySigner if presigned else _HeaderSigner
-    return signer_class(None, service, region)  # type: ignore[no-any-return]
+    return signer_class(None, service, region)
 
 
 _BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
