@@ -191,6 +191,10 @@ def test_the_aws_cli_works_with_a_key_and_fails_with_a_wrong_secret(secured: Run
     assert json.loads(done.stdout)["QueueUrl"].endswith("/111111111111/from-cli")
     failed = aws("wrong-secret-000000000000000", "events", "list-event-buses")
     assert failed.returncode != 0 and "InvalidSignatureException" in failed.stderr
+    unsigned = aws(ADMIN[1], "--no-sign-request", "events", "list-event-buses")
+    assert unsigned.returncode != 0 and "MissingAuthenticationTokenException" in unsigned.stderr
+    unsigned = aws(ADMIN[1], "--no-sign-request", "sns", "list-topics")  # the query protocol's XML error
+    assert unsigned.returncode != 0 and "MissingAuthenticationToken" in unsigned.stderr
 
 
 def test_query_protocol_errors_are_xml(secured: RunningServer) -> None:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -252,6 +252,17 @@ def test_policy_documents_never_get_a_5xx(secured: RunningServer, document: Any)
                                                   "EventBusName": f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default"}]}, key),
         ):  # fmt: skip
             check(_json_call(secured, client, target, params, who))
+        # And as an SNS topic's Policy (the query protocol).
+        topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:fuzz-policy"
+        for form, who in (
+            ({"Action": "CreateTopic", "Name": "fuzz-policy"}, ADMIN),
+            ({"Action": "SetTopicAttributes", "TopicArn": topic, "AttributeName": "Policy", "AttributeValue": text},
+             ADMIN),
+            ({"Action": "Publish", "TopicArn": topic, "Message": "x"}, key),
+            ({"Action": "Subscribe", "TopicArn": topic, "Protocol": "sqs",
+              "Endpoint": f"arn:aws:sqs:us-east-1:{ACCOUNT}:fuzz-policy"}, key),
+        ):  # fmt: skip
+            check(_query_call(secured, client, "sns", form, who))
         if created.status_code == 200:
             check(_admin_call(secured, client, "DELETE", f"/_pipework/keys/{key[0]}", None))
 
@@ -281,6 +292,19 @@ def _json_call(
         url=server.endpoint_url + "/",
         data=json.dumps(params).encode(),
         headers={"X-Amz-Target": target, "Content-Type": f"application/x-amz-json-{version}"},
+    )
+    SigV4Auth(Credentials(*key), service, "us-east-1").add_auth(request)
+    return _send(client, request)
+
+
+def _query_call(
+    server: RunningServer, client: httpx.Client, service: str, form: dict[str, str], key: tuple[str, str]
+) -> httpx.Response:
+    request = AWSRequest(
+        method="POST",
+        url=server.endpoint_url + "/",
+        data=urlencode({**form, "Version": "2010-03-31"}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
     )
     SigV4Auth(Credentials(*key), service, "us-east-1").add_auth(request)
     return _send(client, request)
