@@ -168,14 +168,14 @@ class AwsGateway:
                     raise ServiceError("UnknownOperationException", f"Unknown operation {target}", 400)
                 params = decode_json_body(body)
             elif _is_query_protocol(headers, body, query) or self._speaks_query(auth):
-                form = parse_form(scope.get("query_string", b""), body)
-                api = self._query_api(form, auth)
-                if self.guard is not None and not (auth is None and _anonymous(api, form)):
+                if self.guard is not None and not (auth is None and self._anonymous(scope, body)):
                     try:
                         caller = await self.guard.authenticate(signed_request(scope, headers, body), auth)
                     except AuthError as error:
                         return render_error(QUERY_ERRORS, error.as_service_error(query=True), request_id)
                 error_style = QUERY_ERRORS
+                form = parse_form(scope.get("query_string", b""), body)
+                api = self._query_api(form, auth)
                 if api is None:
                     if auth is not None and not self._serves(auth.service):
                         return _query_protocol_error(
@@ -252,6 +252,15 @@ class AwsGateway:
             where = f"{api.name} {target or scope.get('path')}" if api else scope.get("path")
             log.exception("internal failure in %s (request %s)", where, request_id)
             return render_error(error_style, internal_failure(), request_id)
+
+    def _anonymous(self, scope: Scope, body: bytes) -> bool:
+        """Whether an unsigned query-protocol request is one AWS serves unsigned (`ANONYMOUS_ACTIONS`)."""
+        try:
+            form = parse_form(scope.get("query_string", b""), body)
+        except ServiceError:
+            return False  # refused as unsigned first, as any other
+        api = self._query_api(form, None)
+        return api is not None and (api.name, form.get("Action", "")) in ANONYMOUS_ACTIONS
 
     def _speaks_query(self, auth: Authorization | None) -> bool:
         """Whether the request is signed for a query-protocol API (whatever its content type: its errors are XML)."""
@@ -385,10 +394,6 @@ def _is_query_form(headers: dict[str, str], scope: Scope) -> bool:
 #: SubscribeURL, whose Token is the authorization; the UnsubscribeURL, refused by SNS itself for a subscription
 #: confirmed with AuthenticateOnUnsubscribe).
 ANONYMOUS_ACTIONS = frozenset({("sns", "ConfirmSubscription"), ("sns", "Unsubscribe")})
-
-
-def _anonymous(api: ServedApi | None, form: dict[str, str]) -> bool:
-    return api is not None and (api.name, form.get("Action", "")) in ANONYMOUS_ACTIONS
 
 
 def signed_request(scope: Scope, headers: dict[str, str], body: bytes) -> SignedRequest:
