@@ -31,3 +31,12 @@ def test_queues_with_auth_off_and_on_in_one_run(capsys):
     printed = capsys.readouterr().out
     assert "pipework serve --auth sigv4" in printed
     assert "auth sigv4 costs" in printed
+
+
+def test_auth_check_bench_runs(capsys):
+    spec = importlib.util.spec_from_file_location("bench_auth_check", BENCH / "auth_check.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--smoke"]) == 0
+    assert "µs CPU per request" in capsys.readouterr().out
