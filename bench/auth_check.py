@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import statistics
 import sys
@@ -70,8 +71,13 @@ def main(argv: list[str] | None = None) -> int:
                 operation="SendMessageBatch",
                 params=params,
                 region="us-east-1",
-                context=lambda: condition_context(
-                    caller, region="us-east-1", source_ip="127.0.0.1", tls=False, now=time.time()
+                context=functools.partial(
+                    condition_context,
+                    caller,
+                    region="us-east-1",
+                    source_ip="127.0.0.1",
+                    tls=False,
+                    now=time.time(),
                 ),
             )
 
