@@ -75,7 +75,10 @@ class ScheduleInvoker:
         return list(self.results.get(schedule_arn, ()))
 
     def _record(self, invocation: JSON, status: str, error: TargetError | None = None) -> None:
-        kept = self.results.setdefault(invocation["arn"], deque(maxlen=RESULTS_KEPT))
+        arn = invocation["arn"]
+        kept = self.results.get(arn)
+        if kept is None:  # not setdefault: that would build a deque on every invocation
+            kept = self.results[arn] = deque(maxlen=RESULTS_KEPT)
         result: JSON = {
             "Scheduled": invocation["scheduled"],
             "Attempt": invocation.get(ATTEMPT_KEY, 1),
