@@ -106,6 +106,15 @@ class LogGroups(Protocol):
         ...
 
 
+class FunctionCredentials(Protocol):
+    """Temporary credentials of a deployed function's execution role (auth on), which its SDK signs with."""
+
+    async def credentials(self, role_arn: str, account: str, session: str) -> dict[str, str] | None:
+        """``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN`` of `role_arn` assumed by
+        Lambda for a function of `account` (session name `session`), or None when the role cannot be assumed."""
+        ...
+
+
 class FunctionCatalog(Protocol):
     """The functions deployed through the Lambda API (the Lambda service owns them)."""
 

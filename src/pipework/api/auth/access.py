@@ -80,6 +80,12 @@ def resources(service: str, operation: str, params: dict[str, Any], region: str,
             found.extend(f"arn:aws:dynamodb:{region}:{account}:table/{name}" for name in items)
     elif service == "sts" and isinstance(params.get("RoleArn"), str):
         found.append(params["RoleArn"])
+    elif service == "iam":  # the calls CloudFormation's IAM resources make on a stack's behalf
+        for member in ("RoleArn", "PolicyArn"):
+            if isinstance(params.get(member), str):
+                found.append(params[member])
+        if isinstance(params.get("RoleName"), str):
+            found.append(f"arn:aws:iam::{account}:role/{params['RoleName']}")
     elif service == "pipes" and isinstance(params.get("Name"), str):
         found.append(f"arn:aws:pipes:{region}:{account}:pipe/{params['Name']}")
     elif service == "scheduler" and isinstance(params.get("Name"), str):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pipework.api.auth.access import ResourcePolicies, decide, denied_message
 from pipework.api.auth.credentials import ROLE_ARN, Keyring
+from pipework.api.auth.roles import TARGET_SERVICES
 from pipework.iam import parse_policy
 
 _ANYTHING = (
@@ -54,8 +55,16 @@ class TargetPermissions:
             return None  # a universal target's resource is in its parameters: not checked (yet)
         action = target_action(arn)
         if role_arn is not None:
-            role = self.keyring.role(role_arn)
-            if role is None or (account is not None and not role.trusts(account)):
+            role = await self.keyring.find_role(role_arn)
+            # Rules, pipes and schedules assume the role as their service principal (a file's role: as their
+            # account); which of them is asking is not known here, so a trust policy naming any of them will do.
+            services: tuple[str | None, ...] = (
+                (None,) if role is None or role.trust is None else TARGET_SERVICES
+            )
+            invoker = account or (role.account if role is not None else None)
+            if role is None or (
+                invoker is not None and not any(role.trusts(invoker, service=s) for s in services)
+            ):
                 return f"The role {role_arn} does not exist or cannot be assumed to invoke {arn}."
             match = ROLE_ARN.match(role_arn)
             principal = (

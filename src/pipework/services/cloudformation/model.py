@@ -132,6 +132,8 @@ class Stack:
     resources: dict[str, StackResource] = field(default_factory=dict)
     updated: float | None = None
     change_set_id: str | None = None
+    role_arn: str | None = None  # RoleARN: the service role its operations act as
+    operator: str | None = None  # the access key that asked for its current operation (auth on)
 
     @property
     def key(self) -> str:
@@ -169,6 +171,8 @@ class Stack:
             "Outputs": list(self.outputs),
             "Resources": {k: v.to_store() for k, v in self.resources.items()},
             "ChangeSetId": self.change_set_id,
+            "RoleARN": self.role_arn,
+            "_Operator": self.operator,
         }
 
     @classmethod
@@ -191,6 +195,8 @@ class Stack:
             resources={k: StackResource.from_store(k, v) for k, v in (body.get("Resources") or {}).items()},
             updated=body.get("Updated"),
             change_set_id=body.get("ChangeSetId"),
+            role_arn=body.get("RoleARN"),
+            operator=body.get("_Operator"),
         )
 
     def to_api(self) -> JSON:
@@ -217,6 +223,8 @@ class Stack:
             out["LastUpdatedTime"] = when(self.updated)
         if self.change_set_id:
             out["ChangeSetId"] = self.change_set_id
+        if self.role_arn:
+            out["RoleARN"] = self.role_arn
         return out
 
     def summary(self) -> JSON:
@@ -258,6 +266,7 @@ class ChangeSet:
     description: str = ""
     tags: tuple[tuple[str, str], ...] = ()
     capabilities: tuple[str, ...] = ()
+    role_arn: str | None = None
 
     @property
     def key(self) -> str:
@@ -285,6 +294,7 @@ class ChangeSet:
             "Description": self.description,
             "Tags": [list(t) for t in self.tags],
             "Capabilities": list(self.capabilities),
+            "RoleARN": self.role_arn,
         }
 
     @classmethod
@@ -307,6 +317,7 @@ class ChangeSet:
             description=body.get("Description", ""),
             tags=tuple((k, v) for k, v in body.get("Tags") or ()),
             capabilities=tuple(body.get("Capabilities") or ()),
+            role_arn=body.get("RoleARN"),
         )
 
     def to_api(self) -> JSON:

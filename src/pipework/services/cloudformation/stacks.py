@@ -20,7 +20,7 @@ from pipework.store.base import Store
 from . import model
 from .model import Stack, StackResource
 from .plans import Plan
-from .providers import Made, NeedsReplacement, Provider, ProvisionError, Where
+from .providers import Actor, Made, NeedsReplacement, Provider, ProvisionError, Where
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,13 @@ class StackRunner:
     Parameters: `store`, `clock`, `providers` (one per supported resource type, see `providers.providers`).
     """
 
-    def __init__(self, store: Store, clock: Clock, providers: Mapping[str, Provider]) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, providers: Mapping[str, Provider], *, checked: bool = False
+    ) -> None:
         self.store = store
         self.clock = clock
         self.providers = providers
+        self.checked = checked
 
     # ── persistence ──
     async def save(self, stack: Stack) -> Stack:
@@ -127,7 +130,10 @@ class StackRunner:
         return Evaluator(plan.template, plan.values, pseudo, ResolvedRefs(ref, get_att, exports))
 
     def where(self, stack: Stack) -> Where:
-        return Where(stack.account, stack.region, stack.name)
+        """Where `stack` provisions, and as whom: its service role, else the caller of its operation (checked only
+        when the runner has `checked` set: auth is on)."""
+        actor = Actor(stack.operator, stack.role_arn) if self.checked else None
+        return Where(stack.account, stack.region, stack.name, actor)
 
     def provider(self, resource_type: str) -> Provider:
         found = self.providers.get(resource_type)
@@ -196,7 +202,7 @@ class StackRunner:
             self.clock.now(),
         )
         stack = await self.save(stack.with_resource(resource))
-        await self.event(stack, logical_id, made.physical_id, kind, "CREATE_COMPLETE")
+        await self.event(stack, logical_id, made.physical_id, kind, "CREATE_COMPLETE", made.note)
         return stack
 
     def _outputs(self, plan: Plan, evaluator: Evaluator) -> tuple[JSON, ...]:
@@ -376,7 +382,7 @@ class StackRunner:
             self.clock.now(),
         )
         stack = await self.save(stack.with_resource(resource))
-        await self.event(stack, old.logical_id, made.physical_id, kind, "UPDATE_COMPLETE")
+        await self.event(stack, old.logical_id, made.physical_id, kind, "UPDATE_COMPLETE", made.note)
         return stack, replacement
 
     async def _delete_replaced(self, stack: Stack, old: StackResource) -> None:

@@ -126,6 +126,7 @@ class LambdaState:
             environment=dict(function.environment),
             region=function.region,
             account=function.account,
+            role=function.role,
         )
 
     async def function_spec(self, arn: str) -> FunctionSpec | None:
