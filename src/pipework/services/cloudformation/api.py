@@ -295,24 +295,40 @@ class CloudFormation:
         self._background(stack.key, self.runner.delete(stack))
         return {}
 
+    async def _stack_or_deleted(self, ctx: RequestContext, name_or_id: str) -> Stack:
+        """The stack `name_or_id` names, or, given a stack id, the deleted stack it names (as on AWS, a deleted
+        stack is found by its id only)."""
+        try:
+            return await self._stack(ctx, name_or_id)
+        except ServiceError:
+            if not name_or_id.startswith("arn:"):
+                raise
+            deleted = await self.runner.deleted_stack(ctx.account, ctx.region, name_or_id)
+            if deleted is None:
+                raise
+            return deleted
+
     async def op_DescribeStacks(self, params: JSON, ctx: RequestContext) -> JSON:
         name = params.get("StackName")
         if name:
-            return {"Stacks": [(await self._stack(ctx, name)).to_api()]}
+            return {"Stacks": [(await self._stack_or_deleted(ctx, name)).to_api()]}
         return {"Stacks": [stack.to_api() async for stack in self.runner.stacks(ctx.account, ctx.region)]}
 
     async def op_ListStacks(self, params: JSON, ctx: RequestContext) -> JSON:
         wanted = set(params.get("StackStatusFilter") or ())
-        return {
-            "StackSummaries": [
-                stack.summary()
-                async for stack in self.runner.stacks(ctx.account, ctx.region)
-                if not wanted or stack.status in wanted
+        summaries = [
+            stack.summary()
+            async for stack in self.runner.stacks(ctx.account, ctx.region)
+            if not wanted or stack.status in wanted
+        ]
+        if not wanted or "DELETE_COMPLETE" in wanted:
+            summaries += [
+                stack.summary() async for stack in self.runner.deleted_stacks(ctx.account, ctx.region)
             ]
-        }
+        return {"StackSummaries": summaries}
 
     async def op_DescribeStackEvents(self, params: JSON, ctx: RequestContext) -> JSON:
-        stack = await self._stack(ctx, params["StackName"])
+        stack = await self._stack_or_deleted(ctx, params["StackName"])
         records, after = [], 0
         while True:
             page = await self.store.read_log(model.events_log(stack.stack_id), after=after, limit=1000)

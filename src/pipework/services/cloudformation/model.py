@@ -15,6 +15,10 @@ from pipework.jsontypes import JSON
 
 KIND_STACK = "cloudformation/stack"
 KIND_CHANGE_SET = "cloudformation/changeset"
+#: deleted stacks, keyed ``<account>/<region>/<stack id>``: ListStacks shows them (and DescribeStacks by stack id
+#: finds them) for `DELETED_KEPT` seconds, as CloudFormation does
+KIND_DELETED_STACK = "cloudformation/deleted-stack"
+DELETED_KEPT = 90 * 86_400.0
 
 #: Pipework's own stack tag: resources of unsupported types are skipped instead of failing the stack.
 SKIP_UNSUPPORTED_TAG = "pipework:skip-unsupported"
@@ -22,6 +26,10 @@ SKIP_UNSUPPORTED_TAG = "pipework:skip-unsupported"
 
 def stack_key(account: str, region: str, name: str) -> str:
     return f"{account}/{region}/{name}"
+
+
+def deleted_stack_key(account: str, region: str, stack_id: str) -> str:
+    return f"{account}/{region}/{stack_id}"
 
 
 def change_set_key(account: str, region: str, stack: str, name: str) -> str:
@@ -134,6 +142,7 @@ class Stack:
     change_set_id: str | None = None
     role_arn: str | None = None  # RoleARN: the service role its operations act as
     operator: str | None = None  # the access key that asked for its current operation (auth on)
+    deleted: float | None = None  # when it was deleted (DELETE_COMPLETE)
 
     @property
     def key(self) -> str:
@@ -173,6 +182,7 @@ class Stack:
             "ChangeSetId": self.change_set_id,
             "RoleARN": self.role_arn,
             "_Operator": self.operator,
+            "Deleted": self.deleted,
         }
 
     @classmethod
@@ -197,6 +207,7 @@ class Stack:
             change_set_id=body.get("ChangeSetId"),
             role_arn=body.get("RoleARN"),
             operator=body.get("_Operator"),
+            deleted=body.get("Deleted"),
         )
 
     def to_api(self) -> JSON:
@@ -225,6 +236,8 @@ class Stack:
             out["ChangeSetId"] = self.change_set_id
         if self.role_arn:
             out["RoleARN"] = self.role_arn
+        if self.deleted is not None:
+            out["DeletionTime"] = when(self.deleted)
         return out
 
     def summary(self) -> JSON:
@@ -242,6 +255,8 @@ class Stack:
             out["LastUpdatedTime"] = when(self.updated)
         if self.reason:
             out["StackStatusReason"] = self.reason
+        if self.deleted is not None:
+            out["DeletionTime"] = when(self.deleted)
         return out
 
 

@@ -54,6 +54,25 @@ class StackRunner:
         async for found in self.store.all_resources(model.KIND_STACK, prefix=f"{account}/{region}/"):
             yield Stack.from_store(found.body)
 
+    async def deleted_stacks(self, account: str, region: str) -> AsyncIterator[Stack]:
+        """The stacks of the account and region deleted in the last `model.DELETED_KEPT` seconds (older ones are
+        forgotten as they are met)."""
+        async for found in self.store.all_resources(model.KIND_DELETED_STACK, prefix=f"{account}/{region}/"):
+            stack = Stack.from_store(found.body)
+            if (stack.deleted or 0.0) < self.clock.now() - model.DELETED_KEPT:
+                await self.store.delete_resource(model.KIND_DELETED_STACK, found.name)
+                continue
+            yield stack
+
+    async def deleted_stack(self, account: str, region: str, stack_id: str) -> Stack | None:
+        found = await self.store.get_resource(
+            model.KIND_DELETED_STACK, model.deleted_stack_key(account, region, stack_id)
+        )
+        if found is None:
+            return None
+        stack = Stack.from_store(found.body)
+        return stack if (stack.deleted or 0.0) >= self.clock.now() - model.DELETED_KEPT else None
+
     async def exports(self, account: str, region: str, *, besides: str | None = None) -> dict[str, str]:
         """Every export of the account and region (name → value), leaving out stack `besides`'s own."""
         found: dict[str, str] = {}
@@ -240,6 +259,13 @@ class StackRunner:
             await self.stack_status(stack, "DELETE_FAILED", str(exc))
             return
         await self.event(stack, stack.name, stack.stack_id, STACK_TYPE, "DELETE_COMPLETE")
+        # Kept, as CloudFormation keeps deleted stacks: ListStacks shows it, DescribeStacks finds it by stack id.
+        gone = stack.evolve(status="DELETE_COMPLETE", reason="", resources={}, deleted=self.clock.now())
+        await self.store.put_resource(
+            model.KIND_DELETED_STACK,
+            model.deleted_stack_key(stack.account, stack.region, stack.stack_id),
+            gone.to_store(),
+        )
         await self.store.delete_resource(model.KIND_STACK, stack.key)
 
     @staticmethod
