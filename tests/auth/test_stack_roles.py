@@ -187,6 +187,50 @@ def wait_for_status_gone(server: RunningServer, name: str) -> None:
         return  # gone already
 
 
+PIPES_ONLY = """
+Resources:
+  In: {Type: AWS::SQS::Queue, Properties: {QueueName: trust-in}}
+  Out: {Type: AWS::SQS::Queue, Properties: {QueueName: trust-out}}
+  PipesOnly:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: pipes.amazonaws.com}, Action: sts:AssumeRole}
+      ManagedPolicyArns: [arn:aws:iam::aws:policy/AmazonSQSFullAccess]
+  Pipe:
+    Type: AWS::Pipes::Pipe
+    Properties: {Name: trusted, RoleArn: !GetAtt PipesOnly.Arn, Source: !GetAtt In.Arn, Target: !GetAtt Out.Arn}
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {source: [trust]}
+      Targets: [{Id: out, Arn: !GetAtt Out.Arn, RoleArn: !GetAtt PipesOnly.Arn}]
+  Schedule:
+    Type: AWS::Scheduler::Schedule
+    Properties:
+      ScheduleExpression: rate(1 minute)
+      FlexibleTimeWindow: {Mode: "OFF"}
+      Target: {Arn: !GetAtt Out.Arn, RoleArn: !GetAtt PipesOnly.Arn, Input: tick,
+               RetryPolicy: {MaximumRetryAttempts: 0}}
+"""  # fmt: skip
+
+
+def test_a_role_acts_only_for_the_services_its_trust_policy_names(clocked: RunningServer) -> None:
+    server = clocked
+    assert deploy(server, "trust", PIPES_ONLY)["StackStatus"] == "CREATE_COMPLETE", reasons(server, "trust")
+    sqs = client(server, "sqs", ADMIN)
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="trust-in")["QueueUrl"], MessageBody="piped")
+    client(server, "events", ADMIN).put_events(
+        Entries=[{"Source": "trust", "DetailType": "d", "Detail": "{}"}]
+    )
+    server.advance(0)
+    server.advance(61)
+    # The pipe's service is trusted; the rule's (events) and the schedule's (scheduler) are not.
+    assert [json.loads(body)["body"] for body in receive(server, "trust-out")] == ["piped"]
+
+
 # ── STS AssumeRole by the trust policy, a managed policy, a restart ────────────────────────────────────────────
 
 PARTNER_ROLE = """

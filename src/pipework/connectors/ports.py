@@ -57,8 +57,12 @@ class TargetAccess(Protocol):
     policies must allow the target's action), else as its account (a target in another account must allow it by
     its resource policy)."""
 
-    async def denied(self, arn: str, *, account: str | None, role_arn: str | None) -> str | None:
-        """Why invoking ``arn`` is not allowed (AWS's AccessDenied wording), or None when it is."""
+    async def denied(
+        self, arn: str, *, account: str | None, role_arn: str | None, service: str | None = None
+    ) -> str | None:
+        """Why invoking ``arn`` is not allowed (AWS's AccessDenied wording), or None when it is. `service`: the
+        service principal that assumes the role (``events.amazonaws.com`` for a rule, ``pipes.amazonaws.com``,
+        ``scheduler.amazonaws.com``), which the role's trust policy must name (None: any of them)."""
         ...
 
 

@@ -50,16 +50,18 @@ class TargetPermissions:
         self.keyring = keyring
         self.policies = policies
 
-    async def denied(self, arn: str, *, account: str | None, role_arn: str | None) -> str | None:
+    async def denied(
+        self, arn: str, *, account: str | None, role_arn: str | None, service: str | None = None
+    ) -> str | None:
         if arn.startswith("arn:aws:scheduler:::aws-sdk:"):
             return None  # a universal target's resource is in its parameters: not checked (yet)
         action = target_action(arn)
         if role_arn is not None:
             role = await self.keyring.find_role(role_arn)
             # Rules, pipes and schedules assume the role as their service principal (a file's role: as their
-            # account); which of them is asking is not known here, so a trust policy naming any of them will do.
+            # account); when the caller does not say which, a trust policy naming any of them will do.
             services: tuple[str | None, ...] = (
-                (None,) if role is None or role.trust is None else TARGET_SERVICES
+                (None,) if role is None or role.trust is None else (service,) if service else TARGET_SERVICES
             )
             invoker = account or (role.account if role is not None else None)
             if role is None or (
