@@ -65,6 +65,9 @@ def test_a_stored_role_has_its_inline_attached_and_managed_policies() -> None:
         assert role is not None and not allowed(role.parsed, "sqs:ReceiveMessage")
         await roles.delete_role(ROLE)
         assert await keyring.find_role(ROLE) is None
+        await roles.put_role(ROLE, trust({"Service": "lambda.amazonaws.com"}), {}, [])
+        again = await keyring.find_role(ROLE)  # made again: without what the deleted role had attached
+        assert again is not None and again.parsed == ()
         assert (
             await keyring.find_role("arn:aws:iam::111111111111:role/worker") is None
         )  # the path is the ARN's

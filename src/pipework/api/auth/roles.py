@@ -106,6 +106,11 @@ class StoredRoles:
             ]
         return [found.body async for found in self.store.all_resources(kind, prefix=prefix)]
 
+    async def _names(self, kind: str, prefix: str) -> list[str]:
+        if self.store is None:
+            return [key for (k, key) in list(self._memory) if k == kind and key.startswith(prefix)]
+        return [found.name async for found in self.store.all_resources(kind, prefix=prefix)]
+
     # -- writes (the CloudFormation IAM providers) ---------------------------------------------------------------
     async def put_role(
         self, arn: str, trust: Any, policies: Mapping[str, Any], managed: Sequence[str]
@@ -127,9 +132,14 @@ class StoredRoles:
         await self._put(ROLE_KIND, key, body)
 
     async def delete_role(self, arn: str) -> None:
+        """Delete role `arn` with the inline policies put on it and its attachments (a role made again under the
+        same name starts without them)."""
         key = role_key(arn)
         if key is None:
             return
+        for kind in (ROLE_POLICY_KIND, ATTACHMENT_KIND):
+            for name in await self._names(kind, f"{arn}|"):
+                await self._delete(kind, name)
         await self._delete(ROLE_KIND, key)
 
     async def role_arn(self, account: str, name: str) -> str:
