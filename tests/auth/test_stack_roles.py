@@ -23,6 +23,8 @@ from .conftest import ADMIN, BOB, CREDENTIALS, client
 DEPLOYER = ("AKIADEPLOYER0000001", "deployer-secret-00000000000000000")
 #: may deploy stacks with a service role (iam:PassRole), nothing else
 PASSER = ("AKIAPASSER000000001", "passer-secret-0000000000000000000")
+#: may make queues and pipes, and pass only the role "forwarder"
+PIPER = ("AKIAPIPER0000000001", "piper-secret-00000000000000000000")
 
 STACK_CREDENTIALS = {
     "Keys": [
@@ -37,6 +39,13 @@ STACK_CREDENTIALS = {
          "Policies": [{"Version": "2012-10-17",
                        "Statement": [{"Effect": "Allow", "Action": ["cloudformation:*", "iam:PassRole"],
                                       "Resource": "*"}]}]},
+        {"AccessKeyId": PIPER[0], "SecretAccessKey": PIPER[1], "Account": "111111111111",
+         "Principal": "piper",
+         "Policies": [{"Version": "2012-10-17",
+                       "Statement": [{"Effect": "Allow", "Action": ["cloudformation:*", "sqs:*", "pipes:*"],
+                                      "Resource": "*"},
+                                     {"Effect": "Allow", "Action": "iam:PassRole",
+                                      "Resource": "arn:aws:iam::111111111111:role/forwarder"}]}]},
     ],
     "Roles": CREDENTIALS["Roles"],
 }  # fmt: skip
@@ -427,3 +436,37 @@ def test_a_stack_with_a_service_role_acts_as_that_role(live: RunningServer) -> N
         with pytest.raises(cfn.exceptions.ClientError, match="cannot be assumed"):
             cfn.create_stack(StackName="not-trusted", TemplateBody=bus,
                              RoleARN=f"arn:aws:iam::111111111111:role/{name}")  # fmt: skip
+
+
+PIPE = """
+Resources:
+  From: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub "${AWS::StackName}-from"}}
+  To: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub "${AWS::StackName}-to"}}
+  Pipe:
+    Type: AWS::Pipes::Pipe
+    Properties: {RoleArn: ROLE, Source: !GetAtt From.Arn, Target: !GetAtt To.Arn}
+"""
+
+
+def test_handing_a_role_to_a_pipe_needs_iam_pass_role_on_it(live: RunningServer) -> None:
+    forwarder, reader = "arn:aws:iam::111111111111:role/forwarder", "arn:aws:iam::111111111111:role/reader"
+    assert (
+        deploy(live, "may-pass", PIPE.replace("ROLE", forwarder), PIPER)["StackStatus"] == "CREATE_COMPLETE"
+    )
+    refused = deploy(live, "may-not-pass", PIPE.replace("ROLE", reader), PIPER)
+    assert refused["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert (
+        f"user/piper is not authorized to perform: iam:PassRole on resource: {reader}"
+        in reasons(live, "may-not-pass", PIPER)["Pipe"]
+    )
+    # The same through the Pipes API.
+    sqs = client(live, "sqs", ADMIN)
+    queue = sqs.get_queue_attributes(
+        QueueUrl=sqs.get_queue_url(QueueName="may-pass-from")["QueueUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    pipes = client(live, "pipes", PIPER)
+    with pytest.raises(pipes.exceptions.ClientError, match="iam:PassRole") as error:
+        pipes.create_pipe(Name="direct", RoleArn=reader, Source=queue, Target=queue)
+    assert error.value.response["Error"]["Code"] == "AccessDeniedException"
+    pipes.create_pipe(Name="direct", RoleArn=forwarder, Source=queue, Target=queue)
+    pipes.delete_pipe(Name="direct")

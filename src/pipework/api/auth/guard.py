@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from pipework.api.auth.access import ResourcePolicies, decide, denied_message, resources
+from pipework.api.auth.access import ResourcePolicies, decide, denied_message, passed_roles, resources
 from pipework.api.auth.credentials import Caller, Keyring
 from pipework.api.auth.errors import SIGNATURE_MISMATCH, UNKNOWN_KEY, AuthError
 from pipework.api.auth.verify import (
@@ -159,6 +159,19 @@ class Guard:
         )
         if not decision.allowed:
             raise AuthError("denied", denied_message(caller.arn, action, resource, decision))
+        passed = passed_roles(signing_name, operation, params)
+        if passed:
+            resource, decision = await decide(
+                action="iam:PassRole",
+                arns=passed,
+                principal_arn=caller.arn,
+                account=caller.account,
+                identity=caller.policies,
+                policies=None,  # a role's trust policy is not a resource policy for iam:PassRole
+                context=context,
+            )
+            if not decision.allowed:
+                raise AuthError("denied", denied_message(caller.arn, "iam:PassRole", resource, decision))
 
 
 class LazyContext(Mapping[str, Sequence[str]]):
