@@ -423,6 +423,22 @@ def test_a_stack_with_a_service_role_acts_as_that_role(live: RunningServer) -> N
     assert stack["StackStatus"] == "CREATE_COMPLETE", reasons(live, "passed", PASSER)
     assert stack["RoleARN"] == role
     client(live, "events", ADMIN).describe_event_bus(Name="passed-bus")
+    # The same through a change set (what `aws cloudformation deploy --role-arn` does).
+    cfn = client(live, "cloudformation", PASSER)
+    cfn.create_change_set(
+        StackName="passed-by-change-set",
+        ChangeSetName="first",
+        ChangeSetType="CREATE",
+        TemplateBody=bus.replace("passed-bus", "change-set-bus"),
+        RoleARN=role,
+    )
+    cfn.get_waiter("change_set_create_complete").wait(
+        StackName="passed-by-change-set", ChangeSetName="first", WaiterConfig={"Delay": 1}
+    )
+    cfn.execute_change_set(StackName="passed-by-change-set", ChangeSetName="first")
+    stack = wait_for_status(cfn, "passed-by-change-set")
+    assert stack["StackStatus"] == "CREATE_COMPLETE", reasons(live, "passed-by-change-set", PASSER)
+    assert stack["RoleARN"] == role
     # Without the role, the passer's own policies decide.
     refused = deploy(live, "unpassed", bus.replace("passed-bus", "unpassed-bus"), PASSER)
     assert refused["StackStatus"] == "ROLLBACK_COMPLETE"
