@@ -312,6 +312,7 @@ class Pipework:
         keyring = Keyring(credentials, store)
         secured = settings.auth == "sigv4"
         policies = ResourcePolicies(sqs, catalog, keyring if secured else None)
+        access = TargetPermissions(keyring, policies) if secured else None
         connectors = Connectors(
             clock=clock,
             http=http,
@@ -321,7 +322,7 @@ class Pipework:
             buses=catalog,
             destinations=catalog,
             streams=dynamodbstreams,
-            access=TargetPermissions(keyring, policies) if secured else None,
+            access=access,
             logs=logs,
             admission=breakers,
         )
@@ -342,6 +343,7 @@ class Pipework:
         local.attach(lambda_.service, logs)
         if secured:
             local.credentials = FunctionSessions(keyring)
+            lambda_.service.role_access = access  # mappings read their sources as their function's role
         events = EventBridge(
             catalog,
             store,

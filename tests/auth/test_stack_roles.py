@@ -486,3 +486,67 @@ def test_handing_a_role_to_a_pipe_needs_iam_pass_role_on_it(live: RunningServer)
     assert error.value.response["Error"]["Code"] == "AccessDeniedException"
     pipes.create_pipe(Name="direct", RoleArn=forwarder, Source=queue, Target=queue)
     pipes.delete_pipe(Name="direct")
+
+
+MAPPING = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub "${AWS::StackName}-jobs"}}
+  Done: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub "${AWS::StackName}-done"}}
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Timeout: 30
+      Environment: {Variables: {DONE: !Ref Done}}
+      Policies: [SQSSendMessagePolicy: {QueueName: !GetAtt Done.QueueName}]
+      Events:
+        FromJobs: {Type: SQS, Properties: {Queue: !GetAtt Jobs.Arn, BatchSize: 1}}
+      InlineCode: |
+        import os, boto3
+
+        def handler(event, context):
+            sqs = boto3.client("sqs")
+            for record in event["Records"]:
+                sqs.send_message(QueueUrl=os.environ["DONE"], MessageBody=record["body"] + " done")
+"""
+
+MAPPING_WITHOUT_READ = """
+Resources:
+  Jobs: {Type: AWS::SQS::Queue, Properties: {QueueName: unread-jobs}}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+      ManagedPolicyArns: [arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]
+  Worker:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Code: {ZipFile: "def handler(event, context):\\n    return None\\n"}
+  Mapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {EventSourceArn: !GetAtt Jobs.Arn, FunctionName: !Ref Worker}
+"""
+
+
+def test_an_event_source_mapping_reads_its_queue_as_its_functions_role(live: RunningServer) -> None:
+    refused = deploy(live, "unread", MAPPING_WITHOUT_READ)
+    assert refused["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert (
+        "The provided execution role does not have permissions to call ReceiveMessage on SQS"
+        in reasons(live, "unread")["Mapping"]
+    )
+    # SAM's SQS event gives the role AWSLambdaSQSQueueExecutionRole: the mapping runs, the function sends.
+    stack = deploy(live, "mapped", MAPPING, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+    assert stack["StackStatus"] == "CREATE_COMPLETE", reasons(live, "mapped")
+    sqs = client(live, "sqs", ADMIN)
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="mapped-jobs")["QueueUrl"], MessageBody="job")
+    done = sqs.get_queue_url(QueueName="mapped-done")["QueueUrl"]
+    got = sqs.receive_message(QueueUrl=done, WaitTimeSeconds=20).get("Messages", [])
+    assert [m["Body"] for m in got] == ["job done"]

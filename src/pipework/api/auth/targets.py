@@ -5,6 +5,8 @@ PutPermission, a queue's Policy)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pipework.api.auth.access import ResourcePolicies, decide, denied_message
 from pipework.api.auth.credentials import ROLE_ARN, Keyring
 from pipework.api.auth.roles import TARGET_SERVICES
@@ -96,3 +98,26 @@ class TargetPermissions:
             context={"aws:sourceaccount": [account], "aws:principalaccount": [account]},
         )
         return None if decision.allowed else denied_message(principal, action, resource, decision)
+
+    async def role_denied(
+        self, role_arn: str, *, account: str, actions: Sequence[tuple[str, str]], service: str
+    ) -> str | None:
+        """Lambda's `RoleAccess`: the first of `actions` (action, resource) `role_arn` may not do when the `service`
+        principal assumes it for `account` (all of them when it cannot assume it)."""
+        role = await self.keyring.find_role(role_arn)
+        if role is None or not role.trusts(account, service=service if role.trust is not None else None):
+            return actions[0][0] if actions else None
+        principal = f"arn:aws:sts::{role.account}:assumed-role/{role.name}/{service.split('.')[0]}"
+        for action, resource in actions:
+            _, decision = await decide(
+                action=action,
+                arns=[resource],
+                principal_arn=principal,
+                account=role.account,
+                identity=role.parsed,
+                policies=self.policies,
+                context={"aws:principalarn": [principal], "aws:principalaccount": [role.account]},
+            )
+            if not decision.allowed:
+                return action
+        return None
