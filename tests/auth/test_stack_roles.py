@@ -550,3 +550,41 @@ def test_an_event_source_mapping_reads_its_queue_as_its_functions_role(live: Run
     done = sqs.get_queue_url(QueueName="mapped-done")["QueueUrl"]
     got = sqs.receive_message(QueueUrl=done, WaitTimeSeconds=20).get("Messages", [])
     assert [m["Body"] for m in got] == ["job done"]
+
+
+def test_a_function_needs_a_role_lambda_can_assume(live: RunningServer) -> None:
+    import io
+    import zipfile
+
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return 1\n")
+    pipes_only = """
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: pipes-not-functions
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement: [{Effect: Allow, Principal: {Service: pipes.amazonaws.com}, Action: sts:AssumeRole}]
+"""
+    assert deploy(live, "pipes-not-functions", pipes_only)["StackStatus"] == "CREATE_COMPLETE"
+    functions = client(live, "lambda", ADMIN)
+    for role in ("no-such-role", "pipes-not-functions"):
+        role = f"arn:aws:iam::111111111111:role/{role}"
+        with pytest.raises(
+            functions.exceptions.InvalidParameterValueException, match="cannot be assumed by Lambda"
+        ):
+            functions.create_function(FunctionName="unassumable", Runtime="python3.12", Role=role,
+                                      Handler="index.handler", Code={"ZipFile": package.getvalue()})  # fmt: skip
+    # A role of the credentials file serves functions of its own account.
+    functions.create_function(FunctionName="assumable", Runtime="python3.12", Handler="index.handler",
+                              Role="arn:aws:iam::111111111111:role/forwarder", Code={"ZipFile": package.getvalue()})  # fmt: skip
+    with pytest.raises(
+        functions.exceptions.InvalidParameterValueException, match="cannot be assumed by Lambda"
+    ):
+        functions.update_function_configuration(
+            FunctionName="assumable", Role="arn:aws:iam::111111111111:role/x"
+        )
+    functions.delete_function(FunctionName="assumable")

@@ -99,13 +99,19 @@ class TargetPermissions:
         )
         return None if decision.allowed else denied_message(principal, action, resource, decision)
 
+    async def assumable(self, role_arn: str, *, account: str, service: str) -> bool:
+        """Lambda's `RoleAccess`: whether the `service` principal may assume `role_arn` for `account` (a role of
+        the credentials file: when it trusts `account`)."""
+        role = await self.keyring.find_role(role_arn)
+        return role is not None and role.trusts(account, service=service if role.trust is not None else None)
+
     async def role_denied(
         self, role_arn: str, *, account: str, actions: Sequence[tuple[str, str]], service: str
     ) -> str | None:
         """Lambda's `RoleAccess`: the first of `actions` (action, resource) `role_arn` may not do when the `service`
         principal assumes it for `account` (all of them when it cannot assume it)."""
         role = await self.keyring.find_role(role_arn)
-        if role is None or not role.trusts(account, service=service if role.trust is not None else None):
+        if role is None or not await self.assumable(role_arn, account=account, service=service):
             return actions[0][0] if actions else None
         principal = f"arn:aws:sts::{role.account}:assumed-role/{role.name}/{service.split('.')[0]}"
         for action, resource in actions:

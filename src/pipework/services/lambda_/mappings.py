@@ -9,8 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -122,17 +121,6 @@ STREAM_ACTIONS = (
 )
 
 
-class RoleAccess(Protocol):
-    """Whether a function's execution role may read an event source (auth on; the composition root fills it)."""
-
-    async def role_denied(
-        self, role_arn: str, *, account: str, actions: Sequence[tuple[str, str]], service: str
-    ) -> str | None:
-        """The first of `actions` (action, resource ARN) that `role_arn`, assumed by the `service` principal for
-        `account`, may not do, or None when it may do them all."""
-        ...
-
-
 class MappingOperations(InvokeOperations):
     """The event source mapping operations and their runners (`api`, `streams` and `backoff` are set by
     `LambdaService`)."""
@@ -144,8 +132,6 @@ class MappingOperations(InvokeOperations):
     runners: dict[str, PipeRunner]
     #: LastProcessingResult by mapping ARN, as this node saw it (not stored: each node reports its own batches).
     last_results: dict[str, str]
-    #: whether functions' roles may read their sources (set by the composition root with auth on)
-    role_access: RoleAccess | None = None
 
     # -- running -------------------------------------------------------------------------------------------------
     async def function_by_arn(self, arn: str) -> Function | None:
@@ -301,7 +287,7 @@ class MappingOperations(InvokeOperations):
         elif await self.streams.shard_id(arn) is None:
             raise invalid(f"Stream not found: {arn}")
 
-    async def _check_role(self, function: Function, source: str, kind: str) -> None:
+    async def _check_source_access(self, function: Function, source: str, kind: str) -> None:
         """With auth on, Lambda reads the source as the function's execution role: it must be allowed to (Lambda
         checks this when the mapping is made, with these messages)."""
         if self.role_access is None or function.local or not function.role:
@@ -391,7 +377,7 @@ class MappingOperations(InvokeOperations):
             raise invalid("Unsupported starting position AT_TIMESTAMP for a DynamoDB stream.")
         function = await self._target_function(params["FunctionName"], ctx)
         await self._check_source(source, kind)
-        await self._check_role(function, source, kind)
+        await self._check_source_access(function, source, kind)
         name = str(uuid.uuid4())
         base = Mapping(
             uuid=name,
@@ -423,7 +409,9 @@ class MappingOperations(InvokeOperations):
             changed = self._settings(params, mapping)
             if params.get("FunctionName"):
                 function = await self._target_function(params["FunctionName"], ctx)
-                await self._check_role(function, mapping.source, "sqs" if mapping.is_queue else "dynamodb")
+                await self._check_source_access(
+                    function, mapping.source, "sqs" if mapping.is_queue else "dynamodb"
+                )
                 changed = dataclasses.replace(changed, function_arn=function.arn)
             changed = dataclasses.replace(changed, modified=self.clock.now())
             await self.store.put_resource(model.KIND_MAPPING, mapping.uuid, changed.to_store())
