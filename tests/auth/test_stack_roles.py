@@ -588,3 +588,66 @@ Resources:
             FunctionName="assumable", Role="arn:aws:iam::111111111111:role/x"
         )
     functions.delete_function(FunctionName="assumable")
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "templates" / "power-dispatch.yaml"
+PUT_EVENTS_GRANT = """              - Effect: Allow
+                Action: events:PutEvents
+                Resource: !GetAtt PowerEvents.Arn
+"""
+
+
+def pipework_deploy(server: RunningServer, template: Path, key: tuple[str, str] = ADMIN) -> str:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": key[0],
+        "AWS_SECRET_ACCESS_KEY": key[1],
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    env.pop("AWS_SESSION_TOKEN", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipework.cli.main", "deploy", str(template), "--stack-name", "power-dispatch",
+         "--endpoint-url", server.endpoint_url],
+        capture_output=True, text=True, timeout=180, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_the_power_dispatch_pipe_stops_without_put_events_and_runs_once_the_template_grants_it(
+    clocked: RunningServer, tmp_path: Path
+) -> None:
+    """The energy platform's story, with their template: its pipe's role misses events:PutEvents, so the pipe stops
+    with a permissions error; deploying the template that grants it (and starting the pipe) makes dispatch work."""
+    server = clocked
+    original = EXAMPLE.read_text()
+    assert PUT_EVENTS_GRANT in original
+    lacking = tmp_path / "power-dispatch.yaml"
+    lacking.write_text(original.replace(PUT_EVENTS_GRANT, ""))
+    pipework_deploy(server, lacking)
+    ddb, pipes, sqs = (client(server, s, ADMIN) for s in ("dynamodb", "pipes", "sqs"))
+    ddb.put_item(TableName="Powers", Item={"subjectId": {"S": "plant-1"}, "megawatts": {"N": "80"}})
+    server.advance(0)
+    server.advance(600)
+    stopped = pipes.describe_pipe(Name="power-dispatch")
+    assert stopped["CurrentState"] == "STOPPED", stopped
+    assert "NO_PERMISSIONS" in stopped["StateReason"]
+    assert "is not authorized to perform: events:PutEvents" in stopped["StateReason"]
+    updates = sqs.get_queue_url(QueueName="power-updates")["QueueUrl"]
+    assert sqs.receive_message(QueueUrl=updates).get("Messages", []) == []
+
+    pipework_deploy(server, EXAMPLE)  # the template as it is: the role may put events on the bus
+    pipes.start_pipe(Name="power-dispatch")
+    server.advance(0)
+    ddb.put_item(TableName="Powers", Item={"subjectId": {"S": "plant-2"}, "megawatts": {"N": "120"}})
+    server.advance(1)
+    server.advance(1)
+    bodies = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=updates, MaxNumberOfMessages=10)["Messages"]
+    ]
+    assert {"subjectId": "plant-2", "megawatts": "120"} in [body["detail"] for body in bodies]
