@@ -23,6 +23,8 @@ from .conftest import ADMIN, BOB, CREDENTIALS, client
 DEPLOYER = ("AKIADEPLOYER0000001", "deployer-secret-00000000000000000")
 #: may deploy stacks with a service role (iam:PassRole), nothing else
 PASSER = ("AKIAPASSER000000001", "passer-secret-0000000000000000000")
+#: may deploy stacks and create queues, but not delete them
+CREATOR = ("AKIACREATOR00000001", "creator-secret-000000000000000000")
 #: may make queues and pipes, and pass only the role "forwarder"
 PIPER = ("AKIAPIPER0000000001", "piper-secret-00000000000000000000")
 
@@ -38,6 +40,11 @@ STACK_CREDENTIALS = {
          "Principal": "passer",
          "Policies": [{"Version": "2012-10-17",
                        "Statement": [{"Effect": "Allow", "Action": ["cloudformation:*", "iam:PassRole"],
+                                      "Resource": "*"}]}]},
+        {"AccessKeyId": CREATOR[0], "SecretAccessKey": CREATOR[1], "Account": "111111111111",
+         "Principal": "creator",
+         "Policies": [{"Version": "2012-10-17",
+                       "Statement": [{"Effect": "Allow", "Action": ["cloudformation:*", "sqs:CreateQueue"],
                                       "Resource": "*"}]}]},
         {"AccessKeyId": PIPER[0], "SecretAccessKey": PIPER[1], "Account": "111111111111",
          "Principal": "piper",
@@ -412,6 +419,21 @@ def test_a_stack_makes_only_what_its_caller_may_make_and_rolls_back_otherwise(li
     with pytest.raises(sqs.exceptions.ClientError):
         sqs.get_queue_url(QueueName="deployer-jobs-2")  # rolled back
     sqs.get_queue_url(QueueName="deployer-jobs")  # the first stack's queue stays
+
+
+def test_a_rollback_the_caller_may_not_finish_fails_and_a_delete_by_someone_who_may_cleans_up(
+    live: RunningServer,
+) -> None:
+    template = QUEUE_AND_BUS.replace("deployer-jobs", "creator-jobs").replace("deployer-bus", "creator-bus")
+    failed = deploy(live, "half-made", template, CREATOR)
+    assert failed["StackStatus"] == "ROLLBACK_FAILED"
+    assert "sqs:DeleteQueue" in failed["StackStatusReason"]
+    sqs = client(live, "sqs", ADMIN)
+    sqs.get_queue_url(QueueName="creator-jobs")  # left behind, as on AWS
+    client(live, "cloudformation", ADMIN).delete_stack(StackName="half-made")
+    wait_for_status_gone(live, "half-made")
+    with pytest.raises(sqs.exceptions.ClientError):
+        sqs.get_queue_url(QueueName="creator-jobs")
 
 
 def test_a_stack_with_a_service_role_acts_as_that_role(live: RunningServer) -> None:

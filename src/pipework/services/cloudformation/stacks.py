@@ -194,7 +194,11 @@ class StackRunner:
             stack = await self.stack_status(
                 stack, "ROLLBACK_IN_PROGRESS", f"{reason.strip()} Rollback requested by user."
             )
-            stack = await self._delete_all(stack)
+            try:
+                stack = await self._delete_all(stack)
+            except ProvisionError as failure:  # e.g. the caller may create a resource but not delete it
+                stack = await self.load(stack.account, stack.region, stack.name) or stack
+                return await self.stack_status(stack, "ROLLBACK_FAILED", str(failure))
             return await self.stack_status(stack, "ROLLBACK_COMPLETE")
         return await self.stack_status(stack, "CREATE_COMPLETE")
 
