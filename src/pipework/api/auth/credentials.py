@@ -252,6 +252,7 @@ class Keyring:
         self._temporary: dict[str, Key] = {}
         #: the roles stacks create (in the store, so every node sharing it knows them)
         self.stored_roles = StoredRoles(store, now=now)
+        self._built: dict[str, tuple[StoredRole, Role]] = {}
 
     async def find(self, access_key: str) -> Key | None:
         """The key with this id, or None (unknown, deleted)."""
@@ -284,7 +285,9 @@ class Keyring:
             return None
         if role.parsed is key.parsed:
             return key
-        return replace(key, policies=role.policies, parsed=role.parsed)
+        current = replace(key, policies=role.policies, parsed=role.parsed)
+        self._temporary[key.access_key] = current  # until the role changes again
+        return current
 
     def role(self, arn: str) -> Role | None:
         """A role of the credentials file."""
@@ -296,7 +299,14 @@ class Keyring:
         if found is not None:
             return found
         stored = await self.stored_roles.find(arn)
-        return stored_role(stored) if stored is not None else None
+        if stored is None:
+            return None
+        built = self._built.get(arn)
+        if built is None or built[0] is not stored:  # read again from the store: build it again
+            if len(self._built) > 10_000:
+                self._built.clear()
+            built = self._built[arn] = (stored, stored_role(stored))
+        return built[1]
 
     def assume(self, role: Role, session: str, seconds: int) -> Key:
         """Temporary credentials for `role` (AssumeRole), valid for `seconds`."""
