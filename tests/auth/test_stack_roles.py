@@ -25,6 +25,8 @@ DEPLOYER = ("AKIADEPLOYER0000001", "deployer-secret-00000000000000000")
 PASSER = ("AKIAPASSER000000001", "passer-secret-0000000000000000000")
 #: may deploy stacks and create queues, but not delete them
 CREATOR = ("AKIACREATOR00000001", "creator-secret-000000000000000000")
+#: may put metric data (an action of CloudWatch, whose requests are signed for "monitoring")
+WATCHER = ("AKIAWATCHER00000001", "watcher-secret-000000000000000000")
 #: may make queues and pipes, and pass only the role "forwarder"
 PIPER = ("AKIAPIPER0000000001", "piper-secret-00000000000000000000")
 
@@ -46,6 +48,10 @@ STACK_CREDENTIALS = {
          "Policies": [{"Version": "2012-10-17",
                        "Statement": [{"Effect": "Allow", "Action": ["cloudformation:*", "sqs:CreateQueue"],
                                       "Resource": "*"}]}]},
+        {"AccessKeyId": WATCHER[0], "SecretAccessKey": WATCHER[1], "Account": "111111111111",
+         "Principal": "watcher",
+         "Policies": [{"Version": "2012-10-17",
+                       "Statement": [{"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"}]}]},
         {"AccessKeyId": PIPER[0], "SecretAccessKey": PIPER[1], "Account": "111111111111",
          "Principal": "piper",
          "Policies": [{"Version": "2012-10-17",
@@ -673,3 +679,10 @@ def test_the_power_dispatch_pipe_stops_without_put_events_and_runs_once_the_temp
         for m in sqs.receive_message(QueueUrl=updates, MaxNumberOfMessages=10)["Messages"]
     ]
     assert {"subjectId": "plant-2", "megawatts": "120"} in [body["detail"] for body in bodies]
+
+
+def test_cloudwatch_actions_are_named_cloudwatch_as_in_iam(live: RunningServer) -> None:
+    cloudwatch = client(live, "cloudwatch", WATCHER)
+    cloudwatch.put_metric_data(Namespace="Plant", MetricData=[{"MetricName": "Load", "Value": 1.0}])
+    with pytest.raises(cloudwatch.exceptions.ClientError, match="cloudwatch:ListMetrics"):
+        cloudwatch.list_metrics()

@@ -24,6 +24,9 @@ from pipework.api.sigv4 import Authorization, parse_authorization, parse_presign
 
 #: Actions no policy can deny (AWS: anyone signed may ask who they are).
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
+#: IAM action prefixes that differ from the signing name (CloudWatch signs as "monitoring", its actions are
+#: "cloudwatch:PutMetricData" ...).
+ACTION_PREFIXES = {"monitoring": "cloudwatch"}
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,7 @@ class Guard:
     ) -> None:
         """Raise `AuthError` ("denied") unless `caller` may run `operation` with `params`. `context`: the condition
         keys, or what builds them (only if a policy has a condition to test)."""
-        action = f"{signing_name}:{operation}"
+        action = f"{ACTION_PREFIXES.get(signing_name, signing_name)}:{operation}"
         if caller.admin or action in ALWAYS_ALLOWED:
             return
         if callable(context):
