@@ -97,6 +97,7 @@ class ScheduleInvoker:
                 message(invocation),
                 account=invocation.get("account"),
                 role_arn=target.get("RoleArn"),
+                service="scheduler.amazonaws.com",
             )
         except TargetError as exc:
             self._record(invocation, "FAILED", exc)
