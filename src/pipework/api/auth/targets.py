@@ -6,11 +6,14 @@ PutPermission, a queue's Policy)."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import botocore.exceptions
 
 from pipework.api.auth.access import ResourcePolicies, decide, denied_message, resources
 from pipework.api.auth.credentials import ROLE_ARN, Keyring
+from pipework.api.auth.guard import ACTION_PREFIXES
+from pipework.api.auth.roles import TARGET_SERVICES
 from pipework.connectors.targets.sdk import operation_of
 from pipework.iam import parse_policy
 from pipework.jsontypes import JSON
@@ -42,7 +45,8 @@ def target_action(arn: str) -> str:
         return "sns:Publish"
     universal = operation_of(arn)
     if universal is not None:
-        return f"{_signing_name(universal[0])}:{universal[1]}"
+        signing_name = _signing_name(universal[0])
+        return f"{ACTION_PREFIXES.get(signing_name, signing_name)}:{universal[1]}"
     return f"{service}:Invoke"
 
 
@@ -64,16 +68,17 @@ class TargetPermissions:
         *,
         account: str | None,
         role_arn: str | None,
+        service: str | None = None,
         params: JSON | None = None,
         region: str | None = None,
     ) -> str | None:
-        role = self.keyring.role(role_arn) if role_arn is not None else None
+        role = await self.keyring.find_role(role_arn) if role_arn is not None else None
         universal = operation_of(arn)
         if universal is not None:
             # A universal target is the API call it names: its action and resources as that API's requests.
-            service, operation = universal
-            signing_name = _signing_name(service)
-            action = f"{signing_name}:{operation}"
+            sdk_service, operation = universal
+            signing_name = _signing_name(sdk_service)
+            action = f"{ACTION_PREFIXES.get(signing_name, signing_name)}:{operation}"
             caller_account = account or (role.account if role is not None else "")
             arns = resources(
                 signing_name, operation, dict(params or {}), region or "us-east-1", caller_account
@@ -81,7 +86,15 @@ class TargetPermissions:
         else:
             action, arns = target_action(arn), [arn]
         if role_arn is not None:
-            if role is None or (account is not None and not role.trusts(account)):
+            # Rules, pipes and schedules assume the role as their service principal (a file's role: as their
+            # account); when the caller does not say which, a trust policy naming any of them will do.
+            services: tuple[str | None, ...] = (
+                (None,) if role is None or role.trust is None else (service,) if service else TARGET_SERVICES
+            )
+            invoker = account or (role.account if role is not None else None)
+            if role is None or (
+                invoker is not None and not any(role.trusts(invoker, service=s) for s in services)
+            ):
                 return f"The role {role_arn} does not exist or cannot be assumed to invoke {arn}."
             match = ROLE_ARN.match(role_arn)
             principal = (
@@ -119,6 +132,35 @@ class TargetPermissions:
             },
         )
         return None if decision.allowed else denied_message(principal, action, resource, decision)
+
+    async def assumable(self, role_arn: str, *, account: str, service: str) -> bool:
+        """Lambda's `RoleAccess`: whether the `service` principal may assume `role_arn` for `account` (a role of
+        the credentials file: when it trusts `account`)."""
+        role = await self.keyring.find_role(role_arn)
+        return role is not None and role.trusts(account, service=service if role.trust is not None else None)
+
+    async def role_denied(
+        self, role_arn: str, *, account: str, actions: Sequence[tuple[str, str]], service: str
+    ) -> str | None:
+        """Lambda's `RoleAccess`: the first of `actions` (action, resource) `role_arn` may not do when the `service`
+        principal assumes it for `account` (all of them when it cannot assume it)."""
+        role = await self.keyring.find_role(role_arn)
+        if role is None or not await self.assumable(role_arn, account=account, service=service):
+            return actions[0][0] if actions else None
+        principal = f"arn:aws:sts::{role.account}:assumed-role/{role.name}/{service.split('.')[0]}"
+        for action, resource in actions:
+            _, decision = await decide(
+                action=action,
+                arns=[resource],
+                principal_arn=principal,
+                account=role.account,
+                identity=role.parsed,
+                policies=self.policies,
+                context={"aws:principalarn": [principal], "aws:principalaccount": [role.account]},
+            )
+            if not decision.allowed:
+                return action
+        return None
 
 
 @functools.cache
