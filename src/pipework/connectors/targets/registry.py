@@ -88,21 +88,33 @@ class Targets:
         NO_PERMISSIONS when they may not."""
         target = self.target(arn)
         if self.access is not None and (account is not None or role_arn is not None):
-            if target.kind == SdkTarget.kind:
-                # A universal target's resources are in each call's parameters: each call is checked.
-                for message in messages:
-                    params = message.json()
-                    await self.check_access(
-                        arn,
-                        account=account,
-                        role_arn=role_arn,
-                        service=service,
-                        params=params if isinstance(params, dict) else {},
-                        region=message.region,
-                    )
-            else:
-                await self.check_access(arn, account=account, role_arn=role_arn, service=service)
+            await self._check(target, arn, messages, account=account, role_arn=role_arn, service=service)
         return await target.send(arn, messages)
+
+    async def _check(
+        self,
+        target: Target,
+        arn: str,
+        messages: Sequence[Message],
+        *,
+        account: str | None,
+        role_arn: str | None,
+        service: str | None,
+    ) -> None:
+        if target.kind != SdkTarget.kind:
+            await self.check_access(arn, account=account, role_arn=role_arn, service=service)
+            return
+        # A universal target's resources are in each call's parameters: each call is checked.
+        for message in messages:
+            params = message.json()
+            await self.check_access(
+                arn,
+                account=account,
+                role_arn=role_arn,
+                service=service,
+                params=params if isinstance(params, dict) else {},
+                region=message.region,
+            )
 
     async def check_access(
         self,
@@ -136,7 +148,7 @@ class Targets:
         # `send` inlined: one coroutine less per delivery on the hot path.
         target = self.target(arn)
         if self.access is not None and (account is not None or role_arn is not None):
-            await self.check_access(arn, account=account, role_arn=role_arn, service=service)
+            await self._check(target, arn, (message,), account=account, role_arn=role_arn, service=service)
         sent = await target.send(arn, [message])
         if sent.failed:
             raise sent.failed[0]
