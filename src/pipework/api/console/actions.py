@@ -13,6 +13,7 @@
     POST /console/api/schedules/state           {"Name", "GroupName", "State": ENABLED | DISABLED}
     GET  /console/api/queues/peek?arn=ARN       {"Messages": [...], "AgeOfOldestMessage"} (nothing is received)
     POST /console/api/queues/redrive            {"SourceArn"} -> StartMessageMoveTask
+    POST /console/api/breakers/{name}/open | close  -> the breaker (as ``/_pipework/breakers`` describes it)
     GET  /console/api/tail/{bus}                text/event-stream: one ``data:`` line per event put on the bus,
                                                 {"Event", "MatchedRules"}, matched or not
 """
@@ -31,6 +32,7 @@ from starlette.routing import Route
 
 from pipework.api.extensions_http import OpenStreams, guarded, json_body, optional_text, validation
 from pipework.clock import ManualClock
+from pipework.engine.breakers import BreakerNotFound
 from pipework.jsontypes import JSON
 from pipework.patterns import InvalidEventError, InvalidPatternError
 from pipework.patterns.explain import mismatched_fields
@@ -234,6 +236,19 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
+    async def breaker(request: Request) -> Any:
+        name, action = request.path_params["name"], request.path_params["action"]
+        if action not in ("open", "close"):
+            raise ServiceError(
+                "UnknownOperationException", f"A breaker cannot {action[:100]}: open or close.", 404
+            )
+        every = current().breakers
+        try:
+            every.get(name)
+        except BreakerNotFound as exc:
+            raise ServiceError("ResourceNotFoundException", str(exc), 404) from None
+        return await every.describe(await every.control(name, action))
+
     async def unknown(request: Request) -> Any:
         raise ServiceError(
             "UnknownOperationException",
@@ -254,6 +269,7 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
         Route("/console/api/schedules/state", guarded(schedule_state), methods=["POST"]),
         Route("/console/api/queues/peek", guarded(peek), methods=["GET"]),
         Route("/console/api/queues/redrive", guarded(move), methods=["POST"]),
+        Route("/console/api/breakers/{name}/{action}", guarded(breaker), methods=["POST"]),
         Route("/console/api/tail/{bus:path}", guarded(tail), methods=["GET"]),
         # Anything else under /console/api/ (a pipe name with a slash, say) is a JSON error too.
         Route("/console/api/{rest:path}", guarded(unknown), methods=["GET", "POST"]),

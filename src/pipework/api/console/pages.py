@@ -52,13 +52,23 @@ class NotFound(Exception):
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """`template` with `context`, the navigation bar and, when someone is signed in, their session (the page
+    carries its CSRF token for the script's requests)."""
     path = request.url.path
     active = next(
         (url for _, url in sorted(NAVIGATION, key=lambda n: -len(n[1])) if path.startswith(url.rstrip("/"))),
         "/console/",
     )
-    page = TEMPLATES.get_template(template).render(navigation=NAVIGATION, active=active, **context)
-    return HTMLResponse(page, status_code=status)
+    session = request.scope.get("state", {}).get("console_session")
+    signed_in = session is not None
+    page = TEMPLATES.get_template(template).render(
+        navigation=NAVIGATION if signed_in or template != "login.html" else (),
+        active=active,
+        session=session,
+        **context,
+    )
+    headers = {"Cache-Control": "no-store"} if signed_in else None
+    return HTMLResponse(page, status_code=status, headers=headers)
 
 
 def page(

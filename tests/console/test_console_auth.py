@@ -1,0 +1,193 @@
+"""The console behind ``--auth sigv4``: a person signs in with an admin key (a session cookie, HttpOnly and
+SameSite=Strict), the pages and buttons work while the session lives, state-changing requests need its CSRF token,
+and signing out, a wrong secret, a key that is not admin or a disabled key leave the console closed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+
+from pipework.app import Settings
+from pipework.testing import RunningServer, serve_in_thread
+
+ADMIN = ("AKIACONSOLEADMIN0001", "console-admin-secret-000000000000")
+READER = ("AKIACONSOLEREADER001", "console-reader-secret-00000000000")
+CREDENTIALS = {
+    "Keys": [
+        # The server's own account (--account, 000000000000): the console shows it.
+        {"AccessKeyId": ADMIN[0], "SecretAccessKey": ADMIN[1], "Account": "000000000000", "Principal": "ops",
+         "Admin": True},
+        {"AccessKeyId": READER[0], "SecretAccessKey": READER[1], "Account": "000000000000",
+         "Principal": "reader", "Policies": [{"Version": "2012-10-17", "Statement": [
+             {"Effect": "Allow", "Action": "*", "Resource": "*"}]}]},
+    ]
+}  # fmt: skip
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[RunningServer]:
+    path = tmp_path / "credentials.json"
+    path.write_text(json.dumps(CREDENTIALS))
+    with serve_in_thread(Settings(memory=True, auth="sigv4", credentials=path)) as server:
+        signed(server, "events").create_event_bus(Name="orders")
+        yield server
+
+
+def signed(server: RunningServer, service: str, key: tuple[str, str] = ADMIN) -> Any:
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=key[0],
+        aws_secret_access_key=key[1],
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+def sign_in(page: Any, key: tuple[str, str]) -> None:
+    page.get_by_label("Access key ID").fill(key[0])
+    page.get_by_label("Secret access key").fill(key[1])
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_signing_in_with_an_admin_key_opens_the_console_and_signing_out_closes_it(
+    secured: RunningServer, page: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from playwright.sync_api import expect
+
+    caplog.set_level(logging.DEBUG)
+    url = secured.endpoint_url
+    page.goto(url + "/console/buses/orders")
+    page.wait_for_url(re.compile(r"/console/login\?next="))
+    expect(page.locator("h1")).to_have_text("Sign in")
+    assert page.get_by_role("navigation", name="Console").count() == 0
+
+    # A wrong secret: refused with a clear message, the id kept, the secret not.
+    sign_in(page, (ADMIN[0], "not-the-secret-000000000000000"))
+    expect(page.locator("#login-error")).to_have_text("The access key ID or the secret access key is wrong.")
+    assert page.get_by_label("Access key ID").input_value() == ADMIN[0]
+    assert page.get_by_label("Secret access key").input_value() == ""
+    # An unknown key reads the same (the page does not tell which key ids exist).
+    sign_in(page, ("AKIANOSUCHKEY0000001", ADMIN[1]))
+    expect(page.locator("#login-error")).to_have_text("The access key ID or the secret access key is wrong.")
+    # A key that may do everything by policy is still not an admin key.
+    sign_in(page, READER)
+    expect(page.locator("#login-error")).to_have_text(
+        'arn:aws:iam::000000000000:user/reader is not an admin: the console needs a key with "Admin": true.'
+    )
+
+    # The admin key: back where it was going, with a session cookie the page's script cannot read.
+    sign_in(page, ADMIN)
+    page.wait_for_url(url + "/console/buses/orders")
+    expect(page.locator("h1")).to_have_text("Bus orders")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "pipework_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/console"
+    assert cookie["expires"] > 0  # it expires (a session of hours), it is not kept forever
+    assert page.evaluate("document.cookie") == ""
+    expect(page.locator("header .who")).to_have_text("arn:aws:iam::000000000000:user/ops")
+
+    # The buttons work (their requests carry the session's CSRF token): put an event, see it in the live tail.
+    page.wait_for_selector("#tail-state[data-state=open]")
+    page.get_by_label("Source").fill("orders.web")
+    page.get_by_role("button", name="Put event").click()
+    expect(page.locator("#status")).to_have_text(re.compile(r"^Put event [0-9a-f-]{36}\.$"))
+    event_id = page.locator("#status").inner_text().split()[-1].rstrip(".")
+    page.locator(f"#tail-table tr[data-event-id='{event_id}']").wait_for()
+    page.get_by_role("navigation", name="Console").get_by_role("link", name="Overview", exact=True).click()
+    expect(page.locator("h1")).to_have_text("Overview")
+
+    # Signing out ends the session: the console asks again.
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/console/login\?signed-out=1$"))
+    expect(page.get_by_role("status").filter(has_text="Signed out.")).to_be_visible()
+    page.goto(url + "/console/")
+    page.wait_for_url(re.compile(r"/console/login\?next="))
+    # The old cookie is no good either, even replayed by hand.
+    replayed = httpx.get(url + "/console/", cookies={"pipework_console": cookie["value"]})
+    assert replayed.status_code == 303
+
+    assert ADMIN[1] not in caplog.text and READER[1] not in caplog.text
+    assert f"console sign-in by arn:aws:iam::000000000000:user/ops ({ADMIN[0]})" in caplog.text
+
+
+def _session(server: RunningServer, key: tuple[str, str] = ADMIN) -> tuple[httpx.Client, str]:
+    """An HTTP client signed in to the console, and the CSRF token its pages carry."""
+    http = httpx.Client(base_url=server.endpoint_url)
+    answer = http.post("/console/login", data={"AccessKeyId": key[0], "SecretAccessKey": key[1]})
+    assert answer.status_code == 303, answer.text
+    overview = http.get("/console/")
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)">', overview.text)
+    assert found
+    return http, found.group(1)
+
+
+PUT = {"EventBusName": "orders", "Source": "s", "DetailType": "d", "Detail": "{}"}
+
+
+def test_console_requests_need_a_session_and_its_csrf_token(secured: RunningServer) -> None:
+    url = secured.endpoint_url
+    # No session: a page redirects to the sign-in form, a button's request is a JSON 401, a static file is served.
+    assert (
+        httpx.get(url + "/console/rules?q=x").headers["location"]
+        == "/console/login?next=%2Fconsole%2Frules%3Fq%3Dx"
+    )
+    refused = httpx.post(url + "/console/api/events/put", json=PUT)
+    assert refused.status_code == 401
+    assert refused.json()["__type"] == "MissingAuthenticationTokenException"
+    assert httpx.get(url + "/console/static/console.css").status_code == 200
+    assert httpx.get(url + "/console/login").status_code == 200
+
+    http, csrf = _session(secured)
+    # With the session but without its token, or with another one: refused, nothing put.
+    for headers in ({}, {"x-csrf-token": "forged"}):
+        answer = http.post("/console/api/events/put", json=PUT, headers=headers)
+        assert answer.status_code == 403 and "CSRF" in answer.json()["message"]
+    # From another site, even with the token: refused.
+    other = http.post(
+        "/console/api/events/put", json=PUT, headers={"x-csrf-token": csrf, "origin": "https://evil.example"}
+    )
+    assert other.status_code == 403
+    put = http.post("/console/api/events/put", json=PUT, headers={"x-csrf-token": csrf})
+    assert put.status_code == 200 and put.json()["FailedEntryCount"] == 0
+
+    # Signing out needs the token too (a page elsewhere cannot sign you out), then the session is gone.
+    assert http.post("/console/logout", data={"csrf": "forged"}).status_code == 403
+    assert http.post("/console/logout", data={"csrf": csrf}).status_code == 303
+    assert http.post("/console/api/events/put", json=PUT, headers={"x-csrf-token": csrf}).status_code == 401
+
+
+def test_a_disabled_key_ends_its_console_sessions(secured: RunningServer) -> None:
+    keyring = secured.pipework.guard.keyring  # type: ignore[union-attr]
+    key = secured.run(keyring.create("000000000000", "temp-admin", admin=True, policies=None))
+    http, _ = _session(secured, (key.access_key, key.secret))
+    assert http.get("/console/").status_code == 200
+    secured.run(keyring.disable(key.access_key))
+    assert http.get("/console/").status_code == 303
+    # ... and it cannot sign in again.
+    answer = httpx.post(
+        secured.endpoint_url + "/console/login",
+        data={"AccessKeyId": key.access_key, "SecretAccessKey": key.secret},
+    )
+    assert answer.status_code == 403 and "is disabled" in answer.text
+
+
+def test_the_console_is_open_without_auth_but_refuses_cross_site_changes(
+    console_server: RunningServer,
+) -> None:
+    url = console_server.endpoint_url
+    assert httpx.get(url + "/console/").status_code == 200
+    assert httpx.get(url + "/console/login").headers["location"] == "/console/"
+    body = {**PUT, "EventBusName": "power-events"}
+    assert httpx.post(url + "/console/api/events/put", json=body).status_code == 200
+    assert httpx.post(url + "/console/api/events/put", json=body, headers={"origin": url}).status_code == 200
+    cross = httpx.post(url + "/console/api/events/put", json=body, headers={"origin": "http://evil.example"})
+    assert cross.status_code == 403
