@@ -328,3 +328,73 @@ def test_screenshots_of_the_main_pages(console_server: RunningServer, page: Any)
     for name in ("overview", "buses", "rules", "pipes", "schedules", "tables", "breakers", "alarms"):
         page.goto(console_server.endpoint_url + ("/console/" if name == "overview" else f"/console/{name}"))
         shoot(page, name)
+
+
+def _last_hour_sum(server: RunningServer, namespace: str, name: str, dimensions: dict[str, str]) -> float:
+    now = time.time()
+    answer = server.client("cloudwatch").get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "m",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": name,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+        ],
+        StartTime=now - 3600,
+        EndTime=now + 60,
+    )
+    return float(sum(answer["MetricDataResults"][0]["Values"]))
+
+
+def test_the_rule_pipe_and_queue_pages_chart_their_metrics(console_server: RunningServer, page: Any) -> None:
+    """Items put in the table flow through the pipe to the bus, and the rule delivers them to the queue (and the
+    function): each page charts what it counted, with the numbers beside the chart."""
+    ddb = console_server.client("dynamodb")
+    for n in range(3):
+        ddb.put_item(TableName="Powers", Item={"subjectId": {"S": f"plant-{n}"}, "megawatts": {"N": str(n)}})
+    rule = {"EventBusName": "power-events", "RuleName": "updates"}
+    # Two targets, three events: six invocations once every delivery is done.
+    wait_until(lambda: _last_hour_sum(console_server, "AWS/Events", "Invocations", rule) == 6)
+
+    page.goto(console_server.endpoint_url + "/console/rule?bus=power-events&name=updates")
+    figures = page.locator("#rule-metrics tr[data-metric]")
+    totals = {row.get_attribute("data-metric"): row.locator(".figure").inner_text() for row in figures.all()}
+    assert totals["Invocations"] == "6" and totals["MatchedEvents"] == "3"
+    assert totals["FailedInvocations"] == "0"
+    chart = page.get_by_role("img", name=re.compile(r"^Invocations \(Sum\)"))
+    assert int(chart.get_attribute("data-points") or 0) >= 1
+    assert chart.locator("rect.bar").count() >= 1
+    assert "6 in all" in (chart.locator("desc").text_content() or "")
+    figure = page.locator("figure[data-metric=Invocations]")
+    figure.get_by_text("Numbers").click()
+    numbers = figure.locator("table.numbers tbody td:nth-child(2)").all_inner_texts()
+    assert sum(int(n) for n in numbers) == 6
+    shoot(page, "rule-metrics")
+
+    wait_until(
+        lambda: (
+            _last_hour_sum(
+                console_server, "AWS/EventBridge/Pipes", "EventCount", {"PipeName": "power-dispatch"}
+            )
+            == 3
+        )
+    )
+    page.goto(console_server.endpoint_url + "/console/pipes/power-dispatch")
+    assert page.locator("#pipe-metrics tr[data-metric=EventCount] .figure").inner_text() == "3"
+    pipe_chart = page.get_by_role("img", name=re.compile(r"^EventCount \(Sum\)"))
+    assert int(pipe_chart.get_attribute("data-points") or 0) >= 1
+
+    page.goto(console_server.endpoint_url + "/console/queues")
+    page.get_by_role("link", name="power-updates").click()
+    expect_text(page.locator("h1"), "^Queue power-updates$")
+    assert page.locator("#queue-metrics tr[data-metric=NumberOfMessagesSent] .figure").inner_text() == "3"
+    sent = page.get_by_role("img", name=re.compile(r"^NumberOfMessagesSent \(Sum\)"))
+    assert int(sent.get_attribute("data-points") or 0) >= 1
+    expect_text(page.locator("dl.facts"), "Visible\\s*3")

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import reads
+from . import charts, reads
 from .reads import ConsoleError
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ TEMPLATES = Environment(
 )
 TEMPLATES.filters["pretty"] = reads.pretty
 TEMPLATES.filters["iso"] = reads.iso
+TEMPLATES.filters["svg"] = charts.svg
 
 #: The navigation bar: (label, URL).
 NAVIGATION = (
@@ -55,6 +56,8 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     """`template` with `context`, the navigation bar and, when someone is signed in, their session (the page
     carries its CSRF token for the script's requests)."""
     path = request.url.path
+    if path == "/console/rule":
+        path = "/console/rules"  # one rule's page is under Rules
     active = next(
         (url for _, url in sorted(NAVIGATION, key=lambda n: -len(n[1])) if path.startswith(url.rstrip("/"))),
         "/console/",
@@ -147,6 +150,14 @@ async def queues(request: Request, pipework: Instance) -> Response:
     return render(request, "queues.html", title="Queues", queues=await reads.queues(pipework))
 
 
+async def queue(request: Request, pipework: Instance) -> Response:
+    name = request.path_params["name"]
+    found = await reads.queue(pipework, name)
+    if found is None:
+        raise NotFound(f"Queue {name} does not exist.")
+    return render(request, "queue.html", title=f"Queue {name}", queue=found)
+
+
 async def tables(request: Request, pipework: Instance) -> Response:
     return render(request, "tables.html", title="Tables", tables=await reads.tables(pipework))
 
@@ -202,6 +213,7 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         get("/console/pipes/{name:path}", pipe),
         get("/console/schedules", schedules),
         get("/console/queues", queues),
+        get("/console/queues/{name:path}", queue),
         get("/console/tables", tables),
         get("/console/tables/{name:path}", table),
         get("/console/dead-letters", dead_letters),

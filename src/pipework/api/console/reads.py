@@ -12,6 +12,9 @@ from pipework.connectors.targets import TargetError
 from pipework.connectors.targets.log_group import log_group
 from pipework.jsontypes import JSON
 from pipework.schedule_expressions import zone as tz_of
+from pipework.services.events.runtime import rule_dimensions
+
+from .charts import Chart, Wanted, charts, number
 
 if TYPE_CHECKING:
     from pipework.api.instance import Instance
@@ -146,7 +149,58 @@ async def rule(pipework: Instance, bus_name: str, name: str) -> JSON | None:
     view = _rule_view(found.to_store())
     dead = await pipework.events.dead_letters(rule=name, bus=bus_name, limit=None)
     view["DeadLetters"] = len(dead)
+    drawn = await charts(pipework, "AWS/Events", rule_dimensions(bus_name, name), RULE_METRICS)
+    view["Metrics"] = [_total(c) for c in drawn]
+    view["Charts"] = _worth_drawing(drawn, always=("MatchedEvents", "Invocations", "FailedInvocations"))
     return view
+
+
+#: A rule's delivery metrics (AWS/Events, RuleName [+ EventBusName]), as the rule page shows them.
+RULE_METRICS = (
+    Wanted("MatchedEvents"),
+    Wanted("TriggeredRules"),
+    Wanted("Invocations"),
+    Wanted("FailedInvocations"),
+    Wanted("RetryInvocationAttempts"),
+    Wanted("DeadLetterInvocations"),
+    Wanted("InvocationsSentToDlq"),
+    Wanted("InvocationsFailedToBeSentToDlq"),
+    Wanted("IngestionToInvocationSuccessLatency", "Average", " ms"),
+)
+#: A pipe's (AWS/EventBridge/Pipes, PipeName).
+PIPE_METRICS = (
+    Wanted("Invocations"),
+    Wanted("EventCount"),
+    Wanted("FilteredOut"),
+    Wanted("ExecutionFailed"),
+    Wanted("ExecutionPartiallyFailed"),
+    Wanted("TargetStageFailed"),
+    Wanted("EnrichmentStageFailed"),
+    Wanted("DeadLettered"),
+    Wanted("Duration", "Average", " ms"),
+)
+#: A queue's (AWS/SQS, QueueName).
+QUEUE_METRICS = (
+    Wanted("NumberOfMessagesSent"),
+    Wanted("NumberOfMessagesReceived"),
+    Wanted("NumberOfMessagesDeleted"),
+    Wanted("ApproximateNumberOfMessagesVisible", "Maximum"),
+    Wanted("ApproximateAgeOfOldestMessage", "Maximum", " s"),
+)
+
+
+def _total(chart: Chart) -> JSON:
+    """A metric's last hour in one figure: the total of a count, the highest minute of a gauge."""
+    if chart.counted:
+        return {"Name": chart.name, "Figure": number(chart.total), "How": "total"}
+    peak = chart.peak
+    figure = "no data" if peak is None else number(peak[1]) + chart.unit
+    return {"Name": chart.name, "Figure": figure, "How": f"highest per-minute {chart.stat.lower()}"}
+
+
+def _worth_drawing(drawn: list[Chart], always: tuple[str, ...]) -> list[Chart]:
+    """The charts to show: the main ones always, the others when they recorded something in the hour."""
+    return [c for c in drawn if c.name in always or c.any]
 
 
 async def rule_dead_letters(pipework: Instance, limit: int = 200) -> list[JSON]:
@@ -265,6 +319,7 @@ async def pipe(pipework: Instance, name: str) -> JSON | None:
     logs = await _log_tail(pipework, group) if group else None
     metrics = pipework.pipes.pipe_metrics(name)["Metrics"]
     dead = await pipework.pipes.dead_letters(name)
+    drawn = await charts(pipework, "AWS/EventBridge/Pipes", (("PipeName", name),), PIPE_METRICS)
     return {
         "Name": name,
         "Arn": found["Arn"],
@@ -273,6 +328,8 @@ async def pipe(pipework: Instance, name: str) -> JSON | None:
         "StateReason": found.get("StateReason", ""),
         "Stages": stages,
         "Metrics": {k: v for k, v in metrics.items() if _counted(v)},
+        "LastHour": [_total(c) for c in drawn],
+        "Charts": _worth_drawing(drawn, always=("Invocations", "EventCount", "ExecutionFailed")),
         "LogGroup": group,
         "Logs": logs,
         "DeadLetters": len(dead),
@@ -367,6 +424,27 @@ async def queues(pipework: Instance) -> list[JSON]:
     for q in out:
         q["IsDeadLetterQueue"] = q["Arn"] in sources
     return out
+
+
+async def queue(pipework: Instance, name: str) -> JSON | None:
+    """One queue: its counts (as the queues page shows them), attributes and the last hour of its metrics."""
+    found = next((q for q in await queues(pipework) if q["Name"] == name), None)
+    if found is None:
+        return None
+    attributes = (
+        await call(
+            pipework, "sqs", "GetQueueAttributes", {"QueueUrl": found["Url"], "AttributeNames": ["All"]}
+        )
+    )["Attributes"]
+    drawn = await charts(pipework, "AWS/SQS", (("QueueName", name),), QUEUE_METRICS)
+    sources = [q["Name"] for q in await queues(pipework) if q["DeadLetterTarget"] == found["Arn"]]
+    return {
+        **found,
+        "Attributes": sorted(attributes.items()),
+        "LastHour": [_total(c) for c in drawn],
+        "Charts": drawn,
+        "Sources": sources,
+    }
 
 
 # -- tables ----------------------------------------------------------------------------------------------------
