@@ -13,7 +13,7 @@
     POST /console/api/schedules/state           {"Name", "GroupName", "State": ENABLED | DISABLED}
     GET  /console/api/queues/peek?arn=ARN       {"Messages": [...], "AgeOfOldestMessage"} (nothing is received)
     POST /console/api/queues/redrive            {"SourceArn"} -> StartMessageMoveTask
-    POST /console/api/breakers/{name}/open | close  -> the breaker (as ``/_pipework/breakers`` describes it)
+    POST /console/api/breakers/{name}/open | close | pause | resume  -> the breaker (as ``/_pipework/breakers`` describes it)
     GET  /console/api/tail/{bus}                text/event-stream: one ``data:`` line per event put on the bus,
                                                 {"Event", "MatchedRules"}, matched or not
 """
@@ -238,9 +238,11 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
 
     async def breaker(request: Request) -> Any:
         name, action = request.path_params["name"], request.path_params["action"]
-        if action not in ("open", "close"):
+        if action not in ("open", "close", "pause", "resume"):
             raise ServiceError(
-                "UnknownOperationException", f"A breaker cannot {action[:100]}: open or close.", 404
+                "UnknownOperationException",
+                f"A breaker cannot {action[:100]}: open, close, pause or resume.",
+                404,
             )
         every = current().breakers
         try:

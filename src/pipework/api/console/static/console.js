@@ -346,6 +346,11 @@ onClick(".breaker-action", async (button) => {
   const row = button.closest("tr");
   row.querySelector(".breaker-state").textContent = answer.State;
   row.querySelector(".breaker-parked").textContent = answer.Parked;
+  if (button.dataset.action === "pause" || button.dataset.action === "resume") {
+    const paused = answer.State === "PAUSED";
+    button.dataset.action = paused ? "resume" : "pause";
+    button.textContent = paused ? "Resume" : "Pause";
+  }
   say(`Breaker ${name}: ${answer.State}.`);
 });
 

@@ -1,0 +1,143 @@
+"""Every console page against one server running both examples: power-dispatch (a table stream, a pipe, a bus, a
+rule to a queue and a function) and vendor-mediator (a bus, a rule to an API destination behind a circuit breaker
+with a health check, and its fake vendor), with traffic through both. Each page answers 200, shows the examples'
+resources, and raises no script error; the breaker is opened and closed from its page."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pipework.connectors.targets.function import load_functions
+from pipework.testing import RunningServer, serve_in_thread
+
+from .conftest import EXAMPLE, power_dispatch_setup
+from .test_console_browser import expect_text, shoot, wait_until
+
+MEDIATOR = Path(__file__).resolve().parents[2] / "examples" / "vendor-mediator"
+
+
+def _mediator() -> Any:
+    sys.path.insert(0, str(MEDIATOR))
+    try:
+        spec = importlib.util.spec_from_file_location("vendor_mediator_console", MEDIATOR / "mediator.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(MEDIATOR))
+
+
+mediator = _mediator()
+
+
+@pytest.fixture
+def both() -> Iterator[RunningServer]:
+    vendor = mediator.Vendor()
+    try:
+        with serve_in_thread(functions=load_functions(str(EXAMPLE / "functions.py"))) as server:
+            url = server.endpoint_url
+            power_dispatch_setup().setup(url)
+            mediator.setup(url, vendor.url)
+            placed = mediator.place_orders(url, 0, 5)
+            ddb = server.client("dynamodb")
+            for n in range(2):
+                ddb.put_item(
+                    TableName="Powers", Item={"subjectId": {"S": f"plant-{n}"}, "megawatts": {"N": "4"}}
+                )
+            wait_until(lambda: sorted(vendor.issued()) == placed)
+            sqs = server.client("sqs")
+            queue = sqs.get_queue_url(QueueName="power-updates")["QueueUrl"]
+            wait_until(
+                lambda: (
+                    sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])[
+                        "Attributes"
+                    ]["ApproximateNumberOfMessages"]
+                    == "2"
+                )
+            )
+            # An alarm on the breaker's metric, as an operator of the mediator would set one.
+            server.client("cloudwatch").put_metric_alarm(
+                AlarmName="vendor-breaker-open",
+                Namespace="Pipework/Breakers",
+                MetricName="Open",
+                Dimensions=[{"Name": "Breaker", "Value": "vendor"}],
+                Statistic="Maximum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=0,
+                ComparisonOperator="GreaterThanThreshold",
+            )
+            yield server
+    finally:
+        vendor.close()
+
+
+#: (page, the texts it must show: the examples' resources)
+PAGES = [
+    ("/console/", ["Buses", "Rules", "Pipes", "Queues", "Tables", "Alarms"]),
+    ("/console/buses", ["power-events", "orders", "default"]),
+    ("/console/buses/orders", ["orders-to-vendor", "api-destination/vouchers", "Put event"]),
+    ("/console/buses/power-events", ["updates", "power-updates", "notify_dispatcher"]),
+    ("/console/rules", ["updates", "orders-to-vendor", "2 rules"]),
+    ("/console/rule?bus=orders&name=orders-to-vendor", ["3 attempts, 3600 s max age", "Order Placed"]),
+    ("/console/rule?bus=power-events&name=updates", ["PowerDispatch", "power-updates"]),
+    ("/console/pipes", ["power-dispatch", "RUNNING"]),
+    ("/console/pipes/power-dispatch", ["RUNNING", "SOURCE", "FILTER", "TARGET", "InputTemplate"]),
+    ("/console/schedules", ["No schedules."]),
+    ("/console/queues", ["power-updates"]),
+    ("/console/queues/power-updates", ["NumberOfMessagesSent", "ApproximateNumberOfMessagesVisible"]),
+    ("/console/tables", ["Powers", "power-dispatch: 0 records behind"]),
+    ("/console/tables/Powers", ["plant-0", "plant-1"]),
+    ("/console/dead-letters", ["Rules", "Pipes"]),
+    ("/console/archives", ["No archives.", "No replays."]),
+    ("/console/breakers", ["vendor", "CLOSED", "api-destination/vouchers"]),
+    ("/console/alarms", ["vendor-breaker-open", "Open GreaterThanThreshold 0"]),
+]
+
+
+def test_every_page_shows_both_examples(both: RunningServer, page: Any) -> None:
+    for path, texts in PAGES:
+        response = page.goto(both.endpoint_url + path)
+        assert response is not None and response.status == 200, path
+        main = page.locator("main").inner_text()
+        assert page.locator("main .error").count() == 0, (path, main)
+        for text in texts:
+            assert text in main, (path, text, main)
+    # The rule of the vendor mediator counts its five deliveries.
+    page.goto(both.endpoint_url + "/console/rule?bus=orders&name=orders-to-vendor")
+    assert page.locator("#rule-metrics tr[data-metric=Invocations] .figure").inner_text() == "5"
+    overview = httpx.get(both.endpoint_url + "/console/").text
+    assert re.search(r'<span class="count">3</span> Buses', overview)
+
+
+def test_a_breaker_is_opened_closed_paused_and_resumed_from_its_page(both: RunningServer, page: Any) -> None:
+    breaker = both.endpoint_url + "/_pipework/breakers/vendor"
+    page.goto(both.endpoint_url + "/console/breakers")
+    row = page.locator("tr[data-breaker=vendor]")
+    expect_text(row.locator(".breaker-state"), "^CLOSED$")
+    row.get_by_role("button", name="Open").click()
+    expect_text(row.locator(".breaker-state"), "^OPEN$")  # its health check may close it again at once
+    row.get_by_role("button", name="Close").click()
+    expect_text(row.locator(".breaker-state"), "^CLOSED$")
+    # Paused, it stays open whatever the health check says: orders placed meanwhile are parked, not sent.
+    row.get_by_role("button", name="Pause").click()
+    expect_text(row.locator(".breaker-state"), "^PAUSED$")
+    assert httpx.get(breaker).json()["State"] == "PAUSED"
+    mediator.place_orders(both.endpoint_url, 100, 3)
+    wait_until(lambda: httpx.get(breaker).json()["Parked"] == 3)
+    page.reload()
+    expect_text(row.locator(".breaker-parked"), "^3$")
+    shoot(page, "breakers")
+    row.get_by_role("button", name="Resume").click()
+    expect_text(row.locator(".breaker-state"), "^(CLOSED|HALF_OPEN|OPEN)$")
+    wait_until(lambda: httpx.get(breaker).json()["Parked"] == 0)
+    assert httpx.get(both.endpoint_url + "/_pipework/events/dead-letters").json()["DeadLetters"] == []
