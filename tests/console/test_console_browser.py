@@ -398,3 +398,63 @@ def test_the_rule_pipe_and_queue_pages_chart_their_metrics(console_server: Runni
     sent = page.get_by_role("img", name=re.compile(r"^NumberOfMessagesSent \(Sum\)"))
     assert int(sent.get_attribute("data-points") or 0) >= 1
     expect_text(page.locator("dl.facts"), "Visible\\s*3")
+
+
+async def _many_rules(server: RunningServer, count: int) -> None:
+    api = server.pipework.api
+    for n in range(count):
+        name = f"bulk-{n:04}"
+        await api.call(
+            "events",
+            "PutRule",
+            {
+                "Name": name,
+                "EventBusName": "power-events",
+                "EventPattern": json.dumps({"source": [f"bulk.{n}"]}),
+            },
+        )
+        await api.call(
+            "events",
+            "PutTargets",
+            {
+                "Rule": name,
+                "EventBusName": "power-events",
+                "Targets": [{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:000000000000:power-updates"}],
+            },
+        )
+
+
+def test_a_thousand_rules_are_paged_searched_and_replayed_to(
+    console_server: RunningServer, page: Any
+) -> None:
+    console_server.run(_many_rules(console_server, 1000), timeout=120)
+    url = console_server.endpoint_url
+    page.goto(url + "/console/rules")
+    expect_text(page.locator("#rules-count"), "^1001 rules; page 1 of 21\\.$")
+    assert page.locator("table.rules tbody tr").count() == 50
+    page.get_by_label("Search rules").fill("bulk-07")
+    page.get_by_role("button", name="Search").click()
+    expect_text(page.locator("#rules-count"), "^100 rules matching “bulk-07”; page 1 of 2\\.$")
+    page.get_by_role("link", name="Next page").click()
+    expect_text(page.locator("#rules-count"), "page 2 of 2\\.$")
+    page.get_by_role("link", name="bulk-0799").click()
+    expect_text(page.locator("h1"), "^Rule bulk-0799$")
+
+    # The bus's page pages its rules too (not a thousand rows).
+    page.goto(url + "/console/buses/power-events?q=bulk.99")
+    expect_text(page.locator("#rules-count"), "^11 rules matching “bulk.99”; page 1 of 1\\.$")
+    page.goto(url + "/console/buses/power-events")
+    assert page.locator("table.rules tbody tr").count() == 50
+
+    # A replay names some of a thousand rules by name (no thousand checkboxes).
+    events = console_server.client("events")
+    bus_arn = events.describe_event_bus(Name="power-events")["Arn"]
+    events.create_archive(ArchiveName="bulk", EventSourceArn=bus_arn)
+    page.goto(url + "/console/archives")
+    assert page.locator("input[type=checkbox][data-bus=power-events]").count() == 0
+    page.get_by_label("Replay name").fill("some")
+    page.get_by_label(re.compile("^Rules of power-events")).fill("bulk-0001, bulk-0002")
+    page.get_by_role("button", name="Start replay").click()
+    expect_text(page.locator("#replays tr[data-replay=some] .replay-state"), "^COMPLETED$")
+    destination = events.describe_replay(ReplayName="some")["Destination"]
+    assert [arn.rsplit("/", 1)[-1] for arn in destination["FilterArns"]] == ["bulk-0001", "bulk-0002"]

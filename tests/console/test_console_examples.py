@@ -141,3 +141,68 @@ def test_a_breaker_is_opened_closed_paused_and_resumed_from_its_page(both: Runni
     expect_text(row.locator(".breaker-state"), "^(CLOSED|HALF_OPEN|OPEN)$")
     wait_until(lambda: httpx.get(breaker).json()["Parked"] == 0)
     assert httpx.get(both.endpoint_url + "/_pipework/events/dead-letters").json()["DeadLetters"] == []
+
+
+#: Run in each page: the form fields without an accessible name, the buttons without one, the charts without a
+#: title and description, the tables without header cells.
+UNLABELLED = """() => {
+  const named = (el) => (el.labels && el.labels.length) || el.getAttribute("aria-label") ||
+    el.getAttribute("aria-labelledby");
+  const fields = [...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+    .filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 120));
+  const buttons = [...document.querySelectorAll("button")]
+    .filter((el) => !el.textContent.trim() && !el.getAttribute("aria-label")).map((el) => el.outerHTML.slice(0, 120));
+  const charts = [...document.querySelectorAll("svg")].filter((svg) => svg.getAttribute("role") !== "img" ||
+    !(svg.getAttribute("aria-labelledby") || "").split(" ").every((id) => document.getElementById(id)?.textContent))
+    .map((svg) => svg.outerHTML.slice(0, 120));
+  const tables = [...document.querySelectorAll("table")].filter((t) => !t.querySelector("th"))
+    .map((t) => t.outerHTML.slice(0, 120));
+  return [...fields, ...buttons, ...charts, ...tables];
+}"""
+
+
+def test_every_page_names_its_fields_buttons_and_charts(both: RunningServer, page: Any) -> None:
+    for path, _ in PAGES:
+        page.goto(both.endpoint_url + path)
+        assert page.evaluate(UNLABELLED) == [], path
+    # The check finds what it looks for: a field without a label.
+    page.evaluate("document.querySelector('main').append(document.createElement('input'))")
+    assert page.evaluate(UNLABELLED) == ["<input>"]
+
+
+def test_the_console_is_used_with_the_keyboard_alone(both: RunningServer, page: Any) -> None:
+    page.goto(both.endpoint_url + "/console/buses/orders")
+    # The first Tab reaches "Skip to content", which moves the focus to the page's content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    # The navigation bar is links in order: Tab, Enter opens a page.
+    page.get_by_role("link", name="Rules", exact=True).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(both.endpoint_url + "/console/rules")
+    page.get_by_label("Search rules").focus()
+    page.keyboard.type("vendor")
+    page.keyboard.press("Enter")
+    expect_text(page.locator("#rules-count"), "^1 rule matching “vendor”")
+    # A form filled and sent from the keyboard: each field's Tab order follows its label.
+    page.goto(both.endpoint_url + "/console/buses/orders")
+    page.wait_for_selector("#tail-state[data-state=open]")
+    page.get_by_label("Source").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("shop")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "detail-type"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Order Placed")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Control+A")
+    page.keyboard.type('{"orderId": "keyboard-1"}')
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Put event"
+    page.keyboard.press("Enter")
+    expect_text(page.locator("#status"), r"^Put event [0-9a-f-]{36}\.$")
+    event_id = page.locator("#status").inner_text().split()[-1].rstrip(".")
+    row = page.locator(f"#tail-table tr[data-event-id='{event_id}']")
+    row.wait_for()
+    assert row.locator("td").nth(5).inner_text() == "orders-to-vendor"

@@ -76,7 +76,7 @@ def test_rules_are_paged_and_searched(console_server: RunningServer) -> None:
     # Sorted by bus, then name: the default bus's rules come first.
     assert "bulk-100" in page and "bulk-119" in page and "updates" in page and "bulk-099" not in page
     found = httpx.get(console_server.endpoint_url + "/console/rules?q=UPDATES").text
-    assert "1 rule; page 1 of 1." in found and "power-events" in found
+    assert "1 rule matching “UPDATES”; page 1 of 1." in found and "power-events" in found
 
 
 def test_a_pipes_dead_letters_are_discarded(server: RunningServer) -> None:

@@ -109,10 +109,11 @@ async def buses(request: Request, pipework: Instance) -> Response:
 
 async def bus(request: Request, pipework: Instance) -> Response:
     name = request.path_params["name"]
-    found = await reads.bus(pipework, name)
+    search = request.query_params.get("q", "")
+    found = await reads.bus(pipework, name, search=search, page=_page_number(request))
     if found is None:
         raise NotFound(f"Event bus {name} does not exist.")
-    return render(request, "bus.html", title=f"Bus {name}", bus=found)
+    return render(request, "bus.html", title=f"Bus {name}", bus=found, data=found, search=search)
 
 
 async def rules(request: Request, pipework: Instance) -> Response:

@@ -114,30 +114,33 @@ def _rule_view(rule: JSON) -> JSON:
     }
 
 
-async def bus(pipework: Instance, name: str) -> JSON | None:
+async def bus(pipework: Instance, name: str, *, search: str = "", page: int = 1) -> JSON | None:
+    """A bus and one page of its rules (those whose name or pattern contains `search`)."""
     service = pipework.events.events
     here = await service.opened(service.account, service.region)
     found = here.buses.get(name)
     if found is None:
         return None
-    rules = [_rule_view(r.to_store()) for (b, _), r in sorted(here.rules.items()) if b == name]
-    return {"Name": name, "Arn": found.arn, "Rules": rules}
+    return {"Name": name, "Arn": found.arn, **await rules(pipework, search=search, page=page, bus=name)}
 
 
-async def rules(pipework: Instance, *, search: str = "", page: int = 1) -> JSON:
-    """One page of the rules of every bus whose name, bus or pattern contains `search` (case-insensitive)."""
+async def rules(pipework: Instance, *, search: str = "", page: int = 1, bus: str | None = None) -> JSON:
+    """One page of the rules of every bus (or of `bus`) whose name, bus or pattern contains `search`
+    (case-insensitive)."""
     service = pipework.events.events
     here = await service.opened(service.account, service.region)
     needle = search.lower()
-    chosen = [
-        _rule_view(r.to_store())
+    matching = [
+        r
         for (b, n), r in sorted(here.rules.items())
-        if not needle or needle in n.lower() or needle in b.lower() or needle in (r.pattern or "").lower()
+        if (bus is None or b == bus)
+        and (not needle or needle in n.lower() or needle in b.lower() or needle in (r.pattern or "").lower())
     ]
-    pages = max(1, -(-len(chosen) // PAGE_SIZE))
+    pages = max(1, -(-len(matching) // PAGE_SIZE))
     page = min(max(page, 1), pages)
     start = (page - 1) * PAGE_SIZE
-    return {"Rules": chosen[start : start + PAGE_SIZE], "Total": len(chosen), "Page": page, "Pages": pages}
+    shown = [_rule_view(r.to_store()) for r in matching[start : start + PAGE_SIZE]]
+    return {"Rules": shown, "Total": len(matching), "Page": page, "Pages": pages}
 
 
 async def rule(pipework: Instance, bus_name: str, name: str) -> JSON | None:

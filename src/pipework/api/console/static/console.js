@@ -222,6 +222,11 @@ onSubmit("start-replay", async (form) => {
   const rules = [...form.querySelectorAll("input[name=Rules]:checked")]
     .filter((box) => box.dataset.bus === archive.dataset.bus)
     .map((box) => box.value);
+  // A bus with many rules has a text field of rule names instead of a checkbox each.
+  for (const field of form.querySelectorAll("input[name=RuleNames]")) {
+    if (field.dataset.bus !== archive.dataset.bus) continue;
+    rules.push(...field.value.split(",").map((name) => name.trim()).filter(Boolean));
+  }
   const answer = await call("POST", "/console/api/replays/start", {
     ReplayName: data.get("ReplayName"),
     ArchiveName: data.get("ArchiveName"),
