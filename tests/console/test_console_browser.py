@@ -458,3 +458,46 @@ def test_a_thousand_rules_are_paged_searched_and_replayed_to(
     expect_text(page.locator("#replays tr[data-replay=some] .replay-state"), "^COMPLETED$")
     destination = events.describe_replay(ReplayName="some")["Destination"]
     assert [arn.rsplit("/", 1)[-1] for arn in destination["FilterArns"]] == ["bulk-0001", "bulk-0002"]
+
+
+def test_a_dead_letter_queue_is_redriven_to_its_source_and_a_table_browsed(
+    console_server: RunningServer, page: Any
+) -> None:
+    sqs = console_server.client("sqs")
+    dlq_url = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    source_url = sqs.create_queue(
+        QueueName="orders",
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})},
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=source_url, MessageBody="order 1")
+    # Received once and not deleted: on the next receive it moves to the dead-letter queue.
+    sqs.receive_message(QueueUrl=source_url, VisibilityTimeout=0)
+    assert sqs.receive_message(QueueUrl=source_url).get("Messages", []) == []
+
+    page.goto(console_server.endpoint_url + "/console/queues")
+    row = page.locator("tr", has=page.get_by_role("link", name="orders-dlq", exact=True))
+    assert row.locator("td").nth(1).inner_text() == "1"
+    row.get_by_role("button", name="Redrive to source").click()
+    expect_text(page.locator("#status"), "^Move task started: ")
+    moved = wait_until(lambda: sqs.receive_message(QueueUrl=source_url).get("Messages"))
+    assert moved[0]["Body"] == "order 1"
+    page.reload()
+    assert row.locator("td").nth(1).inner_text() == "0"
+
+    # A table's items, fifty a page.
+    ddb = console_server.client("dynamodb")
+    for n in range(55):
+        ddb.put_item(TableName="Powers", Item={"subjectId": {"S": f"unit-{n:02}"}, "megawatts": {"N": "1"}})
+    page.goto(console_server.endpoint_url + "/console/tables")
+    page.get_by_role("link", name="Powers").click()
+    expect_text(page.locator("main > p").nth(1), "^55 items")
+    first = page.locator("ol.items > li").all_inner_texts()
+    assert len(first) == 50
+    page.get_by_role("link", name="Next page").click()
+    rest = page.locator("ol.items > li").all_inner_texts()
+    assert len(rest) == 5
+    seen = {json.loads(t)["subjectId"]["S"] for t in first + rest}
+    assert seen == {f"unit-{n:02}" for n in range(55)}
