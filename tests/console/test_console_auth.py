@@ -191,3 +191,77 @@ def test_the_console_is_open_without_auth_but_refuses_cross_site_changes(
     assert httpx.post(url + "/console/api/events/put", json=body, headers={"origin": url}).status_code == 200
     cross = httpx.post(url + "/console/api/events/put", json=body, headers={"origin": "http://evil.example"})
     assert cross.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        (b"", 400, "Enter an access key ID and its secret access key."),
+        (b"AccessKeyId=" + ADMIN[0].encode(), 400, "Enter an access key ID and its secret access key."),
+        (b"\xff\xfe\x00garbage", 400, "Enter an access key ID and its secret access key."),
+        (b"AccessKeyId=%00&SecretAccessKey=%00", 401, "The access key ID or the secret access key is wrong."),
+        (b"AccessKeyId=" + b"A" * 5000 + b"&SecretAccessKey=x", 401, "is wrong"),
+        (b"SecretAccessKey=" + b"s" * 9000, 413, "The sign-in form is too large."),
+        (b"AccessKeyId=a&AccessKeyId=b&SecretAccessKey=c&next=https://evil.example/", 401, "is wrong"),
+    ],
+)
+def test_bad_sign_in_forms_are_refused_with_a_page_not_a_failure(
+    secured: RunningServer, body: bytes, status: int, message: str
+) -> None:
+    answer = httpx.post(
+        secured.endpoint_url + "/console/login",
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == status
+    assert message in answer.text and "text/html" in answer.headers["content-type"]
+    assert "set-cookie" not in answer.headers
+    assert 'value="https://evil.example/"' not in answer.text  # where to go next is always a console page
+
+
+def test_after_signing_in_the_console_goes_only_to_its_own_pages(secured: RunningServer) -> None:
+    for target, landing in [
+        ("/console/queues", "/console/queues"),
+        ("https://evil.example/", "/console/"),
+        ("//evil.example/console/", "/console/"),
+        ("/_pipework/keys", "/console/"),
+    ]:
+        answer = httpx.post(
+            secured.endpoint_url + "/console/login",
+            data={"AccessKeyId": ADMIN[0], "SecretAccessKey": ADMIN[1], "next": target},
+        )
+        assert answer.status_code == 303 and answer.headers["location"] == landing, target
+
+
+def test_the_console_says_which_account_it_shows(tmp_path: Path) -> None:
+    """An admin key of another account than the server's --account: the console still shows the server's account,
+    and says so."""
+    other = ("AKIACONSOLEOTHER0001", "console-other-secret-000000000000")
+    path = tmp_path / "credentials.json"
+    path.write_text(
+        json.dumps(
+            {
+                "Keys": [
+                    {"AccessKeyId": other[0], "SecretAccessKey": other[1], "Account": "111111111111",
+                     "Principal": "ops", "Admin": True}
+                ]
+            }
+        )
+    )  # fmt: skip
+    with serve_in_thread(Settings(memory=True, auth="sigv4", credentials=path)) as server:
+        http, _ = _session(server, other)
+        overview = http.get("/console/").text
+        assert "This console shows account 000000000000" in overview
+        assert "your key is of account 111111111111" in overview
+
+
+def test_too_many_failed_sign_ins_from_one_address_must_wait(secured: RunningServer) -> None:
+    login = secured.endpoint_url + "/console/login"
+    for _ in range(10):
+        wrong = httpx.post(
+            login, data={"AccessKeyId": ADMIN[0], "SecretAccessKey": "wrong-secret-0000000000"}
+        )
+        assert wrong.status_code == 401
+    # Now even the right secret waits: guessing secrets is slow.
+    answer = httpx.post(login, data={"AccessKeyId": ADMIN[0], "SecretAccessKey": ADMIN[1]})
+    assert answer.status_code == 429 and "Too many failed sign-ins from this address" in answer.text

@@ -140,6 +140,7 @@ class Gate:
                 )
                 return
         state["console_session"] = session
+        state["console_account"] = self.current().settings.account
         await app(scope, receive, send)
 
     @staticmethod

@@ -68,6 +68,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         navigation=NAVIGATION if signed_in or template != "login.html" else (),
         active=active,
         session=session,
+        account=request.scope.get("state", {}).get("console_account"),
         **context,
     )
     headers = {"Cache-Control": "no-store"} if signed_in else None
