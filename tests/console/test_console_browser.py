@@ -398,6 +398,7 @@ def test_the_rule_pipe_and_queue_pages_chart_their_metrics(console_server: Runni
     sent = page.get_by_role("img", name=re.compile(r"^NumberOfMessagesSent \(Sum\)"))
     assert int(sent.get_attribute("data-points") or 0) >= 1
     expect_text(page.locator("dl.facts"), "Visible\\s*3")
+    shoot(page, "queue")
 
 
 async def _many_rules(server: RunningServer, count: int) -> None:

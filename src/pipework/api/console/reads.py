@@ -445,7 +445,7 @@ async def queue(pipework: Instance, name: str) -> JSON | None:
         **found,
         "Attributes": sorted(attributes.items()),
         "LastHour": [_total(c) for c in drawn],
-        "Charts": drawn,
+        "Charts": _worth_drawing(drawn, always=("NumberOfMessagesSent", "NumberOfMessagesReceived")),
         "Sources": sources,
     }
 
