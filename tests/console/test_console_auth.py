@@ -236,26 +236,46 @@ def test_after_signing_in_the_console_goes_only_to_its_own_pages(secured: Runnin
         assert answer.status_code == 303 and answer.headers["location"] == landing, target
 
 
-def test_the_console_says_which_account_it_shows(tmp_path: Path) -> None:
-    """An admin key of another account than the server's --account: the console still shows the server's account,
-    and says so."""
+def test_the_console_shows_the_signed_in_keys_account(tmp_path: Path) -> None:
+    """Resources live in the account of the key that made them: an admin key of account 111111111111 sees (and
+    acts on) that account's, not the server's --account's, nor another's."""
     other = ("AKIACONSOLEOTHER0001", "console-other-secret-000000000000")
     path = tmp_path / "credentials.json"
     path.write_text(
         json.dumps(
             {
                 "Keys": [
+                    CREDENTIALS["Keys"][0],
                     {"AccessKeyId": other[0], "SecretAccessKey": other[1], "Account": "111111111111",
-                     "Principal": "ops", "Admin": True}
+                     "Principal": "ops", "Admin": True},
                 ]
             }
         )
     )  # fmt: skip
     with serve_in_thread(Settings(memory=True, auth="sigv4", credentials=path)) as server:
-        http, _ = _session(server, other)
+        signed(server, "sqs").create_queue(QueueName="server-account-queue")
+        signed(server, "sqs", other).create_queue(QueueName="their-queue")
+        signed(server, "events", other).create_event_bus(Name="their-bus")
+        http, csrf = _session(server, other)
         overview = http.get("/console/").text
-        assert "This console shows account 000000000000" in overview
-        assert "your key is of account 111111111111" in overview
+        assert "arn:aws:iam::111111111111:user/ops" in overview
+        queues = http.get("/console/queues").text
+        assert "their-queue" in queues and "server-account-queue" not in queues
+        assert "their-bus" in http.get("/console/buses").text
+        assert http.get("/console/buses/orders").status_code == 404  # account 000000000000's bus
+        put = http.post(
+            "/console/api/events/put",
+            json={**PUT, "EventBusName": "their-bus"},
+            headers={"x-csrf-token": csrf},
+        )
+        assert put.status_code == 200 and put.json()["FailedEntryCount"] == 0, put.text
+        # The rule of their bus, made from the console's account, is theirs.
+        events = signed(server, "events", other)
+        events.put_rule(Name="theirs", EventBusName="their-bus", EventPattern='{"source": ["s"]}')
+        assert "theirs" in http.get("/console/rules").text
+        mine, _ = _session(server, ADMIN)
+        assert "theirs" not in mine.get("/console/rules").text
+        assert "server-account-queue" in mine.get("/console/queues").text
 
 
 def test_too_many_failed_sign_ins_from_one_address_must_wait(secured: RunningServer) -> None:

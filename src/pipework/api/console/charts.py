@@ -106,9 +106,15 @@ def clock(epoch: float) -> str:
 
 
 async def charts(
-    pipework: Instance, namespace: str, dimensions: Sequence[tuple[str, str]], wanted: Sequence[Wanted]
+    pipework: Instance,
+    namespace: str,
+    dimensions: Sequence[tuple[str, str]],
+    wanted: Sequence[Wanted],
+    *,
+    account: str | None = None,
 ) -> list[Chart]:
-    """The last hour of each `wanted` metric of `namespace` with `dimensions`, in one GetMetricData call."""
+    """The last hour of each `wanted` metric of `namespace` with `dimensions` in `account` (default: the
+    server's), in one GetMetricData call."""
     from .reads import call  # reads imports this module for its pages
 
     end_minute = math.floor(pipework.clock.now() / 60) + 1
@@ -136,6 +142,7 @@ async def charts(
             "EndTime": end_minute * 60.0,
             "ScanBy": "TimestampAscending",
         },
+        account=account,
     )
     by_id: dict[str, JSON] = {r["Id"]: r for r in found.get("MetricDataResults", [])}
     out = []

@@ -66,6 +66,12 @@ def same_origin(scope: Scope) -> bool:
     return urlsplit(origin).netloc.lower() == (_header(scope, b"host") or "").lower()
 
 
+def account_of(request: Request) -> str | None:
+    """The account the console shows for this request: the signed-in key's (None: auth is off, the server's)."""
+    session: Session | None = request.scope.get("state", {}).get("console_session")
+    return session.account if session is not None else None
+
+
 def safe_next(raw: str | None) -> str:
     """Where to go after signing in: a console path on this site, never elsewhere."""
     if raw and raw.startswith("/console/") and not raw.startswith("//") and "\\" not in raw:
@@ -140,7 +146,6 @@ class Gate:
                 )
                 return
         state["console_session"] = session
-        state["console_account"] = self.current().settings.account
         await app(scope, receive, send)
 
     @staticmethod

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from . import charts, reads
+from .gate import account_of
 from .reads import ConsoleError
 
 if TYPE_CHECKING:
@@ -68,7 +69,6 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         navigation=NAVIGATION if signed_in or template != "login.html" else (),
         active=active,
         session=session,
-        account=request.scope.get("state", {}).get("console_account"),
         **context,
     )
     headers = {"Cache-Control": "no-store"} if signed_in else None
@@ -101,17 +101,26 @@ def _page_number(request: Request) -> int:
 
 
 async def overview(request: Request, pipework: Instance) -> Response:
-    return render(request, "overview.html", title="Overview", data=await reads.overview(pipework))
+    return render(
+        request,
+        "overview.html",
+        title="Overview",
+        data=await reads.overview(pipework, account=account_of(request)),
+    )
 
 
 async def buses(request: Request, pipework: Instance) -> Response:
-    return render(request, "buses.html", title="Buses", buses=await reads.buses(pipework))
+    return render(
+        request, "buses.html", title="Buses", buses=await reads.buses(pipework, account=account_of(request))
+    )
 
 
 async def bus(request: Request, pipework: Instance) -> Response:
     name = request.path_params["name"]
     search = request.query_params.get("q", "")
-    found = await reads.bus(pipework, name, search=search, page=_page_number(request))
+    found = await reads.bus(
+        pipework, name, search=search, page=_page_number(request), account=account_of(request)
+    )
     if found is None:
         raise NotFound(f"Event bus {name} does not exist.")
     return render(request, "bus.html", title=f"Bus {name}", bus=found, data=found, search=search)
@@ -119,58 +128,79 @@ async def bus(request: Request, pipework: Instance) -> Response:
 
 async def rules(request: Request, pipework: Instance) -> Response:
     search = request.query_params.get("q", "")
-    found = await reads.rules(pipework, search=search, page=_page_number(request))
+    found = await reads.rules(
+        pipework, search=search, page=_page_number(request), account=account_of(request)
+    )
     return render(request, "rules.html", title="Rules", search=search, data=found)
 
 
 async def rule(request: Request, pipework: Instance) -> Response:
     bus_name = request.query_params.get("bus", "default")
     name = request.query_params.get("name", "")
-    found = await reads.rule(pipework, bus_name, name)
+    found = await reads.rule(pipework, bus_name, name, account=account_of(request))
     if found is None:
         raise NotFound(f"Rule {name} does not exist on EventBus {bus_name}.")
     return render(request, "rule.html", title=f"Rule {name}", rule=found)
 
 
 async def pipes(request: Request, pipework: Instance) -> Response:
-    return render(request, "pipes.html", title="Pipes", pipes=reads.pipes(pipework))
+    return render(
+        request, "pipes.html", title="Pipes", pipes=reads.pipes(pipework, account=account_of(request))
+    )
 
 
 async def pipe(request: Request, pipework: Instance) -> Response:
     name = request.path_params["name"]
-    found = await reads.pipe(pipework, name)
+    found = await reads.pipe(pipework, name, account=account_of(request))
     if found is None:
         raise NotFound(f"Pipe {name} does not exist.")
     return render(request, "pipe.html", title=f"Pipe {name}", pipe=found)
 
 
 async def schedules(request: Request, pipework: Instance) -> Response:
-    return render(request, "schedules.html", title="Schedules", schedules=reads.schedules(pipework))
+    return render(
+        request,
+        "schedules.html",
+        title="Schedules",
+        schedules=reads.schedules(pipework, account=account_of(request)),
+    )
 
 
 async def queues(request: Request, pipework: Instance) -> Response:
-    return render(request, "queues.html", title="Queues", queues=await reads.queues(pipework))
+    return render(
+        request,
+        "queues.html",
+        title="Queues",
+        queues=await reads.queues(pipework, account=account_of(request)),
+    )
 
 
 async def queue(request: Request, pipework: Instance) -> Response:
     name = request.path_params["name"]
-    found = await reads.queue(pipework, name)
+    found = await reads.queue(pipework, name, account=account_of(request))
     if found is None:
         raise NotFound(f"Queue {name} does not exist.")
     return render(request, "queue.html", title=f"Queue {name}", queue=found)
 
 
 async def tables(request: Request, pipework: Instance) -> Response:
-    return render(request, "tables.html", title="Tables", tables=await reads.tables(pipework))
+    return render(
+        request,
+        "tables.html",
+        title="Tables",
+        tables=await reads.tables(pipework, account=account_of(request)),
+    )
 
 
 async def table(request: Request, pipework: Instance) -> Response:
     name = request.path_params["name"]
-    listed = await reads.tables(pipework)
+    listed = await reads.tables(pipework, account=account_of(request))
     found = next((t for t in listed if t["Name"] == name), None)
     if found is None:
         raise NotFound(f"Table {name} does not exist.")
-    items = await reads.table_items(pipework, name, request.query_params.get("start"))
+    items = await reads.table_items(
+        pipework, name, request.query_params.get("start"), account=account_of(request)
+    )
     return render(request, "table.html", title=f"Table {name}", table=found, items=items)
 
 
@@ -179,13 +209,18 @@ async def dead_letters(request: Request, pipework: Instance) -> Response:
         request,
         "dead_letters.html",
         title="Dead letters",
-        rules=await reads.rule_dead_letters(pipework),
-        pipes=await reads.pipe_dead_letters(pipework),
+        rules=await reads.rule_dead_letters(pipework, account=account_of(request)),
+        pipes=await reads.pipe_dead_letters(pipework, account=account_of(request)),
     )
 
 
 async def archives(request: Request, pipework: Instance) -> Response:
-    return render(request, "archives.html", title="Archives", data=await reads.archives(pipework))
+    return render(
+        request,
+        "archives.html",
+        title="Archives",
+        data=await reads.archives(pipework, account=account_of(request)),
+    )
 
 
 async def breakers(request: Request, pipework: Instance) -> Response:
@@ -193,7 +228,12 @@ async def breakers(request: Request, pipework: Instance) -> Response:
 
 
 async def alarms(request: Request, pipework: Instance) -> Response:
-    return render(request, "alarms.html", title="Alarms", alarms=await reads.alarms(pipework))
+    return render(
+        request,
+        "alarms.html",
+        title="Alarms",
+        alarms=await reads.alarms(pipework, account=account_of(request)),
+    )
 
 
 async def _home(request: Request) -> Response:
