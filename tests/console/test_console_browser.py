@@ -368,7 +368,7 @@ def test_the_rule_pipe_and_queue_pages_chart_their_metrics(console_server: Runni
     totals = {row.get_attribute("data-metric"): row.locator(".figure").inner_text() for row in figures.all()}
     assert totals["Invocations"] == "6" and totals["MatchedEvents"] == "3"
     assert totals["FailedInvocations"] == "0"
-    chart = page.get_by_role("img", name=re.compile(r"^Invocations \(Sum\)"))
+    chart = page.get_by_role("img", name="Invocations (Sum)", exact=True)
     assert int(chart.get_attribute("data-points") or 0) >= 1
     assert chart.locator("rect.bar").count() >= 1
     assert "6 in all" in (chart.locator("desc").text_content() or "")
@@ -377,6 +377,17 @@ def test_the_rule_pipe_and_queue_pages_chart_their_metrics(console_server: Runni
     numbers = figure.locator("table.numbers tbody td:nth-child(2)").all_inner_texts()
     assert sum(int(n) for n in numbers) == 6
     shoot(page, "rule-metrics")
+
+    # The bus adds up its rules' deliveries, the overview every rule's, and the requests putting events.
+    page.goto(console_server.endpoint_url + "/console/buses/power-events")
+    bus_chart = page.get_by_role("img", name="Invocations (Sum) of the bus's 1 rule", exact=True)
+    assert "6 in all" in (bus_chart.locator("desc").text_content() or "")
+    page.goto(console_server.endpoint_url + "/console/")
+    all_rules = page.get_by_role("img", name="Invocations (Sum) of all 1 rule", exact=True)
+    assert "6 in all" in (all_rules.locator("desc").text_content() or "")
+    requests = page.get_by_role("img", name=re.compile("^PutEventsRequestSize \\(SampleCount\\)"))
+    assert int(requests.get_attribute("data-points") or 0) >= 1
+    shoot(page, "overview")
 
     wait_until(
         lambda: (
@@ -388,14 +399,14 @@ def test_the_rule_pipe_and_queue_pages_chart_their_metrics(console_server: Runni
     )
     page.goto(console_server.endpoint_url + "/console/pipes/power-dispatch")
     assert page.locator("#pipe-metrics tr[data-metric=EventCount] .figure").inner_text() == "3"
-    pipe_chart = page.get_by_role("img", name=re.compile(r"^EventCount \(Sum\)"))
+    pipe_chart = page.get_by_role("img", name="EventCount (Sum)", exact=True)
     assert int(pipe_chart.get_attribute("data-points") or 0) >= 1
 
     page.goto(console_server.endpoint_url + "/console/queues")
     page.get_by_role("link", name="power-updates").click()
     expect_text(page.locator("h1"), "^Queue power-updates$")
     assert page.locator("#queue-metrics tr[data-metric=NumberOfMessagesSent] .figure").inner_text() == "3"
-    sent = page.get_by_role("img", name=re.compile(r"^NumberOfMessagesSent \(Sum\)"))
+    sent = page.get_by_role("img", name="NumberOfMessagesSent (Sum)", exact=True)
     assert int(sent.get_attribute("data-points") or 0) >= 1
     expect_text(page.locator("dl.facts"), "Visible\\s*3")
     shoot(page, "queue")

@@ -152,8 +152,10 @@ UNLABELLED = """() => {
     .filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 120));
   const buttons = [...document.querySelectorAll("button")]
     .filter((el) => !el.textContent.trim() && !el.getAttribute("aria-label")).map((el) => el.outerHTML.slice(0, 120));
+  const resolves = (svg, attribute) => (svg.getAttribute(attribute) || "").split(" ")
+    .every((id) => document.getElementById(id)?.textContent);
   const charts = [...document.querySelectorAll("svg")].filter((svg) => svg.getAttribute("role") !== "img" ||
-    !(svg.getAttribute("aria-labelledby") || "").split(" ").every((id) => document.getElementById(id)?.textContent))
+    !resolves(svg, "aria-labelledby") || !resolves(svg, "aria-describedby"))
     .map((svg) => svg.outerHTML.slice(0, 120));
   const tables = [...document.querySelectorAll("table")].filter((t) => !t.querySelector("th"))
     .map((t) => t.outerHTML.slice(0, 120));

@@ -53,6 +53,7 @@ class Chart:
     stat: str
     unit: str
     points: tuple[tuple[float, float | None], ...]
+    scope: str = ""
 
     @property
     def counted(self) -> bool:
@@ -86,13 +87,16 @@ class Chart:
     @property
     def summary(self) -> str:
         """The chart in words (its SVG description)."""
-        what = "per minute" if self.stat == "Sum" else f"({self.stat.lower()} per minute)"
-        head = f"{self.name} {what}, the last {MINUTES} minutes"
+        what = {"Sum": "per minute", "SampleCount": "(sample count per minute)"}.get(
+            self.stat, f"({self.stat.lower()} per minute)"
+        )
+        of = f" {self.scope}" if self.scope else ""
+        head = f"{self.name}{of} {what}, the last {MINUTES} minutes"
         peak = self.peak
         if peak is None or not self.any:
             return f"{head}: nothing recorded."
         when, value = peak
-        if self.stat == "Sum":
+        if self.counted:
             return f"{head}: {number(self.total)} in all, at most {number(value)} (at {clock(when)} UTC)."
         return f"{head}: at most {number(value)}{self.unit} (at {clock(when)} UTC)."
 
@@ -115,22 +119,43 @@ async def charts(
 ) -> list[Chart]:
     """The last hour of each `wanted` metric of `namespace` with `dimensions` in `account` (default: the
     server's), in one GetMetricData call."""
+    return await summed(pipework, namespace, [dimensions], wanted, account=account)
+
+
+async def summed(
+    pipework: Instance,
+    namespace: str,
+    every: Sequence[Sequence[tuple[str, str]]],
+    wanted: Sequence[Wanted],
+    *,
+    account: str | None = None,
+    scope: str = "",
+) -> list[Chart]:
+    """The last hour of each `wanted` metric of `namespace`, added up over the metrics of `every` set of
+    dimensions (several rules' counts, say: only counts add up), in one GetMetricData call. `scope` says what
+    was added up, in the charts' titles."""
     from .reads import call  # reads imports this module for its pages
 
+    if len(every) > 1 and not all(w.counted for w in wanted):
+        raise ValueError("only counts add up across metrics")
     end_minute = math.floor(pipework.clock.now() / 60) + 1
     start = (end_minute - MINUTES) * 60.0
-    dims = [{"Name": k, "Value": v} for k, v in dimensions]
     queries = [
         {
-            "Id": f"m{n}",
+            "Id": f"m{n}_{d}",
             "MetricStat": {
-                "Metric": {"Namespace": namespace, "MetricName": w.name, "Dimensions": dims},
+                "Metric": {
+                    "Namespace": namespace,
+                    "MetricName": w.name,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions],
+                },
                 "Period": 60,
                 "Stat": w.stat,
             },
             "ReturnData": True,
         }
         for n, w in enumerate(wanted)
+        for d, dimensions in enumerate(every)
     ]
     found = await call(
         pipework,
@@ -145,16 +170,16 @@ async def charts(
         account=account,
     )
     by_id: dict[str, JSON] = {r["Id"]: r for r in found.get("MetricDataResults", [])}
+    minutes = [start + 60 * m for m in range(MINUTES)]
     out = []
     for n, w in enumerate(wanted):
-        result = by_id.get(f"m{n}", {})
-        values = {
-            _epoch(t): float(v)
-            for t, v in zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
-        }
-        minutes = [start + 60 * m for m in range(MINUTES)]
+        values: dict[float, float] = {}
+        for d in range(len(every)):
+            result = by_id.get(f"m{n}_{d}", {})
+            for t, v in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+                values[_epoch(t)] = values.get(_epoch(t), 0.0) + float(v)
         points = tuple((t, values.get(t, 0.0 if w.counted else None)) for t in minutes)
-        out.append(Chart(namespace, w.name, w.stat, w.unit, points))
+        out.append(Chart(namespace, w.name, w.stat, w.unit, points, scope))
     return out
 
 
@@ -168,6 +193,7 @@ def svg(chart: Chart) -> Markup:
     """The chart as an inline SVG image: bars for counts, a line for gauges; its title and description named for
     assistive technology."""
     n = next(_ids)
+    of = f" {chart.scope}" if chart.scope else ""
     title_id, desc_id = f"chart-{n}-title", f"chart-{n}-desc"
     values = chart.values
     top = max(values, default=0.0) or 1.0
@@ -179,9 +205,9 @@ def svg(chart: Chart) -> Markup:
 
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-labelledby="{title_id} {desc_id}" data-metric="{escape(chart.name)}" '
+        f'aria-labelledby="{title_id}" aria-describedby="{desc_id}" data-metric="{escape(chart.name)}" '
         f'data-points="{sum(1 for v in values if v)}">',
-        f'<title id="{title_id}">{escape(chart.name)} ({escape(chart.stat)})</title>',
+        f'<title id="{title_id}">{escape(chart.name)} ({escape(chart.stat)}){escape(of)}</title>',
         f'<desc id="{desc_id}">{escape(chart.summary)}</desc>',
         f'<line class="axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}"/>',
         f'<line class="grid" x1="{LEFT}" y1="{TOP}" x2="{WIDTH - RIGHT}" y2="{TOP}"/>',

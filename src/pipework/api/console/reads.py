@@ -15,7 +15,7 @@ from pipework.jsontypes import JSON
 from pipework.schedule_expressions import zone as tz_of
 from pipework.services.events.runtime import rule_dimensions
 
-from .charts import Chart, Wanted, charts, number
+from .charts import Chart, Wanted, charts, number, summed
 
 if TYPE_CHECKING:
     from pipework.api.instance import Instance
@@ -131,7 +131,34 @@ async def bus(
     if found is None:
         return None
     chosen = await rules(pipework, search=search, page=page, bus=name, account=account)
-    return {"Name": name, "Arn": found.arn, **chosen}
+    names = [n for (b, n) in here.rules if b == name]
+    drawn = await _rules_charts(
+        pipework, [(name, n) for n in names], _rules_scope("of the bus's", len(names)), account
+    )
+    return {"Name": name, "Arn": found.arn, **chosen, "Charts": drawn}
+
+
+#: Rules whose metrics a bus's or the overview's charts add up, at most (one GetMetricData call of 3 queries
+#: per rule: AWS takes 500 queries a call).
+CHARTED_RULES = 100
+#: The rule metrics those charts add up.
+SUMMED_RULE_METRICS = (Wanted("MatchedEvents"), Wanted("Invocations"), Wanted("FailedInvocations"))
+
+
+def _rules_scope(prefix: str, count: int) -> str:
+    return f"{prefix} {count} rule{'' if count == 1 else 's'}"
+
+
+async def _rules_charts(
+    pipework: Instance, chosen: list[tuple[str, str]], scope: str, account: str | None
+) -> list[Chart] | None:
+    """The rules' delivery counts added up minute by minute (None: too many rules to add up; [] none)."""
+    if len(chosen) > CHARTED_RULES:
+        return None
+    if not chosen:
+        return []
+    every = [rule_dimensions(b, n) for b, n in chosen]
+    return await summed(pipework, "AWS/Events", every, SUMMED_RULE_METRICS, account=account, scope=scope)
 
 
 async def rules(
@@ -604,6 +631,12 @@ async def overview(pipework: Instance, *, account: str | None = None) -> JSON:
     every_alarm = described.get("MetricAlarms", []) + described.get("CompositeAlarms", [])
     firing = sum(1 for a in every_alarm if a.get("StateValue") == "ALARM")
     here = _region(pipework, account)
+    every_rule = sorted(here.rules)
+    requests = (Wanted("PutEventsRequestSize", "SampleCount"),)
+    flowing = await summed(
+        pipework, "AWS/Events", [()], requests, account=account, scope="– PutEvents requests"
+    )
+    delivered = await _rules_charts(pipework, every_rule, _rules_scope("of all", len(every_rule)), account)
     unhealthy_pipes = [p for p in all_pipes if p["CurrentState"] not in ("RUNNING", "STOPPED")]
     return {
         "Counts": [
@@ -628,4 +661,6 @@ async def overview(pipework: Instance, *, account: str | None = None) -> JSON:
         ],
         "Failures": [{**f, "When": iso(f["DeadLetteredAt"])} for f in failures[:10]],
         "Pipes": unhealthy_pipes,
+        "Charts": flowing + (delivered or []),
+        "TooManyRules": delivered is None,
     }
