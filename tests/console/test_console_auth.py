@@ -7,6 +7,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
+import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -288,3 +292,44 @@ def test_too_many_failed_sign_ins_from_one_address_must_wait(secured: RunningSer
     # Now even the right secret waits: guessing secrets is slow.
     answer = httpx.post(login, data={"AccessKeyId": ADMIN[0], "SecretAccessKey": ADMIN[1]})
     assert answer.status_code == 429 and "Too many failed sign-ins from this address" in answer.text
+
+
+def test_over_https_the_session_cookie_is_secure_and_the_start_message_says_to_sign_in(
+    tmp_path: Path,
+) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    credentials = tmp_path / "credentials.json"
+    credentials.write_text(json.dumps(CREDENTIALS))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipework.cli.main", "serve", "--port", "0", "--memory", "--auth", "sigv4",
+         "--credentials", str(credentials), "--tls-cert", str(cert), "--tls-key", str(key)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "Press Ctrl+C" in line:
+                break
+        banner = "".join(lines)
+        found = re.search(r"listening on (https://\S+)", banner)
+        assert found, banner
+        url = found.group(1).replace("localhost", "127.0.0.1")
+        assert f"Console: {found.group(1)}/console/ (sign in with an admin key)" in banner
+        with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=str(cert))) as http:
+            answer = http.post("/console/login", data={"AccessKeyId": ADMIN[0], "SecretAccessKey": ADMIN[1]})
+            assert answer.status_code == 303
+            cookie = answer.headers["set-cookie"].lower()
+            assert "; secure" in cookie and "; httponly" in cookie and "samesite=strict" in cookie
+            assert http.get("/console/").status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
