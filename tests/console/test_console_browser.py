@@ -383,7 +383,7 @@ def test_the_rule_pipe_and_queue_pages_chart_their_metrics(console_server: Runni
     bus_chart = page.get_by_role("img", name="Invocations (Sum) of the bus's 1 rule", exact=True)
     assert "6 in all" in (bus_chart.locator("desc").text_content() or "")
     page.goto(console_server.endpoint_url + "/console/")
-    all_rules = page.get_by_role("img", name="Invocations (Sum) of all 1 rule", exact=True)
+    all_rules = page.get_by_role("img", name="Invocations (Sum) of the account's 1 rule", exact=True)
     assert "6 in all" in (all_rules.locator("desc").text_content() or "")
     requests = page.get_by_role("img", name=re.compile("^PutEventsRequestSize \\(SampleCount\\)"))
     assert int(requests.get_attribute("data-points") or 0) >= 1
