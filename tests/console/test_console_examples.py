@@ -76,6 +76,9 @@ def both() -> Iterator[RunningServer]:
                 Threshold=0,
                 ComparisonOperator="GreaterThanThreshold",
             )
+            server.client("cloudwatch").set_alarm_state(
+                AlarmName="vendor-breaker-open", StateValue="ALARM", StateReason="the vendor was down"
+            )
             yield server
     finally:
         vendor.close()
@@ -100,7 +103,10 @@ PAGES = [
     ("/console/dead-letters", ["Rules", "Pipes"]),
     ("/console/archives", ["No archives.", "No replays."]),
     ("/console/breakers", ["vendor", "CLOSED", "api-destination/vouchers"]),
-    ("/console/alarms", ["vendor-breaker-open", "Open GreaterThanThreshold 0"]),
+    (
+        "/console/alarms",
+        ["vendor-breaker-open", "Open GreaterThanThreshold 0", "the vendor was down", "to ALARM"],
+    ),
 ]
 
 
