@@ -636,7 +636,9 @@ async def overview(pipework: Instance, *, account: str | None = None) -> JSON:
     flowing = await summed(
         pipework, "AWS/Events", [()], requests, account=account, scope="– PutEvents requests"
     )
-    delivered = await _rules_charts(pipework, every_rule, _rules_scope("of the account's", len(every_rule)), account)
+    delivered = await _rules_charts(
+        pipework, every_rule, _rules_scope("of the account's", len(every_rule)), account
+    )
     unhealthy_pipes = [p for p in all_pipes if p["CurrentState"] not in ("RUNNING", "STOPPED")]
     return {
         "Counts": [
