@@ -333,3 +333,31 @@ def test_over_https_the_session_cookie_is_secure_and_the_start_message_says_to_s
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def shared_store() -> Iterator[str]:
+    import asyncio
+
+    from support.postgres import drop_schema, new_schema, require_postgres
+
+    url = require_postgres()
+    schema = new_schema()
+    yield f"{url}?schema={schema}"
+    asyncio.run(drop_schema(schema))
+
+
+def test_a_session_opened_on_one_node_works_on_the_other(shared_store: str, tmp_path: Path) -> None:
+    """Sessions live in the store: behind a load balancer without sticky sessions, any node knows them, and a
+    sign-out on one ends the session on every node."""
+    path = tmp_path / "credentials.json"
+    path.write_text(json.dumps(CREDENTIALS))
+    settings = Settings(store=shared_store, auth="sigv4", credentials=path, data_dir=tmp_path / "a")
+    other = Settings(store=shared_store, auth="sigv4", credentials=path, data_dir=tmp_path / "b")
+    with serve_in_thread(settings) as first, serve_in_thread(other) as second:
+        http, csrf = _session(first)
+        cookie = http.cookies["pipework_console"]
+        with httpx.Client(base_url=second.endpoint_url, cookies={"pipework_console": cookie}) as there:
+            assert there.get("/console/queues").status_code == 200
+            assert there.post("/console/logout", data={"csrf": csrf}).status_code == 303
+        assert http.get("/console/").status_code == 303  # signed out everywhere

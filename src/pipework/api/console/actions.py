@@ -13,7 +13,7 @@
     POST /console/api/schedules/state           {"Name", "GroupName", "State": ENABLED | DISABLED}
     GET  /console/api/queues/peek?arn=ARN       {"Messages": [...], "AgeOfOldestMessage"} (nothing is received)
     POST /console/api/queues/redrive            {"SourceArn"} -> StartMessageMoveTask
-    POST /console/api/breakers/{name}/open | close | pause | resume  -> the breaker (as ``/_pipework/breakers`` describes it)
+    POST /console/api/breakers/{name}/open | close | pause | resume -> the breaker, as /_pipework/breakers has it
     GET  /console/api/tail/{bus}                text/event-stream: one ``data:`` line per event put on the bus,
                                                 {"Event", "MatchedRules"}, matched or not
 """
