@@ -124,6 +124,7 @@ def test_signing_in_with_an_admin_key_opens_the_console_and_signing_out_closes_i
 
     assert ADMIN[1] not in caplog.text and READER[1] not in caplog.text
     assert f"console sign-in by arn:aws:iam::000000000000:user/ops ({ADMIN[0]})" in caplog.text
+    assert f"console sign-in refused for access key '{ADMIN[0]}' from 127.0.0.1" in caplog.text
 
 
 def _session(server: RunningServer, key: tuple[str, str] = ADMIN) -> tuple[httpx.Client, str]:

@@ -104,7 +104,8 @@ class Sessions:
             self._failures[client] = [*recent, now][-FAILURES_ALLOWED:]
             if len(self._failures) > 10_000:  # bound what a flood of addresses can cost
                 self._failures.clear()
-            log.warning("console sign-in refused for access key %s from %s", access_key[:128], client)
+            # The id as typed, quoted (it may hold anything, a line break included); never the secret.
+            log.warning("console sign-in refused for access key %r from %s", access_key[:128], client)
             raise SignInRefused("The access key ID or the secret access key is wrong.")
         if not key.enabled:
             raise SignInRefused(f"The access key {key.access_key} is disabled.", 403)
