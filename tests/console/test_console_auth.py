@@ -11,6 +11,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -127,9 +128,20 @@ def test_signing_in_with_an_admin_key_opens_the_console_and_signing_out_closes_i
     assert f"console sign-in refused for access key '{ADMIN[0]}' from 127.0.0.1" in caplog.text
 
 
+_CLIENTS: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _CLIENTS:
+        _CLIENTS.pop().close()
+
+
 def _session(server: RunningServer, key: tuple[str, str] = ADMIN) -> tuple[httpx.Client, str]:
-    """An HTTP client signed in to the console, and the CSRF token its pages carry."""
+    """An HTTP client signed in to the console (closed after the test), and the CSRF token its pages carry."""
     http = httpx.Client(base_url=server.endpoint_url)
+    _CLIENTS.append(http)
     answer = http.post("/console/login", data={"AccessKeyId": key[0], "SecretAccessKey": key[1]})
     assert answer.status_code == 303, answer.text
     overview = http.get("/console/")
@@ -334,6 +346,8 @@ def test_over_https_the_session_cookie_is_secure_and_the_start_message_says_to_s
     finally:
         process.terminate()
         process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 @pytest.fixture
@@ -345,7 +359,10 @@ def shared_store() -> Iterator[str]:
     url = require_postgres()
     schema = new_schema()
     yield f"{url}?schema={schema}"
-    asyncio.run(drop_schema(schema))
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    dropping = threading.Thread(target=lambda: asyncio.run(drop_schema(schema)))
+    dropping.start()
+    dropping.join(timeout=60)
 
 
 def test_a_session_opened_on_one_node_works_on_the_other(shared_store: str, tmp_path: Path) -> None:
