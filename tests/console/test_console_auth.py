@@ -379,3 +379,25 @@ def test_a_session_opened_on_one_node_works_on_the_other(shared_store: str, tmp_
             assert there.get("/console/queues").status_code == 200
             assert there.post("/console/logout", data={"csrf": csrf}).status_code == 303
         assert http.get("/console/").status_code == 303  # signed out everywhere
+
+
+def test_a_button_pressed_after_the_session_ended_asks_to_sign_in_again(
+    secured: RunningServer, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    url = secured.endpoint_url
+    page.goto(url + "/console/buses/orders")
+    sign_in(page, ADMIN)
+    page.wait_for_url(url + "/console/buses/orders")
+    # The session ends on the server (its hour without use, say) while the page is open.
+    cookie = next(c for c in page.context.cookies() if c["name"] == "pipework_console")
+    gate = secured.app.console_gate
+    assert gate is not None
+    sessions = gate.sessions  # type: ignore[attr-defined]
+    secured.run(sessions.sign_out(cookie["value"]))
+    page.get_by_role("button", name="Put event").click()
+    page.wait_for_url(re.compile(r"/console/login\?next=%2Fconsole%2Fbuses%2Forders$"))
+    sign_in(page, ADMIN)
+    page.wait_for_url(url + "/console/buses/orders")
+    expect(page.locator("h1")).to_have_text("Bus orders")
