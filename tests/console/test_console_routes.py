@@ -25,6 +25,7 @@ PAGES = [
     "/console/pipes/power-dispatch",
     "/console/schedules",
     "/console/queues",
+    "/console/queues/power-updates",
     "/console/tables",
     "/console/tables/Powers",
     "/console/dead-letters",
@@ -238,3 +239,12 @@ def test_a_breakers_state_and_parked_count_show(console_server: RunningServer) -
         '<td class="breaker-state">OPEN</td>'
         in httpx.get(console_server.endpoint_url + "/console/breakers").text
     )
+
+
+def test_a_missing_queue_or_bus_page_is_a_404_page(console_server: RunningServer) -> None:
+    for path, message in [
+        ("/console/queues/nope", "Queue nope does not exist."),
+        ("/console/buses/nope?q=x&page=2", "Event bus nope does not exist."),
+    ]:
+        answer = httpx.get(console_server.endpoint_url + path)
+        assert answer.status_code == 404 and message in answer.text, path
