@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pipework.testing import RunningServer
+from services.cloudformation.test_stacks import wait_for_status
 from support.http import Endpoint, wait_for
 
 from .conftest import ADMIN, ALICE, BOB, client
@@ -210,3 +211,29 @@ def test_an_authenticated_subscription_is_not_removed_by_its_unsigned_unsubscrib
     assert len(sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]) == 1
     sns.unsubscribe(SubscriptionArn=subscription)  # signed by the topic's owner: removed
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+
+
+def test_a_topic_policy_from_a_template_is_enforced(secured: RunningServer) -> None:
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "stack-news"}},
+            "Policy": {
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {
+                    "Topics": [{"Ref": "Topic"}],
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Principal": {"AWS": BOB_ROOT}, "Action": "sns:Publish",
+                                       "Resource": {"Ref": "Topic"}}],
+                    },
+                },
+            },
+        }
+    }  # fmt: skip
+    cfn = client(secured, "cloudformation", ADMIN)
+    cfn.create_stack(StackName="sns-policy", TemplateBody=json.dumps(template))
+    assert wait_for_status(cfn, "sns-policy")["StackStatus"] == "CREATE_COMPLETE"
+    topic = "arn:aws:sns:us-east-1:111111111111:stack-news"
+    bob = client(secured, "sns", BOB)
+    assert "MessageId" in bob.publish(TopicArn=topic, Message="allowed by the stack's policy")
+    _denied(lambda: bob.subscribe(TopicArn=topic, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:2:x"))
