@@ -102,7 +102,8 @@ class Message:
         event: a complete event a bus target routes as it is, keeping its id (a rule's event-bus target).
         account, region: those of the resource that sends it (a schedule), where a call that an ARN does not
             place acts (a universal target's); None: the server's defaults.
-        trace: the X-Amzn-Trace-Id the message carries on (a queue message's AWSTraceHeader).
+        trace: the X-Ray trace header the message carries on (a queue message's AWSTraceHeader, the
+            X-Amzn-Trace-Id of a bus target's PutEvents).
     """
 
     body: Any = None
