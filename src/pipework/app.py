@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 import httpx
 import orjson
 
-from pipework.api.auth import Credentials, CredentialsError, Guard, Keyring
+from pipework.api.auth import Caller, Credentials, CredentialsError, Guard, Keyring
+from pipework.api.auth.errors import AuthError
+from pipework.api.auth.sessions import FunctionSessions
 from pipework.api.auth.targets import TargetPermissions
 from pipework.api.client import LocalClient
 from pipework.clock import Clock, ManualClock, SystemClock
@@ -36,6 +38,7 @@ from pipework.engine.tracing import Tracer
 from pipework.jsontypes import JSON
 from pipework.services.base import Service, ServiceError
 from pipework.services.cloudformation import CloudFormation
+from pipework.services.cloudformation.providers import Actor
 from pipework.services.cloudwatch import CloudWatch
 from pipework.services.dynamodb import DynamoDB
 from pipework.services.dynamodbstreams import DynamoDBStreams
@@ -311,6 +314,7 @@ class Pipework:
         keyring = Keyring(credentials, store)
         secured = settings.auth == "sigv4"
         policies = ResourcePolicies(sqs, catalog, keyring if secured else None)
+        access = TargetPermissions(keyring, policies) if secured else None
         connectors = Connectors(
             clock=clock,
             http=http,
@@ -320,7 +324,7 @@ class Pipework:
             buses=catalog,
             destinations=catalog,
             streams=dynamodbstreams,
-            access=TargetPermissions(keyring, policies) if secured else None,
+            access=access,
             logs=logs,
             admission=breakers,
         )
@@ -337,8 +341,11 @@ class Pipework:
             streams=dynamodbstreams,
         )
         # Rules, pipes and schedules reach API-created functions through the registry; their logs go to
-        # CloudWatch Logs' /aws/lambda/<name>.
+        # CloudWatch Logs' /aws/lambda/<name>; with auth on, they sign their SDK calls as their execution role.
         local.attach(lambda_.service, logs)
+        if secured:
+            local.credentials = FunctionSessions(keyring)
+            lambda_.service.role_access = access  # mappings read their sources as their function's role
         events = EventBridge(
             catalog,
             store,
@@ -377,12 +384,21 @@ class Pipework:
         )
         cloudwatch = CloudWatch(store, clock, recorder=recorder, targets=targets)
         sns = Sns(store, clock, region=region, account=account, targets=targets, http=connectors.http)
-        # Stacks make their resources through the served APIs, as a template's user would.
-        cloudformation = CloudFormation(store, clock, api=api, region=region, account=account)
         guard = None
         sts = StsService(CredentialIdentities(keyring if secured else None), clock, account=account)
         if secured:
             guard = Guard(keyring, policies, rate_limit=settings.rate_limit)
+        # Stacks make their resources through the served APIs, as a template's user would, each call allowed for
+        # the stack's caller (or its service role) with auth on; the roles they create live with the keys.
+        cloudformation = CloudFormation(
+            store,
+            clock,
+            api=api,
+            region=region,
+            account=account,
+            roles=keyring.stored_roles,
+            permissions=StackAuthorizer(keyring, guard, api) if guard is not None else None,
+        )
         pipework = cls(
             settings,
             clock,
@@ -569,7 +585,8 @@ class ResourcePolicies:
         if arn.startswith("arn:aws:iam::") and self.keyring is not None:
             role = self.keyring.role(arn)
             if role is None:
-                return None
+                stored = await self.keyring.stored_roles.find(arn)
+                return stored.body.get("AssumeRolePolicyDocument") if stored is not None else None
             trusted = [f"arn:aws:iam::{account}:root" for account in (role.account, *role.trusted_accounts)]
             statement = {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}
             return {"Version": "2012-10-17", "Statement": [statement]}
@@ -579,6 +596,61 @@ class ResourcePolicies:
         if arn.startswith("arn:aws:events:"):
             return await self.events.bus_policy(arn)
         return None
+
+
+class StackAuthorizer:
+    """CloudFormation's `StackPermissions`: each call a stack operation makes is authorized as the gateway would
+    authorize it for the key that asked for the operation, or for the stack's service role."""
+
+    def __init__(self, keyring: Keyring, guard: Guard, api: LocalClient) -> None:
+        self.keyring = keyring
+        self.guard = guard
+        self.api = api
+
+    async def _caller(self, actor: Actor) -> Caller | str:
+        if actor.role_arn:
+            role = await self.keyring.find_role(actor.role_arn)
+            if role is None:
+                return f"Role {actor.role_arn} is invalid or cannot be assumed"
+            return Caller(
+                "",
+                role.account,
+                f"arn:aws:sts::{role.account}:assumed-role/{role.name}/AWSCloudFormation",
+                f"AROA{role.name.upper()[:17]}:AWSCloudFormation",
+                False,
+                role.parsed,
+            )
+        key = await self.keyring.find(actor.access_key) if actor.access_key else None
+        if key is None or not key.enabled:
+            return "The security token included in the request is invalid"
+        return key.caller
+
+    async def denied(
+        self, actor: Actor, service: str, operation: str, params: JSON, *, region: str, account: str
+    ) -> str | None:
+        caller = await self._caller(actor)
+        if isinstance(caller, str):
+            return caller
+        try:
+            await self.guard.authorize(
+                caller,
+                signing_name=self.api.signing_name(service),
+                operation=operation,
+                params=params,
+                region=region,
+                context={
+                    "aws:principalaccount": [caller.account],
+                    "aws:principalarn": [caller.arn],
+                    "aws:calledvia": ["cloudformation.amazonaws.com"],
+                },
+            )
+        except AuthError as error:
+            return error.message
+        return None
+
+    async def assumable(self, role_arn: str, account: str) -> bool:
+        role = await self.keyring.find_role(role_arn)
+        return role is not None and role.trusts(account, service="cloudformation.amazonaws.com")
 
 
 class CredentialIdentities:
@@ -596,11 +668,18 @@ class CredentialIdentities:
         caller = key.caller
         return {"Account": caller.account, "Arn": caller.arn, "UserId": caller.user_id}
 
-    async def assume(self, role_arn: str, session: str, seconds: int, caller_account: str) -> JSON | None:
+    async def assume(
+        self,
+        role_arn: str,
+        session: str,
+        seconds: int,
+        caller_account: str,
+        caller_arn: str | None = None,
+    ) -> JSON | None:
         if self.keyring is None:
             return None
-        role = self.keyring.role(role_arn)
-        if role is None or not role.trusts(caller_account):
+        role = await self.keyring.find_role(role_arn)
+        if role is None or not role.trusts(caller_account, principal_arn=caller_arn):
             raise ServiceError(
                 "AccessDenied",
                 f"Account {caller_account} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",

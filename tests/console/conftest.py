@@ -61,6 +61,8 @@ def browser() -> Iterator[Any]:
             pytest.fail(f"Chromium is required in CI ({CHROMIUM}; `.ci/run` installs Debian's `chromium`)")
         pytest.skip(f"no Chromium at {CHROMIUM}")
     playwright_api = pytest.importorskip("playwright.sync_api")
+    # Assertions wait for their condition as long as actions do: a loaded machine may take seconds.
+    playwright_api.expect.set_options(timeout=15_000)
     with playwright_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:

@@ -328,3 +328,188 @@ def test_screenshots_of_the_main_pages(console_server: RunningServer, page: Any)
     for name in ("overview", "buses", "rules", "pipes", "schedules", "tables", "breakers", "alarms"):
         page.goto(console_server.endpoint_url + ("/console/" if name == "overview" else f"/console/{name}"))
         shoot(page, name)
+
+
+def _last_hour_sum(server: RunningServer, namespace: str, name: str, dimensions: dict[str, str]) -> float:
+    now = time.time()
+    answer = server.client("cloudwatch").get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "m",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": name,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+        ],
+        StartTime=now - 3600,
+        EndTime=now + 60,
+    )
+    return float(sum(answer["MetricDataResults"][0]["Values"]))
+
+
+def test_the_rule_pipe_and_queue_pages_chart_their_metrics(console_server: RunningServer, page: Any) -> None:
+    """Items put in the table flow through the pipe to the bus, and the rule delivers them to the queue (and the
+    function): each page charts what it counted, with the numbers beside the chart."""
+    ddb = console_server.client("dynamodb")
+    for n in range(3):
+        ddb.put_item(TableName="Powers", Item={"subjectId": {"S": f"plant-{n}"}, "megawatts": {"N": str(n)}})
+    rule = {"EventBusName": "power-events", "RuleName": "updates"}
+    # Two targets, three events: six invocations once every delivery is done.
+    wait_until(lambda: _last_hour_sum(console_server, "AWS/Events", "Invocations", rule) == 6)
+
+    page.goto(console_server.endpoint_url + "/console/rule?bus=power-events&name=updates")
+    figures = page.locator("#rule-metrics tr[data-metric]")
+    totals = {row.get_attribute("data-metric"): row.locator(".figure").inner_text() for row in figures.all()}
+    assert totals["Invocations"] == "6" and totals["MatchedEvents"] == "3"
+    assert totals["FailedInvocations"] == "0"
+    chart = page.get_by_role("img", name="Invocations (Sum)", exact=True)
+    assert int(chart.get_attribute("data-points") or 0) >= 1
+    assert chart.locator("rect.bar").count() >= 1
+    assert "6 in all" in (chart.locator("desc").text_content() or "")
+    figure = page.locator("figure[data-metric=Invocations]")
+    figure.get_by_text("Numbers").click()
+    numbers = figure.locator("table.numbers tbody td:nth-child(2)").all_inner_texts()
+    assert sum(int(n) for n in numbers) == 6
+    shoot(page, "rule-metrics")
+
+    # The bus adds up its rules' deliveries, the overview every rule's, and the requests putting events.
+    page.goto(console_server.endpoint_url + "/console/buses/power-events")
+    bus_chart = page.get_by_role("img", name="Invocations (Sum) of the bus's 1 rule", exact=True)
+    assert "6 in all" in (bus_chart.locator("desc").text_content() or "")
+    page.goto(console_server.endpoint_url + "/console/")
+    all_rules = page.get_by_role("img", name="Invocations (Sum) of the account's 1 rule", exact=True)
+    assert "6 in all" in (all_rules.locator("desc").text_content() or "")
+    requests = page.get_by_role("img", name=re.compile("^PutEventsRequestSize \\(SampleCount\\)"))
+    assert int(requests.get_attribute("data-points") or 0) >= 1
+    shoot(page, "overview")
+
+    wait_until(
+        lambda: (
+            _last_hour_sum(
+                console_server, "AWS/EventBridge/Pipes", "EventCount", {"PipeName": "power-dispatch"}
+            )
+            == 3
+        )
+    )
+    page.goto(console_server.endpoint_url + "/console/pipes/power-dispatch")
+    assert page.locator("#pipe-metrics tr[data-metric=EventCount] .figure").inner_text() == "3"
+    pipe_chart = page.get_by_role("img", name="EventCount (Sum)", exact=True)
+    assert int(pipe_chart.get_attribute("data-points") or 0) >= 1
+
+    page.goto(console_server.endpoint_url + "/console/queues")
+    page.get_by_role("link", name="power-updates").click()
+    expect_text(page.locator("h1"), "^Queue power-updates$")
+    assert page.locator("#queue-metrics tr[data-metric=NumberOfMessagesSent] .figure").inner_text() == "3"
+    sent = page.get_by_role("img", name="NumberOfMessagesSent (Sum)", exact=True)
+    assert int(sent.get_attribute("data-points") or 0) >= 1
+    expect_text(page.locator("dl.facts"), "Visible\\s*3")
+    shoot(page, "queue")
+
+
+async def _many_rules(server: RunningServer, count: int) -> None:
+    api = server.pipework.api
+    for n in range(count):
+        name = f"bulk-{n:04}"
+        await api.call(
+            "events",
+            "PutRule",
+            {
+                "Name": name,
+                "EventBusName": "power-events",
+                "EventPattern": json.dumps({"source": [f"bulk.{n}"]}),
+            },
+        )
+        await api.call(
+            "events",
+            "PutTargets",
+            {
+                "Rule": name,
+                "EventBusName": "power-events",
+                "Targets": [{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:000000000000:power-updates"}],
+            },
+        )
+
+
+def test_a_thousand_rules_are_paged_searched_and_replayed_to(
+    console_server: RunningServer, page: Any
+) -> None:
+    console_server.run(_many_rules(console_server, 1000), timeout=120)
+    url = console_server.endpoint_url
+    page.goto(url + "/console/rules")
+    expect_text(page.locator("#rules-count"), "^1001 rules; page 1 of 21\\.$")
+    assert page.locator("table.rules tbody tr").count() == 50
+    page.get_by_label("Search rules").fill("bulk-07")
+    page.get_by_role("button", name="Search").click()
+    expect_text(page.locator("#rules-count"), "^100 rules matching “bulk-07”; page 1 of 2\\.$")
+    page.get_by_role("link", name="Next page").click()
+    expect_text(page.locator("#rules-count"), "page 2 of 2\\.$")
+    page.get_by_role("link", name="bulk-0799").click()
+    expect_text(page.locator("h1"), "^Rule bulk-0799$")
+
+    # The bus's page pages its rules too (not a thousand rows).
+    page.goto(url + "/console/buses/power-events?q=bulk.99")
+    expect_text(page.locator("#rules-count"), "^11 rules matching “bulk.99”; page 1 of 1\\.$")
+    page.goto(url + "/console/buses/power-events")
+    assert page.locator("table.rules tbody tr").count() == 50
+
+    # A replay names some of a thousand rules by name (no thousand checkboxes).
+    events = console_server.client("events")
+    bus_arn = events.describe_event_bus(Name="power-events")["Arn"]
+    events.create_archive(ArchiveName="bulk", EventSourceArn=bus_arn)
+    page.goto(url + "/console/archives")
+    assert page.locator("input[type=checkbox][data-bus=power-events]").count() == 0
+    page.get_by_label("Replay name").fill("some")
+    page.get_by_label(re.compile("^Rules of power-events")).fill("bulk-0001, bulk-0002")
+    page.get_by_role("button", name="Start replay").click()
+    expect_text(page.locator("#replays tr[data-replay=some] .replay-state"), "^COMPLETED$")
+    destination = events.describe_replay(ReplayName="some")["Destination"]
+    assert [arn.rsplit("/", 1)[-1] for arn in destination["FilterArns"]] == ["bulk-0001", "bulk-0002"]
+
+
+def test_a_dead_letter_queue_is_redriven_to_its_source_and_a_table_browsed(
+    console_server: RunningServer, page: Any
+) -> None:
+    sqs = console_server.client("sqs")
+    dlq_url = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    source_url = sqs.create_queue(
+        QueueName="orders",
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})},
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=source_url, MessageBody="order 1")
+    # Received once and not deleted: on the next receive it moves to the dead-letter queue.
+    sqs.receive_message(QueueUrl=source_url, VisibilityTimeout=0)
+    assert sqs.receive_message(QueueUrl=source_url).get("Messages", []) == []
+
+    page.goto(console_server.endpoint_url + "/console/queues")
+    row = page.locator("tr", has=page.get_by_role("link", name="orders-dlq", exact=True))
+    assert row.locator("td").nth(1).inner_text() == "1"
+    row.get_by_role("button", name="Redrive to source").click()
+    expect_text(page.locator("#status"), "^Move task started: ")
+    moved = wait_until(lambda: sqs.receive_message(QueueUrl=source_url).get("Messages"))
+    assert moved[0]["Body"] == "order 1"
+    page.reload()
+    assert row.locator("td").nth(1).inner_text() == "0"
+
+    # A table's items, fifty a page.
+    ddb = console_server.client("dynamodb")
+    for n in range(55):
+        ddb.put_item(TableName="Powers", Item={"subjectId": {"S": f"unit-{n:02}"}, "megawatts": {"N": "1"}})
+    page.goto(console_server.endpoint_url + "/console/tables")
+    page.get_by_role("link", name="Powers").click()
+    expect_text(page.locator("main > p").nth(1), "^55 items")
+    first = page.locator("ol.items > li").all_inner_texts()
+    assert len(first) == 50
+    page.get_by_role("link", name="Next page").click()
+    rest = page.locator("ol.items > li").all_inner_texts()
+    assert len(rest) == 5
+    seen = {json.loads(t)["subjectId"]["S"] for t in first + rest}
+    assert seen == {f"unit-{n:02}" for n in range(55)}

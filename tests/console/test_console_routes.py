@@ -25,6 +25,7 @@ PAGES = [
     "/console/pipes/power-dispatch",
     "/console/schedules",
     "/console/queues",
+    "/console/queues/power-updates",
     "/console/tables",
     "/console/tables/Powers",
     "/console/dead-letters",
@@ -76,7 +77,7 @@ def test_rules_are_paged_and_searched(console_server: RunningServer) -> None:
     # Sorted by bus, then name: the default bus's rules come first.
     assert "bulk-100" in page and "bulk-119" in page and "updates" in page and "bulk-099" not in page
     found = httpx.get(console_server.endpoint_url + "/console/rules?q=UPDATES").text
-    assert "1 rule; page 1 of 1." in found and "power-events" in found
+    assert "1 rule matching “UPDATES”; page 1 of 1." in found and "power-events" in found
 
 
 def test_a_pipes_dead_letters_are_discarded(server: RunningServer) -> None:
@@ -238,3 +239,12 @@ def test_a_breakers_state_and_parked_count_show(console_server: RunningServer) -
         '<td class="breaker-state">OPEN</td>'
         in httpx.get(console_server.endpoint_url + "/console/breakers").text
     )
+
+
+def test_a_missing_queue_or_bus_page_is_a_404_page(console_server: RunningServer) -> None:
+    for path, message in [
+        ("/console/queues/nope", "Queue nope does not exist."),
+        ("/console/buses/nope?q=x&page=2", "Event bus nope does not exist."),
+    ]:
+        answer = httpx.get(console_server.endpoint_url + path)
+        assert answer.status_code == 404 and message in answer.text, path

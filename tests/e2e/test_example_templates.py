@@ -65,7 +65,7 @@ def test_power_dispatch_template_runs_the_system(server: RunningServer) -> None:
     # Deleting the stack removes the whole system.
     cfn.delete_stack(StackName="power-dispatch")
     deadline = time.monotonic() + 60
-    while cfn.list_stacks()["StackSummaries"]:
+    while any(s["StackStatus"] != "DELETE_COMPLETE" for s in cfn.list_stacks()["StackSummaries"]):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert pipes.list_pipes()["Pipes"] == []

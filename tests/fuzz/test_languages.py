@@ -459,6 +459,8 @@ def test_own_routes_answer_bad_input_with_json_errors(http: httpx.Client) -> Non
         findings.check(own, Case(f"POST /console/api/pipes/{name}/sideways", "name"))
         findings.check(own, Case(f"GET /console/api/tail/{name}", "name"))
         findings.check(own, Case(f"GET /console/api/queues/peek?arn={name}", "arn"))
+        for action in ("open", "close", "pause", "resume", "explode"):
+            findings.check(own, Case(f"POST /console/api/breakers/{name}/{action}", "name"))
     assert not findings.report(("pipework",)), findings.report(("pipework",))
 
 

@@ -8,18 +8,19 @@ wraps it in a Starlette app whose lifespan opens and closes the instance (an `In
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipework.api.auth import Caller, Guard
 from pipework.api.auth.errors import AuthError
@@ -478,9 +479,11 @@ def build_app(open_instance: Callable[[], Awaitable[Instance]]) -> PipeworkApp:
     routes += extensions_breakers.routes(current)
     routes += extensions_keys.routes(current)
     streams = OpenStreams()
-    routes += console.routes(current, streams)
+    gate = console.Gate(current)
+    routes += console.routes(current, streams, gate)
     app = PipeworkApp(routes=routes, lifespan=lifespan)
     app.streams = streams
+    app.console_gate = gate
     return app
 
 
@@ -529,6 +532,7 @@ class PipeworkApp(Starlette):
         self.guard: Guard | None = None
         self.startup_error: Exception | None = None
         self.streams = OpenStreams()
+        self.console_gate: ConsoleGate | None = None
 
     def end_streams(self) -> None:
         """End the live streams being answered (the server is shutting down: it need not wait for them)."""
@@ -552,6 +556,14 @@ class PipeworkApp(Starlette):
         ):
             assert self.gateway is not None, "uvicorn serves requests only after the lifespan started"
             await self.gateway(scope, receive, send)
+            return
+        if (
+            self.console_gate is not None
+            and scope["type"] == "http"
+            and (path == CONSOLE_PATH_PREFIX or path.startswith(CONSOLE_PATH_PREFIX + "/"))
+        ):
+            # A browser cannot sign SigV4: the console has its own sign-in (an admin key, then a session).
+            await self.console_gate(scope, receive, send, functools.partial(Starlette.__call__, self))
             return
         # Health (load balancers) and /metrics (Prometheus, which cannot sign SigV4) stay open with auth on.
         if (
@@ -597,6 +609,13 @@ class PipeworkApp(Starlette):
             return {"type": "http.request", "body": body, "more_body": False}
 
         await super().__call__(scope, replay, send)
+
+
+class ConsoleGate(Protocol):
+    """What stands before the console's routes (`pipework.api.console.Gate`): answers a request itself or passes
+    it to `app`."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None: ...
 
 
 OWN_PATH_PREFIX = "/_pipework"

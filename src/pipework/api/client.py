@@ -86,3 +86,9 @@ class LocalClient:
             return await api.service.handle(found.name, decoded, ctx)
         except ServiceError as exc:
             raise target_error(exc) from None
+
+    def signing_name(self, service: str) -> str:
+        """The name `service`'s requests are signed for, which is its IAM actions' prefix (``monitoring`` for
+        CloudWatch, as the gateway authorizes it); `service` itself when it is not served."""
+        api = self._apis.get(service)
+        return api.signing_name if api is not None else service

@@ -18,6 +18,7 @@ from pipework.services.pipes import Pipes
 from pipework.services.scheduler import Scheduler
 from pipework.services.sns import Sns
 from pipework.services.sqs import SqsService
+from pipework.store.base import Store
 
 
 class InstanceSettings(Protocol):
@@ -95,5 +96,10 @@ class Instance(Protocol):
 
     @property
     def dynamodbstreams(self) -> DynamoDBStreams: ...
+
+    @property
+    def store(self) -> Store:
+        """Where the console keeps its sign-ins (shared by every node)."""
+        ...
 
     async def close(self) -> None: ...

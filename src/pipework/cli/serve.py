@@ -272,7 +272,8 @@ def banner(pipework: Pipework, port: int, *, tls: bool = False, auth_why: str = 
             f"Pipework {__version__} listening on {url} ({where}; region {settings.region}; "
             f"account {settings.account})",
             f"Serving: {services}",
-            f"Console: {url}/console/",
+            f"Console: {url}/console/"
+            + (" (sign in with an admin key)" if pipework.guard is not None else ""),
             auth_line(pipework, auth_why or f"--auth {pipework.settings.auth}"),
             "",
             "Point AWS SDKs and the AWS CLI at it:",

@@ -59,8 +59,12 @@ class TargetAccess(Protocol):
     policies must allow the target's action), else as its account (a target in another account must allow it by
     its resource policy)."""
 
-    async def denied(self, arn: str, *, account: str | None, role_arn: str | None) -> str | None:
-        """Why invoking ``arn`` is not allowed (AWS's AccessDenied wording), or None when it is."""
+    async def denied(
+        self, arn: str, *, account: str | None, role_arn: str | None, service: str | None = None
+    ) -> str | None:
+        """Why invoking ``arn`` is not allowed (AWS's AccessDenied wording), or None when it is. `service`: the
+        service principal that assumes the role (``events.amazonaws.com`` for a rule, ``pipes.amazonaws.com``,
+        ``scheduler.amazonaws.com``), which the role's trust policy must name (None: any of them)."""
         ...
 
 
@@ -105,6 +109,15 @@ class LogGroups(Protocol):
         self, account: str, region: str, group: str, stream: str, messages: Sequence[str]
     ) -> None:
         """Append `messages` (stamped now) to `stream` of `group`, creating either if missing."""
+        ...
+
+
+class FunctionCredentials(Protocol):
+    """Temporary credentials of a deployed function's execution role (auth on), which its SDK signs with."""
+
+    async def credentials(self, role_arn: str, account: str, session: str) -> dict[str, str] | None:
+        """``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN`` of `role_arn` assumed by
+        Lambda for a function of `account` (session name `session`), or None when the role cannot be assumed."""
         ...
 
 

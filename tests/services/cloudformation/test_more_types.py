@@ -104,7 +104,7 @@ def test_functions_topics_and_alarms_from_a_template(server: RunningServer) -> N
     assert alarm["EvaluationPeriods"] == 15 and alarm["AlarmActions"] == [topic]
     cfn.delete_stack(StackName="more")
     deadline = time.monotonic() + 60
-    while cfn.list_stacks()["StackSummaries"]:
+    while any(s["StackStatus"] != "DELETE_COMPLETE" for s in cfn.list_stacks()["StackSummaries"]):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert server.client("lambda").list_functions()["Functions"] == []

@@ -131,7 +131,7 @@ def test_a_stack_is_created_works_updates_only_what_changed_and_deletes(server: 
     # Deleting the stack removes everything it made.
     cfn.delete_stack(StackName="shop")
     deadline = time.monotonic() + 60
-    while cfn.list_stacks()["StackSummaries"]:
+    while any(s["StackStatus"] != "DELETE_COMPLETE" for s in cfn.list_stacks()["StackSummaries"]):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert sqs.list_queues().get("QueueUrls", []) == []
@@ -139,6 +139,26 @@ def test_a_stack_is_created_works_updates_only_what_changed_and_deletes(server: 
     assert events.list_archives()["Archives"] == []
     with pytest.raises(ClientError, match="Stack with id shop does not exist"):
         cfn.describe_stacks(StackName="shop")
+    # As on AWS, the deleted stack stays listed as DELETE_COMPLETE (90 days), and its stack id still names it.
+    (summary,) = cfn.list_stacks()["StackSummaries"]
+    assert (summary["StackId"], summary["StackStatus"]) == (stack_id, "DELETE_COMPLETE")
+    assert "DeletionTime" in summary
+    assert cfn.list_stacks(StackStatusFilter=["CREATE_COMPLETE"])["StackSummaries"] == []
+    (deleted,) = cfn.describe_stacks(StackName=stack_id)["Stacks"]
+    assert (deleted["StackName"], deleted["StackStatus"]) == ("shop", "DELETE_COMPLETE")
+    assert cfn.describe_stacks()["Stacks"] == []
+    last = cfn.describe_stack_events(StackName=stack_id)["StackEvents"][0]
+    assert (last["LogicalResourceId"], last["ResourceStatus"]) == ("shop", "DELETE_COMPLETE")
+    # A new stack of the same name is another stack; the deleted one keeps its own id.
+    again = cfn.create_stack(StackName="shop", TemplateBody="Resources: {A: {Type: AWS::SQS::Queue}}")[
+        "StackId"
+    ]
+    assert again != stack_id
+    wait_for_status(cfn, "shop")
+    assert cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    statuses = {s["StackId"]: s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"]}
+    assert statuses == {stack_id: "DELETE_COMPLETE", again: "CREATE_COMPLETE"}
+    cfn.delete_stack(StackName="shop")
 
 
 def test_a_failing_resource_rolls_the_stack_back(server: RunningServer) -> None:

@@ -80,6 +80,12 @@ def resources(service: str, operation: str, params: dict[str, Any], region: str,
             found.extend(f"arn:aws:dynamodb:{region}:{account}:table/{name}" for name in items)
     elif service == "sts" and isinstance(params.get("RoleArn"), str):
         found.append(params["RoleArn"])
+    elif service == "iam":  # the calls CloudFormation's IAM resources make on a stack's behalf
+        for member in ("RoleArn", "PolicyArn"):
+            if isinstance(params.get(member), str):
+                found.append(params[member])
+        if isinstance(params.get("RoleName"), str):
+            found.append(f"arn:aws:iam::{account}:role/{params['RoleName']}")
     elif service == "pipes" and isinstance(params.get("Name"), str):
         found.append(f"arn:aws:pipes:{region}:{account}:pipe/{params['Name']}")
     elif service == "scheduler" and isinstance(params.get("Name"), str):
@@ -92,6 +98,30 @@ def resources(service: str, operation: str, params: dict[str, Any], region: str,
         named = params.get("ResourceArn", params.get("resourceArn"))
         found.append(named if isinstance(named, str) else "*")
     return list(dict.fromkeys(found))
+
+
+#: (service, operation) → the member naming a role the operation hands over
+_PASSING = {
+    ("lambda", "CreateFunction"): "Role",
+    ("lambda", "UpdateFunctionConfiguration"): "Role",
+    ("pipes", "CreatePipe"): "RoleArn",
+    ("pipes", "UpdatePipe"): "RoleArn",
+    ("events", "PutRule"): "RoleArn",
+}
+
+
+def passed_roles(service: str, operation: str, params: dict[str, Any]) -> list[str]:
+    """The roles `operation` hands to a service to act as later (a function's ``Role``, a pipe's, rule's, rule
+    target's or schedule target's ``RoleArn``): the caller needs ``iam:PassRole`` on each, as on AWS."""
+    found: list[Any] = []
+    if (service, operation) in _PASSING:
+        found.append(params.get(_PASSING[(service, operation)]))
+    elif service == "events" and operation == "PutTargets" and isinstance(params.get("Targets"), list):
+        found.extend(t.get("RoleArn") for t in params["Targets"] if isinstance(t, dict))
+    elif service == "scheduler" and operation in ("CreateSchedule", "UpdateSchedule"):
+        target = params.get("Target")
+        found.append(target.get("RoleArn") if isinstance(target, dict) else None)
+    return list(dict.fromkeys(role for role in found if isinstance(role, str) and role))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -24,8 +24,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pipework.iam import Policy, PolicyError, parse_policy
+from pipework.iam import Policy, PolicyError, Request, evaluate, parse_policy
 from pipework.store.base import Store
+
+from .roles import StoredRole, StoredRoles
 
 KEY_KIND = "access-key"
 ACCOUNT = re.compile(r"^\d{12}$")
@@ -97,8 +99,10 @@ class Key:
 
 @dataclass(frozen=True)
 class Role:
-    """A role that AssumeRole may hand out keys for: its `policies`, and the accounts that may assume it (its own
-    always may)."""
+    """A role that AssumeRole may hand out keys for: its `policies`, and who may assume it. A role of the
+    credentials file is trusted by its own account and its `trusted_accounts` (and by the services acting for
+    them); a role a stack created (`roles.StoredRoles`) by whom its `trust` policy (AssumeRolePolicyDocument)
+    names."""
 
     arn: str
     account: str
@@ -106,9 +110,24 @@ class Role:
     policies: tuple[Any, ...]
     trusted_accounts: tuple[str, ...]
     parsed: tuple[Policy, ...] = field(default=(), repr=False, compare=False)
+    trust: Policy | None = field(default=None, repr=False, compare=False)
 
-    def trusts(self, account: str) -> bool:
-        return account == self.account or account in self.trusted_accounts
+    def trusts(self, account: str, *, principal_arn: str | None = None, service: str | None = None) -> bool:
+        """Whether `principal_arn` of `account` (default: the account itself), or the `service` principal acting
+        for `account`, may assume the role."""
+        if self.trust is None:
+            return account == self.account or account in self.trusted_accounts
+        if service is not None and account != self.account:
+            return False  # a service assumes a role for resources of the role's own account
+        request = Request(
+            action="sts:AssumeRole",
+            resource=self.arn,
+            principal_arn=principal_arn or f"arn:aws:iam::{account}:root",
+            account=account,
+            resource_account=None,  # the trust policy alone decides (the caller's own policies are checked apart)
+            service=service,
+        )
+        return evaluate(request, (), self.trust).allowed
 
 
 def _policies(raw: Any, where: str) -> tuple[tuple[Any, ...], tuple[Policy, ...]]:
@@ -231,12 +250,18 @@ class Keyring:
         self._fixed = {key.access_key: key for key in credentials.keys}
         self._runtime: dict[str, tuple[float, Key | None]] = {}
         self._temporary: dict[str, Key] = {}
+        #: the roles stacks create (in the store, so every node sharing it knows them)
+        self.stored_roles = StoredRoles(store, now=now)
+        self._built: dict[str, tuple[StoredRole, Role]] = {}
 
     async def find(self, access_key: str) -> Key | None:
         """The key with this id, or None (unknown, deleted)."""
-        key = self._fixed.get(access_key) or self._temporary.get(access_key)
+        key = self._fixed.get(access_key)
         if key is not None:
             return key
+        key = self._temporary.get(access_key)
+        if key is not None:
+            return await self._current(key)
         if self.store is None:
             cached = self._runtime.get(access_key)
             return cached[1] if cached else None
@@ -250,8 +275,38 @@ class Keyring:
         self._runtime[access_key] = (self.now(), found)
         return found
 
+    async def _current(self, key: Key) -> Key | None:
+        """A temporary key with its role's policies as they are now (a stack update changes them for sessions
+        already handed out, as on AWS); None once the role is gone."""
+        if key.role_arn is None or key.role_arn in self.roles:
+            return key
+        role = await self.find_role(key.role_arn)
+        if role is None:
+            return None
+        if role.parsed is key.parsed:
+            return key
+        current = replace(key, policies=role.policies, parsed=role.parsed)
+        self._temporary[key.access_key] = current  # until the role changes again
+        return current
+
     def role(self, arn: str) -> Role | None:
+        """A role of the credentials file."""
         return self.roles.get(arn)
+
+    async def find_role(self, arn: str) -> Role | None:
+        """A role of the credentials file, or one a stack created; None if there is none."""
+        found = self.roles.get(arn)
+        if found is not None:
+            return found
+        stored = await self.stored_roles.find(arn)
+        if stored is None:
+            return None
+        built = self._built.get(arn)
+        if built is None or built[0] is not stored:  # read again from the store: build it again
+            if len(self._built) > 10_000:
+                self._built.clear()
+            built = self._built[arn] = (stored, stored_role(stored))
+        return built[1]
 
     def assume(self, role: Role, session: str, seconds: int) -> Key:
         """Temporary credentials for `role` (AssumeRole), valid for `seconds`."""
@@ -334,3 +389,17 @@ class Keyring:
 
     def fixed(self) -> Iterable[Key]:
         return self._fixed.values()
+
+
+def stored_role(stored: StoredRole) -> Role:
+    """A role a stack created, as the authorizer uses roles."""
+    parts = stored.arn.split(":", 5)
+    return Role(
+        stored.arn,
+        parts[4],
+        parts[5].rsplit("/", 1)[-1],
+        stored.documents,
+        (),
+        stored.parsed,
+        trust=stored.trust,
+    )

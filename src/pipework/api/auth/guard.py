@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from pipework.api.auth.access import ResourcePolicies, decide, denied_message, resources
+from pipework.api.auth.access import ResourcePolicies, decide, denied_message, passed_roles, resources
 from pipework.api.auth.credentials import Caller, Keyring
 from pipework.api.auth.errors import SIGNATURE_MISMATCH, UNKNOWN_KEY, AuthError
 from pipework.api.auth.verify import (
@@ -24,6 +24,9 @@ from pipework.api.sigv4 import Authorization, parse_authorization, parse_presign
 
 #: Actions no policy can deny (AWS: anyone signed may ask who they are).
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
+#: IAM action prefixes that differ from the signing name (CloudWatch signs as "monitoring", its actions are
+#: "cloudwatch:PutMetricData" ...).
+ACTION_PREFIXES = {"monitoring": "cloudwatch"}
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,7 @@ class Guard:
     ) -> None:
         """Raise `AuthError` ("denied") unless `caller` may run `operation` with `params`. `context`: the condition
         keys, or what builds them (only if a policy has a condition to test)."""
-        action = f"{signing_name}:{operation}"
+        action = f"{ACTION_PREFIXES.get(signing_name, signing_name)}:{operation}"
         if caller.admin or action in ALWAYS_ALLOWED:
             return
         if callable(context):
@@ -159,6 +162,19 @@ class Guard:
         )
         if not decision.allowed:
             raise AuthError("denied", denied_message(caller.arn, action, resource, decision))
+        passed = passed_roles(signing_name, operation, params)
+        if passed:
+            resource, decision = await decide(
+                action="iam:PassRole",
+                arns=passed,
+                principal_arn=caller.arn,
+                account=caller.account,
+                identity=caller.policies,
+                policies=None,  # a role's trust policy is not a resource policy for iam:PassRole
+                context=context,
+            )
+            if not decision.allowed:
+                raise AuthError("denied", denied_message(caller.arn, "iam:PassRole", resource, decision))
 
 
 class LazyContext(Mapping[str, Sequence[str]]):

@@ -5,8 +5,11 @@ PutPermission, a queue's Policy)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pipework.api.auth.access import ResourcePolicies, decide, denied_message
 from pipework.api.auth.credentials import ROLE_ARN, Keyring
+from pipework.api.auth.roles import TARGET_SERVICES
 from pipework.iam import parse_policy
 
 _ANYTHING = (
@@ -49,13 +52,23 @@ class TargetPermissions:
         self.keyring = keyring
         self.policies = policies
 
-    async def denied(self, arn: str, *, account: str | None, role_arn: str | None) -> str | None:
+    async def denied(
+        self, arn: str, *, account: str | None, role_arn: str | None, service: str | None = None
+    ) -> str | None:
         if arn.startswith("arn:aws:scheduler:::aws-sdk:"):
             return None  # a universal target's resource is in its parameters: not checked (yet)
         action = target_action(arn)
         if role_arn is not None:
-            role = self.keyring.role(role_arn)
-            if role is None or (account is not None and not role.trusts(account)):
+            role = await self.keyring.find_role(role_arn)
+            # Rules, pipes and schedules assume the role as their service principal (a file's role: as their
+            # account); when the caller does not say which, a trust policy naming any of them will do.
+            services: tuple[str | None, ...] = (
+                (None,) if role is None or role.trust is None else (service,) if service else TARGET_SERVICES
+            )
+            invoker = account or (role.account if role is not None else None)
+            if role is None or (
+                invoker is not None and not any(role.trusts(invoker, service=s) for s in services)
+            ):
                 return f"The role {role_arn} does not exist or cannot be assumed to invoke {arn}."
             match = ROLE_ARN.match(role_arn)
             principal = (
@@ -85,3 +98,32 @@ class TargetPermissions:
             context={"aws:sourceaccount": [account], "aws:principalaccount": [account]},
         )
         return None if decision.allowed else denied_message(principal, action, resource, decision)
+
+    async def assumable(self, role_arn: str, *, account: str, service: str) -> bool:
+        """Lambda's `RoleAccess`: whether the `service` principal may assume `role_arn` for `account` (a role of
+        the credentials file: when it trusts `account`)."""
+        role = await self.keyring.find_role(role_arn)
+        return role is not None and role.trusts(account, service=service if role.trust is not None else None)
+
+    async def role_denied(
+        self, role_arn: str, *, account: str, actions: Sequence[tuple[str, str]], service: str
+    ) -> str | None:
+        """Lambda's `RoleAccess`: the first of `actions` (action, resource) `role_arn` may not do when the `service`
+        principal assumes it for `account` (all of them when it cannot assume it)."""
+        role = await self.keyring.find_role(role_arn)
+        if role is None or not await self.assumable(role_arn, account=account, service=service):
+            return actions[0][0] if actions else None
+        principal = f"arn:aws:sts::{role.account}:assumed-role/{role.name}/{service.split('.')[0]}"
+        for action, resource in actions:
+            _, decision = await decide(
+                action=action,
+                arns=[resource],
+                principal_arn=principal,
+                account=role.account,
+                identity=role.parsed,
+                policies=self.policies,
+                context={"aws:principalarn": [principal], "aws:principalaccount": [role.account]},
+            )
+            if not decision.allowed:
+                return action
+        return None

@@ -22,17 +22,22 @@ from starlette.staticfiles import StaticFiles
 
 from pipework.api.extensions_http import OpenStreams
 
-from . import actions, pages
+from . import actions, gate, pages
+from .gate import Gate
 
 if TYPE_CHECKING:
     from pipework.api.instance import Instance
 
+__all__ = ["Gate", "routes"]
+
 STATIC = Path(__file__).parent / "static"
 
 
-def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[BaseRoute]:
-    """The console's routes, for the instance `current()` returns; its live tails register with `streams`."""
+def routes(current: Callable[[], Instance], streams: OpenStreams, guard: Gate) -> list[BaseRoute]:
+    """The console's routes, for the instance `current()` returns; its live tails register with `streams`; `guard`
+    (which stands before them) signs people in and out."""
     return [
+        *gate.routes(guard, pages.render),
         *pages.routes(current),
         *actions.routes(current, streams),
         Mount("/console/static", app=StaticFiles(directory=STATIC), name="console-static"),

@@ -13,6 +13,7 @@
     POST /console/api/schedules/state           {"Name", "GroupName", "State": ENABLED | DISABLED}
     GET  /console/api/queues/peek?arn=ARN       {"Messages": [...], "AgeOfOldestMessage"} (nothing is received)
     POST /console/api/queues/redrive            {"SourceArn"} -> StartMessageMoveTask
+    POST /console/api/breakers/{name}/open | close | pause | resume -> the breaker, as /_pipework/breakers has it
     GET  /console/api/tail/{bus}                text/event-stream: one ``data:`` line per event put on the bus,
                                                 {"Event", "MatchedRules"}, matched or not
 """
@@ -31,12 +32,14 @@ from starlette.routing import Route
 
 from pipework.api.extensions_http import OpenStreams, guarded, json_body, optional_text, validation
 from pipework.clock import ManualClock
+from pipework.engine.breakers import BreakerNotFound
 from pipework.jsontypes import JSON
 from pipework.patterns import InvalidEventError, InvalidPatternError
 from pipework.patterns.explain import mismatched_fields
 from pipework.services.base import ServiceError
 
 from . import reads
+from .gate import account_of
 from .reads import ConsoleError
 
 if TYPE_CHECKING:
@@ -70,9 +73,10 @@ def _epoch(text: str, name: str) -> float:
 
 
 def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]:
-    async def run(service: str, operation: str, params: JSON) -> JSON:
+    async def run(request: Request, service: str, operation: str, params: JSON) -> JSON:
+        """An AWS operation in the account the console shows (the signed-in key's, or the server's)."""
         try:
-            return await reads.call(current(), service, operation, params)
+            return await reads.call(current(), service, operation, params, account=account_of(request))
         except ConsoleError as exc:
             raise ServiceError(exc.code, exc.message, 400) from None
 
@@ -84,7 +88,7 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
             "DetailType": _required(body, "DetailType"),
             "Detail": optional_text(body, "Detail") or "{}",
         }
-        return await run("events", "PutEvents", {"Entries": [entry]})
+        return await run(request, "events", "PutEvents", {"Entries": [entry]})
 
     async def test_pattern(request: Request) -> Any:
         body = await json_body(request)
@@ -107,17 +111,20 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
     async def redrive(request: Request) -> Any:
         rule_ids, by_pipe = chosen(await json_body(request))
         pipework = current()
-        count = await pipework.events.redrive(rule_ids) if rule_ids else 0
+        account = account_of(request)
+        count = await pipework.events.redrive(rule_ids, account=account) if rule_ids else 0
         for name, ids in by_pipe.items():
-            count += await pipework.pipes.redrive(name, ids) if ids else 0
+            count += await pipework.pipes.redrive(name, ids, account=account) if ids else 0
         return {"Redriven": count}
 
     async def discard(request: Request) -> Any:
         rule_ids, by_pipe = chosen(await json_body(request))
         pipework = current()
-        count = await pipework.events.discard(rule_ids) if rule_ids else 0
+        account = account_of(request)
+        count = await pipework.events.discard(rule_ids, account=account) if rule_ids else 0
         for name, ids in by_pipe.items():
-            count += await pipework.pipes.discard(name, ids) if ids else 0  # no ids would mean all
+            # no ids would mean all
+            count += await pipework.pipes.discard(name, ids, account=account) if ids else 0
         return {"Discarded": count}
 
     async def pipe_state(request: Request) -> Any:
@@ -125,25 +132,25 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
         if action not in ("start", "stop"):
             raise ServiceError("UnknownOperationException", f"A pipe cannot {action}: start or stop.", 404)
         operation = "StartPipe" if action == "start" else "StopPipe"
-        return await run("pipes", operation, {"Name": request.path_params["name"]})
+        return await run(request, "pipes", operation, {"Name": request.path_params["name"]})
 
     async def invoke(request: Request) -> Any:
         body = await json_body(request)
         records: Any = body.get("Records")
-        return await current().pipes.invoke(request.path_params["name"], records)
+        return await current().pipes.invoke(request.path_params["name"], records, account=account_of(request))
 
     async def start_replay(request: Request) -> Any:
         body = await json_body(request)
         name, archive_name = _required(body, "ReplayName"), _required(body, "ArchiveName")
         start, end = _epoch(_required(body, "Start"), "Start"), _epoch(_required(body, "End"), "End")
-        archive = await run("events", "DescribeArchive", {"ArchiveName": archive_name})
+        archive = await run(request, "events", "DescribeArchive", {"ArchiveName": archive_name})
         bus_arn = archive["EventSourceArn"]
         destination: JSON = {"Arn": bus_arn}
         rule_names = _ids(body.get("Rules", []), "Rules")
         if rule_names:
             bus_name = bus_arn.rsplit("/", 1)[-1]
             destination["FilterArns"] = [
-                (await run("events", "DescribeRule", {"Name": n, "EventBusName": bus_name}))["Arn"]
+                (await run(request, "events", "DescribeRule", {"Name": n, "EventBusName": bus_name}))["Arn"]
                 for n in rule_names
             ]
         params = {
@@ -153,14 +160,14 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
             "EventEndTime": end,
             "Destination": destination,
         }
-        return await run("events", "StartReplay", params)
+        return await run(request, "events", "StartReplay", params)
 
     async def cancel_replay(request: Request) -> Any:
         body = await json_body(request)
-        return await run("events", "CancelReplay", {"ReplayName": _required(body, "ReplayName")})
+        return await run(request, "events", "CancelReplay", {"ReplayName": _required(body, "ReplayName")})
 
     async def list_replays(request: Request) -> Any:
-        return {"Replays": reads.replays(current())}
+        return {"Replays": reads.replays(current(), account=account_of(request))}
 
     async def schedule_state(request: Request) -> Any:
         body = await json_body(request)
@@ -168,7 +175,7 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
         state = _required(body, "State")
         if state not in ("ENABLED", "DISABLED"):
             raise validation("State must be ENABLED or DISABLED.")
-        found = await run("scheduler", "GetSchedule", {"Name": name, "GroupName": group})
+        found = await run(request, "scheduler", "GetSchedule", {"Name": name, "GroupName": group})
         keep = (
             "Name",
             "GroupName",
@@ -184,7 +191,7 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
         )
         params = {k: found[k] for k in keep if k in found}
         params["State"] = state
-        await run("scheduler", "UpdateSchedule", params)
+        await run(request, "scheduler", "UpdateSchedule", params)
         return {"Name": name, "State": state}
 
     async def peek(request: Request) -> Any:
@@ -198,12 +205,12 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
 
     async def move(request: Request) -> Any:
         body = await json_body(request)
-        return await run("sqs", "StartMessageMoveTask", {"SourceArn": _required(body, "SourceArn")})
+        return await run(request, "sqs", "StartMessageMoveTask", {"SourceArn": _required(body, "SourceArn")})
 
     async def tail(request: Request) -> Any:
         pipework = current()
         name = request.path_params["bus"]
-        found = await reads.bus(pipework, name)
+        found = await reads.bus(pipework, name, account=account_of(request))
         if found is None:
             raise ServiceError("ResourceNotFoundException", f"Event bus {name} does not exist.", 404)
         bus_arn = found["Arn"]
@@ -234,6 +241,21 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
+    async def breaker(request: Request) -> Any:
+        name, action = request.path_params["name"], request.path_params["action"]
+        if action not in ("open", "close", "pause", "resume"):
+            raise ServiceError(
+                "UnknownOperationException",
+                f"A breaker cannot {action[:100]}: open, close, pause or resume.",
+                404,
+            )
+        every = current().breakers
+        try:
+            every.get(name)
+        except BreakerNotFound as exc:
+            raise ServiceError("ResourceNotFoundException", str(exc), 404) from None
+        return await every.describe(await every.control(name, action))
+
     async def unknown(request: Request) -> Any:
         raise ServiceError(
             "UnknownOperationException",
@@ -254,6 +276,7 @@ def routes(current: Callable[[], Instance], streams: OpenStreams) -> list[Route]
         Route("/console/api/schedules/state", guarded(schedule_state), methods=["POST"]),
         Route("/console/api/queues/peek", guarded(peek), methods=["GET"]),
         Route("/console/api/queues/redrive", guarded(move), methods=["POST"]),
+        Route("/console/api/breakers/{name}/{action}", guarded(breaker), methods=["POST"]),
         Route("/console/api/tail/{bus:path}", guarded(tail), methods=["GET"]),
         # Anything else under /console/api/ (a pipe name with a slash, say) is a JSON error too.
         Route("/console/api/{rest:path}", guarded(unknown), methods=["GET", "POST"]),

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import reads
+from . import charts, reads
+from .gate import account_of
 from .reads import ConsoleError
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ TEMPLATES = Environment(
 )
 TEMPLATES.filters["pretty"] = reads.pretty
 TEMPLATES.filters["iso"] = reads.iso
+TEMPLATES.filters["svg"] = charts.svg
 
 #: The navigation bar: (label, URL).
 NAVIGATION = (
@@ -52,13 +54,25 @@ class NotFound(Exception):
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """`template` with `context`, the navigation bar and, when someone is signed in, their session (the page
+    carries its CSRF token for the script's requests)."""
     path = request.url.path
+    if path == "/console/rule":
+        path = "/console/rules"  # one rule's page is under Rules
     active = next(
         (url for _, url in sorted(NAVIGATION, key=lambda n: -len(n[1])) if path.startswith(url.rstrip("/"))),
         "/console/",
     )
-    page = TEMPLATES.get_template(template).render(navigation=NAVIGATION, active=active, **context)
-    return HTMLResponse(page, status_code=status)
+    session = request.scope.get("state", {}).get("console_session")
+    signed_in = session is not None
+    page = TEMPLATES.get_template(template).render(
+        navigation=NAVIGATION if signed_in or template != "login.html" else (),
+        active=active,
+        session=session,
+        **context,
+    )
+    headers = {"Cache-Control": "no-store"} if signed_in else None
+    return HTMLResponse(page, status_code=status, headers=headers)
 
 
 def page(
@@ -87,67 +101,106 @@ def _page_number(request: Request) -> int:
 
 
 async def overview(request: Request, pipework: Instance) -> Response:
-    return render(request, "overview.html", title="Overview", data=await reads.overview(pipework))
+    return render(
+        request,
+        "overview.html",
+        title="Overview",
+        data=await reads.overview(pipework, account=account_of(request)),
+    )
 
 
 async def buses(request: Request, pipework: Instance) -> Response:
-    return render(request, "buses.html", title="Buses", buses=await reads.buses(pipework))
+    return render(
+        request, "buses.html", title="Buses", buses=await reads.buses(pipework, account=account_of(request))
+    )
 
 
 async def bus(request: Request, pipework: Instance) -> Response:
     name = request.path_params["name"]
-    found = await reads.bus(pipework, name)
+    search = request.query_params.get("q", "")
+    found = await reads.bus(
+        pipework, name, search=search, page=_page_number(request), account=account_of(request)
+    )
     if found is None:
         raise NotFound(f"Event bus {name} does not exist.")
-    return render(request, "bus.html", title=f"Bus {name}", bus=found)
+    return render(request, "bus.html", title=f"Bus {name}", bus=found, data=found, search=search)
 
 
 async def rules(request: Request, pipework: Instance) -> Response:
     search = request.query_params.get("q", "")
-    found = await reads.rules(pipework, search=search, page=_page_number(request))
+    found = await reads.rules(
+        pipework, search=search, page=_page_number(request), account=account_of(request)
+    )
     return render(request, "rules.html", title="Rules", search=search, data=found)
 
 
 async def rule(request: Request, pipework: Instance) -> Response:
     bus_name = request.query_params.get("bus", "default")
     name = request.query_params.get("name", "")
-    found = await reads.rule(pipework, bus_name, name)
+    found = await reads.rule(pipework, bus_name, name, account=account_of(request))
     if found is None:
         raise NotFound(f"Rule {name} does not exist on EventBus {bus_name}.")
     return render(request, "rule.html", title=f"Rule {name}", rule=found)
 
 
 async def pipes(request: Request, pipework: Instance) -> Response:
-    return render(request, "pipes.html", title="Pipes", pipes=reads.pipes(pipework))
+    return render(
+        request, "pipes.html", title="Pipes", pipes=reads.pipes(pipework, account=account_of(request))
+    )
 
 
 async def pipe(request: Request, pipework: Instance) -> Response:
     name = request.path_params["name"]
-    found = await reads.pipe(pipework, name)
+    found = await reads.pipe(pipework, name, account=account_of(request))
     if found is None:
         raise NotFound(f"Pipe {name} does not exist.")
     return render(request, "pipe.html", title=f"Pipe {name}", pipe=found)
 
 
 async def schedules(request: Request, pipework: Instance) -> Response:
-    return render(request, "schedules.html", title="Schedules", schedules=reads.schedules(pipework))
+    return render(
+        request,
+        "schedules.html",
+        title="Schedules",
+        schedules=reads.schedules(pipework, account=account_of(request)),
+    )
 
 
 async def queues(request: Request, pipework: Instance) -> Response:
-    return render(request, "queues.html", title="Queues", queues=await reads.queues(pipework))
+    return render(
+        request,
+        "queues.html",
+        title="Queues",
+        queues=await reads.queues(pipework, account=account_of(request)),
+    )
+
+
+async def queue(request: Request, pipework: Instance) -> Response:
+    name = request.path_params["name"]
+    found = await reads.queue(pipework, name, account=account_of(request))
+    if found is None:
+        raise NotFound(f"Queue {name} does not exist.")
+    return render(request, "queue.html", title=f"Queue {name}", queue=found)
 
 
 async def tables(request: Request, pipework: Instance) -> Response:
-    return render(request, "tables.html", title="Tables", tables=await reads.tables(pipework))
+    return render(
+        request,
+        "tables.html",
+        title="Tables",
+        tables=await reads.tables(pipework, account=account_of(request)),
+    )
 
 
 async def table(request: Request, pipework: Instance) -> Response:
     name = request.path_params["name"]
-    listed = await reads.tables(pipework)
+    listed = await reads.tables(pipework, account=account_of(request))
     found = next((t for t in listed if t["Name"] == name), None)
     if found is None:
         raise NotFound(f"Table {name} does not exist.")
-    items = await reads.table_items(pipework, name, request.query_params.get("start"))
+    items = await reads.table_items(
+        pipework, name, request.query_params.get("start"), account=account_of(request)
+    )
     return render(request, "table.html", title=f"Table {name}", table=found, items=items)
 
 
@@ -156,13 +209,18 @@ async def dead_letters(request: Request, pipework: Instance) -> Response:
         request,
         "dead_letters.html",
         title="Dead letters",
-        rules=await reads.rule_dead_letters(pipework),
-        pipes=await reads.pipe_dead_letters(pipework),
+        rules=await reads.rule_dead_letters(pipework, account=account_of(request)),
+        pipes=await reads.pipe_dead_letters(pipework, account=account_of(request)),
     )
 
 
 async def archives(request: Request, pipework: Instance) -> Response:
-    return render(request, "archives.html", title="Archives", data=await reads.archives(pipework))
+    return render(
+        request,
+        "archives.html",
+        title="Archives",
+        data=await reads.archives(pipework, account=account_of(request)),
+    )
 
 
 async def breakers(request: Request, pipework: Instance) -> Response:
@@ -170,7 +228,12 @@ async def breakers(request: Request, pipework: Instance) -> Response:
 
 
 async def alarms(request: Request, pipework: Instance) -> Response:
-    return render(request, "alarms.html", title="Alarms", alarms=await reads.alarms(pipework))
+    return render(
+        request,
+        "alarms.html",
+        title="Alarms",
+        alarms=await reads.alarms(pipework, account=account_of(request)),
+    )
 
 
 async def _home(request: Request) -> Response:
@@ -192,6 +255,7 @@ def routes(current: Callable[[], Instance]) -> list[Route]:
         get("/console/pipes/{name:path}", pipe),
         get("/console/schedules", schedules),
         get("/console/queues", queues),
+        get("/console/queues/{name:path}", queue),
         get("/console/tables", tables),
         get("/console/tables/{name:path}", table),
         get("/console/dead-letters", dead_letters),

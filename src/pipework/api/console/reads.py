@@ -1,5 +1,6 @@
 """What the console's pages show, read from a running instance: plain dicts and lists for the templates, in the
-server's default account and region. Nothing here changes state."""
+server's default region, in the account each function is given (default: the server's). Nothing here changes
+state."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from pipework.connectors.targets import TargetError
 from pipework.connectors.targets.log_group import log_group
 from pipework.jsontypes import JSON
 from pipework.schedule_expressions import zone as tz_of
+from pipework.services.events.runtime import rule_dimensions
+
+from .charts import Chart, Wanted, charts, number, summed
 
 if TYPE_CHECKING:
     from pipework.api.instance import Instance
@@ -48,10 +52,13 @@ def pretty(value: Any) -> str:
     return text
 
 
-async def call(pipework: Instance, service: str, operation: str, params: JSON) -> JSON:
-    """An AWS operation in process; a failure becomes a `ConsoleError` carrying AWS's code and message."""
+async def call(
+    pipework: Instance, service: str, operation: str, params: JSON, *, account: str | None = None
+) -> JSON:
+    """An AWS operation in process, in `account` (default: the server's); a failure becomes a `ConsoleError`
+    carrying AWS's code and message."""
     try:
-        return await pipework.api.call(service, operation, params)
+        return await pipework.api.call(service, operation, params, account=account)
     except TargetError as exc:
         raise ConsoleError(exc.code, exc.message) from None
 
@@ -66,14 +73,18 @@ class ConsoleError(Exception):
 
 
 # -- events ----------------------------------------------------------------------------------------------------
-def _region(pipework: Instance) -> EventsRegion:
+def _region(pipework: Instance, account: str | None = None) -> EventsRegion:
     service = pipework.events.events
-    return service.regional(service.account, service.region)
+    return service.regional(account or service.account, service.region)
 
 
-async def buses(pipework: Instance) -> list[JSON]:
+async def _opened(pipework: Instance, account: str | None) -> EventsRegion:
     service = pipework.events.events
-    here = await service.opened(service.account, service.region)
+    return await service.opened(account or service.account, service.region)
+
+
+async def buses(pipework: Instance, *, account: str | None = None) -> list[JSON]:
+    here = await _opened(pipework, account)
     counts: dict[str, int] = {}
     for bus, _ in here.rules:
         counts[bus] = counts.get(bus, 0) + 1
@@ -111,51 +122,142 @@ def _rule_view(rule: JSON) -> JSON:
     }
 
 
-async def bus(pipework: Instance, name: str) -> JSON | None:
-    service = pipework.events.events
-    here = await service.opened(service.account, service.region)
+async def bus(
+    pipework: Instance, name: str, *, search: str = "", page: int = 1, account: str | None = None
+) -> JSON | None:
+    """A bus and one page of its rules (those whose name or pattern contains `search`)."""
+    here = await _opened(pipework, account)
     found = here.buses.get(name)
     if found is None:
         return None
-    rules = [_rule_view(r.to_store()) for (b, _), r in sorted(here.rules.items()) if b == name]
-    return {"Name": name, "Arn": found.arn, "Rules": rules}
+    chosen = await rules(pipework, search=search, page=page, bus=name, account=account)
+    names = [n for (b, n) in here.rules if b == name]
+    drawn = await _rules_charts(
+        pipework, [(name, n) for n in names], _rules_scope("of the bus's", len(names)), account
+    )
+    return {"Name": name, "Arn": found.arn, **chosen, "Charts": drawn}
 
 
-async def rules(pipework: Instance, *, search: str = "", page: int = 1) -> JSON:
-    """One page of the rules of every bus whose name, bus or pattern contains `search` (case-insensitive)."""
-    service = pipework.events.events
-    here = await service.opened(service.account, service.region)
+#: Rules whose metrics a bus's or the overview's charts add up, at most (one GetMetricData call of 3 queries
+#: per rule: AWS takes 500 queries a call).
+CHARTED_RULES = 100
+#: The rule metrics those charts add up.
+SUMMED_RULE_METRICS = (Wanted("MatchedEvents"), Wanted("Invocations"), Wanted("FailedInvocations"))
+
+
+def _rules_scope(prefix: str, count: int) -> str:
+    return f"{prefix} {count} rule{'' if count == 1 else 's'}"
+
+
+async def _rules_charts(
+    pipework: Instance, chosen: list[tuple[str, str]], scope: str, account: str | None
+) -> list[Chart] | None:
+    """The rules' delivery counts added up minute by minute (None: too many rules to add up; [] none)."""
+    if len(chosen) > CHARTED_RULES:
+        return None
+    if not chosen:
+        return []
+    every = [rule_dimensions(b, n) for b, n in chosen]
+    return await summed(pipework, "AWS/Events", every, SUMMED_RULE_METRICS, account=account, scope=scope)
+
+
+async def rules(
+    pipework: Instance,
+    *,
+    search: str = "",
+    page: int = 1,
+    bus: str | None = None,
+    account: str | None = None,
+) -> JSON:
+    """One page of the rules of every bus (or of `bus`) whose name, bus or pattern contains `search`
+    (case-insensitive)."""
+    here = await _opened(pipework, account)
     needle = search.lower()
-    chosen = [
-        _rule_view(r.to_store())
+    matching = [
+        r
         for (b, n), r in sorted(here.rules.items())
-        if not needle or needle in n.lower() or needle in b.lower() or needle in (r.pattern or "").lower()
+        if (bus is None or b == bus)
+        and (not needle or needle in n.lower() or needle in b.lower() or needle in (r.pattern or "").lower())
     ]
-    pages = max(1, -(-len(chosen) // PAGE_SIZE))
+    pages = max(1, -(-len(matching) // PAGE_SIZE))
     page = min(max(page, 1), pages)
     start = (page - 1) * PAGE_SIZE
-    return {"Rules": chosen[start : start + PAGE_SIZE], "Total": len(chosen), "Page": page, "Pages": pages}
+    shown = [_rule_view(r.to_store()) for r in matching[start : start + PAGE_SIZE]]
+    return {"Rules": shown, "Total": len(matching), "Page": page, "Pages": pages}
 
 
-async def rule(pipework: Instance, bus_name: str, name: str) -> JSON | None:
-    service = pipework.events.events
-    here = await service.opened(service.account, service.region)
+async def rule(pipework: Instance, bus_name: str, name: str, *, account: str | None = None) -> JSON | None:
+    here = await _opened(pipework, account)
     found = here.rules.get((bus_name, name))
     if found is None:
         return None
     view = _rule_view(found.to_store())
-    dead = await pipework.events.dead_letters(rule=name, bus=bus_name, limit=None)
+    dead = await pipework.events.dead_letters(rule=name, bus=bus_name, limit=None, account=account)
     view["DeadLetters"] = len(dead)
+    dimensions = rule_dimensions(bus_name, name)
+    drawn = await charts(pipework, "AWS/Events", dimensions, RULE_METRICS, account=account)
+    view["Metrics"] = [_total(c) for c in drawn]
+    view["Charts"] = _worth_drawing(drawn, always=("MatchedEvents", "Invocations", "FailedInvocations"))
     return view
 
 
-async def rule_dead_letters(pipework: Instance, limit: int = 200) -> list[JSON]:
-    items = await pipework.events.dead_letters(limit=None)
+#: A rule's delivery metrics (AWS/Events, RuleName [+ EventBusName]), as the rule page shows them.
+RULE_METRICS = (
+    Wanted("MatchedEvents"),
+    Wanted("TriggeredRules"),
+    Wanted("Invocations"),
+    Wanted("FailedInvocations"),
+    Wanted("RetryInvocationAttempts"),
+    Wanted("DeadLetterInvocations"),
+    Wanted("InvocationsSentToDlq"),
+    Wanted("InvocationsFailedToBeSentToDlq"),
+    Wanted("IngestionToInvocationSuccessLatency", "Average", " ms"),
+)
+#: A pipe's (AWS/EventBridge/Pipes, PipeName).
+PIPE_METRICS = (
+    Wanted("Invocations"),
+    Wanted("EventCount"),
+    Wanted("FilteredOut"),
+    Wanted("ExecutionFailed"),
+    Wanted("ExecutionPartiallyFailed"),
+    Wanted("TargetStageFailed"),
+    Wanted("EnrichmentStageFailed"),
+    Wanted("DeadLettered"),
+    Wanted("Duration", "Average", " ms"),
+)
+#: A queue's (AWS/SQS, QueueName).
+QUEUE_METRICS = (
+    Wanted("NumberOfMessagesSent"),
+    Wanted("NumberOfMessagesReceived"),
+    Wanted("NumberOfMessagesDeleted"),
+    Wanted("ApproximateNumberOfMessagesVisible", "Maximum"),
+    Wanted("ApproximateAgeOfOldestMessage", "Maximum", " s"),
+)
+
+
+def _total(chart: Chart) -> JSON:
+    """A metric's last hour in one figure: the total of a count, the highest minute of a gauge."""
+    if chart.counted:
+        return {"Name": chart.name, "Figure": number(chart.total), "How": "total"}
+    peak = chart.peak
+    figure = "no data" if peak is None else number(peak[1]) + chart.unit
+    return {"Name": chart.name, "Figure": figure, "How": f"highest per-minute {chart.stat.lower()}"}
+
+
+def _worth_drawing(drawn: list[Chart], always: tuple[str, ...]) -> list[Chart]:
+    """The charts to show: the main ones always, the others when they recorded something in the hour."""
+    return [c for c in drawn if c.name in always or c.any]
+
+
+async def rule_dead_letters(
+    pipework: Instance, limit: int = 200, *, account: str | None = None
+) -> list[JSON]:
+    items = await pipework.events.dead_letters(limit=None, account=account)
     return [{**d, "When": iso(d["DeadLetteredAt"])} for d in items[-limit:]]
 
 
-async def archives(pipework: Instance) -> JSON:
-    here = await pipework.events.events.opened(pipework.events.events.account, pipework.events.events.region)
+async def archives(pipework: Instance, *, account: str | None = None) -> JSON:
+    here = await _opened(pipework, account)
     found = []
     for name, archive in sorted(here.archives.items()):
         stats = await pipework.events.store.log_stats(here.archive_log(name))
@@ -176,15 +278,15 @@ async def archives(pipework: Instance) -> JSON:
     now = pipework.clock.now()
     return {
         "Archives": found,
-        "Replays": replays(pipework),
+        "Replays": replays(pipework, account=account),
         "Rules": rules_by_bus,
         "WindowStart": iso(now - 3600),
         "WindowEnd": iso(now),
     }
 
 
-def replays(pipework: Instance) -> list[JSON]:
-    here = _region(pipework)
+def replays(pipework: Instance, *, account: str | None = None) -> list[JSON]:
+    here = _region(pipework, account)
     out = []
     for name, replay in sorted(here.replays.items(), key=lambda kv: -kv[1].started):
         start, end, last = replay.start, replay.end, replay.last_replayed
@@ -208,13 +310,13 @@ def replays(pipework: Instance) -> list[JSON]:
 
 
 # -- pipes -----------------------------------------------------------------------------------------------------
-def _pipes_here(pipework: Instance) -> list[JSON]:
+def _pipes_here(pipework: Instance, account: str | None) -> list[JSON]:
     pipes = pipework.pipes
-    prefix = f"{pipes.account}/{pipes.region}/"
+    prefix = f"{account or pipes.account}/{pipes.region}/"
     return [pipe.to_api() for key, pipe in sorted(pipes.pipes_api.pipes.items()) if key.startswith(prefix)]
 
 
-def pipes(pipework: Instance) -> list[JSON]:
+def pipes(pipework: Instance, *, account: str | None = None) -> list[JSON]:
     return [
         {
             "Name": p["Name"],
@@ -225,22 +327,22 @@ def pipes(pipework: Instance) -> list[JSON]:
             "Target": p["Target"],
             "Enrichment": p.get("Enrichment", ""),
         }
-        for p in _pipes_here(pipework)
+        for p in _pipes_here(pipework, account)
     ]
 
 
-async def _log_tail(pipework: Instance, group_arn: str) -> list[str]:
+async def _log_tail(pipework: Instance, group_arn: str, account: str | None) -> list[str]:
     """The latest lines of a log group, oldest first (the logs service keeps them)."""
     params: JSON = {"logGroupName": log_group(group_arn), "limit": 10_000}
     try:
-        found = await call(pipework, "logs", "FilterLogEvents", params)
+        found = await call(pipework, "logs", "FilterLogEvents", params, account=account)
     except ConsoleError as exc:
         return [f"({exc.code}: {exc.message})"]
     return [str(event.get("message", "")) for event in found.get("events", [])][-LOG_LINES:]
 
 
-async def pipe(pipework: Instance, name: str) -> JSON | None:
-    found = next((p for p in _pipes_here(pipework) if p["Name"] == name), None)
+async def pipe(pipework: Instance, name: str, *, account: str | None = None) -> JSON | None:
+    found = next((p for p in _pipes_here(pipework, account) if p["Name"] == name), None)
     if found is None:
         return None
     source_parameters = found.get("SourceParameters") or {}
@@ -262,9 +364,11 @@ async def pipe(pipework: Instance, name: str) -> JSON | None:
     group = ((found.get("LogConfiguration") or {}).get("CloudwatchLogsLogDestination") or {}).get(
         "LogGroupArn"
     )
-    logs = await _log_tail(pipework, group) if group else None
-    metrics = pipework.pipes.pipe_metrics(name)["Metrics"]
-    dead = await pipework.pipes.dead_letters(name)
+    logs = await _log_tail(pipework, group, account) if group else None
+    metrics = pipework.pipes.pipe_metrics(name, account=account)["Metrics"]
+    dead = await pipework.pipes.dead_letters(name, account=account)
+    dimensions = (("PipeName", name),)
+    drawn = await charts(pipework, "AWS/EventBridge/Pipes", dimensions, PIPE_METRICS, account=account)
     return {
         "Name": name,
         "Arn": found["Arn"],
@@ -273,6 +377,8 @@ async def pipe(pipework: Instance, name: str) -> JSON | None:
         "StateReason": found.get("StateReason", ""),
         "Stages": stages,
         "Metrics": {k: v for k, v in metrics.items() if _counted(v)},
+        "LastHour": [_total(c) for c in drawn],
+        "Charts": _worth_drawing(drawn, always=("Invocations", "EventCount", "ExecutionFailed")),
         "LogGroup": group,
         "Logs": logs,
         "DeadLetters": len(dead),
@@ -297,17 +403,19 @@ def _sample_record(pipe: JSON) -> JSON:
     }
 
 
-async def pipe_dead_letters(pipework: Instance, limit: int = 200) -> list[JSON]:
-    items = await pipework.pipes.dead_letters(limit=limit)
+async def pipe_dead_letters(
+    pipework: Instance, limit: int = 200, *, account: str | None = None
+) -> list[JSON]:
+    items = await pipework.pipes.dead_letters(limit=limit, account=account)
     return [{**d, "When": iso(d["DeadLetteredAt"])} for d in items]
 
 
 # -- schedules -------------------------------------------------------------------------------------------------
-def schedules(pipework: Instance) -> list[JSON]:
+def schedules(pipework: Instance, *, account: str | None = None) -> list[JSON]:
     scheduler = pipework.scheduler
     state = scheduler.schedules
     now = pipework.clock.now()
-    prefix = f"{state.account}/{state.region}/"
+    prefix = f"{account or state.account}/{state.region}/"
     out = []
     for key, schedule in sorted(state.schedules.items()):
         if not key.startswith(prefix):
@@ -341,13 +449,15 @@ def _in_zone(epoch: float, zone: str | None) -> str:
 
 
 # -- queues ----------------------------------------------------------------------------------------------------
-async def queues(pipework: Instance) -> list[JSON]:
-    urls = (await call(pipework, "sqs", "ListQueues", {"MaxResults": 1000})).get("QueueUrls", [])
+async def queues(pipework: Instance, *, account: str | None = None) -> list[JSON]:
+    listed = await call(pipework, "sqs", "ListQueues", {"MaxResults": 1000}, account=account)
+    urls = listed.get("QueueUrls", [])
     out = []
     for url in urls:
-        attributes = (
-            await call(pipework, "sqs", "GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})
-        )["Attributes"]
+        params = {"QueueUrl": url, "AttributeNames": ["All"]}
+        attributes = (await call(pipework, "sqs", "GetQueueAttributes", params, account=account))[
+            "Attributes"
+        ]
         peeked = await pipework.sqs.peek(attributes["QueueArn"], limit=0)
         age = None if peeked is None else peeked["AgeOfOldestMessage"]
         redrive = orjson.loads(attributes["RedrivePolicy"]) if attributes.get("RedrivePolicy") else None
@@ -369,31 +479,51 @@ async def queues(pipework: Instance) -> list[JSON]:
     return out
 
 
+async def queue(pipework: Instance, name: str, *, account: str | None = None) -> JSON | None:
+    """One queue: its counts (as the queues page shows them), attributes and the last hour of its metrics."""
+    every = await queues(pipework, account=account)
+    found = next((q for q in every if q["Name"] == name), None)
+    if found is None:
+        return None
+    params = {"QueueUrl": found["Url"], "AttributeNames": ["All"]}
+    attributes = (await call(pipework, "sqs", "GetQueueAttributes", params, account=account))["Attributes"]
+    drawn = await charts(pipework, "AWS/SQS", (("QueueName", name),), QUEUE_METRICS, account=account)
+    sources = [q["Name"] for q in every if q["DeadLetterTarget"] == found["Arn"]]
+    return {
+        **found,
+        "Attributes": sorted(attributes.items()),
+        "LastHour": [_total(c) for c in drawn],
+        "Charts": _worth_drawing(drawn, always=("NumberOfMessagesSent", "NumberOfMessagesReceived")),
+        "Sources": sources,
+    }
+
+
 # -- tables ----------------------------------------------------------------------------------------------------
-async def tables(pipework: Instance) -> list[JSON]:
-    names = (await call(pipework, "dynamodb", "ListTables", {})).get("TableNames", [])
+async def tables(pipework: Instance, *, account: str | None = None) -> list[JSON]:
+    names = (await call(pipework, "dynamodb", "ListTables", {}, account=account)).get("TableNames", [])
     out = []
     for name in names:
-        table = (await call(pipework, "dynamodb", "DescribeTable", {"TableName": name}))["Table"]
+        described = await call(pipework, "dynamodb", "DescribeTable", {"TableName": name}, account=account)
+        table = described["Table"]
         out.append(
             {
                 "Name": name,
                 "Items": table.get("ItemCount", 0),
                 "Status": table.get("TableStatus", ""),
                 "Stream": table.get("LatestStreamArn", ""),
-                "Lag": await stream_lag(pipework, table.get("LatestStreamArn")),
+                "Lag": await stream_lag(pipework, table.get("LatestStreamArn"), account=account),
             }
         )
     return out
 
 
-async def stream_lag(pipework: Instance, stream_arn: str | None) -> list[JSON]:
+async def stream_lag(pipework: Instance, stream_arn: str | None, *, account: str | None = None) -> list[JSON]:
     """How far behind each pipe reading the stream is."""
     if not stream_arn:
         return []
     out = []
     now = pipework.clock.now()
-    for p in _pipes_here(pipework):
+    for p in _pipes_here(pipework, account):
         if p["Source"] != stream_arn:
             continue
         lag = await pipework.dynamodbstreams.lag(stream_arn, p["Arn"])
@@ -410,14 +540,16 @@ async def stream_lag(pipework: Instance, stream_arn: str | None) -> list[JSON]:
     return out
 
 
-async def table_items(pipework: Instance, name: str, start: str | None) -> JSON:
+async def table_items(
+    pipework: Instance, name: str, start: str | None, *, account: str | None = None
+) -> JSON:
     params: JSON = {"TableName": name, "Limit": PAGE_SIZE}
     if start:
         try:
             params["ExclusiveStartKey"] = orjson.loads(start)
         except orjson.JSONDecodeError:
             raise ConsoleError("ValidationException", "The start key is not JSON.") from None
-    page = await call(pipework, "dynamodb", "Scan", params)
+    page = await call(pipework, "dynamodb", "Scan", params, account=account)
     last = page.get("LastEvaluatedKey")
     return {
         "Items": [pretty(item) for item in page.get("Items", [])],
@@ -438,9 +570,9 @@ async def breakers(pipework: Instance) -> list[JSON]:
 
 
 # -- alarms ----------------------------------------------------------------------------------------------------
-async def alarms(pipework: Instance) -> list[JSON]:
+async def alarms(pipework: Instance, *, account: str | None = None) -> list[JSON]:
     """Every metric and composite alarm with its state, reason and latest state changes (newest first)."""
-    found = await call(pipework, "cloudwatch", "DescribeAlarms", {"MaxRecords": 100})
+    found = await call(pipework, "cloudwatch", "DescribeAlarms", {"MaxRecords": 100}, account=account)
     out = []
     for kind, alarm in [("metric", a) for a in found.get("MetricAlarms", [])] + [
         ("composite", a) for a in found.get("CompositeAlarms", [])
@@ -450,6 +582,7 @@ async def alarms(pipework: Instance) -> list[JSON]:
             "cloudwatch",
             "DescribeAlarmHistory",
             {"AlarmName": alarm["AlarmName"], "HistoryItemType": "StateUpdate", "MaxRecords": 5},
+            account=account,
         )
         if kind == "metric":
             watched = alarm.get("MetricName") or "metric math"
@@ -480,23 +613,32 @@ def _when(value: Any) -> str:
 
 
 # -- overview --------------------------------------------------------------------------------------------------
-async def overview(pipework: Instance) -> JSON:
-    all_pipes = pipes(pipework)
-    all_queues = await queues(pipework)
-    all_schedules = schedules(pipework)
-    all_tables = (await call(pipework, "dynamodb", "ListTables", {})).get("TableNames", [])
-    rule_letters = await pipework.events.dead_letters(limit=None)
-    pipe_letters = await pipework.pipes.dead_letters(limit=1000)
+async def overview(pipework: Instance, *, account: str | None = None) -> JSON:
+    all_pipes = pipes(pipework, account=account)
+    all_queues = await queues(pipework, account=account)
+    all_schedules = schedules(pipework, account=account)
+    listed = await call(pipework, "dynamodb", "ListTables", {}, account=account)
+    all_tables = listed.get("TableNames", [])
+    rule_letters = await pipework.events.dead_letters(limit=None, account=account)
+    pipe_letters = await pipework.pipes.dead_letters(limit=1000, account=account)
     failures = [
         {"Kind": "rule", "Name": f"{d['EventBusName']}/{d['Rule']}", "Target": d["TargetId"], **d}
         for d in rule_letters
     ] + [{"Kind": "pipe", "Name": d["PipeName"], "Target": "", **d} for d in pipe_letters]
     failures.sort(key=lambda d: -float(d["DeadLetteredAt"]))
-    bus_list = await buses(pipework)
-    described = await call(pipework, "cloudwatch", "DescribeAlarms", {"MaxRecords": 100})
+    bus_list = await buses(pipework, account=account)
+    described = await call(pipework, "cloudwatch", "DescribeAlarms", {"MaxRecords": 100}, account=account)
     every_alarm = described.get("MetricAlarms", []) + described.get("CompositeAlarms", [])
     firing = sum(1 for a in every_alarm if a.get("StateValue") == "ALARM")
-    here = _region(pipework)
+    here = _region(pipework, account)
+    every_rule = sorted(here.rules)
+    requests = (Wanted("PutEventsRequestSize", "SampleCount"),)
+    flowing = await summed(
+        pipework, "AWS/Events", [()], requests, account=account, scope="– PutEvents requests"
+    )
+    delivered = await _rules_charts(
+        pipework, every_rule, _rules_scope("of the account's", len(every_rule)), account
+    )
     unhealthy_pipes = [p for p in all_pipes if p["CurrentState"] not in ("RUNNING", "STOPPED")]
     return {
         "Counts": [
@@ -521,4 +663,6 @@ async def overview(pipework: Instance) -> JSON:
         ],
         "Failures": [{**f, "When": iso(f["DeadLetteredAt"])} for f in failures[:10]],
         "Pipes": unhealthy_pipes,
+        "Charts": flowing + (delivered or []),
+        "TooManyRules": delivered is None,
     }

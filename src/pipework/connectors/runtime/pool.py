@@ -61,6 +61,7 @@ class FunctionSpec:
         runtime: Lambda's Runtime (``python3.12``); the worker runs on the server's own Python.
         timeout: seconds an invocation may run; memory: MemorySize in MiB (the worker's address-space cap).
         environment: the function's environment variables; region, account: where its SDK calls go.
+        role: the execution role (its temporary credentials are what the SDK signs with when auth is on).
     """
 
     arn: str
@@ -74,6 +75,7 @@ class FunctionSpec:
     environment: dict[str, str] = field(default_factory=dict)
     region: str = "us-east-1"
     account: str = "000000000000"
+    role: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,9 +173,10 @@ class WorkerPool:
         self._reaping: set[asyncio.Future[None]] = set()
         self._closed = False
 
-    def environment(self, spec: FunctionSpec) -> dict[str, str]:
+    def environment(self, spec: FunctionSpec, credentials: dict[str, str] | None = None) -> dict[str, str]:
         """The worker's environment: the server's (less its AWS settings), the function's Variables, and what
-        Lambda sets — AWS_ENDPOINT_URL pointing at this server, the region, dummy credentials."""
+        Lambda sets — AWS_ENDPOINT_URL pointing at this server, the region, and the execution role's temporary
+        `credentials` (dummy ones with auth off)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update({k: v for k, v in spec.environment.items() if k not in RESERVED})
         env.update(
@@ -195,30 +198,38 @@ class WorkerPool:
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
+        env.update(credentials or {})
         env.setdefault("AWS_ENDPOINT_URL", self.endpoint_url())
         return env
 
-    async def _start(self, spec: FunctionSpec) -> _Worker:
+    async def _start(self, spec: FunctionSpec, credentials: dict[str, str] | None) -> _Worker:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             WORKER_SCRIPT,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=str(spec.code_dir),
-            env=self.environment(spec),
+            env=self.environment(spec, credentials),
             start_new_session=True,  # a signal to the server's process group does not reach the workers
         )
         return _Worker(process, spec.revision)
 
     async def invoke(
-        self, spec: FunctionSpec, payload: bytes, *, request_id: str, client_context: Any = None
+        self,
+        spec: FunctionSpec,
+        payload: bytes,
+        *,
+        request_id: str,
+        client_context: Any = None,
+        credentials: dict[str, str] | None = None,
     ) -> InvocationResult:
-        """Run one invocation of ``spec`` with the event ``payload`` (JSON text)."""
+        """Run one invocation of ``spec`` with the event ``payload`` (JSON text); its SDK signs with
+        `credentials` (the execution role's; a warm worker is handed the current ones with each invocation)."""
         async with self._slots:
             started = time.monotonic()
             worker = self._take_idle(spec)
             if worker is None:
-                worker = await self._start(spec)
+                worker = await self._start(spec, credentials)
                 self._busy.add(worker)
                 try:
                     ready = await asyncio.wait_for(worker.ready(), INIT_TIMEOUT)
@@ -242,6 +253,8 @@ class WorkerPool:
                 "timeout": spec.timeout,
                 "client_context": client_context,
             }
+            if credentials:
+                request["credentials"] = credentials
             keep = False
             try:
                 try:

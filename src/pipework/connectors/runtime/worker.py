@@ -119,6 +119,9 @@ class Runtime:
 
     def invoke(self, request: dict[str, Any]) -> dict[str, Any]:
         request_id = request.get("request_id", "")
+        # The execution role's current credentials: SDK clients made from here on sign with them (Lambda
+        # refreshes a sandbox's credentials the same way, through its environment).
+        os.environ.update(request.get("credentials") or {})
         if self.init_error is not None:
             return {"error": dict(self.init_error, requestId=request_id)}
         try:

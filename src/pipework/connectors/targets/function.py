@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from typing import Self
 
     from pipework.connectors.bundle import Connectors
-    from pipework.connectors.ports import FunctionCatalog, LogGroups
+    from pipework.connectors.ports import FunctionCatalog, FunctionCredentials, LogGroups
 
 Handler = Callable[[Any, Any], Any]
 
@@ -236,6 +236,8 @@ class Functions:
         self.endpoint_url = endpoint_url
         self.log_directory = log_directory
         self.catalog: FunctionCatalog | None = None
+        #: the execution roles' credentials deployed functions sign with (None: auth off, dummy credentials)
+        self.credentials: FunctionCredentials | None = None
         self.log_groups: LogGroups | None = None
         self._log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
         self.workers = WorkerPool(lambda: self.endpoint_url, max_workers=max_workers)
@@ -271,7 +273,14 @@ class Functions:
     ) -> InvocationResult:
         """One invocation of a deployed function (its error, if any, is in the result, not raised)."""
         rid = request or request_id()
-        result = await self.workers.invoke(spec, payload, request_id=rid, client_context=client_context)
+        credentials = (
+            await self.credentials.credentials(spec.role, spec.account, spec.name)
+            if self.credentials is not None and spec.role
+            else None
+        )
+        result = await self.workers.invoke(
+            spec, payload, request_id=rid, client_context=client_context, credentials=credentials
+        )
         await self._write_log(spec, rid, result)
         return result
 

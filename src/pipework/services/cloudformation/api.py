@@ -26,7 +26,7 @@ from pipework.store.base import Store
 from . import model
 from .model import ChangeSet, Stack
 from .plans import Plan, make_plan, read, template_summary, use_previous
-from .providers import providers
+from .providers import Actor, IamRoles, StackPermissions, providers
 from .stacks import StackRunner
 
 log = logging.getLogger(__name__)
@@ -64,12 +64,28 @@ class CloudFormation:
 
     name = "cloudformation"
 
-    def __init__(self, store: Store, clock: Clock, *, api: ApiClient, region: str, account: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        api: ApiClient,
+        region: str,
+        account: str,
+        roles: IamRoles | None = None,
+        permissions: StackPermissions | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.region = region
         self.account = account
-        self.runner = StackRunner(store, clock, providers(api))
+        self.permissions = permissions
+        self.runner = StackRunner(
+            store,
+            clock,
+            providers(api, roles=roles, permissions=permissions),
+            checked=permissions is not None,
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._busy: set[str] = set()  # keys of stacks with an operation running on this node
 
@@ -202,6 +218,21 @@ class CloudFormation:
             disable_rollback=bool(params.get("DisableRollback")) or on_failure in ("DO_NOTHING",),
         )
 
+    async def _acting(self, ctx: RequestContext, stack: Stack, role_arn: str | None) -> Stack:
+        """`stack` set to act, in the operation `ctx` asks for, as its caller or as the service role `role_arn`
+        (given now, or earlier); with auth on, the caller must be allowed iam:PassRole on a role given now and
+        CloudFormation must be able to assume it, as on AWS."""
+        if role_arn and self.permissions is not None:
+            why = await self.permissions.denied(
+                Actor(ctx.access_key), "iam", "PassRole", {"RoleArn": role_arn}, region=ctx.region,
+                account=ctx.account,
+            )  # fmt: skip
+            if why is not None:
+                raise ServiceError("AccessDenied", why, 403)
+            if not await self.permissions.assumable(role_arn, ctx.account):
+                raise validation(f"Role {role_arn} is invalid or cannot be assumed")
+        return stack.evolve(operator=ctx.access_key, role_arn=role_arn or stack.role_arn)
+
     # ── stacks ──
     async def op_CreateStack(self, params: JSON, ctx: RequestContext) -> JSON:
         name = params["StackName"]
@@ -210,6 +241,7 @@ class CloudFormation:
             raise ServiceError("AlreadyExistsException", f"Stack [{name}] already exists")
         stack = self._new_stack(ctx, params, name, text, "CREATE_IN_PROGRESS")
         plan = self._plan(ctx, text, params, {}, name, stack.stack_id, stack.tag_map)
+        stack = await self._acting(ctx, stack, params.get("RoleARN"))
         stack = await self.runner.begin(
             stack.evolve(parameters=plan.parameters, description=plan.description), "CREATE_IN_PROGRESS"
         )
@@ -223,6 +255,7 @@ class CloudFormation:
         plan = self._plan(ctx, text, params, stack.parameters, stack.name, stack.stack_id, stack.tag_map)
         if text == stack.template and plan.parameters == stack.parameters:
             raise validation("No updates are to be performed.")
+        stack = await self._acting(ctx, stack, params.get("RoleARN"))
         work = await self._begin_update(stack, plan, text, params.get("Capabilities") or ())
         self._background(stack.key, work)
         return {"StackId": stack.stack_id}
@@ -256,28 +289,46 @@ class CloudFormation:
         if stack.status == "REVIEW_IN_PROGRESS":
             await self.store.delete_resource(model.KIND_STACK, stack.key)
             return {}
-        stack = await self.runner.begin(stack, "DELETE_IN_PROGRESS")
+        stack = await self.runner.begin(
+            await self._acting(ctx, stack, params.get("RoleARN")), "DELETE_IN_PROGRESS"
+        )
         self._background(stack.key, self.runner.delete(stack))
         return {}
+
+    async def _stack_or_deleted(self, ctx: RequestContext, name_or_id: str) -> Stack:
+        """The stack `name_or_id` names, or, given a stack id, the deleted stack it names (as on AWS, a deleted
+        stack is found by its id only)."""
+        try:
+            return await self._stack(ctx, name_or_id)
+        except ServiceError:
+            if not name_or_id.startswith("arn:"):
+                raise
+            deleted = await self.runner.deleted_stack(ctx.account, ctx.region, name_or_id)
+            if deleted is None:
+                raise
+            return deleted
 
     async def op_DescribeStacks(self, params: JSON, ctx: RequestContext) -> JSON:
         name = params.get("StackName")
         if name:
-            return {"Stacks": [(await self._stack(ctx, name)).to_api()]}
+            return {"Stacks": [(await self._stack_or_deleted(ctx, name)).to_api()]}
         return {"Stacks": [stack.to_api() async for stack in self.runner.stacks(ctx.account, ctx.region)]}
 
     async def op_ListStacks(self, params: JSON, ctx: RequestContext) -> JSON:
         wanted = set(params.get("StackStatusFilter") or ())
-        return {
-            "StackSummaries": [
-                stack.summary()
-                async for stack in self.runner.stacks(ctx.account, ctx.region)
-                if not wanted or stack.status in wanted
+        summaries = [
+            stack.summary()
+            async for stack in self.runner.stacks(ctx.account, ctx.region)
+            if not wanted or stack.status in wanted
+        ]
+        if not wanted or "DELETE_COMPLETE" in wanted:
+            summaries += [
+                stack.summary() async for stack in self.runner.deleted_stacks(ctx.account, ctx.region)
             ]
-        }
+        return {"StackSummaries": summaries}
 
     async def op_DescribeStackEvents(self, params: JSON, ctx: RequestContext) -> JSON:
-        stack = await self._stack(ctx, params["StackName"])
+        stack = await self._stack_or_deleted(ctx, params["StackName"])
         records, after = [], 0
         while True:
             page = await self.store.read_log(model.events_log(stack.stack_id), after=after, limit=1000)
@@ -435,6 +486,7 @@ class CloudFormation:
             description=str(params.get("Description") or ""),
             tags=tuple((t["Key"], t["Value"]) for t in params.get("Tags") or ()),
             capabilities=tuple(params.get("Capabilities") or ()),
+            role_arn=params.get("RoleARN"),
         )
         if existing is None:
             await self.runner.save(stack)
@@ -546,6 +598,7 @@ class CloudFormation:
             change_set.key,
             change_set.evolve(execution_status="EXECUTE_IN_PROGRESS").to_store(),
         )
+        stack = await self._acting(ctx, stack, change_set.role_arn)
         work: Awaitable[Stack]
         if change_set.kind == "CREATE":
             stack = await self.runner.begin(

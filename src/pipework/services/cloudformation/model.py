@@ -15,6 +15,10 @@ from pipework.jsontypes import JSON
 
 KIND_STACK = "cloudformation/stack"
 KIND_CHANGE_SET = "cloudformation/changeset"
+#: deleted stacks, keyed ``<account>/<region>/<stack id>``: ListStacks shows them (and DescribeStacks by stack id
+#: finds them) for `DELETED_KEPT` seconds, as CloudFormation does
+KIND_DELETED_STACK = "cloudformation/deleted-stack"
+DELETED_KEPT = 90 * 86_400.0
 
 #: Pipework's own stack tag: resources of unsupported types are skipped instead of failing the stack.
 SKIP_UNSUPPORTED_TAG = "pipework:skip-unsupported"
@@ -22,6 +26,10 @@ SKIP_UNSUPPORTED_TAG = "pipework:skip-unsupported"
 
 def stack_key(account: str, region: str, name: str) -> str:
     return f"{account}/{region}/{name}"
+
+
+def deleted_stack_key(account: str, region: str, stack_id: str) -> str:
+    return f"{account}/{region}/{stack_id}"
 
 
 def change_set_key(account: str, region: str, stack: str, name: str) -> str:
@@ -132,6 +140,9 @@ class Stack:
     resources: dict[str, StackResource] = field(default_factory=dict)
     updated: float | None = None
     change_set_id: str | None = None
+    role_arn: str | None = None  # RoleARN: the service role its operations act as
+    operator: str | None = None  # the access key that asked for its current operation (auth on)
+    deleted: float | None = None  # when it was deleted (DELETE_COMPLETE)
 
     @property
     def key(self) -> str:
@@ -169,6 +180,9 @@ class Stack:
             "Outputs": list(self.outputs),
             "Resources": {k: v.to_store() for k, v in self.resources.items()},
             "ChangeSetId": self.change_set_id,
+            "RoleARN": self.role_arn,
+            "_Operator": self.operator,
+            "Deleted": self.deleted,
         }
 
     @classmethod
@@ -191,6 +205,9 @@ class Stack:
             resources={k: StackResource.from_store(k, v) for k, v in (body.get("Resources") or {}).items()},
             updated=body.get("Updated"),
             change_set_id=body.get("ChangeSetId"),
+            role_arn=body.get("RoleARN"),
+            operator=body.get("_Operator"),
+            deleted=body.get("Deleted"),
         )
 
     def to_api(self) -> JSON:
@@ -217,6 +234,10 @@ class Stack:
             out["LastUpdatedTime"] = when(self.updated)
         if self.change_set_id:
             out["ChangeSetId"] = self.change_set_id
+        if self.role_arn:
+            out["RoleARN"] = self.role_arn
+        if self.deleted is not None:
+            out["DeletionTime"] = when(self.deleted)
         return out
 
     def summary(self) -> JSON:
@@ -234,6 +255,8 @@ class Stack:
             out["LastUpdatedTime"] = when(self.updated)
         if self.reason:
             out["StackStatusReason"] = self.reason
+        if self.deleted is not None:
+            out["DeletionTime"] = when(self.deleted)
         return out
 
 
@@ -258,6 +281,7 @@ class ChangeSet:
     description: str = ""
     tags: tuple[tuple[str, str], ...] = ()
     capabilities: tuple[str, ...] = ()
+    role_arn: str | None = None
 
     @property
     def key(self) -> str:
@@ -285,6 +309,7 @@ class ChangeSet:
             "Description": self.description,
             "Tags": [list(t) for t in self.tags],
             "Capabilities": list(self.capabilities),
+            "RoleARN": self.role_arn,
         }
 
     @classmethod
@@ -307,6 +332,7 @@ class ChangeSet:
             description=body.get("Description", ""),
             tags=tuple((k, v) for k, v in body.get("Tags") or ()),
             capabilities=tuple(body.get("Capabilities") or ()),
+            role_arn=body.get("RoleARN"),
         )
 
     def to_api(self) -> JSON:

@@ -20,7 +20,7 @@ from pipework.store.base import Store
 from . import model
 from .model import Stack, StackResource
 from .plans import Plan
-from .providers import Made, NeedsReplacement, Provider, ProvisionError, Where
+from .providers import Actor, Made, NeedsReplacement, Provider, ProvisionError, Where
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,13 @@ class StackRunner:
     Parameters: `store`, `clock`, `providers` (one per supported resource type, see `providers.providers`).
     """
 
-    def __init__(self, store: Store, clock: Clock, providers: Mapping[str, Provider]) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, providers: Mapping[str, Provider], *, checked: bool = False
+    ) -> None:
         self.store = store
         self.clock = clock
         self.providers = providers
+        self.checked = checked
 
     # ── persistence ──
     async def save(self, stack: Stack) -> Stack:
@@ -50,6 +53,25 @@ class StackRunner:
     async def stacks(self, account: str, region: str) -> AsyncIterator[Stack]:
         async for found in self.store.all_resources(model.KIND_STACK, prefix=f"{account}/{region}/"):
             yield Stack.from_store(found.body)
+
+    async def deleted_stacks(self, account: str, region: str) -> AsyncIterator[Stack]:
+        """The stacks of the account and region deleted in the last `model.DELETED_KEPT` seconds (older ones are
+        forgotten as they are met)."""
+        async for found in self.store.all_resources(model.KIND_DELETED_STACK, prefix=f"{account}/{region}/"):
+            stack = Stack.from_store(found.body)
+            if (stack.deleted or 0.0) < self.clock.now() - model.DELETED_KEPT:
+                await self.store.delete_resource(model.KIND_DELETED_STACK, found.name)
+                continue
+            yield stack
+
+    async def deleted_stack(self, account: str, region: str, stack_id: str) -> Stack | None:
+        found = await self.store.get_resource(
+            model.KIND_DELETED_STACK, model.deleted_stack_key(account, region, stack_id)
+        )
+        if found is None:
+            return None
+        stack = Stack.from_store(found.body)
+        return stack if (stack.deleted or 0.0) >= self.clock.now() - model.DELETED_KEPT else None
 
     async def exports(self, account: str, region: str, *, besides: str | None = None) -> dict[str, str]:
         """Every export of the account and region (name → value), leaving out stack `besides`'s own."""
@@ -127,7 +149,10 @@ class StackRunner:
         return Evaluator(plan.template, plan.values, pseudo, ResolvedRefs(ref, get_att, exports))
 
     def where(self, stack: Stack) -> Where:
-        return Where(stack.account, stack.region, stack.name)
+        """Where `stack` provisions, and as whom: its service role, else the caller of its operation (checked only
+        when the runner has `checked` set: auth is on)."""
+        actor = Actor(stack.operator, stack.role_arn) if self.checked else None
+        return Where(stack.account, stack.region, stack.name, actor)
 
     def provider(self, resource_type: str) -> Provider:
         found = self.providers.get(resource_type)
@@ -169,7 +194,11 @@ class StackRunner:
             stack = await self.stack_status(
                 stack, "ROLLBACK_IN_PROGRESS", f"{reason.strip()} Rollback requested by user."
             )
-            stack = await self._delete_all(stack)
+            try:
+                stack = await self._delete_all(stack)
+            except ProvisionError as failure:  # e.g. the caller may create a resource but not delete it
+                stack = await self.load(stack.account, stack.region, stack.name) or stack
+                return await self.stack_status(stack, "ROLLBACK_FAILED", str(failure))
             return await self.stack_status(stack, "ROLLBACK_COMPLETE")
         return await self.stack_status(stack, "CREATE_COMPLETE")
 
@@ -196,7 +225,7 @@ class StackRunner:
             self.clock.now(),
         )
         stack = await self.save(stack.with_resource(resource))
-        await self.event(stack, logical_id, made.physical_id, kind, "CREATE_COMPLETE")
+        await self.event(stack, logical_id, made.physical_id, kind, "CREATE_COMPLETE", made.note)
         return stack
 
     def _outputs(self, plan: Plan, evaluator: Evaluator) -> tuple[JSON, ...]:
@@ -234,6 +263,13 @@ class StackRunner:
             await self.stack_status(stack, "DELETE_FAILED", str(exc))
             return
         await self.event(stack, stack.name, stack.stack_id, STACK_TYPE, "DELETE_COMPLETE")
+        # Kept, as CloudFormation keeps deleted stacks: ListStacks shows it, DescribeStacks finds it by stack id.
+        gone = stack.evolve(status="DELETE_COMPLETE", reason="", resources={}, deleted=self.clock.now())
+        await self.store.put_resource(
+            model.KIND_DELETED_STACK,
+            model.deleted_stack_key(stack.account, stack.region, stack.stack_id),
+            gone.to_store(),
+        )
         await self.store.delete_resource(model.KIND_STACK, stack.key)
 
     @staticmethod
@@ -376,7 +412,7 @@ class StackRunner:
             self.clock.now(),
         )
         stack = await self.save(stack.with_resource(resource))
-        await self.event(stack, old.logical_id, made.physical_id, kind, "UPDATE_COMPLETE")
+        await self.event(stack, old.logical_id, made.physical_id, kind, "UPDATE_COMPLETE", made.note)
         return stack, replacement
 
     async def _delete_replaced(self, stack: Stack, old: StackResource) -> None:

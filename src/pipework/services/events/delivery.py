@@ -76,6 +76,7 @@ class RuleDelivery:
                 self.message(payload),
                 account=payload.get("account"),
                 role_arn=payload["target"].get("RoleArn"),
+                service="events.amazonaws.com",
             )
         except TargetError as exc:
             raise exc.as_reason() from None

@@ -127,6 +127,13 @@ class FunctionOperations(LambdaState):
         await self.store.commit(batch)
         await self.functions.workers.retire(function.arn)
 
+    async def _check_role(self, role: str, account: str) -> None:
+        """With auth on, Lambda must be able to assume a function's role (its calls are made as it)."""
+        if self.role_access is not None and not await self.role_access.assumable(
+            role, account=account, service="lambda.amazonaws.com"
+        ):
+            raise invalid("The role defined for the function cannot be assumed by Lambda.")
+
     # -- operations ----------------------------------------------------------------------------------------------
     async def op_CreateFunction(self, params: JSON, ctx: RequestContext) -> JSON:
         name = FunctionName.parse(params["FunctionName"])
@@ -143,6 +150,7 @@ class FunctionOperations(LambdaState):
             raise invalid(
                 "Runtime and Handler are mandatory parameters for functions created with Zip Package Type"
             )
+        await self._check_role(params["Role"], account)
         data = await self._package(params.get("Code") or {})
         environment = self._environment(params, {})
         async with self.lock:
@@ -247,6 +255,8 @@ class FunctionOperations(LambdaState):
     async def op_UpdateFunctionConfiguration(self, params: JSON, ctx: RequestContext) -> JSON:
         async with self.lock:
             function = await self._existing(params, ctx)
+            if "Role" in params:
+                await self._check_role(params["Role"], function.account)
             changes: dict[str, Any] = {}
             if "Runtime" in params:
                 changes["runtime"] = self._check_runtime(params["Runtime"])

@@ -113,6 +113,16 @@ class MappingStages:
         return TargetResult(failed_ids=failed, response=response)
 
 
+#: what a mapping's function role must be allowed on its source (action, resource; "" for the source's ARN)
+SQS_ACTIONS = (("sqs:ReceiveMessage", ""), ("sqs:DeleteMessage", ""), ("sqs:GetQueueAttributes", ""))
+STREAM_ACTIONS = (
+    ("dynamodb:DescribeStream", ""),
+    ("dynamodb:GetRecords", ""),
+    ("dynamodb:GetShardIterator", ""),
+    ("dynamodb:ListStreams", "*"),
+)
+
+
 class MappingOperations(InvokeOperations):
     """The event source mapping operations and their runners (`api`, `streams` and `backoff` are set by
     `LambdaService`)."""
@@ -279,6 +289,29 @@ class MappingOperations(InvokeOperations):
         elif await self.streams.shard_id(arn) is None:
             raise invalid(f"Stream not found: {arn}")
 
+    async def _check_source_access(self, function: Function, source: str, kind: str) -> None:
+        """With auth on, Lambda reads the source as the function's execution role: it must be allowed to (Lambda
+        checks this when the mapping is made, with these messages)."""
+        if self.role_access is None or function.local or not function.role:
+            return
+        actions = [
+            (action, resource or source)
+            for action, resource in (SQS_ACTIONS if kind == "sqs" else STREAM_ACTIONS)
+        ]
+        denied = await self.role_access.role_denied(
+            function.role, account=function.account, actions=actions, service="lambda.amazonaws.com"
+        )
+        if denied is None:
+            return
+        if kind == "sqs":
+            raise invalid(
+                f"The provided execution role does not have permissions to call {denied.split(':', 1)[-1]} on SQS"
+            )
+        raise invalid(
+            f"Cannot access stream {source}. Please ensure the role can perform the GetRecords, GetShardIterator, "
+            "DescribeStream, and ListStreams Actions on your stream in IAM."
+        )
+
     def _settings(self, params: JSON, base: Mapping) -> Mapping:
         """``base`` changed by the parameters of a Create or Update, validated as Lambda does."""
         queue = base.is_queue
@@ -346,6 +379,7 @@ class MappingOperations(InvokeOperations):
             raise invalid("Unsupported starting position AT_TIMESTAMP for a DynamoDB stream.")
         function = await self._target_function(params["FunctionName"], ctx)
         await self._check_source(source, kind)
+        await self._check_source_access(function, source, kind)
         name = str(uuid.uuid4())
         base = Mapping(
             uuid=name,
@@ -377,6 +411,9 @@ class MappingOperations(InvokeOperations):
             changed = self._settings(params, mapping)
             if params.get("FunctionName"):
                 function = await self._target_function(params["FunctionName"], ctx)
+                await self._check_source_access(
+                    function, mapping.source, "sqs" if mapping.is_queue else "dynamodb"
+                )
                 changed = dataclasses.replace(changed, function_arn=function.arn)
             changed = dataclasses.replace(changed, modified=self.clock.now())
             await self.store.put_resource(model.KIND_MAPPING, mapping.uuid, changed.to_store())

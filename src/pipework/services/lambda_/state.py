@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from pipework.clock import Clock
 from pipework.connectors.runtime import FunctionSpec, unpack
@@ -22,6 +24,21 @@ from .errors import function_not_found, not_found
 from .model import Function, FunctionName
 
 log = logging.getLogger("pipework.lambda")
+
+
+class RoleAccess(Protocol):
+    """What functions' execution roles may do (auth on; the composition root fills it)."""
+
+    async def assumable(self, role_arn: str, *, account: str, service: str) -> bool:
+        """Whether the `service` principal may assume `role_arn` for a function of `account`."""
+        ...
+
+    async def role_denied(
+        self, role_arn: str, *, account: str, actions: Sequence[tuple[str, str]], service: str
+    ) -> str | None:
+        """The first of `actions` (action, resource ARN) that `role_arn`, assumed by the `service` principal for
+        `account`, may not do, or None when it may do them all."""
+        ...
 
 
 class LambdaState:
@@ -50,6 +67,8 @@ class LambdaState:
         self.functions = functions
         self.code_directory = code_directory
         self.lock = asyncio.Lock()
+        #: what functions' roles may do, checked when a function or mapping is made (None: auth off)
+        self.role_access: RoleAccess | None = None
 
     # -- functions -----------------------------------------------------------------------------------------------
     def where(self, name: FunctionName, ctx: RequestContext) -> tuple[str, str]:
@@ -126,6 +145,7 @@ class LambdaState:
             environment=dict(function.environment),
             region=function.region,
             account=function.account,
+            role=function.role,
         )
 
     async def function_spec(self, arn: str) -> FunctionSpec | None:

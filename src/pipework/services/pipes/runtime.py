@@ -342,37 +342,43 @@ class Pipes:
         }
 
     # -- Pipework extensions (beyond AWS) ------------------------------------------------------------------------
-    def _key(self, name: str, region: str | None) -> str:
-        """The key of the pipe `name` in `region` (default: the server's) of the server's account, or
-        NotFoundException."""
-        key = model.pipe_key(self.account, region or self.region, name)
+    def _key(self, name: str, region: str | None, account: str | None = None) -> str:
+        """The key of the pipe `name` in `region` of `account` (defaults: the server's), or NotFoundException."""
+        key = model.pipe_key(account or self.account, region or self.region, name)
         self.pipes_api.pipe(key)
         return key
 
-    async def invoke(self, name: str, records: list[Any], *, region: str | None = None) -> JSON:
+    async def invoke(
+        self, name: str, records: list[Any], *, region: str | None = None, account: str | None = None
+    ) -> JSON:
         """Push `records` through the pipe's filter, enrichment and target once (no retries, no dead letters)
         and report each stage. Not counted in the pipe's metrics (see `Execution.detached`)."""
-        key = self._key(name, region)
+        key = self._key(name, region, account)
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise validation("Records must be a list of JSON objects.")
         execution = self.executions[key].detached()
         outcome = await execution.run(records, trace=True)
         return outcome.to_json()
 
-    def pipe_metrics(self, name: str, *, region: str | None = None) -> JSON:
-        key = self._key(name, region)
+    def pipe_metrics(self, name: str, *, region: str | None = None, account: str | None = None) -> JSON:
+        key = self._key(name, region, account)
         metrics = self._metrics_of(key)
         return {"PipeName": name, "PipeArn": self.pipes_api.pipe(key).arn, "Metrics": metrics.snapshot()}
 
     async def dead_letters(
-        self, name: str | None = None, *, limit: int = 1000, region: str | None = None
+        self,
+        name: str | None = None,
+        *,
+        limit: int = 1000,
+        region: str | None = None,
+        account: str | None = None,
     ) -> list[JSON]:
-        """Dead-lettered records (full) of one pipe, or of every pipe of the region, in the order they were
-        dead-lettered."""
+        """Dead-lettered records (full) of one pipe, or of every pipe of the region (and account), in the order
+        they were dead-lettered."""
         if name is not None:
-            keys = [self._key(name, region)]
+            keys = [self._key(name, region, account)]
         else:
-            prefix = model.pipe_key(self.account, region or self.region, "")
+            prefix = model.pipe_key(account or self.account, region or self.region, "")
             keys = sorted(k for k in self.pipes_api.pipes if k.startswith(prefix))
         out: list[JSON] = []
         for key in keys:
@@ -395,15 +401,29 @@ class Pipes:
                 after = page[-1].seq
         return out[:limit]
 
-    async def discard(self, name: str, ids: list[str] | None = None, *, region: str | None = None) -> int:
+    async def discard(
+        self,
+        name: str,
+        ids: list[str] | None = None,
+        *,
+        region: str | None = None,
+        account: str | None = None,
+    ) -> int:
         """Delete dead-lettered records of a pipe (the given ids, or all) for good; how many were deleted."""
-        key = self._key(name, region)
+        key = self._key(name, region, account)
         return await self.store.delete_dead_letters(redrive_queue(key), ids)
 
-    async def redrive(self, name: str, ids: list[str] | None = None, *, region: str | None = None) -> int:
+    async def redrive(
+        self,
+        name: str,
+        ids: list[str] | None = None,
+        *,
+        region: str | None = None,
+        account: str | None = None,
+    ) -> int:
         """Send dead-lettered records (the given ids, or all) back through the pipe; it retries them anew.
         Counts them as `Redriven` (records redriven, whatever their retries do next)."""
-        key = self._key(name, region)
+        key = self._key(name, region, account)
         redriven = await self.store.redrive(redrive_queue(key), ids)
         self._metrics_of(key).count("Redriven", redriven)
         return redriven

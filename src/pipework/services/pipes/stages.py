@@ -22,6 +22,8 @@ from pipework.transform import resolve_parameters
 from . import model
 
 log = logging.getLogger("pipework.pipes")
+#: the service principal a pipe's role is assumed by (its trust policy must name it)
+PRINCIPAL = "pipes.amazonaws.com"
 
 
 class PipeStages:
@@ -39,7 +41,9 @@ class PipeStages:
         arn = pipe.enrichment
         assert arn is not None
         try:
-            await self.targets.check_access(arn, account=_account(pipe), role_arn=pipe.role_arn)
+            await self.targets.check_access(
+                arn, account=_account(pipe), role_arn=pipe.role_arn, service=PRINCIPAL
+            )
             if model.enrichment_kind(arn) == "function":
                 return await self.targets.send_one(arn, Message(payload))
             # An API destination enrichment takes one record (BatchSize 1) and answers with the enriched item(s).
@@ -54,7 +58,9 @@ class PipeStages:
         self, pipe: PipeDefinition, items: list[Any], events: list[Any], trace: str | None = None
     ) -> TargetResult:
         try:
-            await self.targets.check_access(pipe.target, account=_account(pipe), role_arn=pipe.role_arn)
+            await self.targets.check_access(
+                pipe.target, account=_account(pipe), role_arn=pipe.role_arn, service=PRINCIPAL
+            )
             return await self._deliver(pipe, items, events, trace)
         except TargetError as exc:
             raise exc.as_reason() from None

@@ -75,7 +75,10 @@ class ScheduleInvoker:
         return list(self.results.get(schedule_arn, ()))
 
     def _record(self, invocation: JSON, status: str, error: TargetError | None = None) -> None:
-        kept = self.results.setdefault(invocation["arn"], deque(maxlen=RESULTS_KEPT))
+        arn = invocation["arn"]
+        kept = self.results.get(arn)
+        if kept is None:  # not setdefault: that would build a deque on every invocation
+            kept = self.results[arn] = deque(maxlen=RESULTS_KEPT)
         result: JSON = {
             "Scheduled": invocation["scheduled"],
             "Attempt": invocation.get(ATTEMPT_KEY, 1),
@@ -94,6 +97,7 @@ class ScheduleInvoker:
                 message(invocation),
                 account=invocation.get("account"),
                 role_arn=target.get("RoleArn"),
+                service="scheduler.amazonaws.com",
             )
         except TargetError as exc:
             self._record(invocation, "FAILED", exc)

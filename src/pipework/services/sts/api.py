@@ -31,9 +31,12 @@ class Identities(Protocol):
         """``{"Account", "Arn", "UserId"}`` of the key that signed a request."""
         ...
 
-    async def assume(self, role_arn: str, session: str, seconds: int, caller_account: str) -> JSON | None:
+    async def assume(
+        self, role_arn: str, session: str, seconds: int, caller_account: str, caller_arn: str | None = None
+    ) -> JSON | None:
         """``{"AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration" (epoch), "AssumedRoleId", "Arn"}``;
-        raise `ServiceError` when the role does not exist or does not trust the caller's account."""
+        raise `ServiceError` when the role does not exist or does not trust the caller (`caller_arn` of
+        `caller_account`)."""
         ...
 
 
@@ -82,7 +85,10 @@ class StsService:
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
             )
         role_arn, session = params["RoleArn"], params["RoleSessionName"]
-        issued = await self.identities.assume(role_arn, session, seconds, ctx.account)
+        caller = await self.identities.identity(ctx.access_key)
+        issued = await self.identities.assume(
+            role_arn, session, seconds, ctx.account, caller["Arn"] if caller is not None else None
+        )
         if issued is None:  # auth off: nothing is checked, so any well-formed credentials do
             parts = role_arn.split(":", 5)
             role = parts[5].rsplit("/", 1)[-1] if len(parts) == 6 else role_arn

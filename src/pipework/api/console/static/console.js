@@ -9,14 +9,22 @@ function say(message, isError) {
   status.className = isError ? "error" : "ok";
 }
 
+// Behind --auth sigv4 the page carries its session's CSRF token: every request the script makes sends it.
+const csrfToken = document.querySelector("meta[name=csrf-token]")?.content;
+
 async function call(method, url, body) {
-  const options = { method, headers: {} };
+  const options = { method, headers: {}, credentials: "same-origin" };
+  if (csrfToken) options.headers["x-csrf-token"] = csrfToken;
   if (body !== undefined) {
     options.headers["content-type"] = "application/json";
     options.body = JSON.stringify(body);
   }
   const response = await fetch(url, options);
   const answer = await response.json().catch(() => ({}));
+  if (response.status === 401 && url.startsWith("/console/")) {
+    // The session ended: sign in again, then come back here.
+    window.location.assign(`/console/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
   if (!response.ok) {
     const error = new Error(`${answer.__type || response.status}: ${answer.message || response.statusText}`);
     error.answer = answer;
@@ -214,6 +222,11 @@ onSubmit("start-replay", async (form) => {
   const rules = [...form.querySelectorAll("input[name=Rules]:checked")]
     .filter((box) => box.dataset.bus === archive.dataset.bus)
     .map((box) => box.value);
+  // A bus with many rules has a text field of rule names instead of a checkbox each.
+  for (const field of form.querySelectorAll("input[name=RuleNames]")) {
+    if (field.dataset.bus !== archive.dataset.bus) continue;
+    rules.push(...field.value.split(",").map((name) => name.trim()).filter(Boolean));
+  }
   const answer = await call("POST", "/console/api/replays/start", {
     ReplayName: data.get("ReplayName"),
     ArchiveName: data.get("ArchiveName"),
@@ -331,13 +344,18 @@ onClick(".queue-redrive", async (button) => {
   say(`Move task started: ${answer.TaskHandle}.`);
 });
 
-// -- breakers (Pipework's own routes) ---------------------------------------------------------------------------
+// -- breakers ----------------------------------------------------------------------------------------------------
 onClick(".breaker-action", async (button) => {
   const name = button.dataset.name;
-  const answer = await call("POST", `/_pipework/breakers/${encodeURIComponent(name)}/${button.dataset.action}`);
+  const answer = await call("POST", `/console/api/breakers/${encodeURIComponent(name)}/${button.dataset.action}`);
   const row = button.closest("tr");
   row.querySelector(".breaker-state").textContent = answer.State;
   row.querySelector(".breaker-parked").textContent = answer.Parked;
+  if (button.dataset.action === "pause" || button.dataset.action === "resume") {
+    const paused = answer.State === "PAUSED";
+    button.dataset.action = paused ? "resume" : "pause";
+    button.textContent = paused ? "Resume" : "Pause";
+  }
   say(`Breaker ${name}: ${answer.State}.`);
 });
 

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 
 from pipework.connectors.ports import ApiClient
 
-from .base import Made, NeedsReplacement, Provider, ProvisionError, Where
+from .base import Actor, Made, NeedsReplacement, Provider, ProvisionError, StackPermissions, Where
 from .cloudwatch import Alarm, CompositeAlarm, LogGroup
 from .dynamodb import Table
 from .events import ApiDestination, Archive, Connection, EventBus, EventBusPolicy, Rule
 from .functions import EventInvokeConfig, EventSourceMapping, Function
-from .iam import LambdaPermission, ManagedPolicy, Policy, Role
+from .iam import IamProvider, IamRoles, LambdaPermission, ManagedPolicy, Policy, Role
 from .pipes import Pipe, Schedule, ScheduleGroup
 from .sns import Subscription, Topic, TopicPolicy
 from .sqs import Queue, QueuePolicy
@@ -47,9 +47,29 @@ PROVIDER_TYPES: tuple[type[Provider], ...] = (
 )
 
 
-def providers(api: ApiClient) -> Mapping[str, Provider]:
-    """One provider per supported type, calling the served APIs through `api`."""
-    return {kind.type: kind(api) for kind in PROVIDER_TYPES}
+def providers(
+    api: ApiClient, *, roles: IamRoles | None = None, permissions: StackPermissions | None = None
+) -> Mapping[str, Provider]:
+    """One provider per supported type, calling the served APIs through `api`, keeping IAM roles and policies in
+    `roles`, each call checked by `permissions` (None: auth is off)."""
+    made: dict[str, Provider] = {}
+    for kind in PROVIDER_TYPES:
+        provider = kind(api, permissions)
+        if isinstance(provider, IamProvider):
+            provider.roles = roles
+        made[kind.type] = provider
+    return made
 
 
-__all__ = ["PROVIDER_TYPES", "Made", "NeedsReplacement", "Provider", "ProvisionError", "Where", "providers"]
+__all__ = [
+    "PROVIDER_TYPES",
+    "Actor",
+    "IamRoles",
+    "Made",
+    "NeedsReplacement",
+    "Provider",
+    "ProvisionError",
+    "StackPermissions",
+    "Where",
+    "providers",
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import orjson
 
@@ -30,10 +30,36 @@ class NeedsReplacement(Exception):
 
 @dataclass(frozen=True)
 class Made:
-    """What a provider made: the physical id and the attributes."""
+    """What a provider made: the physical id and the attributes; `note`, what the stack event should say beside
+    success (something recorded but not acted on)."""
 
     physical_id: str
     attributes: JSON
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who a stack operation acts as: the stack's service role (`role_arn`, the stack's RoleARN) when it has one,
+    else the caller of the operation (`access_key`, the key that signed CreateStack, UpdateStack ...)."""
+
+    access_key: str | None = None
+    role_arn: str | None = None
+
+
+class StackPermissions(Protocol):
+    """Whether a stack operation may make one call (auth on): what the composition root fills from the
+    authorizer."""
+
+    async def denied(
+        self, actor: Actor, service: str, operation: str, params: JSON, *, region: str, account: str
+    ) -> str | None:
+        """Why `actor` may not call `operation` of `service` with `params` (AWS's AccessDenied message), or None."""
+        ...
+
+    async def assumable(self, role_arn: str, account: str) -> bool:
+        """Whether CloudFormation (``cloudformation.amazonaws.com``) may assume `role_arn` for `account`."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -43,6 +69,7 @@ class Where:
     account: str
     region: str
     stack: str
+    actor: Actor | None = None  # None: nothing is checked (auth is off)
 
     def generated_name(self, logical_id: str, *, limit: int = 64, suffix: str = "") -> str:
         """CloudFormation's generated name: ``<stack>-<logical id>-<random>``, cut to `limit` characters."""
@@ -60,10 +87,26 @@ class Provider:
     #: Properties whose change needs a new resource (AWS's "Update requires: Replacement").
     replaced_by: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, api: ApiClient) -> None:
+    def __init__(self, api: ApiClient, permissions: StackPermissions | None = None) -> None:
         self.api = api
+        self.permissions = permissions
+
+    async def authorize(self, service: str, operation: str, params: JSON, where: Where) -> None:
+        """Raise `ProvisionError` (AccessDenied, in the words CloudFormation's handlers use) unless the stack's
+        actor may make this call."""
+        if self.permissions is None or where.actor is None:
+            return
+        why = await self.permissions.denied(
+            where.actor, service, operation, params, region=where.region, account=where.account
+        )
+        if why is not None:
+            raise ProvisionError(
+                f'Resource handler returned message: "{why} (Service: {service}, Status Code: 403)" '
+                "(HandlerErrorCode: AccessDenied)"
+            )
 
     async def call(self, service: str, operation: str, params: JSON, where: Where) -> JSON:
+        await self.authorize(service, operation, params, where)
         try:
             return await self.api.call(service, operation, params, region=where.region, account=where.account)
         except TargetError as exc:
@@ -83,6 +126,7 @@ class Provider:
 
     async def quietly(self, service: str, operation: str, params: JSON, where: Where) -> None:
         """A delete call that succeeds when the resource is already gone."""
+        await self.authorize(service, operation, params, where)
         try:
             await self.api.call(service, operation, params, region=where.region, account=where.account)
         except TargetError as exc:
