@@ -297,6 +297,8 @@ class Pipework:
 
         # Every service records its metrics here; durable per minute, kept `metrics_retention_days`.
         recorder = Recorder(store, clock, retention=settings.metrics_retention_days * 86_400.0)
+        backend = type(store).__name__.removesuffix("Store").lower()  # memory, sqlite, postgres
+        store.commit_observer = recorder.commit_observer(account, region, backend)
         tracer = Tracer.otlp(settings.otlp_endpoint) if settings.otlp_endpoint else None
         # Services that depend on nothing but the store come first; the targets reach them through ports.
         sqs = SqsService(store, clock, region=region, account=account, recorder=recorder, cluster=cluster)
@@ -534,7 +536,8 @@ class Pipework:
             held = 0.0 if breaker.state == "CLOSED" else 1.0
             for metric, value in (("ParkedDeliveries", parked), ("Open", held)):
                 self.recorder.add(settings.account, settings.region, "Pipework/Breakers", metric, dims, value)
-        for dispatcher in (self.events.dispatcher, self.scheduler.dispatcher):
+        dispatchers = [self.events.dispatcher, self.scheduler.dispatcher, self.lambda_.dispatcher]
+        for dispatcher in [*dispatchers, *self.sns.dispatchers]:
             self.recorder.add(
                 settings.account,
                 settings.region,

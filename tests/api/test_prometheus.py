@@ -89,6 +89,8 @@ def test_the_grafana_dashboard_reads_series_pipework_exports() -> None:
             ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
             ("AWS/DynamoDB", "SuccessfulRequestLatency"),
             ("Pipework/Dispatcher", "InFlight"),
+            ("AWS/Events", "ThrottledRules"),
+            ("Pipework/Store", "CommitLatency"),
         ]
         for suffix in ("", "_total", "_sum", "_count")
     }

@@ -9,6 +9,9 @@ import sys
 from typing import Any
 
 from pipework.cli.metrics import sparkline
+from pipework.clock import ManualClock
+
+START = 1_800_000_000.0
 
 
 def cli(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
@@ -48,7 +51,10 @@ def test_metrics_prints_a_table_with_a_sparkline_per_series(server: Any) -> None
     assert row.split() == ["Plant", "Load{Site=north}", "14", "9", "▁▃█"]
 
 
-def test_alarms_list_show_and_history(server: Any) -> None:
+def test_alarms_list_show_and_history(make_server: Any) -> None:
+    # On a manual clock: on the real one, a minute boundary falling between SetAlarmState and the CLI calls
+    # re-evaluated the alarm (no data: INSUFFICIENT_DATA), as CloudWatch does, and the listing saw that instead.
+    server = make_server(clock=ManualClock(start=START))
     cloudwatch = server.client("cloudwatch")
     cloudwatch.put_metric_alarm(
         AlarmName="pipe-failing",
@@ -75,3 +81,7 @@ def test_alarms_list_show_and_history(server: Any) -> None:
     summaries = [line.split(None, 3)[3] for line in history.stdout.splitlines()[1:]]
     assert summaries == ['Alarm "pipe-failing" created', "Alarm updated from INSUFFICIENT_DATA to ALARM"]
     assert cli(server, "alarms", "show", "nothing").returncode == 1
+    # The next minute's evaluation puts the alarm back where its (missing) data says.
+    server.advance(60)
+    listed = cli(server, "alarms", "list")
+    assert listed.stdout.splitlines()[1].split()[:2] == ["pipe-failing", "INSUFFICIENT_DATA"]

@@ -1,5 +1,7 @@
 """AWS's trace header as AWS carries it: ``X-Amzn-Trace-Id`` on SendMessage, or on PutEvents for a rule's queue
-target, becomes the queue message's ``AWSTraceHeader`` system attribute."""
+target, becomes the queue message's ``AWSTraceHeader`` system attribute; a pipe hands its record's on to its target
+(a queue's message, a bus's events and their rules' targets). Without ``--otlp-endpoint`` the header goes on
+unchanged (`test_otlp_traces.py`: with it, each hop names its own span as the Parent)."""
 
 from __future__ import annotations
 
@@ -49,5 +51,31 @@ def test_put_events_trace_header_reaches_a_queue_target(server: Any) -> None:
         client.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])
     messages = sqs.receive_message(
         QueueUrl=url, WaitTimeSeconds=10, MessageSystemAttributeNames=["AWSTraceHeader"]
+    )["Messages"]
+    assert messages[0]["Attributes"]["AWSTraceHeader"] == TRACE
+
+
+def test_a_pipe_carries_its_record_trace_header_to_its_target_and_through_a_bus(server: Any) -> None:
+    sqs = server.client("sqs")
+
+    def queue(name: str) -> tuple[str, str]:
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+
+    (source_url, source), (_, middle), (end_url, end) = queue("source"), queue("middle"), queue("end")
+    events = server.client("events")
+    bus = events.create_event_bus(Name="relay")["EventBusArn"]
+    events.put_rule(Name="r", EventBusName="relay", EventPattern=json.dumps({"source": ["Pipe to-bus"]}))
+    events.put_targets(Rule="r", EventBusName="relay", Targets=[{"Id": "q", "Arn": end}])
+    pipes = server.client("pipes")
+    role = "arn:aws:iam::000000000000:role/r"
+    pipes.create_pipe(Name="to-queue", Source=source, Target=middle, RoleArn=role)
+    pipes.create_pipe(Name="to-bus", Source=middle, Target=bus, RoleArn=role)
+    with traced(server.client("sqs")) as client:
+        client.send_message(QueueUrl=source_url, MessageBody="{}")
+    messages = sqs.receive_message(
+        QueueUrl=end_url, WaitTimeSeconds=20, MessageSystemAttributeNames=["AWSTraceHeader"]
     )["Messages"]
     assert messages[0]["Attributes"]["AWSTraceHeader"] == TRACE

@@ -62,11 +62,24 @@ def test_schedule_attempts_and_throttled_errors_count_as_aws_scheduler_metrics()
     assert found[("AWS/Scheduler", "TargetErrorThrottledCount")] == 1.0
 
 
-def test_a_parked_delivery_counts_as_pipeworks_parked_deliveries_only() -> None:
+def test_a_parked_delivery_counts_as_parked_and_throttled_not_as_an_invocation() -> None:
     recorder = Recorder(None, ManualClock(start=0.0))  # type: ignore[arg-type]
     chain = Chain([DeliveryMetrics(recorder, EVENTS, labels)])
     chain.after(envelope(), Result(at=60.0, parked=Park(until=None, reason="open")))
-    assert totals(recorder) == {("Pipework/Dispatcher", "ParkedDeliveries"): 1.0}
+    assert totals(recorder) == {
+        ("Pipework/Dispatcher", "ParkedDeliveries"): 1.0,
+        ("AWS/Events", "ThrottledRules"): 1.0,
+    }
+
+
+def test_a_delivery_its_target_held_back_counts_as_throttled() -> None:
+    recorder = Recorder(None, ManualClock(start=0.0))  # type: ignore[arg-type]
+    chain = Chain([DeliveryMetrics(recorder, EVENTS, labels)])
+    chain.after(envelope(), Result(at=60.0, duration=1.0, held_back=1.0))
+    chain.after(envelope(), Result(at=60.0, duration=0.1))
+    found = totals(recorder)
+    assert found[("AWS/Events", "ThrottledRules")] == 1.0
+    assert found[("AWS/Events", "Invocations")] == 2.0
 
 
 def test_a_given_up_delivery_counts_by_whether_its_dead_letter_queue_was_reached() -> None:

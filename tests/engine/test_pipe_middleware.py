@@ -73,7 +73,9 @@ class Stages:
         self.enriched.append(payload)
         return payload
 
-    async def deliver(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
+    async def deliver(
+        self, pipe: PipeDefinition, items: list[Any], events: list[Any], trace: str | None = None
+    ) -> TargetResult:
         self.delivered.append(items)
         if self.errors:
             raise self.errors.pop(0)

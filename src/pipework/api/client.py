@@ -64,6 +64,7 @@ class LocalClient:
         *,
         region: str | None = None,
         account: str | None = None,
+        trace: str | None = None,
     ) -> JSON:
         api = self._apis.get(service)
         if api is None:
@@ -78,6 +79,8 @@ class LocalClient:
         ctx = RequestContext(
             service, found.name, region or self.region, account or self.account, random_uuid()
         )
+        if trace is not None:
+            ctx.headers["x-amzn-trace-id"] = trace
         try:
             decoded = found.decode(params)
             return await api.service.handle(found.name, decoded, ctx)

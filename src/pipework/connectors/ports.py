@@ -23,9 +23,11 @@ class ApiClient(Protocol):
         *,
         region: str | None = None,
         account: str | None = None,
+        trace: str | None = None,
     ) -> JSON:
         """Run ``service``'s ``operation`` (botocore names: ``"sqs"``, ``"SendMessage"``) as a request of
-        ``account`` in ``region`` (default: the server's); its output shape."""
+        ``account`` in ``region`` (default: the server's), carrying the X-Ray trace header ``trace`` (its
+        ``X-Amzn-Trace-Id``); its output shape."""
         ...
 
 
@@ -46,9 +48,9 @@ class EventBuses(Protocol):
         for a missing bus; a target must not)."""
         ...
 
-    async def forward(self, arn: str, event: JSON) -> bool:
-        """Route an already-built event on the bus ``arn`` names, keeping its id (a rule's event-bus target);
-        False if the bus does not exist."""
+    async def forward(self, arn: str, event: JSON, *, trace: str | None = None) -> bool:
+        """Route an already-built event on the bus ``arn`` names, keeping its id (a rule's event-bus target), in
+        the X-Ray trace ``trace`` names; False if the bus does not exist."""
         ...
 
 

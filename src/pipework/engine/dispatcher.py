@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipework.clock import Clock
 from pipework.connectors.targets import TargetError
+from pipework.connectors.targets.base import HELD_BACK
 from pipework.jsontypes import JSON
 from pipework.store.base import QueueItem, Store
 from pipework.store.errors import StoreError
@@ -274,6 +275,8 @@ class Dispatcher:
             error: TargetError | None = None
             exception: Exception | None = None
             started = time.perf_counter()
+            held: list[float] = []  # what the target notes while it holds the call back (a rate limit)
+            noting = HELD_BACK.set(held)
             try:
                 park = self.chain.before(delivery)
                 if park is None:
@@ -286,12 +289,15 @@ class Dispatcher:
                 log.exception("delivery raised")
                 exception = exc
                 error = TargetError("INTERNAL_FAILURE", f"{type(exc).__name__}: {exc}")
+            finally:
+                HELD_BACK.reset(noting)
             result = Result(
                 self.clock.now(),
                 0.0 if park is not None else time.perf_counter() - started,
                 error,
                 exception,
                 park,
+                held_back=sum(held) if held else 0.0,
             )
             self.chain.after(delivery, result)
             # An `after` hook may park a failure instead of retrying it (a breaker that has just opened).

@@ -160,11 +160,26 @@ class Store(abc.ABC):
         """A new, empty batch to fill and pass to `commit`."""
         return Batch()
 
-    @abc.abstractmethod
+    #: When set, called with each commit's duration in seconds, from the call to its outcome (a group commit's
+    #: wait included), failed commits too: the composition root records it as Pipework/Store CommitLatency.
+    commit_observer: Callable[[float], None] | None = None
+
     async def commit(self, batch: Batch) -> CommitResult:
         """Apply every write of `batch` atomically (all or none) and durably, then return their results.
         Raises the first write's error (`VersionConflict`, `StaleLease`, …) with nothing applied. Concurrent commits
         may be group-committed together; each caller still gets its own all-or-nothing outcome."""
+        observer = self.commit_observer
+        if observer is None:
+            return await self._commit(batch)
+        started = time.perf_counter()
+        try:
+            return await self._commit(batch)
+        finally:
+            observer(time.perf_counter() - started)
+
+    @abc.abstractmethod
+    async def _commit(self, batch: Batch) -> CommitResult:
+        """The backend's `commit` (see there)."""
 
     @abc.abstractmethod
     async def close(self) -> None:

@@ -117,7 +117,7 @@ class MemoryStore(Store):
         if self._closed:
             raise StoreClosed("the store is closed")
 
-    async def commit(self, batch: Batch) -> CommitResult:
+    async def _commit(self, batch: Batch) -> CommitResult:
         self._check_open()
         now = self.clock.now()
         self._undo = []

@@ -359,7 +359,7 @@ class PostgresStore(Store):
         task.add_done_callback(lambda done: done.cancelled() or done.exception())
         return await asyncio.shield(task)
 
-    async def commit(self, batch: Batch) -> CommitResult:
+    async def _commit(self, batch: Batch) -> CommitResult:
         now = self.clock.now()
         writes = list(batch.writes)
 

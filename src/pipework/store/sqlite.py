@@ -187,7 +187,7 @@ class SqliteStore(Store):
         # shield: if the caller is cancelled the write may still commit; the future just has nobody to tell.
         return await asyncio.shield(future)
 
-    async def commit(self, batch: Batch) -> CommitResult:
+    async def _commit(self, batch: Batch) -> CommitResult:
         now = self.clock.now()
         writes = list(batch.writes)
 

@@ -22,7 +22,17 @@ from pipework.clock import Clock
 from pipework.connectors.ports import Admission, ApiDestinationCatalog
 from pipework.jsontypes import JSON
 
-from .base import HELD, NOT_THIS_KIND, HttpParameters, Message, Problem, Sent, TargetError, arn_parts
+from .base import (
+    HELD,
+    NOT_THIS_KIND,
+    HttpParameters,
+    Message,
+    Problem,
+    Sent,
+    TargetError,
+    arn_parts,
+    held_back,
+)
 
 if TYPE_CHECKING:
     from typing import Self
@@ -55,6 +65,7 @@ class RateLimiter:
         slot = now if self._next is None else max(now, self._next)
         self._next = slot + 1.0 / max(rate, 1e-9)
         if slot > now:
+            held_back(slot - now)
             await self._clock.sleep(slot - now)
 
 

@@ -7,6 +7,7 @@ EventBridgeParameters, ...); each translates them into a `Message`, and words a 
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,20 @@ if TYPE_CHECKING:
     from typing import Self
 
     from pipework.connectors.bundle import Connectors
+
+
+#: Where the seconds a target held the running call back before making it (an API destination's rate limit) are
+#: noted, for whoever set it (the dispatcher, per delivery: a held-back rule delivery counts as ThrottledRules).
+HELD_BACK: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "pipework_held_back", default=None
+)
+
+
+def held_back(seconds: float) -> None:
+    """Note that the running call waited `seconds` before it was made (see `HELD_BACK`)."""
+    noted = HELD_BACK.get()
+    if noted is not None:
+        noted.append(seconds)
 
 
 class TargetError(Exception):
@@ -102,7 +117,8 @@ class Message:
         event: a complete event a bus target routes as it is, keeping its id (a rule's event-bus target).
         account, region: those of the resource that sends it (a schedule), where a call that an ARN does not
             place acts (a universal target's); None: the server's defaults.
-        trace: the X-Amzn-Trace-Id the message carries on (a queue message's AWSTraceHeader).
+        trace: the X-Ray trace header the message carries on (a queue message's AWSTraceHeader, the
+            X-Amzn-Trace-Id of a bus target's PutEvents).
     """
 
     body: Any = None

@@ -69,12 +69,12 @@ class BusTarget:
         sent = Sent()
         _, _, _, bus_region, bus_account, _ = arn.split(":", 5)
         # PutEvents calls by sender: each acts in its sender's account and region (the events say so), or the
-        # bus's when the message names none; the bus is the ARN's either way.
-        senders: dict[tuple[str, str], list[tuple[int, JSON]]] = {}
+        # bus's when the message names none; the bus is the ARN's either way. One call per trace header too.
+        senders: dict[tuple[str, str, str | None], list[tuple[int, JSON]]] = {}
         for index, message in enumerate(messages):
             if message.event is not None:
                 # The event itself, same id; input settings do not apply (AWS).
-                if not await self.buses.forward(arn, message.event):
+                if not await self.buses.forward(arn, message.event, trace=message.trace):
                     raise TargetError(
                         "ResourceNotFoundException",
                         f"Event bus {bus} does not exist.",
@@ -93,10 +93,11 @@ class BusTarget:
                 entry["DetailType"] = message.detail_type
             if message.time is not None:
                 entry["Time"] = message.time.timestamp()  # as the wire carries it: epoch seconds
-            sender = (message.account or bus_account, message.region or bus_region)
+            # The message's trace header is the PutEvents' X-Amzn-Trace-Id: the events continue its trace.
+            sender = (message.account or bus_account, message.region or bus_region, message.trace)
             senders.setdefault(sender, []).append((index, entry))
         responses: dict[int, JSON] = {}
-        for (account, region), entries in senders.items():
+        for (account, region, trace), entries in senders.items():
             for start in range(0, len(entries), PUT_EVENTS_MAX):
                 chunk = entries[start : start + PUT_EVENTS_MAX]
                 result = await self.api.call(
@@ -105,6 +106,7 @@ class BusTarget:
                     {"Entries": [entry for _, entry in chunk]},
                     region=region,
                     account=account,
+                    trace=trace,
                 )
                 for (index, _), outcome in zip(chunk, result["Entries"], strict=True):
                     responses[index] = outcome

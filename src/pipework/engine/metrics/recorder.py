@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -38,6 +39,9 @@ RETENTION = 15 * 86_400.0
 FLUSH_INTERVAL = 10.0
 #: Minutes back from now whose flushed datapoints stay cached (a later flush of them needs no read).
 CACHED_MINUTES = 3
+
+#: True in the task committing a flush: its own commit is not timed (it would add a datapoint to every flush).
+_FLUSHING: contextvars.ContextVar[bool] = contextvars.ContextVar("pipework_metrics_flushing", default=False)
 
 Dimensions = tuple[tuple[str, str], ...]
 #: (account, region, namespace, metric name, dimensions) — one metric of one account and region.
@@ -149,6 +153,20 @@ class Recorder:
         counts = self._counts
         counts[key] = counts.get(key, 0) + 1
 
+    def commit_observer(self, account: str, region: str, backend: str) -> Callable[[float], None]:
+        """A `Store.commit_observer`: each commit's latency as ``Pipework/Store`` ``CommitLatency`` (milliseconds,
+        dimension ``Backend``), except the recorder's own flushes."""
+        dims: Dimensions = (("Backend", backend),)
+        add = self.add
+
+        def observe(seconds: float) -> None:
+            if not _FLUSHING.get():
+                add(
+                    account, region, "Pipework/Store", "CommitLatency", dims, seconds * 1000.0, "Milliseconds"
+                )
+
+        return observe
+
     def add_aggregate(self, series: SeriesKey, at: float, aggregate: Aggregate) -> None:
         """Record several samples at once (PutMetricData's Values/Counts and StatisticValues)."""
         self._merge_pending((series, int(at // 60)), aggregate)
@@ -248,7 +266,11 @@ class Recorder:
                         )
                         self._catalogued[series] = now_minute
                 if batch.writes:
-                    await self.store.commit(batch)
+                    own = _FLUSHING.set(True)
+                    try:
+                        await self.store.commit(batch)
+                    finally:
+                        _FLUSHING.reset(own)
             except BaseException:
                 # Nothing was written: put the samples back for the next flush (merged with newer ones).
                 for key, aggregate in pending.items():

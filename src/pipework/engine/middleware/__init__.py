@@ -63,6 +63,8 @@ class Result:
         parked: the `Park` that kept the delivery from being attempted; an `after` hook may set it on a failure
             (a breaker that just opened): the delivery is then parked instead of retried, its attempt uncounted.
         decision: on a failure, what `Retries` decided (`Retry` at a time, or `GiveUp` with the condition).
+        held_back: seconds the target held the call back before making it (an API destination's rate limit),
+            included in `duration`.
     """
 
     at: float
@@ -71,6 +73,7 @@ class Result:
     exception: BaseException | None = None
     parked: Park | None = None
     decision: Retry | GiveUp | None = None
+    held_back: float = 0.0
 
     @property
     def succeeded(self) -> bool:

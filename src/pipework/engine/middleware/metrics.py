@@ -31,7 +31,8 @@ class Vocabulary:
         a failed attempt whose error says throttled; retry: on a failure that will be retried; give_up: on a
         failure that will not; sent_to_dlq / dlq_failed / dropped: once a given-up delivery reached its
         dead-letter queue / had one but did not reach it / had none; start_latency / success_latency:
-        milliseconds from first seen to the attempt's start / to its success.
+        milliseconds from first seen to the attempt's start / to its success; held: on a delivery a middleware
+        parked (an open circuit breaker) or its target held back (an API destination's rate limit).
     """
 
     namespace: str
@@ -46,6 +47,7 @@ class Vocabulary:
     dropped: tuple[str, ...] = ()
     start_latency: str = ""
     success_latency: str = ""
+    held: tuple[str, ...] = ()
 
 
 #: EventBridge's rule-target metrics (namespace AWS/Events, dimensions RuleName or EventBusName + RuleName).
@@ -59,6 +61,7 @@ EVENTS = Vocabulary(
     dropped=("DeadLetterInvocations",),
     start_latency="IngestionToInvocationStartLatency",
     success_latency="IngestionToInvocationSuccessLatency",
+    held=("ThrottledRules",),
 )
 
 #: EventBridge Scheduler's metrics (namespace AWS/Scheduler, dimension ScheduleGroup).
@@ -109,12 +112,15 @@ class DeliveryMetrics(Middleware):
                 self.recorder.count(
                     labels[0], labels[1], "Pipework/Dispatcher", "ParkedDeliveries", target, result.at
                 )
+                self._count(self.vocabulary.held, labels, result.at)
             return
         labels = self.labels(delivery)
         if labels is None:
             return
         words, at = self.vocabulary, result.at
         self._count(words.attempt, labels, at)
+        if result.held_back:
+            self._count(words.held, labels, at)
         if words.start_latency:
             started = at - result.duration
             latency = max(0.0, delivery.age(started)) * 1000.0

@@ -22,7 +22,7 @@ from pipework.connectors.targets import TargetError
 from pipework.engine.envelope import Envelope
 from pipework.engine.middleware import Chain, Park, Result
 from pipework.engine.retry import RetryPolicy
-from pipework.engine.tracing import Tracer
+from pipework.engine.tracing import TraceContext, Tracer, new_span_id
 from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.transform import TransformError, parse_record_data, render_pipe_input
@@ -49,9 +49,12 @@ class Stages(Protocol):
         """Call the enrichment with the batch array; its response, or `TargetError`."""
         ...
 
-    async def deliver(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
+    async def deliver(
+        self, pipe: PipeDefinition, items: list[Any], events: list[Any], trace: str | None = None
+    ) -> TargetResult:
         """Send the transformed `items` to the target (`events` are the items before the target template, for
-        dynamic parameters); raise `TargetError` when the whole batch failed."""
+        dynamic parameters), carrying the X-Ray trace header `trace` where the target takes one (a queue
+        message's AWSTraceHeader, a bus's PutEvents); raise `TargetError` when the whole batch failed."""
         ...
 
 
@@ -131,6 +134,9 @@ class Execution:
         metrics: where counts go; log: the pipe's execution log.
         middleware: the chain around each enrichment and target call (default: none).
         tracer: where each execution's spans go (its stages, in the trace of its first record), or None.
+
+    A record's trace is its X-Ray header (an SQS record's ``AWSTraceHeader``); the target gets the first record's
+    (naming the target stage's span when tracing), so an event the pipe puts on a bus continues that trace.
     """
 
     def __init__(
@@ -189,26 +195,32 @@ class Execution:
         self.metrics.count("Invocations")
         self._log(outcome, "ExecutionStarted", payload=matched)
         envelope = delivery or Envelope("", self.clock.now(), RetryPolicy(0), None)
+        spans = _Spans.plan(matched, outcome.execution_id) if self.tracer is not None else None
+        header = _record_trace(matched[0]) if spans is None else spans.target_header
         try:
-            await self._execute(outcome, matched, trace, envelope)
+            await self._execute(outcome, matched, trace, envelope, header)
         finally:
             self.metrics.leave()
             self.metrics.timing("Duration", (time.perf_counter() - started) * 1000)
         self._finish(outcome)
-        if self.tracer is not None:
-            self._spans(outcome, matched, time.perf_counter() - started)
+        if spans is not None:
+            self._spans(outcome, spans, time.perf_counter() - started)
         return outcome
 
-    def _spans(self, outcome: Outcome, matched: list[JSON], seconds: float) -> None:
+    def _spans(self, outcome: Outcome, spans: _Spans, seconds: float) -> None:
         """The execution's spans: ``pipes.execution`` and one per stage that ran (``pipes.enrichment``,
-        ``pipes.target``), in the trace of its first record (a stream record's eventID, a message's messageId)."""
+        ``pipes.target``) as its children, in the trace of its first record, linked to the other records'."""
         assert self.tracer is not None
-        first = matched[0]
-        key = first.get("eventID") or first.get("messageId") or outcome.execution_id
         end = self.clock.now()
         base = {"pipework.pipe": self.pipe.arn, "pipework.execution_id": outcome.execution_id}
-        self.tracer.span(
-            "pipes.execution", str(key), end - seconds, end, {**base, "pipework.status": outcome.status}
+        execution = self.tracer.span(
+            "pipes.execution",
+            spans.parent,
+            end - seconds,
+            end,
+            {**base, "pipework.status": outcome.status, "pipework.records": len(outcome.matched)},
+            span_id=spans.execution,
+            links=spans.links,
         )
         for stage in outcome.stages:
             if stage.name == "FILTER":
@@ -216,7 +228,10 @@ class Execution:
             attributes = {**base, "pipework.status": stage.status}
             error = (stage.error or {}).get("Message") if stage.status == "FAILED" else None
             start = end - stage.duration_ms / 1000
-            self.tracer.span(f"pipes.{stage.name.lower()}", str(key), start, end, attributes, error=error)
+            span_id = spans.target if stage.name == "TARGET" else spans.enrichment
+            self.tracer.span(
+                f"pipes.{stage.name.lower()}", execution, start, end, attributes, span_id=span_id, error=error
+            )
 
     async def _call(self, delivery: Envelope, call: Callable[[], Awaitable[Any]]) -> tuple[Park | None, Any]:
         """One stage call through the middleware chain: (the `Park` that kept it from running, None) or (None, its
@@ -249,7 +264,9 @@ class Execution:
         stage.error = {"Reason": park.reason} if park.reason else None
         outcome.parked = park
 
-    async def _execute(self, outcome: Outcome, matched: list[JSON], trace: bool, delivery: Envelope) -> None:
+    async def _execute(
+        self, outcome: Outcome, matched: list[JSON], trace: bool, delivery: Envelope, header: str | None
+    ) -> None:
         pipe = self.pipe
         context = pipe.context(_format_time(self.clock.now()))
         events: list[Any] = matched
@@ -318,7 +335,9 @@ class Execution:
         begun = time.perf_counter()
         target = dataclasses.replace(delivery, target=pipe.target, body=items)
         try:
-            park, result = await self._call(target, lambda: self.stages.deliver(pipe, items, events))
+            park, result = await self._call(
+                target, lambda: self.stages.deliver(pipe, items, events, trace=header)
+            )
         except TargetError as exc:
             stage.duration_ms = (time.perf_counter() - begun) * 1000
             self.metrics.timing("TargetStageDuration", stage.duration_ms)
@@ -402,6 +421,52 @@ class Execution:
     def _log(self, outcome: Outcome, message_type: str, **data: Any) -> None:
         if self.log.enabled(message_type):
             self.log.write(outcome.execution_id, message_type, **data)
+
+
+def _record_trace(record: JSON) -> str | None:
+    """A source record's X-Ray trace header: an SQS record's AWSTraceHeader attribute (None: it has none)."""
+    attributes = record.get("attributes")
+    header = attributes.get("AWSTraceHeader") if isinstance(attributes, dict) else None
+    return header if isinstance(header, str) else None
+
+
+#: At most this many other records' traces are linked from an execution span.
+MAX_LINKS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class _Spans:
+    """The spans of one traced execution, their ids chosen before it runs (the target gets the target stage's):
+    `parent`, the first record's trace (from its header; derived from its id when it has none); `links`, the
+    other records' traces."""
+
+    parent: TraceContext
+    execution: int
+    enrichment: int
+    target: int
+    links: tuple[TraceContext, ...]
+
+    @classmethod
+    def plan(cls, records: list[JSON], execution_id: str) -> _Spans | None:
+        """None when the first record's trace is not sampled (no spans; its header goes on unchanged)."""
+        first = records[0]
+        parent = TraceContext.parse(_record_trace(first))
+        if parent is not None and not parent.sampled:
+            return None
+        if parent is None:
+            key = first.get("eventID") or first.get("messageId") or execution_id
+            parent = TraceContext.derived(str(key))
+        links: dict[tuple[int, int], TraceContext] = {}
+        for record in records[1:]:
+            other = TraceContext.parse(_record_trace(record))
+            if other is not None and other.trace_id != parent.trace_id and len(links) < MAX_LINKS:
+                links.setdefault((other.trace_id, other.span_id), other)
+        return cls(parent, new_span_id(), new_span_id(), new_span_id(), tuple(links.values()))
+
+    @property
+    def target_header(self) -> str:
+        """The trace header the target gets: the target stage's span as the parent."""
+        return TraceContext(self.parent.trace_id, self.target).header()
 
 
 def enrichment_items(response: Any) -> list[Any]:

@@ -3,8 +3,8 @@ DeleteAlarms, SetAlarmState, Enable/DisableAlarmActions and alarm tags, over the
 (what a state change does is `changes.py`).
 
 An action ARN is checked for its syntax only, as CloudWatch does: one that names nothing is accepted, and each
-failed run is an ``Action`` history item saying why. SNS topics are delivered through the instance's targets once
-the ``sns`` target kind exists; an event bus or a local function is a Pipework extension.
+failed run is an ``Action`` history item saying why. SNS topics are delivered through the instance's targets; an
+event bus or a local function is a Pipework extension.
 """
 
 from __future__ import annotations

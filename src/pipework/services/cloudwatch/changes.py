@@ -1,7 +1,7 @@
 """What happens when an alarm changes state: the alarm and its history are written, AWS's ``CloudWatch Alarm State
 Change`` event goes on the default bus of the alarm's account and region, the actions of the new state run (when
 ActionsEnabled), and the composite alarms of the region follow. Each action run is an ``Action`` history item;
-a failed one says why (an SNS topic before the ``sns`` target exists, a function that raised, ...).
+a failed one says why (an SNS topic that does not exist, a function that raised, ...).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pipework.connectors.targets import HttpParameters, Message, TargetError
 from pipework.connectors.targets.bus import BusTarget
 from pipework.connectors.targets.registry import Targets
 from pipework.engine.dispatcher import Failure
+from pipework.engine.tracing import carried
 from pipework.jsontypes import JSON
 
 from .entries import format_time
@@ -56,14 +57,16 @@ class RuleDelivery:
 
     def message(self, payload: JSON) -> Message:
         target = payload["target"]
+        # The event's trace goes on (a queue message's AWSTraceHeader), naming this attempt's span when tracing.
+        trace = carried(payload.get("trace"))
         if BusTarget.matches(target["Arn"]):
             # An event bus target receives the event itself (input settings do not apply), same id.
-            return Message(event=payload["event"])
+            return Message(event=payload["event"], trace=trace)
         return Message(
             self.render(payload),
             group_id=(target.get("SqsParameters") or {}).get("MessageGroupId"),
             http=http_parameters(target),
-            trace=payload.get("trace"),
+            trace=trace,
         )
 
     async def invoke(self, payload: JSON) -> None:

@@ -16,6 +16,7 @@ import orjson
 from pipework.engine.envelope import envelope_attributes
 from pipework.engine.retry import RetryPolicy
 from pipework.engine.router import Delivery
+from pipework.engine.tracing import Ingest
 from pipework.ids import random_uuid
 from pipework.jsontypes import JSON
 from pipework.patterns import InvalidEventError, InvalidPatternError, compile_pattern
@@ -192,7 +193,8 @@ class RuleOperations(EventsState):
         batch = self.store.batch()
         results: list[JSON] = []
         failed = 0
-        routed: list[tuple[str, JSON, list[str]]] = []
+        routed: list[tuple[str, JSON, list[str], Ingest | None]] = []
+        header, tracer = TRACE_HEADER.get(), self.tracer
         for entry in entries:
             detail, error = validate_entry(entry)
             if error is not None or detail is None:
@@ -206,14 +208,22 @@ class RuleOperations(EventsState):
                 continue  # AWS-observed: an entry for a bus that does not exist succeeds and is dropped
             when = entry.get("Time")
             event_time = when.timestamp() if isinstance(when, dt.datetime) else float(when) if when else now
-            rules, _ = self.route_into(batch, where, bus, event, ingested=now, event_time=event_time)
-            routed.append((where.buses[bus].arn, event, rules))
+            # Tracing: each event is its own span in the request's trace (or starts one); its deliveries carry it.
+            ingest = tracer.ingest(header, now) if tracer is not None else None
+            trace = header if ingest is None else ingest.carried
+            rules, _ = self.route_into(
+                batch, where, bus, event, ingested=now, event_time=event_time, trace=trace
+            )
+            routed.append((where.buses[bus].arn, event, rules, ingest))
         if len(batch):
             # The outbox: archive copies and deliveries are durable before the EventIds are returned.
             await self.store.commit(batch)
-        for bus_arn, event, rules in routed:
+        end = self.clock.now()
+        for bus_arn, event, rules, ingest in routed:
             for listener in self.listeners:
                 listener(bus_arn, event, rules)
+            if ingest is not None:
+                ingest.finish(bus_arn, event, rules, end)
         return {"FailedEntryCount": failed, "Entries": results}
 
     async def _bus_of(self, here: EventsRegion, name_or_arn: str | None) -> tuple[EventsRegion, str]:
@@ -234,9 +244,11 @@ class RuleOperations(EventsState):
         event_time: float,
         replay: str | None = None,
         only: frozenset[str] | None = None,
+        trace: str | None = None,
     ) -> tuple[list[str], list[Delivery]]:
         """Add to ``batch`` what routing ``event`` on ``here``'s ``bus`` produces; return the names of the user
-        rules it matched (archives' managed rules left out) and the deliveries."""
+        rules it matched (archives' managed rules left out) and the deliveries. ``trace``: the X-Ray trace header
+        the deliveries carry (their targets' AWSTraceHeader; their spans' parent when tracing)."""
         rules, deliveries = here.router.route(bus, event, only=only)
         names: list[str] = []
         payload_event: bytes | None = None
@@ -262,7 +274,6 @@ class RuleOperations(EventsState):
             }
             if replay is not None:
                 payload["replay"] = replay
-            trace = TRACE_HEADER.get()
             if trace is not None:
                 payload["trace"] = trace  # X-Amzn-Trace-Id of the PutEvents: the targets' AWSTraceHeader
             envelope = envelope_attributes(
@@ -284,20 +295,25 @@ class RuleOperations(EventsState):
         name = bus_name(arn)
         return name == "default" or name in self._region_of(arn).buses  # every region has its default bus
 
-    async def forward(self, arn: str, event: JSON) -> bool:
+    async def forward(self, arn: str, event: JSON, *, trace: str | None = None) -> bool:
         """Route an already-built event on the bus ``arn`` names (an event-bus target, in any region), keeping its
-        id; False if there is no such bus."""
+        id, in the trace ``trace`` names; False if there is no such bus."""
         here = await self.opened(*(model.arn_owner(arn) or (self.account, self.region)))
         bus = bus_name(arn)
         if bus not in here.buses:
             return False
         batch = self.store.batch()
         now = self.clock.now()
-        rules, _ = self.route_into(batch, here, bus, event, ingested=now, event_time=now)
+        ingest = self.tracer.ingest(trace, now) if self.tracer is not None else None
+        carried = trace if ingest is None else ingest.carried
+        rules, _ = self.route_into(batch, here, bus, event, ingested=now, event_time=now, trace=carried)
         if len(batch):
             await self.store.commit(batch)
+        bus_arn = here.buses[bus].arn
         for listener in self.listeners:
-            listener(here.buses[bus].arn, event, rules)
+            listener(bus_arn, event, rules)
+        if ingest is not None:
+            ingest.finish(bus_arn, event, rules, self.clock.now())
         return True
 
     def api_destination_by_arn(self, arn: str) -> JSON | None:

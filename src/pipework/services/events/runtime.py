@@ -21,7 +21,7 @@ from pipework.engine.dispatcher import Dispatcher, default_middleware
 from pipework.engine.envelope import Envelope
 from pipework.engine.metrics import Dimensions, Recorder, dimensions
 from pipework.engine.middleware.metrics import EVENTS, DeliveryMetrics
-from pipework.engine.tracing import DeliveryTracing, Tracer
+from pipework.engine.tracing import DeliveryTracing, TraceContext, Tracer
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 from pipework.store.errors import StoreError
@@ -87,7 +87,7 @@ class EventBridge:
                     if recorder is not None
                     else []
                 ),
-                *([DeliveryTracing(tracer, "events.deliver", _event_id)] if tracer is not None else []),
+                *([DeliveryTracing(tracer, "events.deliver", _trace_context)] if tracer is not None else []),
             ],
         )
         if breakers is not None:
@@ -95,8 +95,9 @@ class EventBridge:
         self._dimensions: dict[tuple[str, str], Dimensions] = {}
         self.recorder = recorder
         self._buses: dict[str, tuple[str, str, str]] = {}
-        self.tracer = tracer
-        if recorder is not None or tracer is not None:
+        # With a tracer, each event put gets its ingest and matching spans and its deliveries carry its trace.
+        events.tracer = tracer
+        if recorder is not None:
             events.listeners.append(self._count_matches)
         self.replayer = Replayer(events, cluster=self.cluster)
         self.schedules = ScheduledRules(events, cluster=self.cluster)
@@ -118,17 +119,7 @@ class EventBridge:
         return account, region, dims
 
     def _count_matches(self, bus_arn: str, event: dict[str, Any], rules: list[str]) -> None:
-        """MatchedEvents and TriggeredRules of each rule an event matched (AWS/Events); the event's ingest and
-        matching spans when tracing."""
-        if self.tracer is not None and isinstance(event.get("id"), str):
-            now = self.clock.now()
-            attributes: dict[str, str | int | float | bool] = {
-                "pipework.bus": bus_arn,
-                "pipework.source": str(event.get("source")),
-            }
-            self.tracer.span("events.ingest", event["id"], now, now, attributes)
-            matched = {**attributes, "pipework.rules": ",".join(rules), "pipework.matched": len(rules)}
-            self.tracer.span("events.match", event["id"], now, now, matched)
+        """MatchedEvents and TriggeredRules of each rule an event matched (AWS/Events)."""
         if not rules or self.recorder is None:
             return
         owner = self._buses.get(bus_arn)
@@ -196,12 +187,18 @@ def rule_dimensions(bus: str, rule: str) -> Dimensions:
     return dimensions(("EventBusName", bus), ("RuleName", rule))
 
 
-def _event_id(delivery: Envelope) -> str | None:
-    """The id of a rule delivery's event: its trace."""
+def _trace_context(delivery: Envelope) -> TraceContext | None:
+    """A rule delivery's trace: the one its event was put in (its stored trace header, naming the event's
+    matching span), or, for a delivery stored without one (a replay), one derived from the event's id."""
     payload = delivery.body
-    event = payload.get("event") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict):
+        return None
+    context = TraceContext.parse(payload.get("trace"))
+    if context is not None:
+        return context
+    event = payload.get("event")
     ident = event.get("id") if isinstance(event, dict) else None
-    return ident if isinstance(ident, str) else None
+    return TraceContext.derived(ident) if isinstance(ident, str) else None
 
 
 def _has_dead_letter(delivery: Envelope) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from pipework.clock import Clock
 from pipework.engine.router import Router
+from pipework.engine.tracing import Tracer
 from pipework.jsontypes import JSON
 from pipework.store.base import Store
 
@@ -106,6 +107,8 @@ class EventsState:
         self.rule_ticks = RuleTicks(store, clock)  # the next occurrence of each enabled scheduled rule
         # `pipework tail`: called after each commit with (the bus's ARN, event, names of the rules it matched)
         self.listeners: list[Callable[[str, JSON, list[str]], None]] = []
+        # With ``--otlp-endpoint``: each event put gets its ingest and matching spans (set by `EventBridge`).
+        self.tracer: Tracer | None = None
         self.on_replay_started: Callable[[EventsRegion, str], Awaitable[None]] | None = None
         # Held by every change to a definition, from reading the current record to updating memory after the store
         # write: a change that awaits the store never overwrites one made meanwhile with a stale copy.

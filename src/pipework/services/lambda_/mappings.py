@@ -86,7 +86,9 @@ class MappingStages:
     async def enrich(self, pipe: PipeDefinition, payload: list[Any]) -> Any:
         raise TargetError("NO_RESOURCE", "An event source mapping has no enrichment.", retryable=False)
 
-    async def deliver(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
+    async def deliver(
+        self, pipe: PipeDefinition, items: list[Any], events: list[Any], trace: str | None = None
+    ) -> TargetResult:
         results = self.service.last_results
         function = await self.service.function_by_arn(pipe.target)
         if function is None:

@@ -54,21 +54,25 @@ class PipeStages:
             raise exc.as_reason() from None
 
     # -- targets -------------------------------------------------------------------------------------------------
-    async def deliver(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
+    async def deliver(
+        self, pipe: PipeDefinition, items: list[Any], events: list[Any], trace: str | None = None
+    ) -> TargetResult:
         try:
             await self.targets.check_access(
                 pipe.target, account=_account(pipe), role_arn=pipe.role_arn, service=PRINCIPAL
             )
-            return await self._deliver(pipe, items, events)
+            return await self._deliver(pipe, items, events, trace)
         except TargetError as exc:
             raise exc.as_reason() from None
 
-    async def _deliver(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
+    async def _deliver(
+        self, pipe: PipeDefinition, items: list[Any], events: list[Any], trace: str | None
+    ) -> TargetResult:
         kind = model.target_kind(pipe.target)
         if kind == "bus":
-            return await self._put_events(pipe, items, events)
+            return await self._put_events(pipe, items, events, trace)
         if kind == "queue":
-            return await self._send_messages(pipe, items, events)
+            return await self._send_messages(pipe, items, events, trace)
         if kind == "function":
             return await self._invoke_function(pipe, items)
         if kind == "api-destination":
@@ -87,7 +91,9 @@ class PipeStages:
             return TargetResult(failed_indices=sorted(sent.failed))
         raise TargetError("NO_RESOURCE", f"Unsupported target {pipe.target}.", retryable=False)
 
-    async def _put_events(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
+    async def _put_events(
+        self, pipe: PipeDefinition, items: list[Any], events: list[Any], trace: str | None
+    ) -> TargetResult:
         params = pipe.target_parameters.get("EventBridgeEventBusParameters") or {}
         parts = arn_parts(pipe.arn)  # the events are the pipe's: its account and region
         account, region = (parts[4] or None, parts[3] or None) if parts else (None, None)
@@ -103,12 +109,15 @@ class PipeStages:
                     time=_time(resolved.get("Time")),
                     account=account,
                     region=region,
+                    trace=trace,
                 )
             )
         sent = await self.targets.send(pipe.target, messages)
         return TargetResult(failed_indices=sorted(sent.failed), response={"Entries": sent.responses})
 
-    async def _send_messages(self, pipe: PipeDefinition, items: list[Any], events: list[Any]) -> TargetResult:
+    async def _send_messages(
+        self, pipe: PipeDefinition, items: list[Any], events: list[Any], trace: str | None
+    ) -> TargetResult:
         params = pipe.target_parameters.get("SqsQueueParameters") or {}
         messages = []
         for item, event in zip(items, events, strict=True):
@@ -118,6 +127,7 @@ class PipeStages:
                     _text(item),
                     group_id=_string(resolved.get("MessageGroupId")),
                     deduplication_id=_string(resolved.get("MessageDeduplicationId")),
+                    trace=trace,
                 )
             )
         sent = await self.targets.send(pipe.target, messages)

@@ -21,7 +21,7 @@ from pipework.engine.metrics import Dimensions, Recorder
 from pipework.engine.middleware.attempts import AttemptNumber
 from pipework.engine.middleware.metrics import SCHEDULER, DeliveryMetrics
 from pipework.engine.scheduler import Ticker
-from pipework.engine.tracing import DeliveryTracing, Tracer
+from pipework.engine.tracing import DeliveryTracing, TraceContext, Tracer
 from pipework.services.base import RequestContext
 from pipework.store.base import Store
 
@@ -125,11 +125,12 @@ def schedule_labels(delivery: Envelope) -> tuple[str, str, Dimensions] | None:
     return parts[4], parts[3], (("ScheduleGroup", group),)
 
 
-def _execution_id(delivery: Envelope) -> str | None:
-    """A schedule invocation's execution id: its trace (every attempt of one invocation in one trace)."""
+def _execution_id(delivery: Envelope) -> TraceContext | None:
+    """A schedule invocation's trace, derived from its execution id (every attempt of one invocation in one
+    trace)."""
     invocation = delivery.body
     ident = invocation.get("execution_id") if isinstance(invocation, dict) else None
-    return ident if isinstance(ident, str) else None
+    return TraceContext.derived(ident) if isinstance(ident, str) else None
 
 
 def _has_dead_letter(delivery: Envelope) -> bool:
