@@ -110,6 +110,8 @@ class PostgresStore(Store):
         self._connect = connect
         self._notifier = Notifier()
         self._closed = False
+        # Transactions PostgreSQL aborted (a deadlock or a serialization failure) and this store ran again.
+        self.retried_transactions = 0
         self.channel = f"pipework_{schema}"
         self._origin = secrets.token_hex(
             8
@@ -321,6 +323,7 @@ class PostgresStore(Store):
                         await self._tell_others(conn, writer.touched)
                 break
             except RETRIED_ERRORS:
+                self.retried_transactions += 1
                 if attempt == MAX_ATTEMPTS:
                     raise
             except UNAVAILABLE_ERRORS as error:
